@@ -1,0 +1,131 @@
+"""The whole exception hierarchy of Loa, and nothing else.
+
+Handling policy lives on the classes (``exit_code``, ``retryable``), so callers never build
+``isinstance`` ladders and never parse messages: every exception keeps its structured arguments
+as attributes.
+
+Anything raised in Loa that is *not* a :class:`LoaError` is a bug: the engine records it with its
+traceback, never retries it, and the command exits non-zero.
+"""
+
+from __future__ import annotations
+
+
+class LoaError(Exception):
+    """Base class. Never raised directly. Exit code 1."""
+
+    exit_code = 1
+    retryable = False
+
+
+class ConfigError(LoaError):
+    """Raised by :mod:`pipeline.config` when ``config.toml`` is unusable.
+
+    ``errors`` is a list of ``(dotted_key, message)`` pairs: every error found, not just the first.
+    """
+
+    exit_code = 2
+
+    def __init__(self, errors: list[tuple[str, str]], path: str | None = None):
+        self.errors = list(errors)
+        self.path = path
+        lines = [f"{path or 'config.toml'}: {key}: {msg}" if key else f"{path or 'config.toml'}: {msg}"
+                 for key, msg in self.errors]
+        super().__init__("\n".join(lines))
+
+
+class UsageError(LoaError):
+    """Raised by the CLI for a wrong command line (unknown post, bad option value). Exit code 2."""
+
+    exit_code = 2
+
+
+class ContentError(LoaError):
+    """One content file is unusable. Raised by :mod:`pipeline.content`; carries the problems found.
+
+    The caller reports the problems and goes on with the other files.
+    """
+
+    def __init__(self, path: str, problems: list):
+        self.path = path
+        self.problems = list(problems)
+        super().__init__(f"{path}: {len(self.problems)} problem(s)")
+
+
+class RenderError(LoaError):
+    """A rendering failed: template missing or broken, or a channel's limit exceeded.
+
+    Raised by :mod:`pipeline.render`.
+    """
+
+    def __init__(self, post_id: str, channel: str, reason: str):
+        self.post_id = post_id
+        self.channel = channel
+        self.reason = reason
+        super().__init__(f"{post_id} on {channel}: {reason}")
+
+
+class PublishError(LoaError):
+    """Raised only through :meth:`publishers.base.Publisher.publish` and its siblings.
+
+    ``kind`` is the word the ledger records (``transient``, ``permanent``, ``auth``).
+    ``vendor_message`` is the vendor's own words; ``hint`` says what a person should do.
+    """
+
+    kind = "permanent"
+
+    def __init__(self, channel: str, post_id: str | None, reason: str, *,
+                 vendor_message: str | None = None, hint: str | None = None,
+                 status: int | None = None, code: str | None = None):
+        self.channel = channel
+        self.post_id = post_id
+        self.reason = reason
+        self.vendor_message = vendor_message
+        self.hint = hint
+        self.status = status
+        self.code = code
+        super().__init__(f"{channel}: {post_id or '-'}: {reason}")
+
+
+class TransientPublishError(PublishError):
+    """Timeouts, 5xx, 429, vendor throttle codes: retried with backoff.
+
+    ``retry_after`` is the vendor's requested wait in seconds, or ``None``.
+    """
+
+    kind = "transient"
+    retryable = True
+
+    def __init__(self, channel: str, post_id: str | None, reason: str, *,
+                 retry_after: float | None = None, **kw):
+        super().__init__(channel, post_id, reason, **kw)
+        self.retry_after = retry_after
+
+
+class PermanentPublishError(PublishError):
+    """The vendor refused the item (4xx, policy): not retried until the content changes or ``loa retry``."""
+
+    kind = "permanent"
+
+
+class PublisherAuthError(PermanentPublishError):
+    """401/403 or an expired token: the whole channel is held, one loud message, no retry storm."""
+
+    kind = "auth"
+
+
+class LedgerError(LoaError):
+    """The ledger refused an operation (corrupt row, migration from the future)."""
+
+
+class LedgerUnavailable(LedgerError):
+    """The ledger's database cannot be reached: the whole tick is skipped, nothing is half-written."""
+
+    retryable = True
+    exit_code = 75
+
+
+class LedgerLocked(LedgerError):
+    """Another daemon already runs on this SQLite ledger."""
+
+    exit_code = 2

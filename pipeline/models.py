@@ -1,0 +1,139 @@
+"""Frozen values passed from one stage to the next.
+
+Every stage takes the previous stage's output and returns a new value; nothing here is mutated
+after construction (see docs/architecture.md).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Mapping
+
+
+class Severity(str, enum.Enum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding of ``loa check``. The text comes from :mod:`pipeline.messages` by ``code``."""
+
+    path: str
+    line: int
+    col: int
+    severity: Severity
+    code: str
+    args: Mapping[str, Any] = field(default_factory=dict)
+
+    def message(self, lang: str = "vi") -> str:
+        from pipeline.messages import text
+
+        return text(self.code, lang, **self.args)
+
+    def format(self, lang: str = "vi") -> str:
+        return f"{self.path}:{self.line}:{self.col}: {self.severity.value}: {self.message(lang)} [{self.code}]"
+
+
+@dataclass(frozen=True)
+class Post:
+    """A post as read from ``content/**/*.md``: front matter plus Markdown body.
+
+    ``source_hash`` identifies this version of the file (any byte changes it); ``approval_hash``
+    covers what the editorial board approves (title, summary, body, image bytes).
+    ``lines`` maps front-matter keys to their line numbers, for messages.
+    """
+
+    path: Path
+    relpath: str
+    id: str
+    title: str
+    type: str
+    unit: str
+    author: str
+    publish_at: datetime | None
+    expire_at: datetime | None
+    topics: tuple[str, ...]
+    channels: tuple[str, ...]
+    status: str
+    summary: str
+    body: str
+    body_line: int
+    slug: str
+    image: str | None
+    image_path: Path | None
+    image_alt: str | None
+    image_hash: str | None
+    social: Mapping[str, str]
+    approved_by: str | None
+    approved_hash: str | None
+    correction: str | None
+    correction_at: datetime | None
+    retracted: str | None
+    source_hash: str
+    approval_hash: str
+    lines: Mapping[str, int]
+    extra: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+
+    def line_of(self, key: str) -> int:
+        return self.lines.get(key, 1)
+
+
+@dataclass(frozen=True)
+class Activity:
+    """An offline activity (billboard, poster, contest...) recorded under ``content/activities/``."""
+
+    path: str
+    date: datetime
+    unit: str
+    kind: str
+    count: int
+    place: str
+    note: str
+
+
+@dataclass(frozen=True)
+class Rendering:
+    """What one channel will receive for one post.
+
+    ``body`` is HTML for the portal kind and text (or Telegram-HTML) for social channels.
+    ``length`` is counted the way the channel counts; ``limit`` is the channel's limit for this
+    ``kind`` of message (``None`` when the channel has none). ``hash`` changes when the source or
+    the template changes, so later stages can tell an edit from a re-run.
+    """
+
+    post_id: str
+    channel: str
+    channel_type: str
+    kind: str
+    title: str
+    body: str
+    length: int
+    limit: int | None
+    source_hash: str
+    hash: str
+    image_path: Path | None = None
+    image_alt: str | None = None
+    link: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+
+    @property
+    def over_limit(self) -> bool:
+        return self.limit is not None and self.length > self.limit
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    """What a publisher returns after a successful send: the item's id and link at the vendor.
+
+    ``extra`` carries what the publisher must remember between calls (media ids, message kind);
+    the engine stores it in the ledger row and passes it back on update and retraction.
+    """
+
+    remote_id: str
+    remote_url: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)

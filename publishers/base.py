@@ -1,0 +1,210 @@
+"""The publisher contract: one class per channel type, registered by name in ``publishers/__init__.py``.
+
+The engine (``pipeline/publish.py``) calls only the public methods below. They enforce the
+invariants and call one protected hook each, which implementations override::
+
+    publish(rendering, key)          -> _send(rendering, key)            -> PublishResult
+    update(rendering, previous)      -> _update(rendering, previous)     -> PublishResult
+    retract(previous, reason)        -> _retract(previous, reason)       -> None
+    lookup(rendering, key)           -> _lookup(rendering, key)          -> PublishResult | None
+    check()                          -> _check()                         -> ChannelHealth
+
+Error contract: a hook raises only :class:`pipeline.errors.PublishError` subclasses
+(``TransientPublishError``, ``PermanentPublishError``, ``PublisherAuthError``) for outcomes it
+understands; :mod:`publishers.http` maps HTTP outcomes and ``requests`` exceptions to them.
+Anything else escaping a hook is a bug: the engine records its traceback and does not retry.
+
+``key`` is the idempotency key the engine derives from the ledger row (post id, channel, content
+version). A publisher that the vendor lets look items up (WordPress by slug, Mastodon by
+Idempotency-Key within its hour) sets ``can_lookup = True`` and implements ``_lookup``; the
+engine then settles an in-doubt claim by asking. Otherwise the item is held for a person.
+
+Secrets: options ending in ``_env`` name an environment variable; the publisher reads the value
+from ``env`` and must never put it in a message, a log line or an exception.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar, Mapping, Protocol
+
+from pipeline.errors import PermanentPublishError, PublishError
+from pipeline.models import PublishResult, Rendering
+
+log = logging.getLogger(__name__)
+
+
+class StateStore(Protocol):
+    """Durable key/value storage the engine lends a publisher (backed by the ledger).
+
+    ``set`` must be durable when it returns: Zalo's rotating refresh token is stored before it is
+    used, so a crash can never lose it.
+    """
+
+    def get(self, key: str) -> str | None: ...
+
+    def set(self, key: str, value: str) -> None: ...
+
+
+class MemoryState:
+    """A :class:`StateStore` in memory, for previews and tests."""
+
+    def __init__(self) -> None:
+        self._d: dict[str, str] = {}
+
+    def get(self, key: str) -> str | None:
+        return self._d.get(key)
+
+    def set(self, key: str, value: str) -> None:
+        self._d[key] = value
+
+
+@dataclass(frozen=True)
+class ChannelHealth:
+    """Result of ``loa channels check`` for one channel.
+
+    ``ok`` false means publishing cannot work; ``expires_at`` is when the credential stops
+    working (``None`` = unknown or never); ``messages`` are the lines shown to the IT officer.
+    """
+
+    channel: str
+    ok: bool
+    messages: tuple[str, ...] = ()
+    expires_at: datetime | None = None
+    identity: str | None = None
+
+
+@dataclass(frozen=True)
+class OptionSpec:
+    """One per-channel option a publisher accepts (declared schema, checked by ``pipeline.config``)."""
+
+    name: str
+    type: type | tuple[type, ...]
+    required: bool = False
+    default: Any = None
+    doc: str = ""
+    secret_env: bool = False
+
+
+class Publisher:
+    """Base class of every channel adapter.
+
+    Class attributes every implementation sets:
+
+    - ``type``: the registry key used in ``config.toml`` (``type = "wordpress"``).
+    - ``family``: the template folder under ``templates/`` (``portal``, ``facebook``...).
+    - ``limits``: message kind -> character limit (``None`` for none), e.g. Telegram
+      ``{"text": 4096, "caption": 1024}``.
+    - ``options``: the per-channel options accepted, as :class:`OptionSpec`.
+    - ``can_lookup``: whether ``_lookup`` can find an item whose send result was lost.
+    - ``can_update`` / ``can_retract``: whether the vendor allows edits / removal.
+    - ``social``: social channels default to a 24 h ``max_lateness``; the portal to none.
+    """
+
+    type: ClassVar[str] = ""
+    family: ClassVar[str] = ""
+    limits: ClassVar[Mapping[str, int | None]] = {"text": None}
+    options: ClassVar[tuple[OptionSpec, ...]] = ()
+    can_lookup: ClassVar[bool] = False
+    can_update: ClassVar[bool] = True
+    can_retract: ClassVar[bool] = True
+    social: ClassVar[bool] = True
+    lookup_note: ClassVar[str] = ""
+
+    def __init__(self, name: str, options: Mapping[str, Any], *, env: Mapping[str, str] | None = None,
+                 state: StateStore | None = None, site: Any = None):
+        self.name = name
+        self.opts = dict(options)
+        self.env = env if env is not None else {}
+        self.state = state if state is not None else MemoryState()
+        self.site = site
+
+    # -- counting, used by render and check -------------------------------------------------
+    @classmethod
+    def measure(cls, text: str) -> int:
+        """Length of ``text`` as the vendor counts it (default: code points)."""
+        return len(text)
+
+    @classmethod
+    def kind_for(cls, has_image: bool) -> str:
+        """Which message kind a post becomes (``caption`` when the post has an image, if any)."""
+        return "caption" if has_image and "caption" in cls.limits else "text"
+
+    # -- secrets ----------------------------------------------------------------------------
+    def secret(self, option: str) -> str:
+        """Value of the environment variable named by option ``option`` (e.g. ``token_env``)."""
+        var = self.opts.get(option)
+        value = self.env.get(var) if var else None
+        if not value:
+            from pipeline.errors import PublisherAuthError
+
+            raise PublisherAuthError(self.name, None, f"environment variable {var or option} is not set",
+                                     hint=f"set {var or option} in the service environment")
+        return value
+
+    # -- public contract --------------------------------------------------------------------
+    def publish(self, rendering: Rendering, *, key: str) -> PublishResult:
+        """Create the item at the vendor; return its id and URL."""
+        self._check_rendering(rendering)
+        result = self._send(rendering, key)
+        return self._check_result(result)
+
+    def update(self, rendering: Rendering, previous: PublishResult) -> PublishResult:
+        """Replace the item ``previous`` with the new rendering (same remote item)."""
+        if not self.can_update:
+            raise PermanentPublishError(self.name, rendering.post_id, "this channel does not allow edits")
+        self._check_rendering(rendering)
+        return self._check_result(self._update(rendering, previous))
+
+    def retract(self, previous: PublishResult, reason: str) -> None:
+        """Remove (or hide) the item ``previous`` at the vendor."""
+        if not self.can_retract:
+            raise PermanentPublishError(self.name, None, "this channel does not allow removal")
+        self._retract(previous, reason)
+
+    def lookup(self, rendering: Rendering, key: str) -> PublishResult | None:
+        """Find an item whose send result was lost; ``None`` when the vendor surely does not have it."""
+        if not self.can_lookup:
+            raise NotImplementedError(f"{self.type} cannot look items up")
+        return self._lookup(rendering, key)
+
+    def check(self) -> ChannelHealth:
+        """Verify credentials and permissions without publishing anything."""
+        try:
+            return self._check()
+        except PublishError as exc:
+            return ChannelHealth(self.name, False, (exc.reason,) + ((exc.hint,) if exc.hint else ()))
+
+    def close(self) -> None:
+        """Release connections. Called once at the end of a run."""
+
+    # -- hooks --------------------------------------------------------------------------------
+    def _send(self, rendering: Rendering, key: str) -> PublishResult:
+        raise NotImplementedError
+
+    def _update(self, rendering: Rendering, previous: PublishResult) -> PublishResult:
+        raise NotImplementedError
+
+    def _retract(self, previous: PublishResult, reason: str) -> None:
+        raise NotImplementedError
+
+    def _lookup(self, rendering: Rendering, key: str) -> PublishResult | None:
+        raise NotImplementedError
+
+    def _check(self) -> ChannelHealth:
+        return ChannelHealth(self.name, True, ("no check available for this channel type",))
+
+    # -- invariants ---------------------------------------------------------------------------
+    def _check_rendering(self, rendering: Rendering) -> None:
+        if rendering.over_limit:
+            raise PermanentPublishError(
+                self.name, rendering.post_id,
+                f"text is {rendering.length} characters, over the limit of {rendering.limit}",
+                hint="shorten the text or add a social.<channel> override; loa check shows this before the post is due")
+
+    def _check_result(self, result: PublishResult) -> PublishResult:
+        if not isinstance(result, PublishResult) or not result.remote_id:
+            raise TypeError(f"{type(self).__name__} returned {result!r} instead of a PublishResult with an id")
+        return result

@@ -1,0 +1,110 @@
+"""One shared mapping from HTTP outcomes to transient / permanent / auth errors.
+
+Adapters call :func:`request` (or wrap their own session calls in :func:`translate`) so that
+``requests`` exceptions never leave ``publishers/``. Vendor-specific envelopes (Facebook's error
+codes, Zalo's HTTP-200 errors, Telegram's ``ok: false``) are decoded by the adapter, which then
+raises through :func:`raise_for` with the class its contract sheet says.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import email.utils
+import logging
+from datetime import datetime, timezone
+from typing import Iterator
+
+import requests
+
+from pipeline.errors import (
+    PermanentPublishError,
+    PublisherAuthError,
+    TransientPublishError,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT = (5.0, 30.0)  # connect, read
+USER_AGENT = "Loa/0.1 (+https://github.com/loa-publishing; city e-portal publisher)"
+
+
+def new_session() -> requests.Session:
+    """One session per run: connection reuse, our User-Agent."""
+    s = requests.Session()
+    s.headers["User-Agent"] = USER_AGENT
+    return s
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    now = now or datetime.now(timezone.utc)
+    return max(0.0, (when - now).total_seconds())
+
+
+def classify_status(status: int) -> type:
+    """Error class for an HTTP status the vendor gave no better clue about."""
+    if status in (401, 403):
+        return PublisherAuthError
+    if status == 429 or status == 408 or status >= 500:
+        return TransientPublishError
+    return PermanentPublishError
+
+
+def raise_for(cls: type, channel: str, post_id: str | None, reason: str, **kw) -> None:
+    """Raise ``cls`` with keyword arguments it accepts (``retry_after`` only for transient)."""
+    if cls is not TransientPublishError:
+        kw.pop("retry_after", None)
+    raise cls(channel, post_id, reason, **kw)
+
+
+@contextlib.contextmanager
+def translate(channel: str, post_id: str | None) -> Iterator[None]:
+    """Turn ``requests`` transport exceptions into transient publish errors."""
+    try:
+        yield
+    except requests.Timeout as exc:
+        raise TransientPublishError(channel, post_id, "the server did not answer in time",
+                                    vendor_message=type(exc).__name__,
+                                    hint="Loa retries by itself; if it lasts, check the server") from None
+    except requests.ConnectionError as exc:
+        raise TransientPublishError(channel, post_id, "could not connect to the server",
+                                    vendor_message=_safe(exc),
+                                    hint="Loa retries by itself; check the address and the network") from None
+    except requests.RequestException as exc:
+        raise TransientPublishError(channel, post_id, "HTTP request failed",
+                                    vendor_message=_safe(exc)) from None
+
+
+def _safe(exc: Exception) -> str:
+    """Exception text without URLs' query strings (tokens travel there for some vendors)."""
+    text = str(exc)
+    import re
+
+    return re.sub(r"([?&](access_token|token|key|password)=)[^&\s'\"]+", r"\1***", text)[:300]
+
+
+def redact(text: str, *secrets: str) -> str:
+    """Remove every secret value from ``text`` before it is logged or stored."""
+    for s in secrets:
+        if s:
+            text = text.replace(s, "***")
+    return _safe_text(text)
+
+
+def _safe_text(text: str) -> str:
+    import re
+
+    return re.sub(r"(bot)\d+:[A-Za-z0-9_-]{20,}", r"\1***", text)
