@@ -1,0 +1,176 @@
+"""Problems in posts: references, dates, duplicates, links, channel limits, approval, text quality.
+
+``check_posts`` takes posts already read by :mod:`pipeline.content` (which reported the problems
+of single files) and adds what needs the configuration, the other posts, or the real renderings.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections import defaultdict
+from pathlib import Path
+from types import MappingProxyType
+from typing import Iterable
+
+from pipeline.models import Post, Problem, Severity
+from pipeline.render import Renderer
+
+_MD_LINK = re.compile(r"(?<!!)\[[^\]]*\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
+
+
+def _p(post: Post, line: int, code: str, severity=Severity.ERROR, col: int = 1, **args) -> Problem:
+    return Problem(post.relpath, line, col, severity, code, MappingProxyType(args))
+
+
+def check_post(post: Post, cfg) -> list[Problem]:
+    """Problems of one post against the configuration."""
+    out: list[Problem] = []
+    L = post.line_of
+    if not post.title:
+        out.append(_p(post, L("title"), "post.empty-title"))
+    if post.type and post.type not in cfg.types:
+        out.append(_p(post, L("type"), "post.unknown-type", value=post.type, choices=", ".join(cfg.types)))
+    unit = cfg.units.get(post.unit)
+    if post.unit and unit is None:
+        hint = difflib.get_close_matches(post.unit, list(cfg.units), n=1)
+        out.append(_p(post, L("unit"), "post.unknown-unit", value=post.unit,
+                      hint_vi=f"; có phải `{hint[0]}`?" if hint else "", hint_en=f"; did you mean `{hint[0]}`?" if hint else ""))
+    elif unit and post.publish_at is not None:
+        day = post.publish_at.astimezone(cfg.tz).date()
+        if not unit.in_force(day):
+            succ = cfg.units.get(unit.successor) if unit.successor else None
+            out.append(_p(post, L("unit"), "post.unit-not-in-force", value=post.unit, day=f"{day.day}/{day.month}/{day.year}",
+                          successor_vi=f"; đơn vị kế thừa là `{succ.id}` ({succ.name})" if succ else "",
+                          successor_en=f"; its successor is `{succ.id}` ({succ.name})" if succ else ""))
+    for t in post.topics:
+        if t not in cfg.topics:
+            out.append(_p(post, L("topics"), "post.unknown-topic", value=t, choices=", ".join(cfg.topics)))
+    for c in post.channels:
+        if c not in cfg.channels:
+            out.append(_p(post, L("channels") if "channels" in post.lines else L("type"), "post.unknown-channel",
+                          value=c, choices=", ".join(cfg.channels)))
+    for c in post.social:
+        if c not in cfg.channels:
+            out.append(_p(post, L("social"), "post.unknown-channel", value=c, choices=", ".join(cfg.channels)))
+    if post.publish_at and post.expire_at and post.expire_at <= post.publish_at:
+        out.append(_p(post, L("expire_at"), "post.expire-before-publish",
+                      expire=f"{post.expire_at.astimezone(cfg.tz):%d/%m/%Y %H:%M}", publish=f"{post.publish_at.astimezone(cfg.tz):%d/%m/%Y %H:%M}"))
+    if not post.body.strip():
+        out.append(_p(post, post.body_line, "post.empty-body"))
+    if post.image and not post.image_alt:
+        out.append(_p(post, L("image"), "image.no-alt"))
+    out.extend(_approval(post, cfg))
+    return out
+
+
+def _approval(post: Post, cfg) -> list[Problem]:
+    need = [c for c in post.channels if c in cfg.require_approval and c in cfg.channels]
+    out: list[Problem] = []
+    if post.approved_by:
+        if cfg.board and post.approved_by not in cfg.board:
+            out.append(_p(post, post.line_of("approved_by"), "approval.not-board", by=post.approved_by, board=", ".join(cfg.board)))
+        if post.approved_by.strip().casefold() == post.author.strip().casefold():
+            out.append(_p(post, post.line_of("approved_by"), "approval.own-post", by=post.approved_by))
+    if not need or post.status != "ready":
+        return out
+    if not post.approved_hash:
+        out.append(_p(post, post.line_of("status"), "approval.missing", Severity.WARNING, channels=", ".join(need), path=post.relpath))
+    elif post.approved_hash != post.approval_hash:
+        out.append(_p(post, post.line_of("approved_hash"), "approval.void", Severity.WARNING, by=post.approved_by or "?"))
+    return out
+
+
+def is_approved(post: Post, cfg) -> bool:
+    """True when a board member who is not the author approved exactly this content."""
+    return bool(
+        post.approved_hash and post.approved_hash == post.approval_hash and post.approved_by
+        and (not cfg.board or post.approved_by in cfg.board)
+        and post.approved_by.strip().casefold() != post.author.strip().casefold()
+    )
+
+
+def check_duplicates(posts: Iterable[Post]) -> list[Problem]:
+    out: list[Problem] = []
+    by_id: dict[str, list[Post]] = defaultdict(list)
+    by_slug: dict[str, list[Post]] = defaultdict(list)
+    for p in posts:
+        by_id[p.id].append(p)
+        if p.slug:
+            by_slug[p.slug].append(p)
+    for group, code, key in ((by_id, "post.duplicate-id", "id"), (by_slug, "post.duplicate-slug", "slug")):
+        for value, ps in group.items():
+            if len(ps) < 2:
+                continue
+            for p in ps:
+                others = ", ".join(o.relpath for o in ps if o is not p)
+                out.append(_p(p, p.line_of(key) if key in p.lines else p.line_of("title"), code, value=value, other=others))
+    return out
+
+
+def check_links(post: Post, content_dir: Path) -> list[Problem]:
+    """Relative links in the body must lead to a file inside content/."""
+    out: list[Problem] = []
+    root = content_dir.resolve()
+    for i, line in enumerate(post.body.split("\n")):
+        for m in _MD_LINK.finditer(line):
+            target = m.group(1).split("#", 1)[0]
+            if not target or re.match(r"^[a-z][a-z0-9+.-]*:", target, re.I) or target.startswith(("/", "#")):
+                continue
+            resolved = (post.path.parent / target).resolve()
+            try:
+                resolved.relative_to(root)
+                ok = resolved.exists()
+            except ValueError:
+                ok = False
+            if not ok:
+                out.append(_p(post, post.body_line + i, "post.broken-link", col=m.start(1) + 1, value=m.group(1)))
+    return out
+
+
+def check_renderings(post: Post, renderer: Renderer) -> list[Problem]:
+    """Render for every channel of the post and compare with the channel's limit."""
+    out: list[Problem] = []
+    renderings, errors = renderer.render_all(post)
+    for err in errors:
+        out.append(_p(post, 1, "channel.render", channel=err.channel, detail=err.reason))
+    for r in renderings:
+        line = post.line_of("social") if r.channel in post.social else post.line_of("summary") if "summary" in post.lines else post.line_of("title")
+        if r.over_limit:
+            out.append(_p(post, line, "channel.over-limit", channel=r.channel, length=r.length, limit=r.limit))
+        if r.channel_type == "zalo" and r.image_path is None:
+            out.append(_p(post, post.line_of("channels") if "channels" in post.lines else post.line_of("type"),
+                          "channel.needs-image", Severity.WARNING if not renderer.cfg.channels[r.channel].enabled else Severity.ERROR,
+                          channel=r.channel))
+    return out
+
+
+def check_text(post: Post, cfg) -> list[Problem]:
+    """Vietnamese text quality (NFC, legacy encodings, mojibake, tone style, Ð), if available."""
+    try:
+        from pipeline import vietnamese as vn
+    except ImportError:  # pragma: no cover
+        return []
+    if not hasattr(vn, "find_issues"):
+        return []
+    out: list[Problem] = []
+    text = post.path.read_text(encoding="utf-8")
+    for issue in vn.find_issues(text, tone_style=cfg.tone_style, protect=cfg.proper_names):
+        out.append(Problem(post.relpath, issue.line, issue.col, Severity.WARNING, issue.code,
+                           MappingProxyType({"words": ", ".join(issue.words[:8])})))
+    if hasattr(vn, "looks_unaccented"):
+        for key, value in (("title", post.title), ("summary", post.summary if "summary" in post.lines else "")):
+            if value and vn.looks_unaccented(value):
+                out.append(_p(post, post.line_of(key), "text.no-diacritics", Severity.WARNING, field=key, words=value[:60]))
+    return out
+
+
+def check_all(posts: list[Post], cfg, renderer: Renderer | None = None) -> list[Problem]:
+    renderer = renderer or Renderer(cfg, {p.path.resolve(): p for p in posts})
+    out = check_duplicates(posts)
+    for post in posts:
+        out.extend(check_post(post, cfg))
+        out.extend(check_links(post, cfg.content_dir))
+        out.extend(check_renderings(post, renderer))
+        out.extend(check_text(post, cfg))
+    return out

@@ -1,0 +1,114 @@
+"""The ``loa`` command: verbs, and the one error boundary that turns a ``LoaError`` into a
+message and an exit code. This module and :mod:`pipeline.schedule` are the only places that wire
+several stages together.
+
+Exit codes: 0 all well; 1 problems / permanent failure / bug; 2 unusable config or usage;
+75 only transient failures left (``loa publish``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import traceback
+from datetime import datetime
+from pathlib import Path
+
+from pipeline import __version__
+from pipeline.config import Config, find_config, load_config
+from pipeline.errors import ConfigError, LoaError, UsageError
+from pipeline.messages import text as msg
+
+log = logging.getLogger("loa")
+
+VERBS: dict[str, tuple[str, str]] = {}  # name -> (module:function, help)
+
+
+def verb(name: str, help_text: str):
+    def deco(fn):
+        VERBS[name] = (fn, help_text)
+        return fn
+    return deco
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from pipeline import commands  # noqa: F401 - registers the verbs
+
+    parser = argparse.ArgumentParser(prog="loa", description="Loa: Markdown posts in git -> e-portal and social channels, exactly once.")
+    parser.add_argument("--version", action="version", version=f"loa {__version__}")
+    parser.add_argument("--config", help="path to config.toml (default: ./config.toml)")
+    parser.add_argument("--lang", choices=("vi", "en"), help="language of messages (default: site.language)")
+    parser.add_argument("-v", "--verbose", action="count", default=0)
+    sub = parser.add_subparsers(dest="verb", metavar="VERB")
+    for name, (fn, help_text) in VERBS.items():
+        sp = sub.add_parser(name, help=help_text, description=help_text)
+        fn.configure(sp)
+        sp.set_defaults(func=fn)
+    return parser
+
+
+def load(args) -> Config:
+    path = find_config(explicit=args.config)
+    cfg = load_config(path)
+    for key, detail in cfg.warnings:
+        print(msg("config.warning", lang_of(args, cfg), path=cfg.path, key=key, detail=detail) + " [config.warning]", file=sys.stderr)
+    return cfg
+
+
+def lang_of(args, cfg: Config | None = None) -> str:
+    return getattr(args, "lang", None) or (cfg.language if cfg else None) or os.environ.get("LOA_LANG") or "vi"
+
+
+def parse_now(value: str | None, cfg: Config) -> datetime:
+    """``--now`` for dry runs and tests; default the real current time."""
+    from pipeline.content import parse_time
+
+    if not value:
+        return datetime.now(cfg.tz)
+    try:
+        return parse_time(value, cfg.tz)
+    except ValueError:
+        raise UsageError(f"--now: cannot read {value!r}; write \"2024-03-25 08:00\"") from None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING - 10 * min(args.verbose, 2),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except ConfigError as exc:
+        lang = lang_of(args)
+        for key, detail in exc.errors:
+            print(msg("config.error", lang, path=exc.path or "config.toml", key=key or "-", detail=detail) + " [config.error]", file=sys.stderr)
+        return exc.exit_code
+    except LoaError as exc:
+        print(f"loa: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception:  # noqa: BLE001 - the one boundary: anything else is a bug
+        print("loa: internal error (a bug in Loa; please report it with this text):", file=sys.stderr)
+        traceback.print_exc()
+        return 1
+
+
+def emit_json(data) -> None:
+    json.dump(data, sys.stdout, ensure_ascii=False, indent=2, default=str)
+    sys.stdout.write("\n")
+
+
+def rel(path: Path, cfg: Config) -> str:
+    try:
+        return path.resolve().relative_to(cfg.root).as_posix()
+    except ValueError:
+        return str(path)

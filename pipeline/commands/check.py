@@ -1,0 +1,108 @@
+"""``loa check``: configuration + content, every problem with file, line and column."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from pipeline.cli import emit_json, lang_of, load, verb
+from pipeline.models import Severity
+
+
+@verb("check", "check config.toml and every post; print problems as path:line:col: error|warning: message [code]")
+def check(args) -> int:
+    from pipeline import checks, content
+    from pipeline.render import Renderer
+
+    cfg = load(args)
+    lang = lang_of(args, cfg)
+    if args.fix:
+        from pipeline.commands.fix import run_fix
+
+        run_fix(cfg, args, lang)
+    paths = [Path(p) for p in args.paths] if args.paths else None
+    if paths:
+        for p in paths:
+            if not p.exists() and not p.is_symlink():
+                print(f"{p}: không có tệp hay thư mục này / no such file or folder", file=sys.stderr)
+                return 2
+    # every post is read for duplicate and link checks, even when only some are asked for
+    all_posts, read_problems = content.read_all(cfg)
+    if paths:
+        chosen = {f.absolute() for f in content.iter_post_files(cfg.content_dir, paths)}
+        posts = [p for p in all_posts if p.path.absolute() in chosen]
+        wanted = {content._Reader(f, cfg).rel for f in chosen}
+        read_problems = [p for p in read_problems if p.path in wanted]
+        if not chosen.issubset({p.path.absolute() for p in all_posts}):
+            for f in chosen:
+                if f not in {p.path.absolute() for p in all_posts}:
+                    _, probs = content.read_post(f, cfg)
+                    read_problems.extend(x for x in probs if x not in read_problems)
+    else:
+        posts = all_posts
+    renderer = Renderer(cfg, {p.path.resolve(): p for p in all_posts})
+    problems = list(read_problems)
+    dup = checks.check_duplicates(all_posts)
+    ids = {p.relpath for p in posts}
+    problems.extend(x for x in dup if x.path in ids)
+    for post in posts:
+        problems.extend(checks.check_post(post, cfg))
+        problems.extend(checks.check_links(post, cfg.content_dir))
+        problems.extend(checks.check_renderings(post, renderer))
+        problems.extend(checks.check_text(post, cfg))
+    if not paths:
+        try:
+            from pipeline.activities import read_activities
+        except ImportError:
+            read_activities = None
+        if read_activities is not None:
+            problems.extend(_activity_problems(read_activities, cfg))
+    problems.sort(key=lambda p: (p.path, p.line, p.col, p.code))
+    if args.strict:
+        problems = [p.__class__(p.path, p.line, p.col, Severity.ERROR, p.code, p.args) for p in problems]
+    errors = sum(p.severity is Severity.ERROR for p in problems)
+    warnings = len(problems) - errors
+    if args.format == "json":
+        emit_json({"posts": len(posts), "errors": errors, "warnings": warnings,
+                   "problems": [{"path": p.path, "line": p.line, "col": p.col, "severity": p.severity.value,
+                                 "code": p.code, "message": p.message(lang)} for p in problems]})
+    else:
+        for p in problems:
+            print(p.format(lang))
+        if lang == "en":
+            print(f"{len(posts)} posts checked: {errors} errors, {warnings} warnings", file=sys.stderr)
+        else:
+            print(f"Đã kiểm tra {len(posts)} bài: {errors} lỗi, {warnings} cảnh báo", file=sys.stderr)
+    return 1 if problems else 0
+
+
+def _activity_problems(read_activities, cfg):
+    from types import MappingProxyType
+
+    from pipeline.models import Problem
+
+    _, probs = read_activities(cfg.content_dir, set(cfg.units))
+    out = []
+    for item in probs:
+        if isinstance(item, Problem):
+            out.append(item)
+            continue
+        path, line, code, args = item
+        try:
+            path = Path(path).resolve().relative_to(cfg.root).as_posix()
+        except ValueError:
+            path = str(path)
+        out.append(Problem(path, line, 1, Severity.ERROR, code, MappingProxyType(dict(args))))
+    return out
+
+
+def _configure(sp) -> None:
+    sp.add_argument("paths", nargs="*", metavar="PATH", help="posts or folders to check (default: all of content/)")
+    sp.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    sp.add_argument("--format", choices=("text", "json"), default="text")
+    sp.add_argument("--lang", choices=("vi", "en"), default=None, help="language of messages")
+    sp.add_argument("--fix", action="store_true", help="repair what can be repaired safely (Unicode NFC, legacy encodings, Ð, tone style) and show every change")
+    sp.add_argument("--backup", action="store_true", help="with --fix: keep a .bak copy of each file changed")
+
+
+check.configure = _configure

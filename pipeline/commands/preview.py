@@ -1,0 +1,37 @@
+"""``loa preview``: the static preview site."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from pipeline.cli import lang_of, load, parse_now, rel, verb
+
+
+@verb("preview", "write a static preview site: every post as every channel will receive it, with character counts")
+def preview(args) -> int:
+    from pipeline.preview import build_preview
+
+    cfg = load(args)
+    lang = lang_of(args, cfg)
+    now = parse_now(args.now, cfg)
+    out = Path(args.out) if args.out else None
+    result = build_preview(cfg, out, [Path(p) for p in args.paths] or None, now=now, jobs=args.jobs)
+    for f, err in result.failed:
+        print(err, file=sys.stderr)
+    if lang == "en":
+        print(f"Preview: {rel(result.index, cfg)} ({result.rendered} rendered, {result.reused} unchanged, {len(result.failed)} unusable)")
+    else:
+        print(f"Xem trước: {rel(result.index, cfg)} ({result.rendered} bài tạo mới, {result.reused} bài không đổi, {len(result.failed)} bài lỗi)")
+    return 1 if result.failed else 0
+
+
+def _configure(sp) -> None:
+    sp.add_argument("paths", nargs="*", metavar="PATH", help="posts or folders (default: all)")
+    sp.add_argument("--out", help="output folder (default: preview.out_dir, var/preview)")
+    sp.add_argument("--now", help="show states as at this time (default: now)")
+    sp.add_argument("--jobs", type=int, help="worker processes (default: number of cores)")
+    sp.add_argument("--lang", choices=("vi", "en"), default=None)
+
+
+preview.configure = _configure

@@ -1,0 +1,368 @@
+"""Read ``config.toml`` (tomllib), validate it against the declared schema in :mod:`pipeline.schema`,
+collect every error with its dotted key, and return a frozen :class:`Config`.
+
+Nothing falls back silently: a wrong value is an error that names the key, what was expected and
+what was received; an unknown key is a warning with a "did you mean" suggestion.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Mapping
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pipeline.durations import parse_duration
+from pipeline.errors import ConfigError
+from pipeline.schema import (
+    CHANNEL_COMMON,
+    SCHEMA,
+    SECRET_WORDS,
+    Key,
+    Section,
+)
+
+CONFIG_NAME = "config.toml"
+SHIPPED_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+
+@dataclass(frozen=True)
+class Unit:
+    id: str
+    name: str
+    kind: str
+    valid_from: date | None
+    valid_to: date | None
+    successor: str | None
+
+    def in_force(self, day: date) -> bool:
+        return (self.valid_from is None or day >= self.valid_from) and (self.valid_to is None or day <= self.valid_to)
+
+
+@dataclass(frozen=True)
+class ContentType:
+    id: str
+    label: str
+    channels: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Channel:
+    """One ``[channels.<name>]`` table. ``options`` holds the publisher's own options."""
+
+    name: str
+    type: str
+    enabled: bool
+    options: Mapping[str, Any]
+    max_lateness: timedelta | None
+    min_interval: timedelta
+    max_per_day: int | None
+    on_change: str
+    template: str | None
+    label: str
+
+
+@dataclass(frozen=True)
+class Blackout:
+    start: datetime
+    end: datetime
+    reason: str
+    channels: tuple[str, ...]  # empty = all
+
+
+@dataclass(frozen=True)
+class Config:
+    """The validated configuration. ``root`` is the content repository (the folder of config.toml)."""
+
+    root: Path
+    path: Path | None
+    site_name: str
+    base_url: str
+    tz: ZoneInfo
+    language: str
+    org_lines: tuple[str, ...]
+    org_place: str
+    units: Mapping[str, Unit]
+    types: Mapping[str, ContentType]
+    topics: Mapping[str, str]
+    content_dir: Path
+    max_file_bytes: int
+    max_image_bytes: int
+    board: tuple[str, ...]
+    require_approval: tuple[str, ...]
+    channels: Mapping[str, Channel]
+    ledger_url: str | None
+    blackouts: tuple[Blackout, ...]
+    feeds: tuple[Mapping[str, Any], ...]
+    report: Mapping[str, Any]
+    tone_style: str | None
+    proper_names: tuple[str, ...]
+    daemon: Mapping[str, Any]
+    preview_dir: Path
+    warnings: tuple[tuple[str, str], ...] = ()
+    raw: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def templates_dirs(self) -> list[Path]:
+        """Content repository's own templates first, then the ones shipped with Loa."""
+        own = self.root / "templates"
+        return [own, SHIPPED_TEMPLATES] if own.is_dir() and own.resolve() != SHIPPED_TEMPLATES else [SHIPPED_TEMPLATES]
+
+    @property
+    def var_dir(self) -> Path:
+        return self.root / "var"
+
+    def unit_at(self, unit_id: str, day: date) -> Unit | None:
+        u = self.units.get(unit_id)
+        return u if u and u.in_force(day) else None
+
+
+# ----------------------------------------------------------------------------------------
+def find_config(start: Path | None = None, explicit: str | os.PathLike | None = None) -> Path | None:
+    """The config file: ``--config PATH`` if given, else ``config.toml`` in the current folder."""
+    if explicit:
+        p = Path(explicit)
+        return p / CONFIG_NAME if p.is_dir() else p
+    p = (start or Path.cwd()) / CONFIG_NAME
+    return p if p.is_file() else None
+
+
+def load_config(path: str | os.PathLike | None = None, *, env: Mapping[str, str] | None = None) -> Config:
+    """Read and validate a config file; ``ConfigError`` lists every error at once."""
+    env = os.environ if env is None else env
+    if path is None:
+        raise ConfigError([("", "no config.toml in this folder; run Loa in the content repository or pass --config PATH")])
+    p = Path(path)
+    try:
+        raw = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError([("", f"file not found: {p}")], str(p)) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError([("", f"not valid UTF-8 ({exc.reason} at byte {exc.start}); save the file as UTF-8")], str(p)) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([("", f"TOML syntax error: {exc}")], str(p)) from None
+    return build_config(raw, p.parent.resolve(), p, env=env)
+
+
+def build_config(raw: Mapping[str, Any], root: Path, path: Path | None = None, *,
+                 env: Mapping[str, str] | None = None) -> Config:
+    v = _Validator()
+    data = v.section(SCHEMA, raw, "")
+    errors, warnings = v.errors, v.warnings
+
+    tz = ZoneInfo("Asia/Ho_Chi_Minh")
+    try:
+        tz = ZoneInfo(data["site"]["timezone"])
+    except (ZoneInfoNotFoundError, ValueError, KeyError):
+        errors.append(("site.timezone", f"unknown time zone {data['site'].get('timezone')!r}; expected an IANA name such as \"Asia/Ho_Chi_Minh\""))
+
+    units: dict[str, Unit] = {}
+    for i, u in enumerate(data.get("units", [])):
+        key = f"units[{i}]"
+        if u["id"] in units:
+            errors.append((f"{key}.id", f"duplicate unit id {u['id']!r}"))
+        units[u["id"]] = Unit(u["id"], u["name"], u["kind"], u.get("valid_from"), u.get("valid_to"), u.get("successor"))
+        if u.get("valid_from") and u.get("valid_to") and u["valid_to"] < u["valid_from"]:
+            errors.append((f"{key}.valid_to", "valid_to is before valid_from"))
+    for i, u in enumerate(data.get("units", [])):
+        if u.get("successor") and u["successor"] not in units:
+            errors.append((f"units[{i}].successor", f"unknown unit {u['successor']!r}; expected one of the unit ids"))
+
+    content = data["content"]
+    topics = dict(content["topics"])
+    channels: dict[str, Channel] = {}
+    for name, ch in data.get("channels", {}).items():
+        channels[name] = _channel(name, ch, errors, warnings, env)
+    types: dict[str, ContentType] = {}
+    for tid, t in content["types"].items():
+        chans = tuple(t.get("channels", ()))
+        for c in chans:
+            if c not in channels:
+                errors.append((f"content.types.{tid}.channels", f"unknown channel {c!r}; expected one of: {', '.join(sorted(channels)) or '(none configured)'}"))
+        types[tid] = ContentType(tid, t["label"], chans)
+    for c in data["editorial"]["require_approval"]:
+        if c not in channels:
+            errors.append(("editorial.require_approval", f"unknown channel {c!r}; expected one of: {', '.join(sorted(channels))}"))
+
+    blackouts = []
+    for i, b in enumerate(data.get("blackouts", [])):
+        start, end = _aware(b["start"], tz), _aware(b["end"], tz)
+        if start and end and end <= start:
+            errors.append((f"blackouts[{i}].end", "end must be after start"))
+        for c in b.get("channels", ()):
+            if c not in channels:
+                errors.append((f"blackouts[{i}].channels", f"unknown channel {c!r}"))
+        if start and end:
+            blackouts.append(Blackout(start, end, b["reason"], tuple(b.get("channels", ()))))
+
+    feeds = []
+    for i, f in enumerate(data.get("feeds", [])):
+        if f["unit"] not in units:
+            errors.append((f"feeds[{i}].unit", f"unknown unit {f['unit']!r}"))
+        for t in f.get("topics", ()):
+            if t not in topics:
+                errors.append((f"feeds[{i}].topics", f"unknown topic {t!r}; expected one of: {', '.join(topics)}"))
+        feeds.append(MappingProxyType(dict(f, timezone=f.get("timezone") or data["site"]["timezone"])))
+
+    if errors:
+        raise ConfigError(errors, str(path) if path else None)
+
+    site, org, ed = data["site"], data["organization"], data["editorial"]
+    return Config(
+        root=root, path=path, site_name=site["name"], base_url=site["base_url"].rstrip("/"), tz=tz,
+        language=site["language"], org_lines=tuple(org["name_lines"]), org_place=org["place"],
+        units=MappingProxyType(units), types=MappingProxyType(types), topics=MappingProxyType(topics),
+        content_dir=(root / content["dir"]), max_file_bytes=content["max_file_kb"] * 1024,
+        max_image_bytes=content["max_image_kb"] * 1024, board=tuple(ed["board"]),
+        require_approval=tuple(ed["require_approval"]), channels=MappingProxyType(channels),
+        ledger_url=(env or {}).get("LOA_LEDGER_URL") or data["ledger"].get("url"),
+        blackouts=tuple(blackouts), feeds=tuple(feeds), report=MappingProxyType(data["report"]),
+        tone_style=data["text"].get("tone_style"), proper_names=tuple(data["text"]["proper_names"]),
+        daemon=MappingProxyType(data["daemon"]), preview_dir=root / data["preview"]["out_dir"],
+        warnings=tuple(warnings), raw=raw,
+    )
+
+
+def _aware(value: Any, tz: ZoneInfo) -> datetime | None:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=tz)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=tz)
+    return None
+
+
+def _channel(name: str, ch: dict, errors: list, warnings: list, env: Mapping[str, str] | None) -> Channel:
+    import publishers
+
+    key = f"channels.{name}"
+    common = {k.name for k in CHANNEL_COMMON}
+    v = _Validator()
+    ch = dict(ch, **v.section(Section(CHANNEL_COMMON), {k: x for k, x in ch.items() if k in common}, key + "."))
+    errors.extend(v.errors)
+    ptype = ch.get("type")
+    options = {k: v for k, v in ch.items() if k not in common}
+    cls = None
+    if ptype not in publishers.REGISTRY:
+        errors.append((f"{key}.type", f"expected one of: {', '.join(publishers.known_types())} but received: {ptype!r}"))
+    else:
+        try:
+            cls = publishers.get(ptype)
+        except ImportError as exc:  # an optional dependency of that channel is missing
+            (errors if ch.get("enabled", True) else warnings).append(
+                (f"{key}.type", f"channel type {ptype!r} cannot be loaded: {exc}"))
+    for opt, value in options.items():
+        low = opt.lower()
+        if not low.endswith("_env") and any(w in low for w in SECRET_WORDS):
+            errors.append((f"{key}.{opt}", f"a secret must not be written in config.toml; put it in an environment variable and write {opt}_env = \"LOA_...\""))
+    if cls is not None:
+        known = {o.name: o for o in cls.options}
+        for opt, value in list(options.items()):
+            spec = known.get(opt)
+            if spec is None:
+                if not any(w in opt.lower() for w in SECRET_WORDS):
+                    hint = difflib.get_close_matches(opt, list(known) + list(common), n=1)
+                    warnings.append((f"{key}.{opt}", f"unknown key" + (f"; did you mean {hint[0]!r}?" if hint else "")))
+                continue
+            if not isinstance(value, spec.type):
+                errors.append((f"{key}.{opt}", f"expected {_tname(spec.type)} but received: {value!r}"))
+        for spec in cls.options:
+            if spec.name not in options:
+                if spec.required and ch.get("enabled", True):
+                    errors.append((f"{key}.{spec.name}", f"required for type {ptype!r}: {spec.doc}"))
+                elif spec.default is not None:
+                    options[spec.name] = spec.default
+    social = bool(getattr(cls, "social", True))
+    lateness = ch.get("max_lateness")
+    return Channel(
+        name=name, type=ptype or "", enabled=ch.get("enabled", True), options=MappingProxyType(options),
+        max_lateness=(parse_duration(lateness) if lateness not in (None, "none", "") else (timedelta(hours=24) if social and lateness is None else None)),
+        min_interval=parse_duration(ch.get("min_interval", "0s")), max_per_day=ch.get("max_per_day"),
+        on_change=ch.get("on_change", "update"), template=ch.get("template"), label=ch.get("label") or name,
+    )
+
+
+def _tname(t: Any) -> str:
+    if isinstance(t, tuple):
+        return " or ".join(_tname(x) for x in t)
+    return {str: "a string", int: "an integer", bool: "true or false", list: "a list", dict: "a table", float: "a number"}.get(t, getattr(t, "__name__", str(t)))
+
+
+class _Validator:
+    """Walks raw TOML data along the declared schema, collecting errors and warnings."""
+
+    def __init__(self) -> None:
+        self.errors: list[tuple[str, str]] = []
+        self.warnings: list[tuple[str, str]] = []
+
+    def section(self, sec: Section, raw: Any, prefix: str) -> dict:
+        out: dict[str, Any] = {}
+        if not isinstance(raw, dict):
+            self.errors.append((prefix.rstrip("."), f"expected a table but received: {raw!r}"))
+            raw = {}
+        known = {k.name: k for k in sec.keys}
+        for name, value in raw.items():
+            dotted = f"{prefix}{name}"
+            if name in known:
+                continue
+            if sec.open_keys is not None:  # a mapping of user-chosen names: validate each value
+                out[name] = self.value(sec.open_keys, value, dotted)
+                continue
+            hint = difflib.get_close_matches(name, list(known), n=1)
+            self.warnings.append((dotted, "unknown key" + (f"; did you mean {hint[0]!r}?" if hint else "")))
+        for k in sec.keys:
+            dotted = f"{prefix}{k.name}"
+            if k.name in raw:
+                out[k.name] = self.value(k, raw[k.name], dotted)
+            elif k.required:
+                self.errors.append((dotted, f"required: {k.doc}"))
+            else:
+                out[k.name] = _default(k)
+        return out
+
+    def value(self, k: Key, value: Any, dotted: str) -> Any:
+        if k.section is not None:
+            if k.many:
+                if not isinstance(value, list):
+                    self.errors.append((dotted, f"expected an array of tables ([[{dotted}]]) but received: {value!r}"))
+                    return []
+                return [self.section(k.section, item, f"{dotted}[{i}].") for i, item in enumerate(value)]
+            return self.section(k.section, value, f"{dotted}.")
+        if k.type is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, k.type) or (k.type is int and isinstance(value, bool)):
+            self.errors.append((dotted, f"expected {_tname(k.type)} but received: {value!r}"))
+            return _default(k)
+        if k.item_type is not None and isinstance(value, list):
+            bad = [x for x in value if not isinstance(x, k.item_type)]
+            if bad:
+                self.errors.append((dotted, f"expected a list of {_tname(k.item_type)} but received: {bad[0]!r}"))
+        if k.choices is not None:
+            vals = value if isinstance(value, list) else [value]
+            for x in vals:
+                if x not in k.choices:
+                    self.errors.append((dotted, f"expected one of: {', '.join(map(str, k.choices))} but received: {x!r}"))
+        if k.duration and isinstance(value, str):
+            try:
+                parse_duration(value)
+            except ValueError as exc:
+                self.errors.append((dotted, str(exc)))
+        if k.check is not None:
+            msg = k.check(value)
+            if msg:
+                self.errors.append((dotted, msg))
+        return value
+
+
+def _default(k: Key) -> Any:
+    if k.section is not None:
+        if k.many:
+            return []
+        v = _Validator()
+        return v.section(k.section, {}, "")
+    d = k.default
+    return list(d) if isinstance(d, (list, tuple)) else (dict(d) if isinstance(d, dict) else d)

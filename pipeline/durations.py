@@ -1,0 +1,33 @@
+"""Durations written in config as strings: ``"90s"``, ``"10m"``, ``"24h"``, ``"30d"``, ``"1h30m"``."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)")
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(text: str) -> timedelta:
+    """Parse ``"90s"``, ``"10m"``, ``"24h"``, ``"30d"``, ``"1h30m"``; ``ValueError`` otherwise."""
+    if not isinstance(text, str):
+        raise ValueError(f"expected a duration string such as \"10m\", got {text!r}")
+    s = text.strip().lower()
+    pos, total = 0, 0.0
+    for m in _PART.finditer(s):
+        if m.start() != pos and s[pos:m.start()].strip():
+            raise ValueError(f"not a duration: {text!r} (write e.g. \"90s\", \"10m\", \"24h\", \"30d\")")
+        total += float(m.group(1)) * _UNITS[m.group(2)]
+        pos = m.end()
+    if pos == 0 or s[pos:].strip():
+        raise ValueError(f"not a duration: {text!r} (write e.g. \"90s\", \"10m\", \"24h\", \"30d\")")
+    return timedelta(seconds=total)
+
+
+def format_duration(td: timedelta) -> str:
+    secs = int(td.total_seconds())
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if secs and secs % size == 0:
+            return f"{secs // size}{unit}"
+    return f"{secs}s"

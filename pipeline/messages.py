@@ -1,0 +1,116 @@
+"""The one catalogue of user-facing messages, in Vietnamese and English.
+
+``text(code, lang, **args)`` formats a message. Codes are stable (they appear in ``loa check``
+output in brackets, and tests assert them); wording may improve. Modules that own a family of
+checks (Vietnamese text quality, activities) contribute their ``MESSAGES`` here.
+"""
+
+from __future__ import annotations
+
+import string
+
+CATALOGUE: dict[str, tuple[str, str]] = {
+    # files
+    "file.symlink-outside": ("liên kết tượng trưng trỏ ra ngoài thư mục content ({target}); hãy chép tệp vào content/ thay vì tạo liên kết",
+                             "symbolic link points outside the content folder ({target}); copy the file into content/ instead"),
+    "file.unreadable": ("không đọc được tệp: {reason}", "cannot read the file: {reason}"),
+    "file.too-big": ("tệp quá lớn ({size_kb} KB, tối đa {max_kb} KB); hãy chia nhỏ bài hoặc đưa tài liệu đính kèm lên nơi khác",
+                     "file too big ({size_kb} KB, at most {max_kb} KB); split the post or put attachments elsewhere"),
+    "file.binary": ("đây không phải tệp văn bản (có byte nhị phân); bài viết phải là tệp Markdown .md",
+                    "not a text file (binary bytes); a post must be a Markdown .md file"),
+    "file.not-utf8": ("tệp không phải UTF-8 (có vẻ là {encoding}); chạy `loa check --fix` để chuyển sang UTF-8, hoặc lưu lại tệp với bảng mã UTF-8",
+                      "file is not UTF-8 (looks like {encoding}); run `loa check --fix` to convert it, or save it as UTF-8"),
+    # front matter
+    "front.missing": ("thiếu phần khai báo đầu bài (front matter) giữa hai dòng `---` ở đầu tệp; dùng `loa new` để tạo bài mẫu",
+                      "missing front matter between two `---` lines at the top; use `loa new` to create a post"),
+    "front.yaml": ("lỗi cú pháp YAML: {detail}; kiểm tra dấu hai chấm, thụt lề và dấu ngoặc kép ở dòng này",
+                   "YAML syntax error: {detail}; check colons, indentation and quotes on this line"),
+    "front.not-mapping": ("phần đầu bài phải là danh sách `khóa: giá trị`", "front matter must be `key: value` lines"),
+    "front.unknown-key": ("khóa lạ `{key}`{hint_vi}", "unknown key `{key}`{hint_en}"),
+    "front.missing-key": ("thiếu khóa bắt buộc `{key}`", "missing required key `{key}`"),
+    "front.type": ("giá trị của `{key}` sai kiểu: cần {expected}", "`{key}` has the wrong type: expected {expected}"),
+    "front.bad-time": ("không đọc được thời gian `{key}: {value}`; viết dạng \"2024-03-25 08:00\" (giờ Việt Nam) hoặc \"2024-03-25T08:00:00+07:00\"",
+                       "cannot read time `{key}: {value}`; write \"2024-03-25 08:00\" (site zone) or \"2024-03-25T08:00:00+07:00\""),
+    "front.bad-status": ("trạng thái `{value}` không hợp lệ; chỉ dùng `draft` (bản nháp) hoặc `ready` (sẵn sàng đăng)",
+                         "invalid status `{value}`; use `draft` or `ready`"),
+    "front.bad-slug": ("slug `{value}` có ký tự không hợp lệ; dùng `{suggestion}`", "slug `{value}` has invalid characters; use `{suggestion}`"),
+    # images
+    "image.remote": ("ảnh phải là tệp trong content/, không phải địa chỉ web ({value})", "the image must be a file in content/, not a web address ({value})"),
+    "image.outside": ("đường dẫn ảnh `{value}` ra ngoài thư mục content; đặt ảnh cạnh bài viết, ví dụ `images/anh.png`",
+                      "image path `{value}` leaves the content folder; put the image beside the post, e.g. `images/photo.png`"),
+    "image.missing": ("không tìm thấy ảnh `{value}` (đường dẫn tính từ thư mục chứa bài viết)", "image `{value}` not found (path is relative to the post)"),
+    "image.too-big": ("ảnh `{value}` quá lớn ({size_kb} KB, tối đa {max_kb} KB); hãy giảm kích thước ảnh",
+                      "image `{value}` too big ({size_kb} KB, at most {max_kb} KB); resize it"),
+    "image.not-image": ("tệp `{value}` không phải ảnh PNG, JPEG, GIF, WebP hay SVG", "`{value}` is not a PNG, JPEG, GIF, WebP or SVG image"),
+    "image.no-alt": ("ảnh chưa có mô tả thay thế `image_alt` (bắt buộc, để người khiếm thị nghe được nội dung ảnh)",
+                     "the image has no `image_alt` text (required, so blind readers know what it shows)"),
+    # posts
+    "post.unknown-type": ("loại bài `{value}` không có trong cấu hình; dùng một trong: {choices}", "unknown type `{value}`; use one of: {choices}"),
+    "post.unknown-unit": ("đơn vị `{value}` không có trong cấu hình{hint_vi}", "unknown unit `{value}`{hint_en}"),
+    "post.unit-not-in-force": ("đơn vị `{value}` không còn hoạt động vào ngày {day}{successor_vi}",
+                               "unit `{value}` is not in force on {day}{successor_en}"),
+    "post.unknown-topic": ("chủ đề `{value}` không có trong cấu hình; dùng một trong: {choices}", "unknown topic `{value}`; use one of: {choices}"),
+    "post.unknown-channel": ("kênh `{value}` không có trong cấu hình; dùng một trong: {choices}", "unknown channel `{value}`; use one of: {choices}"),
+    "post.expire-before-publish": ("thời điểm hết hạn `expire_at` ({expire}) không sau thời điểm đăng `publish_at` ({publish})",
+                                   "`expire_at` ({expire}) is not after `publish_at` ({publish})"),
+    "post.duplicate-id": ("mã bài `{value}` trùng với {other}; mỗi bài cần một `id` riêng (dùng `loa new` để tạo mã mới)",
+                          "id `{value}` is also used by {other}; each post needs its own `id` (`loa new` makes one)"),
+    "post.duplicate-slug": ("đường dẫn (slug) `{value}` trùng với {other}; thêm khóa `slug:` khác cho một trong hai bài",
+                            "slug `{value}` is also used by {other}; give one of them a different `slug:`"),
+    "post.empty-body": ("bài viết chưa có nội dung", "the post has no body"),
+    "post.empty-title": ("bài viết chưa có tiêu đề", "the post has no title"),
+    "post.broken-link": ("liên kết tới `{value}` không trỏ tới bài viết hay tệp nào trong content/", "link to `{value}` does not lead to a post or file in content/"),
+    "post.deleted": ("bài `{value}` đã đăng trên {channels} nhưng tệp không còn; muốn gỡ bài thì khôi phục tệp và thêm `retracted: \"lý do\"`",
+                     "post `{value}` is published on {channels} but its file is gone; to take it down, restore the file and add `retracted: \"reason\"`"),
+    # channels
+    "channel.over-limit": ("nội dung cho kênh {channel} dài {length} ký tự, vượt giới hạn {limit}; rút gọn tóm tắt hoặc viết `social.{channel}` riêng",
+                           "text for {channel} is {length} characters, over the limit of {limit}; shorten the summary or write `social.{channel}`"),
+    "channel.needs-image": ("kênh {channel} cần ảnh bìa; thêm `image` và `image_alt`, hoặc bỏ kênh {channel} khỏi `channels`",
+                            "{channel} needs a cover image; add `image` and `image_alt`, or remove {channel} from `channels`"),
+    "channel.render": ("không tạo được nội dung cho kênh {channel}: {detail}", "cannot render for {channel}: {detail}"),
+    # approval
+    "approval.missing": ("bài chưa được Ban biên tập duyệt cho kênh {channels}; bài sẽ chờ đến khi được duyệt (`loa approve {path} --by \"Tên\"`)",
+                         "not yet approved by the editorial board for {channels}; it waits until approved (`loa approve {path} --by \"Name\"`)"),
+    "approval.void": ("bài đã được {by} duyệt nhưng sau đó đã sửa tiêu đề, tóm tắt, nội dung hoặc ảnh; cần duyệt lại",
+                      "approved by {by}, but the title, summary, body or image changed since; it needs approval again"),
+    "approval.not-board": ("`approved_by: {by}` không phải thành viên Ban biên tập ({board})", "`approved_by: {by}` is not an editorial board member ({board})"),
+    "approval.own-post": ("{by} là tác giả nên không thể tự duyệt bài của mình", "{by} is the author and cannot approve their own post"),
+    # config
+    "config.error": ("cấu hình {path}: {key}: {detail}", "config {path}: {key}: {detail}"),
+    "config.warning": ("cấu hình {path}: {key}: {detail}", "config {path}: {key}: {detail}"),
+}
+
+
+def register(messages: dict[str, tuple[str, str]]) -> None:
+    """Add a module's own messages (code -> (vi, en))."""
+    CATALOGUE.update(messages)
+
+
+class _Default(dict):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def text(code: str, lang: str = "vi", **args) -> str:
+    _load_contributions()
+    pair = CATALOGUE.get(code)
+    if pair is None:
+        return f"{code} {args}"
+    template = pair[1] if lang == "en" else pair[0]
+    return string.Formatter().vformat(template, (), _Default(args))
+
+
+_loaded = False
+
+
+def _load_contributions() -> None:
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    for mod in ("pipeline.vietnamese", "pipeline.activities"):
+        try:
+            m = __import__(mod, fromlist=["MESSAGES"])
+        except ImportError:
+            continue
+        CATALOGUE.update({k: v for k, v in getattr(m, "MESSAGES", {}).items() if k not in CATALOGUE})

@@ -1,0 +1,206 @@
+"""``loa preview``: a static site showing exactly what every channel will receive.
+
+An index of all posts (title, unit, type, time, state) and a page per post with every channel's
+rendering and its character count against the channel's limit. No network: the pages carry their
+own CSS and the post images are copied beside them.
+
+Speed: posts are read and rendered in worker processes (both cores), and a cache index keyed by
+each file's (mtime, size) and by the hash of templates + configuration makes a re-run with nothing
+changed cost a ``stat`` per file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import os
+import shutil
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import jinja2
+
+from pipeline import content as content_mod
+from pipeline.checks import is_approved
+from pipeline.models import Post
+from pipeline.render import Renderer
+from pipeline import vndates
+
+CACHE_NAME = ".loa-cache.json"
+_CFG = None  # inherited by forked workers
+_OUT: Path | None = None
+
+
+@dataclass
+class PreviewResult:
+    out_dir: Path
+    rendered: int
+    reused: int
+    failed: list[tuple[str, str]]
+
+    @property
+    def index(self) -> Path:
+        return self.out_dir / "index.html"
+
+
+def post_state(meta: dict, now: datetime) -> str:
+    """draft / awaiting-approval / scheduled / due / expired, from an index row."""
+    if meta["status"] != "ready":
+        return "draft"
+    if meta.get("expire_at") and datetime.fromisoformat(meta["expire_at"]) <= now:
+        return "expired"
+    if meta.get("needs_approval") and not meta.get("approved"):
+        return "awaiting-approval"
+    if meta.get("publish_at") and datetime.fromisoformat(meta["publish_at"]) > now:
+        return "scheduled"
+    return "due"
+
+
+def _env(cfg) -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader([str(p) for p in cfg.templates_dirs]),
+                             undefined=jinja2.StrictUndefined, autoescape=True, trim_blocks=True, lstrip_blocks=True)
+    vndates.install_filters(env, cfg.tz)
+    return env
+
+
+def page_name(post_id: str) -> str:
+    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in post_id)
+    return f"posts/{safe}.html"
+
+
+def _settings_hash(cfg) -> str:
+    h = hashlib.sha256()
+    for d in cfg.templates_dirs:
+        for f in sorted(d.rglob("*")):
+            if f.is_file():
+                h.update(f.as_posix().encode())
+                h.update(str(f.stat().st_mtime_ns).encode())
+    h.update(json.dumps(cfg.raw, sort_keys=True, default=str).encode())
+    return h.hexdigest()[:20]
+
+
+def _render_chunk(paths: list[str]) -> list[dict]:
+    """Worker: read, render and write the pages of a chunk of posts; return index rows."""
+    cfg, out = _CFG, _OUT
+    cache: dict[Path, Post | None] = {}
+
+    def resolve(path: Path) -> Post | None:
+        if path not in cache:
+            cache[path] = content_mod.read_post(path, cfg)[0] if path.is_file() else None
+        return cache[path]
+
+    renderer = Renderer(cfg, resolver=resolve)
+    env = _env(cfg)
+    tpl = env.get_template("preview/post.html")
+    rows = []
+    for p in paths:
+        path = Path(p)
+        post, problems = content_mod.read_post(path, cfg)
+        st = path.stat()
+        row = {"file": p, "mtime": st.st_mtime_ns, "size": st.st_size}
+        if post is None:
+            row["error"] = "; ".join(x.format(cfg.language) for x in problems) or "unusable"
+            rows.append(row)
+            continue
+        cache[path.resolve()] = post
+        renderings, errors = renderer.render_all(post, [c for c in post.channels if c in cfg.channels])
+        image = None
+        if post.image_path:
+            image = f"media/{post.image_hash}{post.image_path.suffix.lower()}"
+            dest = out / image
+            if not dest.exists():
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(post.image_path, dest)
+        need = [c for c in post.channels if c in cfg.require_approval]
+        ctype = cfg.types.get(post.type)
+        unit = cfg.units.get(post.unit)
+        row.update({
+            "id": post.id, "title": post.title, "type": post.type, "type_label": ctype.label if ctype else post.type,
+            "unit": post.unit, "unit_name": unit.name if unit else post.unit, "status": post.status,
+            "publish_at": post.publish_at.isoformat() if post.publish_at else None,
+            "expire_at": post.expire_at.isoformat() if post.expire_at else None,
+            "needs_approval": bool(need), "approved": is_approved(post, cfg), "page": page_name(post.id),
+            "over_limit": [r.channel for r in renderings if r.over_limit],
+            "channels": list(post.channels), "problems": [x.format(cfg.language) for x in problems],
+        })
+        html = tpl.render(post=post, row=row, renderings=renderings, errors=errors, image=image,
+                          channels=cfg.channels, site={"name": cfg.site_name}, root="../")
+        target = out / row["page"]
+        target.write_text(html, encoding="utf-8")
+        rows.append(row)
+    return rows
+
+
+def build_preview(cfg, out_dir: Path | None = None, paths: list[Path] | None = None, *,
+                  now: datetime, jobs: int | None = None) -> PreviewResult:
+    """Write the preview site; re-render only posts whose file, the templates or the config changed."""
+    global _CFG, _OUT
+    out = Path(out_dir or cfg.preview_dir)
+    (out / "posts").mkdir(parents=True, exist_ok=True)
+    files = [str(p) for p in content_mod.iter_post_files(cfg.content_dir, paths)]
+    key = _settings_hash(cfg)
+    cache_file = out / CACHE_NAME
+    try:
+        cached = json.loads(cache_file.read_text(encoding="utf-8"))
+        if cached.get("key") != key:
+            cached = {"rows": {}}
+    except (OSError, ValueError):
+        cached = {"rows": {}}
+    old = cached.get("rows", {})
+    rows: dict[str, dict] = {}
+    todo: list[str] = []
+    for f in files:
+        row = old.get(f)
+        try:
+            st = os.stat(f)
+        except OSError:
+            continue
+        if row and row["mtime"] == st.st_mtime_ns and row["size"] == st.st_size and (out / row.get("page", "-")).exists():
+            rows[f] = row
+        else:
+            todo.append(f)
+    reused = len(rows)
+    if todo:
+        _CFG, _OUT = cfg, out
+        jobs = jobs or min(os.cpu_count() or 1, 8)
+        if jobs > 1 and len(todo) > 40:
+            n = jobs * 4
+            chunks = [todo[i::n] for i in range(n)]
+            ctx = multiprocessing.get_context("fork")
+            with ctx.Pool(jobs) as pool:
+                for part in pool.imap_unordered(_render_chunk, chunks):
+                    rows.update((r["file"], r) for r in part)
+        else:
+            rows.update((r["file"], r) for r in _render_chunk(todo))
+    if paths is not None:  # keep the rows of posts not asked for this time
+        for f, row in old.items():
+            rows.setdefault(f, row)
+    _write_index(cfg, out, rows, now)
+    tmp = cache_file.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"key": key, "rows": rows}, ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp, cache_file)
+    failed = [(r["file"], r["error"]) for r in rows.values() if "error" in r]
+    return PreviewResult(out, len(todo), reused, failed)
+
+
+STATE_LABELS = {
+    "draft": ("Bản nháp", "Draft"), "awaiting-approval": ("Chờ duyệt", "Awaiting approval"),
+    "scheduled": ("Đã lên lịch", "Scheduled"), "due": ("Đến giờ đăng", "Due"), "expired": ("Hết hạn", "Expired"),
+}
+
+
+def _write_index(cfg, out: Path, rows: dict[str, dict], now: datetime) -> None:
+    env = _env(cfg)
+    items = []
+    for r in rows.values():
+        if "error" in r:
+            items.append(dict(r, state="error"))
+        else:
+            items.append(dict(r, state=post_state(r, now)))
+    items.sort(key=lambda r: (r.get("publish_at") or "", r.get("title") or ""), reverse=True)
+    html = env.get_template("preview/index.html").render(
+        items=items, labels=STATE_LABELS, site={"name": cfg.site_name}, now=now,
+        lang=cfg.language, counts={s: sum(1 for i in items if i["state"] == s) for s in list(STATE_LABELS) + ["error"]})
+    (out / "index.html").write_text(html, encoding="utf-8")

@@ -1,0 +1,252 @@
+"""``Post`` x channel -> :class:`~pipeline.models.Rendering` through Jinja2 with ``StrictUndefined``.
+
+Markdown is converted once per post (Python-Markdown with tables, fenced code, attribute lists);
+each channel then gets its own template under ``templates/<folder>/``: the channel's ``template``
+option, else a folder named after the channel, else the publisher's family (``portal``,
+``facebook``, ``telegram``, ``mastodon``, ``zalo``). A rendering carries the hash of its source and
+templates, so later stages can tell an edit from a re-run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import os
+import re
+from datetime import datetime
+from html.parser import HTMLParser
+from pathlib import Path
+from types import MappingProxyType
+from typing import Iterable
+
+import jinja2
+import markdown
+
+import publishers
+from pipeline.errors import RenderError
+from pipeline.models import Post, Rendering
+from pipeline import vndates
+
+MD_EXTENSIONS = ["tables", "fenced_code", "attr_list"]
+
+
+class Renderer:
+    """Renders posts for the channels of one configuration. Not thread-safe (one per process)."""
+
+    def __init__(self, cfg, posts_by_path: dict[Path, Post] | None = None, *, resolver=None):
+        """``posts_by_path`` (resolved path -> Post) or ``resolver(path) -> Post | None`` lets links
+        between posts become portal URLs."""
+        self.cfg = cfg
+        self.env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader([str(p) for p in cfg.templates_dirs]),
+            undefined=jinja2.StrictUndefined,
+            autoescape=jinja2.select_autoescape(["html", "htm", "xml"]),
+            keep_trailing_newline=False,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        vndates.install_filters(self.env, cfg.tz)
+        self.env.filters["hashtag"] = hashtag
+        self.md = markdown.Markdown(extensions=MD_EXTENSIONS, output_format="html")
+        self.posts_by_path = posts_by_path or {}
+        self.resolver = resolver
+        self._html_cache: dict[str, str] = {}
+        self._template_hash: dict[str, str] = {}
+        self._pub_cls: dict[str, type] = {}
+
+    # -- pieces ------------------------------------------------------------------------
+    def article_html(self, post: Post) -> str:
+        """The post body as HTML, links to other posts rewritten to their portal URLs."""
+        cached = self._html_cache.get(post.source_hash)
+        if cached is not None:
+            return cached
+        out = self.md.reset().convert(post.body)
+        out = _LINK.sub(lambda m: self._rewrite_link(post, m), out)
+        self._html_cache[post.source_hash] = out
+        return out
+
+    def _rewrite_link(self, post: Post, m: re.Match) -> str:
+        target, anchor = m.group(2), m.group(3) or ""
+        resolved = (post.path.parent / target).resolve()
+        other = self.posts_by_path.get(resolved)
+        if other is None and self.resolver is not None:
+            other = self.resolver(resolved)
+        if other is None:
+            return m.group(0)
+        return f'{m.group(1)}"{self.article_url(other)}{anchor}"'
+
+    def article_url(self, post: Post) -> str:
+        pattern = self.cfg.raw.get("site", {}).get("article_url") or "{base_url}/{type}/{slug}.html"
+        return pattern.format(base_url=self.cfg.base_url, type=post.type, slug=post.slug, id=post.id,
+                              year=post.publish_at.year if post.publish_at else "")
+
+    def publisher_class(self, channel_type: str) -> type:
+        cls = self._pub_cls.get(channel_type)
+        if cls is None:
+            try:
+                cls = self._pub_cls[channel_type] = publishers.get(channel_type)
+            except (ImportError, KeyError) as exc:
+                raise RenderError("-", channel_type, f"channel type {channel_type!r} cannot be loaded: {exc}") from None
+        return cls
+
+    def folder_for(self, channel) -> str:
+        if channel.template:
+            return channel.template
+        for d in self.cfg.templates_dirs:
+            if (d / channel.name).is_dir():
+                return channel.name
+        return self.publisher_class(channel.type).family
+
+    def template_hash(self, folder: str) -> str:
+        h = self._template_hash.get(folder)
+        if h is None:
+            digest = hashlib.sha256()
+            for d in self.cfg.templates_dirs:
+                base = d / folder
+                if base.is_dir():
+                    for f in sorted(base.rglob("*")):
+                        if f.is_file():
+                            digest.update(f.relative_to(d).as_posix().encode())
+                            digest.update(f.read_bytes())
+                    break
+            h = self._template_hash[folder] = digest.hexdigest()[:16]
+        return h
+
+    # -- the stage ---------------------------------------------------------------------
+    def context(self, post: Post, channel) -> dict:
+        cfg = self.cfg
+        unit = cfg.units.get(post.unit)
+        ctype = cfg.types.get(post.type)
+        return {
+            "post": post,
+            "site": {"name": cfg.site_name, "base_url": cfg.base_url, "language": cfg.language},
+            "org_lines": cfg.org_lines,
+            "channel": channel,
+            "content_html": self.article_html(post),
+            "summary": post.summary,
+            "link": self.article_url(post),
+            "unit_name": unit.name if unit else post.unit,
+            "type_label": ctype.label if ctype else post.type,
+            "topic_labels": [cfg.topics.get(t, t) for t in post.topics],
+            "hashtags": " ".join(hashtag(cfg.topics.get(t, t)) for t in post.topics),
+            "override": post.social.get(channel.name),
+            "has_image": post.image_path is not None,
+        }
+
+    def render(self, post: Post, channel_name: str) -> Rendering:
+        """One channel's rendering of one post; ``RenderError`` if the template fails."""
+        channel = self.cfg.channels[channel_name]
+        try:
+            cls = self.publisher_class(channel.type)
+            folder = self.folder_for(channel)
+        except RenderError as exc:
+            raise RenderError(post.id, channel_name, exc.reason) from None
+        family = cls.family
+        has_image = post.image_path is not None
+        kind = "article" if family in ("portal", "zalo") else cls.kind_for(has_image)
+        ctx = self.context(post, channel)
+        ctx["kind"] = kind
+        name = _template_name(family)
+        try:
+            tpl = self.env.get_template(f"{folder}/{name}")
+            body = tpl.render(ctx).strip() + ("\n" if family == "portal" else "")
+        except jinja2.TemplateNotFound as exc:
+            raise RenderError(post.id, channel_name, f"template not found: {exc.name}") from None
+        except jinja2.TemplateError as exc:
+            raise RenderError(post.id, channel_name, f"template error: {exc}") from None
+        if family == "zalo":
+            body = html_to_text(body)
+        if family in ("facebook", "mastodon"):
+            body = _tidy_text(body)
+        limit = cls.limits.get(kind)
+        length = cls.measure(body)
+        thash = self.template_hash(folder)
+        extra = {
+            "slug": post.slug, "summary": post.summary, "type": post.type, "type_label": ctx["type_label"],
+            "topics": list(post.topics), "topic_labels": dict(zip(post.topics, ctx["topic_labels"])),
+            "unit": post.unit, "unit_name": ctx["unit_name"], "author": post.author,
+            "publish_at": post.publish_at, "correction": post.correction, "retracted": post.retracted,
+            "description": post.summary[:300], "image_hash": post.image_hash,
+        }
+        return Rendering(
+            post_id=post.id, channel=channel_name, channel_type=channel.type, kind=kind, title=post.title,
+            body=body, length=length, limit=limit, source_hash=post.source_hash,
+            hash=hashlib.sha256(f"{post.source_hash}:{thash}:{body}".encode()).hexdigest()[:16],
+            image_path=post.image_path, image_alt=post.image_alt, link=ctx["link"],
+            extra=MappingProxyType(extra),
+        )
+
+    def render_all(self, post: Post, channels: Iterable[str] | None = None) -> tuple[list[Rendering], list[RenderError]]:
+        out, errors = [], []
+        for name in (channels if channels is not None else post.channels):
+            if name not in self.cfg.channels:
+                continue
+            try:
+                out.append(self.render(post, name))
+            except RenderError as exc:
+                errors.append(exc)
+        return out, errors
+
+
+def _template_name(family: str) -> str:
+    return {"portal": "article.html", "telegram": "post.html", "zalo": "article.html"}.get(family, "post.txt")
+
+
+_LINK = re.compile(r'(href=)"([^"#:]+?\.md)(#[^"]*)?"')
+
+
+def hashtag(label: str) -> str:
+    """``Cải cách hành chính`` -> ``#CảiCáchHànhChính`` (Facebook, Mastodon and Telegram accept letters with diacritics)."""
+    words = re.findall(r"\w+", label)
+    return "#" + "".join(w[:1].upper() + w[1:] for w in words) if words else ""
+
+
+def _tidy_text(text: str) -> str:
+    text = re.sub(r"[ \t]+\n", "\n", text)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+class _TextParser(HTMLParser):
+    BLOCK = {"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "table", "tr", "blockquote", "pre", "figure", "aside", "section", "article", "header", "footer"}
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.skip = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("script", "style"):
+            self.skip += 1
+        elif tag in self.BLOCK:
+            self.parts.append("\n\n")
+        elif tag == "li":
+            self.parts.append("\n- ")
+        elif tag == "br":
+            self.parts.append("\n")
+        elif tag in ("td", "th"):
+            self.parts.append(" | ")
+
+    def handle_endtag(self, tag):
+        if tag in ("script", "style"):
+            self.skip = max(0, self.skip - 1)
+        elif tag in self.BLOCK:
+            self.parts.append("\n\n")
+
+    def handle_data(self, data):
+        if not self.skip:
+            self.parts.append(data)
+
+
+def html_to_text(fragment: str) -> str:
+    """Plain text of an HTML fragment: paragraphs separated by blank lines, list items as ``- ``."""
+    p = _TextParser()
+    p.feed(fragment)
+    p.close()
+    text = "".join(p.parts)
+    text = re.sub(r"[ \t\r\f\v]+", " ", text)
+    text = re.sub(r" *\n *", "\n", text)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+def escape(text: str) -> str:
+    return html.escape(text, quote=True)

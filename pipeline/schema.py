@@ -1,0 +1,185 @@
+"""The declared schema of ``config.toml``: every key, its type, default and documentation.
+
+:mod:`pipeline.config` validates against it; ``tests/test_docs.py`` fails when a key here is not
+documented in ``docs/configuration.md``. Add a key here first, then document it.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+SECRET_WORDS = ("token", "password", "secret", "api_key", "apikey", "access_key", "private_key")
+
+UNIT_KINDS = ("department", "centre", "ward", "commune", "office")
+
+
+@dataclass(frozen=True)
+class Key:
+    """One config key. ``section`` makes it a sub-table (``many`` = array of tables)."""
+
+    name: str
+    type: Any = str
+    default: Any = None
+    doc: str = ""
+    required: bool = False
+    choices: tuple | None = None
+    item_type: Any = None
+    section: "Section | None" = None
+    many: bool = False
+    duration: bool = False
+    check: Callable[[Any], str | None] | None = None
+
+
+@dataclass(frozen=True)
+class Section:
+    keys: tuple[Key, ...] = ()
+    open_keys: Key | None = None  # for tables whose keys are names chosen by the user
+    doc: str = ""
+
+
+def _id(value: Any) -> str | None:
+    if isinstance(value, str) and not re.fullmatch(r"[a-z0-9][a-z0-9-]*", value):
+        return f"expected lower-case letters, digits and hyphens (e.g. \"phuong-1\") but received: {value!r}"
+    return None
+
+
+def _url(value: Any) -> str | None:
+    if isinstance(value, str) and not re.match(r"https?://", value):
+        return f"expected an http:// or https:// address but received: {value!r}"
+    return None
+
+
+DATE = (_dt.date,)
+DATETIME = (_dt.datetime, _dt.date)
+
+UNIT = Section((
+    Key("id", str, required=True, doc="Stable id used in posts (`unit: phuong-1`).", check=_id),
+    Key("name", str, required=True, doc="Name as written on documents (`Phường 1`)."),
+    Key("kind", str, required=True, choices=UNIT_KINDS, doc="department, centre, ward, commune or office."),
+    Key("valid_from", DATE, doc="First day the unit exists (TOML date). Empty = always existed."),
+    Key("valid_to", DATE, doc="Last day the unit exists (TOML date). Empty = still exists."),
+    Key("successor", str, doc="Id of the unit that took over after `valid_to` (merger or rename)."),
+))
+
+CONTENT_TYPE = Key("<type>", section=Section((
+    Key("label", str, required=True, doc="Label shown to readers (`Tin tức`, `Hướng dẫn`)."),
+    Key("channels", list, default=[], item_type=str, doc="Channels a post of this type goes to unless it says otherwise."),
+)))
+
+CHANNEL_COMMON = (
+    Key("type", str, required=True, doc="Publisher registry key: static_site, wordpress, facebook, zalo, telegram, mastodon."),
+    Key("enabled", bool, default=True, doc="A disabled channel is rendered and previewed but never sent to."),
+    Key("label", str, doc="Name shown in previews and reports."),
+    Key("max_lateness", str, duration=True,
+        doc="A post whose time passed longer ago than this is skipped, not sent (default 24h for social channels, none for the portal; \"none\" = unlimited)."),
+    Key("min_interval", str, default="0s", duration=True, doc="Least time between two new items on this channel (e.g. \"10m\")."),
+    Key("max_per_day", int, doc="Most new items per day (site zone) on this channel."),
+    Key("on_change", str, default="update", choices=("update", "ignore"), doc="What an edit after publishing does: update the item, or ignore."),
+    Key("template", str, doc="Template folder under templates/ (default: the channel name if it exists, else the publisher's family)."),
+)
+
+# Channel tables accept CHANNEL_COMMON plus the publisher's own options (publishers/<type>.py).
+CHANNEL = Key("<name>", dict, doc="One channel: the common keys plus the publisher's options.")
+
+BLACKOUT = Section((
+    Key("start", DATETIME, required=True, doc="Start (TOML date or local date-time, site zone)."),
+    Key("end", DATETIME, required=True, doc="End (exclusive)."),
+    Key("reason", str, required=True, doc="Why (national mourning, election silence, disaster)."),
+    Key("channels", list, default=[], item_type=str, doc="Channels affected; empty = all."),
+))
+
+FEED = Section((
+    Key("name", str, required=True, doc="Short name used in drafts and status.", check=_id),
+    Key("url", str, required=True, doc="Feed address (RSS or Atom).", check=_url),
+    Key("unit", str, required=True, doc="Unit that will own the drafts."),
+    Key("topics", list, default=[], item_type=str, doc="Topics given to the drafts."),
+    Key("include", list, default=[], item_type=str, doc="Keep only items containing one of these (diacritics-insensitive); empty = all."),
+    Key("exclude", list, default=[], item_type=str, doc="Drop items containing any of these."),
+    Key("max_items", int, default=20, doc="At most this many new drafts per feed per run."),
+    Key("timezone", str, doc="Zone for dates written without one (default: site zone)."),
+    Key("type", str, default="news", doc="Post type of the drafts."),
+))
+
+REPORT = Section((
+    Key("periods", str, default="decree09", choices=("decree09", "calendar"),
+        doc="Cut-offs: Decree 09/2019 (15th of the month before to the 14th) or calendar periods."),
+    Key("out_dir", str, default="reports", doc="Folder where `loa run` writes each period's report."),
+    Key("formats", list, default=["docx", "html", "json"], item_type=str, doc="Formats `loa run` writes."),
+    Key("number_symbol", str, default="BC-UBND", doc="Symbol after the number: `Số:      /BC-UBND`."),
+    Key("signer_lines", list, default=["TM. ỦY BAN NHÂN DÂN", "KT. CHỦ TỊCH", "PHÓ CHỦ TỊCH"], item_type=str,
+        doc="Signature block lines above the name."),
+    Key("signer_name", str, default="", doc="Name of the signer (blank leaves room to write it)."),
+    Key("recipients", list, default=["Sở Nội vụ;", "Lưu: VT, NV."], item_type=str, doc="`Nơi nhận:` lines."),
+    Key("targets", dict, default={}, doc="Minimum items per quarter: `[report.targets.<unit kind or unit id>] <channel> = N`."),
+    Key("send_hour", int, default=7, doc="Hour (site zone) on the morning after a cut-off when `loa run` writes the report."),
+))
+
+SCHEMA = Section((
+    Key("site", section=Section((
+        Key("name", str, required=True, doc="Name of the e-portal."),
+        Key("base_url", str, required=True, doc="Public address of the portal; links in social posts point here.", check=_url),
+        Key("timezone", str, default="Asia/Ho_Chi_Minh", doc="Site zone: naive times in posts and config are read in it."),
+        Key("language", str, default="vi", choices=("vi", "en"), doc="Language of messages and pages."),
+        Key("article_url", str, default="{base_url}/{type}/{slug}.html",
+            doc="Address of a post's portal article, linked from social posts. Fields: {base_url}, {type}, {slug}, {id}, {year}. For WordPress with `/%postname%/` permalinks: \"{base_url}/{slug}/\"."),
+    ))),
+    Key("organization", section=Section((
+        Key("name_lines", list, required=True, item_type=str, doc="Agency name lines as on documents (`ỦY BAN NHÂN DÂN`, `THÀNH PHỐ VŨNG TÀU`)."),
+        Key("place", str, required=True, doc="Place name for the date line (`Vũng Tàu`)."),
+    ))),
+    Key("units", section=UNIT, many=True, doc="The units that write content."),
+    Key("content", section=Section((
+        Key("dir", str, default="content", doc="Folder of posts, relative to config.toml."),
+        Key("max_file_kb", int, default=2048, doc="Largest post file accepted (KB)."),
+        Key("max_image_kb", int, default=1024, doc="Largest image accepted (KB)."),
+        Key("types", section=Section(open_keys=CONTENT_TYPE), doc="Post types."),
+        Key("topics", section=Section(open_keys=Key("<topic>", str, doc="Label of the topic.")), doc="Topic taxonomy: id = label."),
+    ))),
+    Key("editorial", section=Section((
+        Key("board", list, default=[], item_type=str, doc="Names of the editorial board members (who may approve)."),
+        Key("require_approval", list, default=["portal"], item_type=str, doc="Channels whose posts need a board member's approval."),
+    ))),
+    Key("channels", section=Section(open_keys=CHANNEL), doc="Channels by name."),
+    Key("ledger", section=Section((
+        Key("url", str, doc="Ledger database: empty = SQLite `var/loa.db`; `postgresql+psycopg://...` for PostgreSQL. LOA_LEDGER_URL overrides."),
+    ))),
+    Key("blackouts", section=BLACKOUT, many=True, doc="Periods when nothing is published."),
+    Key("feeds", section=FEED, many=True, doc="Feeds ingested into drafts."),
+    Key("report", section=REPORT),
+    Key("text", section=Section((
+        Key("tone_style", str, choices=("traditional", "modern"), doc="Tone-mark placement `loa check --fix` applies (hòa vs hoà)."),
+        Key("proper_names", list, default=[], item_type=str, doc="Names whose spelling is never changed by `--fix`."),
+    ))),
+    Key("daemon", section=Section((
+        Key("tick", str, default="60s", duration=True, doc="Interval of the publishing tick of `loa run`."),
+        Key("lease", str, default="5m", duration=True, doc="How long a claim is held before it counts as in doubt."),
+        Key("max_attempts", int, default=8, doc="Transient failures retried this many times, then the item fails."),
+        Key("retry_base", str, default="30s", duration=True, doc="First retry delay; doubled each attempt, with jitter."),
+        Key("git_pull", bool, default=False, doc="Run `git pull --ff-only` in the content repository before each tick."),
+        Key("ingest_every", str, default="30m", duration=True, doc="Interval of feed ingestion in `loa run`."),
+        Key("workers", int, default=4, doc="Channels sent to in parallel."),
+    ))),
+    Key("preview", section=Section((
+        Key("out_dir", str, default="var/preview", doc="Folder `loa preview` writes to."),
+    ))),
+))
+
+
+def iter_keys(section: Section = SCHEMA, prefix: str = ""):
+    """Every documented dotted key (``site.timezone``, ``units.valid_to``, ``channels.<name>.type``)."""
+    for k in section.keys:
+        dotted = f"{prefix}{k.name}"
+        yield dotted
+        if k.section is not None:
+            yield from iter_keys(k.section, dotted + ".")
+    if section.open_keys is not None:
+        ok = section.open_keys
+        dotted = f"{prefix}{ok.name}"
+        if ok.section is not None:
+            yield from iter_keys(ok.section, dotted + ".")
+        if ok is CHANNEL:
+            for k in CHANNEL_COMMON:
+                yield f"{dotted}.{k.name}"
