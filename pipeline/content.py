@@ -260,7 +260,9 @@ class _Reader:
         for k in meta:
             if k not in FIELDS:
                 hint = difflib.get_close_matches(str(k), FIELDS, n=1)
-                self.p(L(k), "front.unknown-key", Severity.WARNING, key=k, hint=hint[0] if hint else "")
+                self.p(L(k), "front.unknown-key", Severity.WARNING, key=k,
+                       hint_vi=f"; có phải ý bạn là `{hint[0]}`?" if hint else "",
+                       hint_en=f"; did you mean `{hint[0]}`?" if hint else "")
         usable = True
         for k in REQUIRED:
             if meta.get(k) in (None, ""):

@@ -183,3 +183,77 @@ def iter_keys(section: Section = SCHEMA, prefix: str = ""):
         if ok is CHANNEL:
             for k in CHANNEL_COMMON:
                 yield f"{dotted}.{k.name}"
+
+
+def _fmt_default(k: Key) -> str:
+    if k.required:
+        return "required"
+    if k.default in (None, [], {}, ""):
+        return "—"
+    if isinstance(k.default, bool):
+        return "true" if k.default else "false"
+    if isinstance(k.default, str):
+        return f'"{k.default}"'
+    return str(k.default).replace("'", '"')
+
+
+def _type_name(k: Key) -> str:
+    if k.section is not None:
+        return "array of tables" if k.many else "table"
+    t = k.type
+    names = {str: "string", int: "integer", bool: "boolean", list: "array", dict: "table", float: "number"}
+    if isinstance(t, tuple):
+        return " or ".join("date" if x is _dt.date else "date-time" if x is _dt.datetime else names.get(x, str(x)) for x in t)
+    return ("duration string" if k.duration else names.get(t, str(t)))
+
+
+def reference_markdown() -> str:
+    """The key reference tables of docs/configuration.md, generated from this schema."""
+    rows = ["| key | type | default | meaning |", "| --- | --- | --- | --- |"]
+
+    def walk(section: Section, prefix: str):
+        for k in section.keys:
+            dotted = f"{prefix}{k.name}"
+            choices = f" One of: {', '.join(map(str, k.choices))}." if k.choices else ""
+            rows.append(f"| `{dotted}` | {_type_name(k)} | {_fmt_default(k)} | {k.doc}{choices} |")
+            if k.section is not None:
+                walk(k.section, dotted + ".")
+        if section.open_keys is not None:
+            ok = section.open_keys
+            dotted = f"{prefix}{ok.name}"
+            rows.append(f"| `{dotted}` | {_type_name(ok)} | — | {ok.doc} |")
+            if ok.section is not None:
+                walk(ok.section, dotted + ".")
+            if ok is CHANNEL:
+                for k in CHANNEL_COMMON:
+                    choices = f" One of: {', '.join(map(str, k.choices))}." if k.choices else ""
+                    rows.append(f"| `{dotted}.{k.name}` | {_type_name(k)} | {_fmt_default(k)} | {k.doc}{choices} |")
+
+    walk(SCHEMA, "")
+    return "\n".join(rows) + "\n"
+
+
+def channel_options_markdown() -> str:
+    """Per channel type, the publisher's own options (from ``publishers/<type>.py``)."""
+    import publishers
+
+    out = []
+    for t in publishers.known_types():
+        try:
+            cls = publishers.get(t)
+        except ImportError:
+            continue
+        out.append(f"### `type = \"{t}\"`\n")
+        out.append((cls.__doc__ or "").strip().split("\n")[0] + "\n")
+        out.append("| option | type | default | meaning |\n| --- | --- | --- | --- |")
+        for o in cls.options:
+            ty = o.type if not isinstance(o.type, tuple) else o.type[0]
+            k = Key(o.name, ty, default=o.default, required=o.required)
+            out.append(f"| `channels.<name>.{o.name}` | {_type_name(k)} | {_fmt_default(k)} | {o.doc} |")
+        out.append("")
+    return "\n".join(out)
+
+
+if __name__ == "__main__":  # python -m pipeline.schema > reference, used to refresh docs/configuration.md
+    print(reference_markdown())
+    print(channel_options_markdown())

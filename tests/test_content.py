@@ -1,0 +1,124 @@
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from pipeline.config import load_config
+from pipeline.content import make_slug, parse_time, read_all, read_post
+from tests.repo import PNG_1PX, make_repo, post
+
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def load(tmp_path, posts, **kw):
+    make_repo(tmp_path, posts, **kw)
+    return load_config(tmp_path / "config.toml", env={})
+
+
+def codes(problems):
+    return [p.code for p in problems]
+
+
+def test_slug_from_vietnamese_title_keeps_word_order():
+    assert make_slug("Hướng dẫn đăng ký khai sinh") == "huong-dan-dang-ky-khai-sinh"
+    long = make_slug("Hướng dẫn nộp hồ sơ dịch vụ công trực tuyến – Đăng ký khai sinh cho trẻ em dưới sáu tuổi tại phường")
+    assert len(long) <= 80 and long.startswith("huong-dan-nop-ho-so-dich-vu-cong-truc-tuyen-dang-ky-khai-sinh")
+    assert "--" not in long and not long.endswith("-")
+
+
+def test_naive_time_is_site_zone_and_offset_is_honoured():
+    assert parse_time("2024-03-25 08:00", VN) == datetime(2024, 3, 25, 8, 0, tzinfo=VN)
+    assert parse_time("2024-03-25T08:00:00+00:00", VN) == datetime(2024, 3, 25, 8, 0, tzinfo=timezone.utc)
+    assert parse_time("25/3/2024 08:30", VN) == datetime(2024, 3, 25, 8, 30, tzinfo=VN)
+    assert parse_time("2024-03-25", VN) == datetime(2024, 3, 25, 0, 0, tzinfo=VN)
+    assert parse_time("2024-03-25T01:00:00Z", VN).utcoffset() == timedelta(0)
+    with pytest.raises(ValueError):
+        parse_time("ngày mai", VN)
+
+
+def test_reads_a_post_with_line_numbers_and_defaults(tmp_path):
+    cfg = load(tmp_path, {"news/2024/a.md": post(body="Đoạn mở đầu của **bài**.\n\nĐoạn hai.\n")})
+    p, problems = read_post(tmp_path / "content/news/2024/a.md", cfg)
+    assert problems == []
+    assert p.id == "20240325-aaaaaa" and p.slug == "phuong-1-to-chuc-hoi-thi-tim-hieu-cai-cach-hanh-chinh"
+    assert p.summary == "Đoạn mở đầu của bài."  # default summary: first paragraph, plain text
+    assert p.channels == ("portal", "facebook", "zalo", "telegram", "mastodon")  # from the type
+    assert p.publish_at == datetime(2024, 3, 25, 8, 0, tzinfo=VN)
+    assert p.line_of("unit") == 5 and p.body_line == 12
+
+
+def test_yaml_error_names_its_line(tmp_path):
+    cfg = load(tmp_path, {"news/a.md": "---\nid: x\ntitle: \"unclosed\nunit: phuong-1\n---\nbody\n"})
+    p, problems = read_post(tmp_path / "content/news/a.md", cfg)
+    assert p is None
+    assert problems[0].code == "front.yaml" and problems[0].line >= 3
+    assert problems[0].format("vi").startswith("content/news/a.md:")
+
+
+def test_missing_and_unknown_fields(tmp_path):
+    cfg = load(tmp_path, {"news/a.md": post(author=None, titel="x")})
+    p, problems = read_post(tmp_path / "content/news/a.md", cfg)
+    assert "front.missing-key" in codes(problems)
+    unknown = [x for x in problems if x.code == "front.unknown-key"][0]
+    assert unknown.message("en") == "unknown key `titel`; did you mean `title`?"
+
+
+def test_bad_dates_and_status(tmp_path):
+    cfg = load(tmp_path, {"news/a.md": post(publish_at="mai nhé", status="published")})
+    _, problems = read_post(tmp_path / "content/news/a.md", cfg)
+    assert {"front.bad-time", "front.bad-status"} <= set(codes(problems))
+    bt = [x for x in problems if x.code == "front.bad-time"][0]
+    assert bt.line == 7 and "2024-03-25 08:00" in bt.message("vi")
+
+
+def test_not_utf8_names_the_encoding(tmp_path):
+    data = post().encode("utf-8") + b"c\xb6i c\xb8ch h\xb5nh ch\xddnh\n"  # TCVN3 bytes
+    cfg = load(tmp_path, {"news/a.md": data})
+    p, problems = read_post(tmp_path / "content/news/a.md", cfg)
+    assert p is None and problems[0].code == "file.not-utf8"
+
+
+def test_binary_big_and_symlink_files_are_refused(tmp_path):
+    cfg = load(tmp_path, {"news/bin.md": b"\x00\x01\x02", "news/big.md": "---\n" + "x" * (2 * 1024 * 1024 + 10)})
+    outside = tmp_path / "secret.md"
+    outside.write_text(post())
+    (tmp_path / "content/news/link.md").symlink_to(outside)
+    posts, problems = read_all(cfg)
+    got = {(x.path.split("/")[-1], x.code) for x in problems}
+    assert ("bin.md", "file.binary") in got
+    assert ("big.md", "file.too-big") in got
+    assert ("link.md", "file.symlink-outside") in got
+    assert posts == []
+
+
+def test_image_checks(tmp_path):
+    cfg = load(tmp_path, {
+        "news/img/ok.png": PNG_1PX,
+        "news/a.md": post(id="a", title="Bài A", image="img/ok.png", image_alt="Ảnh minh họa"),
+        "news/b.md": post(id="b", title="Bài B", image="../../../etc/passwd"),
+        "news/c.md": post(id="c", title="Bài C", image="img/none.png"),
+        "news/d.md": post(id="d", title="Bài D", image="https://example.com/x.png"),
+    })
+    posts, problems = read_all(cfg)
+    by = {(x.path.split("/")[-1], x.code) for x in problems}
+    assert ("b.md", "image.outside") in by and ("c.md", "image.missing") in by and ("d.md", "image.remote") in by
+    a = [p for p in posts if p.id == "a"][0]
+    assert a.image_path.name == "ok.png" and a.image_hash
+
+
+def test_approval_hash_changes_with_title_summary_body_image_only(tmp_path):
+    cfg = load(tmp_path, {"news/a.md": post()})
+    f = tmp_path / "content/news/a.md"
+    p1, _ = read_post(f, cfg)
+    f.write_text(f.read_text().replace("status: ready", "status: ready\napproved_by: X"))
+    p2, _ = read_post(f, cfg)
+    assert p1.approval_hash == p2.approval_hash and p1.source_hash != p2.source_hash
+    f.write_text(f.read_text().replace("năm 2024.", "năm 2024!"))
+    p3, _ = read_post(f, cfg)
+    assert p3.approval_hash != p1.approval_hash
+
+
+def test_readme_and_activities_are_not_posts(tmp_path):
+    cfg = load(tmp_path, {"README.md": "# Hướng dẫn\n", "activities/2024/a.md": "x", "news/a.md": post()})
+    posts, problems = read_all(cfg)
+    assert [p.id for p in posts] == ["20240325-aaaaaa"] and problems == []
