@@ -1,0 +1,170 @@
+"""Offline activities (pano, áp phích, băng rôn, lễ hội, hội thi, biểu diễn) kept as YAML files.
+
+Staff record what cannot be seen in the ledger under ``content/activities/**/*.yaml``; reports count
+them per unit and kind. A file holds one activity (a mapping) or a list of them::
+
+    date: 2024-03-02        # YYYY-MM-DD, the day it was put up / held
+    unit: phuong-1          # a unit id from config.toml
+    kind: pano              # one of KINDS
+    count: 3                # positive whole number
+    place: Đường Trần Phú   # optional
+    note: Tuyên truyền DVCTT  # optional
+
+:func:`read_activities` never raises for bad content: it returns what it could read and the problems as
+``(path, line, code, args)`` tuples; ``MESSAGES[code]`` gives the Vietnamese and English text
+(``str.format`` with ``args``).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Iterable
+from zoneinfo import ZoneInfo
+
+import yaml
+
+from pipeline.models import Activity
+
+SITE_ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
+
+KINDS: dict[str, str] = {
+    "pano": "Pano",
+    "ap-phich": "Áp phích",
+    "bang-ron": "Băng rôn",
+    "le-hoi": "Lễ hội",
+    "hoi-thi": "Hội thi",
+    "bieu-dien": "Biểu diễn văn nghệ",
+}
+REQUIRED = ("date", "unit", "kind", "count")
+OPTIONAL = ("place", "note")
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    "activity.yaml": ("Tệp hoạt động không đọc được như YAML: {error}",
+                      "Activity file is not valid YAML: {error}"),
+    "activity.missing": ("Thiếu khóa bắt buộc \"{key}\" (cần có: date, unit, kind, count)",
+                         "Missing required key \"{key}\" (required: date, unit, kind, count)"),
+    "activity.kind": ("Loại hoạt động \"{value}\" không hợp lệ; chọn một trong: {expected}",
+                      "Unknown activity kind \"{value}\"; expected one of: {expected}"),
+    "activity.count": ("Số lượng phải là số nguyên dương, nhận được: {value}",
+                       "count must be a positive whole number, got: {value}"),
+    "activity.unit": ("Đơn vị \"{value}\" không có trong config.toml",
+                      "Unit \"{value}\" is not in config.toml"),
+    "activity.date": ("Ngày \"{value}\" không hợp lệ; cần dạng YYYY-MM-DD, ví dụ 2024-03-15",
+                      "Invalid date \"{value}\"; expected YYYY-MM-DD, e.g. 2024-03-15"),
+}
+
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def message(code: str, lang: str = "vi", **args: Any) -> str:
+    vi, en = MESSAGES[code]
+    return (vi if lang == "vi" else en).format(**args)
+
+
+def read_activities(content_dir: str | Path, unit_ids: Iterable[str] | None = None, *,
+                    tz: ZoneInfo = SITE_ZONE) -> tuple[list[Activity], list[tuple[str, int, str, dict]]]:
+    """Read every ``activities/**/*.yaml`` (and ``.yml``) under ``content_dir``.
+
+    Returns ``(activities, problems)``; an entry with any problem is left out of ``activities``.
+    ``unit_ids`` (when given) are the known unit ids. ``Activity.date`` is midnight of the day in ``tz``.
+    Paths in problems and activities are relative to ``content_dir``.
+    """
+    root = Path(content_dir)
+    base = root / "activities"
+    known = set(unit_ids) if unit_ids is not None else None
+    found: list[Activity] = []
+    problems: list[tuple[str, int, str, dict]] = []
+    if not base.is_dir():
+        return found, problems
+    files = sorted(p for p in base.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+    for path in files:
+        rel = path.relative_to(root).as_posix()
+        try:
+            node = yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            mark = getattr(exc, "problem_mark", None)  # only MarkedYAMLError has a position
+            line = mark.line + 1 if mark is not None else 1
+            problems.append((rel, line, "activity.yaml", {"error": _yaml_reason(exc)}))
+            continue
+        if node is None:
+            continue
+        entries = node.value if isinstance(node, yaml.SequenceNode) else [node]
+        for entry in entries:
+            act, probs = _entry(rel, entry, known, tz)
+            problems.extend(probs)
+            if act is not None:
+                found.append(act)
+    found.sort(key=lambda a: (a.date, a.unit, a.kind, a.path))
+    return found, problems
+
+
+def _yaml_reason(exc: Exception) -> str:
+    if isinstance(exc, UnicodeDecodeError):
+        return "not UTF-8"
+    return " ".join(str(getattr(exc, "problem", None) or exc).split())
+
+
+def _entry(rel: str, node: yaml.Node, known: set[str] | None, tz: ZoneInfo):
+    line = node.start_mark.line + 1
+    if not isinstance(node, yaml.MappingNode):
+        return None, [(rel, line, "activity.yaml", {"error": "expected a mapping of date, unit, kind, count"})]
+    values: dict[str, tuple[Any, int]] = {}
+    for key_node, value_node in node.value:
+        try:
+            value = yaml.SafeLoader(" ").construct_object(value_node, deep=True)
+        except (yaml.YAMLError, ValueError) as exc:
+            # e.g. 2024-02-30 looks like a YAML date but is none: keep the text so the date check names it.
+            if not isinstance(value_node, yaml.ScalarNode):
+                return None, [(rel, value_node.start_mark.line + 1, "activity.yaml", {"error": _yaml_reason(exc)})]
+            value = value_node.value
+        values[str(key_node.value)] = (value, value_node.start_mark.line + 1)
+    problems = []
+    for key in REQUIRED:
+        if key not in values or values[key][0] in (None, ""):
+            problems.append((rel, line, "activity.missing", {"key": key}))
+
+    day = None
+    if "date" in values and values["date"][0] not in (None, ""):
+        raw, ln = values["date"]
+        if isinstance(raw, date) and not isinstance(raw, datetime):
+            day = raw
+        elif isinstance(raw, str) and _DATE_RE.match(raw.strip()):
+            try:
+                day = date.fromisoformat(raw.strip())
+            except ValueError:
+                day = None
+        if day is None:
+            problems.append((rel, ln, "activity.date", {"value": raw}))
+
+    unit = None
+    if "unit" in values and values["unit"][0] not in (None, ""):
+        raw, ln = values["unit"]
+        unit = str(raw)
+        if known is not None and unit not in known:
+            problems.append((rel, ln, "activity.unit", {"value": unit}))
+
+    kind = None
+    if "kind" in values and values["kind"][0] not in (None, ""):
+        raw, ln = values["kind"]
+        kind = str(raw)
+        if kind not in KINDS:
+            problems.append((rel, ln, "activity.kind", {"value": kind, "expected": ", ".join(KINDS)}))
+
+    count = None
+    if "count" in values and values["count"][0] not in (None, ""):
+        raw, ln = values["count"]
+        # bool is an int subclass in Python: "count: yes" must not count as 1.
+        if isinstance(raw, int) and not isinstance(raw, bool) and raw > 0:
+            count = raw
+        else:
+            problems.append((rel, ln, "activity.count", {"value": raw}))
+
+    if problems:
+        return None, problems
+    place = values.get("place", ("", 0))[0]
+    note = values.get("note", ("", 0))[0]
+    return Activity(path=rel, date=datetime(day.year, day.month, day.day, tzinfo=tz), unit=unit,
+                    kind=kind, count=count, place="" if place is None else str(place),
+                    note="" if note is None else str(note)), []

@@ -1,0 +1,239 @@
+"""Plain formats: Markdown (through ``templates/report/report.md.j2``), CSV and JSON.
+
+Also home of the Jinja2 environment every templated format shares: the office's own
+``templates/report/`` (when given) comes before the shipped one, so wording can change without code.
+JSON and CSV stream every item from the ledger; Markdown lists the capped preview and says so.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any, Iterator
+
+import jinja2
+
+from pipeline.report.aggregate import item_json, report_json_head
+from pipeline.report.model import (Report, change_pct, date_header_vi, date_short_vi, format_change_vi,
+                                   format_number_vi)
+
+SHIPPED_TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates"
+
+
+def template_env(templates_dir: str | Path | None = None, *, autoescape: bool = False,
+                 trim_blocks: bool = True) -> jinja2.Environment:
+    """Loader over ``<templates_dir>/report`` then the shipped ``templates/report``; StrictUndefined so a
+    misspelt name in an edited template fails loudly instead of printing nothing."""
+    dirs = [Path(templates_dir) / "report"] if templates_dir else []
+    dirs.append(SHIPPED_TEMPLATES / "report")
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader([str(d) for d in dirs]),
+                             undefined=jinja2.StrictUndefined, autoescape=autoescape,
+                             trim_blocks=trim_blocks, lstrip_blocks=True, keep_trailing_newline=True)
+    env.filters.update(num=format_number_vi, pct=lambda v: format_number_vi(v, percent=True),
+                       change=lambda pair: format_change_vi(*pair), dshort=date_short_vi,
+                       dheader=date_header_vi, change_pct=lambda pair: change_pct(*pair))
+    return env
+
+
+def context(report: Report, env: jinja2.Environment | None = None) -> dict[str, Any]:
+    """What every template sees: the report plus rows shaped for tables (labels resolved)."""
+    t, p = report.totals, report.period
+    lab = report.label
+    channels = [{"key": c, "label": lab("channels", c), "count": t.by_channel.get(c, 0),
+                 "previous": report.previous.by_channel.get(c, 0), "year_ago": report.year_ago.by_channel.get(c, 0)}
+                for c in report.channels]
+    org = dict(report.org)
+    return {
+        "r": report, "period": p, "totals": t, "org": org,
+        "title": report_title(report, env),
+        "org_lines": list(org.get("name_lines") or []),
+        "place": org.get("place") or "",
+        "number_symbol": org.get("number_symbol") or "BC-UBND",
+        "signer_lines": list(org.get("signer_lines") or []),
+        "signer_name": org.get("signer_name") or "",
+        "recipients": list(org.get("recipients") or []),
+        "date": org.get("date") or report.generated_at.date(),
+        "channels": channels,
+        "types": [{"key": k, "label": lab("types", k) or "(không ghi)", "count": n} for k, n in t.by_type.items()],
+        "topics": [{"key": k, "label": lab("topics", k), "count": n} for k, n in t.by_topic.items()],
+        "months": [{"label": m, "count": n} for m, n in report.per_month],
+        "units": list(report.units),
+        "targets": [{"unit": u, "channel": ch, "label": lab("channels", ch), "target": tg,
+                     "count": u.by_channel.get(ch, 0), "share": u.shares.get(ch)}
+                    for u in report.units for ch, tg in u.targets.items()],
+        "behind": list(report.behind),
+        "activities": list(report.activities),
+        "activities_total": sum(a.count for a in report.activities),
+        "items": list(report.items),
+        "items_capped": report.items_capped,
+        "as_of": report.as_of.astimezone(p.tz) if report.as_of else None,
+        "channel_label": lambda c: lab("channels", c),
+        "unit_cells": lambda u: [u.by_channel.get(c, 0) for c in report.channels],
+    }
+
+
+def report_title(report: Report, env: jinja2.Environment | None = None) -> str:
+    """The summary line under BÁO CÁO: ``org["title"]`` if set, else ``title.txt.j2``."""
+    if report.org.get("title"):
+        return str(report.org["title"])
+    env = env or template_env()
+    return " ".join(env.get_template("title.txt.j2").render(period=report.period, r=report).split())
+
+
+def render_template(report: Report, name: str, templates_dir=None, *, autoescape: bool = False,
+                    **extra: Any) -> str:
+    env = template_env(templates_dir, autoescape=autoescape)
+    return env.get_template(name).render(**context(report, env), **extra)
+
+
+def write_md(report: Report, out_path: Path, templates_dir=None) -> None:
+    out_path.write_text(render_template(report, "report.md.j2", templates_dir), encoding="utf-8")
+
+
+def write_json(report: Report, out_path: Path) -> None:
+    """The documented shape, with ``items`` streamed one object per line of the array."""
+    head = report_json_head(report)
+    with out_path.open("w", encoding="utf-8") as f:
+        body = json.dumps(head, ensure_ascii=False, indent=1)
+        f.write(body[:-2] + ',\n "items": [')  # reopen the object to append the streamed list
+        first = True
+        for item in report.iter_items():
+            f.write(("\n  " if first else ",\n  ") + json.dumps(item_json(item), ensure_ascii=False))
+            first = False
+        f.write("\n ]\n}\n" if not first else "]\n}\n")
+
+
+CSV_COLUMNS = ("section", "key", "unit", "channel", "value", "date", "title", "link")
+
+
+def csv_rows(report: Report) -> Iterator[tuple]:
+    """One long table: every figure as (section, key, unit, channel, value), then every item as one row
+    per channel (value 1). Pivot tables rebuild any view; the numbers are those of every other format."""
+    t, p = report.totals, report.period
+    yield ("period", p.key, "", "", "", p.start.date().isoformat(), p.label_vi, "")
+    yield ("period_end", p.key, "", "", "", p.last_day.isoformat(), "", "")
+    for key in ("items", "posts", "retracted", "corrected", "failed_open"):
+        yield ("totals", key, "", "", getattr(t, key), "", "", "")
+    yield ("previous", "items", "", "", report.previous.items, report.previous.period.key, "", "")
+    yield ("year_ago", "items", "", "", report.year_ago.items, report.year_ago.period.key, "", "")
+    for section, data in (("by_channel", t.by_channel), ("by_type", t.by_type), ("by_topic", t.by_topic),
+                          ("by_unit", t.by_unit), ("previous_by_channel", report.previous.by_channel),
+                          ("year_ago_by_channel", report.year_ago.by_channel)):
+        for k, n in data.items():
+            yield (section, k, k if section == "by_unit" else "", k if "channel" in section else "", n, "", "", "")
+    for label, n in report.per_month:
+        yield ("by_month", label, "", "", n, "", "", "")
+    for u in report.units:
+        yield ("unit", "items", u.id, "", u.items, "", u.name, u.note_vi)
+        yield ("unit", "previous", u.id, "", u.previous, "", u.name, "")
+        yield ("unit", "year_ago", u.id, "", u.year_ago, "", u.name, "")
+        for ch in report.channels:
+            yield ("unit_channel", "items", u.id, ch, u.by_channel.get(ch, 0), "", u.name, "")
+        for ch, tg in u.targets.items():
+            yield ("unit_target", "target", u.id, ch, tg, "", u.name, "")
+            yield ("unit_target", "share_pct", u.id, ch, round(u.shares[ch], 1), "", u.name,
+                   "behind" if ch in u.behind else "")
+    for a in report.activities:
+        yield ("activity", a.kind, a.unit, "", a.count, "", a.label, "")
+    for item in report.iter_items():
+        for ch in item.channels:
+            yield ("item", item.post_id, item.unit, ch, 1, item.date.isoformat(), item.title,
+                   item.links.get(ch, ""))
+
+
+def write_csv(report: Report, out_path: Path) -> None:
+    # utf-8-sig so Excel opens Vietnamese text correctly.
+    with out_path.open("w", encoding="utf-8-sig", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(CSV_COLUMNS)
+        w.writerows(csv_rows(report))
+
+
+# --- tables shared by the docx and xlsx writers -------------------------------------------------------
+
+TABLE_HEADERS: dict[str, list[str]] = {
+    "summary": ["Chỉ số", "Kỳ này", "Kỳ trước", "So với kỳ trước", "Cùng kỳ năm trước", "So với cùng kỳ"],
+    "channels": ["Kênh", "Số lượt", "Kỳ trước", "Cùng kỳ"],
+    "types": ["Loại tin, bài", "Số lượt"],
+    "topics": ["Chủ đề", "Số lượt"],
+    "months": ["Tháng", "Số lượt"],
+    "units": ["Đơn vị", "*", "Tổng", "Kỳ trước", "Cùng kỳ", "Ghi chú"],
+    "targets": ["Đơn vị", "Kênh", "Chỉ tiêu", "Thực hiện", "Tỷ lệ"],
+    "activities": ["Đơn vị", "Hình thức", "Số lượng"],
+    "items": ["Ngày", "Đơn vị", "Tiêu đề", "Kênh", "Liên kết", "Ghi chú"],
+}
+# Cells of these kinds: "n" count, "p" percent (float, None = "-"), "c" change (current, before), "t" text.
+
+
+def expand_headers(report: Report, headers: list[str]) -> list[str]:
+    """``*`` in a header list stands for one column per channel."""
+    out: list[str] = []
+    for h in headers:
+        out.extend(report.label("channels", c) for c in report.channels) if h == "*" else out.append(h)
+    return out
+
+
+def item_note(item) -> str:
+    parts = []
+    if item.corrected_at:
+        parts.append(f"đính chính {date_short_vi(item.corrected_at)}")
+    if item.retracted_at:
+        parts.append(f"gỡ bỏ {date_short_vi(item.retracted_at)}")
+    return "; ".join(parts)
+
+
+def table_rows(report: Report, name: str, items=None) -> list[list[tuple[str, Any]]]:
+    """Rows of one table as ``(kind, value)`` cells; the last row of count tables is the total."""
+    t, lab = report.totals, report.label
+    n = lambda v: ("n", v)  # noqa: E731
+    s = lambda v: ("t", v)  # noqa: E731
+    if name == "summary":
+        rows = [("Lượt tin, bài đã đăng", t.items, report.previous.items, report.year_ago.items)]
+        rows += [(f"- {lab('channels', c)}", t.by_channel.get(c, 0), report.previous.by_channel.get(c, 0),
+                  report.year_ago.by_channel.get(c, 0)) for c in report.channels]
+        return [[s(a), n(b), n(c), ("c", (b, c)), n(d), ("c", (b, d))] for a, b, c, d in rows] + [
+            [s("Tin, bài (không tính trùng kênh)"), n(t.posts), s(""), s(""), s(""), s("")],
+            [s("Đính chính trong kỳ"), n(t.corrected), s(""), s(""), s(""), s("")],
+            [s("Gỡ bỏ trong kỳ"), n(t.retracted), s(""), s(""), s(""), s("")],
+            [s("Lượt đăng lỗi chưa xử lý"), n(t.failed_open), s(""), s(""), s(""), s("")]]
+    if name == "channels":
+        rows = [[s(lab("channels", c)), n(t.by_channel.get(c, 0)), n(report.previous.by_channel.get(c, 0)),
+                 n(report.year_ago.by_channel.get(c, 0))] for c in report.channels]
+        return rows + [[s("Tổng"), n(t.items), n(report.previous.items), n(report.year_ago.items)]]
+    if name in ("types", "topics"):
+        data = t.by_type if name == "types" else t.by_topic
+        rows = [[s(lab(name, k) or "(không ghi)"), n(v)] for k, v in data.items()]
+        return rows + ([[s("Tổng"), n(t.items)]] if name == "types" else [])
+    if name == "months":
+        return [[s(m), n(v)] for m, v in report.per_month] + [[s("Tổng"), n(t.items)]]
+    if name == "units":
+        rows = [[s(u.name)] + [n(u.by_channel.get(c, 0)) for c in report.channels]
+                + [n(u.items), n(u.previous), n(u.year_ago), s(u.note_vi)] for u in report.units]
+        return rows + [[s("Tổng")] + [n(t.by_channel.get(c, 0)) for c in report.channels]
+                       + [n(t.items), n(report.previous.items), n(report.year_ago.items), s("")]]
+    if name == "targets":
+        return [[s(u.name), s(lab("channels", ch)), n(tg), n(u.by_channel.get(ch, 0)), ("p", u.shares.get(ch))]
+                for u in report.units for ch, tg in u.targets.items()]
+    if name == "activities":
+        rows = [[s(a.unit_name), s(a.label), n(a.count)] for a in report.activities]
+        return rows + ([[s("Tổng"), s(""), n(sum(a.count for a in report.activities))]] if rows else [])
+    if name == "items":
+        return [[("d", it.date), s(it.unit_name), s(it.title),
+                 s(", ".join(lab("channels", c) for c in it.channels)),
+                 s(" ".join(it.links.get(c, "") for c in it.channels if it.links.get(c))), s(item_note(it))]
+                for it in (report.items if items is None else items)]
+    raise KeyError(f"unknown report table {name!r}; expected one of: {', '.join(TABLE_HEADERS)}")
+
+
+def cell_text(cell: tuple[str, Any]) -> str:
+    kind, value = cell
+    if kind == "n":
+        return format_number_vi(value)
+    if kind == "p":
+        return format_number_vi(value, percent=True)
+    if kind == "c":
+        return format_change_vi(*value)
+    if kind == "d":
+        return date_short_vi(value)
+    return "" if value is None else str(value)

@@ -1,0 +1,92 @@
+"""The report as an Excel workbook: one sheet per table, numbers stored as numbers.
+
+Counts use the ``#,##0`` format and shares ``0.0%``, so a Vietnamese-locale Excel shows ``1.234`` and
+``98,5%``. The "Danh sách" sheet streams every item (write-only workbook) up to Excel's row limit.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pipeline.report.model import Report, change_pct, date_short_vi
+from pipeline.report.text import TABLE_HEADERS, expand_headers, report_title, table_rows
+
+SHEETS = (("Tổng hợp", "summary"), ("Theo kênh", "channels"), ("Theo loại", "types"), ("Theo chủ đề", "topics"),
+          ("Theo tháng", "months"), ("Đơn vị", "units"), ("Chỉ tiêu", "targets"), ("Hoạt động", "activities"))
+EXCEL_MAX_ROWS = 1_048_576
+
+
+def _openpyxl():
+    try:
+        import openpyxl
+    except ImportError as exc:
+        raise ImportError("the .xlsx report requires openpyxl: pip install 'loa[report]'") from exc
+    return openpyxl
+
+
+def _cell(ws, kind, value):
+    from openpyxl.cell import WriteOnlyCell
+    if kind == "n":
+        c = WriteOnlyCell(ws, value=value)
+        c.number_format = "#,##0"
+    elif kind == "p":
+        c = WriteOnlyCell(ws, value=None if value is None else round(value / 100.0, 4))
+        c.number_format = "0.0%"
+    elif kind == "c":
+        pct = change_pct(*value)
+        c = WriteOnlyCell(ws, value=None if pct is None else round(pct / 100.0, 4))
+        c.number_format = "+0.0%;-0.0%;0%"
+    elif kind == "d":
+        c = WriteOnlyCell(ws, value=date_short_vi(value))
+    else:
+        c = WriteOnlyCell(ws, value=value)
+    return c
+
+
+def write_xlsx(report: Report, out_path: Path, templates_dir=None) -> None:
+    openpyxl = _openpyxl()
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+    wb = openpyxl.Workbook(write_only=True)
+    bold = Font(bold=True)
+    title = report_title(report)
+    for sheet_name, table in SHEETS:
+        ws = wb.create_sheet(sheet_name)
+        ws.column_dimensions["A"].width = 38
+        if table == "summary":
+            head = WriteOnlyCell(ws, value=f"BÁO CÁO {title}")
+            head.font = bold
+            ws.append([head])
+            ws.append([f"Kỳ báo cáo: {report.period.days_prose()}"])
+            ws.append([])
+        header = []
+        for h in expand_headers(report, TABLE_HEADERS[table]):
+            c = WriteOnlyCell(ws, value=h)
+            c.font = bold
+            header.append(c)
+        ws.append(header)
+        for row in table_rows(report, table):
+            ws.append([_cell(ws, kind, value) for kind, value in row])
+
+    ws = wb.create_sheet("Danh sách")
+    ws.column_dimensions["D"].width = 60
+    header = []
+    for h in ("Ngày", "Mã tin", "Đơn vị", "Tiêu đề", "Loại", "Kênh", "Liên kết", "Đính chính", "Gỡ bỏ"):
+        c = WriteOnlyCell(ws, value=h)
+        c.font = bold
+        header.append(c)
+    ws.append(header)
+    written = 1
+    for item in report.iter_items():
+        for ch in item.channels:
+            if written >= EXCEL_MAX_ROWS - 1:
+                break
+            ws.append([item.date.strftime("%d/%m/%Y %H:%M"), item.post_id, item.unit_name, item.title, item.type,
+                       report.label("channels", ch), item.links.get(ch, ""),
+                       date_short_vi(item.corrected_at), date_short_vi(item.retracted_at)])
+            written += 1
+        else:
+            continue
+        ws.append(["Danh sách vượt quá số dòng tối đa của Excel; xem tệp CSV hoặc JSON."])
+        break
+    wb.save(str(out_path))
