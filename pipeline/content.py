@@ -397,3 +397,34 @@ def read_all(cfg, paths: Iterable[Path] | None = None) -> tuple[list[Post], list
         if post is not None:
             posts.append(post)
     return posts, problems
+
+
+class PostCache:
+    """Posts kept between daemon ticks: a file whose (mtime, size, inode) did not change is not
+    re-read. A tick over 20,000 unchanged posts then costs one ``stat`` per file."""
+
+    def __init__(self) -> None:
+        self._by_path: dict[Path, tuple[tuple[int, int, int], Post | None, list[Problem]]] = {}
+
+    def read_all(self, cfg, paths: Iterable[Path] | None = None) -> tuple[list[Post], list[Problem]]:
+        posts: list[Post] = []
+        problems: list[Problem] = []
+        fresh: dict[Path, tuple[tuple[int, int, int], Post | None, list[Problem]]] = {}
+        for f in iter_post_files(cfg.content_dir, paths):
+            try:
+                st = f.stat()
+                sig = (st.st_mtime_ns, st.st_size, st.st_ino)
+            except OSError:
+                sig = (0, 0, 0)
+            hit = self._by_path.get(f)
+            if hit is not None and hit[0] == sig:
+                entry = hit
+            else:
+                post, probs = read_post(f, cfg)
+                entry = (sig, post, probs)
+            fresh[f] = entry
+            problems.extend(entry[2])
+            if entry[1] is not None:
+                posts.append(entry[1])
+        self._by_path = fresh
+        return posts, problems

@@ -1,0 +1,202 @@
+"""Given posts, the ledger's rows and ``now``: what is due, held, stale, blacked out, throttled.
+
+Pure: no I/O, no clock. ``plan()`` is called by ``loa publish`` / each daemon tick (to act) and by
+``loa status`` (to explain). Every (post, channel) pair gets exactly one :class:`Decision`.
+
+The rules are written down for people in ``docs/delivery.md``; keep both in step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from typing import Iterable, Mapping
+
+from pipeline.checks import is_approved
+from pipeline.models import Post
+
+# Decision kinds
+DUE = "due"              # act now (action create / update / retract)
+SCHEDULED = "scheduled"  # publish_at in the future
+WAITING = "waiting"      # spacing or retry backoff: due later at `at`
+HELD = "held"            # needs a person or a config change (reason says what)
+SKIP = "skip"            # record as skipped now (stale)
+DOUBT = "in_doubt"       # a claim expired without a result: reconcile
+INFLIGHT = "inflight"    # another worker holds a live claim
+DONE = "done"            # nothing to do
+
+
+@dataclass(frozen=True)
+class Decision:
+    post: Post | None
+    post_id: str
+    channel: str
+    kind: str
+    action: str | None = None
+    reason: str = ""
+    at: datetime | None = None  # when it becomes due (scheduled / waiting)
+    row: object | None = None
+
+    @property
+    def sort_key(self):
+        p = self.post.publish_at if self.post and self.post.publish_at else datetime.max.replace(tzinfo=None)
+        return (p.timestamp() if hasattr(p, "timestamp") and p.tzinfo else 0, self.post_id, self.channel)
+
+
+@dataclass
+class Plan:
+    decisions: list[Decision] = field(default_factory=list)
+
+    def of(self, *kinds: str) -> list[Decision]:
+        return [d for d in self.decisions if d.kind in kinds]
+
+    def next_wakeup(self) -> datetime | None:
+        """Earliest time something scheduled or waiting becomes due (for the daemon's wake-up job)."""
+        times = [d.at for d in self.decisions if d.kind in (SCHEDULED, WAITING) and d.at is not None]
+        return min(times) if times else None
+
+
+def active_blackout(cfg, channel: str, now: datetime):
+    for b in cfg.blackouts:
+        if b.start <= now < b.end and (not b.channels or channel in b.channels):
+            return b
+    return None
+
+
+def plan(posts: Iterable[Post], cfg, rows: Mapping[tuple[str, str], object], now: datetime, *,
+         pauses: Iterable[object] = (), holds: Mapping[str, str] | None = None,
+         sent_today: Mapping[str, int] | None = None, last_sent: Mapping[str, datetime | None] | None = None,
+         only_channel: str | None = None, only_post: str | None = None) -> Plan:
+    """Decide, for every post and channel, what happens at ``now``.
+
+    ``rows``: ledger snapshot {(post_id, channel): Publication}. ``pauses``: active pauses.
+    ``holds``: channel -> message for channels held after an authentication failure.
+    ``sent_today`` / ``last_sent``: per channel, for ``max_per_day`` / ``min_interval``.
+    """
+    holds = holds or {}
+    paused_all = next((p for p in pauses if getattr(p, "channel", None) is None), None)
+    paused = {p.channel: p for p in pauses if getattr(p, "channel", None)}
+    out = Plan()
+    seen: set[tuple[str, str]] = set()
+    for post in posts:
+        if only_post and post.id != only_post:
+            continue
+        for ch in post.channels:
+            channel = cfg.channels.get(ch)
+            if channel is None or (only_channel and ch != only_channel):
+                continue
+            seen.add((post.id, ch))
+            out.decisions.append(_decide(post, channel, rows.get((post.id, ch)), cfg, now, paused_all, paused, holds))
+    # rows whose post file is gone: never treated as a retraction
+    for key, row in rows.items():
+        if key in seen or (only_channel and key[1] != only_channel) or (only_post and key[0] != only_post):
+            continue
+        if getattr(row, "state", None) in ("published",):
+            out.decisions.append(Decision(None, key[0], key[1], HELD, reason="deleted", row=row))
+    _apply_spacing(out, cfg, now, sent_today or {}, last_sent or {})
+    return out
+
+
+def _decide(post: Post, channel, row, cfg, now: datetime, paused_all, paused, holds) -> Decision:
+    D = lambda kind, action=None, reason="", at=None: Decision(post, post.id, channel.name, kind, action, reason, at, row)  # noqa: E731
+    state = getattr(row, "state", None)
+    # once out there (first success recorded), an item stays out there until retracted
+    published = row is not None and row.first_published_at is not None and state != "retracted"
+
+    # claims in flight or lost
+    if state == "claimed":
+        if row.lease_until is not None and row.lease_until >= now:
+            return D(INFLIGHT, row.action, f"being sent by {row.claim_owner}")
+        return D(DOUBT, row.action, "claim expired without a result")
+    if state == "in_doubt":
+        return D(HELD, row.action, "in_doubt")
+    if state == "retracted":
+        return D(DONE, reason="retracted")
+    if not channel.enabled:
+        return D(HELD, reason="channel-disabled")
+
+    # retraction wins over everything once something is out there
+    if post.retracted:
+        if published:
+            return _gate(D, channel, now, paused_all, paused, holds, cfg) or D(DUE, "retract", post.retracted)
+        return D(DONE, reason="retracted-before-publishing")
+
+    if post.status != "ready":
+        return D(HELD if published else DONE, reason="draft")
+    if post.publish_at is None:
+        return D(HELD, reason="no-publish-time")
+    if post.publish_at > now and not published:
+        return D(SCHEDULED, "create", at=post.publish_at)
+    if post.expire_at is not None and post.expire_at <= now and not published:
+        return D(HELD, reason="expired")
+    if channel.name in cfg.require_approval and not is_approved(post, cfg):
+        return D(HELD, "update" if published else "create", "awaiting-approval")
+
+    if state in (None, "pending") and not published:
+        late = now - post.publish_at
+        if channel.max_lateness is not None and late > channel.max_lateness:
+            return D(SKIP, "create", f"stale: due {post.publish_at.isoformat()}, more than {channel.max_lateness} ago")
+        return _gate(D, channel, now, paused_all, paused, holds, cfg) or D(DUE, "create")
+    if state == "skipped":
+        return D(DONE, reason="skipped")
+    if state == "published" or (state == "pending" and published):
+        if row.version == post.source_hash or channel.on_change == "ignore":
+            return D(DONE)
+        return _gate(D, channel, now, paused_all, paused, holds, cfg) or D(DUE, "update", "content changed")
+    action = row.action or ("update" if published else "create")
+    if state == "retrying":
+        if row.next_attempt_at is not None and row.next_attempt_at > now:
+            return D(WAITING, action, "retry", at=row.next_attempt_at)
+        return _gate(D, channel, now, paused_all, paused, holds, cfg) or D(DUE, action, "retry")
+    if state == "failed":
+        if row.error_kind == "auth" and channel.name not in holds:
+            # the hold was lifted (loa retry / credentials fixed): try again
+            return _gate(D, channel, now, paused_all, paused, holds, cfg) or D(DUE, action, "retry after auth fix")
+        if row.pending_version != post.source_hash and row.error_kind in ("permanent", "bug"):
+            return _gate(D, channel, now, paused_all, paused, holds, cfg) or D(DUE, action, "content changed after a failure")
+        return D(HELD, action, "failed")
+    return D(DONE, reason=f"state {state}")
+
+
+def _gate(D, channel, now, paused_all, paused, holds, cfg):
+    """Reasons a due item must wait although its time has come."""
+    if channel.name in holds:
+        return D(HELD, reason=f"auth: {holds[channel.name]}")
+    p = paused.get(channel.name) or paused_all
+    if p is not None:
+        return D(HELD, reason=f"paused: {p.reason}")
+    b = active_blackout(cfg, channel.name, now)
+    if b is not None:
+        return D(WAITING, reason=f"blackout: {b.reason}", at=b.end)
+    return None
+
+
+def _apply_spacing(p: Plan, cfg, now: datetime, sent_today: Mapping[str, int], last_sent: Mapping[str, datetime | None]) -> None:
+    """New items beyond a channel's ``min_interval`` / ``max_per_day`` wait their turn, in
+    ``publish_at`` order. Updates and retractions are not new items and are not spaced."""
+    by_channel: dict[str, list[int]] = {}
+    for i, d in enumerate(p.decisions):
+        if d.kind == DUE and d.action == "create":
+            by_channel.setdefault(d.channel, []).append(i)
+    for ch, idxs in by_channel.items():
+        channel = cfg.channels[ch]
+        idxs.sort(key=lambda i: (p.decisions[i].post.publish_at, p.decisions[i].post_id))
+        allowed = len(idxs)
+        next_at = None
+        if channel.max_per_day is not None:
+            left = max(0, channel.max_per_day - sent_today.get(ch, 0))
+            if left < allowed:
+                allowed = left
+                local = now.astimezone(cfg.tz)
+                next_at = datetime.combine(local.date() + timedelta(days=1), time(0, 0), cfg.tz)
+        if channel.min_interval > timedelta(0):
+            last = last_sent.get(ch)
+            if last is not None and now - last < channel.min_interval:
+                allowed, next_at = 0, last + channel.min_interval
+            elif allowed > 1:
+                allowed, next_at = 1, now + channel.min_interval
+        for n, i in enumerate(idxs):
+            if n >= allowed:
+                d = p.decisions[i]
+                p.decisions[i] = Decision(d.post, d.post_id, d.channel, WAITING, d.action,
+                                          "spacing", next_at, d.row)

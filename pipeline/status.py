@@ -1,0 +1,127 @@
+"""``loa status``: what goes out soon, what is held and why, what failed and what to do, what is in doubt."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+from pipeline import plan as planmod
+from pipeline.content import read_all
+
+REASONS_VI = {
+    "awaiting-approval": "chờ Ban biên tập duyệt",
+    "channel-disabled": "kênh đang tắt",
+    "expired": "đã hết hạn trước khi đăng",
+    "no-publish-time": "chưa có thời điểm đăng (publish_at)",
+    "failed": "gửi lỗi",
+    "in_doubt": "chưa rõ đã đăng hay chưa",
+    "deleted": "tệp bài đã bị xóa nhưng bài vẫn đang đăng",
+    "draft": "bản nháp",
+    "spacing": "giãn cách giữa các bài",
+    "retry": "chờ thử lại",
+}
+
+
+def _err(text: str | None) -> dict:
+    if not text:
+        return {}
+    try:
+        data = json.loads(text)
+        return data if isinstance(data, dict) else {"reason": text}
+    except ValueError:
+        return {"reason": text}
+
+
+def build_status(cfg, ledger, now: datetime, *, days: int = 14) -> dict:
+    from pipeline.publish import HOLD_PREFIX
+
+    posts, problems = read_all(cfg)
+    holds = {}
+    for name in cfg.channels:
+        v = ledger.kv_get(HOLD_PREFIX + name)
+        if v:
+            holds[name] = _err(v)
+    pauses = ledger.active_pauses(now)
+    p = planmod.plan(posts, cfg, ledger.snapshot(), now, pauses=pauses, holds={k: v.get("message", "") for k, v in holds.items()})
+    horizon = now + timedelta(days=days)
+    upcoming, held, due = [], [], []
+    for d in p.decisions:
+        title = d.post.title if d.post else (getattr(d.row, "title", None) or d.post_id)
+        item = {"post": d.post_id, "channel": d.channel, "title": title, "reason": d.reason,
+                "at": d.at.isoformat() if d.at else None, "path": d.post.relpath if d.post else getattr(d.row, "path", None)}
+        if d.kind == planmod.SCHEDULED and d.at and d.at <= horizon:
+            upcoming.append(item)
+        elif d.kind == planmod.WAITING:
+            upcoming.append(item)
+        elif d.kind == planmod.DUE:
+            due.append(dict(item, action=d.action))
+        elif d.kind == planmod.HELD and d.reason not in ("draft", "failed", "in_doubt", "channel-disabled"):
+            held.append(item)
+    upcoming.sort(key=lambda x: x["at"] or "")
+    failed, retrying, doubt = [], [], []
+    for r in ledger.rows(states=("failed", "retrying", "in_doubt")):
+        e = _err(r.last_error)
+        item = {"post": r.post_id, "channel": r.channel, "title": r.title, "kind": r.error_kind, "attempts": r.attempts,
+                "reason": e.get("reason"), "vendor": e.get("vendor"), "hint": e.get("hint"),
+                "next_attempt_at": r.next_attempt_at.isoformat() if r.next_attempt_at else None}
+        {"failed": failed, "retrying": retrying, "in_doubt": doubt}[r.state].append(item)
+    feeds = {}
+    for f in cfg.feeds:
+        v = ledger.kv_get(f"ingest:status:{f['name']}")
+        if v:
+            feeds[f["name"]] = v
+    return {"now": now.isoformat(), "upcoming": upcoming, "due": due, "held": held, "failed": failed,
+            "retrying": retrying, "in_doubt": doubt, "holds": holds,
+            "pauses": [{"channel": x.channel, "reason": x.reason, "by": x.actor, "since": x.since.isoformat()} for x in pauses],
+            "content_problems": sum(1 for x in problems), "feeds": feeds}
+
+
+def render_status(st: dict, cfg, lang: str = "vi") -> str:
+    vi = lang != "en"
+    out = []
+
+    def h(vi_text, en_text, n):
+        out.append(f"\n== {vi_text if vi else en_text} ({n}) ==")
+
+    def when(iso):
+        if not iso:
+            return ""
+        return datetime.fromisoformat(iso).astimezone(cfg.tz).strftime("%d/%m/%Y %H:%M")
+
+    for name, e in st["holds"].items():
+        out.append(("!! KÊNH {0} BỊ TẠM GIỮ: {1}" if vi else "!! CHANNEL {0} HELD: {1}").format(name, e.get("message", "")) +
+                   (f" — {e['hint']}" if e.get("hint") else ""))
+    for p in st["pauses"]:
+        out.append(("Tạm dừng {0}: {1} ({2})" if vi else "Paused {0}: {1} ({2})").format(p["channel"] or ("mọi kênh" if vi else "all channels"), p["reason"], p["by"]))
+    h("Sắp đăng", "Upcoming", len(st["upcoming"]))
+    for x in st["upcoming"]:
+        why = f" [{REASONS_VI.get(x['reason'], x['reason'])}]" if x["reason"] and vi else (f" [{x['reason']}]" if x["reason"] else "")
+        out.append(f"  {when(x['at'])}  {x['channel']:9} {x['title']}{why}")
+    if st["due"]:
+        h("Đến giờ, chờ lượt gửi", "Due now", len(st["due"]))
+        for x in st["due"]:
+            out.append(f"  {x['channel']:9} {x['action']:7} {x['title']}")
+    h("Đang giữ lại", "Held", len(st["held"]))
+    for x in st["held"]:
+        reason = REASONS_VI.get(x["reason"], x["reason"]) if vi else x["reason"]
+        out.append(f"  {x['channel']:9} {x['title']} — {reason} ({x['path']})")
+    h("Lỗi cần xử lý", "Failed", len(st["failed"]))
+    for x in st["failed"]:
+        out.append(f"  {x['channel']:9} {x['title']} — {x['reason']}")
+        if x.get("vendor"):
+            out.append(f"      {'Máy chủ trả lời' if vi else 'Vendor said'}: {x['vendor']}")
+        if x.get("hint"):
+            out.append(f"      {'Cần làm' if vi else 'What to do'}: {x['hint']}")
+        out.append(f"      {'Sau khi sửa' if vi else 'When fixed'}: loa retry {x['post']} --channel {x['channel']}")
+    h("Đang thử lại", "Retrying", len(st["retrying"]))
+    for x in st["retrying"]:
+        out.append(f"  {x['channel']:9} {x['title']} — {x['reason']} ({'lần' if vi else 'attempt'} {x['attempts']}, {'thử lại lúc' if vi else 'next at'} {when(x['next_attempt_at'])})")
+    h("Chưa rõ đã đăng chưa", "In doubt", len(st["in_doubt"]))
+    for x in st["in_doubt"]:
+        out.append(f"  {x['channel']:9} {x['title']} — {x['reason']}")
+        out.append(f"      loa resolve {x['post']} {x['channel']} --published URL | --not-published")
+    if st["feeds"]:
+        h("Nguồn tin", "Feeds", len(st["feeds"]))
+        for name, line in st["feeds"].items():
+            out.append(f"  {name}: {line}")
+    return "\n".join(out).lstrip("\n")
