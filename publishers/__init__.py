@@ -18,6 +18,7 @@ REGISTRY: dict[str, str] = {
     "zalo": "publishers.zalo:ZaloPublisher",
     "telegram": "publishers.telegram:TelegramPublisher",
     "mastodon": "publishers.mastodon:MastodonPublisher",
+    "webhook": "publishers.webhook:WebhookPublisher",
 }
 
 

@@ -1,0 +1,300 @@
+"""The delivery engine against a real SQLite ledger, the static site and a local webhook server."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from pipeline.config import load_config
+from pipeline.ledger import open_ledger
+from pipeline.publish import Engine
+from tests.repo import make_repo, post
+from tests.servers.webhook import WebhookServer
+
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
+T0 = datetime(2024, 3, 25, 8, 0, tzinfo=VN)
+
+CONFIG = """
+[site]
+name = "Cổng thử"
+base_url = "https://portal.example.gov.vn"
+[organization]
+name_lines = ["ỦY BAN NHÂN DÂN", "THÀNH PHỐ VŨNG TÀU"]
+place = "Vũng Tàu"
+[[units]]
+id = "phuong-1"
+name = "Phường 1"
+kind = "ward"
+[content.types.news]
+label = "Tin tức"
+channels = ["portal", "hook"]
+[content.topics]
+cchc = "Cải cách hành chính"
+[editorial]
+board = ["Lê Thị Mai"]
+require_approval = []
+[channels.portal]
+type = "static_site"
+[channels.hook]
+type = "webhook"
+url = "{url}/items"
+social = true
+{hook_extra}
+[daemon]
+retry_base = "60s"
+max_attempts = 3
+lease = "2m"
+{extra}
+"""
+
+
+@pytest.fixture
+def server():
+    with WebhookServer() as s:
+        yield s
+
+
+class Env:
+    def __init__(self, tmp_path, server, posts, hook_extra="", extra=""):
+        self.root = make_repo(tmp_path, posts, config=CONFIG.format(url=server.url, hook_extra=hook_extra, extra=extra))
+        self.cfg = load_config(self.root / "config.toml", env={})
+        self.server = server
+
+    def ledger(self):
+        lg = open_ledger(None, self.root)
+        lg.migrate()
+        return lg
+
+    def run(self, now, **kw):
+        engine = Engine(self.cfg, self.ledger, owner="test-worker", now_fn=lambda: now, env={})
+        return engine.run_pass(now=now, **kw)
+
+    def row(self, post_id, channel="hook"):
+        lg = self.ledger()
+        try:
+            return lg.get(post_id, channel)
+        finally:
+            lg.close()
+
+    def write(self, rel, text):
+        (self.root / "content" / rel).write_text(text, encoding="utf-8")
+
+
+def test_post_goes_out_at_its_time_exactly_once(tmp_path, server):
+    env = Env(tmp_path, server, {"news/a.md": post(id="a")})
+    r = env.run(T0 - timedelta(minutes=1))
+    assert (r.sent, server.creates) == (0, 0)
+    assert r.next_wakeup == T0
+    r = env.run(T0)
+    assert r.sent == 2 and server.creates == 1 and r.exit_code == 0
+    row = env.row("a")
+    assert row.state == "published" and row.remote_url.endswith("/items/1") and row.title.startswith("Phường 1")
+    assert (env.root / "site/news/phuong-1-to-chuc-hoi-thi-tim-hieu-cai-cach-hanh-chinh.html").exists()
+    for _ in range(3):
+        assert env.run(T0 + timedelta(hours=1)).sent == 0
+    assert server.creates == 1
+
+
+def test_stale_posts_are_skipped_on_social_but_not_on_the_portal(tmp_path, server):
+    posts = {f"news/p{i}.md": post(id=f"p{i}", title=f"Bài cũ {i}", publish_at="2024-01-01 08:00") for i in range(5)}
+    env = Env(tmp_path, server, posts)
+    r = env.run(T0)
+    assert server.creates == 0 and r.skipped == 5
+    assert "stale" in env.row("p0").last_error and env.row("p0").state == "skipped"
+    assert env.row("p0", "portal").state == "published"  # the portal has no lateness limit
+
+
+def test_spacing_min_interval_and_max_per_day(tmp_path, server):
+    posts = {f"news/p{i}.md": post(id=f"p{i}", title=f"Bài {i}", publish_at=f"2024-03-25 0{i}:00") for i in range(1, 6)}
+    env = Env(tmp_path, server, posts, hook_extra='min_interval = "10m"\nmax_per_day = 3')
+    env.run(T0)
+    assert [i["post_id"] for i in server.live()] == ["p1"]  # publish_at order
+    env.run(T0 + timedelta(minutes=5))
+    assert server.creates == 1
+    env.run(T0 + timedelta(minutes=10))
+    env.run(T0 + timedelta(minutes=20))
+    env.run(T0 + timedelta(minutes=30))
+    assert server.creates == 3  # max_per_day
+    env.run(datetime(2024, 3, 26, 0, 30, tzinfo=VN))  # a new day, still within the 24 h lateness
+    assert server.creates == 4
+    env.run(datetime(2024, 3, 26, 8, 0, tzinfo=VN))  # p5 (due 05:00 yesterday) is now stale: skipped
+    assert server.creates == 4 and env.row("p5").state == "skipped"
+
+
+def test_approval_required_holds_until_approved(tmp_path, server, monkeypatch, capsys):
+    env = Env(tmp_path, server, {"news/a.md": post(id="a")})
+    env.cfg = load_config(env.root / "config.toml", env={})
+    cfg_text = (env.root / "config.toml").read_text().replace("require_approval = []", 'require_approval = ["hook"]')
+    (env.root / "config.toml").write_text(cfg_text)
+    env.cfg = load_config(env.root / "config.toml", env={})
+    env.run(T0)
+    assert server.creates == 0
+    monkeypatch.chdir(env.root)
+    from pipeline.cli import main
+    assert main(["approve", "content/news/a.md", "--by", "Lê Thị Mai"]) == 0
+    env.cfg = load_config(env.root / "config.toml", env={})
+    env.run(T0 + timedelta(minutes=1))
+    assert server.creates == 1
+
+
+def test_blackout_and_pause(tmp_path, server):
+    env = Env(tmp_path, server, {"news/a.md": post(id="a")},
+              extra='[[blackouts]]\nstart = 2024-03-25T00:00:00\nend = 2024-03-25T12:00:00\nreason = "Quốc tang"\nchannels = ["hook"]')
+    r = env.run(T0)
+    assert server.creates == 0 and r.next_wakeup == datetime(2024, 3, 25, 12, tzinfo=VN)
+    lg = env.ledger()
+    lg.pause("hook", reason="kiểm tra nội dung", actor="it", now=T0)
+    lg.close()
+    env.run(T0 + timedelta(hours=5))
+    assert server.creates == 0
+    lg = env.ledger()
+    lg.resume("hook", actor="it", now=T0 + timedelta(hours=5))
+    events = [e.kind for e in lg.events()]
+    lg.close()
+    assert "pause" in events and "resume" in events
+    env.run(T0 + timedelta(hours=5, minutes=1))
+    assert server.creates == 1
+
+
+def test_edit_updates_the_same_item_and_retraction_removes_it(tmp_path, server):
+    env = Env(tmp_path, server, {"news/a.md": post(id="a")})
+    env.run(T0)
+    env.write("news/a.md", post(id="a", body="Nội dung đã sửa lỗi chính tả.\n"))
+    r = env.run(T0 + timedelta(hours=1))
+    assert r.updated == 2 and server.creates == 1
+    assert server.items["1"]["body"].startswith("<article")
+    assert "đã sửa lỗi chính tả" in server.items["1"]["body"]
+    env.write("news/a.md", post(id="a", body="Nội dung đã sửa lỗi chính tả.\n", retracted="Thông tin chưa chính xác"))
+    r = env.run(T0 + timedelta(hours=2))
+    assert r.retracted == 2 and server.live() == []
+    assert env.row("a").state == "retracted" and env.row("a", "portal").state == "retracted"
+    assert not (env.root / "site/news/phuong-1-to-chuc-hoi-thi-tim-hieu-cai-cach-hanh-chinh.html").exists()
+    assert env.run(T0 + timedelta(hours=3)).sent == 0 and server.creates == 1
+
+
+def test_deleted_file_is_not_a_retraction(tmp_path, server):
+    env = Env(tmp_path, server, {"news/a.md": post(id="a")})
+    env.run(T0)
+    (env.root / "content/news/a.md").unlink()
+    env.run(T0 + timedelta(hours=1))
+    assert len(server.live()) == 1 and env.row("a").state == "published"
+    from pipeline.status import build_status
+    lg = env.ledger()
+    st = build_status(env.cfg, lg, T0 + timedelta(hours=1))
+    lg.close()
+    assert {("a", "deleted")} <= {(h["post"], h["reason"]) for h in st["held"]}
+
+
+def test_transient_then_success_and_retry_after_honoured(tmp_path, server):
+    env = Env(tmp_path, server, {"news/a.md": post(id="a"), "news/b.md": post(id="b", title="Bài B")})
+    server.inject("/items", status=500, body={"error": "boom"})
+    server.inject("/items", status=429, body={"error": "slow down"}, headers={"Retry-After": "120"})
+    r = env.run(T0)
+    assert r.transient == 2 and r.exit_code == 75 and server.creates == 0
+    rows = {env.row("a").next_attempt_at, env.row("b").next_attempt_at}
+    assert (T0 + timedelta(seconds=120)) in rows  # the vendor's Retry-After, exactly
+    assert json.loads(env.row("a").last_error)["reason"].startswith("the webhook answered HTTP")
+    env.run(T0 + timedelta(minutes=1))
+    env.run(T0 + timedelta(minutes=5))
+    assert server.creates == 2 and env.row("a").state == env.row("b").state == "published"
+
+
+def test_timeouts_and_connection_resets_are_transient(tmp_path, server):
+    env = Env(tmp_path, server, {"news/a.md": post(id="a")}, hook_extra="timeout = 1")
+    server.inject("/items", delay=2.5)  # read timeout (the item is created late: the key prevents a double)
+    r = env.run(T0)
+    assert r.transient == 1
+    server.inject("/items", drop=True)
+    env.run(T0 + timedelta(minutes=5))
+    env.run(T0 + timedelta(minutes=15))
+    env.run(T0 + timedelta(minutes=45))
+    assert env.row("a").state == "published"
+    assert len(server.live()) == 1
+
+
+def test_permanent_failure_waits_for_a_content_change(tmp_path, server):
+    env = Env(tmp_path, server, {"news/a.md": post(id="a")})
+    server.inject("/items", status=400, body={"error": "title too long"})
+    r = env.run(T0)
+    assert r.permanent == 1 and r.exit_code == 1 and env.row("a").state == "failed"
+    env.run(T0 + timedelta(hours=1))
+    assert server.creates == 0  # not retried
+    env.write("news/a.md", post(id="a", title="Tiêu đề ngắn hơn"))
+    env.run(T0 + timedelta(hours=2))
+    assert server.creates == 1
+
+
+def test_auth_failure_holds_the_channel_with_one_message(tmp_path, server, monkeypatch, capsys):
+    posts = {f"news/p{i}.md": post(id=f"p{i}", title=f"Bài {i}") for i in range(3)}
+    env = Env(tmp_path, server, posts)
+    server.inject("/items", status=401, body={"error": "token expired"})
+    r = env.run(T0)
+    assert r.permanent == 1 and sum("HELD" in line for line in r.lines) == 1
+    assert len(server.calls("POST", "/items")) == 1  # no retry storm
+    env.run(T0 + timedelta(minutes=5))
+    assert len(server.calls("POST", "/items")) == 1
+    monkeypatch.chdir(env.root)
+    from pipeline.cli import main
+    assert main(["retry", "--channel", "hook"]) == 0
+    env.run(T0 + timedelta(minutes=10))
+    assert server.creates == 3
+
+
+def test_lost_answer_is_reconciled_not_resent(tmp_path, server):
+    env = Env(tmp_path, server, {"news/a.md": post(id="a")})
+    server.inject("/items", after=True, drop=True)  # created, then the answer is lost
+    env.run(T0)
+    assert server.creates == 1 and env.row("a").state == "retrying"
+    env.run(T0 + timedelta(minutes=5))
+    assert server.creates == 1 and env.row("a").state == "published"  # same key: the receiver returned the item
+
+
+def test_expired_claim_is_settled_by_lookup(tmp_path, server):
+    env = Env(tmp_path, server, {"news/a.md": post(id="a")})
+    # a worker claimed, sent, and died before recording
+    from pipeline.publish import idempotency_key
+    from pipeline.content import read_post
+    p, _ = read_post(env.root / "content/news/a.md", env.cfg)
+    lg = env.ledger()
+    lg.ensure("a", "hook", channel_type="webhook", meta={"title": p.title}, now=T0)
+    lg.claim("a", "hook", owner="dead-worker", action="create", version=p.source_hash, lease=timedelta(minutes=2),
+             now=T0, allowed_states=("pending",))
+    lg.close()
+    import requests
+    requests.post(f"{server.url}/items", json={"post_id": "a"}, headers={"Idempotency-Key": idempotency_key("a", "hook", p.source_hash)})
+    r = env.run(T0 + timedelta(minutes=1))
+    assert env.row("a").state == "claimed"  # lease still live: in flight, left alone
+    r = env.run(T0 + timedelta(minutes=3))
+    assert r.settled == 1 and server.creates == 1 and env.row("a").state == "published"
+
+
+def test_a_bug_is_recorded_with_traceback_and_not_retried(tmp_path, server):
+    env = Env(tmp_path, server, {"news/a.md": post(id="a")})
+
+    class Broken:
+        can_lookup = False
+
+        def publish(self, rendering, key):
+            raise ValueError("unexpected")
+
+        def close(self):
+            pass
+
+    engine = Engine(env.cfg, env.ledger, owner="w", now_fn=lambda: T0, env={},
+                    publisher_factory=lambda ch, lg: Broken())
+    r = engine.run_pass(now=T0)
+    assert r.bugs == 2 and r.exit_code == 1
+    row = env.row("a")
+    assert row.state == "failed" and row.error_kind == "bug" and "Traceback" in json.loads(row.last_error)["traceback"]
+    r = engine.run_pass(now=T0 + timedelta(hours=1))
+    assert r.bugs == 0
+
+
+def test_dry_run_changes_nothing(tmp_path, server):
+    env = Env(tmp_path, server, {"news/a.md": post(id="a")})
+    r = env.run(T0, dry_run=True)
+    assert any(line.startswith("would create a on hook") for line in r.lines)
+    assert server.creates == 0 and env.row("a") is None
