@@ -1,0 +1,434 @@
+"""Zalo Official Account articles (registry key ``zalo``; channels.md §3).
+
+Options: ``app_id``, ``app_secret_env``, ``refresh_token_env`` (the first refresh token),
+``token_env`` (optional first access token), ``api_base``, ``oauth_base``, ``verify_attempts``,
+``verify_interval``, ``article_status``, ``comment``, and the knobs for what Zalo does not document.
+
+Tokens: the access token lives 25 h (``expires_in``, a string), the refresh token is single-use
+and every refresh returns a new one. Both live in the durable state store (keys
+``<channel>:zalo.refresh`` and ``<channel>:zalo.access``); the environment only seeds them. The
+new refresh token is written before the new access token is used for anything, so a crash right
+after a refresh never loses it. When the IT officer puts a *new* refresh token in the environment
+(re-authorization), Loa notices that it differs from the one it was seeded with and takes it.
+A refresh whose *answer* is lost has spent the old refresh token without handing over the new
+one; Zalo offers no way back, so the next refresh fails with ``PublisherAuthError`` and a hint to
+re-authorize. Two processes must not refresh the same channel at once (the engine's lock).
+
+Creation is asynchronous: ``create`` -> job token -> ``verify`` -> article id. Zalo has no
+idempotency key, so the adapter keeps a per-key job record in the state store: the time a create
+went out (written before it), then the job token (written as soon as it arrives). A retry with
+the same key verifies the stored token instead of creating again; a create whose answer was lost
+is searched for in ``getslice`` (title + ``create_date``) before anything is created again.
+
+Unverified (channels.md [U]/[S]) and therefore configurable: ``token_error_codes`` (default
+``[-216]``), ``processing_codes`` (``[-214]``), ``gone_codes`` (what ``remove`` answers for an
+article already removed; default none, so a second removal is reported, not assumed),
+``create_date`` in milliseconds, the upload answer carrying ``url``, ``max_image_bytes``
+(1 MB), ``refresh_valid_days`` (90).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import mimetypes
+import time
+import unicodedata
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable, Mapping
+
+from pipeline.errors import PermanentPublishError, PublisherAuthError, TransientPublishError
+from pipeline.models import PublishResult, Rendering
+from publishers.base import ChannelHealth, OptionSpec, Publisher, StateStore
+from publishers.http import DEFAULT_TIMEOUT, classify_status, new_session, raise_for, redact, translate
+
+log = logging.getLogger(__name__)
+
+REAUTHORIZE = ("authorize the Official Account again in the Zalo developer console, put the new refresh "
+               "token in {var} and run `loa channels check`")
+
+
+class ZaloPublisher(Publisher):
+    """Zalo OA articles: create -> verify, update -> verify, remove; reconciliation via getslice."""
+
+    type = "zalo"
+    family = "zalo"
+    limits = {"article": None}
+    can_lookup = True
+    lookup_note = ("Zalo has no idempotency key. Loa keeps the create job token of each attempt and verifies it "
+                   "again; if a create's answer was lost it searches the newest getslice pages for an article "
+                   "with the same title created after the attempt. Limits: only `lookup_pages` pages are read, "
+                   "two posts with the same title in that window are indistinguishable, and an article that "
+                   "Zalo has not listed within `lookup_settle` seconds is taken as never created.")
+    TITLE_MAX, DESCRIPTION_MAX, AUTHOR_MAX = 150, 300, 50
+    options = (
+        OptionSpec("app_id", str, required=True, doc="Zalo app id"),
+        OptionSpec("app_secret_env", str, required=True, secret_env=True, doc="variable holding the app secret key"),
+        OptionSpec("refresh_token_env", str, required=True, secret_env=True,
+                   doc="variable holding the first refresh token (later ones are kept in the ledger)"),
+        OptionSpec("token_env", str, secret_env=True, doc="variable holding a first access token (optional)"),
+        OptionSpec("api_base", str, default="https://openapi.zalo.me", doc="OA API base URL"),
+        OptionSpec("oauth_base", str, default="https://oauth.zaloapp.com", doc="OAuth base URL"),
+        OptionSpec("verify_attempts", int, default=5, doc="verify calls per publish before giving up for now"),
+        OptionSpec("verify_interval", (int, float), default=3.0, doc="seconds between verify calls"),
+        OptionSpec("article_status", str, default="show", doc='"show" (visible at once) or "hide"'),
+        OptionSpec("comment", str, default="show", doc='comments on the article: "show" or "hide"'),
+        OptionSpec("timeout", (int, float), default=DEFAULT_TIMEOUT[1], doc="read timeout in seconds"),
+        OptionSpec("refresh_margin", (int, float), default=300, doc="refresh this many seconds before expiry"),
+        OptionSpec("lookup_pages", int, default=3, doc="getslice pages (10 articles) searched by lookup"),
+        OptionSpec("lookup_settle", (int, float), default=300,
+                   doc="seconds after a lost create during which 'not listed' still means 'maybe'"),
+        OptionSpec("token_error_codes", list, default=[-216], doc="error codes meaning the access token is bad [U]"),
+        OptionSpec("processing_codes", list, default=[-214], doc="verify error codes meaning 'still processing' [U]"),
+        OptionSpec("gone_codes", list, default=[], doc="remove error codes meaning 'already removed' [U]"),
+        OptionSpec("max_image_bytes", int, default=1024 * 1024, doc="largest cover Zalo accepts [S]"),
+        OptionSpec("refresh_valid_days", int, default=90, doc="refresh token lifetime [S]"),
+    )
+
+    def __init__(self, name: str, options: Mapping[str, Any], *, env: Mapping[str, str] | None = None,
+                 state: StateStore | None = None, site: Any = None,
+                 clock: Callable[[], datetime] | None = None, sleep: Callable[[float], None] | None = None):
+        super().__init__(name, options, env=env, state=state, site=site)
+        defaults = {o.name: o.default for o in self.options}
+        self.o = {**defaults, **{k: v for k, v in self.opts.items() if v is not None}}
+        self.session = new_session()
+        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        self.sleep = sleep or time.sleep
+        self.timeout = (DEFAULT_TIMEOUT[0], float(self.o["timeout"]))
+        self._held: set[str] = set()
+
+    @classmethod
+    def kind_for(cls, has_image: bool) -> str:
+        return "article"
+
+    def close(self) -> None:
+        self.session.close()
+
+    # -- tokens ------------------------------------------------------------------------------
+    def _key(self, what: str) -> str:
+        return f"{self.name}:zalo.{what}"
+
+    def _load(self, what: str) -> dict[str, Any]:
+        raw = self.state.get(self._key(what))
+        return json.loads(raw) if raw else {}
+
+    def _save(self, what: str, value: dict[str, Any]) -> None:
+        self.state.set(self._key(what), json.dumps(value, sort_keys=True))
+
+    def _secrets(self) -> list[str]:
+        """Every credential this instance has held, so that none of them reaches a message."""
+        vals = [self.env.get(self.o.get(o) or "", "") for o in ("app_secret_env", "refresh_token_env", "token_env")]
+        vals += [self._load("refresh").get("token", ""), self._load("access").get("token", "")]
+        return [v for v in {*vals, *self._held} if v]
+
+    def _access_token(self, post_id: str | None) -> str:
+        access = self._load("access")
+        if access.get("token"):
+            self._held.add(access["token"])
+            expires = access.get("expires_at")
+            margin = timedelta(seconds=float(self.o["refresh_margin"]))
+            if expires and datetime.fromisoformat(expires) - margin <= self.clock():
+                return self._refresh(post_id)
+            return access["token"]
+        first = self.env.get(self.o.get("token_env") or "")
+        return first or self._refresh(post_id)
+
+    def _refresh_token(self) -> tuple[str, str | None]:
+        """The refresh token to spend, and the seed fingerprint if it comes from the environment."""
+        var = self.o.get("refresh_token_env") or ""
+        from_env = self.env.get(var)
+        seed = hashlib.sha256(from_env.encode()).hexdigest() if from_env else None
+        stored = self._load("refresh")
+        if stored.get("token") and (seed is None or stored.get("seed") == seed):
+            return stored["token"], stored.get("seed")
+        if from_env:  # first run, or the officer re-authorized and put a new token in the environment
+            return from_env, seed
+        return self.secret("refresh_token_env"), None  # raises the "not set" auth error
+
+    def _refresh(self, post_id: str | None) -> str:
+        refresh, seed = self._refresh_token()
+        secret = self.secret("app_secret_env")
+        hint = REAUTHORIZE.format(var=self.o.get("refresh_token_env"))
+        with translate(self.name, post_id):
+            resp = self.session.post(self.o["oauth_base"].rstrip("/") + "/v4/oa/access_token",
+                                     headers={"secret_key": secret},
+                                     data={"refresh_token": refresh, "app_id": str(self.o["app_id"]),
+                                           "grant_type": "refresh_token"}, timeout=self.timeout)
+        body = _json(resp)
+        if resp.status_code >= 500 or resp.status_code == 429:
+            raise TransientPublishError(self.name, post_id, f"Zalo's token service answered HTTP {resp.status_code}",
+                                        status=resp.status_code)
+        if resp.status_code != 200 or not body.get("access_token") or not body.get("refresh_token"):
+            vendor = redact(f"{body.get('error_name') or ''}: {body.get('error_description') or body.get('message') or ''}",
+                            refresh, secret)
+            raise PublisherAuthError(self.name, post_id, "Zalo refused to refresh the access token",
+                                     vendor_message=vendor.strip(": "), hint=hint, code=str(body.get("error", "")),
+                                     status=resp.status_code)
+        self._held.update((body["access_token"], body["refresh_token"]))
+        now = self.clock()
+        # The old refresh token is spent from this moment: store the new one first, durably.
+        self._save("refresh", {"token": body["refresh_token"], "seed": seed, "issued_at": now.isoformat()})
+        try:
+            lifetime = float(body.get("expires_in") or 0)
+        except (TypeError, ValueError):
+            lifetime = 0.0
+        expires = (now + timedelta(seconds=lifetime)).isoformat() if lifetime > 0 else None
+        self._save("access", {"token": body["access_token"], "expires_at": expires})
+        log.info("Refreshed the Zalo access token of channel %s (valid until %s)", self.name, expires or "unknown")
+        return body["access_token"]
+
+    # -- one API call --------------------------------------------------------------------------
+    def _api(self, method: str, path: str, post_id: str | None, **kw: Any) -> dict[str, Any]:
+        """Call the OA API; return ``data``. Refreshes once on a token error, then gives up loudly."""
+        token = self._access_token(post_id)
+        for attempt in (1, 2):
+            with translate(self.name, post_id):
+                resp = self.session.request(method, self.o["api_base"].rstrip("/") + path,
+                                            headers={"access_token": token}, timeout=self.timeout, **kw)
+            body = _json(resp)
+            if resp.status_code != 200:
+                raise_for(classify_status(resp.status_code), self.name, post_id,
+                          f"Zalo answered HTTP {resp.status_code} to {path}",
+                          vendor_message=redact(str(body.get("message") or resp.reason), *self._secrets()),
+                          status=resp.status_code)
+            if "error" not in body:
+                raise TransientPublishError(self.name, post_id, f"Zalo's answer to {path} is not its usual envelope",
+                                            status=resp.status_code)
+            code = _int(body["error"])
+            if code == 0:
+                return body.get("data") or {}
+            if code in self.o["token_error_codes"] and attempt == 1:
+                log.info("Zalo refused the access token of channel %s (error %s); refreshing it", self.name, code)
+                token = self._refresh(post_id)
+                continue
+            self._raise(code, str(body.get("message") or ""), post_id, path)
+        raise AssertionError("unreachable")
+
+    def _raise(self, code: int, message: str, post_id: str | None, path: str) -> None:
+        message = redact(message, *self._secrets())
+        if code in self.o["token_error_codes"]:
+            raise PublisherAuthError(self.name, post_id, f"Zalo refused the access token even after a refresh: {message}",
+                                     vendor_message=message, code=str(code),
+                                     hint=REAUTHORIZE.format(var=self.o.get("refresh_token_env")))
+        if code in self.o["processing_codes"]:
+            raise TransientPublishError(self.name, post_id, f"Zalo is still processing: {message}",
+                                        vendor_message=message, code=str(code),
+                                        retry_after=float(self.o["verify_interval"]))
+        raise PermanentPublishError(self.name, post_id, f"Zalo refused {path.rsplit('/', 1)[-1]}: {message} (error {code})",
+                                    vendor_message=message, code=str(code))
+
+    # -- the article ---------------------------------------------------------------------------
+    def _article(self, r: Rendering, cover_url: str) -> dict[str, Any]:
+        paragraphs = [p.strip() for p in r.body.replace("\r\n", "\n").split("\n\n") if p.strip()]
+        if r.link and (not paragraphs or paragraphs[-1] != r.link):
+            paragraphs.append(r.link)
+        return {"type": "normal", "title": r.title, "author": str(r.extra.get("author") or ""),
+                "description": str(r.extra.get("description") or ""),
+                "cover": {"cover_type": "photo", "photo_url": cover_url, "status": "show"},
+                "body": [{"type": "text", "content": p} for p in paragraphs],
+                "status": self.o["article_status"], "comment": self.o["comment"]}
+
+    def _check_article(self, r: Rendering) -> None:
+        def refuse(reason: str, hint: str) -> None:
+            raise PermanentPublishError(self.name, r.post_id, reason, hint=hint)
+
+        if r.image_path is None:
+            refuse("a Zalo article needs a cover image and this post has none",
+                   "add an image to the post, or remove zalo from its channels")
+        for label, value, limit in (("title", r.title, self.TITLE_MAX),
+                                    ("description", str(r.extra.get("description") or ""), self.DESCRIPTION_MAX),
+                                    ("author", str(r.extra.get("author") or ""), self.AUTHOR_MAX)):
+            if len(value) > limit:
+                refuse(f"the {label} is {len(value)} characters; Zalo accepts at most {limit}",
+                       f"shorten the {label} or add a social.{self.name} override")
+        if not str(r.extra.get("description") or "").strip():
+            refuse("a Zalo article needs a description and this post's summary is empty", "write a summary")
+        if not r.body.strip():
+            refuse("a Zalo article needs a body and this post's text is empty", "write the post's text")
+
+    def _cover(self, r: Rendering, job: dict[str, Any]) -> tuple[str, str]:
+        """Upload the cover unless this exact image was uploaded before; return (url, sha256)."""
+        try:
+            data = r.image_path.read_bytes()  # type: ignore[union-attr]
+        except OSError as exc:
+            raise PermanentPublishError(self.name, r.post_id, f"cannot read the cover image {r.image_path}: {exc.strerror}")
+        sha = hashlib.sha256(data).hexdigest()
+        if job.get("cover_sha") == sha and job.get("cover_url"):
+            return job["cover_url"], sha
+        if len(data) > int(self.o["max_image_bytes"]):
+            raise PermanentPublishError(self.name, r.post_id,
+                                        f"the cover image is {len(data)} bytes; Zalo accepts at most {self.o['max_image_bytes']}",
+                                        hint="save a smaller JPEG or PNG (under 1 MB) as the post's image")
+        mime = mimetypes.guess_type(r.image_path.name)[0] or "image/jpeg"  # type: ignore[union-attr]
+        got = self._api("POST", "/v2.0/oa/upload/image", r.post_id, files={"file": (r.image_path.name, data, mime)})  # type: ignore[union-attr]
+        url = got.get("url") or got.get("photo_url")
+        if not url:
+            raise PermanentPublishError(self.name, r.post_id, "Zalo accepted the cover image but gave no URL for it",
+                                        vendor_message=", ".join(sorted(got)))
+        return url, sha
+
+    def _verify(self, token: str, post_id: str | None) -> str:
+        attempts = max(1, int(self.o["verify_attempts"]))
+        for n in range(attempts):
+            try:
+                data = self._api("POST", "/v2.0/article/verify", post_id, json={"token": token})
+            except TransientPublishError as exc:
+                if exc.code is None or _int(exc.code) not in self.o["processing_codes"]:
+                    raise
+                if n + 1 < attempts:
+                    self.sleep(float(self.o["verify_interval"]))
+                continue
+            article_id = data.get("id") or data.get("article_id")
+            if article_id:
+                return str(article_id)
+            raise PermanentPublishError(self.name, post_id, "Zalo verified the article but gave no id")
+        raise TransientPublishError(self.name, post_id,
+                                    f"Zalo was still processing the article after {attempts} checks; the job is kept "
+                                    "and Loa will check it again instead of creating a second article",
+                                    retry_after=float(self.o["verify_interval"]) * attempts, code="processing")
+
+    def _link(self, article_id: str, post_id: str | None) -> str | None:
+        try:
+            data = self._api("GET", "/v2.0/article/getdetail", post_id, params={"id": article_id})
+        except (TransientPublishError, PermanentPublishError) as exc:
+            if isinstance(exc, PublisherAuthError):
+                raise
+            log.warning("Published %s to %s as %s but could not read its link: %s", post_id, self.name, article_id, exc.reason)
+            return None
+        return data.get("link_view") or data.get("link")
+
+    # -- hooks ------------------------------------------------------------------------------------
+    def _send(self, rendering: Rendering, key: str) -> PublishResult:
+        self._check_article(rendering)
+        job = self._load("job." + key)
+        found = self._settle(rendering, key, job)
+        if found is not None:
+            return found
+        cover_url, sha = self._cover(rendering, job)
+        job = {"cover_url": cover_url, "cover_sha": sha, "at": self.clock().isoformat()}
+        self._save("job." + key, job)  # before create: a lost answer is then searched for, not re-created
+        try:
+            data = self._api("POST", "/v2.0/article/create", rendering.post_id, json=self._article(rendering, cover_url))
+        except (TransientPublishError, PermanentPublishError) as exc:
+            if exc.code is not None:  # Zalo itself answered with an error: nothing was created
+                job.pop("at")
+                self._save("job." + key, job)
+            raise
+        if not data.get("token"):
+            raise PermanentPublishError(self.name, rendering.post_id, "Zalo accepted the article but gave no job token")
+        job["token"] = str(data["token"])
+        self._save("job." + key, job)
+        return self._finish(rendering, key, job)
+
+    def _settle(self, r: Rendering, key: str, job: dict[str, Any]) -> PublishResult | None:
+        """What an earlier attempt with this key left behind: a result, or ``None`` to create anew."""
+        if job.get("id"):
+            return PublishResult(job["id"], job.get("url"), _extra(job))
+        if job.get("token"):
+            return self._finish(r, key, job)
+        if not job.get("at"):
+            return None
+        found = self._find(r, datetime.fromisoformat(job["at"]))
+        if found is not None:
+            job.update(id=found.remote_id, url=found.remote_url)
+            self._save("job." + key, job)
+            return PublishResult(found.remote_id, found.remote_url, _extra(job))
+        age = (self.clock() - datetime.fromisoformat(job["at"])).total_seconds()
+        if age < float(self.o["lookup_settle"]):
+            raise TransientPublishError(self.name, r.post_id,
+                                        "an earlier create's answer was lost and Zalo does not list the article yet; "
+                                        "waiting before creating it again",
+                                        retry_after=float(self.o["lookup_settle"]) - age, code="in_doubt")
+        return None
+
+    def _finish(self, r: Rendering, key: str, job: dict[str, Any]) -> PublishResult:
+        try:
+            article_id = self._verify(job["token"], r.post_id)
+        except PermanentPublishError as exc:
+            if not isinstance(exc, PublisherAuthError):
+                # the job is dead; keep "at" so that a retry searches getslice before creating again
+                job.pop("token", None)
+                self._save("job." + key, job)
+            raise
+        job.update(id=article_id, url=self._link(article_id, r.post_id))
+        self._save("job." + key, job)
+        log.info("Published %s to Zalo channel %s as article %s", r.post_id, self.name, article_id)
+        return PublishResult(article_id, job["url"], _extra(job))
+
+    def _find(self, r: Rendering, since: datetime) -> PublishResult | None:
+        since_ms = (since.timestamp() - 120) * 1000  # clock skew between us and Zalo
+        title = _norm(r.title)
+        for page in range(int(self.o["lookup_pages"])):
+            data = self._api("GET", "/v2.0/article/getslice", r.post_id,
+                             params={"offset": page * 10, "limit": 10, "type": "normal"})
+            medias = data.get("medias") or []
+            for m in medias:
+                created = float(m.get("create_date") or 0)
+                if created < since_ms:
+                    return None  # newest first: everything after this is older than the attempt
+                if _norm(str(m.get("title") or "")) == title:
+                    return PublishResult(str(m["id"]), m.get("link_view"))
+            if len(medias) < 10:
+                return None
+        return None
+
+    def _update(self, rendering: Rendering, previous: PublishResult) -> PublishResult:
+        self._check_article(rendering)
+        cover_url, sha = self._cover(rendering, dict(previous.extra))
+        doc = self._article(rendering, cover_url) | {"id": previous.remote_id}
+        data = self._api("POST", "/v2.0/article/update", rendering.post_id, json=doc)
+        # update is a full replacement, so repeating it after a lost answer is harmless
+        self._verify(str(data.get("token") or ""), rendering.post_id)
+        log.info("Updated %s on Zalo channel %s (article %s)", rendering.post_id, self.name, previous.remote_id)
+        return PublishResult(previous.remote_id, previous.remote_url, {"cover_url": cover_url, "cover_sha": sha})
+
+    def _retract(self, previous: PublishResult, reason: str) -> None:
+        try:
+            self._api("POST", "/v2.0/article/remove", None, json={"id": previous.remote_id})
+        except PermanentPublishError as exc:
+            if isinstance(exc, PublisherAuthError) or _int(exc.code) not in self.o["gone_codes"]:
+                raise
+            log.info("Zalo article %s of channel %s was already removed", previous.remote_id, self.name)
+            return
+        log.info("Removed Zalo article %s from channel %s: %s", previous.remote_id, self.name, reason)
+
+    def _lookup(self, rendering: Rendering, key: str) -> PublishResult | None:
+        return self._settle(rendering, key, self._load("job." + key))
+
+    def _check(self) -> ChannelHealth:
+        data = self._api("GET", "/v2.0/oa/getoa", None)
+        name = str(data.get("name") or data.get("oa_id") or "?")
+        messages = [f"Zalo OA {name} ({data.get('oa_id', '?')})"]
+        access = self._load("access")
+        if access.get("expires_at"):
+            messages.append(f"access token valid until {access['expires_at']} (renewed automatically)")
+        refresh = self._load("refresh")
+        expires_at = None
+        if refresh.get("issued_at"):
+            expires_at = datetime.fromisoformat(refresh["issued_at"]) + timedelta(days=int(self.o["refresh_valid_days"]))
+            messages.append(f"refresh token renewed at {refresh['issued_at']}; it lapses if unused until {expires_at.isoformat()}")
+        return ChannelHealth(self.name, True, tuple(messages), expires_at=expires_at, identity=name)
+
+
+def _json(resp: Any) -> dict[str, Any]:
+    try:
+        body = resp.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _norm(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFC", text).split()).casefold()
+
+
+def _extra(job: dict[str, Any]) -> dict[str, Any]:
+    return {"cover_url": job.get("cover_url"), "cover_sha": job.get("cover_sha")}

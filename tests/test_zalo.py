@@ -1,0 +1,428 @@
+"""Zalo OA adapter against the local Zalo stand-in, over real HTTP."""
+
+from __future__ import annotations
+
+import base64
+import logging
+from datetime import datetime, timedelta, timezone
+from types import MappingProxyType
+
+import pytest
+import requests
+
+from pipeline.errors import PermanentPublishError, PublisherAuthError, TransientPublishError
+from pipeline.models import Rendering
+from publishers.base import MemoryState
+from publishers.zalo import ZaloPublisher
+from tests.servers.zalo import ZaloServer
+
+PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==")
+BODY = "Từ ngày 1/3, người dân có thể nộp hồ sơ trực tuyến.\n\nMọi thắc mắc xin gọi đường dây nóng."
+LINK = "https://cong.gov.vn/tin/nop-ho-so-truc-tuyen"
+
+
+class Crash(Exception):
+    """Stands for the process dying at a precise point."""
+
+
+class CrashingState(MemoryState):
+    """A durable store whose process dies right before it writes ``crash_on`` (once)."""
+
+    def __init__(self, crash_on: str):
+        super().__init__()
+        self.crash_on: str | None = crash_on
+
+    def set(self, key, value):
+        if self.crash_on and key.endswith(self.crash_on):
+            self.crash_on = None
+            raise Crash(key)
+        super().set(key, value)
+
+
+class Clock:
+    def __init__(self):
+        self.offset = timedelta(0)
+
+    def __call__(self):
+        return datetime.now(timezone.utc) + self.offset
+
+
+@pytest.fixture
+def server():
+    with ZaloServer() as s:
+        yield s
+
+
+@pytest.fixture
+def env(server):
+    access, refresh = server.issue()
+    return {"ZALO_ACCESS": access, "ZALO_REFRESH": refresh, "ZALO_SECRET": server.app_secret}
+
+
+@pytest.fixture
+def image(tmp_path):
+    p = tmp_path / "bia.png"
+    p.write_bytes(PNG)
+    return p
+
+
+def make(server, env, *, state=None, clock=None, **opts):
+    o = {"app_id": server.app_id, "app_secret_env": "ZALO_SECRET", "refresh_token_env": "ZALO_REFRESH",
+         "token_env": "ZALO_ACCESS", "api_base": server.url, "oauth_base": server.url,
+         "verify_interval": 0.01, "verify_attempts": 3}
+    o.update(opts)
+    return ZaloPublisher("zalo", o, env=env, state=state if state is not None else MemoryState(), clock=clock)
+
+
+def rendering(image, *, title="Nộp hồ sơ trực tuyến từ 1/3", body=BODY, description="Hướng dẫn nộp hồ sơ",
+              author="Phòng Văn hóa và Thông tin", post_id="2025-02-dvctt"):
+    return Rendering(post_id=post_id, channel="zalo", channel_type="zalo", kind="article", title=title, body=body,
+                     length=len(body), limit=None, source_hash="s1", hash="h1", image_path=image, image_alt="ảnh",
+                     link=LINK, extra=MappingProxyType({"description": description, "author": author}))
+
+
+def refreshes(server):
+    return server.calls("POST", "/v4/oa/access_token")
+
+
+# -- happy paths ---------------------------------------------------------------------------------------
+def test_publish_uploads_cover_creates_and_verifies(server, env, image):
+    server.verify_pending = 2
+    result = make(server, env).publish(rendering(image), key="k1")
+    [art] = server.live_articles()
+    assert result.remote_id == art.id and result.remote_url == f"{server.url}/article/{art.id}"
+    assert art.doc["title"] == "Nộp hồ sơ trực tuyến từ 1/3"
+    assert art.doc["body"] == [{"type": "text", "content": "Từ ngày 1/3, người dân có thể nộp hồ sơ trực tuyến."},
+                               {"type": "text", "content": "Mọi thắc mắc xin gọi đường dây nóng."},
+                               {"type": "text", "content": LINK}]
+    assert art.doc["cover"] == {"cover_type": "photo", "photo_url": f"{server.url}/media/1.png", "status": "show"}
+    assert (art.doc["status"], art.doc["comment"], art.doc["author"]) == ("show", "show", "Phòng Văn hóa và Thông tin")
+    assert server.images["1"] == PNG
+    assert len(server.calls("POST", "/v2.0/article/verify")) == 3  # two -214, then the id
+    for call in server.calls(path_contains="/v2.0/"):
+        assert call.headers["access_token"] == env["ZALO_ACCESS"] and "authorization" not in call.headers
+
+
+def test_options_reach_the_article(server, env, image):
+    make(server, env, article_status="hide", comment="hide").publish(rendering(image), key="k1")
+    [art] = server.live_articles()
+    assert (art.doc["status"], art.doc["comment"]) == ("hide", "hide")
+
+
+def test_post_without_image_cannot_go_to_zalo(server, env):
+    with pytest.raises(PermanentPublishError) as exc:
+        make(server, env).publish(rendering(None), key="k1")
+    assert str(exc.value) == "zalo: 2025-02-dvctt: a Zalo article needs a cover image and this post has none"
+    assert exc.value.hint == "add an image to the post, or remove zalo from its channels"
+    assert server.requests == []
+
+
+@pytest.mark.parametrize("field, value, reason", [
+    ("title", "T" * 151, "the title is 151 characters; Zalo accepts at most 150"),
+    ("description", "D" * 301, "the description is 301 characters; Zalo accepts at most 300"),
+    ("author", "A" * 51, "the author is 51 characters; Zalo accepts at most 50"),
+    ("description", "", "a Zalo article needs a description and this post's summary is empty"),
+])
+def test_field_limits_are_checked_before_sending(server, env, image, field, value, reason):
+    with pytest.raises(PermanentPublishError) as exc:
+        make(server, env).publish(rendering(image, **{field: value}), key="k1")
+    assert exc.value.reason == reason and server.requests == []
+
+
+def test_server_validates_the_article_itself(server, env):
+    def create(doc):
+        return requests.post(server.url + "/v2.0/article/create", headers={"access_token": env["ZALO_ACCESS"]},
+                             json=doc).json()
+
+    good = {"type": "normal", "title": "t", "author": "a", "description": "d",
+            "cover": {"cover_type": "photo", "photo_url": "https://x/y.png", "status": "show"},
+            "body": [{"type": "text", "content": "c"}], "status": "show", "comment": "show"}
+    assert create(good)["error"] == 0 and create(good)["data"]["token"]
+    assert create(good | {"cover": None}) == {"error": -201, "message": "cover is required"}
+    assert create(good | {"title": "x" * 151}) == {"error": -201, "message": "title must not exceed 150 characters"}
+    assert create(good | {"body": [{"type": "poll"}]}) == {"error": -201, "message": "body item type is invalid"}
+
+
+def test_too_big_cover_is_refused_before_upload(server, env, tmp_path):
+    big = tmp_path / "to.png"
+    big.write_bytes(PNG + b"\0" * (1024 * 1024))
+    with pytest.raises(PermanentPublishError, match="Zalo accepts at most 1048576"):
+        make(server, env).publish(rendering(big), key="k1")
+    assert server.requests == []
+
+
+def test_update_replaces_and_verifies_reusing_the_cover(server, env, image):
+    pub = make(server, env)
+    first = pub.publish(rendering(image), key="k1")
+    server.verify_pending = 1
+    updated = pub.update(rendering(image, title="Đính chính: nộp hồ sơ từ 5/3", body="Nội dung mới."), first)
+    [art] = server.live_articles()
+    assert updated.remote_id == first.remote_id == art.id
+    assert art.doc["title"] == "Đính chính: nộp hồ sơ từ 5/3"
+    assert art.doc["body"][0]["content"] == "Nội dung mới." and art.doc["body"][-1]["content"] == LINK
+    assert len(server.calls("POST", "/v2.0/oa/upload/image")) == 1
+    assert len(server.calls("POST", "/v2.0/article/verify")) == 3  # one for create, two for update
+
+
+def test_retract_removes_and_a_second_removal_is_reported(server, env, image):
+    pub = make(server, env)
+    result = pub.publish(rendering(image), key="k1")
+    pub.retract(result, "gỡ theo yêu cầu BBT")
+    assert server.live_articles() == []
+    with pytest.raises(PermanentPublishError) as exc:
+        pub.retract(result, "lần hai")
+    assert exc.value.reason == "Zalo refused remove: Article is not exist (error -201)" and exc.value.code == "-201"
+    make(server, env, gone_codes=[-201]).retract(result, "lần ba")  # configured as 'already gone'
+
+
+def test_check_names_the_oa_and_the_refresh_expiry(server, env):
+    clock = Clock()
+    pub = make(server, env, clock=clock)
+    health = pub.check()
+    assert health.ok and health.identity == "UBND Thành phố" and health.expires_at is None
+    server.expire_access_tokens()
+    health = pub.check()  # refreshes on the way
+    assert health.ok and health.expires_at is not None
+    assert timedelta(days=89) < health.expires_at - clock() <= timedelta(days=90)
+
+
+# -- verify and lost answers ------------------------------------------------------------------------------
+def test_slow_processing_keeps_the_job_and_never_creates_twice(server, env, image):
+    server.verify_pending = 5
+    pub = make(server, env, verify_attempts=2)
+    for _ in range(2):
+        with pytest.raises(TransientPublishError) as exc:
+            pub.publish(rendering(image), key="k1")
+        assert exc.value.code == "processing" and exc.value.retry_after == pytest.approx(0.02)
+    result = pub.publish(rendering(image), key="k1")
+    assert [a.id for a in server.live_articles()] == [result.remote_id]
+    assert len(server.calls("POST", "/v2.0/article/create")) == 1
+    assert len(server.calls("POST", "/v2.0/oa/upload/image")) == 1
+
+
+def test_lost_verify_answer_verifies_again(server, env, image):
+    server.inject("/v2.0/article/verify", drop=True)
+    pub = make(server, env)
+    with pytest.raises(TransientPublishError, match="could not connect"):
+        pub.publish(rendering(image), key="k1")
+    again = make(server, env, state=pub.state)  # a new process, same durable state
+    assert again.publish(rendering(image), key="k1").remote_id == server.live_articles()[0].id
+    assert len(server.calls("POST", "/v2.0/article/create")) == 1
+
+
+def test_dead_job_token_falls_back_to_getslice(server, env, image):
+    server.inject("/v2.0/article/verify", drop=True)
+    pub = make(server, env, lookup_settle=0)
+    with pytest.raises(TransientPublishError):
+        pub.publish(rendering(image), key="k1")
+    server.jobs.clear()  # Zalo forgot the job token
+    with pytest.raises(PermanentPublishError) as exc:
+        pub.publish(rendering(image), key="k1")
+    assert exc.value.reason == "Zalo refused verify: token is invalid (error -201)"
+    assert pub.publish(rendering(image), key="k1").remote_id == server.live_articles()[0].id
+    assert len(server.calls("POST", "/v2.0/article/create")) == 1
+
+
+def test_lost_create_answer_is_found_in_getslice(server, env, image):
+    server.inject("/v2.0/article/create", after=True, drop=True)
+    pub = make(server, env, lookup_settle=0)
+    with pytest.raises(TransientPublishError):
+        pub.publish(rendering(image), key="k1")
+    found = pub.lookup(rendering(image), "k1")
+    [art] = server.live_articles()
+    assert found is not None and found.remote_id == art.id
+    assert pub.publish(rendering(image), key="k1").remote_id == art.id
+    assert len(server.calls("POST", "/v2.0/article/create")) == 1
+
+
+def test_lost_create_answer_waits_before_creating_again(server, env, image):
+    server.inject("/v2.0/article/create", drop=True)  # lost before Zalo did anything
+    clock = Clock()
+    pub = make(server, env, clock=clock, lookup_settle=300)
+    with pytest.raises(TransientPublishError):
+        pub.publish(rendering(image), key="k1")
+    with pytest.raises(TransientPublishError) as exc:
+        pub.publish(rendering(image), key="k1")
+    assert exc.value.code == "in_doubt" and 290 < exc.value.retry_after <= 300
+    assert len(server.calls("POST", "/v2.0/article/create")) == 1
+    clock.offset = timedelta(minutes=6)
+    assert pub.lookup(rendering(image), "k1") is None  # settled: it was never created
+    assert pub.publish(rendering(image), key="k1").remote_id == server.live_articles()[0].id
+    assert len(server.calls("POST", "/v2.0/article/create")) == 2 and len(server.live_articles()) == 1
+
+
+def test_lookup_ignores_older_articles_with_the_same_title(server, env, image):
+    make(server, env).publish(rendering(image), key="old")
+    clock = Clock()
+    clock.offset = timedelta(minutes=10)  # the new attempt happens later than the old article's creation
+    server.inject("/v2.0/article/create", drop=True)
+    pub = make(server, env, clock=clock, lookup_settle=0)
+    with pytest.raises(TransientPublishError):
+        pub.publish(rendering(image), key="new")
+    assert pub.lookup(rendering(image), "new") is None
+
+
+def test_lookup_without_any_attempt_is_none_and_sends_nothing(server, env, image):
+    assert make(server, env).lookup(rendering(image), "k-none") is None
+    assert server.requests == []
+
+
+# -- tokens --------------------------------------------------------------------------------------------------
+def test_expired_token_mid_run_refreshes_and_rotates(server, env, image):
+    pub = make(server, env)
+    pub.publish(rendering(image, post_id="a"), key="a")
+    assert refreshes(server) == []
+    server.expire_access_tokens()
+    pub.publish(rendering(image, post_id="b"), key="b")
+    server.expire_access_tokens()
+    pub.publish(rendering(image, post_id="c"), key="c")
+    sent = [c.form()["refresh_token"][0] for c in refreshes(server)]
+    assert len(sent) == 2 and sent[0] == env["ZALO_REFRESH"] and sent[1] != sent[0]
+    assert not server.refresh_tokens[sent[0]] and not server.refresh_tokens[sent[1]]  # both spent
+    assert [c.headers["secret_key"] for c in refreshes(server)] == [server.app_secret] * 2
+    assert len(server.live_articles()) == 3
+
+
+def test_expiry_known_from_expires_in_refreshes_before_calling(server, env, image):
+    clock = Clock()
+    pub = make(server, env, clock=clock)
+    server.expire_access_tokens()
+    pub.publish(rendering(image, post_id="a"), key="a")  # -216, refresh; now the expiry is known (25 h)
+    n = len(server.requests)
+    clock.offset = timedelta(hours=25)
+    pub.publish(rendering(image, post_id="b"), key="b")
+    assert server.requests[n].path == "/v4/oa/access_token"  # refreshed first, no -216 round trip
+    assert len(refreshes(server)) == 2
+
+
+def test_crash_right_after_refresh_never_loses_the_new_refresh_token(server, env, image):
+    state = CrashingState("zalo.access")
+    server.expire_access_tokens()
+    with pytest.raises(Crash):
+        make(server, env, state=state).publish(rendering(image), key="k1")
+    # The old refresh token is spent at Zalo; the new one is already in the durable store.
+    assert not server.refresh_tokens[env["ZALO_REFRESH"]]
+    result = make(server, env, state=state).publish(rendering(image), key="k1")
+    assert result.remote_id == server.live_articles()[0].id
+    sent = [c.form()["refresh_token"][0] for c in refreshes(server)]
+    assert sent.count(env["ZALO_REFRESH"]) == 1 and len(sent) == 2
+
+
+def test_spent_refresh_token_is_an_auth_error_until_reauthorized(server, env, image):
+    state = MemoryState()
+    server.expire_access_tokens()
+    make(server, env, state=state).publish(rendering(image, post_id="a"), key="a")
+    stolen = MemoryState()  # another copy of the service that still has only the first, now spent, token
+    server.expire_access_tokens()
+    with pytest.raises(PublisherAuthError) as exc:
+        make(server, env, state=stolen).publish(rendering(image, post_id="b"), key="b")
+    assert exc.value.reason == "Zalo refused to refresh the access token"
+    assert exc.value.vendor_message == "Invalid refresh token: Refresh token is invalid or has been used"
+    assert "ZALO_REFRESH" in exc.value.hint
+    # the officer re-authorizes and puts a new refresh token in the environment: Loa takes it
+    _, fresh = server.issue()
+    result = make(server, env | {"ZALO_REFRESH": fresh}, state=state).publish(rendering(image, post_id="b"), key="b")
+    assert result.remote_id and refreshes(server)[-1].form()["refresh_token"] == [fresh]
+
+
+def test_token_refused_even_after_refresh_is_an_auth_error(server, env, image):
+    refused = {"error": -216, "message": "Access token is invalid"}
+    server.inject("/v2.0/article/create", status=200, body=refused)
+    server.inject("/v2.0/article/create", status=200, body=refused)
+    with pytest.raises(PublisherAuthError) as exc:
+        make(server, env).publish(rendering(image), key="k1")
+    assert exc.value.reason == "Zalo refused the access token even after a refresh: Access token is invalid"
+    assert len(refreshes(server)) == 1 and server.live_articles() == []
+
+
+def test_wrong_app_secret_is_an_auth_error(server, env, image):
+    server.expire_access_tokens()
+    with pytest.raises(PublisherAuthError) as exc:
+        make(server, env | {"ZALO_SECRET": "not-the-secret"}).publish(rendering(image), key="k1")
+    assert exc.value.vendor_message == "Invalid secret key: The app id or the secret key is invalid"
+
+
+def test_bearer_header_is_not_accepted(server, env):
+    bearer = requests.get(server.url + "/v2.0/oa/getoa", headers={"Authorization": f"Bearer {env['ZALO_ACCESS']}"})
+    assert bearer.status_code == 200 and bearer.json() == {"error": -216, "message": "Access token is invalid"}
+    token = requests.get(server.url + "/v2.0/oa/getoa", headers={"access_token": env["ZALO_ACCESS"]})
+    assert token.json()["error"] == 0 and token.json()["data"]["name"] == "UBND Thành phố"
+
+
+def test_refresh_endpoint_contract(server, env):
+    def refresh(token):
+        return requests.post(server.url + "/v4/oa/access_token", headers={"secret_key": server.app_secret},
+                             data={"refresh_token": token, "app_id": server.app_id, "grant_type": "refresh_token"}).json()
+
+    first = refresh(env["ZALO_REFRESH"])
+    assert first["expires_in"] == "90000" and first["refresh_token"] != env["ZALO_REFRESH"]
+    assert refresh(env["ZALO_REFRESH"])["error_name"] == "Invalid refresh token"  # single use
+    assert refresh(first["refresh_token"])["access_token"]
+
+
+# -- other errors ---------------------------------------------------------------------------------------------
+def test_unknown_error_code_is_permanent_with_vendor_message(server, env, image):
+    server.inject("/v2.0/article/create", status=200, body={"error": -999, "message": "OA chưa được xác thực"})
+    with pytest.raises(PermanentPublishError) as exc:
+        make(server, env).publish(rendering(image), key="k1")
+    assert type(exc.value) is PermanentPublishError
+    assert exc.value.reason == "Zalo refused create: OA chưa được xác thực (error -999)"
+    assert (exc.value.code, exc.value.vendor_message) == ("-999", "OA chưa được xác thực")
+    # Zalo answered, so nothing exists: `loa retry` creates at once, without a getslice search
+    make(server, env).publish(rendering(image), key="k1")
+    assert len(server.live_articles()) == 1 and server.calls(path_contains="getslice") == []
+
+
+@pytest.mark.parametrize("fault, cls, reason", [
+    ({"status": 502, "body": "Bad Gateway"}, TransientPublishError, "Zalo answered HTTP 502 to /v2.0/article/create"),
+    ({"delay": 0.6}, TransientPublishError, "the server did not answer in time"),
+    ({"status": 404, "body": {"error": 404, "message": "You are accessing an empty or invalid API"}},
+     PermanentPublishError, "Zalo answered HTTP 404 to /v2.0/article/create"),
+    ({"status": 200, "body": "<html>maintenance</html>"}, TransientPublishError,
+     "Zalo's answer to /v2.0/article/create is not its usual envelope"),
+])
+def test_http_trouble(server, env, image, fault, cls, reason):
+    server.inject("/v2.0/article/create", **fault)
+    with pytest.raises(cls) as exc:
+        make(server, env, timeout=0.3).publish(rendering(image), key="k1")
+    assert exc.value.reason == reason
+
+
+def test_unknown_endpoint_answers_404(server, env):
+    resp = requests.get(server.url + "/v2.0/nope", headers={"access_token": env["ZALO_ACCESS"]})
+    assert resp.status_code == 404 and resp.json()["message"] == "You are accessing an empty or invalid API"
+
+
+def test_getslice_pages_newest_first(server, env, image):
+    pub = make(server, env)
+    for i in range(12):
+        pub.publish(rendering(image, title=f"Tin {i}", post_id=f"p{i}"), key=f"p{i}")
+    page = requests.get(server.url + "/v2.0/article/getslice", params={"offset": 0, "limit": 50, "type": "normal"},
+                        headers={"access_token": env["ZALO_ACCESS"]}).json()["data"]
+    assert page["total"] == 12 and len(page["medias"]) == 10
+    dates = [m["create_date"] for m in page["medias"]]
+    assert dates == sorted(dates, reverse=True)
+
+
+# -- secrets ----------------------------------------------------------------------------------------------------
+def test_no_secret_in_logs_or_errors(server, env, image, caplog):
+    caplog.set_level(logging.DEBUG)
+    texts = []
+    pub = make(server, env)
+    server.expire_access_tokens()
+    res = pub.publish(rendering(image), key="s1")
+    pub.update(rendering(image, body="mới"), res)
+    pub.check()
+    pub.retract(res, "gỡ")
+    server.inject("/v2.0/article/create", status=200,
+                  body={"error": -1, "message": f"echo {env['ZALO_ACCESS']} {pub._load('access')['token']}"})
+    for attempt in (lambda: pub.publish(rendering(image), key="s2"),
+                    lambda: make(server, env, state=MemoryState()).publish(rendering(image), key="s3")):
+        server.expire_access_tokens()
+        with pytest.raises(PermanentPublishError) as exc:
+            attempt()
+        texts += [str(exc.value), exc.value.vendor_message or "", exc.value.hint or ""]
+    texts += [rec.getMessage() for rec in caplog.records]
+    secrets = [env["ZALO_SECRET"], *server.access_tokens, *server.refresh_tokens]
+    assert len(caplog.records) > 3 and len(secrets) > 4
+    assert not [t for t in texts for s in secrets if s in t]
