@@ -1,0 +1,329 @@
+"""Facebook Page publisher (registry key ``facebook``), after channels.md §2.
+
+Options: ``page_id``, ``token_env`` (a Page access token), ``api_base``, ``api_version``,
+``usage_slowdown`` (percent) and ``usage_backoff`` (seconds).
+
+- kind ``text``: ``POST /{page}/feed`` with ``message`` + ``link``; kind ``caption``:
+  ``POST /{page}/photos`` with the image as multipart ``source`` + ``caption``.
+- update: ``POST /{post}`` ``message`` (``POST /{photo}`` ``caption`` for photos); retract: ``DELETE``.
+- Rate limits: every answer carries ``X-App-Usage`` / ``X-Business-Use-Case-Usage``. Once the
+  highest figure passes ``usage_slowdown`` the publisher stops calling and raises
+  :class:`TransientPublishError` with ``retry_after`` (``estimated_time_to_regain_access`` when
+  Facebook gives one, else ``usage_backoff``, doubled for each further high reading) so that the
+  Page never reaches 100 % and a block. The reading is per publisher instance (per run).
+- The token travels in the ``Authorization`` header, never in a URL; the one call that must put it
+  in a URL (``debug_token``) is redacted from ``urllib3``'s debug log by a logging filter.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import mimetypes
+import time
+from datetime import datetime, timezone
+from typing import Any
+
+from pipeline.errors import PermanentPublishError, PublishError, PublisherAuthError, TransientPublishError
+from pipeline.models import PublishResult, Rendering
+from publishers.base import ChannelHealth, OptionSpec, Publisher
+from publishers.http import DEFAULT_TIMEOUT, classify_status, new_session, raise_for, redact, translate
+
+log = logging.getLogger(__name__)
+
+AUTH_CODES = {102, 104, 190, 2500}
+TRANSIENT_CODES = {1, 2, 4, 17, 32, 341, 613, 80001}
+THROTTLE_CODES = {4, 17, 32, 341, 613, 80001}
+REQUIRED_SCOPES = ("pages_manage_posts", "pages_read_engagement")
+TOKEN_HINTS = {
+    458: "the Loa app was removed from the Page or the account",
+    459: "Facebook wants the account owner to log in and pass a security checkpoint",
+    460: "the account password was changed, which invalidated the token",
+    463: "the token has expired",
+    464: "the account behind the token is not confirmed",
+    467: "the token is no longer valid (logged out or revoked)",
+}
+
+
+class _RedactSecrets(logging.Filter):
+    """Removes our tokens from ``urllib3``'s debug lines (they print request URLs)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            text = record.getMessage()
+        except Exception:  # a broken record is the logging module's business, not ours
+            return True
+        clean = redact(text, *self.secrets)
+        if clean != text:
+            record.msg, record.args = clean, None
+        return True
+
+
+_FILTER = _RedactSecrets()
+
+
+def _protect(secret: str) -> None:
+    _FILTER.secrets.add(secret)
+    lg = logging.getLogger("urllib3.connectionpool")
+    if _FILTER not in lg.filters:
+        lg.addFilter(_FILTER)
+
+
+class FacebookPublisher(Publisher):
+    """Publishes to one Facebook Page through the Graph API (registry key ``facebook``)."""
+
+    type = "facebook"
+    family = "facebook"
+    limits = {"text": 63206, "caption": 63206}
+    options = (
+        OptionSpec("page_id", str, required=True, doc="the numeric id of the Facebook Page"),
+        OptionSpec("token_env", str, required=True, secret_env=True,
+                   doc="environment variable holding a long-lived Page access token"),
+        OptionSpec("api_base", str, default="https://graph.facebook.com", doc="Graph API address"),
+        OptionSpec("api_version", str, default="v19.0", doc="Graph API version put in every path"),
+        OptionSpec("usage_slowdown", (int, float), default=75,
+                   doc="percent of Facebook's rate limit above which Loa pauses calls to this Page"),
+        OptionSpec("usage_backoff", (int, float), default=300,
+                   doc="seconds to pause when usage is above usage_slowdown and Facebook gives no estimate"),
+        OptionSpec("lookup_depth", int, default=50,
+                   doc="how many of the Page's latest posts a lookup scans for a post whose answer was lost"),
+    )
+    can_lookup = True
+    lookup_note = ("Facebook has no idempotency key. Loa looks for a post whose answer was lost among the Page's "
+                   "latest posts (lookup_depth, default 50) with exactly the same text (and link); it finds it "
+                   "if fewer than that many posts were made since, and it cannot tell our post from an identical "
+                   "one made by hand.")
+
+    def __init__(self, name: str, options: Any, **kw: Any):
+        super().__init__(name, options, **kw)
+        self.session = new_session()
+        self._usage = 0.0
+        self._pause_until = 0.0  # monotonic time before which no call is made
+        self._high = 0  # consecutive answers with usage above usage_slowdown
+
+    # -- options ------------------------------------------------------------------------
+    def _opt(self, name: str) -> Any:
+        if self.opts.get(name) is not None:
+            return self.opts[name]
+        return next(s.default for s in self.options if s.name == name)
+
+    @property
+    def page_id(self) -> str:
+        return str(self.opts["page_id"])
+
+    def _token(self) -> str:
+        token = self.secret("token_env")
+        _protect(token)
+        return token
+
+    # -- one Graph call -----------------------------------------------------------------
+    def _call(self, method: str, path: str, post_id: str | None, *, params: dict | None = None,
+              data: dict | None = None, files: dict | None = None) -> dict[str, Any]:
+        wait = self._pause_until - time.monotonic()
+        if wait > 0:
+            raise TransientPublishError(
+                self.name, post_id, f"Facebook usage for this Page is at {self._usage:.0f}% of its limit; "
+                "Loa pauses before the next call", retry_after=round(wait, 3),
+                hint="nothing to do: Loa spaces the calls out so that Facebook does not block the Page")
+        token = self._token()
+        url = f"{str(self._opt('api_base')).rstrip('/')}/{self._opt('api_version')}/{path}"
+        try:
+            with translate(self.name, post_id):
+                resp = self.session.request(method, url, params=params, data=data, files=files,
+                                            headers={"Authorization": f"Bearer {token}"}, timeout=DEFAULT_TIMEOUT)
+        except PublishError as exc:  # requests' text carries the URL; debug_token's has the token in it
+            exc.vendor_message = redact(exc.vendor_message or "", token) or None
+            raise
+        regain = self._note_usage(resp.headers)
+        try:
+            body = resp.json()
+        except ValueError:
+            body = None
+        if isinstance(body, dict) and isinstance(body.get("error"), dict):
+            self._raise_graph_error(body["error"], resp.status_code, regain, post_id, token)
+        if resp.status_code >= 400 or not isinstance(body, dict):
+            raise_for(classify_status(resp.status_code), self.name, post_id,
+                      f"Facebook answered HTTP {resp.status_code} without a usable body",
+                      vendor_message=redact(resp.text[:300], token), status=resp.status_code)
+        return body
+
+    def _note_usage(self, headers: Any) -> int:
+        """Read the usage headers; pause when the highest figure passes ``usage_slowdown``. Returns minutes to regain."""
+        usage, regain = None, 0
+        for name in ("X-App-Usage", "X-Page-Usage", "X-Business-Use-Case-Usage"):
+            raw = headers.get(name)
+            if not raw:
+                continue
+            try:
+                doc = json.loads(raw)
+                entries = [doc] if name != "X-Business-Use-Case-Usage" else [
+                    e for lst in doc.values() if isinstance(lst, list) for e in lst if isinstance(e, dict)]
+                for e in entries:
+                    figures = [float(e.get(k) or 0) for k in ("call_count", "total_cputime", "total_time")]
+                    usage = max([usage or 0.0, *figures])
+                    regain = max(regain, int(e.get("estimated_time_to_regain_access") or 0))
+            except (ValueError, TypeError, AttributeError):
+                log.warning("Ignoring unreadable %s header from Facebook for %s", name, self.name)
+        if usage is None:
+            return regain
+        self._usage = usage
+        if usage > float(self._opt("usage_slowdown")) or regain:
+            # Facebook's own estimate wins; without one, the backoff doubles while usage stays high, so
+            # that usage cannot creep up to 100 % when it decays slower than our calls add to it
+            self._high += 1
+            pause = regain * 60.0 if regain else min(3600.0, float(self._opt("usage_backoff")) * 2 ** (self._high - 1))
+            self._pause_until = time.monotonic() + pause
+            log.warning("Facebook page %s is at %.0f%% of its rate limit; %s pauses calls for %g s",
+                        self.page_id, usage, self.name, pause)
+        else:
+            self._high = 0
+        return regain
+
+    def _raise_graph_error(self, err: dict, status: int, regain: int, post_id: str | None, token: str) -> None:
+        code = int(err.get("code") or 0)
+        sub = err.get("error_subcode")
+        words = redact(str(err.get("message") or ""), token)
+        if err.get("error_user_msg"):
+            words += " — " + redact(str(err["error_user_msg"]), token)
+        label = f"{code}/{sub}" if sub else str(code)
+        kw = dict(vendor_message=words, status=status, code=label)
+        if code in AUTH_CODES:
+            what = TOKEN_HINTS.get(int(sub or 0), "the token is not valid")
+            raise PublisherAuthError(
+                self.name, post_id, f"Facebook refused the Page token: {what}",
+                hint=f"create a new long-lived Page access token for page {self.page_id} and put it in "
+                     f"{self.opts.get('token_env')}; Loa holds this channel until then", **kw)
+        if code in TRANSIENT_CODES:
+            throttled = code in THROTTLE_CODES
+            retry_after = regain * 60.0 if regain else (float(self._opt("usage_backoff")) if throttled else None)
+            if throttled:
+                self._pause_until = max(self._pause_until, time.monotonic() + (retry_after or 0))
+            raise TransientPublishError(
+                self.name, post_id,
+                "Facebook is limiting calls to this Page" if throttled else "Facebook had a temporary problem",
+                retry_after=retry_after, hint="nothing to do: Loa retries by itself later", **kw)
+        if code == 368:
+            reason, hint = ("Facebook has temporarily blocked posting on this Page for a policy reason",
+                            "check Page quality in Meta Business Suite; Loa will not retry this post by itself")
+        elif code == 506:
+            reason, hint = ("Facebook refused the post as a duplicate of the previous one",
+                            "the same text is already the Page's latest post: check the Page before sending again")
+        elif code == 10 or 200 <= code <= 299:
+            reason, hint = ("Facebook refused: the app or token lacks a permission for this action",
+                            "the token needs pages_manage_posts and pages_read_engagement, and an app may only "
+                            "edit posts it made itself")
+        elif code == 100:
+            reason, hint = ("Facebook refused a parameter of the post",
+                            "check the post's link and text; the vendor's words say which parameter")
+        else:
+            cls = TransientPublishError if status >= 500 else PermanentPublishError
+            raise_for(cls, self.name, post_id, f"Facebook refused the call (error {label})",
+                      hint="read the vendor's message; loa retry sends it again once fixed", **kw)
+        raise PermanentPublishError(self.name, post_id, reason, hint=hint, **kw)
+
+    # -- hooks ----------------------------------------------------------------------------
+    def _send(self, rendering: Rendering, key: str) -> PublishResult:
+        if rendering.kind == "caption":
+            if rendering.image_path is None:
+                raise PermanentPublishError(self.name, rendering.post_id, "a caption post has no image",
+                                            hint="this is a rendering bug: report it")
+            try:
+                image = rendering.image_path.read_bytes()
+            except OSError as exc:
+                raise PermanentPublishError(self.name, rendering.post_id, f"cannot read the image {rendering.image_path.name}",
+                                            vendor_message=exc.strerror, hint="check that the image file is committed") from None
+            ctype = mimetypes.guess_type(rendering.image_path.name)[0] or "application/octet-stream"
+            body = self._call("POST", f"{self.page_id}/photos", rendering.post_id,
+                              data={"caption": rendering.body, "published": "true"},
+                              files={"source": (rendering.image_path.name, image, ctype)})
+            return self._result(body.get("post_id") or body["id"], "caption", body.get("id"), rendering.link)
+        data = {"message": rendering.body}
+        if rendering.link:
+            data["link"] = rendering.link
+        body = self._call("POST", f"{self.page_id}/feed", rendering.post_id, data=data)
+        return self._result(body["id"], "text", None, rendering.link)
+
+    def _result(self, post_id: str, kind: str, photo_id: str | None, link: str | None) -> PublishResult:
+        page, _, number = post_id.partition("_")
+        url = f"https://www.facebook.com/{page}/posts/{number}" if number else f"https://www.facebook.com/{post_id}"
+        extra = {"kind": kind, "page_id": self.page_id, "link": link}
+        if photo_id:
+            extra["photo_id"] = photo_id
+        return PublishResult(post_id, url, extra)
+
+    def _update(self, rendering: Rendering, previous: PublishResult) -> PublishResult:
+        kind = previous.extra.get("kind", "text")
+        if kind != rendering.kind:
+            raise PermanentPublishError(
+                self.name, rendering.post_id, f"the post was published as {kind} and is now {rendering.kind}",
+                hint="Facebook cannot add or remove a photo on a published post: retract it and publish again")
+        if (rendering.link or None) != (previous.extra.get("link") or None) and kind == "text":
+            log.warning("Facebook cannot change the link of post %s; updating its text only", previous.remote_id)
+        if kind == "caption" and previous.extra.get("photo_id"):
+            self._call("POST", str(previous.extra["photo_id"]), rendering.post_id, data={"caption": rendering.body})
+        else:
+            self._call("POST", previous.remote_id, rendering.post_id, data={"message": rendering.body})
+        return PublishResult(previous.remote_id, previous.remote_url, dict(previous.extra))
+
+    def _retract(self, previous: PublishResult, reason: str) -> None:
+        try:
+            self._call("DELETE", previous.remote_id, None)
+        except PermanentPublishError as exc:
+            if exc.code != "100/33":
+                raise
+            # Facebook says the object does not exist (or we may not see it): nothing left to remove
+            log.warning("Facebook post %s was already gone when %s retracted it", previous.remote_id, self.name)
+
+    def _lookup(self, rendering: Rendering, key: str) -> PublishResult | None:
+        want = rendering.body.strip()
+        after, seen, depth = None, 0, int(self._opt("lookup_depth"))
+        while seen < depth:
+            params = {"fields": "id,message,created_time,attachments", "limit": str(min(25, depth - seen))}
+            if after:
+                params["after"] = after  # the cursor, never paging.next: that URL may carry a token
+            body = self._call("GET", f"{self.page_id}/feed", rendering.post_id, params=params)
+            for item in body.get("data", []):
+                seen += 1
+                if (item.get("message") or "").strip() != want:
+                    continue
+                atts = (item.get("attachments") or {}).get("data") or []
+                photo = next((a for a in atts if a.get("type") == "photo"), None)
+                if rendering.kind == "caption" and photo:
+                    return self._result(item["id"], "caption", (photo.get("target") or {}).get("id"), rendering.link)
+                urls = {a.get(k) or (a.get("target") or {}).get("url") for a in atts for k in ("unshimmed_url", "url")}
+                if rendering.kind == "text" and not photo and (not rendering.link or rendering.link in urls):
+                    return self._result(item["id"], "text", None, rendering.link)
+            after = ((body.get("paging") or {}).get("cursors") or {}).get("after")
+            if not (body.get("paging") or {}).get("next") or not body.get("data"):
+                break
+        return None
+
+    def _check(self) -> ChannelHealth:
+        me = self._call("GET", "me", None, params={"fields": "id,name"})
+        info = self._call("GET", "debug_token", None, params={"input_token": self._token()}).get("data") or {}
+        messages, ok = [], True
+        identity = f"{me.get('name')} ({me.get('id')})"
+        if str(me.get("id")) != self.page_id:
+            ok = False
+            messages.append(f"the token belongs to {identity}, not to page {self.page_id}: use a Page token")
+        if not info.get("is_valid", False):
+            ok = False
+            messages.append("Facebook says the token is not valid: "
+                            + redact(str((info.get("error") or {}).get("message", "")), self._token()))
+        missing = [s for s in REQUIRED_SCOPES if s not in (info.get("scopes") or [])]
+        if missing:
+            ok = False
+            messages.append("the token lacks the permission(s) " + ", ".join(missing))
+        exp = int(info.get("expires_at") or 0)
+        expires_at = datetime.fromtimestamp(exp, timezone.utc) if exp else None
+        messages.append(f"token expires {expires_at.isoformat()}" if expires_at else "token does not expire")
+        if ok:
+            messages.insert(0, f"can publish to {identity}")
+        return ChannelHealth(self.name, ok, tuple(messages), expires_at, identity)
+
+    def close(self) -> None:
+        self.session.close()
