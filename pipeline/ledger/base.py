@@ -1,0 +1,349 @@
+"""The publication ledger contract: one row per (post, channel), an append-only event log, and the
+small durable state the engine needs (kv, pauses).
+
+The ledger is, with the content repository, the only truth: the scheduler keeps no state of its own
+and re-derives everything from files + ledger after a restart. Exactly-once publishing rests on
+:meth:`Ledger.claim`: a worker must win the claim (an atomic compare-and-set with a lease) before it
+calls a vendor, and only the claim's owner may record the outcome.
+
+Conventions for every method:
+
+* every time is a timezone-aware :class:`~datetime.datetime` (a naive one raises ``ValueError``);
+  times come back in UTC; ``now`` is always injected by the caller;
+* every change is one transaction: it is either entirely written or not at all;
+* :class:`~pipeline.errors.LedgerUnavailable` means the database could not be reached (skip the
+  tick, nothing was half-written); :class:`~pipeline.errors.LedgerError` means the ledger refused
+  the operation (lost claim, unknown row, schema from a newer Loa).
+
+Thread-safety: a ``Ledger`` holds one connection guarded by a lock, so one object may be shared by
+several threads (their calls are serialized). For parallel workers open one ``Ledger`` per thread
+or process; never use one across ``fork()``.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field, fields
+from datetime import datetime, timedelta
+from types import MappingProxyType
+from typing import Any, Collection, ContextManager, Mapping, Sequence
+
+#: Row states; see the schema in the design notes.
+STATES = ("pending", "claimed", "published", "failed", "retrying", "skipped", "in_doubt", "retracted")
+#: What a claim does.
+ACTIONS = ("create", "update", "retract")
+#: ``record_failure`` kinds: ``transient`` -> ``retrying``, the others -> ``failed``.
+ERROR_KINDS = ("transient", "permanent", "auth", "bug")
+#: Event kinds accepted by :meth:`Ledger.add_event` (the ledger itself writes the same kinds).
+EVENT_KINDS = ("claim", "send", "success", "failure", "update", "retract", "skip", "pause", "resume",
+               "resolve", "in_doubt", "retry", "release")
+#: Post metadata copied into the row by ``ensure``/``claim``/``skip`` (``meta`` mapping keys).
+META_KEYS = ("title", "unit", "type", "author", "path", "git_commit", "topics", "publish_at")
+
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class Publication:
+    """One ledger row: what Loa knows about one post on one channel.
+
+    Field names are the ``publications`` table's column names (report SQL uses the same words).
+    ``topics`` is a tuple of topic ids and ``extra`` the publisher's own memory (media ids,
+    message kind); both are stored as JSON text. ``claimed_from`` is the state the current claim
+    was taken from (restored by :meth:`Ledger.release`); it is ``None`` when nothing is claimed.
+    """
+
+    post_id: str
+    channel: str
+    channel_type: str
+    state: str
+    action: str | None
+    version: str | None
+    pending_version: str | None
+    remote_id: str | None
+    remote_url: str | None
+    attempts: int
+    next_attempt_at: datetime | None
+    last_error: str | None
+    error_kind: str | None
+    claim_owner: str | None
+    lease_until: datetime | None
+    claimed_from: str | None
+    first_published_at: datetime | None
+    published_version_at: datetime | None
+    retracted_at: datetime | None
+    corrected_at: datetime | None
+    updated_at: datetime
+    publish_at: datetime | None
+    title: str | None
+    unit: str | None
+    type: str | None
+    author: str | None
+    path: str | None
+    git_commit: str | None
+    topics: tuple[str, ...] = ()
+    extra: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """``(post_id, channel)``, the key of :meth:`Ledger.snapshot`."""
+        return (self.post_id, self.channel)
+
+    def lease_live(self, now: datetime) -> bool:
+        """True while a claim holds this row (state ``claimed`` and its lease not yet expired)."""
+        return self.state == "claimed" and self.lease_until is not None and self.lease_until >= now
+
+
+#: Column order of ``publications`` as the implementations select it.
+PUBLICATION_COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(Publication))
+
+
+@dataclass(frozen=True)
+class Event:
+    """One line of the append-only ``events`` table. ``detail`` is the decoded JSON object."""
+
+    id: int
+    at: datetime
+    post_id: str | None
+    channel: str | None
+    kind: str
+    actor: str
+    version: str | None
+    detail: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Pause:
+    """A hold on one channel (``channel`` set) or on every channel (``channel is None``).
+
+    Active while ``resumed_at`` is ``None``, ``since <= now`` and ``until`` is ``None`` or later.
+    """
+
+    id: int
+    channel: str | None
+    reason: str
+    actor: str
+    since: datetime
+    until: datetime | None
+    resumed_at: datetime | None
+    resumed_by: str | None
+
+
+def post_meta(post: Any, *, git_commit: str | None = None) -> dict[str, Any]:
+    """The ``meta`` mapping for a :class:`pipeline.models.Post` (what reports need after the file is gone)."""
+    return {"title": post.title, "unit": post.unit, "type": post.type, "author": post.author,
+            "path": post.relpath, "git_commit": git_commit, "topics": list(post.topics),
+            "publish_at": post.publish_at}
+
+
+class Ledger(abc.ABC):
+    """The publication ledger. Implementations: ``sqlite`` (default) and ``postgresql``.
+
+    Open one with :func:`pipeline.ledger.open_ledger`, then call :meth:`migrate` once before use.
+    """
+
+    #: ``"sqlite"`` or ``"postgresql"``: which SQL dialect :meth:`query` speaks.
+    dialect: str
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def migrate(self, now: datetime | None = None) -> int:
+        """Bring the schema to the version this code knows and return that version.
+
+        Idempotent; safe when several processes call it at once. Raises ``LedgerError`` when the
+        database was written by a newer Loa (its schema version is higher than the code's).
+        ``now`` stamps ``schema_migrations.applied_at`` (the wall clock when omitted).
+        """
+
+    @abc.abstractmethod
+    def schema_version(self) -> int:
+        """The highest migration applied to the database (0 for an empty database)."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Close the connection. The object must not be used afterwards."""
+
+    @abc.abstractmethod
+    def daemon_lock(self, owner: str) -> ContextManager[None]:
+        """Hold while a daemon runs on this ledger.
+
+        SQLite: only one daemon per database file; a second one raises ``LedgerLocked`` naming the
+        holder. PostgreSQL: several daemons may share the database, but not the same ``owner``
+        (worker ids must be unique, or lost-claim protection would be blind).
+        """
+
+    # -- rows -----------------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def ensure(self, post_id: str, channel: str, *, channel_type: str, meta: Mapping[str, Any],
+               now: datetime) -> Publication:
+        """Insert a ``pending`` row when (post_id, channel) is unknown; otherwise update
+        ``channel_type`` and the metadata keys present in ``meta`` (:data:`META_KEYS`; an unknown
+        key raises ``ValueError``). An unchanged row is not written (``updated_at`` stays)."""
+
+    @abc.abstractmethod
+    def ensure_many(self, items: Sequence[tuple[str, str, str, Mapping[str, Any]]], *,
+                    now: datetime) -> int:
+        """:meth:`ensure` for many ``(post_id, channel, channel_type, meta)`` in one transaction.
+
+        Returns the number of rows inserted. Meant for a first run over a large repository."""
+
+    @abc.abstractmethod
+    def get(self, post_id: str, channel: str) -> Publication | None:
+        """The row for (post_id, channel), or ``None``."""
+
+    @abc.abstractmethod
+    def rows(self, *, channel: str | None = None, states: Collection[str] | None = None,
+             unit: str | None = None, since: datetime | None = None, until: datetime | None = None,
+             post_id: str | None = None, by: str = "first_published_at") -> list[Publication]:
+        """Rows matching every given filter, ordered by (post_id, channel).
+
+        ``since`` (inclusive) and ``until`` (exclusive) apply to the time column ``by``:
+        ``first_published_at`` (reports), ``published_version_at``, ``updated_at`` or ``publish_at``."""
+
+    @abc.abstractmethod
+    def snapshot(self) -> dict[tuple[str, str], Publication]:
+        """Every row keyed by ``(post_id, channel)``, read in one consistent statement.
+
+        The planner calls this every tick; it is built for 60,000+ rows (see ``bench/ledger.py``)."""
+
+    # -- the claim protocol ----------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def claim(self, post_id: str, channel: str, *, owner: str, action: str, version: str,
+              lease: timedelta, now: datetime, allowed_states: Collection[str],
+              meta: Mapping[str, Any] | None = None) -> Publication | None:
+        """Atomically take (post_id, channel) for ``owner`` before calling the vendor.
+
+        Succeeds only if the row's state is in ``allowed_states`` and no live lease holds it
+        (``lease_until`` null or earlier than ``now``). An expired claim (state ``claimed``) is
+        taken over only when ``"claimed"`` is in ``allowed_states``; the caller must then reconcile
+        (the previous owner may have sent). On success the row becomes ``claimed`` with
+        ``claim_owner``, ``lease_until = now + lease``, ``action``, ``pending_version = version``;
+        ``attempts`` grows by one (restarting at 1 when ``version`` differs from the last attempt's);
+        ``meta`` is copied as in :meth:`ensure`; a ``claim`` event is appended. Returns the claimed
+        row, or ``None`` when the row is held or in another state. A missing row raises ``LedgerError``
+        (call :meth:`ensure` first)."""
+
+    @abc.abstractmethod
+    def record_success(self, post_id: str, channel: str, *, owner: str, remote_id: str | None,
+                       remote_url: str | None, version: str | None,
+                       extra: Mapping[str, Any] | None, now: datetime) -> Publication:
+        """Record the vendor's success for the claim held by ``owner``.
+
+        Raises ``LedgerError`` when ``owner`` no longer holds the claim (another worker took it
+        over): another worker's result is never overwritten. State becomes ``published``
+        (``retracted`` for a retract claim); ``version``, ``remote_id``/``remote_url`` (kept when
+        ``None``), ``extra`` (kept when ``None``) are stored; ``first_published_at`` is set the first
+        time only, ``published_version_at`` on every create/update, ``retracted_at`` on retract,
+        ``corrected_at`` the first time ``extra`` has a true ``"correction"`` key. Claim, attempt and
+        error fields are cleared. Appends ``success`` (create), ``update`` or ``retract``."""
+
+    @abc.abstractmethod
+    def record_failure(self, post_id: str, channel: str, *, owner: str, kind: str, message: str,
+                       next_attempt_at: datetime | None, now: datetime) -> Publication:
+        """Record a failed attempt of the claim held by ``owner`` (else ``LedgerError``).
+
+        ``kind`` ``transient`` -> state ``retrying`` with ``next_attempt_at``; ``permanent``,
+        ``auth``, ``bug`` -> ``failed``. ``last_error``/``error_kind`` keep the message; the claim is
+        cleared; a ``failure`` event carries kind, message and the next attempt time."""
+
+    @abc.abstractmethod
+    def release(self, post_id: str, channel: str, *, owner: str, now: datetime) -> Publication:
+        """Give back the claim held by ``owner`` without having sent anything.
+
+        The state before the claim is restored and the attempt is not counted; ``release`` event.
+        ``LedgerError`` when ``owner`` does not hold the claim."""
+
+    @abc.abstractmethod
+    def mark_in_doubt(self, post_id: str, channel: str, *, owner: str, reason: str,
+                      now: datetime) -> Publication:
+        """A claim ended without a known result and the vendor cannot be asked: state ``in_doubt``.
+
+        Allowed for the claim's owner, or for anyone once the lease has expired. The row waits for
+        :meth:`resolve`; ``reason`` goes to ``last_error`` and the ``in_doubt`` event."""
+
+    @abc.abstractmethod
+    def resolve(self, post_id: str, channel: str, *, published_url: str | None,
+                remote_id: str | None = None, actor: str, now: datetime) -> Publication:
+        """A person settles an ``in_doubt`` row (else ``LedgerError``).
+
+        With ``published_url`` the doubtful send did happen: the row becomes ``published`` (or
+        ``retracted`` for a retract) at ``pending_version``. With ``None`` it did not: back to
+        ``pending`` with attempts reset, and the engine sends again. ``resolve`` event."""
+
+    @abc.abstractmethod
+    def retry(self, post_id: str | None = None, channel: str | None = None, *, actor: str,
+              now: datetime) -> int:
+        """Put ``failed`` and ``retrying`` rows (optionally of one post and/or channel) back to
+        ``pending`` now, attempts and errors reset; one ``retry`` event each. Returns the count."""
+
+    @abc.abstractmethod
+    def skip(self, post_id: str, channel: str, *, reason: str, now: datetime,
+             meta: Mapping[str, Any] | None = None, actor: str = "planner") -> Publication:
+        """State ``skipped`` with ``reason`` in ``last_error`` (stale, refused by policy).
+
+        Idempotent: skipping an already skipped row for the same reason writes nothing. A row held
+        by a live claim is refused with ``LedgerError``; so is a missing row."""
+
+    # -- events ---------------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def events(self, *, post_id: str | None = None, channel: str | None = None,
+               since: datetime | None = None, kinds: Collection[str] | None = None,
+               limit: int | None = None) -> list[Event]:
+        """Events matching the filters, oldest first (``limit`` keeps the newest ones).
+
+        The log is append-only: there is no API to change or delete an event, and the schema
+        refuses UPDATE, DELETE and TRUNCATE on the table."""
+
+    @abc.abstractmethod
+    def add_event(self, kind: str, *, post_id: str | None = None, channel: str | None = None,
+                  actor: str, detail: Mapping[str, Any] | None = None, now: datetime,
+                  version: str | None = None) -> Event:
+        """Append one event (``kind`` from :data:`EVENT_KINDS`, ``detail`` JSON-serialisable)."""
+
+    # -- durable small state --------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def kv_get(self, key: str) -> str | None:
+        """The value stored under ``key``, or ``None``."""
+
+    @abc.abstractmethod
+    def kv_set(self, key: str, value: str | None, now: datetime) -> None:
+        """Store ``value`` under ``key``; committed (durable) when this returns."""
+
+    @abc.abstractmethod
+    def pause(self, channel: str | None, *, reason: str, actor: str, now: datetime,
+              until: datetime | None = None) -> Pause:
+        """Hold ``channel`` (``None``: every channel) from ``now`` until resumed or ``until``."""
+
+    @abc.abstractmethod
+    def resume(self, channel: str | None, *, actor: str, now: datetime) -> int:
+        """End the active pauses of exactly ``channel`` (``None``: the all-channel pauses only).
+
+        Returns how many were ended; each gets a ``resume`` event."""
+
+    @abc.abstractmethod
+    def active_pauses(self, now: datetime) -> list[Pause]:
+        """Pauses in force at ``now``, oldest first."""
+
+    # -- spacing and reports --------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def sent_since(self, channel: str, since: datetime) -> int:
+        """How many items were first published on ``channel`` at or after ``since`` (creates only:
+        updates and retractions do not add a post to a feed). In-flight claims are not counted."""
+
+    @abc.abstractmethod
+    def last_sent_at(self, channel: str) -> datetime | None:
+        """The latest ``first_published_at`` on ``channel``, or ``None``."""
+
+    @abc.abstractmethod
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        """Run one read-only statement (``?`` placeholders in both dialects) and return its rows.
+
+        Writes are refused with ``LedgerError``. Datetime parameters may be passed directly; time
+        columns come back as aware UTC datetimes on both backends (SQLite values in the stored
+        ISO format are converted; computed strings such as ``substr(at, 1, 7)`` stay strings)."""

@@ -1,0 +1,173 @@
+"""Numbered schema migrations, one list of statements per backend.
+
+Rules: a migration is never edited once released; a schema change is a new number appended to
+:data:`MIGRATIONS` with the statements for both dialects. ``schema_migrations`` records what was
+applied. A database whose version is higher than :data:`LATEST` was written by a newer Loa and is
+refused: an older program must not write rows it does not understand.
+
+No CHECK constraints on state or kind columns: SQLite cannot change a CHECK without rebuilding the
+table, so the allowed values are validated in Python (``base.STATES``, ``base.EVENT_KINDS``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pipeline.errors import LedgerError
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One schema step: ``version`` (1, 2, ...), what it does, and its SQL for each dialect."""
+
+    version: int
+    description: str
+    sqlite: tuple[str, ...]
+    postgresql: tuple[str, ...]
+
+    def statements(self, dialect: str) -> tuple[str, ...]:
+        return getattr(self, dialect)
+
+
+def _publications(time: str) -> str:
+    return f"""
+CREATE TABLE publications (
+    post_id              TEXT NOT NULL,
+    channel              TEXT NOT NULL,
+    channel_type         TEXT NOT NULL,
+    state                TEXT NOT NULL DEFAULT 'pending',
+    action               TEXT,
+    version              TEXT,
+    pending_version      TEXT,
+    remote_id            TEXT,
+    remote_url           TEXT,
+    attempts             INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at      {time},
+    last_error           TEXT,
+    error_kind           TEXT,
+    claim_owner          TEXT,
+    lease_until          {time},
+    claimed_from         TEXT,
+    first_published_at   {time},
+    published_version_at {time},
+    retracted_at         {time},
+    corrected_at         {time},
+    updated_at           {time} NOT NULL,
+    publish_at           {time},
+    title                TEXT,
+    unit                 TEXT,
+    type                 TEXT,
+    author               TEXT,
+    path                 TEXT,
+    git_commit           TEXT,
+    topics               TEXT NOT NULL DEFAULT '[]',
+    extra                TEXT NOT NULL DEFAULT '{{}}',
+    rev                  BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (post_id, channel)
+)"""
+
+
+_INDEXES = (
+    "CREATE INDEX ix_publications_state_next ON publications (state, next_attempt_at)",
+    "CREATE INDEX ix_publications_first ON publications (first_published_at)",
+    "CREATE INDEX ix_publications_unit_first ON publications (unit, first_published_at)",
+    "CREATE INDEX ix_publications_channel_first ON publications (channel, first_published_at)",
+    "CREATE INDEX ix_events_post_channel_at ON events (post_id, channel, at)",
+    "CREATE INDEX ix_events_at ON events (at)",
+    # rev: the change counter value of the transaction that last wrote the row; snapshot() reads
+    # only rows with a rev above the one it saw last time (writers are serialized, so revs are
+    # committed in order and none is ever skipped).
+    "CREATE INDEX ix_publications_rev ON publications (rev)",
+    "CREATE TABLE ledger_rev (id INTEGER PRIMARY KEY CHECK (id = 1), rev BIGINT NOT NULL)",
+    "INSERT INTO ledger_rev (id, rev) VALUES (1, 0)",
+)
+
+
+def _rest(time: str, id_column: str) -> tuple[str, ...]:
+    return (
+        f"""CREATE TABLE events (
+    id      {id_column},
+    at      {time} NOT NULL,
+    post_id TEXT,
+    channel TEXT,
+    kind    TEXT NOT NULL,
+    actor   TEXT NOT NULL,
+    version TEXT,
+    detail  TEXT NOT NULL DEFAULT '{{}}'
+)""",
+        f"CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT, updated_at {time} NOT NULL)",
+        f"""CREATE TABLE pauses (
+    id         {id_column},
+    channel    TEXT,
+    reason     TEXT NOT NULL,
+    actor      TEXT NOT NULL,
+    since      {time} NOT NULL,
+    until      {time},
+    resumed_at {time},
+    resumed_by TEXT
+)""",
+    )
+
+
+_SQLITE_V1 = (
+    _publications("TEXT"),
+    *_rest("TEXT", "INTEGER PRIMARY KEY AUTOINCREMENT"),
+    *_INDEXES,
+    # The event log is evidence for the Home Affairs reports: the database itself refuses edits.
+    "CREATE TRIGGER events_no_update BEFORE UPDATE ON events "
+    "BEGIN SELECT RAISE(ABORT, 'events are append-only'); END",
+    "CREATE TRIGGER events_no_delete BEFORE DELETE ON events "
+    "BEGIN SELECT RAISE(ABORT, 'events are append-only'); END",
+)
+
+_POSTGRES_V1 = (
+    _publications("TIMESTAMPTZ"),
+    *_rest("TIMESTAMPTZ", "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"),
+    *_INDEXES,
+    """CREATE FUNCTION loa_events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'events are append-only';
+END
+$$""",
+    "CREATE TRIGGER events_no_change BEFORE UPDATE OR DELETE ON events "
+    "FOR EACH ROW EXECUTE FUNCTION loa_events_append_only()",
+    "CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON events "
+    "FOR EACH STATEMENT EXECUTE FUNCTION loa_events_append_only()",
+)
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "publications, events (append-only), kv, pauses", _SQLITE_V1, _POSTGRES_V1),
+)
+
+#: The schema version this code writes.
+LATEST = MIGRATIONS[-1].version
+
+#: Created before anything else, outside the numbered list (it records the list).
+SCHEMA_MIGRATIONS = {
+    "sqlite": "CREATE TABLE IF NOT EXISTS schema_migrations "
+              "(version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)",
+    "postgresql": "CREATE TABLE IF NOT EXISTS schema_migrations "
+                  "(version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL)",
+}
+
+
+def pending(current: int, where: str) -> list[Migration]:
+    """The migrations to apply to a database at version ``current``, in order.
+
+    Raises ``LedgerError`` when ``current`` is newer than this code (``where`` names the database).
+    """
+    if current > LATEST:
+        raise LedgerError(
+            f"ledger {where} has schema version {current}, but this Loa knows only up to "
+            f"version {LATEST}: upgrade Loa before using this ledger")
+    return [m for m in MIGRATIONS if m.version > current]
+
+
+def _check() -> None:
+    # Versions must be 1, 2, 3... so that "max(version)" means "everything up to it applied".
+    expected = list(range(1, len(MIGRATIONS) + 1))
+    if [m.version for m in MIGRATIONS] != expected:
+        raise RuntimeError(f"migration numbers must be {expected}")
+
+
+_check()

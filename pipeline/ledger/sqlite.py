@@ -1,0 +1,170 @@
+"""The SQLite ledger (the default): one file, WAL, ``BEGIN IMMEDIATE`` for every change."""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import re
+import socket
+import sqlite3
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterator, Sequence, TypeVar
+
+from pipeline.errors import LedgerError, LedgerLocked, LedgerUnavailable
+from pipeline.ledger._claims import SqlLedger
+from pipeline.ledger._sql import Tx, aware
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+UTC = timezone.utc
+_STORED_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00")
+_BUSY = ("database is locked", "database table is locked", "database is busy")
+_UNAVAILABLE = ("unable to open database", "disk i/o error", "database or disk is full")
+
+
+def _param(value: Any) -> Any:
+    if isinstance(value, datetime):
+        # Fixed-width UTC text: string order is time order, so SQL can compare stored times.
+        return aware(value, "parameter").astimezone(UTC).isoformat(timespec="microseconds")
+    return value
+
+
+class _Tx:
+    __slots__ = ("_conn", "rev")
+
+    def __init__(self, conn: sqlite3.Connection):
+        self._conn = conn
+        self.rev: int | None = None
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        return self._conn.execute(sql, [_param(p) for p in params]).fetchall()
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> tuple | None:
+        return self._conn.execute(sql, [_param(p) for p in params]).fetchone()
+
+    def exec(self, sql: str, params: Sequence[Any] = ()) -> int:
+        return self._conn.execute(sql, [_param(p) for p in params]).rowcount
+
+    def many(self, sql: str, seq: Sequence[Sequence[Any]]) -> None:
+        self._conn.executemany(sql, ([_param(p) for p in params] for params in seq))
+
+
+class SQLiteLedger(SqlLedger):
+    """Registry key ``sqlite``. Options: ``path`` of the database file; ``busy_timeout`` seconds a
+    change waits for another process's write lock before ``LedgerUnavailable`` (default 10).
+
+    Times are stored as fixed-width ISO-8601 UTC text. Commits are ``synchronous=FULL``: a row
+    recorded as claimed or published survives a power cut, which exactly-once depends on.
+    """
+
+    dialect = "sqlite"
+    _text_times = True
+
+    def __init__(self, path: str | os.PathLike, *, busy_timeout: float = 10.0):
+        super().__init__()
+        self.path = Path(path)
+        self.where = str(self.path)
+        self._busy_timeout = busy_timeout
+        self._conn: sqlite3.Connection | None = None
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._conn is None:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                conn = sqlite3.connect(self.path, timeout=self._busy_timeout, isolation_level=None,
+                                       check_same_thread=False)  # our lock serializes threads
+                conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute("PRAGMA synchronous = FULL")
+            except sqlite3.Error as e:
+                raise self._translate(e) from e
+            except OSError as e:
+                raise LedgerUnavailable(f"ledger {self.where} cannot be opened: {e}") from e
+            self._conn = conn
+        return self._conn
+
+    def _translate(self, error: sqlite3.Error, *, reading_for_report: bool = False) -> LedgerError:
+        text = str(error).lower()
+        if any(b in text for b in _BUSY):
+            return LedgerUnavailable(
+                f"ledger {self.where} is busy: another process held its write lock for more than "
+                f"{self._busy_timeout:g} s")
+        if not reading_for_report and any(u in text for u in _UNAVAILABLE):
+            return LedgerUnavailable(f"ledger {self.where} cannot be used: {error}")
+        if "no such table" in text and not reading_for_report:
+            return LedgerError(f"ledger {self.where} has no schema ({error}): run migrate() first")
+        return LedgerError(f"ledger {self.where}: {error}")
+
+    def _run(self, body: Callable[[Tx], T], *, write: bool, read_only: bool = False,
+             consistent: bool = False) -> T:
+        with self._lock:
+            conn = self._connect()
+            try:
+                # IMMEDIATE takes the write lock up front: two workers cannot both read "pending"
+                # and then both write "claimed"; waiting happens in SQLite's busy handler.
+                conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            except sqlite3.Error as e:
+                raise self._translate(e) from e
+            try:
+                if read_only:
+                    conn.execute("PRAGMA query_only = ON")
+                result = body(_Tx(conn))
+                conn.execute("COMMIT")
+                return result
+            except sqlite3.Error as e:
+                self._rollback(conn)
+                raise self._translate(e, reading_for_report=read_only) from e
+            except BaseException:
+                self._rollback(conn)
+                raise
+            finally:
+                if read_only:
+                    conn.execute("PRAGMA query_only = OFF")
+
+    @staticmethod
+    def _rollback(conn: sqlite3.Connection) -> None:
+        if conn.in_transaction:
+            try:
+                conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                log.warning("Ledger rollback failed; SQLite rolls the transaction back on close")
+
+    def _table_exists(self, tx: Tx, name: str) -> bool:
+        return tx.one("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)) is not None
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        found = self._run(lambda tx: tx.rows(sql, params), write=False, read_only=True)
+        return [tuple(datetime.fromisoformat(v) if isinstance(v, str) and len(v) == 32
+                      and _STORED_TIME.fullmatch(v) else v for v in row) for row in found]
+
+    @contextmanager
+    def daemon_lock(self, owner: str) -> Iterator[None]:
+        lock_path = self.path.with_name(self.path.name + ".daemon.lock")
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            # flock, not a row with a heartbeat: the kernel releases it when the process dies,
+            # so a crashed daemon never leaves a stale lock behind.
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 512, 0).decode("utf-8", "replace").strip() or "unknown holder"
+            os.close(fd)
+            raise LedgerLocked(
+                f"ledger {self.where} is already used by another Loa daemon: {holder} "
+                f"(lock file {lock_path}); stop that daemon first, or use PostgreSQL to run several")
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{owner} (pid {os.getpid()} on {socket.gethostname()})\n".encode(), 0)
+            yield
+        finally:
+            os.ftruncate(fd, 0)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None

@@ -1,0 +1,91 @@
+"""Shared pytest fixtures.
+
+Services: PostgreSQL is expected at ``LOA_TEST_PG_URL`` (default
+``postgresql://postgres@127.0.0.1:5432/test``, trust auth). When it cannot be reached, tests that
+need it are skipped with the reason, unless ``LOA_REQUIRE_SERVICES=1`` (then they fail).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+from typing import Callable, Iterator
+
+import pytest
+
+PG_URL = os.environ.get("LOA_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REQUIRE_SERVICES = os.environ.get("LOA_REQUIRE_SERVICES") == "1"
+
+
+def service_missing(reason: str) -> None:
+    """Skip the test for a missing local service, or fail it when LOA_REQUIRE_SERVICES=1."""
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{reason} (LOA_REQUIRE_SERVICES=1, so this is a failure)")
+    pytest.skip(f"{reason}; set LOA_REQUIRE_SERVICES=1 to make this a failure")
+
+
+# -- ledger -----------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def postgres_server() -> str:
+    """The PostgreSQL URL, checked once per session (skip or fail when unreachable)."""
+    try:
+        import psycopg
+    except ImportError:
+        service_missing("psycopg is not installed (pip install 'loa[postgres]')")
+    try:
+        with psycopg.connect(PG_URL, connect_timeout=3) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.Error as e:
+        service_missing(f"PostgreSQL not reachable at {PG_URL}: {str(e).strip()}")
+    return PG_URL
+
+
+def with_search_path(url: str, schema: str) -> str:
+    return f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> Iterator[str]:
+    """A URL whose ``search_path`` is a fresh schema, dropped after the test."""
+    import psycopg
+
+    schema = f"loa_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_server, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    yield with_search_path(postgres_server, schema)
+    with psycopg.connect(postgres_server, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URL of an empty ledger database, once per backend."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'ledger.db'}"
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def open_ledgers(ledger_url: str, tmp_path: Path) -> Iterator[Callable[..., object]]:
+    """Open more ``Ledger`` objects on the same database (closed after the test)."""
+    from pipeline.ledger import open_ledger
+
+    opened = []
+
+    def factory(**options: object) -> object:
+        ledger = open_ledger(ledger_url, tmp_path, **options)
+        opened.append(ledger)
+        return ledger
+    yield factory
+    for ledger in opened:
+        ledger.close()
+
+
+@pytest.fixture
+def ledger(open_ledgers: Callable[..., object]):
+    """A migrated, empty ledger on each backend."""
+    ledger = open_ledgers()
+    ledger.migrate()
+    return ledger
