@@ -97,9 +97,12 @@ class TransientPublishError(PublishError):
     retryable = True
 
     def __init__(self, channel: str, post_id: str | None, reason: str, *,
-                 retry_after: float | None = None, **kw):
+                 retry_after: float | None = None, maybe_sent: bool = False, **kw):
         super().__init__(channel, post_id, reason, **kw)
         self.retry_after = retry_after
+        #: True when the request may have reached the vendor (read timeout, connection lost while
+        #: waiting for the answer): the engine looks the item up before sending it again.
+        self.maybe_sent = maybe_sent
 
 
 class PermanentPublishError(PublishError):

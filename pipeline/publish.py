@@ -38,6 +38,7 @@ ALLOWED = {
     "retract": ("published", "pending", "retrying", "failed"),
 }
 HOLD_PREFIX = "hold:"
+MAYBE_SENT = "maybe-sent:"  # kv: a create whose request may have reached the vendor
 
 
 def idempotency_key(post_id: str, channel: str, version: str) -> str:
@@ -244,10 +245,12 @@ class Engine:
             return True  # another worker has it
         key = idempotency_key(post.id, channel.name, version)
         previous = PublishResult(row.remote_id, row.remote_url, dict(row.extra or {})) if row.remote_id else None
+        maybe_key = f"{MAYBE_SENT}{post.id}:{channel.name}"
         try:
-            if takeover:
+            if takeover or (action == "create" and ledger.kv_get(maybe_key)):
                 settled = self._reconcile(ledger, pub, channel, row, rendering, key, action, res)
                 if settled:
+                    ledger.kv_set(maybe_key, None, self.now_fn())
                     return True
                 if action == "create" and not pub.can_lookup:
                     return True
@@ -273,11 +276,16 @@ class Engine:
                 extra["correction"] = post.correction
             ledger.record_success(post.id, channel.name, owner=self.owner, remote_id=result.remote_id,
                                   remote_url=result.remote_url, version=version, extra=extra, now=self.now_fn())
+            if action == "create" and ledger.kv_get(maybe_key):
+                ledger.kv_set(maybe_key, None, self.now_fn())
             setattr(res, {"create": "sent", "update": "updated", "retract": "retracted"}[action],
                     getattr(res, {"create": "sent", "update": "updated", "retract": "retracted"}[action]) + 1)
             res.lines.append(f"{action} {post.id} on {channel.name}: {result.remote_url or result.remote_id}")
             return True
         except TransientPublishError as exc:
+            if exc.maybe_sent and action == "create":
+                # the vendor may have it: the next attempt looks it up first (or holds it for a person)
+                ledger.kv_set(maybe_key, key, self.now_fn())
             attempts = row.attempts
             if attempts >= self.max_attempts:
                 ledger.record_failure(post.id, channel.name, owner=self.owner, kind="permanent",
@@ -300,6 +308,11 @@ class Engine:
             log.error("Channel %s held: %s", channel.name, exc.reason)
             return False
         except PermanentPublishError as exc:
+            if exc.code == "in_doubt":
+                ledger.mark_in_doubt(post.id, channel.name, owner=self.owner, reason=exc.reason, now=self.now_fn())
+                res.in_doubt += 1
+                res.lines.append(f"IN DOUBT {post.id} on {channel.name}: {exc.reason}")
+                return True
             ledger.record_failure(post.id, channel.name, owner=self.owner, kind="permanent", message=error_text(exc),
                                   next_attempt_at=None, now=self.now_fn())
             res.permanent += 1

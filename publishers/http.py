@@ -75,25 +75,46 @@ def translate(channel: str, post_id: str | None) -> Iterator[None]:
     """Turn ``requests`` transport exceptions into transient publish errors."""
     try:
         yield
-    except requests.Timeout as exc:
-        raise TransientPublishError(channel, post_id, "the server did not answer in time",
+    except requests.ConnectTimeout as exc:
+        raise TransientPublishError(channel, post_id, "could not connect to the server in time",
                                     vendor_message=type(exc).__name__,
+                                    hint="Loa retries by itself; check the address and the network") from None
+    except requests.Timeout as exc:
+        # the request went out: the vendor may have done the work before we stopped waiting
+        raise TransientPublishError(channel, post_id, "the server did not answer in time",
+                                    vendor_message=type(exc).__name__, maybe_sent=True,
                                     hint="Loa retries by itself; if it lasts, check the server") from None
     except requests.ConnectionError as exc:
-        raise TransientPublishError(channel, post_id, "could not connect to the server",
-                                    vendor_message=_safe(exc),
+        refused = _connect_failure(exc)
+        raise TransientPublishError(channel, post_id,
+                                    "could not connect to the server" if refused else "the connection was lost before the answer",
+                                    vendor_message=_safe(exc), maybe_sent=not refused,
                                     hint="Loa retries by itself; check the address and the network") from None
     except requests.RequestException as exc:
         raise TransientPublishError(channel, post_id, "HTTP request failed",
-                                    vendor_message=_safe(exc)) from None
+                                    vendor_message=_safe(exc), maybe_sent=True) from None
+
+
+def _connect_failure(exc: Exception) -> bool:
+    """True when the connection was never made (nothing can have reached the vendor)."""
+    import urllib3.exceptions as ue
+
+    seen, e = set(), exc
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if isinstance(e, (ue.NewConnectionError, ConnectionRefusedError, ue.NameResolutionError)):
+            return True
+        reason = getattr(e, "reason", None)
+        e = reason if isinstance(reason, BaseException) else (e.args[0] if e.args and isinstance(e.args[0], BaseException) else e.__context__)
+    return "Connection refused" in str(exc) or "Failed to resolve" in str(exc)
 
 
 def _safe(exc: Exception) -> str:
-    """Exception text without URLs' query strings (tokens travel there for some vendors)."""
-    text = str(exc)
+    """Exception text without tokens: query strings (``access_token=``) and Telegram's ``/bot<token>/``."""
     import re
 
-    return re.sub(r"([?&](access_token|token|key|password)=)[^&\s'\"]+", r"\1***", text)[:300]
+    text = re.sub(r"([?&](access_token|input_token|token|key|password)=)[^&\s'\"]+", r"\1***", str(exc))
+    return _safe_text(text)[:300]
 
 
 def redact(text: str, *secrets: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -298,3 +299,34 @@ def test_dry_run_changes_nothing(tmp_path, server):
     r = env.run(T0, dry_run=True)
     assert any(line.startswith("would create a on hook") for line in r.lines)
     assert server.creates == 0 and env.row("a") is None
+
+
+def test_timeout_on_a_channel_without_lookup_is_held_not_resent(tmp_path, server):
+    """A read timeout means the vendor may have the item: a channel that cannot be asked is held
+    for a person (loa resolve), never sent a second time."""
+    env = Env(tmp_path, server, {"news/a.md": post(id="a")}, hook_extra="timeout = 1")
+
+    from publishers.webhook import WebhookPublisher
+
+    class NoLookup(WebhookPublisher):
+        can_lookup = False
+
+        def _send(self, rendering, key):  # a vendor without idempotency keys
+            return super()._send(rendering, key + "-" + str(len(server.requests)))
+
+    def factory(ch, lg):
+        if ch.type == "webhook":
+            return NoLookup(ch.name, ch.options, env={})
+        return env_engine._make_publisher(ch, lg)
+
+    env_engine = Engine(env.cfg, env.ledger, owner="w", now_fn=lambda: T0, env={})
+    server.inject("/items", delay=2.5)
+    engine = Engine(env.cfg, env.ledger, owner="w", now_fn=lambda: T0, env={}, publisher_factory=factory)
+    r = engine.run_pass(now=T0)
+    assert r.transient == 1
+    time.sleep(1.6)  # the slow create lands at the receiver
+    later = T0 + timedelta(minutes=10)
+    engine = Engine(env.cfg, env.ledger, owner="w", now_fn=lambda: later, env={}, publisher_factory=factory)
+    r = engine.run_pass(now=later)
+    assert r.in_doubt == 1 and server.creates == 1 and env.row("a").state == "in_doubt"
+    assert engine.run_pass(now=later + timedelta(hours=1)).sent == 0 and server.creates == 1
