@@ -1,0 +1,325 @@
+"""The WordPress publisher against a real WordPress 6.1 on loopback (fixture in tests/wordpress.py)."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import struct
+import zlib
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from types import MappingProxyType
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+import pytest
+import requests
+
+from pipeline.errors import ConfigError, PermanentPublishError, PublisherAuthError, TransientPublishError
+from pipeline.models import PublishResult, Rendering
+from publishers.wordpress import WordPressPublisher
+from tests.servers.base import Request, Response, VendorServer
+from tests.wordpress import WordPressSite, wordpress  # noqa: F401  (the session fixture)
+
+TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+RUN = secrets.token_hex(3)  # slugs unique per session: the test instance keeps its database between runs
+NOW = datetime(2026, 3, 2, 8, 30, tzinfo=TZ)
+
+
+def png(path: Path, rgb: tuple[int, int, int]) -> Path:
+    """A valid 4x4 one-colour PNG (WordPress reads it with GD)."""
+    raw = b"".join(b"\x00" + bytes(rgb) * 4 for _ in range(4))
+
+    def chunk(tag: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
+
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 4, 4, 8, 2, 0, 0, 0))
+                     + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+    return path
+
+
+def rendering(name: str, *, title: str = "Hướng dẫn nộp hồ sơ trực tuyến", image: Path | None = None,
+              alt: str | None = None, type_: str = "tin-tuc", type_label: str = "Tin tức",
+              topics: tuple[str, ...] = ("cchc", "dvctt"), publish_at: datetime = NOW, **extra) -> Rendering:
+    body = f"<p>{title}: người dân nộp hồ sơ qua Cổng dịch vụ công.</p>\n"
+    ex = {"slug": f"t{RUN}-{name}", "summary": "Tóm tắt: nộp hồ sơ trực tuyến.", "type": type_,
+          "type_label": type_label, "topics": list(topics),
+          "topic_labels": {"cchc": "Cải cách hành chính", "dvctt": "Dịch vụ công trực tuyến"},
+          "unit": "vp", "unit_name": "Văn phòng", "author": "Tổ truyền thông", "publish_at": publish_at,
+          "correction": None, "retracted": None, **extra}
+    return Rendering(post_id=f"2026/{name}", channel="portal", channel_type="wordpress", kind="article",
+                     title=title, body=body, length=len(body), limit=None, source_hash="s" + name, hash="h" + name,
+                     image_path=image, image_alt=alt, link=None, extra=MappingProxyType(ex))
+
+
+def publisher(site: WordPressSite, role: str = "admin", *, password: str | None = None, url: str | None = None,
+              **opts) -> WordPressPublisher:
+    options = {"url": url or site.url, "username": site.login(role), "password_env": "LOA_WP_PASSWORD", **opts}
+    return WordPressPublisher("portal", options, env={"LOA_WP_PASSWORD": password or site.password(role)})
+
+
+def read_post(site: WordPressSite, post_id: str) -> dict:
+    r = site.session().get(site.rest(f"/wp/v2/posts/{post_id}"), params={"context": "edit"})
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def posts_with_slug(site: WordPressSite, slug: str) -> list[dict]:
+    r = site.session().get(site.rest("/wp/v2/posts"), params={"slug": f"{slug},{slug}__trashed", "status": "any,trash",
+                                                              "context": "edit", "_fields": "id,status,slug"})
+    return r.json()
+
+
+class Proxy(VendorServer):
+    """A reverse proxy in front of WordPress, with the base server's fault injection."""
+
+    def __init__(self, upstream: str, *, strip_app_passwords: bool = False):
+        super().__init__()
+        self.upstream = upstream
+        self.strip_app_passwords = strip_app_passwords
+
+    def handle(self, req: Request) -> Response:
+        headers = {k: v for k, v in req.headers.items() if k in ("authorization", "content-type", "content-disposition")}
+        r = requests.request(req.method, self.upstream + req.path + "?" + urlencode(req.query, doseq=True),
+                             headers=headers, data=req.body, timeout=30)
+        body = r.content
+        is_index = req.path == "/wp-json/" or req.query.get("rest_route") == ["/"]
+        if self.strip_app_passwords and is_index:  # what WordPress answers when they are unavailable
+            data = r.json()
+            data.pop("authentication", None)
+            return Response(r.status_code, data)
+        return Response(r.status_code, body, {"Content-Type": r.headers.get("Content-Type", "application/json")})
+
+
+@pytest.fixture
+def proxy(wordpress):
+    with Proxy(wordpress.url) as p:
+        yield p
+
+
+# -- creating, updating, retracting ----------------------------------------------------------------
+def test_create_writes_every_field_and_the_image(wordpress, tmp_path):
+    pub = publisher(wordpress)
+    image = png(tmp_path / "anh-bia.png", (200, 30, 30))
+    r = rendering("create", image=image, alt="Người dân nộp hồ sơ tại bộ phận một cửa", image_caption="Ảnh: UBND phường")
+    result = pub.publish(r, key="k1")
+
+    post = read_post(wordpress, result.remote_id)
+    assert post["title"]["raw"] == "Hướng dẫn nộp hồ sơ trực tuyến"
+    assert post["slug"] == f"t{RUN}-create" and post["status"] == "publish"
+    assert post["excerpt"]["raw"] == "Tóm tắt: nộp hồ sơ trực tuyến."
+    assert "Cổng dịch vụ công" in post["content"]["raw"]
+    assert post["date"] == "2026-03-02T08:30:00" and post["date_gmt"] == "2026-03-02T01:30:00"
+    assert result.remote_url == post["link"] and result.extra["slug"] == post["slug"]
+    s = wordpress.session()
+    cats = s.get(wordpress.rest("/wp/v2/categories"), params={"include": ",".join(map(str, post["categories"]))}).json()
+    assert [(c["slug"], c["name"]) for c in cats] == [("tin-tuc", "Tin tức")]
+    tags = s.get(wordpress.rest("/wp/v2/tags"), params={"include": ",".join(map(str, post["tags"]))}).json()
+    assert sorted((t["slug"], t["name"]) for t in tags) == [("cchc", "Cải cách hành chính"),
+                                                              ("dvctt", "Dịch vụ công trực tuyến")]
+    media = s.get(wordpress.rest(f"/wp/v2/media/{post['featured_media']}"), params={"context": "edit"}).json()
+    assert media["alt_text"] == "Người dân nộp hồ sơ tại bộ phận một cửa"
+    assert media["caption"]["raw"] == "Ảnh: UBND phường"
+    assert media["mime_type"] == "image/png"
+    assert requests.get(media["source_url"]).content == image.read_bytes()
+    assert list(result.extra["media"].values()) == [post["featured_media"]]
+
+
+def test_update_keeps_the_article_and_does_not_upload_the_image_again(wordpress, tmp_path):
+    pub = publisher(wordpress)
+    image = png(tmp_path / "a.png", (10, 120, 10))
+    first = pub.publish(rendering("update", image=image, alt="Ảnh cũ"), key="k")
+    # A new publisher (a later run) with the ledger's extra: the unchanged image is reused.
+    pub2 = publisher(wordpress)
+    second = pub2.update(rendering("update", title="Đính chính: hướng dẫn nộp hồ sơ", image=image, alt="Ảnh mới"),
+                         first)
+    assert second.remote_id == first.remote_id
+    post = read_post(wordpress, second.remote_id)
+    assert post["title"]["raw"] == "Đính chính: hướng dẫn nộp hồ sơ"
+    assert post["featured_media"] == first.extra["media"][next(iter(first.extra["media"]))]
+    media = wordpress.session().get(wordpress.rest("/wp/v2/media"), params={
+        "slug": f"loa-img-{next(iter(first.extra['media']))[:20]}", "context": "edit"}).json()
+    assert len(media) == 1 and media[0]["alt_text"] == "Ảnh mới"
+    # Without the image any more: the featured image is removed, not left behind.
+    third = pub2.update(rendering("update"), second)
+    assert read_post(wordpress, third.remote_id)["featured_media"] == 0
+
+
+def test_retraction_trashes_and_lookup_finds_live_and_trashed_articles(wordpress):
+    pub = publisher(wordpress)
+    r = rendering("retract")
+    assert pub.lookup(r, "k") is None
+    result = pub.publish(r, key="k")
+    found = pub.lookup(r, "k")
+    assert (found.remote_id, found.extra["trashed"], found.extra["status"]) == (result.remote_id, False, "publish")
+
+    pub.retract(result, "sai thông tin")
+    post = read_post(wordpress, result.remote_id)
+    assert post["status"] == "trash" and post["slug"] == f"t{RUN}-retract__trashed"
+    found = pub.lookup(r, "k")
+    assert (found.remote_id, found.extra["trashed"]) == (result.remote_id, True)
+    pub.retract(result, "again")  # 410 rest_already_trashed: already done, not an error
+
+    # Published again after the retraction: the same article comes back, no second one.
+    again = pub.publish(r, key="k2")
+    assert again.remote_id == result.remote_id
+    assert [p["status"] for p in posts_with_slug(wordpress, f"t{RUN}-retract")] == ["publish"]
+
+
+def test_retraction_with_trash_force_deletes(wordpress):
+    pub = publisher(wordpress, trash_force=True)
+    result = pub.publish(rendering("force"), key="k")
+    pub.retract(result, "xoá")
+    r = wordpress.session().get(wordpress.rest(f"/wp/v2/posts/{result.remote_id}"))
+    assert r.status_code == 404 and r.json()["code"] == "rest_post_invalid_id"
+    pub.retract(result, "again")  # already gone
+
+
+def test_a_lost_create_answer_never_makes_a_second_article(wordpress):
+    """Killed between WordPress's 201 and the ledger write: the engine sends again; still one article."""
+    r = rendering("lost")
+    first = publisher(wordpress).publish(r, key="k")
+    again = publisher(wordpress).publish(r, key="k")  # a new process, no memory of the first answer
+    assert again.remote_id == first.remote_id
+    assert len(posts_with_slug(wordpress, f"t{RUN}-lost")) == 1
+
+
+def test_prefetch_batches_lookups_but_never_vouches_twice(wordpress, proxy):
+    existing = publisher(wordpress).publish(rendering("pre-old"), key="k")
+    pub = publisher(wordpress, url=proxy.url, rest_form="wp-json")
+    old, new = rendering("pre-old"), rendering("pre-new")
+    pub.prefetch([old, new])
+    assert len(proxy.calls("GET", "/wp-json/wp/v2/posts")) == 1
+    assert pub.publish(old, key="k").remote_id == existing.remote_id  # present: updated, not created
+    created = pub.publish(new, key="k")
+    assert len(proxy.calls("GET", "/wp-json/wp/v2/posts")) == 2  # only the present one was looked up again
+    # The same post again (its answer was lost): the prefetch no longer vouches, WordPress is asked.
+    assert pub.publish(new, key="k").remote_id == created.remote_id
+    assert len(proxy.calls("GET", "/wp-json/wp/v2/posts")) == 3
+    assert len(posts_with_slug(wordpress, f"t{RUN}-pre-new")) == 1
+
+
+def test_proxy_502_after_the_create_is_transient_and_the_retry_finds_the_article(wordpress, proxy):
+    proxy.inject(lambda q: q.method == "POST" and q.path == "/wp-json/wp/v2/posts", after=True, status=502,
+                 body=b"<html><body><h1>502 Bad Gateway</h1>nginx</body></html>", headers={"Content-Type": "text/html"})
+    pub = publisher(wordpress, url=proxy.url, rest_form="wp-json")
+    r = rendering("proxy502")
+    with pytest.raises(TransientPublishError) as err:
+        pub.publish(r, key="k")
+    assert err.value.reason == ("the proxy in front of WordPress answered 502 Bad Gateway instead of WordPress "
+                                "when trying to create the article")
+    assert err.value.vendor_message == "502 Bad Gateway nginx" and err.value.status == 502
+    result = pub.publish(r, key="k")  # the engine's retry
+    assert [p["id"] for p in posts_with_slug(wordpress, f"t{RUN}-proxy502")] == [int(result.remote_id)]
+    assert len(proxy.calls("POST", "/wp-json/wp/v2/posts")) == 2  # the create, then the in-place update
+
+
+def test_timeout_is_transient(wordpress, proxy):
+    proxy.inject(lambda q: q.path == "/wp-json/wp/v2/posts", delay=1.5)
+    pub = publisher(wordpress, url=proxy.url, rest_form="wp-json", timeout=0.5)
+    with pytest.raises(TransientPublishError) as err:
+        pub.publish(rendering("timeout"), key="k")
+    assert err.value.reason == "the server did not answer in time"
+
+
+@pytest.mark.parametrize("form", ["wp-json", "rest_route", "auto"])
+def test_both_url_forms(wordpress, form):
+    pub = publisher(wordpress, rest_form=form)
+    r = rendering(f"form-{form.replace('_', '')}")
+    result = pub.publish(r, key="k")
+    assert pub.lookup(r, "k").remote_id == result.remote_id
+    assert pub.update(r, result).remote_id == result.remote_id
+    assert pub._form == ("wp-json" if form == "auto" else form)
+
+
+# -- errors a person must act on ----------------------------------------------------------------------
+def test_wrong_password_is_an_auth_error_with_a_hint(wordpress):
+    pub = publisher(wordpress, password="abcd EFGH ijkl MNOP qrst UVWX")
+    with pytest.raises(PublisherAuthError) as err:
+        pub.publish(rendering("wrongpw"), key="k")
+    e = err.value
+    assert e.status == 401
+    assert e.reason.startswith("WordPress refused to let 'loa-admin' look the article up by its slug: ")
+    assert "application password" in e.hint and "Editor" in e.hint and "LOA_WP_PASSWORD" in e.hint
+    health = pub.check()
+    assert not health.ok and health.messages[0].startswith("WordPress refused to let 'loa-admin' read its own profile")
+
+
+def test_contributor_is_told_what_is_missing(wordpress):
+    pub = publisher(wordpress, "contributor")
+    health = pub.check()
+    assert not health.ok and health.identity.startswith("loa-contributor (loa-contributor, contributor)")
+    assert ("loa-contributor (contributor) cannot publish articles: capability publish_posts is missing; "
+            "give the user the Editor role") in health.messages
+    assert any("cannot upload featured images" in m for m in health.messages)
+
+    with pytest.raises(PublisherAuthError) as err:
+        pub.publish(rendering("contrib"), key="k")
+    assert err.value.status == 403 and err.value.code == "rest_cannot_publish"
+    assert err.value.reason == ("WordPress refused to let 'loa-contributor' create the article: Sorry, you are not "
+                                "allowed to publish posts in this post type. [rest_cannot_publish]")
+    with pytest.raises(PublisherAuthError) as err:
+        pub.publish(rendering("contrib2", type_=f"loai-{RUN}", type_label=f"Loại {RUN}"), key="k")
+    assert err.value.code == "rest_cannot_create" and "create the category" in err.value.reason
+    assert posts_with_slug(wordpress, f"t{RUN}-contrib") == []
+
+
+def test_admin_check_is_ok(wordpress):
+    health = publisher(wordpress).check()
+    assert health.ok, health.messages
+    assert health.identity == "loa-admin (loa-admin, administrator)"
+    assert health.messages == (f"signed in to {wordpress.url} as loa-admin (loa-admin, administrator) with an "
+                               "application password (REST form wp-json)",)
+
+
+def test_unknown_category_id_is_refused_before_wordpress_drops_it(wordpress):
+    pub = publisher(wordpress, category_map={"tin-tuc": 999999})
+    with pytest.raises(PermanentPublishError) as err:
+        pub.publish(rendering("badcat"), key="k")
+    assert err.value.reason == ("WordPress refused to find category 999999 (channels.portal.category_map.tin-tuc): "
+                                "Term does not exist. [rest_term_invalid]")
+    assert posts_with_slug(wordpress, f"t{RUN}-badcat") == []
+    assert not pub.check().ok
+
+
+def test_a_400_from_wordpress_is_surfaced(wordpress):
+    pub = publisher(wordpress, status="publsh")
+    with pytest.raises(PermanentPublishError) as err:
+        pub.publish(rendering("badstatus"), key="k")
+    e = err.value
+    assert (e.status, e.code, type(e)) == (400, "rest_invalid_param", PermanentPublishError)
+    assert e.reason == ("WordPress refused to create the article: Invalid parameter(s): status (status: status is "
+                        "not one of publish, future, draft, pending, and private.) [rest_invalid_param]")
+
+
+def test_plain_http_without_application_passwords_is_refused_before_sending_credentials(wordpress):
+    with Proxy(wordpress.url, strip_app_passwords=True) as p:
+        pub = publisher(wordpress, url=p.url)
+        with pytest.raises(PublisherAuthError) as err:
+            pub.publish(rendering("noapp"), key="k")
+        assert "does not accept application passwords (over plain http WordPress 6.1 accepts them only when its " \
+               "environment type is 'local')" in err.value.reason
+        assert "ignore Loa's credentials silently" in err.value.reason
+        assert all("authorization" not in q.headers for q in p.requests)
+        assert not pub.check().ok
+
+
+def test_bad_options_are_config_errors():
+    with pytest.raises(ConfigError) as err:
+        WordPressPublisher("portal", {"url": "ftp://x", "username": "u", "password_env": "P", "rest_form": "json"})
+    assert [k for k, _ in err.value.errors] == ["channels.portal.rest_form", "channels.portal.url"]
+
+
+def test_the_password_never_reaches_logs_or_errors(wordpress, caplog, tmp_path):
+    caplog.set_level(logging.DEBUG)
+    good = wordpress.password()
+    pub = publisher(wordpress)
+    pub.publish(rendering("logs", image=png(tmp_path / "l.png", (1, 2, 3)), alt="a"), key="k")
+    pub.check()
+    bad = "Zz9Zz9Zz9Zz9Zz9Zz9Zz9Zz9"
+    with pytest.raises(PublisherAuthError) as err:
+        publisher(wordpress, password=bad).publish(rendering("logs"), key="k")
+    shown = caplog.text + str(err.value) + (err.value.hint or "") + (err.value.vendor_message or "")
+    assert "created post" in caplog.text  # the log did record the work
+    for secret in (good, bad, good.replace(" ", "")):
+        assert secret not in shown
