@@ -90,7 +90,7 @@ def _activity_problems(read_activities, cfg):
             continue
         path, line, code, args = item
         try:
-            path = Path(path).resolve().relative_to(cfg.root).as_posix()
+            path = (cfg.content_dir / path).resolve().relative_to(cfg.root).as_posix()
         except ValueError:
             path = str(path)
         out.append(Problem(path, line, 1, Severity.ERROR, code, MappingProxyType(dict(args))))
