@@ -43,7 +43,8 @@ def report(args) -> int:
     from pipeline.report import FORMATS, write_report
 
     cfg = load(args)
-    for fmt in args.format:
+    formats = args.format or ["md"]
+    for fmt in formats:
         if fmt not in FORMATS:
             raise UsageError(f"unknown format {fmt!r}; expected one of: {', '.join(FORMATS)}")
     if args.unit and args.unit not in cfg.units:
@@ -57,7 +58,7 @@ def report(args) -> int:
         rep = make_report(cfg, lg, args.period, unit=args.unit, as_of=as_of, now=parse_now(args.now, cfg))
         out_dir = Path(args.out) if args.out else cfg.root / cfg.report["out_dir"]
         stem = args.period + (f"-{args.unit}" if args.unit else "")
-        for fmt in args.format:
+        for fmt in formats:
             path = write_report(rep, fmt, out_dir / f"{stem}.{fmt}", templates_dir=cfg.root / "templates")
             print(rel(path, cfg))
     finally:
@@ -79,18 +80,6 @@ def _conf(sp):
 
 
 report.configure = _conf
-_orig = report
-
-
-def _with_default_format(args):
-    args.format = args.format or ["md"]
-    return _orig(args)
-
-
-_with_default_format.configure = _conf
-from pipeline.cli import VERBS  # noqa: E402
-
-VERBS["report"] = (_with_default_format, VERBS["report"][1])
 
 
 def write_due_reports(cfg, ledger_factory, now: datetime) -> list[Path]:
