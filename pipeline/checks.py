@@ -156,8 +156,8 @@ def check_text(post: Post, cfg) -> list[Problem]:
     out: list[Problem] = []
     text = post.path.read_text(encoding="utf-8")
     for issue in vn.find_issues(text, tone_style=cfg.tone_style, protect=cfg.proper_names):
-        out.append(Problem(post.relpath, issue.line, issue.col, Severity.WARNING, issue.code,
-                           MappingProxyType({"words": ", ".join(issue.words[:8])})))
+        args = issue.args if hasattr(issue, "args") else {"words": ", ".join(issue.words[:8])}
+        out.append(Problem(post.relpath, issue.line, issue.col, Severity.WARNING, issue.code, MappingProxyType(dict(args))))
     if hasattr(vn, "looks_unaccented"):
         for key, value in (("title", post.title), ("summary", post.summary if "summary" in post.lines else "")):
             if value and vn.looks_unaccented(value):

@@ -229,7 +229,8 @@ class _Reader:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
             line = data[:exc.start].count(b"\n") + 1
-            self.p(line, "file.not-utf8", encoding=_guess_encoding(data))
+            guess = _guess_encoding(data)
+            self.p(line, "file.not-utf8", encoding=guess if guess != "unknown" else "một bảng mã không nhận ra được / an unrecognised encoding")
             return None, self.problems
         if text.startswith("\ufeff"):
             text = text[1:]
