@@ -297,6 +297,8 @@ def test_skip_is_idempotent_and_respects_live_claims(ledger):
     with pytest.raises(LedgerError) as e:
         ledger.skip("p2", "facebook", reason="blackout", now=NOW)
     assert str(e.value) == "p2 on facebook is claimed by w1 until 2025-03-03 01:05:00+00:00; not skipped"
+    with pytest.raises(LedgerError, match="not skipped"):  # expired but not reconciled: may have sent
+        ledger.skip("p2", "facebook", reason="blackout", now=NOW + LEASE + timedelta(hours=1))
 
 
 # -- events, kv, pauses, spacing, query -------------------------------------------------------------

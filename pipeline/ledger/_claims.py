@@ -197,7 +197,7 @@ class SqlLedger(SqlCore):
 
         def body(tx: Tx) -> Publication:
             row = self._locked(tx, post_id, channel, "skip it")
-            if row.lease_live(now):
+            if row.state == "claimed":  # live, or expired and not yet reconciled: it may have sent
                 raise LedgerError(f"{post_id} on {channel} is claimed by {row.claim_owner} until "
                                   f"{row.lease_until}; not skipped")
             if row.state == "skipped" and row.last_error == reason and all(

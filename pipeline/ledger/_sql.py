@@ -27,6 +27,7 @@ UTC = timezone.utc
 
 SELECT_PUBLICATIONS = f"SELECT {', '.join(PUBLICATION_COLUMNS)} FROM publications"
 _BY_KEY = " WHERE post_id = ? AND channel = ?"
+_RETURNING = f" RETURNING {', '.join(PUBLICATION_COLUMNS)}"
 _TIME_COLUMNS = {"next_attempt_at", "lease_until", "first_published_at", "published_version_at",
                  "retracted_at", "corrected_at", "updated_at", "publish_at"}
 _TIME_IDX = tuple(i for i, c in enumerate(PUBLICATION_COLUMNS) if c in _TIME_COLUMNS)
@@ -215,9 +216,9 @@ class SqlCore(Ledger):
             if column not in PUBLICATION_COLUMNS and column != "rev":
                 raise AssertionError(f"not a publications column: {column}")
         sets = ", ".join(f"{c} = ?" for c in changes)
-        tx.exec(f"UPDATE publications SET {sets}" + _BY_KEY,
-                [_db(c, v) for c, v in changes.items()] + [row.post_id, row.channel])
-        return self._row(tx, row.post_id, row.channel)
+        found = tx.rows(f"UPDATE publications SET {sets}" + _BY_KEY + _RETURNING,
+                        [_db(c, v) for c, v in changes.items()] + [row.post_id, row.channel])
+        return self._publications(found)[0]
 
     def _event(self, tx: Tx, kind: str, *, post_id: str | None, channel: str | None, actor: str,
                version: str | None, detail: Mapping[str, Any] | None, now: datetime) -> int:
@@ -271,9 +272,11 @@ class SqlCore(Ledger):
             return current  # the common case every tick: no write lock, no write
 
         def body(tx: Tx) -> Publication:
-            tx.exec(self._upsert(tuple(wanted)), (post_id, channel, now, self._rev(tx), channel_type,
-                                                  *(_db(k, v) for k, v in wanted.items())))
-            return self._row(tx, post_id, channel)
+            found = tx.rows(self._upsert(tuple(wanted)) + _RETURNING,
+                            (post_id, channel, now, self._rev(tx), channel_type,
+                             *(_db(k, v) for k, v in wanted.items())))
+            # no row back: the upsert found nothing to change (a concurrent ensure() did it)
+            return self._publications(found)[0] if found else self._row(tx, post_id, channel)
         return self._run(body, write=True)
 
     def ensure_many(self, items, *, now):

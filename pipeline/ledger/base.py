@@ -284,8 +284,9 @@ class Ledger(abc.ABC):
              meta: Mapping[str, Any] | None = None, actor: str = "planner") -> Publication:
         """State ``skipped`` with ``reason`` in ``last_error`` (stale, refused by policy).
 
-        Idempotent: skipping an already skipped row for the same reason writes nothing. A row held
-        by a live claim is refused with ``LedgerError``; so is a missing row."""
+        Idempotent: skipping an already skipped row for the same reason writes nothing. A
+        ``claimed`` row (live, or expired and not yet reconciled) is refused with ``LedgerError``;
+        so is a missing row."""
 
     # -- events ---------------------------------------------------------------------------------
 

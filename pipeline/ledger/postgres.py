@@ -16,7 +16,13 @@ from pipeline.ledger._sql import Tx, aware
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 _TRIES = 4  # deadlocks and serialization failures are retried; the whole body runs again
-_WRITE_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || ':loa-write', 0))"
+# Writers take turns, like SQLite's BEGIN IMMEDIATE: change numbers (rev) then commit in order
+# and row locks can never deadlock. Vendor calls happen outside transactions, so the wait is
+# milliseconds. Sent with BEGIN as one simple query: one round trip.
+_BEGIN_WRITE = ("BEGIN; SELECT pg_advisory_xact_lock("
+                "hashtextextended(current_schema() || ':loa-write', 0))")
+# one snapshot for every statement of a read (snapshot() reads the counter, then the rows)
+_BEGIN_READ = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"
 
 
 @functools.lru_cache(maxsize=512)
@@ -136,6 +142,13 @@ class PostgresLedger(SqlLedger):
                 pass
             self._conn = None
 
+    def _rollback(self, conn: Any) -> None:
+        if not conn.closed:
+            try:
+                conn.execute("ROLLBACK")
+            except self._pg.Error:
+                self._discard()  # the server will roll back when it sees the connection go
+
     def _run(self, body: Callable[[Tx], T], *, write: bool, read_only: bool = False,
              consistent: bool = False) -> T:
         pg = self._pg
@@ -144,20 +157,18 @@ class PostgresLedger(SqlLedger):
                 conn = self._connect()
                 committing = False
                 try:
+                    cur = conn.cursor()
                     if not (write or read_only or consistent):
                         # one statement is atomic by itself: no BEGIN/COMMIT round trips
-                        return body(_Tx(conn.cursor()))
-                    with conn.transaction():
-                        cur = conn.cursor()
-                        if write:
-                            # Writers take turns, like SQLite's BEGIN IMMEDIATE: change numbers
-                            # (rev) then commit in order and row locks can never deadlock.
-                            # Vendor calls happen outside transactions, so the wait is milliseconds.
-                            cur.execute(_WRITE_LOCK)
-                        else:
-                            cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                        return body(_Tx(cur))
+                    cur.execute(_BEGIN_WRITE if write else _BEGIN_READ)
+                    try:
                         result = body(_Tx(cur))
-                        committing = True
+                    except BaseException:
+                        self._rollback(conn)
+                        raise
+                    committing = True
+                    cur.execute("COMMIT")
                     return result
                 except (pg.errors.TransactionRollback, pg.errors.LockNotAvailable) as e:
                     # deadlock or serialization failure: the server rolled back; safe to run again

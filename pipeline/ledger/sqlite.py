@@ -76,12 +76,16 @@ class SQLiteLedger(SqlLedger):
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 conn = sqlite3.connect(self.path, timeout=self._busy_timeout, isolation_level=None,
                                        check_same_thread=False)  # our lock serializes threads
-                conn.execute("PRAGMA journal_mode = WAL")
-                conn.execute("PRAGMA synchronous = FULL")
             except sqlite3.Error as e:
                 raise self._translate(e) from e
             except OSError as e:
                 raise LedgerUnavailable(f"ledger {self.where} cannot be opened: {e}") from e
+            try:
+                conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute("PRAGMA synchronous = FULL")
+            except sqlite3.Error as e:
+                conn.close()
+                raise self._translate(e) from e
             self._conn = conn
         return self._conn
 
