@@ -182,7 +182,8 @@ def build_preview(cfg, out_dir: Path | None = None, paths: list[Path] | None = N
     tmp.write_text(json.dumps({"key": key, "rows": rows}, ensure_ascii=False), encoding="utf-8")
     os.replace(tmp, cache_file)
     failed = [(r["file"], r["error"]) for r in rows.values() if "error" in r]
-    return PreviewResult(out, len(todo), reused, failed)
+    fresh = sum(1 for f in todo if f in rows and "error" not in rows[f])
+    return PreviewResult(out, fresh, reused, failed)
 
 
 STATE_LABELS = {
