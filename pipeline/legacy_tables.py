@@ -205,12 +205,13 @@ def restore_caps(line: str) -> str:
     """TCVN3 has no capital toned letters: in an upper-case heading, upper-case them back.
 
     A word is upper-cased when its ASCII letters are all capitals and either there are two of
-    them (``CéNG``) or most words of the line are capitals (``Ký`` in ``§¡NG Ký KINH DOANH``).
+    them (``CéNG``) or most words with two ASCII letters are capitals (``Ký`` in ``§¡NG Ký KINH
+    DOANH``, but not ``Bé`` in ``Bé tr−ëng``).
     """
     if not _CAPS_CANDIDATE.search(line):
         return line
-    toks = [t for t in _CAPS_TOKEN.findall(line) if _ASCII_LETTER.search(t)]
-    heading = len(toks) > 1 and sum(1 for t in toks if not _ASCII_LOWER.search(t)) >= 0.6 * len(toks)
+    toks = [t for t in _CAPS_TOKEN.findall(line) if len(_ASCII_LETTER.findall(t)) >= 2]
+    heading = bool(toks) and sum(1 for t in toks if not _ASCII_LOWER.search(t)) >= 0.6 * len(toks)
 
     def fix(m: re.Match) -> str:
         w = m.group()

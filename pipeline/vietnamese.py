@@ -11,6 +11,7 @@ Spanish, German or English text with accented letters is left alone.
 from __future__ import annotations
 
 import difflib
+from functools import partial
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -54,6 +55,7 @@ _TOKEN = re.compile(r"[A-Za-z\u00A1-\u00AE\u00B5-\u00B9\u00BB-\u00BE\u00C0-\u024
 _WORD = re.compile(r"[^\W\d_]+")
 _ASCII_LETTER = re.compile("[A-Za-z]")
 _VN_SPECIFIC = re.compile(r"[ăâđêôơưĂÂĐÊÔƠƯĩũĨŨ\u1EA0-\u1EF9]")
+_BEYOND_GLYPHS = re.compile("[^\x00-\xff\u2212]")
 
 
 # ------------------------------------------------------------------ legacy text inside UTF-8
@@ -72,30 +74,38 @@ def _trial(line: str, name: str, prior: bool) -> tuple[int, str, list[str]]:
     stopped being Vietnamese; it is 0 when the conversion fails the guard (too many such words,
     long or f/j/w/z words) or has too little evidence: two words, or one when *prior* (other lines
     of the same text were this encoding) or when it holds a TCVN3 glyph no language uses as a letter.
+    In a line that also holds real Unicode Vietnamese, words that read as Vietnamese either way
+    ("Phòng") change only between converted words ("dÞch vô c«ng"), and words the table would
+    break ("chính") never change.
     """
     convert = _CONVERTERS[name]
-    gains = neutral = bad = 0
-    changed: list[str] = []
-    out: list[str] = []
-    pos = 0
-    for m in _TOKEN.finditer(line):
+    toks = list(_TOKEN.finditer(line))
+    news = [convert(m.group()) for m in toks]  # (a "unicode" word is never replaced, see below)
+    status = []
+    for m, new in zip(toks, news):
         tok = m.group()
-        new = convert(tok)
-        out += (line[pos:m.start()], new)
-        pos = m.end()
-        if new == tok or not _ASCII_LETTER.search(tok):
-            continue
-        changed.append(tok)
-        if not _is_syllable(new.lower() if name == "tcvn3" else new):  # TCVN3 has lost the capitals
-            bad += 1
-        elif _is_syllable(tok):
-            neutral += 1
+        if _BEYOND_GLYPHS.search(tok):  # legacy text shows only as cp1252 glyphs: this word is Unicode
+            status.append("unicode")
+        elif new == tok or not _ASCII_LETTER.search(tok):
+            status.append("same")
+        elif not _is_syllable(new.lower() if name == "tcvn3" else new):  # TCVN3 has lost the capitals
+            status.append("bad")
         else:
-            gains += 1
-    out.append(line[pos:])
+            status.append("neutral" if _is_syllable(tok) else "gain")
+    gains, bad = status.count("gain"), status.count("bad")
+    changed = [m.group() for m, s in zip(toks, status) if s in ("gain", "neutral", "bad")]
     if not changed:
         return 0, line, []
-    converted = "".join(out)
+    mixed = "unicode" in status
+    out, pos, changed = [], 0, []
+    for k, (m, new, s) in enumerate(zip(toks, news, status)):
+        near = status[max(k - 1, 0):k] + status[k + 1:k + 2]
+        keep = s == "unicode" or mixed and (s == "bad" or s == "neutral" and ("gain" not in near or "unicode" in near))
+        out += (line[pos:m.start()], m.group() if keep else new)
+        pos = m.end()
+        if new != m.group() and not keep:
+            changed.append(m.group())
+    converted = "".join(out) + line[pos:]
     words = [w for w in _WORD.findall(converted) if len(w) > 1 and not (w.isascii() and w.isupper())]
     odd = sum(1 for w in words if len(w) > 7 or _FJWZ.search(w))
     foreign = sum(1 for w in words if not _is_syllable(w.lower() if name == "tcvn3" else w))
@@ -321,7 +331,7 @@ def decode_bytes(data: bytes, encoding: str) -> str:
         raise ValueError(f"cannot decode {encoding!r}: expected one of {ENCODINGS[:-1]}")
     text = _BYTE_DECODERS[encoding](data)
     if encoding == "tcvn3":
-        text = "\n".join(map(_restore_caps, text.split("\n")))
+        text = "\n".join(map(lt.restore_caps, text.split("\n")))
     return text
 
 
@@ -374,7 +384,11 @@ def _line_fixes(line: str, prior=frozenset()):
     if fixed != line:
         yield "text.not-nfc", line, fixed, [w for w in line.split() if not unicodedata.is_normalized("NFC", w)]
         line = fixed
-    for step in (_mojibake_line, lambda s: _legacy_line(s, prior), _eth_line):
+    # Legacy twice: a line may hold both TCVN3 and VNI pastes, and one pass converts one table.
+    # Eth on both sides: "Ðảm" must not count against a conversion, and a conversion may give
+    # "Ðo" the Vietnamese context it lacked (so a second fix_text finds nothing more).
+    legacy = partial(_legacy_line, prior=prior)
+    for step in (_mojibake_line, _eth_line, legacy, legacy, _eth_line):
         found = step(line)
         if found:
             code, after, words = found
