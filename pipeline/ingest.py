@@ -10,8 +10,9 @@ State kept in the :class:`~publishers.base.StateStore` (all string values):
 - ``ingest:http:<feed url>``: JSON ``{etag, last_modified, sha256, config}``, the validators
   sent as ``If-None-Match`` / ``If-Modified-Since`` next time; saved only after the feed's drafts
   are all written, so a crash never makes the next run skip items;
-- ``ingest:seen:<guid|link|title>:<hash>``: the ISO date of an item already drafted;
-- ``ingest:status:<feed name>``: JSON ``{at, status, message, drafts, warnings}`` for ``loa status``.
+- ``ingest:seen:<feed name>``: JSON list of the items already drafted from that feed (newest 2000);
+- ``ingest:status:<feed name>``: JSON ``{at, status, message, line, drafts, warnings}`` for
+  ``loa status``.
 
 A dry run fetches and reports what it would create, and writes neither files nor state.
 """
@@ -27,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any, Mapping, Sequence
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import requests
 from slugify import slugify
@@ -145,7 +146,8 @@ def ingest(feeds: Sequence[Mapping[str, Any]], *, content_dir: Path, state: Any,
         raise ValueError("ingest() needs an aware 'now'")
     own_session = session is None
     session = session or requests.Session()
-    seen = SeenIndex(state=state, content_dir=Path(content_dir), site_tz=site_tz, window_days=dedup_days)
+    seen = SeenIndex(state=state, content_dir=Path(content_dir), site_tz=site_tz, window_days=dedup_days,
+                     feed_names=[f["name"] for f in feeds])
     prior = [_load_http_state(state, f) for f in feeds]
     try:
         fetched = _fetch_all(feeds, prior, session, limits)
@@ -214,9 +216,12 @@ def _run_feed(feed, memo, outcome, *, seen, content_dir, state, now, site_tz, dr
     if memo.get("sha256") == digest:
         # Servers without validators: the same bytes as last time need no parsing at all.
         return FeedReport(name, url, NOT_MODIFIED, "same content as last run")
-    acc = _Acc()
     try:
         feed_tz = ZoneInfo(feed["timezone"]) if feed.get("timezone") else site_tz
+    except (ZoneInfoNotFoundError, ValueError):
+        return FeedReport(name, url, ERROR, f"unknown timezone {feed['timezone']!r}")
+    acc = _Acc()
+    try:
         parsed = parse_feed(outcome.body, outcome.headers, outcome.url, feed_tz)
         acc.warnings.extend(parsed.warnings)
         feed_title = parsed.title or name
@@ -234,6 +239,9 @@ def _run_feed(feed, memo, outcome, *, seen, content_dir, state, now, site_tz, dr
         log.exception("Bug while ingesting feed %s", name)
         return FeedReport(name, url, ERROR, f"internal error ({type(exc).__name__}: {exc}); see the log",
                           tuple(acc.warnings), tuple(acc.created), bug=True)
+    finally:
+        if not dry_run:
+            seen.commit(name)  # the drafts written so far are on disk: remember them, even after an error
     if not dry_run and state is not None:
         state.set(f"ingest:http:{url}", json.dumps({
             "etag": outcome.headers.get("etag"), "last_modified": outcome.headers.get("last-modified"),
@@ -280,7 +288,7 @@ def _consider(item: Item, feed, feed_title, acc: _Acc, *, seen: SeenIndex, conte
     else:
         text_out = _draft_text(item, feed, feed_title, when)
         acc.created.append(write_draft(folder, stem, text_out))
-    seen.add(guid, link, tkey, when.date(), durable=not dry_run)
+    seen.add(feed["name"], guid, link, tkey, when.date())
 
 
 def _draft_text(item: Item, feed, feed_title: str, when: datetime) -> str:
@@ -310,6 +318,12 @@ def _draft_text(item: Item, feed, feed_title: str, when: datetime) -> str:
 
 
 def _save_status(state: Any, rep: FeedReport, now: datetime) -> None:
+    # ``message`` is the detail after the status word (``loa status`` prints "<status>: <message>");
+    # ``line`` the whole report line.
+    if rep.status == OK:
+        message = f"{len(rep.created)} new drafts, {len(rep.duplicates)} duplicates, {len(rep.filtered)} filtered"
+    else:
+        message = rep.message
     state.set(f"ingest:status:{rep.name}", json.dumps({
-        "at": now.isoformat(), "status": rep.status, "message": rep.line(),
+        "at": now.isoformat(), "status": rep.status, "message": message, "line": rep.line(),
         "drafts": len(rep.created), "warnings": list(rep.warnings)}, ensure_ascii=False))

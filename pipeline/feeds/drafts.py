@@ -5,8 +5,8 @@ two sites collide), the same normalised link, or the same folded title (``hoà``
 and punctuation ignored) within ``window`` days. Three memories are consulted:
 
 - items already accepted in this run (across feeds);
-- the durable :class:`StateStore` (``ingest:seen:<kind>:<hash>`` -> ISO date), so an item whose
-  draft a person deleted is not pulled again;
+- the durable :class:`StateStore` (``ingest:seen:<feed name>``, see :class:`SeenIndex`), so an
+  item whose draft a person deleted is not pulled again;
 - the front matter of ``content/**/*.md`` (``source_guid``, ``source_link``, ``title``), so a
   draft that was edited, moved or published is still recognised even on a fresh ledger.
 
@@ -17,7 +17,7 @@ are tried next).
 
 from __future__ import annotations
 
-import hashlib
+import json
 import logging
 import os
 import re
@@ -38,6 +38,7 @@ __all__ = ["normalize_link", "title_key", "guid_key", "SeenIndex", "scan_content
            "render_draft"]
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: the scan reads every post
+_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # the safe dumper either way; libyaml is 10x faster
 _TRACKING = re.compile(r"^(utm_\w+|fbclid|gclid|zarsrc|gidzl|_ga)$", re.I)
 _NON_WORD = re.compile(r"[^\w]+")
 
@@ -80,13 +81,9 @@ def guid_key(guid: str | None, link: str | None, feed_url: str) -> str | None:
     return f"{host}|{guid}"
 
 
-def _hash(kind: str, value: str) -> str:
-    return f"ingest:seen:{kind}:" + hashlib.sha1(value.encode("utf-8")).hexdigest()[:24]
-
-
 @dataclass(frozen=True)
 class Known:
-    """One item already known (from content or from this run)."""
+    """One item already known (from content, from state or from this run)."""
 
     guid: str | None
     link: str | None
@@ -97,26 +94,52 @@ class Known:
 class SeenIndex:
     """Answers "is this item a duplicate, and of what?" across feeds, runs and content files.
 
-    ``state`` may be ``None`` (nothing durable); ``content_dir`` is scanned once, on first use,
-    so a run where every feed answers 304 never reads the content tree.
+    Durable memory is one state value per feed, ``ingest:seen:<feed name>``: a JSON list of
+    ``[guid_key, link_key, title_key, day]`` for the newest :data:`REMEMBER` items drafted from it.
+    One write per feed per changed run, not three per draft, because the ledger's state store
+    commits every ``set`` to disk. Items older than that have long left any real feed.
+
+    ``content_dir`` and the state values are read once, on first use, so a run where every feed
+    answers 304 reads neither the content tree nor the memory.
     """
 
-    def __init__(self, *, state: Any, content_dir: Path | None, site_tz: tzinfo, window_days: int = 3):
+    REMEMBER = 2000
+
+    def __init__(self, *, state: Any, content_dir: Path | None, site_tz: tzinfo, window_days: int = 3,
+                 feed_names: Iterable[str] = ()):
         self.state = state
         self.content_dir = content_dir
         self.site_tz = site_tz
         self.window = timedelta(days=window_days)
+        self.feed_names = list(feed_names)
         self._guids: set[str] = set()
         self._links: set[str] = set()
         self._titles: dict[str, list[date]] = {}
-        self._scanned = content_dir is None
+        self._memory: dict[str, list[list]] = {}
+        self._pending: dict[str, list[list]] = {}
+        self._loaded = False
 
     def _load(self) -> None:
-        if self._scanned:
+        if self._loaded:
             return
-        self._scanned = True
-        for known in scan_content(self.content_dir, self.site_tz):
-            self._remember(known)
+        self._loaded = True
+        if self.content_dir is not None:
+            for known in scan_content(self.content_dir, self.site_tz):
+                self._remember(known)
+        for name in self.feed_names:
+            rows = self._read_memory(name)
+            self._memory[name] = rows
+            for guid, link, title, day in rows:
+                self._remember(Known(guid, link, title, _day(day)))
+
+    def _read_memory(self, name: str) -> list[list]:
+        raw = self.state.get(f"ingest:seen:{name}") if self.state is not None else None
+        try:
+            rows = json.loads(raw) if raw else []
+        except ValueError:
+            log.warning("Ignoring unreadable ingest memory of feed %s", name)
+            return []
+        return [r for r in rows if isinstance(r, list) and len(r) == 4] if isinstance(rows, list) else []
 
     def _remember(self, k: Known) -> None:
         if k.guid:
@@ -129,32 +152,38 @@ class SeenIndex:
     def duplicate_of(self, guid: str | None, link: str | None, title: str | None, day: date) -> str | None:
         """Why the item is a duplicate (``"same GUID"``, ``"same link"``, ``"same title"``), or ``None``."""
         self._load()
-        if guid and (guid in self._guids or self._state_get("guid", guid)):
+        if guid and guid in self._guids:
             return "same GUID"
-        if link and (link in self._links or self._state_get("link", link)):
+        if link and link in self._links:
             return "same link"
-        if title:
-            days = list(self._titles.get(title, ()))
-            stored = self._state_get("title", title)
-            if stored:
-                try:
-                    days.append(date.fromisoformat(stored[:10]))
-                except ValueError:
-                    pass
-            if any(abs(day - d) <= self.window for d in days):
-                return "same title"
+        if title and any(abs(day - d) <= self.window for d in self._titles.get(title, ())):
+            return "same title"
         return None
 
-    def add(self, guid: str | None, link: str | None, title: str | None, day: date, *, durable: bool) -> None:
-        """Remember an accepted item for the rest of the run and, if ``durable``, in ``state``."""
+    def add(self, feed: str, guid: str | None, link: str | None, title: str | None, day: date) -> None:
+        """Remember an accepted item for the rest of the run; :meth:`commit` makes it durable."""
+        self._load()
         self._remember(Known(guid, link, title, day))
-        if durable and self.state is not None:
-            for kind, value in (("guid", guid), ("link", link), ("title", title)):
-                if value:
-                    self.state.set(_hash(kind, value), day.isoformat())
+        self._pending.setdefault(feed, []).append([guid, link, title, day.isoformat()])
 
-    def _state_get(self, kind: str, value: str) -> str | None:
-        return self.state.get(_hash(kind, value)) if self.state is not None else None
+    def commit(self, feed: str) -> None:
+        """Store the items accepted from ``feed`` in this run (call after their drafts are written)."""
+        pending = self._pending.pop(feed, None)
+        if not pending or self.state is None:
+            return
+        rows = self._memory.get(feed)
+        if rows is None:
+            rows = self._read_memory(feed)
+        rows = sorted(rows + pending, key=lambda r: str(r[3]), reverse=True)[: self.REMEMBER]
+        self._memory[feed] = rows
+        self.state.set(f"ingest:seen:{feed}", json.dumps(rows, ensure_ascii=False, separators=(",", ":")))
+
+
+def _day(value: Any) -> date | None:
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
 
 
 def read_front_matter(path: Path) -> dict | None:
@@ -216,7 +245,8 @@ def scan_content(content_dir: Path, site_tz: tzinfo) -> Iterable[Known]:
 
 def render_draft(front: dict, body: str) -> str:
     """Front matter (safe YAML, Unicode kept, key order kept) and body as one Markdown file."""
-    head = yaml.safe_dump(front, allow_unicode=True, sort_keys=False, default_flow_style=False, width=1000)
+    head = yaml.dump(front, Dumper=_DUMPER, allow_unicode=True, sort_keys=False, default_flow_style=False,
+                     width=1000)
     return f"---\n{head}---\n\n{body.rstrip()}\n"
 
 

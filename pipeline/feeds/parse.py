@@ -21,7 +21,7 @@ from typing import Any, Mapping
 import feedparser
 
 from pipeline.feeds.dates import from_struct, parse_date
-from pipeline.feeds.sanitize import absolute_url, first_image, html_to_markdown, html_to_text
+from pipeline.feeds.sanitize import absolute_url, convert, html_to_text
 from pipeline.vietnamese import nfc
 
 __all__ = ["Item", "ParsedFeed", "FeedUnreadable", "parse_feed"]
@@ -178,7 +178,8 @@ def _date(entry: Mapping, feed_tz: tzinfo) -> datetime | None:
     return None
 
 
-def _image(entry: Mapping, body_html: str, base: str) -> str | None:
+def _image(entry: Mapping, base: str) -> str | None:
+    """The item's declared image (media:thumbnail, media:content, image enclosure), if any."""
     candidates: list[str | None] = []
     for thumb in entry.get("media_thumbnail") or []:
         candidates.append(thumb.get("url"))
@@ -192,7 +193,7 @@ def _image(entry: Mapping, body_html: str, base: str) -> str | None:
         url = absolute_url(c, base, image=True)
         if url:
             return url
-    return first_image(body_html, base)
+    return None
 
 
 def _item(entry: Mapping, feed_url: str, feed_tz: tzinfo) -> Item:
@@ -207,6 +208,6 @@ def _item(entry: Mapping, feed_url: str, feed_tz: tzinfo) -> Item:
     if not title:
         title = _truncate(summary, 120)
     guid = entry.get("id")
+    body, body_image = convert(body_html, base)
     return Item(guid=nfc(str(guid)).strip() if guid else None, link=link, title=title, summary=summary,
-                body=html_to_markdown(body_html, base), image=_image(entry, body_html, base),
-                published=_date(entry, feed_tz))
+                body=body, image=_image(entry, base) or body_image, published=_date(entry, feed_tz))

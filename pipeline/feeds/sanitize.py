@@ -15,6 +15,7 @@ Text comes out in Unicode NFC (Windows-1258 feeds decode to base letter + combin
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from html.parser import HTMLParser
@@ -24,7 +25,7 @@ import nh3
 
 from pipeline.vietnamese import nfc
 
-__all__ = ["absolute_url", "html_to_markdown", "html_to_text", "first_image", "escape_markdown", "md_url"]
+__all__ = ["absolute_url", "convert", "html_to_markdown", "html_to_text", "first_image", "escape_markdown", "md_url"]
 
 _INLINE_TAGS = {"a", "img", "br", "strong", "b", "em", "i", "u", "span", "code", "sub", "sup", "small",
                 "mark", "abbr", "cite", "q", "s", "del", "ins", "time", "font"}
@@ -55,13 +56,16 @@ def absolute_url(url: str | None, base: str | None, *, image: bool = False) -> s
     Browsers ignore tabs and newlines inside URLs, so they are removed before the scheme is read
     (``java\\tscript:`` is ``javascript:``).
     """
-    if not url:
-        return None
+    return _absolute(url, base, image) if url else None
+
+
+@functools.lru_cache(maxsize=8192)  # every item repeats its base, and feeds repeat their image hosts
+def _absolute(url: str, base: str | None, image: bool) -> str | None:
     u = _URL_JUNK.sub("", (html.unescape(url) if "&" in url else url).strip()).replace(" ", "%20")
     if not u:
         return None
-    if base and base is not url:
-        base = absolute_url(base, None)
+    if base:
+        base = _absolute(base, None, False)
     m = _BROKEN_ABS.match(u)
     if m and not u.lower().startswith(m.group(1).lower() + "://"):
         rest = m.group(2)
@@ -275,10 +279,16 @@ def _block(node: _Node) -> list[str]:
 
 def html_to_markdown(raw: str | None, base: str | None) -> str:
     """Sanitised Markdown for feed HTML; relative links and images resolved against ``base``."""
+    return convert(raw, base)[0]
+
+
+def convert(raw: str | None, base: str | None) -> tuple[str, str | None]:
+    """``(markdown, first image URL or None)`` for feed HTML, from one sanitising pass."""
     if not raw or not raw.strip():
-        return ""
-    blocks = _blocks(_tree(raw, base))
-    return nfc("\n\n".join(b for b in blocks if b.strip()))
+        return "", None
+    root = _tree(raw, base)
+    blocks = _blocks(root)
+    return nfc("\n\n".join(b for b in blocks if b.strip())), _first_img(root)
 
 
 def html_to_text(raw: str | None) -> str:
@@ -306,7 +316,11 @@ def first_image(raw: str | None, base: str | None) -> str | None:
     """Absolute URL of the first image in feed HTML, or ``None``."""
     if not raw or "img" not in raw.lower():
         return None
-    stack = [_tree(raw, base)]
+    return _first_img(_tree(raw, base))
+
+
+def _first_img(root: _Node) -> str | None:
+    stack = [root]
     while stack:
         node = stack.pop(0)
         for child in node.children:
