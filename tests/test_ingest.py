@@ -311,6 +311,25 @@ def test_first_run_writes_drafts_with_exact_dates_clean_markdown_and_full_front_
     assert server.requests_to("/rss/cchc.rss")[0]["headers"]["user-agent"] == "Loa/0.1 feed ingest"
     status = json.loads(state.get("ingest:status:baochinhphu"))
     assert status["status"] == "ok" and status["drafts"] == 5 and status["at"] == NOW.isoformat()
+    # Three durable values per feed, not one per draft: the ledger commits every set to disk.
+    assert sorted(state._d) == sorted([f"ingest:http:{server.url('/rss/cchc.rss')}", "ingest:seen:baochinhphu",
+                                       "ingest:status:baochinhphu"])
+
+
+def test_validators_survive_a_restart_in_the_ledger_state(server, content, tmp_path):
+    from pipeline.ledger import open_ledger
+    from pipeline.publish import LedgerState
+
+    server.fixture("/rss", "baochinhphu.rss")
+    for expected in ("bcp: ok, created 5 drafts, 0 duplicates, 0 filtered", "bcp: not modified"):
+        ledger = open_ledger(None, tmp_path)  # a new process: nothing kept in memory
+        ledger.migrate(NOW)
+        try:
+            report = run([feed("bcp", server.url("/rss"))], content, LedgerState(ledger, "ingest:", lambda: NOW))
+        finally:
+            ledger.close()
+        assert report.lines()[0] == expected
+    assert server.requests_to("/rss")[1]["status"] == 304
 
 
 def test_atom_feed_broken_links_item_relative_images_and_configured_zone(server, content):
@@ -564,7 +583,8 @@ def test_each_feed_fails_on_its_own_with_one_clear_line(server, content, silent_
              feed("loop", server.url("/loop")), feed("huge", server.url("/huge")),
              feed("huge2", server.url("/huge-chunked")), feed("html", server.url("/html")),
              feed("garbled", server.url("/garbled.rss")), feed("refused", f"http://127.0.0.1:{refused_port}/rss"),
-             feed("malformed", server.url("/malformed.rss")), feed("good", server.url("/good.rss"))]
+             feed("malformed", server.url("/malformed.rss")), feed("good", server.url("/good.rss")),
+             feed("badzone", server.url("/good.rss"), timezone="Asia/Sai_Gon")]
     state = MemoryState()
     report = run(feeds, content, state)
     lines = report.lines()
@@ -574,7 +594,7 @@ def test_each_feed_fails_on_its_own_with_one_clear_line(server, content, silent_
     assert lines[2] == f"loop: error: more than 5 redirects (last: {server.url('/loop?n=6')})"
     assert lines[3] == "huge: error: body of 50 MB refused: over the 5 MB limit"
     assert lines[4] == "huge2: error: body refused: more than the 5 MB limit"
-    assert lines[5].startswith("html: error: not a feed: ")
+    assert lines[5] == "html: error: not a feed: text/html; charset=utf-8 is not an XML media type"
     assert lines[6] == ("garbled: error: declared encoding utf-8 does not match the bytes "
                         "(the feed would read as garbled text)")
     assert lines[7].startswith(f"refused: error: cannot connect to 127.0.0.1:{refused_port}: ")
@@ -582,9 +602,13 @@ def test_each_feed_fails_on_its_own_with_one_clear_line(server, content, silent_
     assert lines[9] == ("malformed: warning: feed is not well-formed XML (line 4, column 25: invalid token); "
                         "2 entries read anyway")
     assert by_name["good"].status == "ok" and len(by_name["good"].created) == 5
+    assert lines[-1] == "badzone: error: unknown timezone 'Asia/Sai_Gon'"
     assert all("\n" not in line for line in lines)
-    assert len([f for f in report.feeds if f.status == "error"]) == 8 and not report.ok
-    assert json.loads(state.get("ingest:status:silent")) ["message"] == "silent: error: no answer within 0.5 s"
+    assert len([f for f in report.feeds if f.status == "error"]) == 9 and not report.ok
+    saved = json.loads(state.get("ingest:status:silent"))
+    assert (saved["status"], saved["message"], saved["line"]) == (
+        "error", "no answer within 0.5 s", "silent: error: no answer within 0.5 s")
+    assert json.loads(state.get("ingest:status:good"))["message"] == "5 new drafts, 0 duplicates, 0 filtered"
     titles = {m["title"] for m, _ in drafts(content).values()}
     assert "Họp giao ban CCHC & chuyển đổi số tháng 5" in titles  # &nbsp; and bare & survived the loose parse
     # Failed feeds keep no validators, so they are fetched whole next time.
