@@ -20,6 +20,8 @@ from zoneinfo import ZoneInfo
 import markdown
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pipeline.feeds.dates import parse_date
 from pipeline.feeds.drafts import write_draft
@@ -428,6 +430,36 @@ def test_sanitizer_units():
     md = html_to_markdown("<h1>Tiêu đề</h1><p>- không phải danh sách<br>1. cũng không</p><p># cũng không</p>", base)
     assert md == "## Tiêu đề\n\n\\- không phải danh sách  \n1\\. cũng không\n\n\\# cũng không"
     assert html_to_markdown("&lt;b&gt;đậm&lt;/b&gt; và *sao*", base) == "**đậm** và \\*sao\\*"
+
+
+_PIECES = ['<script>alert(1)</script>', '<img src=x onerror="alert(1)">', '<a href="javascript:alert(1)">',
+           '<a href="/ok">', '</a>', '<svg onload=alert(1)><script>x()</script></svg>', '<iframe src="//e">',
+           '<style>*{}</style>', '<p style="x" onclick="y()">', '</p>', '<b>', '</b>', '&lt;script&gt;', '[x](javascript:y)',
+           '<img src="data:image/png;base64,AA">', '<a href=" jav&#x09;ascript:z">', '<math><mi>m</mi></math>',
+           '<object data=x>', '<!-- <script> -->', '<', '>', '"', "'", '&amp;', '&#x3C;script&#x3E;', 'Hòa ', '\n',
+           '<![CDATA[<script>]]>', '<base href="javascript:x">', '<form><button formaction="javascript:x">',
+           '<a href="http:moc.gov.vn/x">', '![i](javascript:z)', '<scr<script>ipt>', '`', '*', '_', '#', '- ']
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES) | st.text(max_size=8), max_size=25))
+def test_no_html_soup_yields_anything_executable(parts):
+    md = html_to_markdown("".join(parts), "https://moc.gov.vn/tin/a.html")
+    for html_out in (markdown.markdown(md), markdown.markdown(md, extensions=["extra"])):
+        tags, attrs = set(), []
+
+        class Collect(HTMLParser):
+            def handle_starttag(self, tag, a):
+                tags.add(tag)
+                attrs.extend(a)
+
+        Collect().feed(html_out)
+        assert tags <= {"p", "a", "img", "strong", "em", "br", "ul", "ol", "li", "h2", "h3", "h4", "h5", "h6",
+                        "blockquote", "hr", "code", "pre"}, (md, html_out)
+        for name, value in attrs:
+            assert name in ("href", "src", "alt", "title"), (name, md)
+            if name in ("href", "src"):
+                assert (value or "").startswith(("http://", "https://", "mailto:", "tel:")), (value, md)
 
 
 # -- runs, duplicates, filters ------------------------------------------------------------------
