@@ -1,6 +1,6 @@
 """Shared pytest fixtures.
 
-Services: PostgreSQL is expected at ``LOA_TEST_PG_URL`` (default
+Services: PostgreSQL is expected at ``LOA_TEST_POSTGRES_URL`` (default
 ``postgresql://postgres@127.0.0.1:5432/test``, trust auth). When it cannot be reached, tests that
 need it are skipped with the reason, unless ``LOA_REQUIRE_SERVICES=1`` (then they fail).
 """
@@ -14,7 +14,7 @@ from typing import Callable, Iterator
 
 import pytest
 
-PG_URL = os.environ.get("LOA_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+PG_URL = os.environ.get("LOA_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REQUIRE_SERVICES = os.environ.get("LOA_REQUIRE_SERVICES") == "1"
 
 
