@@ -70,7 +70,8 @@ def build_status(cfg, ledger, now: datetime, *, days: int = 14) -> dict:
         v = ledger.kv_get(f"ingest:status:{f['name']}")
         if v:
             e = _err(v)
-            feeds[f["name"]] = f"{e.get('status', '')}: {e.get('message') or e.get('reason') or ''} ({e.get('at', '')[:16]})"
+            detail = e.get("message") or e.get("reason") or ""
+            feeds[f["name"]] = f"{e.get('status', '')}{': ' + detail if detail else ''} ({e.get('at', '')[:16]})"
     return {"now": now.isoformat(), "upcoming": upcoming, "due": due, "held": held, "failed": failed,
             "retrying": retrying, "in_doubt": doubt, "holds": holds,
             "pauses": [{"channel": x.channel, "reason": x.reason, "by": x.actor, "since": x.since.isoformat()} for x in pauses],
