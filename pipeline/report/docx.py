@@ -157,34 +157,39 @@ def _data_table(doc, report: Report, name: str, headers: list[str], ctx) -> None
     heads = expand_headers(report, headers)
     table = doc.add_table(rows=1, cols=len(heads))
     table.style = doc.styles["Table Grid"]
-    widths = _column_widths(name, len(heads))
+    widths = _column_widths(name, heads)
+    size = TABLE_PT if name not in ("items", "units") else 11
     hdr = table.rows[0]
     tr_pr = hdr._tr.get_or_add_trPr()  # repeat the header row on every page
     tr_pr.append(tr_pr.makeelement(qn("w:tblHeader"), {}))
     for cell, text in zip(hdr.cells, heads):
         p = _cell_paragraph(cell)
         p.alignment = WD_ALIGN_PARAGRAPH.CENTER
-        _run(p, text, TABLE_PT, bold=True)
+        _run(p, text, size - (1 if name == "units" else 0), bold=True)  # channel names must fit
     total_last = name in ("channels", "types", "months", "units", "activities") and rows
     for i, row in enumerate(rows):
         cells = table.add_row().cells
         bold = bool(total_last) and i == len(rows) - 1
-        for cell, value in zip(cells, row):
+        for cell, value in zip(cells, row[:len(heads)]):  # a template may leave out trailing columns
             p = _cell_paragraph(cell)
             p.alignment = WD_ALIGN_PARAGRAPH.RIGHT if value[0] in ("n", "p", "c") else WD_ALIGN_PARAGRAPH.LEFT
-            _run(p, cell_text(value), TABLE_PT if name != "items" else 11, bold=bold)
+            _run(p, cell_text(value), size, bold=bold)
     _set_widths(table, widths)
     _para(doc, "", 6)
 
 
-def _column_widths(name: str, n: int) -> list[float]:
+def _column_widths(name: str, heads: list[str]) -> list[float]:
     """Text columns wide, number columns narrow, always summing to the text width."""
+    n = len(heads)
     if name == "items" and n == 6:
         return [20, 28, 52, 24, 26, 15]
-    first = {"summary": 50, "units": 38, "targets": 45, "activities": 60}.get(name, 70)
-    last = 34 if name == "units" else 0  # the note column
-    rest = (WIDTH_MM - first - last) / max(n - 1 - (1 if last else 0), 1)
-    return [first] + [rest] * (n - 1 - (1 if last else 0)) + ([last] if last else [])
+    if name == "summary" and n == 6:
+        return [46, 18, 18, 31, 21, 31]
+    first = {"units": 42, "targets": 45, "activities": 60}.get(name, 70)
+    last = 34 if heads[-1] == "Ghi chú" else 0  # a note column
+    middle = n - 1 - (1 if last else 0)
+    rest = (WIDTH_MM - first - last) / max(middle, 1)
+    return [first] + [rest] * middle + ([last] if last else [])
 
 
 def _body(doc, report: Report, text: str, ctx) -> None:
@@ -200,9 +205,10 @@ def _body(doc, report: Report, text: str, ctx) -> None:
             _data_table(doc, report, name, headers, ctx)
         elif line.startswith("## "):
             _para(doc, line[3:], BODY_PT, bold=True, italic=True, align="justify", before=6, after=3,
-                  indent_cm=1)
+                  indent_cm=1).paragraph_format.keep_with_next = True
         elif line.startswith("# "):
-            _para(doc, line[2:], BODY_PT, bold=True, align="justify", before=8, after=4, indent_cm=1)
+            _para(doc, line[2:], BODY_PT, bold=True, align="justify", before=8, after=4,
+                  indent_cm=1).paragraph_format.keep_with_next = True
         else:
             _para(doc, line, BODY_PT, align="justify", after=6, indent_cm=1)
 
