@@ -223,9 +223,10 @@ class WordPressPublisher(Publisher):
             except ValueError:
                 continue
             if resp.ok and isinstance(data, dict) and "wp/v2" in (data.get("namespaces") or ()):
-                index = data
-                self._form = form
+                index, found = data, form
                 break
+            if isinstance(data, dict) and data.get("message"):  # e.g. a plugin that locks the REST API
+                tried[-1] += f" ({_text(data['message'])})"
         if index is None:
             raise PermanentPublishError(
                 self.name, post_id, f"no WordPress REST API found at {self.base} (tried {'; '.join(tried)})",
@@ -233,7 +234,6 @@ class WordPressPublisher(Publisher):
                      "/?rest_route=/")
         scheme = urlsplit(self.base).scheme
         if "application-passwords" not in (index.get("authentication") or {}):
-            self._form = None
             why = ("over plain http WordPress 6.1 accepts them only when its environment type is 'local'"
                    if scheme == "http" else "a plugin or the wp_is_application_passwords_available filter turned them off")
             raise PublisherAuthError(
@@ -243,9 +243,10 @@ class WordPressPublisher(Publisher):
                      "define WP_ENVIRONMENT_TYPE as 'local' in its wp-config.php)")
         if scheme == "http" and urlsplit(self.base).hostname not in LOOPBACK:
             log.warning("%s: %s is plain http: the application password travels unencrypted", self.name, self.base)
-        self._zone = self._site_zone(index)
         self.session.auth = (self.username, self.secret("password_env"))
-        return self._form
+        self._zone = self._site_zone(index)
+        self._form = found
+        return found
 
     @staticmethod
     def _site_zone(index: Mapping[str, Any]) -> tzinfo:
@@ -401,7 +402,7 @@ class WordPressPublisher(Publisher):
             if cached is None:
                 # WordPress silently drops an unknown category id from a post: check it exists first.
                 resp = self._call("GET", f"/wp/v2/categories/{target}",
-                                  f"find category {target} (channels.{self.name}.category_map.{ptype})", post_id,
+                                  f"use category {target} (channels.{self.name}.category_map.{ptype})", post_id,
                                   params={"_fields": "id"})
                 cached = self._terms[("categories", f"#{target}")] = int(self._json(resp, "find a category", post_id)["id"])
             return cached

@@ -264,6 +264,30 @@ def test_contributor_is_told_what_is_missing(wordpress):
     assert posts_with_slug(wordpress, f"t{RUN}-contrib") == []
 
 
+def test_author_is_told_it_cannot_create_categories(wordpress):
+    health = publisher(wordpress, "author").check()
+    assert not health.ok
+    assert health.messages[1:] == ("loa-author (author) cannot create a missing category for a new post type: "
+                                   "capability manage_categories is missing; give the user the Editor role",)
+
+
+def test_missing_password_variable_and_a_site_without_wordpress(wordpress):
+    pub = WordPressPublisher("portal", {"url": wordpress.url, "username": "loa-admin", "password_env": "LOA_NOPE"},
+                             env={})
+    assert pub.check().messages == ("environment variable LOA_NOPE is not set", "set LOA_NOPE in the service environment")
+
+    class NotWordPress(VendorServer):
+        def handle(self, req: Request) -> Response:
+            return Response(404, b"<html>Not Found</html>", {"Content-Type": "text/html"})
+
+    with NotWordPress() as site:
+        url = site.url
+        with pytest.raises(PermanentPublishError) as err:
+            publisher(wordpress, url=url).publish(rendering("nowp"), key="k")
+    assert err.value.reason == (f"no WordPress REST API found at {url} (tried {url}/wp-json/ -> HTTP 404; "
+                                f"{url}/?rest_route=/ -> HTTP 404)")
+
+
 def test_admin_check_is_ok(wordpress):
     health = publisher(wordpress).check()
     assert health.ok, health.messages
@@ -276,7 +300,7 @@ def test_unknown_category_id_is_refused_before_wordpress_drops_it(wordpress):
     pub = publisher(wordpress, category_map={"tin-tuc": 999999})
     with pytest.raises(PermanentPublishError) as err:
         pub.publish(rendering("badcat"), key="k")
-    assert err.value.reason == ("WordPress refused to find category 999999 (channels.portal.category_map.tin-tuc): "
+    assert err.value.reason == ("WordPress refused to use category 999999 (channels.portal.category_map.tin-tuc): "
                                 "Term does not exist. [rest_term_invalid]")
     assert posts_with_slug(wordpress, f"t{RUN}-badcat") == []
     assert not pub.check().ok

@@ -83,16 +83,26 @@ def start_site(directory: Path = TEST_DIR, name: str = TEST_NAME, port: int | No
     return inst, WordPressSite(inst.url, users, inst.dir)
 
 
+# The fixture may be registered twice (conftest.py and a test module importing it): pytest then
+# sets it up once per registration, so both share one instance and the last user stops it.
+_shared: dict = {"users": 0}
+
+
 @pytest.fixture(scope="session")
 def wordpress() -> Iterator[WordPressSite]:
     """A running WordPress for the whole session; skipped (or failed with LOA_REQUIRE_SERVICES=1) if impossible."""
+    if "site" not in _shared:
+        try:
+            _shared["inst"], _shared["site"] = start_site()
+        except RuntimeError as exc:
+            if os.environ.get("LOA_REQUIRE_SERVICES") == "1":
+                pytest.fail(f"LOA_REQUIRE_SERVICES=1 but {exc}")
+            pytest.skip(str(exc))
+    _shared["users"] += 1
     try:
-        inst, site = start_site()
-    except RuntimeError as exc:
-        if os.environ.get("LOA_REQUIRE_SERVICES") == "1":
-            pytest.fail(f"LOA_REQUIRE_SERVICES=1 but {exc}")
-        pytest.skip(str(exc))
-    try:
-        yield site
+        yield _shared["site"]
     finally:
-        inst.stop()
+        _shared["users"] -= 1
+        if _shared["users"] == 0:
+            _shared.pop("inst").stop()
+            _shared.pop("site")
