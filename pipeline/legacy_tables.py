@@ -198,6 +198,7 @@ _CAPS_TOKEN = re.compile(r"[A-Za-z\u00C0-\u024F\u1E00-\u1EFF]+")
 _ASCII_LETTER = re.compile("[A-Za-z]")
 _ASCII_LOWER = re.compile("[a-z]")
 # A word with capital ASCII letters, no small ones, and some other letter (maybe a small toned one).
+_CAPS_HINT = re.compile("[A-Z][^\\x00-\\x7f]|[^\\x00-\\x7f][A-Z]")  # cheap test before the one below
 _CAPS_CANDIDATE = re.compile(r"(?<!\w)(?=[^\W\d_a-z]*[A-Z])(?=[^\W\d_a-z]*[^\W\d_A-Za-z])[^\W\d_a-z]+(?!\w)")
 
 
@@ -208,7 +209,7 @@ def restore_caps(line: str) -> str:
     them (``CéNG``) or most words with two ASCII letters are capitals (``Ký`` in ``§¡NG Ký KINH
     DOANH``, but not ``Bé`` in ``Bé tr−ëng``).
     """
-    if not _CAPS_CANDIDATE.search(line):
+    if not _CAPS_HINT.search(line) or not _CAPS_CANDIDATE.search(line):
         return line
     toks = [t for t in _CAPS_TOKEN.findall(line) if len(_ASCII_LETTER.findall(t)) >= 2]
     heading = bool(toks) and sum(1 for t in toks if not _ASCII_LOWER.search(t)) >= 0.6 * len(toks)

@@ -10,8 +10,6 @@ Spanish, German or English text with accented letters is left alone.
 """
 from __future__ import annotations
 
-import difflib
-from functools import partial
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -61,10 +59,13 @@ _BEYOND_GLYPHS = re.compile("[^\x00-\xff\u2212]")
 # ------------------------------------------------------------------ legacy text inside UTF-8
 # TCVN3 shows small toned letters as capitals (ế = Õ): a capital right after a small letter is a sign.
 _HAS_TCVN3 = re.compile("[" + re.escape("".join(sorted(lt.TCVN3_ONLY))) + "]|[a-z][\u00C0-\u00DD]")
-_HAS_VNI = re.compile("[" + re.escape("".join(sorted(lt.VNI_ONLY))) + "]|[aeiouyAEIOUY][ùõâêôáàãéèú]")
+_HAS_VNI = re.compile("[" + re.escape("".join(sorted(lt.VNI_ONLY))) + "]")
+# Vowel + modifier glyph is also how Unicode Vietnamese looks ("hoà", "quá"): a sign only in glyph-only lines.
+_VNI_PAIR = re.compile("[aeiouyAEIOUY][ùõâêôáàãéèú]")
 _DECISIVE_TCVN3 = re.compile("[\u00A1-\u00AE\u00B5-\u00B9\u00BB-\u00BE\u2212]")
 _FJWZ = re.compile("[fjwzFJWZ]")
 _CONVERTERS = {"tcvn3": lt.tcvn3_from_glyphs, "vni": lt.vni_from_glyphs}
+_CONVERTED: dict[str, dict[str, str]] = {"tcvn3": {}, "vni": {}}  # a text's vocabulary is small
 
 
 def _trial(line: str, name: str, prior: bool) -> tuple[int, str, list[str]]:
@@ -78,9 +79,17 @@ def _trial(line: str, name: str, prior: bool) -> tuple[int, str, list[str]]:
     ("Phòng") change only between converted words ("dÞch vô c«ng"), and words the table would
     break ("chính") never change.
     """
-    convert = _CONVERTERS[name]
+    cache = _CONVERTED[name]
+    if len(cache) > 100_000:
+        cache.clear()
     toks = list(_TOKEN.finditer(line))
-    news = [convert(m.group()) for m in toks]  # (a "unicode" word is never replaced, see below)
+    news = []  # (a "unicode" word is never replaced, see below)
+    for m in toks:
+        tok = m.group()
+        new = cache.get(tok)
+        if new is None:
+            new = cache[tok] = _CONVERTERS[name](tok)
+        news.append(new)
     status = []
     for m, new in zip(toks, news):
         tok = m.group()
@@ -99,8 +108,7 @@ def _trial(line: str, name: str, prior: bool) -> tuple[int, str, list[str]]:
     mixed = "unicode" in status
     out, pos, changed = [], 0, []
     for k, (m, new, s) in enumerate(zip(toks, news, status)):
-        near = status[max(k - 1, 0):k] + status[k + 1:k + 2]
-        keep = s == "unicode" or mixed and (s == "bad" or s == "neutral" and ("gain" not in near or "unicode" in near))
+        keep = mixed and (s in ("unicode", "bad") or s == "neutral" and _alone(status, k))
         out += (line[pos:m.start()], m.group() if keep else new)
         pos = m.end()
         if new != m.group() and not keep:
@@ -115,6 +123,12 @@ def _trial(line: str, name: str, prior: bool) -> tuple[int, str, list[str]]:
     return (gains - bad if strong else 0), converted, changed
 
 
+def _alone(status: list[str], k: int) -> bool:
+    """In a mixed line, a word that reads as Vietnamese either way changes only beside converted words."""
+    near = status[max(k - 1, 0):k] + status[k + 1:k + 2]
+    return "gain" not in near or "unicode" in near
+
+
 def _legacy_line(line: str, prior=frozenset()) -> tuple[str, str, list[str]] | None:
     """If *line* holds TCVN3 or VNI text shown as cp1252 glyphs: (code, converted, words).
 
@@ -123,7 +137,7 @@ def _legacy_line(line: str, prior=frozenset()) -> tuple[str, str, list[str]] | N
     trials = {}
     if _HAS_TCVN3.search(line):
         trials["tcvn3"] = _trial(line, "tcvn3", "text.tcvn3" in prior)
-    if _HAS_VNI.search(line):
+    if _HAS_VNI.search(line) or _VNI_PAIR.search(line) and not _BEYOND_GLYPHS.search(line):
         trials["vni"] = _trial(line, "vni", "text.vni" in prior)
     ranked = sorted(trials.items(), key=lambda kv: kv[1][0], reverse=True)
     if not ranked or ranked[0][1][0] <= 0:
@@ -176,6 +190,8 @@ def _eth_line(line: str) -> tuple[str, str, list[str]] | None:
 
 # ------------------------------------------------------------------ tone placement
 _TONE_WORD = re.compile(r"^([bcdđghklmnprstvx]*)(oa|oe|uy)$")
+# Words that may be open oa/oe/uy syllables with a tone: only these are looked at closely.
+_TONE_CANDIDATE = re.compile(r"(?<!\w)[bcdđghklmnprstvx]*(?:[oòóỏõọ][aàáảãạeèéẻẽẹ]|[uùúủũụ][yỳýỷỹỵ])(?!\w)", re.I)
 _QUOTED = re.compile(r'"(?:[^"\n]|\n(?!\s*\n))*"|“[^”]*”|«[^»]*»')
 _STYLE_EXAMPLE = {"traditional": "hòa, thúy, khỏe", "modern": "hoà, thuý, khoẻ"}
 
@@ -225,7 +241,7 @@ def _restyle(text: str, style: str, spans=()) -> str:
         if not info or info[0] == style or any(a <= m.start() < b for a, b in spans):
             return m.group()
         return _move_tone(m.group(), info[1], info[2])
-    return _WORD.sub(fix, text)
+    return _TONE_CANDIDATE.sub(fix, text)
 
 
 def apply_tone_style(text: str, style: str, protect=()) -> str:
@@ -244,7 +260,7 @@ def apply_tone_style(text: str, style: str, protect=()) -> str:
 
 def _styled_words(text: str, protect=()):
     spans = _protected_spans(text, protect)
-    for m in _WORD.finditer(text):
+    for m in _TONE_CANDIDATE.finditer(text):
         info = _tone_info(m.group())
         if info and not any(a <= m.start() < b for a, b in spans):
             yield m, info[0]
@@ -387,9 +403,12 @@ def _line_fixes(line: str, prior=frozenset()):
     # Legacy twice: a line may hold both TCVN3 and VNI pastes, and one pass converts one table.
     # Eth on both sides: "Ðảm" must not count against a conversion, and a conversion may give
     # "Ðo" the Vietnamese context it lacked (so a second fix_text finds nothing more).
-    legacy = partial(_legacy_line, prior=prior)
-    for step in (_mojibake_line, _eth_line, legacy, legacy, _eth_line):
-        found = step(line)
+    legacy_found = True
+    for step in (_mojibake_line, _eth_line, _legacy_line, _legacy_line, _eth_line):
+        if step is _legacy_line:
+            found = legacy_found = legacy_found and _legacy_line(line, prior)  # no second try after a miss
+        else:
+            found = step(line)
         if found:
             code, after, words = found
             yield code, line, after, words
@@ -456,21 +475,30 @@ def find_issues(text: str, *, tone_style: str | None = None, protect=(), first_l
     return sorted(issues, key=lambda x: (x.line, x.col))
 
 
-_PIECE = re.compile(r"\w+|\s+|[^\w\s]")
+_CHUNKS = re.compile(r"(\s+)")
 
 
 def _diff(before: str, after: str) -> list[tuple[str, str]]:
-    """The changed stretches between two versions of a line, at word granularity."""
-    a, b = _PIECE.findall(before), _PIECE.findall(after)
+    """The changed stretches between two versions of a line, as whole space-separated words.
+
+    Repairs keep the spaces, so words pair up by position; stretches separated by nothing but
+    spaces are joined ("c¶i c¸ch" as one). Otherwise (a lost NBSP) the whole changed middle."""
+    a, b = _CHUNKS.split(before), _CHUNKS.split(after)
+    if len(a) != len(b):
+        n, lo, hi = min(len(a), len(b)), 0, 0
+        while lo < n and a[lo] == b[lo]:
+            lo += 1
+        while hi < n - lo and a[-1 - hi] == b[-1 - hi]:
+            hi += 1
+        return [("".join(a[lo:len(a) - hi]), "".join(b[lo:len(b) - hi]))]
     out: list[list[int]] = []
-    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
-        if tag == "equal":
-            continue
-        if out and all(p.isspace() or len(p) == 1 and not p.isalnum() for p in a[out[-1][1]:i1]) and i1 - out[-1][1] <= 2:
-            out[-1][1], out[-1][3] = i2, j2  # join stretches separated by a space: "c¶i c¸ch" as one
-        else:
-            out.append([i1, i2, j1, j2])
-    return [("".join(a[i1:i2]), "".join(b[j1:j2])) for i1, i2, j1, j2 in out]
+    for k, (x, y) in enumerate(zip(a, b)):
+        if x != y:
+            if out and out[-1][1] >= k - 2:
+                out[-1][1] = k + 1
+            else:
+                out.append([k, k + 1])
+    return [("".join(a[i:j]), "".join(b[i:j])) for i, j in out]
 
 
 def fix_text(text: str, *, tone_style: str | None = None, protect=(), first_line: int = 1) -> tuple[str, list[Change]]:
