@@ -382,7 +382,8 @@ class WordPressPublisher(Publisher):
         payload["tags"] = [self._term_id("tags", str(t), str(labels.get(t) or t), rendering.post_id)
                            for t in ex.get("topics") or ()]
         media_id, media = self._featured(rendering, previous)
-        payload["featured_media"] = media_id  # 0 removes an image the post no longer has
+        if media_id or previous:
+            payload["featured_media"] = media_id  # on update, 0 removes an image the post no longer has
         return payload, media
 
     def _result(self, resp: requests.Response, what: str, rendering: Rendering, media: dict) -> PublishResult:
