@@ -12,6 +12,7 @@ the JSON/CSV/XLSX files are written: they stream every item from it.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from pipeline.errors import UsageError
 from pipeline.report.aggregate import ITEMS_LIMIT, build_report
@@ -57,6 +58,47 @@ def write_report(report: Report, fmt: str, out_path: str | Path, *, templates_di
     return out
 
 
-__all__ = ["FORMATS", "ITEMS_LIMIT", "Period", "Report", "UsageError", "build_report", "date_header_vi",
+CHANNEL_TYPE_LABELS = {"static_site": "Cổng TTĐT", "wordpress": "Cổng TTĐT", "facebook": "Facebook",
+                       "zalo": "Zalo OA", "telegram": "Telegram", "mastodon": "Mastodon"}
+
+
+def channel_labels(channels) -> dict[str, str]:
+    """Report labels of the configured channels: the channel's own ``label`` when it has one, else
+    the usual Vietnamese name of its type (``Cổng TTĐT``), with the channel name when two share a type."""
+    types = [ch.type for ch in channels.values()]
+    out = {}
+    for name, ch in channels.items():
+        if ch.label and ch.label != name:
+            out[name] = ch.label
+        elif ch.type in CHANNEL_TYPE_LABELS:
+            base = CHANNEL_TYPE_LABELS[ch.type]
+            out[name] = base if types.count(ch.type) == 1 else f"{base} ({name})"
+        else:
+            out[name] = name
+    return out
+
+
+def inputs_from_config(config) -> dict[str, Any]:
+    """The keyword arguments of :func:`build_report` that ``config.toml`` provides: ``units``,
+    ``targets``, ``org``, ``labels`` and ``tz``. The caller adds the ledger, the period
+    (``parse_period(key, mode=config.report["periods"], tz=config.tz)``) and the activities
+    (:func:`pipeline.activities.read_activities`); ``write_report(..., templates_dir=config.root /
+    "templates")`` lets the office's own ``templates/report/`` change the wording."""
+    r = config.report
+    return {
+        "units": [{"id": u.id, "name": u.name, "kind": u.kind, "valid_from": u.valid_from,
+                   "valid_to": u.valid_to, "successor": u.successor} for u in config.units.values()],
+        "targets": {key: dict(value) for key, value in (r.get("targets") or {}).items()},
+        "org": {"name_lines": list(config.org_lines), "place": config.org_place,
+                "signer_lines": list(r.get("signer_lines") or []), "signer_name": r.get("signer_name") or "",
+                "recipients": list(r.get("recipients") or []), "number_symbol": r.get("number_symbol") or "BC-UBND"},
+        "labels": {"channels": channel_labels(config.channels),
+                   "types": {key: t.label for key, t in config.types.items()},
+                   "topics": dict(config.topics)},
+        "tz": config.tz,
+    }
+
+
+__all__ = ["inputs_from_config", "FORMATS", "ITEMS_LIMIT", "Period", "Report", "UsageError", "build_report", "date_header_vi",
            "format_change_vi", "format_number_vi", "make_period", "parse_period", "period_ending_before",
            "write_report"]
