@@ -176,19 +176,21 @@ def encode_tcvn3(text: str, errors: str = "strict") -> bytes:
     return _to_bytes(text, code, errors)
 
 
+_VNI_GLYPHS = frozenset(g for k in VNI_DECODE for g in k if ord(g) > 0x7F)
+
+
 def encode_vni(text: str, errors: str = "strict") -> bytes:
     """NFC text -> VNI bytes."""
     def code(ch: str) -> bytes | None:
         if ch in VNI_ENCODE:
             return bytes(_BYTE_OF_GLYPH[g] for g in VNI_ENCODE[ch])
         b = _BYTE_OF_GLYPH.get(ch)
-        return None if b is None or ch in _VNI_SINGLE_GLYPHS else bytes([b])
+        # A glyph that VNI uses for a letter or a mark cannot also carry its cp1252 character.
+        return None if b is None or ch in _VNI_GLYPHS else bytes([b])
     return _to_bytes(text, code, errors)
 
 
-_VNI_SINGLE_GLYPHS = frozenset(g for k in VNI_DECODE for g in k if ord(g) > 0x7F)
-
-#: Every letter each table can write (used to build test strategies and to score).
+#: Every letter each table can write (the round-trip tests draw from these).
 TCVN3_REPERTOIRE = frozenset(TCVN3_DECODE.values())
 VNI_REPERTOIRE = frozenset(VNI_ENCODE)
 

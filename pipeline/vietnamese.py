@@ -82,17 +82,11 @@ def _trial(line: str, name: str, prior: bool) -> tuple[int, str, list[str]]:
     cache = _CONVERTED[name]
     if len(cache) > 100_000:
         cache.clear()
-    toks = list(_TOKEN.finditer(line))
-    news = []  # (a "unicode" word is never replaced, see below)
+    toks, news, status = list(_TOKEN.finditer(line)), [], []
     for m in toks:
         tok = m.group()
-        new = cache.get(tok)
-        if new is None:
-            new = cache[tok] = _CONVERTERS[name](tok)
+        new = cache.get(tok) or cache.setdefault(tok, _CONVERTERS[name](tok))
         news.append(new)
-    status = []
-    for m, new in zip(toks, news):
-        tok = m.group()
         if _BEYOND_GLYPHS.search(tok):  # legacy text shows only as cp1252 glyphs: this word is Unicode
             status.append("unicode")
         elif new == tok or not _ASCII_LETTER.search(tok):
@@ -102,8 +96,7 @@ def _trial(line: str, name: str, prior: bool) -> tuple[int, str, list[str]]:
         else:
             status.append("neutral" if _is_syllable(tok) else "gain")
     gains, bad = status.count("gain"), status.count("bad")
-    changed = [m.group() for m, s in zip(toks, status) if s in ("gain", "neutral", "bad")]
-    if not changed:
+    if not gains + bad + status.count("neutral"):
         return 0, line, []
     mixed = "unicode" in status
     out, pos, changed = [], 0, []
@@ -153,34 +146,35 @@ _A_GRAVE_SPACE = re.compile("Ã[ \u00a0]")  # à = C3 A0, whose NBSP editors oft
 
 
 def _mojibake_line(line: str) -> tuple[str, str, list[str]] | None:
-    """Repair UTF-8 read as cp1252 in *line* (also twice over); None unless clearly mojibake."""
-    found = _mojibake_once(line)
-    while found and (again := _mojibake_once(found[0])):
-        found = again[0], found[1]
-    return ("text.mojibake", *found) if found else None
+    """Repair UTF-8 read as cp1252 in *line*; None unless clearly mojibake.
 
-
-def _mojibake_once(line: str) -> tuple[str, list[str]] | None:
+    Text encoded twice over comes back in two rounds of :func:`_line_fixes`."""
     fixed = [ch for ch in map(lt.unmojibake, lt.MOJIBAKE_RE.findall(line)) if ch]
     if not fixed or (len(fixed) < 2 and not _VN_SPECIFIC.search(fixed[0])):
         return None  # one stray pair like "É…" is more likely real text than mojibake
     out = lt.MOJIBAKE_RE.sub(lambda m: lt.unmojibake(m.group()) or m.group(), line)
     words = [w for w in line.split() if lt.MOJIBAKE_RE.search(w) or "Ã" in w]
-    return nfc(_A_GRAVE_SPACE.sub("à", out)), words
+    return "text.mojibake", nfc(_A_GRAVE_SPACE.sub("à", out)), words
 
 
 # ------------------------------------------------------------------ eth
-_ETH = re.compile(r"(?<!\w)[Ðð]\w*")
+# A word starting with Ð/ð, or an acronym with Ð in it (QÐ-UBND, NÐ-CP, TTÐT).
+_ETH = re.compile(r"(?<!\w)(?:[Ðð]\w*|[A-Z]*Ð[A-ZÐ]*(?!\w))")
+_NON_LATIN1_VN = re.compile(r"[ăđơưĂĐƠƯĩũĨŨ\u1EA0-\u1EF9]")
 
 
 def _eth_line(line: str) -> tuple[str, str, list[str]] | None:
-    """Ð (U+00D0) / ð used for Đ / đ: only word-initially (Icelandic never starts a word with ð)."""
+    """Ð (U+00D0) / ð used for Đ / đ in Vietnamese: a syllable starting with it, or an upper-case
+    acronym in a line with Vietnamese letters. Icelandic never starts a word with ð, and its
+    capitals words hold Þ, Á, Ú... so they are not acronyms of A-Z."""
     words: list[str] = []
 
     def fix(m: re.Match) -> str:
         w = m.group()
-        d = ("Đ" if w[0] == "Ð" else "đ") + w[1:]
-        if _is_syllable(d) and (_VN_SPECIFIC.search(d[1:]) or _VN_SPECIFIC.search(line.replace(w, ""))):
+        d = w.replace("Ð", "Đ").replace("ð", "đ")
+        rest = line[:m.start()] + line[m.end():]
+        if (_is_syllable(d) and (_VN_SPECIFIC.search(d[1:]) or _VN_SPECIFIC.search(rest))
+                or w.isupper() and len(w) <= 6 and _NON_LATIN1_VN.search(rest)):
             words.append(w)
             return d
         return w
@@ -400,19 +394,19 @@ def _line_fixes(line: str, prior=frozenset()):
     if fixed != line:
         yield "text.not-nfc", line, fixed, [w for w in line.split() if not unicodedata.is_normalized("NFC", w)]
         line = fixed
-    # Legacy twice: a line may hold both TCVN3 and VNI pastes, and one pass converts one table.
-    # Eth on both sides: "Ðảm" must not count against a conversion, and a conversion may give
-    # "Ðo" the Vietnamese context it lacked (so a second fix_text finds nothing more).
-    legacy_found = True
-    for step in (_mojibake_line, _eth_line, _legacy_line, _legacy_line, _eth_line):
-        if step is _legacy_line:
-            found = legacy_found = legacy_found and _legacy_line(line, prior)  # no second try after a miss
-        else:
-            found = step(line)
-        if found:
-            code, after, words = found
-            yield code, line, after, words
-            line = after
+    # Until nothing changes (at most three rounds): one repair can expose another (a line holding
+    # both TCVN3 and VNI; "Ðảm" spoiling a conversion; a conversion leaving "Âº"), and a second
+    # fix_text must find nothing more. Eth goes first so "Ðảm" does not count against a table.
+    for _ in range(3):
+        repaired = False
+        for step in (_mojibake_line, _eth_line, _legacy_line):
+            found = _legacy_line(line, prior) if step is _legacy_line else step(line)
+            if found:
+                code, after, words = found
+                yield code, line, after, words
+                line, repaired = after, True
+        if not repaired:
+            return
 
 
 def _repair(text: str, tone_style: str | None, protect):
