@@ -15,7 +15,7 @@ import os
 import random
 import re
 import uuid
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from html.parser import HTMLParser
@@ -480,6 +480,16 @@ def test_empty_ledger_says_so(factory, tmp_path):
     assert "Trong kỳ báo cáo không có tin, bài nào được đăng trên các kênh thông tin." in text
 
 
+def test_unit_missing_from_config_is_listed_and_counted(factory):
+    led = factory.new()
+    fill(led, [Spec("orphan", "phuong-99", "news", [], {"portal": local(2024, 2, 1)}),
+               Spec("known", "phuong-1", "news", [], {"portal": local(2024, 2, 2), "facebook": local(2024, 2, 2)})])
+    report = report_for(led, "2024-Q1")
+    orphan = next(u for u in report.units if u.id == "phuong-99")
+    assert (orphan.status, orphan.items, orphan.note_vi) == ("unknown", 1, "không có trong cấu hình")
+    assert sum(u.items for u in report.units) == report.totals.items == 3
+
+
 def test_unknown_format(ledger, tmp_path):
     with pytest.raises(UsageError) as err:
         write_report(report_for(ledger, "2024-Q1"), "pdf", tmp_path / "x.pdf")
@@ -559,6 +569,10 @@ def test_markdown_numbers(written):
     for uid, n in exp["by_unit"].items():
         assert units[names[uid]][len(report.channels)] == format_number_vi(n)
     assert f"1. Tổng số: {exp['items']} lượt tin, bài ({len(exp['posts'])} tin, bài)" in text
+    behind = next(line for line in text.splitlines() if line.startswith("Đơn vị chưa đạt chỉ tiêu: "))
+    assert report.behind and all(f"{u.name} (" in behind for u in report.behind)
+    activities = _md_table(text, "Đơn vị | Hình thức")
+    assert activities["Phường 1"] == ["Pano", "5"] and activities["Tổng"] == ["", "17"]
     assert "Danh sách chỉ gồm 5 trên tổng số" in text
     assert "Vũng Tàu, ngày 20 tháng 01 năm 2026" in text
 

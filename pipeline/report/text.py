@@ -14,8 +14,7 @@ from typing import Any, Iterator
 
 import jinja2
 
-from pipeline.report.aggregate import item_json, report_json_head
-from pipeline.report.model import (Report, change_pct, date_header_vi, date_short_vi, format_change_vi,
+from pipeline.report.model import (Item, Report, change_pct, date_header_vi, date_short_vi, format_change_vi,
                                    format_number_vi)
 
 SHIPPED_TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates"
@@ -89,6 +88,35 @@ def render_template(report: Report, name: str, templates_dir=None, *, autoescape
 
 def write_md(report: Report, out_path: Path, templates_dir=None) -> None:
     out_path.write_text(render_template(report, "report.md.j2", templates_dir), encoding="utf-8")
+
+
+def report_json_head(report: Report) -> dict:
+    """Everything of the JSON shape except ``items`` (which the writers stream)."""
+    t = report.totals
+    return {
+        "period": {"key": report.period.key, "start": report.period.start.isoformat(),
+                   "end": report.period.end.isoformat()},
+        "totals": {"items": t.items, "by_channel": dict(t.by_channel), "by_unit": dict(t.by_unit),
+                   "by_type": dict(t.by_type), "by_topic": dict(t.by_topic), "retracted": t.retracted,
+                   "corrected": t.corrected, "failed_open": t.failed_open},
+        "units": [{"id": u.id, "name": u.name, "kind": u.kind, "status": u.status,
+                   "valid_from": u.valid_from.isoformat() if u.valid_from else None,
+                   "valid_to": u.valid_to.isoformat() if u.valid_to else None,
+                   "successor": u.successor, "successor_name": u.successor_name, "note": u.note_vi,
+                   "items": u.items, "by_channel": dict(u.by_channel), "targets": dict(u.targets),
+                   "shares": {k: round(v, 1) for k, v in u.shares.items()}, "behind": list(u.behind),
+                   "previous": u.previous, "year_ago": u.year_ago, "retracted": u.retracted,
+                   "corrected": u.corrected, "failed_open": u.failed_open} for u in report.units],
+        "activities": [{"unit": a.unit, "unit_name": a.unit_name, "kind": a.kind, "label": a.label,
+                        "count": a.count, "entries": a.entries} for a in report.activities],
+    }
+
+
+def item_json(item: Item) -> dict:
+    return {"date": item.date.isoformat(), "post_id": item.post_id, "unit": item.unit, "title": item.title,
+            "type": item.type, "channels": list(item.channels), "links": dict(item.links),
+            "retracted_at": item.retracted_at.isoformat() if item.retracted_at else None,
+            "corrected_at": item.corrected_at.isoformat() if item.corrected_at else None}
 
 
 def write_json(report: Report, out_path: Path) -> None:
