@@ -307,6 +307,14 @@ def test_previous_and_same_period_last_year():
     assert parse_period("2024-03", mode="calendar").previous().start == datetime(2024, 2, 1, tzinfo=TZ)
 
 
+def test_period_ending_before_is_what_the_daemon_reports_after_a_cut_off():
+    from pipeline.report import period_ending_before
+    morning = local(2024, 3, 15, 7)
+    assert [period_ending_before(morning, k).key for k in ("month", "quarter", "half", "year")] == [
+        "2024-03", "2024-Q1", "2023-H2", "2023"]
+    assert period_ending_before(local(2024, 3, 14, 23, 59), "quarter").key == "2023-Q4"
+
+
 @pytest.mark.parametrize("bad", ["2024-Q5", "Q1-2024", "2024-13", "24", "", "2024-H3"])
 def test_unknown_period_key_names_accepted_forms(bad):
     with pytest.raises(UsageError) as err:
