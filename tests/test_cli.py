@@ -73,7 +73,7 @@ def test_check_fix_repairs_and_shows_changes(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     assert main(["check", "--fix", "--backup"]) == 0
     out = capsys.readouterr().out
-    assert "text.tcvn3: 'c¶i c¸ch hµnh chÝnh' -> 'cải cách hành chính'" in out
+    assert "text.tcvn3: 'c¶i c¸ch hµnh chÝnh" in out and "-> 'cải cách hành chính" in out
     assert "text.eth: 'Ðăng' -> 'Đăng'" in out and "NFC" in out
     text = (tmp_path / "content/news/a.md").read_text()
     assert "cải cách hành chính" in text and unicodedata.is_normalized("NFC", text)

@@ -199,7 +199,7 @@ def test_a_burst_slows_down_before_the_limit_and_sends_everything_once(fb):
     assert len(done) == 30 and len(fb.live_posts()) == 30
     assert sorted(p.message for p in fb.live_posts()) == sorted(f"Tin số {i}: lịch tiếp công dân #CCHC" for i in range(30))
     assert fb.violations == []
-    assert pauses and all(0 < p <= 3.2 for p in pauses)  # it did slow down, by its own reading of the headers
+    assert pauses and all(p > 0 for p in pauses)  # it did slow down, by its own reading of the headers
 
 
 def test_the_token_expiring_mid_run_is_an_auth_error(fb, pub):
@@ -225,7 +225,7 @@ def test_lost_answer_lookup_finds_the_text_post_a_blind_resend_would_be_refused(
     fb.inject(_post_to("feed"), after=True, drop=True)
     with pytest.raises(TransientPublishError) as err:
         pub.publish(r, key="l1")
-    assert err.value.reason == "could not connect to the server"
+    assert err.value.reason == "the connection was lost before the answer" and err.value.maybe_sent
     (made,) = fb.live_posts()  # Facebook created it; we never heard
     with pytest.raises(PermanentPublishError) as dup:
         pub.publish(r, key="l1")  # what a naive retry does

@@ -10,6 +10,7 @@ import hashlib
 import json
 import socket
 import threading
+import time
 import unicodedata
 from datetime import datetime, timedelta, timezone
 from html.parser import HTMLParser
@@ -101,8 +102,14 @@ class FeedServer:
         return self.base + path
 
     def requests_to(self, path):
-        with self.lock:
-            return [e for e in self.log if e["path"].split("?", 1)[0] == path]
+        # the handler records the status after the client has its answer: wait for it (loaded machines)
+        deadline = time.monotonic() + 5
+        while True:
+            with self.lock:
+                found = [e for e in self.log if e["path"].split("?", 1)[0] == path]
+            if all("status" in e for e in found) or time.monotonic() > deadline:
+                return found
+            time.sleep(0.01)
 
     def feed(self, path, body: bytes, ctype="application/rss+xml; charset=utf-8", validators=True,
              last_modified=LAST_MODIFIED):

@@ -211,7 +211,7 @@ def test_over_loa_limit_is_refused_before_sending(server):
      "Mastodon answered HTTP 503: There was a temporary problem serving your request, please try again"),
     ({"status": 500, "body": {"error": "boom"}}, "Mastodon answered HTTP 500: boom"),
     ({"delay": 0.6}, "the server did not answer in time"),
-    ({"drop": True}, "could not connect to the server"),
+    ({"drop": True}, "the connection was lost before the answer"),
 ])
 def test_server_trouble_is_transient(server, fault, reason):
     server.inject("/api/v1/statuses", **fault)
