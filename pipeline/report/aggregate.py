@@ -119,28 +119,33 @@ def _scan(ledger, period: Period, as_of, units) -> list[tuple]:
     return list(_rows(ledger, sql, cur.params + month_p + ret.params + cor.params + where_p))
 
 
-def _has_statistics(ledger) -> bool:
-    """Whether SQLite's planner has ANALYZE figures (``PRAGMA optimize`` or ``ANALYZE`` was run)."""
-    if _is_pg(ledger):
-        return True  # autovacuum keeps them
-    return bool(ledger.query("SELECT COUNT(*) FROM sqlite_master WHERE name = 'sqlite_stat1'")[0][0])
+def _comparisons(ledger, prev: Period, year_ago: Period, as_of, units) -> tuple[dict, dict, dict, dict]:
+    """by_unit and by_channel of the previous period and of the same period a year earlier.
 
-
-def _comparison(ledger, period: Period, as_of, units, stats: bool) -> tuple[dict[str, int], dict[str, int]]:
-    """(by_unit, by_channel) of another period (kỳ trước, cùng kỳ): two narrow queries that the
-    (unit, first_published_at) and (channel, first_published_at) indexes answer without the table.
-
-    With planner statistics SQLite skip-scans those indexes over the range; without them it would pick
-    the first_published_at index and fetch every row, so the range is hidden (``+``) and the covering
-    index is read whole instead, still without touching the table."""
-    col = "first_published_at" if stats else "+first_published_at"
-    w = _Where(ledger, col, period, as_of, units)
-    by_unit: dict[str, int] = defaultdict(int)
-    for u, n in _rows(ledger, f"SELECT unit, COUNT(*) FROM publications WHERE {w.sql} GROUP BY unit", w.params):
-        by_unit[u or ""] += int(n)
-    by_channel = {c: int(n) for c, n in _rows(
-        ledger, f"SELECT channel, COUNT(*) FROM publications WHERE {w.sql} GROUP BY channel", w.params)}
-    return dict(by_unit), by_channel
+    Two queries that the (unit, first_published_at) and (channel, first_published_at) indexes answer
+    without the table: each reads its index once, in order, and sums both periods as it goes (no sort).
+    On SQLite the ranges are hidden (``+``): without planner statistics, which the ledger does not
+    gather, SQLite would walk the first_published_at index and fetch every row instead."""
+    col = "first_published_at" if _is_pg(ledger) else "+first_published_at"
+    p = _Where(ledger, col, prev, as_of, None)
+    y = _Where(ledger, col, year_ago, as_of, None)
+    where, where_p = f"(({p.sql}) OR ({y.sql}))", p.params + y.params
+    if units is not None:
+        where += f" AND unit IN ({', '.join('?' * len(units)) or 'NULL'})"
+        where_p += list(units)
+    out: list[dict[str, int]] = []
+    for key in ("unit", "channel"):
+        sql = (f"SELECT {key}, SUM(CASE WHEN {p.sql} THEN 1 ELSE 0 END), SUM(CASE WHEN {y.sql} THEN 1 ELSE 0 END) "
+               f"FROM publications WHERE {where} GROUP BY {key}")
+        before, year = defaultdict(int), defaultdict(int)
+        for k, n_prev, n_year in _rows(ledger, sql, p.params + y.params + where_p):
+            if n_prev:
+                before[k or ""] += int(n_prev)
+            if n_year:
+                year[k or ""] += int(n_year)
+        out += [dict(before), dict(year)]
+    prev_unit, year_unit, prev_channel, year_channel = out
+    return prev_unit, prev_channel, year_unit, year_channel
 
 
 def _topics_of(text) -> list[str]:
@@ -205,7 +210,7 @@ def _item(rows: list[tuple], names, as_of, tz) -> Item:
                 corrected_at=min(corrected) if corrected else None)
 
 
-def _item_stream(ledger, period, as_of, units, names, tz):
+def _item_stream(ledger, period, as_of, units, names, tz, page_size: int = ITEM_PAGE):
     """Every post of the period in order of its first publication, a page at a time, with bounded memory.
 
     A page is found through the first_published_at index: the pairs that are the first of their post
@@ -235,11 +240,11 @@ def _item_stream(ledger, period, as_of, units, names, tz):
             # seen five times, and PostgreSQL then plans it once for any range (a scan of the whole
             # period per page, a hundred times slower) instead of for this page's range.
             sql += f" ORDER BY p.first_published_at, p.post_id LIMIT ? /* page {page_no} */"
-            page = [(r[0], _when(r[1], UTC)) for r in _rows(ledger, sql, params + [ITEM_PAGE])]
+            page = [(r[0], _when(r[1], UTC)) for r in _rows(ledger, sql, params + [page_size])]
             if not page:
                 return
             yield from _items_for(ledger, [r[0] for r in page], period, as_of, units, names, tz, page_no)
-            if len(page) < ITEM_PAGE:
+            if len(page) < page_size:
                 return
             after = page[-1]
     return stream
@@ -262,7 +267,7 @@ def _items_for(ledger, post_ids: list[str], period, as_of, units, names, tz, pag
 def _items_preview(ledger, period, as_of, units, names, tz, limit: int) -> tuple[list[Item], bool]:
     """The first ``limit`` posts (by first publication) and whether there are more."""
     items: list[Item] = []
-    for item in _item_stream(ledger, period, as_of, units, names, tz)():
+    for item in _item_stream(ledger, period, as_of, units, names, tz, page_size=limit + 1)():
         if len(items) == limit:
             return items, True
         items.append(item)
@@ -375,10 +380,8 @@ def build_report(ledger, period: Period, *, units: list, unit_filter: str | None
         unit_channel[(unit, channel)] += n
         for topic in _topics_of(topic_list):
             topics[topic] += n
-    stats = _has_statistics(ledger)
-    prev_unit, prev_channel = _comparison(ledger, prev, as_of, chosen, stats)
-    year_unit, year_channel = ((prev_unit, prev_channel) if year_ago.key == prev.key
-                               else _comparison(ledger, year_ago, as_of, chosen, stats))
+    # (a year's previous period is the same period last year: both columns then hold the same figures)
+    prev_unit, prev_channel, year_unit, year_channel = _comparisons(ledger, prev, year_ago, as_of, chosen)
     for unit, n in _failed_open(ledger, period, as_of, chosen).items():
         changes[unit][2] += n
     changes = {u: v for u, v in changes.items() if any(v)}
