@@ -92,7 +92,7 @@ def status(args) -> int:
         emit_json(st)
     else:
         print(render_status(st, cfg, lang_of(args, cfg)))
-    return 1 if st["failed"] or st["in_doubt"] else 0
+    return 1 if st["failed"] or st["in_doubt"] or st["holds"] else 0
 
 
 def _status_conf(sp):
