@@ -89,3 +89,7 @@ def ledger(open_ledgers: Callable[..., object]):
     ledger = open_ledgers()
     ledger.migrate()
     return ledger
+
+
+# -- WordPress (a real one on loopback, started once per session) --------------------------------
+from tests.wordpress import wordpress  # noqa: E402,F401
