@@ -30,9 +30,13 @@ NOW = datetime(2025, 3, 3, 8, 0, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
 LEASE = timedelta(minutes=10)
 
 
-def _worker(url: str, base_dir: str, owner: str, keys: list, results) -> None:
+def _worker(url: str, base_dir: str, owner: str, keys: list, results, ready=None, go=None) -> None:
     """One worker process: try every item, send only what it claimed (runs under spawn)."""
     ledger = open_ledger(url, Path(base_dir))
+    ledger.schema_version()  # connected
+    if ready is not None:
+        ready.put(owner)
+        go.wait(60)  # both start together: a slow spawn on a loaded machine must not serialise them
     won = []
     for i, (post_id, channel) in enumerate(keys):
         now = NOW + timedelta(milliseconds=i)
@@ -52,11 +56,15 @@ def test_two_processes_share_1000_items_exactly_once(ledger, ledger_url, tmp_pat
     ctx = multiprocessing.get_context("spawn")  # nothing of this process's connections is inherited
     results = ctx.Queue()
     # both walk the same order, so they collide on every single item
-    procs = [ctx.Process(target=_worker, args=(ledger_url, str(tmp_path), owner, keys, results))
+    ready, go = ctx.Queue(), ctx.Event()
+    procs = [ctx.Process(target=_worker, args=(ledger_url, str(tmp_path), owner, keys, results, ready, go))
              for owner in ("worker-a", "worker-b")]
     assert {r.state for r in ledger.snapshot().values()} == {"pending"}
     for p in procs:
         p.start()
+    for _ in procs:
+        ready.get(timeout=120)
+    go.set()
     published = []
     while any(p.is_alive() for p in procs) and results.qsize() < len(procs):
         # the planner's incremental snapshot, read while both workers write: it must never miss

@@ -22,7 +22,9 @@ import requests
 
 REPO = Path(__file__).resolve().parent.parent
 TEST_DIR = Path(os.environ.get("LOA_TEST_WORDPRESS_DIR", REPO / "var" / "wordpress-test"))
-TEST_NAME = "loa-test"
+# one instance (name -> /etc/wordpress/config-<name>.php and database) per checkout: two clones on
+# one machine (a developer's tree and CI's) must not share, or uploads land in the other's folder
+TEST_NAME = "loa-test-" + __import__("hashlib").sha1(str(TEST_DIR.resolve()).encode()).hexdigest()[:8]
 
 
 def _script():
