@@ -19,18 +19,19 @@ import shutil
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import jinja2
 
 from pipeline import content as content_mod
-from pipeline.checks import is_approved
 from pipeline.models import Post
-from pipeline.render import Renderer
 from pipeline import vndates
 
+if TYPE_CHECKING:
+    from pipeline.render import Renderer
+
 CACHE_NAME = ".loa-cache.json"
-_CFG = None  # inherited by forked workers
-_OUT: Path | None = None
+_JOB: "_Job | None" = None  # built by the parent, inherited by forked workers
 
 
 @dataclass
@@ -81,19 +82,41 @@ def _settings_hash(cfg) -> str:
     return h.hexdigest()[:20]
 
 
-def _render_chunk(paths: list[str]) -> list[dict]:
-    """Worker: read, render and write the pages of a chunk of posts; return index rows."""
-    cfg, out = _CFG, _OUT
-    cache: dict[Path, Post | None] = {}
+@dataclass
+class _Job:
+    """What a worker needs. Built once in the parent before the fork, so the workers inherit the
+    imported modules, the Markdown instance and the compiled templates instead of each building
+    their own for every chunk."""
+
+    cfg: object
+    out: Path
+    renderer: Renderer
+    page: jinja2.Template
+    posts: dict[Path, Post | None]  # resolved path -> post, for links between posts
+
+
+def _prepare(cfg, out: Path) -> _Job:
+    # imported here: a re-run with nothing to render needs neither Markdown nor the publishers
+    from pipeline.render import Renderer
+
+    posts: dict[Path, Post | None] = {}
 
     def resolve(path: Path) -> Post | None:
-        if path not in cache:
-            cache[path] = content_mod.read_post(path, cfg)[0] if path.is_file() else None
-        return cache[path]
+        if path not in posts:
+            posts[path] = content_mod.read_post(path, cfg)[0] if path.is_file() else None
+        return posts[path]
 
     renderer = Renderer(cfg, resolver=resolve)
-    env = _env(cfg)
-    tpl = env.get_template("preview/post.html")
+    renderer.load_templates(cfg.channels)
+    return _Job(cfg, out, renderer, _env(cfg).get_template("preview/post.html"), posts)
+
+
+def _render_chunk(paths: list[str]) -> list[dict]:
+    """Worker: read, render and write the pages of a chunk of posts; return index rows."""
+    from pipeline.checks import is_approved
+
+    job = _JOB
+    cfg, out, renderer, tpl, cache = job.cfg, job.out, job.renderer, job.page, job.posts
     rows = []
     for p in paths:
         path = Path(p)
@@ -127,8 +150,7 @@ def _render_chunk(paths: list[str]) -> list[dict]:
         })
         html = tpl.render(post=post, row=row, renderings=renderings, errors=errors, image=image,
                           channels=cfg.channels, site={"name": cfg.site_name}, root="../")
-        target = out / row["page"]
-        target.write_text(html, encoding="utf-8")
+        (out / row["page"]).write_bytes(html.encode("utf-8"))
         rows.append(row)
     return rows
 
@@ -136,7 +158,7 @@ def _render_chunk(paths: list[str]) -> list[dict]:
 def build_preview(cfg, out_dir: Path | None = None, paths: list[Path] | None = None, *,
                   now: datetime, jobs: int | None = None) -> PreviewResult:
     """Write the preview site; re-render only posts whose file, the templates or the config changed."""
-    global _CFG, _OUT
+    global _JOB
     out = Path(out_dir or cfg.preview_dir)
     (out / "posts").mkdir(parents=True, exist_ok=True)
     files = [str(p) for p in content_mod.iter_post_files(cfg.content_dir, paths)]
@@ -163,24 +185,28 @@ def build_preview(cfg, out_dir: Path | None = None, paths: list[Path] | None = N
             todo.append(f)
     reused = len(rows)
     if todo:
-        _CFG, _OUT = cfg, out
-        jobs = jobs or min(os.cpu_count() or 1, 8)
-        if jobs > 1 and len(todo) > 40:
-            n = jobs * 4
-            chunks = [todo[i::n] for i in range(n)]
-            ctx = multiprocessing.get_context("fork")
-            with ctx.Pool(jobs) as pool:
-                for part in pool.imap_unordered(_render_chunk, chunks):
-                    rows.update((r["file"], r) for r in part)
-        else:
-            rows.update((r["file"], r) for r in _render_chunk(todo))
+        _JOB = _prepare(cfg, out)
+        try:
+            jobs = jobs or min(os.cpu_count() or 1, 8)
+            if jobs > 1 and len(todo) > 40:
+                n = jobs * 4
+                chunks = [todo[i::n] for i in range(n)]
+                ctx = multiprocessing.get_context("fork")
+                with ctx.Pool(jobs) as pool:
+                    for part in pool.imap_unordered(_render_chunk, chunks):
+                        rows.update((r["file"], r) for r in part)
+            else:
+                rows.update((r["file"], r) for r in _render_chunk(todo))
+        finally:
+            _JOB = None
     if paths is not None:  # keep the rows of posts not asked for this time
         for f, row in old.items():
             rows.setdefault(f, row)
     _write_index(cfg, out, rows, now)
-    tmp = cache_file.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"key": key, "rows": rows}, ensure_ascii=False), encoding="utf-8")
-    os.replace(tmp, cache_file)
+    if todo or rows != old or cached.get("key") != key:  # else the cache file already says all this
+        tmp = cache_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"key": key, "rows": rows}, ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, cache_file)
     failed = [(r["file"], r["error"]) for r in rows.values() if "error" in r]
     fresh = sum(1 for f in todo if f in rows and "error" not in rows[f])
     return PreviewResult(out, fresh, reused, failed)
@@ -192,14 +218,25 @@ STATE_LABELS = {
 }
 
 
+class _Item(dict):
+    """An index row whose keys templates read as attributes (``r.title``) without Jinja first
+    failing an attribute lookup on a dict, which costs an exception per field per row."""
+
+    def __getattr__(self, name: str):
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
 def _write_index(cfg, out: Path, rows: dict[str, dict], now: datetime) -> None:
     env = _env(cfg)
     items = []
     for r in rows.values():
         if "error" in r:
-            items.append(dict(r, state="error"))
+            items.append(_Item(r, state="error"))
         else:
-            items.append(dict(r, state=post_state(r, now)))
+            items.append(_Item(r, state=post_state(r, now)))
     items.sort(key=lambda r: (r.get("publish_at") or "", r.get("title") or ""), reverse=True)
     html = env.get_template("preview/index.html").render(
         items=items, labels=STATE_LABELS, site={"name": cfg.site_name}, now=now,

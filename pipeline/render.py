@@ -28,6 +28,7 @@ from pipeline.models import Post, Rendering
 from pipeline import vndates
 
 MD_EXTENSIONS = ["tables", "fenced_code", "attr_list"]
+HTML_CACHE_SIZE = 256  # posts whose article HTML a renderer keeps (bounds memory over 10,000 posts)
 
 
 class Renderer:
@@ -37,8 +38,10 @@ class Renderer:
         """``posts_by_path`` (resolved path -> Post) or ``resolver(path) -> Post | None`` lets links
         between posts become portal URLs."""
         self.cfg = cfg
+        # cfg.templates_dirs stats the folder on every call; a renderer lives for one run
+        self.templates_dirs = list(cfg.templates_dirs)
         self.env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader([str(p) for p in cfg.templates_dirs]),
+            loader=jinja2.FileSystemLoader([str(p) for p in self.templates_dirs]),
             undefined=jinja2.StrictUndefined,
             autoescape=jinja2.select_autoescape(["html", "htm", "xml"]),
             keep_trailing_newline=False,
@@ -53,6 +56,28 @@ class Renderer:
         self._html_cache: dict[str, str] = {}
         self._template_hash: dict[str, str] = {}
         self._pub_cls: dict[str, type] = {}
+        # Per-run caches, like _template_hash: a renderer does not see templates edited while it lives
+        # (get_template() would stat every template file for every rendering to check).
+        self._folder: dict[str, str] = {}
+        self._templates: dict[str, jinja2.Template] = {}
+        self._resolved: dict[tuple[Path, str], Path] = {}
+
+    def load_templates(self, channel_names: Iterable[str]) -> None:
+        """Compile the templates of these channels now (before forking workers, so they share
+        them). A channel whose template cannot load is skipped: ``render()`` reports it per post."""
+        for name in channel_names:
+            channel = self.cfg.channels[name]
+            try:
+                family = self.publisher_class(channel.type).family
+                self._template(f"{self.folder_for(channel)}/{_template_name(family)}")
+            except (RenderError, jinja2.TemplateError):
+                continue
+
+    def _template(self, name: str) -> jinja2.Template:
+        tpl = self._templates.get(name)
+        if tpl is None:
+            tpl = self._templates[name] = self.env.get_template(name)
+        return tpl
 
     # -- pieces ------------------------------------------------------------------------
     def article_html(self, post: Post) -> str:
@@ -62,12 +87,17 @@ class Renderer:
             return cached
         out = self.md.reset().convert(post.body)
         out = _LINK.sub(lambda m: self._rewrite_link(post, m), out)
+        if len(self._html_cache) >= HTML_CACHE_SIZE:  # the channels of a post are rendered together
+            del self._html_cache[next(iter(self._html_cache))]
         self._html_cache[post.source_hash] = out
         return out
 
     def _rewrite_link(self, post: Post, m: re.Match) -> str:
         target, anchor = m.group(2), m.group(3) or ""
-        resolved = (post.path.parent / target).resolve()
+        key = (post.path.parent, target)
+        resolved = self._resolved.get(key)
+        if resolved is None:
+            resolved = self._resolved[key] = (post.path.parent / target).resolve()
         other = self.posts_by_path.get(resolved)
         if other is None and self.resolver is not None:
             other = self.resolver(resolved)
@@ -90,9 +120,15 @@ class Renderer:
         return cls
 
     def folder_for(self, channel) -> str:
+        folder = self._folder.get(channel.name)
+        if folder is None:
+            folder = self._folder[channel.name] = self._find_folder(channel)
+        return folder
+
+    def _find_folder(self, channel) -> str:
         if channel.template:
             return channel.template
-        for d in self.cfg.templates_dirs:
+        for d in self.templates_dirs:
             if (d / channel.name).is_dir():
                 return channel.name
         return self.publisher_class(channel.type).family
@@ -101,7 +137,7 @@ class Renderer:
         h = self._template_hash.get(folder)
         if h is None:
             digest = hashlib.sha256()
-            for d in self.cfg.templates_dirs:
+            for d in self.templates_dirs:
                 base = d / folder
                 if base.is_dir():
                     for f in sorted(base.rglob("*")):
@@ -148,8 +184,7 @@ class Renderer:
         ctx["kind"] = kind
         name = _template_name(family)
         try:
-            tpl = self.env.get_template(f"{folder}/{name}")
-            body = tpl.render(ctx).strip() + ("\n" if family == "portal" else "")
+            body = self._template(f"{folder}/{name}").render(ctx).strip() + ("\n" if family == "portal" else "")
         except jinja2.TemplateNotFound as exc:
             raise RenderError(post.id, channel_name, f"template not found: {exc.name}") from None
         except jinja2.TemplateError as exc:
@@ -202,8 +237,9 @@ def hashtag(label: str) -> str:
 
 
 def _tidy_text(text: str) -> str:
-    text = re.sub(r"[ \t]+\n", "\n", text)
-    return re.sub(r"\n{3,}", "\n\n", text).strip()
+    if " \n" in text or "\t\n" in text:  # the only places r"[ \t]+\n" can match
+        text = re.sub(r"[ \t]+\n", "\n", text)
+    return _squeeze_blank_lines(text).strip()
 
 
 class _TextParser(HTMLParser):
@@ -237,15 +273,76 @@ class _TextParser(HTMLParser):
             self.parts.append(data)
 
 
+# The fast path of html_to_text: well-formed tags with double-quoted attributes only (what Markdown
+# and Jinja's autoescape produce), no comments, declarations, processing instructions, script or
+# style. Anything else goes through HTMLParser, whose results the fast path reproduces exactly.
+_FAST_TAG = re.compile(r'<(?:/([a-zA-Z][a-zA-Z0-9]*)\s*|([a-zA-Z][a-zA-Z0-9]*)'
+                       r'(?:\s+[a-zA-Z_:][-a-zA-Z0-9_:.]*(?:\s*=\s*"[^"<>]*")?)*\s*(/?))>')
+_SLOW_ONLY = re.compile(r"<[!?]|<\s*/?\s*(?:script|style)", re.I)
+
+
+def _fast_text_parts(fragment: str) -> list[str] | None:
+    """The parts _TextParser would collect, or ``None`` when the fragment needs the real parser."""
+    if _SLOW_ONLY.search(fragment):
+        return None
+    block = _TextParser.BLOCK
+    parts: list[str] = []
+    pos = 0
+    for m in _FAST_TAG.finditer(fragment):
+        start = m.start()
+        if start > pos:
+            data = fragment[pos:start]
+            if "<" in data or ">" in data:
+                return None
+            parts.append(html.unescape(data))
+        pos = m.end()
+        end_tag, tag = m.group(1), m.group(2)
+        if end_tag is not None:
+            if end_tag.lower() in block:
+                parts.append("\n\n")
+            continue
+        tag = tag.lower()
+        if tag in block:
+            parts.append("\n\n")
+        elif tag == "li":
+            parts.append("\n- ")
+        elif tag == "br":
+            parts.append("\n")
+        elif tag in ("td", "th"):
+            parts.append(" | ")
+        if m.group(3) and tag in block:  # <p/>: HTMLParser calls the start then the end handler
+            parts.append("\n\n")
+    if pos < len(fragment):
+        data = fragment[pos:]
+        if "<" in data or ">" in data:
+            return None
+        parts.append(html.unescape(data))
+    return parts
+
+
 def html_to_text(fragment: str) -> str:
     """Plain text of an HTML fragment: paragraphs separated by blank lines, list items as ``- ``."""
-    p = _TextParser()
-    p.feed(fragment)
-    p.close()
-    text = "".join(p.parts)
-    text = re.sub(r"[ \t\r\f\v]+", " ", text)
-    text = re.sub(r" *\n *", "\n", text)
-    return re.sub(r"\n{3,}", "\n\n", text).strip()
+    parts = _fast_text_parts(fragment)
+    if parts is None:
+        p = _TextParser()
+        p.feed(fragment)
+        p.close()
+        parts = p.parts
+    text = "".join(parts)
+    # Same as re.sub(r"[ \t\r\f\v]+", " "), re.sub(r" *\n *", "\n"), re.sub(r"\n{3,}", "\n\n"), but
+    # with substring tests first: the regular expressions cost more than the rest of a Zalo rendering.
+    if "  " in text or "\t" in text or "\r" in text or "\f" in text or "\v" in text:
+        text = re.sub(r"[ \t\r\f\v]+", " ", text)
+    if " \n" in text or "\n " in text:
+        text = "\n".join([line.strip(" ") for line in text.split("\n")])
+    return _squeeze_blank_lines(text).strip()
+
+
+def _squeeze_blank_lines(text: str) -> str:
+    """``re.sub(r"\n{3,}", "\n\n", text)``, without the regular expression."""
+    while "\n\n\n" in text:
+        text = text.replace("\n\n\n", "\n\n")
+    return text
 
 
 def escape(text: str) -> str:
