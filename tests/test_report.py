@@ -417,8 +417,12 @@ def test_as_of_shows_the_ledger_as_it_was(ledger, as_of):
     check_totals(report, expected(SPECS, local(2023, 12, 15, 0), local(2024, 3, 15, 0), as_of=as_of))
 
 
-def test_year_with_merged_units(ledger):
+def test_year_with_merged_units(ledger, tmp_path):
     report = report_for(ledger, "2025")
+    text = write_report(report, "md", tmp_path / "2025.md").read_text("utf-8")
+    # a year's previous period is last year, the same as "cùng kỳ": said once
+    assert "So với kỳ trước" not in text and "2. So với cùng kỳ năm trước (năm 2024: " in text
+    assert "Phường 1 |" in text and "chuyển thành/sáp nhập vào Phường Vũng Tàu" in text
     exp = expected(SPECS, local(2024, 12, 15, 0), local(2025, 12, 15, 0))
     check_totals(report, exp)
     rows = {u.id: u for u in report.units}
@@ -577,6 +581,9 @@ def test_markdown_numbers(written):
     for uid, n in exp["by_unit"].items():
         assert units[names[uid]][len(report.channels)] == format_number_vi(n)
     assert f"1. Tổng số: {exp['items']} lượt tin, bài ({len(exp['posts'])} tin, bài)" in text
+    lines = text.splitlines()
+    assert [line[:3] for line in lines if re.match(r"\d\. ", line)] == ["1. ", "2. ", "3. "]
+    assert next(line for line in lines if line.startswith("2. ")).startswith("2. So với kỳ trước (quý IV năm 2023: ")
     behind = next(line for line in text.splitlines() if line.startswith("Đơn vị chưa đạt chỉ tiêu: "))
     assert report.behind and all(f"{u.name} (" in behind for u in report.behind)
     activities = _md_table(text, "Đơn vị | Hình thức")
