@@ -61,6 +61,8 @@ class Renderer:
         self._folder: dict[str, str] = {}
         self._templates: dict[str, jinja2.Template] = {}
         self._resolved: dict[tuple[Path, str], Path] = {}
+        self._hashtags: dict[str, str] = {}
+        self._last_parts: tuple[Post, tuple] | None = None
 
     def load_templates(self, channel_names: Iterable[str]) -> None:
         """Compile the templates of these channels now (before forking workers, so they share
@@ -151,23 +153,42 @@ class Renderer:
     # -- the stage ---------------------------------------------------------------------
     def context(self, post: Post, channel) -> dict:
         cfg = self.cfg
-        unit = cfg.units.get(post.unit)
-        ctype = cfg.types.get(post.type)
+        content_html = self.article_html(post)
+        link, unit_name, type_label, topic_labels, hashtags = self._post_parts(post)
         return {
             "post": post,
             "site": {"name": cfg.site_name, "base_url": cfg.base_url, "language": cfg.language},
             "org_lines": cfg.org_lines,
             "channel": channel,
-            "content_html": self.article_html(post),
+            "content_html": content_html,
             "summary": post.summary,
-            "link": self.article_url(post),
-            "unit_name": unit.name if unit else post.unit,
-            "type_label": ctype.label if ctype else post.type,
-            "topic_labels": [cfg.topics.get(t, t) for t in post.topics],
-            "hashtags": " ".join(hashtag(cfg.topics.get(t, t)) for t in post.topics),
+            "link": link,
+            "unit_name": unit_name,
+            "type_label": type_label,
+            "topic_labels": list(topic_labels),
+            "hashtags": hashtags,
             "override": post.social.get(channel.name),
             "has_image": post.image_path is not None,
         }
+
+    def _post_parts(self, post: Post) -> tuple[str, str, str, tuple[str, ...], str]:
+        """The parts of the context that depend on the post only, kept while its channels render."""
+        if self._last_parts is not None and self._last_parts[0] is post:
+            return self._last_parts[1]
+        cfg = self.cfg
+        unit = cfg.units.get(post.unit)
+        ctype = cfg.types.get(post.type)
+        labels = tuple(cfg.topics.get(t, t) for t in post.topics)
+        tags = []
+        for label in labels:
+            tag = self._hashtags.get(label)
+            if tag is None:
+                tag = self._hashtags[label] = hashtag(label)
+            tags.append(tag)
+        parts = (self.article_url(post), unit.name if unit else post.unit, ctype.label if ctype else post.type,
+                 labels, " ".join(tags))
+        self._last_parts = (post, parts)
+        return parts
 
     def render(self, post: Post, channel_name: str) -> Rendering:
         """One channel's rendering of one post; ``RenderError`` if the template fails."""
