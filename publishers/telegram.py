@@ -137,8 +137,6 @@ class TelegramPublisher(Publisher):
         url = f"{str(self._opt('api_base')).rstrip('/')}/bot{token}/{method}"
         try:
             with translate(self.name, post_id):
-                if counted:
-                    self._last_send = time.monotonic()
                 if files:
                     resp = self.session.post(url, data=params, files=files, timeout=DEFAULT_TIMEOUT)
                 else:
@@ -146,6 +144,11 @@ class TelegramPublisher(Publisher):
         except PublishError as exc:  # requests' text carries the URL, and the URL carries the token
             exc.vendor_message = redact(exc.vendor_message or "", token) or None
             raise
+        finally:
+            if counted:
+                # pace from the answer, not from the request: network jitter must not bring two
+                # sends closer together at Telegram than pace_seconds
+                self._last_send = time.monotonic()
         try:
             body = resp.json()
         except ValueError:
