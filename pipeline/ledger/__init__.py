@@ -17,9 +17,9 @@ from typing import Any
 
 from pipeline.errors import LedgerError
 from pipeline.ledger.base import (ACTIONS, ERROR_KINDS, EVENT_KINDS, META_KEYS, STATES, Event, Ledger,
-                                  Pause, Publication, post_meta)
+                                  Pause, Publication, Snapshot, post_meta)
 
-__all__ = ["open_ledger", "Ledger", "Publication", "Event", "Pause", "post_meta", "STATES", "ACTIONS",
+__all__ = ["open_ledger", "Ledger", "Publication", "Event", "Pause", "Snapshot", "post_meta", "STATES", "ACTIONS",
            "ERROR_KINDS", "EVENT_KINDS", "META_KEYS", "BACKENDS", "DEFAULT_PATH"]
 
 #: Registry: URL scheme family -> implementation class path (imported on use).

@@ -43,7 +43,7 @@ META_KEYS = ("title", "unit", "type", "author", "path", "git_commit", "topics", 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Publication:
     """One ledger row: what Loa knows about one post on one channel.
 
@@ -51,6 +51,9 @@ class Publication:
     ``topics`` is a tuple of topic ids and ``extra`` the publisher's own memory (media ids,
     message kind); both are stored as JSON text. ``claimed_from`` is the state the current claim
     was taken from (restored by :meth:`Ledger.release`); it is ``None`` when nothing is claimed.
+
+    Slots, not a ``__dict__``: the daemon keeps 60,000 rows between ticks (280 bytes each instead
+    of 1.6 KB).
     """
 
     post_id: str
@@ -92,6 +95,19 @@ class Publication:
     def lease_live(self, now: datetime) -> bool:
         """True while a claim holds this row (state ``claimed`` and its lease not yet expired)."""
         return self.state == "claimed" and self.lease_until is not None and self.lease_until >= now
+
+
+class Snapshot(dict):
+    """What :meth:`Ledger.snapshot` returns: ``{(post_id, channel): Publication}`` plus ``rev``,
+    the ledger's change number when it was read. Every committed change to a row raises the
+    number, so two snapshots of one ledger with the same ``rev`` hold the same rows (the planner
+    then reuses its previous verdicts instead of deciding 40,000 settled pairs again)."""
+
+    __slots__ = ("rev",)
+
+    def __init__(self, rows: Mapping[tuple[str, str], Publication] = _EMPTY, rev: int | None = None):
+        super().__init__(rows)
+        self.rev = rev
 
 
 #: Column order of ``publications`` as the implementations select it.
@@ -203,10 +219,12 @@ class Ledger(abc.ABC):
         ``first_published_at`` (reports), ``published_version_at``, ``updated_at`` or ``publish_at``."""
 
     @abc.abstractmethod
-    def snapshot(self) -> dict[tuple[str, str], Publication]:
+    def snapshot(self) -> "Snapshot":
         """Every row keyed by ``(post_id, channel)``, read in one consistent statement.
 
-        The planner calls this every tick; it is built for 60,000+ rows (see ``bench/ledger.py``)."""
+        The planner calls this every tick; it is built for 60,000+ rows (see ``bench/ledger.py``).
+        The result is a new :class:`Snapshot` (a dict) on every call; its ``rev`` tells the
+        planner whether anything changed since the previous one."""
 
     # -- the claim protocol ----------------------------------------------------------------------
 

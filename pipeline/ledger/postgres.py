@@ -65,6 +65,9 @@ class _Tx:
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         return self._execute(sql, params).fetchall()
 
+    def stream(self, sql: str, params: Sequence[Any] = ()) -> Iterator[tuple]:
+        return iter(self._execute(sql, params))
+
     def one(self, sql: str, params: Sequence[Any] = ()) -> tuple | None:
         return self._execute(sql, params).fetchone()
 

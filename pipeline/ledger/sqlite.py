@@ -42,6 +42,9 @@ class _Tx:
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         return self._conn.execute(sql, [_param(p) for p in params]).fetchall()
 
+    def stream(self, sql: str, params: Sequence[Any] = ()) -> Iterator[tuple]:
+        return iter(self._conn.execute(sql, [_param(p) for p in params]))
+
     def one(self, sql: str, params: Sequence[Any] = ()) -> tuple | None:
         return self._conn.execute(sql, [_param(p) for p in params]).fetchone()
 
