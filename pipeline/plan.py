@@ -26,7 +26,7 @@ INFLIGHT = "inflight"    # another worker holds a live claim
 DONE = "done"            # nothing to do
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a daemon keeps 40,000 between ticks
 class Decision:
     post: Post | None
     post_id: str
@@ -46,13 +46,26 @@ class Decision:
 @dataclass
 class Plan:
     decisions: list[Decision] = field(default_factory=list)
+    #: Ascending indices of the decisions that are not ``DONE`` (``None``: not known). Most pairs
+    #: are done; the engine's questions (what is due, held, next) only look at these.
+    live: list[int] | None = None
 
     def of(self, *kinds: str) -> list[Decision]:
-        return [d for d in self.decisions if d.kind in kinds]
+        if self.live is None or DONE in kinds:
+            return [d for d in self.decisions if d.kind in kinds]
+        ds = self.decisions
+        return [ds[i] for i in self.live if ds[i].kind in kinds]
+
+    def active(self) -> list[Decision]:
+        """Every decision that is not ``DONE``, in plan order."""
+        if self.live is None:
+            return [d for d in self.decisions if d.kind != DONE]
+        ds = self.decisions
+        return [ds[i] for i in self.live]
 
     def next_wakeup(self) -> datetime | None:
         """Earliest time something scheduled or waiting becomes due (for the daemon's wake-up job)."""
-        times = [d.at for d in self.decisions if d.kind in (SCHEDULED, WAITING) and d.at is not None]
+        times = [d.at for d in self.active() if d.kind in (SCHEDULED, WAITING) and d.at is not None]
         return min(times) if times else None
 
 
@@ -63,20 +76,72 @@ def active_blackout(cfg, channel: str, now: datetime):
     return None
 
 
+# Verdicts that depend only on the post, the row and the config (never on now, pauses, holds or
+# spacing): published at the current version, retracted, a draft, retracted before publishing.
+_SETTLED = frozenset(("", "retracted", "draft", "retracted-before-publishing"))
+
+
+class Memo:
+    """What :func:`plan` can reuse from its previous call, for a caller that plans again and again
+    with the same config (the daemon); the plan is exactly the one a call without memo makes.
+
+    * Nothing changed (the very same ``posts`` list, which ``PostCache`` hands back when no file
+      changed, and a ledger snapshot with the same ``rev``): only the pairs that were not settled
+      are decided again; 40,000 published pairs cost one list copy.
+    * Something changed: a pair whose post and row are the very same objects as last time
+      (``PostCache`` and the incremental snapshot keep unchanged values) keeps its settled verdict.
+    """
+
+    def __init__(self) -> None:
+        self.cfg: object | None = None
+        self.posts: object | None = None  # the posts list the template was made from
+        self.rev: int | None = None  # the snapshot's rev (None: rows without one, no fast path)
+        self.filters: tuple = ()
+        self.template: list[Decision] = []  # decisions before spacing
+        self.redo: list[int] = []  # indices in template to decide again (not settled)
+        self.fixed: list[int] = []  # indices of files gone (depend on rows only)
+
+
+def _settled(d: Decision) -> bool:
+    return d.kind == DONE and d.reason in _SETTLED
+
+
 def plan(posts: Iterable[Post], cfg, rows: Mapping[tuple[str, str], object], now: datetime, *,
          pauses: Iterable[object] = (), holds: Mapping[str, str] | None = None,
          sent_today: Mapping[str, int] | None = None, last_sent: Mapping[str, datetime | None] | None = None,
-         only_channel: str | None = None, only_post: str | None = None) -> Plan:
+         only_channel: str | None = None, only_post: str | None = None, memo: Memo | None = None) -> Plan:
     """Decide, for every post and channel, what happens at ``now``.
 
     ``rows``: ledger snapshot {(post_id, channel): Publication}. ``pauses``: active pauses.
     ``holds``: channel -> message for channels held after an authentication failure.
     ``sent_today`` / ``last_sent``: per channel, for ``max_per_day`` / ``min_interval``.
+    ``memo``: reuse what did not change since the previous call (see :class:`Memo`).
     """
     holds = holds or {}
     paused_all = next((p for p in pauses if getattr(p, "channel", None) is None), None)
     paused = {p.channel: p for p in pauses if getattr(p, "channel", None)}
-    out = Plan()
+    rev, filters = getattr(rows, "rev", None), (only_channel, only_post)
+    same_posts = memo is not None and memo.cfg is cfg and memo.posts is posts and memo.filters == filters
+    if same_posts and rev is not None and memo.rev == rev:
+        decisions = list(memo.template)
+        live = []
+        for i in memo.redo:
+            d = decisions[i]
+            d = decisions[i] = _decide(d.post, cfg.channels[d.channel], d.row, cfg, now, paused_all, paused, holds)
+            if d.kind != DONE:
+                live.append(i)
+        out = Plan(decisions, live + memo.fixed)
+        _apply_spacing(out, cfg, now, sent_today or {}, last_sent or {})
+        return out
+
+    # Last verdicts: by position when the posts are the same (the pairs come in the same order),
+    # else by pair.
+    by_position = memo.template if same_posts else None
+    by_pair: dict[tuple[str, str], Decision] = {}
+    if memo is not None and memo.cfg is cfg and not same_posts:
+        by_pair = {(d.post_id, d.channel): d for d in memo.template if d.post is not None and _settled(d)}
+    out = Plan(live=[])
+    decisions, live, redo = out.decisions, out.live, []
     seen: set[tuple[str, str]] = set()
     for post in posts:
         if only_post and post.id != only_post:
@@ -85,14 +150,29 @@ def plan(posts: Iterable[Post], cfg, rows: Mapping[tuple[str, str], object], now
             channel = cfg.channels.get(ch)
             if channel is None or (only_channel and ch != only_channel):
                 continue
-            seen.add((post.id, ch))
-            out.decisions.append(_decide(post, channel, rows.get((post.id, ch)), cfg, now, paused_all, paused, holds))
+            pair = (post.id, ch)
+            seen.add(pair)
+            row = rows.get(pair)
+            d = by_position[len(decisions)] if by_position is not None else by_pair.get(pair)
+            if d is None or d.post is not post or d.row is not row or not _settled(d):
+                d = _decide(post, channel, row, cfg, now, paused_all, paused, holds)
+                if not _settled(d):
+                    if d.kind != DONE:
+                        live.append(len(decisions))
+                    redo.append(len(decisions))
+            decisions.append(d)
+    fixed = []
     # rows whose post file is gone: never treated as a retraction
-    for key, row in rows.items():
-        if key in seen or (only_channel and key[1] != only_channel) or (only_post and key[0] != only_post):
+    for pair, row in rows.items():
+        if pair in seen or (only_channel and pair[1] != only_channel) or (only_post and pair[0] != only_post):
             continue
         if getattr(row, "state", None) in ("published",):
-            out.decisions.append(Decision(None, key[0], key[1], HELD, reason="deleted", row=row))
+            fixed.append(len(decisions))
+            decisions.append(Decision(None, pair[0], pair[1], HELD, reason="deleted", row=row))
+    live += fixed
+    if memo is not None:
+        memo.cfg, memo.posts, memo.rev, memo.filters = cfg, posts, rev, filters
+        memo.template, memo.redo, memo.fixed = list(decisions), redo, fixed
     _apply_spacing(out, cfg, now, sent_today or {}, last_sent or {})
     return out
 
@@ -175,7 +255,9 @@ def _apply_spacing(p: Plan, cfg, now: datetime, sent_today: Mapping[str, int], l
     """New items beyond a channel's ``min_interval`` / ``max_per_day`` wait their turn, in
     ``publish_at`` order. Updates and retractions are not new items and are not spaced."""
     by_channel: dict[str, list[int]] = {}
-    for i, d in enumerate(p.decisions):
+    ds = p.decisions
+    for i in (p.live if p.live is not None else range(len(ds))):
+        d = ds[i]
         if d.kind == DUE and d.action == "create":
             by_channel.setdefault(d.channel, []).append(i)
     for ch, idxs in by_channel.items():

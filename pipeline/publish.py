@@ -105,8 +105,25 @@ def git_commit(root) -> str | None:
         return None
 
 
+def _lazy_index(posts) -> Callable:
+    """resolved path -> Post, for links between posts; built on the first link only (resolving
+    20,000 paths costs more than a whole idle tick)."""
+    index: dict = {}
+
+    def resolver(path):
+        if not index:
+            index.update((x.path.resolve(), x) for x in posts)
+        return index.get(path)
+    return resolver
+
+
 class Engine:
-    """Publishes due items. ``ledger_factory()`` opens a new ledger connection (one per thread)."""
+    """Publishes due items. ``ledger_factory()`` opens a new ledger connection (one per thread).
+
+    The planning ledger is kept open from one pass to the next (its snapshot is incremental: a
+    tick reads only the rows written since the last one), like the posts (``PostCache``) and the
+    settled verdicts (``plan.Memo``). Call :meth:`close` when done, or use ``with Engine(...)``.
+    """
 
     def __init__(self, cfg, ledger_factory: Callable[[], object], *, owner: str | None = None,
                  env: Mapping[str, str] | None = None, now_fn: Callable[[], datetime] | None = None,
@@ -118,6 +135,8 @@ class Engine:
         self.now_fn = now_fn or (lambda: datetime.now(timezone.utc))
         self.publisher_factory = publisher_factory or self._make_publisher
         self.posts = PostCache()
+        self.memo = planmod.Memo()
+        self._planning = None  # the ledger plans are made with, kept between passes
         self.stop = threading.Event()
         d = cfg.daemon
         from pipeline.durations import parse_duration
@@ -126,6 +145,18 @@ class Engine:
         self.max_attempts = int(d.get("max_attempts", 8))
         self.retry_base = parse_duration(d.get("retry_base", "30s")).total_seconds()
         self.workers = int(d.get("workers", 4))
+
+    def close(self) -> None:
+        """Close the planning ledger (a later pass opens a new one)."""
+        if self._planning is not None:
+            self._planning.close()
+            self._planning = None
+
+    def __enter__(self) -> "Engine":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     # -- wiring ---------------------------------------------------------------------------
     def _make_publisher(self, channel, ledger):
@@ -153,7 +184,8 @@ class Engine:
             if ch.min_interval > timedelta(0):
                 last_sent[name] = ledger.last_sent_at(name)
         p = planmod.plan(posts, self.cfg, rows, now, pauses=ledger.active_pauses(now), holds=self.holds(ledger),
-                         sent_today=sent_today, last_sent=last_sent, only_channel=only_channel, only_post=only_post)
+                         sent_today=sent_today, last_sent=last_sent, only_channel=only_channel, only_post=only_post,
+                         memo=self.memo)
         return p, posts, problems
 
     # -- one pass -------------------------------------------------------------------------
@@ -161,29 +193,35 @@ class Engine:
                  only_post: str | None = None) -> PassResult:
         now = now or self.now_fn()
         result = PassResult(dry_run=dry_run)
-        ledger = self.ledger_factory()
+        if self._planning is None:
+            self._planning = self.ledger_factory()
+        ledger = self._planning
         try:
             p, posts, _problems = self.make_plan(ledger, now, only_channel=only_channel, only_post=only_post)
             result.next_wakeup = p.next_wakeup()
-            commit = git_commit(self.cfg.root)
-            if not dry_run:
-                self._ensure_rows(ledger, p, commit, now)
-            for d in p.of(planmod.SKIP):
+            missing, skips, work = self._missing_rows(p), p.of(planmod.SKIP), p.of(planmod.DUE, planmod.DOUBT)
+            # `git rev-parse` is a process: an idle tick (nothing to write) does not start it
+            commit = git_commit(self.cfg.root) if (missing or skips or work) and not dry_run else None
+            if missing and not dry_run:
+                ledger.ensure_many([(d.post_id, d.channel, self.cfg.channels[d.channel].type,
+                                     post_meta(d.post, git_commit=commit)) for d in missing], now=now)
+            for d in skips:
                 result.skipped += 1
                 result.lines.append(f"skip {d.post_id} {d.channel}: {d.reason}")
                 if not dry_run:
                     ledger.skip(d.post_id, d.channel, reason=d.reason, now=now, meta=post_meta(d.post, git_commit=commit))
             result.held = len(p.of(planmod.HELD))
-            work = p.of(planmod.DUE, planmod.DOUBT)
             if dry_run:
                 for d in work:
                     result.lines.append(f"would {d.action or 'reconcile'} {d.post_id} on {d.channel}" + (f" ({d.reason})" if d.reason else ""))
                 return result
-        finally:
-            ledger.close()
+        except LedgerUnavailable:
+            # start the next pass on a fresh connection (the snapshot is read whole again)
+            self.close()
+            raise
         if not work:
             return result
-        renderer = Renderer(self.cfg, {x.path.resolve(): x for x in posts})
+        renderer = Renderer(self.cfg, resolver=_lazy_index(posts))
         jobs: dict[str, list] = {}
         for d in sorted(work, key=lambda d: (d.post.publish_at or now, d.post_id)):
             try:
@@ -199,16 +237,17 @@ class Engine:
                 result.add(f.result())
         return result
 
-    def _ensure_rows(self, ledger, p, commit, now) -> None:
+    @staticmethod
+    def _missing_rows(p) -> list:
+        """Decisions on ready posts that have no ledger row yet (``ensure_many`` writes them)."""
         items = []
-        for d in p.decisions:
+        for d in p.active():  # a DONE pair never needs a row
             if d.post is None or d.row is not None or d.post.status != "ready":
                 continue
             if d.kind in (planmod.DONE,) or d.reason in ("channel-disabled", "retracted-before-publishing"):
                 continue
-            items.append((d.post_id, d.channel, self.cfg.channels[d.channel].type, post_meta(d.post, git_commit=commit)))
-        if items:
-            ledger.ensure_many(items, now=now)
+            items.append(d)
+        return items
 
     # -- one channel ----------------------------------------------------------------------
     def _run_channel(self, name: str, items: list, commit: str | None) -> PassResult:

@@ -133,4 +133,5 @@ class Daemon:
                     pass
                 return 0
         finally:
+            self.engine.close()
             lg.close()
