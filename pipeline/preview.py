@@ -16,7 +16,7 @@ import json
 import multiprocessing
 import os
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -93,6 +93,7 @@ class _Job:
     renderer: Renderer
     page: jinja2.Template
     posts: dict[Path, Post | None]  # resolved path -> post, for links between posts
+    copied: set[str] = field(default_factory=set)  # media/ files this process has seen in place
 
 
 def _prepare(cfg, out: Path) -> _Job:
@@ -132,10 +133,12 @@ def _render_chunk(paths: list[str]) -> list[dict]:
         image = None
         if post.image_path:
             image = f"media/{post.image_hash}{post.image_path.suffix.lower()}"
-            dest = out / image
-            if not dest.exists():
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(post.image_path, dest)
+            if image not in job.copied:  # posts share images: one stat per image and worker, not per post
+                dest = out / image
+                if not dest.exists():
+                    dest.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(post.image_path, dest)
+                job.copied.add(image)
         need = [c for c in post.channels if c in cfg.require_approval]
         ctype = cfg.types.get(post.type)
         unit = cfg.units.get(post.unit)
@@ -189,7 +192,7 @@ def build_preview(cfg, out_dir: Path | None = None, paths: list[Path] | None = N
         try:
             jobs = jobs or min(os.cpu_count() or 1, 8)
             if jobs > 1 and len(todo) > 40:
-                n = jobs * 4
+                n = max(jobs * 4, len(todo) // 100)  # small chunks: workers finish together
                 chunks = [todo[i::n] for i in range(n)]
                 ctx = multiprocessing.get_context("fork")
                 with ctx.Pool(jobs) as pool:
