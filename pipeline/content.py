@@ -7,6 +7,7 @@ the file is usable at all, the post. A broken post never stops the others.
 from __future__ import annotations
 
 import difflib
+import functools
 import hashlib
 import os
 import re
@@ -116,6 +117,16 @@ def split_front_matter(text: str) -> RawFile | None:
     return None
 
 
+def _node_lines(node) -> dict[str, int]:
+    """Line (1-based, in the file) of each top-level key of a composed front matter node."""
+    out: dict[str, int] = {}
+    if isinstance(node, yaml.MappingNode):
+        for k, _v in node.value:
+            if isinstance(k, yaml.ScalarNode):
+                out.setdefault(sys.intern(str(k.value)), k.start_mark.line + 2)
+    return out
+
+
 def _key_lines(front: str) -> dict[str, int]:
     """Line (1-based, in the file) of each top-level front matter key."""
     out: dict[str, int] = {}
@@ -212,7 +223,7 @@ class _Reader:
 
     def read(self) -> tuple[Post | None, list[Problem]]:
         cfg, path = self.cfg, self.path
-        content_root = cfg.content_dir.resolve()
+        content_root = _resolved_dir(cfg.content_dir)
         if path.is_symlink() and not _inside(path.resolve(), content_root):
             self.p(1, "file.symlink-outside", target=str(os.readlink(path)))
             return None, self.problems
@@ -242,21 +253,24 @@ class _Reader:
         if raw is None:
             self.p(1, "front.missing")
             return None, self.problems
-        try:
-            meta = yaml.load(raw.front, Loader=_Loader)
+        loader = _Loader(raw.front)
+        try:  # one parse: the key lines come from the same node tree as the values
+            node = loader.get_single_node()
+            meta = loader.construct_document(node) if node is not None else None
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = mark.line + 2 if mark else 1
             col = mark.column + 1 if mark else 1
             self.p(line, "front.yaml", col=col, detail=str(getattr(exc, "problem", None) or exc).strip())
             return None, self.problems
+        finally:
+            loader.dispose()
         if meta is None:
             meta = {}
         if not isinstance(meta, dict):
             self.p(2, "front.not-mapping")
             return None, self.problems
-        lines = _key_lines(raw.front)
-        return self.build(meta, lines, raw, data), self.problems
+        return self.build(meta, _node_lines(node), raw, data), self.problems
 
     def build(self, meta: dict, lines: dict[str, int], raw: RawFile, data: bytes) -> Post | None:
         cfg = self.cfg
@@ -360,7 +374,7 @@ class _Reader:
         if re.match(r"^[a-z]+://", image):
             self.p(line, "image.remote", value=image)
             return None, None
-        content_root = self.cfg.content_dir.resolve()
+        content_root = _resolved_dir(self.cfg.content_dir)
         target = (self.path.parent / image).resolve()
         if not _inside(target, content_root):
             self.p(line, "image.outside", value=image)
@@ -368,14 +382,27 @@ class _Reader:
         if not target.is_file():
             self.p(line, "image.missing", value=image)
             return None, None
-        size = target.stat().st_size
+        st = target.stat()
+        size = st.st_size
         if size > self.cfg.max_image_bytes:
             self.p(line, "image.too-big", value=image, size_kb=size // 1024, max_kb=self.cfg.max_image_bytes // 1024)
-        data = target.read_bytes()
-        if not _looks_like_image(data):
+        key = (target, st.st_mtime_ns, size, st.st_ino)
+        known = _IMAGES.get(key)
+        if known is None:  # posts share images: read and hash each once per process
+            data = target.read_bytes()
+            known = _IMAGES[key] = (_looks_like_image(data), sha(data))
+        if not known[0]:
             self.p(line, "image.not-image", value=image)
             return None, None
-        return target, sha(data)
+        return target, known[1]
+
+
+_IMAGES: dict[tuple, tuple[bool, str]] = {}  # (path, mtime, size, inode) -> (is an image, hash)
+
+
+@functools.lru_cache(maxsize=8)
+def _resolved_dir(path: Path) -> Path:
+    return path.resolve()
 
 
 def _looks_like_image(data: bytes) -> bool:

@@ -24,12 +24,16 @@ class WebhookServer(VendorServer):
         parts = [p for p in req.path.split("/") if p]
         if req.method == "POST" and parts == ["items"]:
             key = req.headers.get("idempotency-key")
+            try:
+                payload = req.json()  # a body cut short by a killed client is no create
+            except ValueError:
+                return Response(400, {"error": "invalid JSON body"})
             with self.lock:
                 if self.honour_keys and key and key in self.by_key:
                     return Response(200, self.items[self.by_key[key]])
                 self.creates += 1
                 iid = str(next(self._ids))
-                data = dict(req.json(), id=iid, url=f"{self.url}/items/{iid}", key=key, deleted=False)
+                data = dict(payload, id=iid, url=f"{self.url}/items/{iid}", key=key, deleted=False)
                 self.items[iid] = data
                 if key:
                     self.by_key[key] = iid
