@@ -39,6 +39,7 @@ ALLOWED = {
 }
 HOLD_PREFIX = "hold:"
 MAYBE_SENT = "maybe-sent:"  # kv: a create whose request may have reached the vendor
+THROTTLE_PREFIX = "throttle:"  # kv: the vendor asked this channel to wait until (ISO time)
 
 
 def idempotency_key(post_id: str, channel: str, version: str) -> str:
@@ -93,6 +94,12 @@ class PassResult:
         for f in ("sent", "updated", "retracted", "skipped", "settled", "transient", "permanent", "bugs", "in_doubt"):
             setattr(self, f, getattr(self, f) + getattr(other, f))
         self.lines.extend(other.lines)
+        self.wake_at(other.next_wakeup)
+
+    def wake_at(self, when: datetime | None) -> None:
+        """Keep the earliest time the daemon must come back (a plan's wake-up or a retry's time)."""
+        if when is not None and (self.next_wakeup is None or when < self.next_wakeup):
+            self.next_wakeup = when
 
 
 def git_commit(root) -> str | None:
@@ -164,6 +171,21 @@ class Engine:
         return cls(channel.name, channel.options, env=self.env,
                    state=LedgerState(ledger, f"pub:{channel.name}:", self.now_fn), site=self.cfg)
 
+    def _unthrottled(self, ledger, now: datetime, work: list, result: PassResult) -> list:
+        """``work`` minus the channels whose vendor asked for a wait that has not run out (each
+        pass makes new publishers, which do not remember it); the daemon comes back at its end."""
+        out, until = [], {}
+        for d in work:
+            if d.channel not in until:
+                v = ledger.kv_get(THROTTLE_PREFIX + d.channel)
+                until[d.channel] = datetime.fromisoformat(v) if v else None
+            t = until[d.channel]
+            if t is not None and t > now:
+                result.wake_at(t)
+                continue
+            out.append(d)
+        return out
+
     def holds(self, ledger) -> dict[str, str]:
         out = {}
         for name in self.cfg.channels:
@@ -199,7 +221,8 @@ class Engine:
         try:
             p, posts, _problems = self.make_plan(ledger, now, only_channel=only_channel, only_post=only_post)
             result.next_wakeup = p.next_wakeup()
-            missing, skips, work = self._missing_rows(p), p.of(planmod.SKIP), p.of(planmod.DUE, planmod.DOUBT)
+            missing, skips = self._missing_rows(p), p.of(planmod.SKIP)
+            work = self._unthrottled(ledger, now, p.of(planmod.DUE, planmod.DOUBT), result)
             # `git rev-parse` is a process: an idle tick (nothing to write) does not start it
             commit = git_commit(self.cfg.root) if (missing or skips or work) and not dry_run else None
             if missing and not dry_run:
@@ -256,13 +279,27 @@ class Engine:
         ledger = self.ledger_factory()
         pub = None
         try:
-            pub = self.publisher_factory(channel, ledger)
+            try:
+                pub = self.publisher_factory(channel, ledger)
+                creates = [r for d, r in items if r is not None and d.action == "create" and d.kind == planmod.DUE]
+                if creates and hasattr(pub, "prefetch"):
+                    try:
+                        pub.prefetch(creates)
+                    except TransientPublishError:
+                        pass  # only a speed-up: each send looks its item up itself
+            except PublisherAuthError as exc:
+                self._hold(ledger, channel, exc, res)
+                return res
+            except PublishError as exc:
+                res.transient += 1
+                res.lines.append(f"{name}: {exc.reason}; left for the next run")
+                return res
             for d, rendering in items:
                 if self.stop.is_set():
                     res.lines.append(f"stopping: {name} left for the next run")
                     break
                 if not self._one(ledger, pub, channel, d, rendering, commit, res):
-                    break  # channel held (auth)
+                    break  # channel held (auth), or the vendor asked it to wait
         except LedgerUnavailable:
             res.transient += 1
             res.lines.append(f"ledger unavailable: {name} stopped for this run")
@@ -333,18 +370,27 @@ class Engine:
                 res.lines.append(f"gave up {post.id} on {channel.name} after {attempts} attempts: {exc.reason}")
                 return True
             delay = exc.retry_after if exc.retry_after is not None else self._backoff(attempts)
+            next_at = self.now_fn() + timedelta(seconds=delay)
             ledger.record_failure(post.id, channel.name, owner=self.owner, kind="transient", message=error_text(exc),
-                                  next_attempt_at=self.now_fn() + timedelta(seconds=delay), now=self.now_fn())
+                                  next_attempt_at=next_at, now=self.now_fn())
+            # the plan was made before this retry existed: the daemon's wake-up must know it, or a
+            # throttled item waits for the next regular tick instead of the vendor's retry_after
+            res.wake_at(next_at)
             res.transient += 1
             res.lines.append(f"retry {post.id} on {channel.name} in {delay:.0f}s: {exc.reason}")
-            return True
+            if exc.retry_after is None:
+                # an HTTP error for this item: go on with the others; no connection at all: the
+                # server is down, the rest of the channel waits for the next tick
+                return exc.status is not None
+            # a wait the vendor asked for (flood control, Page usage, a rate bucket) holds the whole
+            # channel until then: its other items neither spend an attempt on it now nor are sent
+            # by the next pass before it has run out
+            ledger.kv_set(THROTTLE_PREFIX + channel.name, next_at.isoformat(), self.now_fn())
+            return False
         except PublisherAuthError as exc:
             ledger.record_failure(post.id, channel.name, owner=self.owner, kind="auth", message=error_text(exc),
                                   next_attempt_at=None, now=self.now_fn())
-            ledger.kv_set(HOLD_PREFIX + channel.name, json.dumps({"message": exc.reason, "hint": exc.hint}, ensure_ascii=False), self.now_fn())
-            res.permanent += 1
-            res.lines.append(f"CHANNEL {channel.name} HELD: {exc.reason}" + (f" — {exc.hint}" if exc.hint else ""))
-            log.error("Channel %s held: %s", channel.name, exc.reason)
+            self._hold(ledger, channel, exc, res)
             return False
         except PermanentPublishError as exc:
             if exc.code == "in_doubt":
@@ -368,6 +414,14 @@ class Engine:
             res.bugs += 1
             res.lines.append(f"BUG {post.id} on {channel.name}: {type(exc).__name__}: {exc}")
             return True
+
+    def _hold(self, ledger, channel, exc: PublishError, res: PassResult) -> None:
+        """An authentication failure holds the whole channel: one loud message, no retry storm."""
+        ledger.kv_set(HOLD_PREFIX + channel.name, json.dumps({"message": exc.reason, "hint": exc.hint,
+                                                              "vendor": exc.vendor_message}, ensure_ascii=False), self.now_fn())
+        res.permanent += 1
+        res.lines.append(f"CHANNEL {channel.name} HELD: {exc.reason}" + (f" — {exc.hint}" if exc.hint else ""))
+        log.error("Channel %s held: %s", channel.name, exc.reason)
 
     def _reconcile(self, ledger, pub, channel, row, rendering, key, action, res) -> bool:
         """A claim expired without a result. Ask the vendor when it can be asked; settle or hold."""

@@ -177,6 +177,9 @@ class Publisher:
         except PublishError as exc:
             return ChannelHealth(self.name, False, (exc.reason,) + ((exc.hint,) if exc.hint else ()))
 
+    def prefetch(self, renderings) -> None:
+        """Optional: prepare a batch of sends (e.g. one lookup request for many items). No-op here."""
+
     def close(self) -> None:
         """Release connections. Called once at the end of a run."""
 
