@@ -69,7 +69,10 @@ def test_kill_9_at_random_points_never_loses_or_doubles(tmp_path):
         assert kills >= 5
         # every post exactly once on the webhook channel
         live = server.live()
-        assert server.creates == N, f"{server.creates} creates for {N} posts"
+        from collections import Counter
+        twice = [k for k, n in Counter(i["post_id"] for i in server.items.values()).items() if n > 1]
+        detail = [(i["post_id"], i["key"], i["id"]) for i in server.items.values() if i["post_id"] in twice]
+        assert server.creates == N, f"{server.creates} creates for {N} posts; twice: {detail}"
         assert sorted(i["post_id"] for i in live) == [f"p{i:03d}" for i in range(N)]
         # and on the static site
         manifest = json.loads((root / "site/.loa-site.json").read_text())

@@ -40,8 +40,8 @@ def publish(args) -> int:
     now = parse_now(args.now, cfg)
     if args.channel and args.channel not in cfg.channels:
         raise UsageError(f"unknown channel {args.channel!r}; expected one of: {', '.join(cfg.channels)}")
-    engine = Engine(cfg, open_ledger_for(cfg), now_fn=(lambda: now) if args.now else None)
-    result = engine.run_pass(now=now, dry_run=args.dry_run, only_channel=args.channel, only_post=args.post)
+    with Engine(cfg, open_ledger_for(cfg), now_fn=(lambda: now) if args.now else None) as engine:
+        result = engine.run_pass(now=now, dry_run=args.dry_run, only_channel=args.channel, only_post=args.post)
     for line in result.lines:
         print(line)
     summary = (f"sent {result.sent}, updated {result.updated}, retracted {result.retracted}, skipped {result.skipped}, "

@@ -25,8 +25,10 @@ class WebhookServer(VendorServer):
         if req.method == "POST" and parts == ["items"]:
             key = req.headers.get("idempotency-key")
             try:
-                payload = req.json()  # a body cut short by a killed client is no create
+                payload = req.json()  # a request cut short by a killed client is no create
             except ValueError:
+                payload = None
+            if not isinstance(payload, dict) or "post_id" not in payload:
                 return Response(400, {"error": "invalid JSON body"})
             with self.lock:
                 if self.honour_keys and key and key in self.by_key:
