@@ -94,10 +94,13 @@ def check_duplicates(posts: Iterable[Post]) -> list[Problem]:
     out: list[Problem] = []
     by_id: dict[str, list[Post]] = defaultdict(list)
     by_slug: dict[str, list[Post]] = defaultdict(list)
+    from pipeline.vietnamese import fold
+
     for p in posts:
         by_id[p.id].append(p)
         if p.slug:
-            by_slug[p.slug].append(p)
+            # an explicit slug may keep letters with diacritics: compare the folded forms
+            by_slug[fold(p.slug).replace(" ", "-")].append(p)
     for group, code, key in ((by_id, "post.duplicate-id", "id"), (by_slug, "post.duplicate-slug", "slug")):
         for value, ps in group.items():
             if len(ps) < 2:
