@@ -244,7 +244,7 @@ class Engine:
             raise
         if not work:
             return result
-        renderer = Renderer(self.cfg, resolver=_lazy_index(posts))
+        renderer = self._renderer_for(posts)
         jobs: dict[str, list] = {}
         for d in sorted(work, key=lambda d: (d.post.publish_at or now, d.post_id)):
             try:
@@ -273,6 +273,23 @@ class Engine:
         return items
 
     # -- one channel ----------------------------------------------------------------------
+    def _renderer_for(self, posts) -> Renderer:
+        """One renderer (compiled templates, Markdown instance) for as long as the templates are
+        unchanged: building it costs more than rendering a small batch, and the daemon passes often."""
+        sig = []
+        for d in self.cfg.templates_dirs:
+            for f in sorted(d.rglob("*")):
+                if f.is_file():
+                    st = f.stat()
+                    sig.append((str(f), st.st_mtime_ns, st.st_size))
+        sig = tuple(sig)
+        if getattr(self, "_renderer", None) is None or self._renderer_sig != sig:
+            self._renderer, self._renderer_sig = Renderer(self.cfg, resolver=_lazy_index(posts)), sig
+        else:
+            self._renderer.resolver = _lazy_index(posts)
+            self._renderer._resolved.clear()
+        return self._renderer
+
     def _run_channel(self, name: str, items: list, commit: str | None) -> PassResult:
         res = PassResult()
         channel = self.cfg.channels[name]
@@ -315,23 +332,27 @@ class Engine:
         version = post.source_hash
         takeover = d.kind == planmod.DOUBT
         action = d.action or (d.row.action if d.row is not None else "create") or "create"
+        key = idempotency_key(post.id, channel.name, version)
+        maybe_key = f"{MAYBE_SENT}{post.id}:{channel.name}"
+        look_first = takeover or (action == "create" and ledger.kv_get(maybe_key) is not None)
+        # an ordinary send records its 'send' event in the claim's own transaction (one commit less)
         row = ledger.claim(post.id, channel.name, owner=self.owner, action=action, version=version,
-                           lease=self.lease, now=now, allowed_states=("claimed",) if takeover else ALLOWED[action], meta=meta)
+                           lease=self.lease, now=now, allowed_states=("claimed",) if takeover else ALLOWED[action],
+                           meta=meta, send=None if look_first else {"action": action, "key": key})
         if row is None:
             return True  # another worker has it
-        key = idempotency_key(post.id, channel.name, version)
         previous = PublishResult(row.remote_id, row.remote_url, dict(row.extra or {})) if row.remote_id else None
-        maybe_key = f"{MAYBE_SENT}{post.id}:{channel.name}"
         try:
-            if takeover or (action == "create" and ledger.kv_get(maybe_key)):
+            if look_first:
                 settled = self._reconcile(ledger, pub, channel, row, rendering, key, action, res)
                 if settled:
                     ledger.kv_set(maybe_key, None, self.now_fn())
                     return True
                 if action == "create" and not pub.can_lookup:
                     return True
-            ledger.add_event("send", post_id=post.id, channel=channel.name, actor=self.owner,
-                             detail={"action": action, "key": key}, now=self.now_fn())
+            if look_first:
+                ledger.add_event("send", post_id=post.id, channel=channel.name, actor=self.owner,
+                                 detail={"action": action, "key": key}, now=self.now_fn())
             if action == "create":
                 result = pub.publish(rendering, key=key)
             elif action == "update":

@@ -97,6 +97,9 @@ def test_post_goes_out_at_its_time_exactly_once(tmp_path, server):
     for _ in range(3):
         assert env.run(T0 + timedelta(hours=1)).sent == 0
     assert server.creates == 1
+    lg = env.ledger()
+    assert [e.kind for e in lg.events(post_id="a", channel="hook")] == ["claim", "send", "success"]
+    lg.close()
 
 
 def test_stale_posts_are_skipped_on_social_but_not_on_the_portal(tmp_path, server):

@@ -11,6 +11,8 @@ worker that lost its claim can never overwrite the result of the worker that too
 
 from __future__ import annotations
 
+from typing import Mapping
+
 from datetime import timedelta
 from typing import Any
 
@@ -25,7 +27,8 @@ class SqlLedger(SqlCore):
     """The full ledger over SQL; backends subclass it and supply the connection."""
 
 
-    def claim(self, post_id, channel, *, owner, action, version, lease, now, allowed_states, meta=None):
+    def claim(self, post_id, channel, *, owner, action, version, lease, now, allowed_states, meta=None,
+              send: Mapping | None = None):
         now, wanted = aware(now), check_meta(meta)
         if action not in ACTIONS:
             raise ValueError(f"claim action {action!r}: expected one of {list(ACTIONS)}")
@@ -51,6 +54,9 @@ class SqlLedger(SqlCore):
                 **wanted}, now)
             self._event(tx, "claim", post_id=post_id, channel=channel, actor=owner, version=version,
                         detail=detail, now=now)
+            if send is not None:  # the engine calls the vendor next: one commit instead of two
+                self._event(tx, "send", post_id=post_id, channel=channel, actor=owner, version=version,
+                            detail=dict(send), now=now)
             return claimed
         return self._run(body, write=True)
 

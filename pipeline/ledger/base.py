@@ -231,8 +231,11 @@ class Ledger(abc.ABC):
     @abc.abstractmethod
     def claim(self, post_id: str, channel: str, *, owner: str, action: str, version: str,
               lease: timedelta, now: datetime, allowed_states: Collection[str],
-              meta: Mapping[str, Any] | None = None) -> Publication | None:
+              meta: Mapping[str, Any] | None = None, send: Mapping[str, Any] | None = None) -> Publication | None:
         """Atomically take (post_id, channel) for ``owner`` before calling the vendor.
+
+        ``send``: when given, a ``send`` event with this detail is written in the same transaction
+        (the caller calls the vendor right after winning the claim).
 
         Succeeds only if the row's state is in ``allowed_states`` and no live lease holds it
         (``lease_until`` null or earlier than ``now``). An expired claim (state ``claimed``) is
