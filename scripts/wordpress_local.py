@@ -247,10 +247,13 @@ def ensure_mariadb() -> None:
     raise SetupError("MariaDB did not start within 20 s: see /run/mysqld/error.log")
 
 
-def ensure_database(name: str, password: str) -> None:
+def ensure_database(name: str, password: str, *, fresh: bool = False) -> None:
+    """Create the instance's database and user. ``fresh`` drops a database left by an earlier run
+    folder of the same name first: its media rows would point at files that no longer exist."""
     ident = _db_ident(name)
     # The password travels on stdin, never on a command line (visible in ps).
-    sql = (f"CREATE DATABASE IF NOT EXISTS `{ident}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;\n"
+    sql = (f"DROP DATABASE IF EXISTS `{ident}`;\n" if fresh else "") + (
+           f"CREATE DATABASE IF NOT EXISTS `{ident}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;\n"
            f"CREATE USER IF NOT EXISTS '{ident}'@'localhost' IDENTIFIED BY '{password}';\n"
            # CREATE USER IF NOT EXISTS keeps an old password; make it the one in our config.
            f"ALTER USER '{ident}'@'localhost' IDENTIFIED BY '{password}';\n"
@@ -319,9 +322,11 @@ class Instance:
         if missing:
             raise SetupError(f"missing packages: {' '.join(missing)}; run: python scripts/wordpress_local.py install")
         ensure_mariadb()
+        # a run folder that never finished an install is a new instance: start from an empty database
+        fresh = not self.credentials_path.exists()
         self.dir.mkdir(parents=True, exist_ok=True)
         self.write_files()
-        ensure_database(self.name, self._secrets()["db_password"])
+        ensure_database(self.name, self._secrets()["db_password"], fresh=fresh)
         creds = _read_json(self.credentials_path)
         known = creds.get("users", {})
         payload = {"users": [{"login": login, "role": role,
