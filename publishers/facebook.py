@@ -27,7 +27,7 @@ from typing import Any
 from pipeline.errors import PermanentPublishError, PublishError, PublisherAuthError, TransientPublishError
 from pipeline.models import PublishResult, Rendering
 from publishers.base import ChannelHealth, OptionSpec, Publisher
-from publishers.http import DEFAULT_TIMEOUT, classify_status, new_session, raise_for, redact, translate
+from publishers.http import protect_secret, DEFAULT_TIMEOUT, classify_status, new_session, raise_for, redact, translate
 
 log = logging.getLogger(__name__)
 
@@ -45,32 +45,7 @@ TOKEN_HINTS = {
 }
 
 
-class _RedactSecrets(logging.Filter):
-    """Removes our tokens from ``urllib3``'s debug lines (they print request URLs)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.secrets: set[str] = set()
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            text = record.getMessage()
-        except Exception:  # a broken record is the logging module's business, not ours
-            return True
-        clean = redact(text, *self.secrets)
-        if clean != text:
-            record.msg, record.args = clean, None
-        return True
-
-
-_FILTER = _RedactSecrets()
-
-
-def _protect(secret: str) -> None:
-    _FILTER.secrets.add(secret)
-    lg = logging.getLogger("urllib3.connectionpool")
-    if _FILTER not in lg.filters:
-        lg.addFilter(_FILTER)
+_protect = protect_secret  # tokens out of urllib3's debug lines (shared in publishers.http)
 
 
 class FacebookPublisher(Publisher):

@@ -129,3 +129,33 @@ def _safe_text(text: str) -> str:
     import re
 
     return re.sub(r"(bot)\d+:[A-Za-z0-9_-]{20,}", r"\1***", text)
+
+
+class _RedactSecrets(logging.Filter):
+    """Removes registered secrets from ``urllib3``'s debug lines (they print request URLs, and
+    some vendors put tokens there)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            text = record.getMessage()
+        except Exception:  # a broken record is the logging module's business, not ours
+            return True
+        clean = redact(text, *self.secrets)
+        if clean != text:
+            record.msg, record.args = clean, None
+        return True
+
+
+_FILTER = _RedactSecrets()
+
+
+def protect_secret(secret: str) -> None:
+    """Never let ``secret`` reach a log line through urllib3's request logging."""
+    _FILTER.secrets.add(secret)
+    lg = logging.getLogger("urllib3.connectionpool")
+    if _FILTER not in lg.filters:
+        lg.addFilter(_FILTER)
