@@ -8,8 +8,13 @@ need it are skipped with the reason, unless ``LOA_REQUIRE_SERVICES=1`` (then the
 from __future__ import annotations
 
 import os
+import shutil
+import socket
+import subprocess
+import tempfile
 import uuid
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Callable, Iterator
 
 import pytest
@@ -89,6 +94,58 @@ def ledger(open_ledgers: Callable[..., object]):
     ledger = open_ledgers()
     ledger.migrate()
     return ledger
+
+
+# -- a private PostgreSQL cluster that the test may stop and start ----------------------------------
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def private_postgres(tmp_path):
+    bindir = next((Path(p) for p in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
+                   if (Path(p) / "initdb").exists()), None)
+    if bindir is None and shutil.which("initdb"):
+        bindir = Path(shutil.which("initdb")).parent
+    if bindir is None or not (bindir / "pg_ctl").exists():
+        service_missing("initdb/pg_ctl not found (PostgreSQL server binaries are needed to stop a "
+                        "private cluster mid-run)")
+    as_root = os.geteuid() == 0
+    run_as = ["runuser", "-u", "postgres", "--"] if as_root else []
+    # PostgreSQL refuses to run as root: the cluster then belongs to the postgres user, in a
+    # directory it can reach (pytest's tmp_path is private to root).
+    base = Path(tempfile.mkdtemp(prefix="loa-pg-")) if as_root else tmp_path
+    if as_root:
+        shutil.chown(base, "postgres")
+    data, port = base / "data", _free_port()
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([*run_as, *args], capture_output=True, text=True, timeout=60)
+
+    done = run(str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync",
+               "-E", "UTF8")
+    if done.returncode:
+        service_missing(f"initdb failed: {done.stderr.strip()}")
+
+    def start() -> None:
+        started = run(str(bindir / "pg_ctl"), "-D", str(data), "-l", str(base / "log"), "-w", "-o",
+                      f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off", "start")
+        assert started.returncode == 0, started.stderr + (base / "log").read_text()
+
+    def stop() -> None:
+        stopped = run(str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop")
+        assert stopped.returncode == 0, stopped.stderr
+
+    start()
+    try:
+        yield SimpleNamespace(url=f"postgresql://postgres@127.0.0.1:{port}/postgres", start=start, stop=stop)
+    finally:
+        run(str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop")
+        if as_root:
+            shutil.rmtree(base, ignore_errors=True)
 
 
 # -- WordPress (a real one on loopback, started once per session) --------------------------------

@@ -14,20 +14,13 @@ from __future__ import annotations
 
 import collections
 import logging
-import os
-import shutil
-import socket
-import subprocess
-import tempfile
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
-from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import service_missing
 
 from pipeline import plan as planmod
 from pipeline.config import load_config
@@ -156,57 +149,6 @@ def test_two_workers_share_1000_items_exactly_once(tmp_path, receivers, postgres
 
 
 # -- the database stopped mid-run -----------------------------------------------------------------
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def private_postgres(tmp_path):
-    """A throwaway PostgreSQL cluster on a free port that the test may stop (``-m immediate``,
-    like a crash) and start again. Never the machine's shared server."""
-    bindir = next((p for p in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
-                   if (p / "initdb").exists()), None)
-    if bindir is None and shutil.which("initdb"):
-        bindir = Path(shutil.which("initdb")).parent
-    if bindir is None or not (bindir / "pg_ctl").exists():
-        service_missing("initdb/pg_ctl not found: PostgreSQL server binaries are needed to stop a "
-                        "private cluster mid-run")
-    as_root = os.geteuid() == 0
-    run_as = ["runuser", "-u", "postgres", "--"] if as_root else []
-    # PostgreSQL refuses to run as root: the cluster then belongs to the postgres user, in a
-    # folder it can enter (pytest's tmp_path is private to root).
-    base = Path(tempfile.mkdtemp(prefix="loa-pg-")) if as_root else tmp_path
-    if as_root:
-        shutil.chown(base, "postgres")
-    data, port = base / "data", _free_port()
-
-    def run(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([*run_as, *args], capture_output=True, text=True, timeout=120)
-
-    done = run(str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8")
-    if done.returncode:
-        service_missing(f"initdb failed: {done.stderr.strip()}")
-
-    def start() -> None:
-        started = run(str(bindir / "pg_ctl"), "-D", str(data), "-l", str(base / "log"), "-w", "-o",
-                      f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off", "start")
-        assert started.returncode == 0, started.stderr + (base / "log").read_text()
-
-    def stop() -> None:
-        stopped = run(str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop")
-        assert stopped.returncode == 0, stopped.stderr
-
-    start()
-    try:
-        yield SimpleNamespace(url=f"postgresql://postgres@127.0.0.1:{port}/postgres", start=start, stop=stop)
-    finally:
-        run(str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop")
-        if as_root:
-            shutil.rmtree(base, ignore_errors=True)
-
 
 def test_database_stopped_mid_run_skips_ticks_and_resumes_exactly_once(tmp_path, receivers, private_postgres,
                                                                         caplog):
