@@ -42,7 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from pipeline.config import load_config  # noqa: E402
 from pipeline.ledger import open_ledger  # noqa: E402
 from pipeline.schedule import Daemon  # noqa: E402
-from tests.repo import make_repo, post  # noqa: E402
+from tests.repo import CONFIG_HEAD, make_repo, post  # noqa: E402
 from tests.servers.facebook import FacebookServer  # noqa: E402
 from tests.servers.mastodon import Bucket, MastodonServer  # noqa: E402
 from tests.servers.telegram import TelegramServer  # noqa: E402
@@ -61,17 +61,7 @@ TG_RATE = (1, 1.0)                 # messages per seconds, per chat
 MASTO_GENERAL = Bucket(20, 5.0)    # requests per fixed window
 FB_PER_CALL, FB_DECAY = 5.0, 5.0   # percent per call, percent per second
 
-CONFIG = """
-[site]
-name = "Cổng thử"
-base_url = "https://portal.example.gov.vn"
-[organization]
-name_lines = ["ỦY BAN NHÂN DÂN", "THÀNH PHỐ VŨNG TÀU"]
-place = "Vũng Tàu"
-[[units]]
-id = "phuong-1"
-name = "Phường 1"
-kind = "ward"
+CONFIG = CONFIG_HEAD + """
 [content.types.news]
 label = "Tin tức"
 channels = {channels}

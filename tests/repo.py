@@ -11,6 +11,20 @@ PNG_1PX = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
     "1f15c4890000000d49444154789c6360f80f0000010101005a4d6b8a0000000049454e44ae426082")
 
+# The top of every small test configuration: one site, one organisation, one ward.
+CONFIG_HEAD = """
+[site]
+name = "Cổng thử"
+base_url = "https://portal.example.gov.vn"
+[organization]
+name_lines = ["ỦY BAN NHÂN DÂN", "THÀNH PHỐ VŨNG TÀU"]
+place = "Vũng Tàu"
+[[units]]
+id = "phuong-1"
+name = "Phường 1"
+kind = "ward"
+"""
+
 
 def make_repo(tmp: Path, posts: dict[str, str] | None = None, *, config_extra: str = "", config: str | None = None,
               sample_content: bool = False) -> Path:

@@ -12,23 +12,13 @@ import pytest
 from pipeline.config import load_config
 from pipeline.ledger import open_ledger
 from pipeline.publish import Engine
-from tests.repo import make_repo, post
+from tests.repo import CONFIG_HEAD, make_repo, post
 from tests.servers.webhook import WebhookServer
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 T0 = datetime(2024, 3, 25, 8, 0, tzinfo=VN)
 
-CONFIG = """
-[site]
-name = "Cổng thử"
-base_url = "https://portal.example.gov.vn"
-[organization]
-name_lines = ["ỦY BAN NHÂN DÂN", "THÀNH PHỐ VŨNG TÀU"]
-place = "Vũng Tàu"
-[[units]]
-id = "phuong-1"
-name = "Phường 1"
-kind = "ward"
+CONFIG = CONFIG_HEAD + """
 [content.types.news]
 label = "Tin tức"
 channels = ["portal", "hook"]

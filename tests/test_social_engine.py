@@ -22,7 +22,7 @@ from pipeline.config import load_config
 from pipeline.ledger import open_ledger
 from pipeline.publish import Engine
 from pipeline.status import build_status, render_status
-from tests.repo import make_repo, post
+from tests.repo import CONFIG_HEAD, make_repo, post
 from tests.servers.facebook import FacebookServer
 from tests.servers.mastodon import Bucket, MastodonServer
 from tests.servers.telegram import TelegramServer
@@ -38,17 +38,7 @@ MASTO_TOKEN = "mastodon-engine-token-51d0"
 CHAT = -1001987654321
 GIF = b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;"
 
-CONFIG = """
-[site]
-name = "Cổng thử"
-base_url = "https://portal.example.gov.vn"
-[organization]
-name_lines = ["ỦY BAN NHÂN DÂN", "THÀNH PHỐ VŨNG TÀU"]
-place = "Vũng Tàu"
-[[units]]
-id = "phuong-1"
-name = "Phường 1"
-kind = "ward"
+CONFIG = CONFIG_HEAD + """
 [content.types.news]
 label = "Tin tức"
 channels = ["facebook", "zalo", "telegram", "mastodon"]
