@@ -9,12 +9,9 @@ raises through :func:`raise_for` with the class its contract sheet says.
 from __future__ import annotations
 
 import contextlib
-import email.utils
 import logging
 from datetime import datetime, timezone
-from typing import Iterator
-
-import requests
+from typing import TYPE_CHECKING, Iterator
 
 from pipeline.errors import (
     PermanentPublishError,
@@ -22,7 +19,14 @@ from pipeline.errors import (
     TransientPublishError,
 )
 
+if TYPE_CHECKING:
+    import requests
+
 log = logging.getLogger(__name__)
+
+# ``requests`` (and urllib3 under it) is imported by the first call that talks HTTP, not by this
+# module: validating a config imports every configured publisher class for its options, and
+# `loa check` or `loa preview` never send a request.
 
 DEFAULT_TIMEOUT = (5.0, 30.0)  # connect, read
 USER_AGENT = "Loa/0.1 (+https://github.com/loa-publishing; city e-portal publisher)"
@@ -30,6 +34,8 @@ USER_AGENT = "Loa/0.1 (+https://github.com/loa-publishing; city e-portal publish
 
 def new_session() -> requests.Session:
     """One session per run: connection reuse, our User-Agent."""
+    import requests
+
     s = requests.Session()
     s.headers["User-Agent"] = USER_AGENT
     return s
@@ -45,6 +51,8 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     except ValueError:
         pass
     try:
+        import email.utils
+
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
@@ -73,6 +81,8 @@ def raise_for(cls: type, channel: str, post_id: str | None, reason: str, **kw) -
 @contextlib.contextmanager
 def translate(channel: str, post_id: str | None) -> Iterator[None]:
     """Turn ``requests`` transport exceptions into transient publish errors."""
+    import requests
+
     try:
         yield
     except requests.ConnectTimeout as exc:

@@ -12,15 +12,14 @@ Writes are atomic (temporary file + rename); a retraction removes the page and t
 from __future__ import annotations
 
 import fcntl
+import functools
 import json
 import os
 import shutil
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from xml.sax.saxutils import escape
-
-import jinja2
+from html import escape
 
 from pipeline.models import PublishResult, Rendering
 from publishers.base import ChannelHealth, OptionSpec, Publisher
@@ -121,7 +120,7 @@ class StaticSitePublisher(Publisher):
                 shutil.copyfile(r.image_path, dest)
             rel_media = os.path.relpath(self.out / media, (self.out / path).parent)
             body = _replace_img_src(body, rel_media)
-        page = _PAGE.render(title=r.title, body=body, site=self.site_name, home=os.path.relpath(self.out / "index.html", (self.out / path).parent))
+        page = _templates()[0].render(title=r.title, body=body, site=self.site_name, home=os.path.relpath(self.out / "index.html", (self.out / path).parent))
         _atomic_write(self.out / path, page)
         pub = r.extra.get("publish_at")
         manifest["articles"][r.post_id] = {
@@ -145,7 +144,7 @@ class StaticSitePublisher(Publisher):
         for path, (title, items) in groups.items():
             base = (self.out / path).parent
             links = [(os.path.relpath(self.out / a["path"], base), a) for a in items]
-            _atomic_write(self.out / path, _INDEX.render(title=title, links=links, site=self.site_name,
+            _atomic_write(self.out / path, _templates()[1].render(title=title, links=links, site=self.site_name,
                                                         home=os.path.relpath(self.out / "index.html", base),
                                                         feed=os.path.relpath(self.out / "feed.xml", base)))
         _atomic_write(self.out / "feed.xml", self._atom([a for _, a in arts][:50]))
@@ -179,8 +178,16 @@ def _atomic_write(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-_ENV = jinja2.Environment(autoescape=True)
-_PAGE = _ENV.from_string("""<!doctype html>
+@functools.cache
+def _templates() -> tuple:
+    """The article page and the index page (Jinja2 imported and compiled on first use only)."""
+    import jinja2
+
+    env = jinja2.Environment(autoescape=True)
+    return env.from_string(_PAGE), env.from_string(_INDEX)
+
+
+_PAGE = """<!doctype html>
 <html lang="vi"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{ title }} · {{ site }}</title>
 <style>body{font-family:"Times New Roman",serif;max-width:46rem;margin:2rem auto;padding:0 1rem;line-height:1.6;color:#1d2733}
@@ -189,12 +196,12 @@ table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3rem .5rem}<
 <body><nav><a href="{{ home }}">{{ site }}</a></nav><main>
 {{ body | safe }}
 </main></body></html>
-""")
-_INDEX = _ENV.from_string("""<!doctype html>
+"""
+_INDEX = """<!doctype html>
 <html lang="vi"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{ title }} · {{ site }}</title><link rel="alternate" type="application/atom+xml" href="{{ feed }}">
 <style>body{font-family:"Times New Roman",serif;max-width:46rem;margin:2rem auto;padding:0 1rem;line-height:1.6}</style></head>
 <body><nav><a href="{{ home }}">{{ site }}</a></nav><main><h1>{{ title }}</h1><ul>
 {% for href, a in links %}<li><a href="{{ href }}">{{ a.title }}</a> <small>{{ a.unit_name }} · {{ (a.publish_at or "")[:10] }}</small></li>
 {% endfor %}</ul></main></body></html>
-""")
+"""

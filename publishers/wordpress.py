@@ -28,16 +28,17 @@ import mimetypes
 import re
 import time
 from datetime import timedelta, timezone, tzinfo
-from typing import Any, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-import requests
 
 from pipeline.errors import ConfigError, PermanentPublishError, PublisherAuthError, TransientPublishError
 from pipeline.models import PublishResult, Rendering
 from publishers.base import ChannelHealth, OptionSpec, Publisher
 from publishers.http import classify_status, new_session, parse_retry_after, raise_for, translate
+
+if TYPE_CHECKING:
+    import requests
 
 log = logging.getLogger(__name__)
 

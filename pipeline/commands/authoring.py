@@ -8,8 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import yaml
-
 from pipeline.cli import lang_of, load, parse_now, rel, verb
 from pipeline.errors import UsageError
 
@@ -48,6 +46,8 @@ def new(args) -> int:
         "status": "draft",
         "summary": "",
     }
+    import yaml
+
     text = "---\n" + yaml.safe_dump(front, allow_unicode=True, sort_keys=False, default_flow_style=None) + "---\n\n" + (
         "Viết nội dung bài ở đây (Markdown).\n" if lang == "vi" else "Write the post here (Markdown).\n")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -108,6 +108,8 @@ def approve(args) -> int:
 
 def set_front_keys(text: str, values: dict[str, str]) -> str:
     """Set top-level front matter keys in place, leaving every other byte of the file unchanged."""
+    import yaml
+
     lines = text.split("\n")
     end = next(i for i in range(1, len(lines)) if lines[i].strip() in ("---", "..."))
     for key, value in values.items():
