@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 import os
 import shutil
 from dataclasses import dataclass, field
@@ -21,16 +20,18 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import jinja2
-
 from pipeline import content as content_mod
-from pipeline.models import Post
 from pipeline import vndates
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # Jinja2, Markdown and the renderer are imported only when a post needs rendering
+    import jinja2
+
+    from pipeline.models import Post
     from pipeline.render import Renderer
 
-CACHE_NAME = ".loa-cache.json"
+CACHE_NAME = ".loa-cache.json"  # every post's index row, keyed by file
+STAMP_NAME = ".loa-stamp.json"  # what a re-run needs to see that nothing changed, and the index page
+_GENERATED = "\x00generated\x00"  # stands for the index's time in the cached index page
 _JOB: "_Job | None" = None  # built by the parent, inherited by forked workers
 
 
@@ -60,8 +61,11 @@ def post_state(meta: dict, now: datetime) -> str:
 
 
 def _env(cfg) -> jinja2.Environment:
+    import jinja2
+
     env = jinja2.Environment(loader=jinja2.FileSystemLoader([str(p) for p in cfg.templates_dirs]),
-                             undefined=jinja2.StrictUndefined, autoescape=True, trim_blocks=True, lstrip_blocks=True)
+                             undefined=jinja2.StrictUndefined, autoescape=True, trim_blocks=True, lstrip_blocks=True,
+                             auto_reload=False)  # one run: `extends` need not stat the base per page
     vndates.install_filters(env, cfg.tz)
     return env
 
@@ -104,7 +108,7 @@ def _prepare(cfg, out: Path) -> _Job:
 
     def resolve(path: Path) -> Post | None:
         if path not in posts:
-            posts[path] = content_mod.read_post(path, cfg)[0] if path.is_file() else None
+            posts[path] = content_mod.peek_post(path, cfg) if path.is_file() else None
         return posts[path]
 
     renderer = Renderer(cfg, resolver=resolve)
@@ -128,7 +132,7 @@ def _render_chunk(paths: list[str]) -> list[dict]:
             row["error"] = "; ".join(x.format(cfg.language) for x in problems) or "unusable"
             rows.append(row)
             continue
-        cache[path.resolve()] = post
+        cache[Path(content_mod.real_join(os.path.dirname(p), os.path.basename(p)))] = post
         renderings, errors = renderer.render_all(post, [c for c in post.channels if c in cfg.channels])
         image = None
         if post.image_path:
@@ -161,37 +165,59 @@ def _render_chunk(paths: list[str]) -> list[dict]:
 def build_preview(cfg, out_dir: Path | None = None, paths: list[Path] | None = None, *,
                   now: datetime, jobs: int | None = None) -> PreviewResult:
     """Write the preview site; re-render only posts whose file, the templates or the config changed."""
-    global _JOB
     out = Path(out_dir or cfg.preview_dir)
     (out / "posts").mkdir(parents=True, exist_ok=True)
-    files = [str(p) for p in content_mod.iter_post_files(cfg.content_dir, paths)]
+    content_mod.forget_real_paths()
+    if paths is None:
+        files = content_mod._Listing().scan(str(cfg.content_dir))  # iter_post_files, as strings
+    else:
+        files = [str(p) for p in content_mod.iter_post_files(cfg.content_dir, paths)]
     key = _settings_hash(cfg)
+    sigs = []
+    for f in files:
+        try:
+            st = os.stat(f)
+            sigs.append([st.st_mtime_ns, st.st_size])
+        except OSError:
+            sigs.append(None)
+    if paths is None:
+        done = _unchanged(cfg, out, key, files, sigs, now)
+        if done is not None:
+            return done
+    return _build(cfg, out, key, files, sigs, paths, now, jobs)
+
+
+def _build(cfg, out: Path, key: str, files: list[str], sigs: list, paths, now: datetime, jobs: int | None) -> PreviewResult:
+    global _JOB
     cache_file = out / CACHE_NAME
     try:
         cached = json.loads(cache_file.read_text(encoding="utf-8"))
-        if cached.get("key") != key:
+        if not isinstance(cached, dict) or cached.get("key") != key or not isinstance(cached.get("rows"), dict):
             cached = {"rows": {}}
     except (OSError, ValueError):
         cached = {"rows": {}}
     old = cached.get("rows", {})
+    pages = _listdir(out / "posts")
     rows: dict[str, dict] = {}
     todo: list[str] = []
-    for f in files:
-        row = old.get(f)
-        try:
-            st = os.stat(f)
-        except OSError:
+    for f, sig in zip(files, sigs):
+        if sig is None:
             continue
-        if row and row["mtime"] == st.st_mtime_ns and row["size"] == st.st_size and (out / row.get("page", "-")).exists():
+        row = old.get(f)
+        if row and [row["mtime"], row["size"]] == sig and row.get("page", "-")[len("posts/"):] in pages:
+            rows[f] = row
+        elif row and "error" in row and [row["mtime"], row["size"]] == sig:
             rows[f] = row
         else:
             todo.append(f)
-    reused = len(rows)
+    reused = sum(1 for r in rows.values() if "error" not in r)
     if todo:
         _JOB = _prepare(cfg, out)
         try:
             jobs = jobs or min(os.cpu_count() or 1, 8)
             if jobs > 1 and len(todo) > 40:
+                import multiprocessing
+
                 n = max(jobs * 4, len(todo) // 100)  # small chunks: workers finish together
                 chunks = [todo[i::n] for i in range(n)]
                 ctx = multiprocessing.get_context("fork")
@@ -205,14 +231,78 @@ def build_preview(cfg, out_dir: Path | None = None, paths: list[Path] | None = N
     if paths is not None:  # keep the rows of posts not asked for this time
         for f, row in old.items():
             rows.setdefault(f, row)
-    _write_index(cfg, out, rows, now)
+    ordered = [rows[f] for f in files if f in rows] + [r for f, r in rows.items() if f not in set(files)]
+    index = _index_html(cfg, ordered, now)
+    _write_text(out / "index.html", index.replace(_GENERATED, _generated(cfg, now)))
     if todo or rows != old or cached.get("key") != key:  # else the cache file already says all this
-        tmp = cache_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"key": key, "rows": rows}, ensure_ascii=False), encoding="utf-8")
-        os.replace(tmp, cache_file)
+        _write_text(cache_file, json.dumps({"key": key, "rows": rows}, ensure_ascii=False))
+    if paths is None:  # what the next run needs to see that nothing changed, without the rows
+        _write_text(out / STAMP_NAME, json.dumps({
+            "version": 1, "key": key, "files": files, "sigs": sigs,
+            "pages": [r.get("page") for r in (rows.get(f) for f in files) if r],
+            "failed": [[r["file"], r["error"]] for r in ordered if "error" in r],
+            "states": _state_span(ordered, now), "index": index,
+        }, ensure_ascii=False))
     failed = [(r["file"], r["error"]) for r in rows.values() if "error" in r]
     fresh = sum(1 for f in todo if f in rows and "error" not in rows[f])
     return PreviewResult(out, fresh, reused, failed)
+
+
+def _unchanged(cfg, out: Path, key: str, files: list[str], sigs: list, now: datetime) -> PreviewResult | None:
+    """The re-run with nothing changed: same settings, same files with the same (mtime, size),
+    every page still there, and no post's state changed since the last index (states change only
+    at a publish or expiry time). Then only the index's time is written again. ``None`` otherwise."""
+    try:
+        stamp = json.loads((out / STAMP_NAME).read_text(encoding="utf-8"))
+        if (stamp.get("version") != 1 or stamp["key"] != key or stamp["files"] != files or stamp["sigs"] != sigs
+                or not (out / "index.html").is_file()):
+            return None
+        lo, hi = stamp["states"]
+        moment = now.timestamp()
+        if (lo is not None and moment < lo) or (hi is not None and moment >= hi):
+            return None
+        pages = _listdir(out / "posts")
+        if not all(page[len("posts/"):] in pages for page in stamp["pages"]):
+            return None
+        index = stamp["index"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    _write_text(out / "index.html", index.replace(_GENERATED, _generated(cfg, now)))
+    failed = [(f, err) for f, err in stamp["failed"]]
+    return PreviewResult(out, 0, len(files) - len(failed), failed)
+
+
+def _state_span(rows: list[dict], now: datetime) -> list[float | None]:
+    """[since, until): the times (epoch seconds) between which no row's state differs from its state
+    at ``now``. A state changes only at a post's ``publish_at`` or ``expire_at``."""
+    moment = now.timestamp()
+    lo = hi = None
+    for r in rows:
+        for k in ("publish_at", "expire_at"):
+            if r.get(k):
+                t = datetime.fromisoformat(r[k]).timestamp()
+                if t <= moment:
+                    lo = t if lo is None or t > lo else lo
+                elif hi is None or t < hi:
+                    hi = t
+    return [lo, hi]
+
+
+def _listdir(folder: Path) -> set[str]:
+    try:
+        return set(os.listdir(folder))
+    except OSError:
+        return set()
+
+
+def _write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _generated(cfg, now: datetime) -> str:
+    return f"{vndates.dmy(now, cfg.tz)} {vndates.gio(now, cfg.tz)}"
 
 
 STATE_LABELS = {
@@ -232,16 +322,17 @@ class _Item(dict):
             raise AttributeError(name) from None
 
 
-def _write_index(cfg, out: Path, rows: dict[str, dict], now: datetime) -> None:
+def _index_html(cfg, rows: list[dict], now: datetime) -> str:
+    """The index page, with ``_GENERATED`` where the time it was made goes (filled in by the caller,
+    so that a re-run with nothing changed can reuse the page)."""
     env = _env(cfg)
     items = []
-    for r in rows.values():
+    for r in rows:
         if "error" in r:
             items.append(_Item(r, state="error"))
         else:
             items.append(_Item(r, state=post_state(r, now)))
     items.sort(key=lambda r: (r.get("publish_at") or "", r.get("title") or ""), reverse=True)
-    html = env.get_template("preview/index.html").render(
-        items=items, labels=STATE_LABELS, site={"name": cfg.site_name}, now=now,
+    return env.get_template("preview/index.html").render(
+        items=items, labels=STATE_LABELS, site={"name": cfg.site_name}, now=now, generated=_GENERATED,
         lang=cfg.language, counts={s: sum(1 for i in items if i["state"] == s) for s in list(STATE_LABELS) + ["error"]})
-    (out / "index.html").write_text(html, encoding="utf-8")

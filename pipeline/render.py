@@ -23,6 +23,7 @@ import jinja2
 import markdown
 
 import publishers
+from pipeline.content import real_join
 from pipeline.errors import RenderError
 from pipeline.models import Post, Rendering
 from pipeline import vndates
@@ -47,6 +48,7 @@ class Renderer:
             keep_trailing_newline=False,
             trim_blocks=True,
             lstrip_blocks=True,
+            auto_reload=False,  # a renderer lives for one run: no stat of every template per rendering
         )
         vndates.install_filters(self.env, cfg.tz)
         self.env.filters["hashtag"] = hashtag
@@ -99,7 +101,7 @@ class Renderer:
         key = (post.path.parent, target)
         resolved = self._resolved.get(key)
         if resolved is None:
-            resolved = self._resolved[key] = (post.path.parent / target).resolve()
+            resolved = self._resolved[key] = Path(real_join(str(post.path.parent), target))
         other = self.posts_by_path.get(resolved)
         if other is None and self.resolver is not None:
             other = self.resolver(resolved)
