@@ -33,7 +33,6 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-MD_EXTENSIONS = ["tables", "fenced_code", "attr_list"]  # the floor uses Loa's extensions
 NOW = "2025-07-01 08:00"  # fixed, so the preview states do not depend on the day of the run
 TARGET_FLOOR, TARGET_PELICAN, TARGET_RERENDER, TARGET_MB = 1.3, 0.25, 0.05, 300
 
@@ -98,7 +97,12 @@ def floor_main(content: Path) -> int:
     from pipeline.content import split_front_matter
 
     bodies = [split_front_matter(p.read_text(encoding="utf-8")).body for p in sorted(content.rglob("*.md"))]
-    md = markdown.Markdown(extensions=MD_EXTENSIONS)
+    from markdown.extensions.attr_list import AttrListExtension
+    from markdown.extensions.fenced_code import FencedCodeExtension
+    from markdown.extensions.tables import TableExtension
+
+    # instances, as Loa makes them: by name, Markdown would first scan every package's entry points
+    md = markdown.Markdown(extensions=[TableExtension(), FencedCodeExtension(), AttrListExtension()])
     start = time.perf_counter()
     size = sum(len(md.reset().convert(b)) for b in bodies)
     print(f"{len(bodies)} bodies converted in {time.perf_counter() - start:.3f} s ({size} characters of HTML)")

@@ -264,18 +264,23 @@ class _Reader:
 
     def read(self) -> tuple[Post | None, list[Problem]]:
         cfg, path = self.cfg, self.path
-        if path.is_symlink() and not _inside(path.resolve(), _resolved_dir(cfg.content_dir)):
-            self.p(1, "file.symlink-outside", target=str(os.readlink(path)))
-            return None, self.problems
-        try:
-            size = path.stat().st_size
+        name = str(path)
+        try:  # one lstat, one open: on 20,000 posts the system calls of pathlib's way add up
+            st = os.lstat(name)
+            if stat.S_ISLNK(st.st_mode):
+                if not _inside(path.resolve(), _resolved_dir(cfg.content_dir)):
+                    self.p(1, "file.symlink-outside", target=os.readlink(name))
+                    return None, self.problems
+                st = os.stat(name)
+            size = st.st_size
+            if size > cfg.max_file_bytes:
+                self.p(1, "file.too-big", size_kb=size // 1024, max_kb=cfg.max_file_bytes // 1024)
+                return None, self.problems
+            with open(name, "rb", buffering=0) as fh:
+                data = fh.read()
         except OSError as exc:
             self.p(1, "file.unreadable", reason=exc.strerror or str(exc))
             return None, self.problems
-        if size > cfg.max_file_bytes:
-            self.p(1, "file.too-big", size_kb=size // 1024, max_kb=cfg.max_file_bytes // 1024)
-            return None, self.problems
-        data = path.read_bytes()
         if b"\x00" in data[:8192]:
             self.p(1, "file.binary")
             return None, self.problems

@@ -97,6 +97,7 @@ class _Job:
     renderer: Renderer
     page: jinja2.Template
     posts: dict[Path, Post | None]  # resolved path -> post, for links between posts
+    sigs: dict[str, list[int]] = field(default_factory=dict)  # file -> [mtime_ns, size] before reading
     copied: set[str] = field(default_factory=set)  # media/ files this process has seen in place
 
 
@@ -124,10 +125,11 @@ def _render_chunk(paths: list[str]) -> list[dict]:
     cfg, out, renderer, tpl, cache = job.cfg, job.out, job.renderer, job.page, job.posts
     rows = []
     for p in paths:
-        path = Path(p)
-        post, problems = content_mod.read_post(path, cfg)
-        st = path.stat()
-        row = {"file": p, "mtime": st.st_mtime_ns, "size": st.st_size}
+        post, problems = content_mod.read_post(Path(p), cfg)
+        # the (mtime, size) the parent saw before the read: if the file changes meanwhile, the
+        # next run sees a different one and renders it again
+        mtime, size = job.sigs[p]
+        row = {"file": p, "mtime": mtime, "size": size}
         if post is None:
             row["error"] = "; ".join(x.format(cfg.language) for x in problems) or "unusable"
             rows.append(row)
@@ -157,7 +159,8 @@ def _render_chunk(paths: list[str]) -> list[dict]:
         })
         html = tpl.render(post=post, row=row, renderings=renderings, errors=errors, image=image,
                           channels=cfg.channels, site={"name": cfg.site_name}, root="../")
-        (out / row["page"]).write_bytes(html.encode("utf-8"))
+        with open(os.path.join(out, row["page"]), "wb") as fh:
+            fh.write(html.encode("utf-8"))
         rows.append(row)
     return rows
 
@@ -213,6 +216,7 @@ def _build(cfg, out: Path, key: str, files: list[str], sigs: list, paths, now: d
     reused = sum(1 for r in rows.values() if "error" not in r)
     if todo:
         _JOB = _prepare(cfg, out)
+        _JOB.sigs = {f: sig for f, sig in zip(files, sigs) if sig is not None}
         try:
             jobs = jobs or min(os.cpu_count() or 1, 8)
             if jobs > 1 and len(todo) > 40:
@@ -231,7 +235,8 @@ def _build(cfg, out: Path, key: str, files: list[str], sigs: list, paths, now: d
     if paths is not None:  # keep the rows of posts not asked for this time
         for f, row in old.items():
             rows.setdefault(f, row)
-    ordered = [rows[f] for f in files if f in rows] + [r for f, r in rows.items() if f not in set(files)]
+    listed = set(files)
+    ordered = [rows[f] for f in files if f in rows] + [r for f, r in rows.items() if f not in listed]
     index = _index_html(cfg, ordered, now)
     _write_text(out / "index.html", index.replace(_GENERATED, _generated(cfg, now)))
     if todo or rows != old or cached.get("key") != key:  # else the cache file already says all this
