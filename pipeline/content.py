@@ -147,6 +147,106 @@ def split_front_matter(text: str) -> RawFile | None:
     return None
 
 
+# -- front matter without PyYAML, for the plainest case --------------------------------------
+# Nearly every post's front matter is lines of `key: value` where the value is a double- or
+# single-quoted string without escapes, a plain word or phrase that YAML reads as a string, or a
+# flow list of such words: `topics: [cchc, dvc-truc-tuyen]`. _simple_front reads exactly that and
+# gives what PyYAML (with _loader) gives; anything else (other scalars, nesting, comments, tabs,
+# escapes, anchors, odd line breaks) returns None and goes to PyYAML, which also reports errors.
+# tests/test_content.py compares the two on generated front matter.
+_SIMPLE_LINE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*):(?: +(.*?))? *")
+_SIMPLE_DQ = re.compile(r'"((?:[^"\\]|\\["\\])*)"')  # escapes: only \" and \\
+_DQ_ESCAPE = re.compile(r'\\(["\\])')
+_SIMPLE_SQ = re.compile(r"'([^']*)'")
+_SIMPLE_PLAIN = re.compile(r"[^\W_](?:(?!: |#)[^\t])*(?<![ :])")
+_SIMPLE_SEQ = re.compile(r"( *)- +(.+?) *")
+_SIMPLE_ITEM = re.compile(r' *(?:"([^"\\,\[\]{}]*)"|([^\W_][\w.-]*)) *')
+_NOT_SIMPLE = re.compile("[^\n\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]|[\x85\u2028\u2029]")
+
+
+_PLAIN_IS_STR: dict[str, bool] = {}
+
+
+def _simple_front(front: str) -> tuple[dict[str, Any], dict[str, int]] | None:
+    if _NOT_SIMPLE.search(front):
+        return None
+    resolvers = _loader().yaml_implicit_resolvers
+    meta: dict[str, Any] = {}
+    lines: dict[str, int] = {}
+    _NO = object()
+
+    def is_str(plain: str) -> bool:  # what PyYAML's resolver does with an untagged plain scalar
+        known = _PLAIN_IS_STR.get(plain)
+        if known is None:
+            known = not any(rx.match(plain) for _tag, rx in resolvers.get(plain[0], ()))
+            if len(_PLAIN_IS_STR) < 4096:  # keys, types, units, statuses: the same few words in every post
+                _PLAIN_IS_STR[plain] = known
+        return known
+
+    def scalar(value: str) -> Any:
+        first = value[0]
+        if first == '"' or first == "'":
+            q = (_SIMPLE_DQ if first == '"' else _SIMPLE_SQ).fullmatch(value)
+            if q is None:
+                return _NO
+            text = q.group(1)
+            return _DQ_ESCAPE.sub(r"\1", text) if first == '"' and "\\" in text else text
+        if _SIMPLE_PLAIN.fullmatch(value) and is_str(value):
+            return value
+        return _NO
+
+    rows = front.split("\n")
+    n = 0
+    while n < len(rows):
+        line = rows[n]
+        n += 1
+        if not line:
+            continue
+        m = _SIMPLE_LINE.fullmatch(line)
+        if m is None or not is_str(m.group(1)):
+            return None
+        key, value = m.group(1), m.group(2)
+        key_line = n + 1
+        if not value:  # a block list: "topics:" then "- cchc" lines, all at one indentation
+            v: Any = []
+            indent = None
+            while n < len(rows):
+                item = _SIMPLE_SEQ.fullmatch(rows[n])
+                if item is None or (indent is not None and item.group(1) != indent):
+                    break
+                indent = item.group(1)
+                x = scalar(item.group(2))
+                if x is _NO:
+                    return None
+                v.append(x)
+                n += 1
+            if not v:
+                return None
+        elif value[0] == "[":
+            if value[-1] != "]":
+                return None
+            inner = value[1:-1]
+            v = []
+            if inner.strip():
+                for item in inner.split(","):
+                    q = _SIMPLE_ITEM.fullmatch(item)
+                    if q is None:
+                        return None
+                    if q.group(1) is not None:
+                        v.append(q.group(1))
+                    elif is_str(q.group(2)):
+                        v.append(q.group(2))
+                    else:
+                        return None
+        else:
+            v = scalar(value)
+            if v is _NO:
+                return None
+        meta[key] = v
+        lines.setdefault(sys.intern(key), key_line)
+    return (meta, lines) if meta else None
+
+
 def _node_lines(node) -> dict[str, int]:
     """Line (1-based, in the file) of each top-level key of a composed front matter node."""
     import yaml
@@ -298,6 +398,9 @@ class _Reader:
         if raw is None:
             self.p(1, "front.missing")
             return None, self.problems
+        simple = _simple_front(raw.front)
+        if simple is not None:
+            return self.build(simple[0], simple[1], raw, data), self.problems
         import yaml
 
         loader = _loader()(raw.front)

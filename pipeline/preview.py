@@ -222,7 +222,7 @@ def _build(cfg, out: Path, key: str, files: list[str], sigs: list, paths, now: d
             if jobs > 1 and len(todo) > 40:
                 import multiprocessing
 
-                n = max(jobs * 4, len(todo) // 100)  # small chunks: workers finish together
+                n = max(jobs * 4, len(todo) // 25)  # small chunks (~30 ms each): workers finish together
                 chunks = [todo[i::n] for i in range(n)]
                 ctx = multiprocessing.get_context("fork")
                 with ctx.Pool(jobs) as pool:

@@ -43,6 +43,49 @@ def test_slug_is_python_slugify_s_own(title):
     assert make_slug(title) == slugify(title, max_length=80, word_boundary=True, save_order=True)
 
 
+FRONT_VALUES = [
+    "ready", "news", "Phường 1 tổ chức hội thi", "20241219-000536", "2024-12-19 14:15", "14:15", "1:30", "yes", "No",
+    "on", "off", "null", "~", "true", "123", "0x1F", "1_000", "1e3", ".5", "-5", "+1", "0o17", "a: b", "a:b", "a #b",
+    "a#b", "http://x.vn/a?b=c", "Hội thi \"CCHC\" năm 2024", "it's", "[cchc, dvc-truc-tuyen]", "[1, 2]", "[yes, cchc]",
+    "[]", "[ ]", "[a,]", '["Phường 1", b]', '"quoted: with # inside"', "'single'", "'it''s'", '"esc \\" x"', '"a\\nb"',
+    "{a: 1}", "&anchor x", "*ref", "!tag x", "- item", "|", ">", "x  y", "x :", "ending:", "đ", "_x", "Y", "y",
+    '"unterminated', "[open", "tab\there", "ok ", "\u00a0nbsp", "%x", "@x", "`x", "=", "<<",
+]
+FRONT_SIMPLE = [  # what the fast reader takes, and near misses
+    "ready", "Phường 1 tổ chức hội thi", "a:b", "a#b", "x  y", "a {b}", "a [b]", "a, b", "a - b", "x-", "x|y", "x > y",
+    "e\\x", "100%", '"a\\\\"', '"a\\\\\\"b"', '"\\\\\\\\"', '"x\\\\y"', '"\\q"', "a*b", "a&b", "a!b", "Ảnh", "1.5.2", "2024-12-19", "12:30:45", "0b101", "True", "nULL", "'q'",
+]
+FRONT_KEYS = ["id", "title", "topics", "yes", "on", "Title", "_k", "k2", "null", "y"]
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(FRONT_KEYS[:3]) | st.sampled_from(FRONT_KEYS),
+                          st.sampled_from(FRONT_SIMPLE) | st.sampled_from(FRONT_VALUES),
+                          st.sampled_from([" ", "", "  "]), st.sampled_from(["", " ", "\n", "\n  more", " # c", "\n- a\n- b", "\n  - a\n  - 'b'", "\n- a\n  - b",
+                                           "\n- yes", "\n-  x ", "\n-", "\n - a\n- b", "\n- [a]", "\n  -\ta"])),
+                min_size=1, max_size=6))
+def test_simple_front_matter_reads_as_pyyaml_does(parts):
+    """Where the fast front matter reader answers, PyYAML gives the same values and key lines."""
+    import yaml
+
+    from pipeline import content
+
+    front = "\n".join(f"{k}:{sep}{v}{tail}" for k, v, sep, tail in parts)
+    fast = content._simple_front(front)
+    if fast is None:
+        return
+    node = yaml.compose(front, Loader=content._loader())
+    assert fast[0] == yaml.load(front, Loader=content._loader())
+    assert fast[1] == content._node_lines(node)
+
+
+def test_simple_front_matter_takes_the_common_post():
+    from pipeline import content
+
+    front = post(image="img/a.png", image_alt="Ảnh: hội thi", summary="Tóm tắt.").split("---")[1].strip("\n")
+    assert content._simple_front(front) is not None
+
+
 def test_naive_time_is_site_zone_and_offset_is_honoured():
     assert parse_time("2024-03-25 08:00", VN) == datetime(2024, 3, 25, 8, 0, tzinfo=VN)
     assert parse_time("2024-03-25T08:00:00+00:00", VN) == datetime(2024, 3, 25, 8, 0, tzinfo=timezone.utc)
