@@ -24,7 +24,18 @@ from pipeline.messages import text as msg
 
 log = logging.getLogger("loa")
 
-VERBS: dict[str, tuple[str, str]] = {}  # name -> (module:function, help)
+VERBS: dict[str, tuple[str, str]] = {}  # name -> (function, help), filled by the @verb decorators
+
+# verb -> the module of pipeline.commands that defines it. Only the module of the verb being run is
+# imported (a no-change `loa preview` is mostly start-up); `loa --help` imports them all.
+# tests/test_cli.py checks this table against the @verb decorators.
+VERB_MODULES = {
+    "new": "authoring", "approve": "authoring", "check": "check", "preview": "preview",
+    "publish": "publishing", "run": "publishing", "status": "publishing", "log": "publishing",
+    "retry": "publishing", "resolve": "publishing", "pause": "publishing", "resume": "publishing",
+    "retract": "publishing", "channels": "publishing", "report": "reporting", "ingest": "ingesting",
+}
+_GLOBAL_WITH_VALUE = ("--config", "--lang")
 
 
 def verb(name: str, help_text: str):
@@ -34,8 +45,32 @@ def verb(name: str, help_text: str):
     return deco
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from pipeline import commands  # noqa: F401 - registers the verbs
+def _chosen_verb(argv: list[str]) -> str | None:
+    """The verb on the command line, if it is a known one (global options may come first)."""
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg in _GLOBAL_WITH_VALUE:
+            i += 2
+            continue
+        if arg.startswith("-"):
+            i += 1
+            continue
+        return arg if arg in VERB_MODULES else None
+    return None
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    import importlib
+
+    """The parser; given the command line, with only its verb's module imported and configured."""
+    chosen = None if argv is None else _chosen_verb(argv)
+    if chosen is not None:
+        importlib.import_module(f"pipeline.commands.{VERB_MODULES[chosen]}")
+    else:  # the help, or a mistyped verb: every verb, with its help text
+        from pipeline.commands import register_all
+
+        register_all()
 
     parser = argparse.ArgumentParser(prog="loa", description="Loa: Markdown posts in git -> e-portal and social channels, exactly once.")
     parser.add_argument("--version", action="version", version=f"loa {__version__}")
@@ -43,7 +78,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--lang", choices=("vi", "en"), help="language of messages (default: site.language)")
     parser.add_argument("-v", "--verbose", action="count", default=0)
     sub = parser.add_subparsers(dest="verb", metavar="VERB")
-    for name, (fn, help_text) in VERBS.items():
+    for name in VERB_MODULES:
+        if name not in VERBS:  # not the verb being run: listed, not configured
+            sub.add_parser(name)
+            continue
+        fn, help_text = VERBS[name]
         sp = sub.add_parser(name, help=help_text, description=help_text)
         fn.configure(sp)
         sp.set_defaults(func=fn)
@@ -75,7 +114,8 @@ def parse_now(value: str | None, cfg: Config) -> datetime:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING - 10 * min(args.verbose, 2),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")

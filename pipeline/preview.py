@@ -11,6 +11,7 @@ changed cost a ``stat`` per file.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import os
@@ -30,7 +31,8 @@ if TYPE_CHECKING:  # Jinja2, Markdown and the renderer are imported only when a 
     from pipeline.render import Renderer
 
 CACHE_NAME = ".loa-cache.json"  # every post's index row, keyed by file
-STAMP_NAME = ".loa-stamp.json"  # what a re-run needs to see that nothing changed, and the index page
+STAMP_NAME = ".loa-stamp.json"  # what a re-run needs to see that nothing changed
+INDEX_NAME = ".loa-index.html"  # the index page with _GENERATED for its time
 _GENERATED = "\x00generated\x00"  # stands for the index's time in the cached index page
 _JOB: "_Job | None" = None  # built by the parent, inherited by forked workers
 
@@ -225,6 +227,7 @@ def _build(cfg, out: Path, key: str, files: list[str], sigs: list, paths, now: d
                 n = max(jobs * 4, len(todo) // 25)  # small chunks (~30 ms each): workers finish together
                 chunks = [todo[i::n] for i in range(n)]
                 ctx = multiprocessing.get_context("fork")
+                gc.freeze()  # the collector must not visit (and so copy) the parent's objects in each worker
                 with ctx.Pool(jobs) as pool:
                     for part in pool.imap_unordered(_render_chunk, chunks):
                         rows.update((r["file"], r) for r in part)
@@ -242,11 +245,12 @@ def _build(cfg, out: Path, key: str, files: list[str], sigs: list, paths, now: d
     if todo or rows != old or cached.get("key") != key:  # else the cache file already says all this
         _write_text(cache_file, json.dumps({"key": key, "rows": rows}, ensure_ascii=False))
     if paths is None:  # what the next run needs to see that nothing changed, without the rows
+        _write_text(out / INDEX_NAME, index)  # before the stamp that vouches for it
         _write_text(out / STAMP_NAME, json.dumps({
             "version": 1, "key": key, "files": files, "sigs": sigs,
             "pages": [r.get("page") for r in (rows.get(f) for f in files) if r],
             "failed": [[r["file"], r["error"]] for r in ordered if "error" in r],
-            "states": _state_span(ordered, now), "index": index,
+            "states": _state_span(ordered, now),
         }, ensure_ascii=False))
     failed = [(r["file"], r["error"]) for r in rows.values() if "error" in r]
     fresh = sum(1 for f in todo if f in rows and "error" not in rows[f])
@@ -269,7 +273,7 @@ def _unchanged(cfg, out: Path, key: str, files: list[str], sigs: list, now: date
         pages = _listdir(out / "posts")
         if not all(page[len("posts/"):] in pages for page in stamp["pages"]):
             return None
-        index = stamp["index"]
+        index = (out / INDEX_NAME).read_text(encoding="utf-8")
     except (OSError, ValueError, KeyError, TypeError):
         return None
     _write_text(out / "index.html", index.replace(_GENERATED, _generated(cfg, now)))

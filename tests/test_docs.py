@@ -41,6 +41,18 @@ def test_every_verb_has_help(verb, capsys):
     assert "usage: loa" in capsys.readouterr().out
 
 
+def test_the_lazy_verb_table_matches_the_verbs():
+    from pipeline import cli
+    from pipeline.commands import register_all
+
+    register_all()
+    assert set(cli.VERB_MODULES) == set(cli.VERBS)
+    for verb, module in cli.VERB_MODULES.items():
+        assert cli.VERBS[verb][0].__module__ == f"pipeline.commands.{module}"
+    assert cli._chosen_verb(["--config", "x/config.toml", "-v", "preview", "--out", "o"]) == "preview"
+    assert cli._chosen_verb(["--lang", "en", "--help"]) is None
+
+
 def test_readme_holds_exactly_the_two_commands():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     blocks = re.findall(r"```sh\n(.*?)```", readme, re.S)

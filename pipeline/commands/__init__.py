@@ -1,10 +1,12 @@
-"""CLI verbs, one module per group. Importing this package registers them with :mod:`pipeline.cli`."""
+"""CLI verbs, one module per group. :mod:`pipeline.cli` imports the module of the verb being run
+(its ``VERB_MODULES`` table) or, for the help, :func:`register_all`."""
 
-from pipeline.commands import authoring, check, preview  # noqa: F401
 
-for _optional in ("publishing", "reporting", "ingesting"):
-    try:
-        __import__(f"pipeline.commands.{_optional}")
-    except ImportError as _exc:  # a verb group still being built must not break the others
-        if _exc.name and not _exc.name.startswith("pipeline.commands"):
-            raise
+def register_all() -> None:
+    """Import every verb module, which registers its verbs with :mod:`pipeline.cli`."""
+    import importlib
+
+    from pipeline.cli import VERB_MODULES
+
+    for module in dict.fromkeys(VERB_MODULES.values()):
+        importlib.import_module(f"pipeline.commands.{module}")
