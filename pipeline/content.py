@@ -20,7 +20,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 from time import time_ns
 from types import MappingProxyType
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, NamedTuple
 from zoneinfo import ZoneInfo
 
 from pipeline.models import Post, Problem, Severity
@@ -155,6 +155,7 @@ def split_front_matter(text: str) -> RawFile | None:
 # escapes, anchors, odd line breaks) returns None and goes to PyYAML, which also reports errors.
 # tests/test_content.py compares the two on generated front matter.
 _SIMPLE_LINE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*):(?: +(.*?))? *")
+_SIMPLE_FAST = re.compile(r'([A-Za-z_][A-Za-z0-9_]*): +(?:"([^"\\]*)"|([^\W_](?:(?!: |#)[^\t])*?(?<![ :]))|\[([^\]]*)\]) *')
 _SIMPLE_DQ = re.compile(r'"((?:[^"\\]|\\["\\])*)"')  # escapes: only \" and \\
 _DQ_ESCAPE = re.compile(r'\\(["\\])')
 _SIMPLE_SQ = re.compile(r"'([^']*)'")
@@ -201,6 +202,31 @@ def _simple_front(front: str) -> tuple[dict[str, Any], dict[str, int]] | None:
         line = rows[n]
         n += 1
         if not line:
+            continue
+        fast = _SIMPLE_FAST.fullmatch(line)  # the usual line, in one match: key: "text" | word | [words]
+        if fast is not None and is_str(fast.group(1)):
+            key, dq, plain, flow = fast.groups()
+            if dq is not None:
+                v = dq
+            elif plain is not None:
+                if not is_str(plain):
+                    return None
+                v = plain
+            else:
+                v = []
+                if flow.strip():
+                    for item in flow.split(","):
+                        q = _SIMPLE_ITEM.fullmatch(item)
+                        if q is None:
+                            return None
+                        if q.group(1) is not None:
+                            v.append(q.group(1))
+                        elif is_str(q.group(2)):
+                            v.append(q.group(2))
+                        else:
+                            return None
+            meta[key] = v
+            lines.setdefault(sys.intern(key), n + 1)
             continue
         m = _SIMPLE_LINE.fullmatch(line)
         if m is None or not is_str(m.group(1)):
@@ -341,10 +367,45 @@ def read_post(path: Path, cfg) -> tuple[Post | None, list[Problem]]:
     return _Reader(path, cfg).read()
 
 
-def peek_post(path: Path, cfg) -> Post | None:
-    """The post as a link target: what :func:`read_post` gives for id, type, slug, title and
-    times, without its image, summary and hashes (which are left empty). ``None`` where
-    ``read_post`` gives ``None``. For resolving links between posts, never for publishing."""
+class LinkTarget(NamedTuple):
+    """What a link to a post needs to become the portal article's URL."""
+
+    id: str
+    type: str
+    slug: str
+    publish_at: datetime | None
+
+
+def peek_post(path: Path, cfg) -> LinkTarget | Post | None:
+    """The post as a link target: what :func:`read_post` gives for its id, type, slug and time.
+    ``None`` where ``read_post`` gives ``None``. For links between posts, never for publishing.
+
+    The plain case (a regular UTF-8 file whose front matter :func:`_simple_front` reads, with a
+    text id, type, title and slug) is read here directly; anything else goes through the reader."""
+    name = str(path)
+    try:
+        st = os.lstat(name)
+        if stat.S_ISREG(st.st_mode) and st.st_size <= cfg.max_file_bytes:
+            with open(name, "rb", buffering=0) as fh:
+                data = fh.read()
+            if b"\x00" not in data[:8192]:
+                text = data.decode("utf-8")
+                raw = split_front_matter(text[1:] if text.startswith("\ufeff") else text)
+                simple = _simple_front(raw.front) if raw is not None else None
+                if simple is not None and "\r" not in raw.front:
+                    meta = simple[0]
+                    pid, ptype, title, slug = (meta.get(k) for k in ("id", "type", "title", "slug"))
+                    if isinstance(pid, str) and pid and isinstance(ptype, str) and isinstance(title, str) \
+                            and (slug is None or isinstance(slug, str)):
+                        when = meta.get("publish_at")
+                        try:
+                            publish_at = parse_time(when, cfg.tz) if isinstance(when, str) and when else None
+                        except ValueError:
+                            publish_at = None
+                        if when is None or isinstance(when, str):
+                            return LinkTarget(pid, ptype, (slug or "").strip() or make_slug(title.strip()), publish_at)
+    except (OSError, UnicodeDecodeError):
+        pass
     return _Reader(path, cfg, light=True).read()[0]
 
 

@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 from slugify import slugify
 
 from pipeline.config import load_config
+from pipeline import content
 from pipeline.content import make_slug, parse_time, read_all, read_post
 from tests.repo import PNG_1PX, make_repo, post
 
@@ -182,3 +183,26 @@ def test_readme_and_activities_are_not_posts(tmp_path):
     cfg = load(tmp_path, {"README.md": "# Hướng dẫn\n", "activities/2024/a.md": "x", "news/a.md": post()})
     posts, problems = read_all(cfg)
     assert [p.id for p in posts] == ["20240325-aaaaaa"] and problems == []
+
+
+def test_peek_gives_the_link_fields_read_post_gives(tmp_path):
+    """peek_post (links between posts) agrees with read_post on id, type, slug and time, and on
+    which files are unusable, for the sample content and for files the fast path must pass on."""
+    cfg = load(tmp_path, {
+        "news/crlf.md": post(id="crlf", title="Tiêu đề CRLF").replace("\n", "\r\n"),
+        "news/slug.md": post(id="slug", slug="duong-dan-rieng"),
+        "news/badtime.md": post(id="badtime", publish_at="mai"),
+        "news/noid.md": post(id=None),
+        "news/yaml.md": "---\nid: [\n---\n",
+        "news/nested.md": post(id="nested", social={"facebook": "Văn bản riêng"}),
+    }, sample_content=True)
+    posts = 0
+    for f in sorted((tmp_path / "content").rglob("*.md")):
+        full, _ = read_post(f, cfg)
+        peek = content.peek_post(f, cfg)
+        if full is None:
+            assert peek is None, f
+            continue
+        posts += 1
+        assert (peek.id, peek.type, peek.slug, peek.publish_at) == (full.id, full.type, full.slug, full.publish_at), f
+    assert posts >= 19
