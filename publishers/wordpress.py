@@ -23,6 +23,7 @@ instead of trashing) and ``timeout`` (seconds).
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import mimetypes
 import re
@@ -62,6 +63,7 @@ SILENT_401 = ("WordPress answers 'not logged in' also when it ignored the creden
 PERMANENT_5XX = {"rest_upload_unknown_error", "rest_upload_sideload_error", "rest_trash_not_supported"}
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 PREFETCH_TTL = 120.0  # seconds a batch lookup vouches for an absent slug
+SITE_TTL = 900.0  # seconds the discovered REST form and site zone are trusted without asking again
 SAFE_SLUG = re.compile(r"[a-z0-9_-]+")  # slugs WordPress keeps as sent, so a batch answer can be matched
 
 
@@ -119,6 +121,7 @@ class WordPressPublisher(Publisher):
         self._form: str | None = None
         self._zone: tzinfo | None = None
         self._terms: dict[tuple[str, str], int] = {}
+        self._terms_loaded = False
         self._media: dict[str, int] = {}
         self._absent: dict[str, float] = {}  # slug -> monotonic time a prefetch found it absent
 
@@ -156,6 +159,10 @@ class WordPressPublisher(Publisher):
 
     def _raise(self, resp: requests.Response, what: str, post_id: str | None) -> None:
         status = resp.status_code
+        if status in (401, 403, 404) and self._form is not None:
+            # the site may have changed (address form, application passwords turned off): the next
+            # attempt discovers it again and says precisely what is wrong
+            self._remember("site", {})
         retry_after = parse_retry_after(resp.headers.get("Retry-After"))
         try:
             body = resp.json()
@@ -209,6 +216,17 @@ class WordPressPublisher(Publisher):
     def _ensure_site(self, post_id: str | None = None) -> str:
         if self._form is not None:
             return self._form
+        known = self._remembered("site")
+        if known and time.time() - float(known.get("at", 0)) < SITE_TTL and known.get("form") in REST_FORMS \
+                and known.get("base") == self.base:
+            try:
+                zone = ZoneInfo(known["zone"]) if known.get("zone") else timezone(timedelta(hours=float(known["offset"])))
+            except (ZoneInfoNotFoundError, ValueError, KeyError, TypeError):
+                zone = None
+            if zone is not None:  # what the last discovery found, less than SITE_TTL ago
+                self.session.auth = (self.username, self.secret("password_env"))
+                self._zone, self._form = zone, known["form"]
+                return self._form
         forms = ("wp-json", "rest_route") if self.rest_form == "auto" else (self.rest_form,)
         index, tried = None, []
         for form in forms:
@@ -247,7 +265,43 @@ class WordPressPublisher(Publisher):
         self.session.auth = (self.username, self.secret("password_env"))
         self._zone = self._site_zone(index)
         self._form = found
+        zone_name = getattr(self._zone, "key", None)
+        offset = None if zone_name else self._zone.utcoffset(None).total_seconds() / 3600
+        self._remember("site", {"form": found, "base": self.base, "zone": zone_name, "offset": offset, "at": time.time()})
         return found
+
+    # -- what is remembered between runs (the ledger's state store) ----------------------------
+    # The REST form and zone (for SITE_TTL seconds) and the term ids: every pass of the daemon
+    # would otherwise ask for them again, four requests for a pass that publishes one article.
+    # A remembered term id is checked against every answer: WordPress drops an unknown id
+    # silently, so an article that comes back without the terms it was sent is corrected at once
+    # (_check_terms), and the ids are looked up afresh.
+    def _remembered(self, what: str) -> dict:
+        try:
+            raw = self.state.get(f"{self.name}:wordpress.{what}")
+            data = json.loads(raw) if raw else {}
+        except (ValueError, TypeError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def _remember(self, what: str, data: dict) -> None:
+        self.state.set(f"{self.name}:wordpress.{what}", json.dumps(data, sort_keys=True))
+
+    def _load_terms(self) -> None:
+        if self._terms_loaded:
+            return
+        self._terms_loaded = True
+        for key, term_id in self._remembered("terms").items():
+            taxonomy, _, slug = key.partition("/")
+            if taxonomy in ("categories", "tags") and slug and isinstance(term_id, int):
+                self._terms.setdefault((taxonomy, slug), term_id)
+
+    def _save_terms(self) -> None:
+        self._remember("terms", {f"{t}/{slug}": term_id for (t, slug), term_id in sorted(self._terms.items())})
+
+    def _forget_terms(self) -> None:
+        self._terms.clear()
+        self._remember("terms", {})
 
     @staticmethod
     def _site_zone(index: Mapping[str, Any]) -> tzinfo:
@@ -295,6 +349,7 @@ class WordPressPublisher(Publisher):
         resp = self._call("POST", "/wp/v2/posts", "create the article", rendering.post_id,
                           params={"_fields": POST_FIELDS}, json=payload)
         result = self._result(resp, "create the article", rendering, media)
+        self._check_terms(rendering, payload, resp, result)
         log.info("%s: created post %s for %s: %s", self.name, result.remote_id, rendering.post_id, result.remote_url)
         return result
 
@@ -302,7 +357,30 @@ class WordPressPublisher(Publisher):
         payload, media = self._payload(rendering, previous.extra)
         resp = self._call("POST", f"/wp/v2/posts/{int(previous.remote_id)}", "update the article",
                           rendering.post_id, params={"_fields": POST_FIELDS}, json=payload)
-        return self._result(resp, "update the article", rendering, media)
+        result = self._result(resp, "update the article", rendering, media)
+        self._check_terms(rendering, payload, resp, result)
+        return result
+
+    def _check_terms(self, rendering: Rendering, payload: dict, resp: requests.Response, result: PublishResult) -> None:
+        """WordPress drops a category or tag id it does not know without a word: if the article came
+        back without the terms it was sent (a remembered id whose term was deleted on the site),
+        forget the remembered ids, look them up again and put them on the article."""
+        try:
+            post = resp.json()
+        except ValueError:
+            return
+        sent = {t: sorted(payload.get(t) or []) for t in ("categories", "tags")}
+        got = {t: sorted(post.get(t) or []) for t in ("categories", "tags") if isinstance(post.get(t), list)}
+        if all(got.get(t, sent[t]) == sent[t] or not sent[t] for t in sent):
+            return
+        log.warning("%s: WordPress did not keep the terms sent with %s (%s, got %s); looking them up again",
+                    self.name, rendering.post_id, sent, got)
+        self._forget_terms()
+        fixed, _media = self._payload(rendering, dict(result.extra))
+        terms = {t: fixed[t] for t in ("categories", "tags") if t in fixed}
+        resp = self._call("POST", f"/wp/v2/posts/{int(result.remote_id)}", "set the article's category and tags",
+                          rendering.post_id, params={"_fields": POST_FIELDS}, json=terms)
+        self._json(resp, "set the article's category and tags", rendering.post_id)
 
     def _retract(self, previous: PublishResult, reason: str) -> None:
         params = {"force": "true"} if self.trash_force else {}
@@ -400,6 +478,7 @@ class WordPressPublisher(Publisher):
     def _category_id(self, ptype: str, label: str, post_id: str | None = None) -> int:
         target = self.category_map.get(ptype, ptype)
         if isinstance(target, int):
+            self._load_terms()
             cached = self._terms.get(("categories", f"#{target}"))
             if cached is None:
                 # WordPress silently drops an unknown category id from a post: check it exists first.
@@ -407,13 +486,22 @@ class WordPressPublisher(Publisher):
                                   f"use category {target} (channels.{self.name}.category_map.{ptype})", post_id,
                                   params={"_fields": "id"})
                 cached = self._terms[("categories", f"#{target}")] = int(self._json(resp, "find a category", post_id)["id"])
+                self._save_terms()
             return cached
         return self._term_id("categories", str(target), label if target == ptype else str(target), post_id)
 
     def _term_id(self, taxonomy: str, slug: str, name: str, post_id: str | None) -> int:
         key = (taxonomy, slug)
+        self._load_terms()
         if key in self._terms:
             return self._terms[key]
+        term_id = self._find_or_create_term(taxonomy, slug, name, post_id)
+        self._terms[key] = term_id
+        self._save_terms()
+        return term_id
+
+    def _find_or_create_term(self, taxonomy: str, slug: str, name: str, post_id: str | None) -> int:
+        key = (taxonomy, slug)
         noun = "category" if taxonomy == "categories" else "tag"
         resp = self._call("GET", f"/wp/v2/{taxonomy}", f"look up the {noun} {slug!r}", post_id,
                           params={"slug": slug, "_fields": "id,slug"})

@@ -53,9 +53,9 @@ def rendering(name: str, *, title: str = "Hướng dẫn nộp hồ sơ trực t
 
 
 def publisher(site: WordPressSite, role: str = "admin", *, password: str | None = None, url: str | None = None,
-              **opts) -> WordPressPublisher:
+              state=None, **opts) -> WordPressPublisher:
     options = {"url": url or site.url, "username": site.login(role), "password_env": "LOA_WP_PASSWORD", **opts}
-    return WordPressPublisher("portal", options, env={"LOA_WP_PASSWORD": password or site.password(role)})
+    return WordPressPublisher("portal", options, env={"LOA_WP_PASSWORD": password or site.password(role)}, state=state)
 
 
 def read_post(site: WordPressSite, post_id: str) -> dict:
@@ -197,6 +197,46 @@ def test_prefetch_batches_lookups_but_never_vouches_twice(wordpress, proxy):
     assert pub.publish(new, key="k").remote_id == created.remote_id
     assert len(proxy.calls("GET", "/wp-json/wp/v2/posts")) == 3
     assert len(posts_with_slug(wordpress, f"t{RUN}-pre-new")) == 1
+
+
+def test_site_and_term_ids_are_remembered_between_runs(wordpress, proxy):
+    """A daemon pass that publishes one article should not ask for the REST index and every term
+    again: the next publisher (sharing the ledger's state store) goes straight to the create."""
+    from publishers.base import MemoryState
+
+    state = MemoryState()
+    first = WordPressPublisher("portal", {"url": proxy.url, "username": wordpress.login(), "password_env": "PW",
+                                          "rest_form": "wp-json"}, env={"PW": wordpress.password()}, state=state)
+    first.publish(rendering("mem-1"), key="k")
+    assert any(r.path == "/wp-json/" for r in proxy.requests) and proxy.calls("GET", "/wp-json/wp/v2/tags")
+    proxy.requests.clear()
+    second = WordPressPublisher("portal", {"url": proxy.url, "username": wordpress.login(), "password_env": "PW",
+                                           "rest_form": "wp-json"}, env={"PW": wordpress.password()}, state=state)
+    created = second.publish(rendering("mem-2"), key="k")
+    assert [(r.method, r.path) for r in proxy.requests] == [("GET", "/wp-json/wp/v2/posts"),
+                                                            ("POST", "/wp-json/wp/v2/posts")]
+    post = read_post(wordpress, created.remote_id)
+    assert len(post["tags"]) == 2 and len(post["categories"]) == 1
+
+
+def test_a_remembered_tag_deleted_on_the_site_is_looked_up_again_and_set(wordpress, caplog):
+    """WordPress drops an unknown term id silently; the article must still end up with its tags."""
+    from publishers.base import MemoryState
+
+    state = MemoryState()
+    topic = f"xoa-{RUN}"
+    r1 = rendering("deltag-1", topics=(topic,))
+    publisher(wordpress, state=state).publish(r1, key="k")
+    remembered = dict(state._d)  # the remembered ids
+    session = wordpress.session()
+    old = session.get(wordpress.rest("/wp/v2/tags"), params={"slug": topic}).json()[0]["id"]
+    assert session.delete(wordpress.rest(f"/wp/v2/tags/{old}"), params={"force": "true"}).status_code == 200
+    created = publisher(wordpress, state=state).publish(rendering("deltag-2", topics=(topic,)), key="k")
+    tags = read_post(wordpress, created.remote_id)["tags"]
+    assert len(tags) == 1 and tags[0] != old
+    assert session.get(wordpress.rest(f"/wp/v2/tags/{tags[0]}")).json()["slug"] == topic
+    assert remembered != dict(state._d)
+    assert "did not keep the terms" in caplog.text
 
 
 def test_proxy_502_after_the_create_is_transient_and_the_retry_finds_the_article(wordpress, proxy):
