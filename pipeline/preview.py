@@ -98,12 +98,14 @@ class _Job:
     out: Path
     renderer: Renderer
     page: jinja2.Template
+    row: jinja2.Template  # one row of the index
+    now: datetime  # for the states in the index rows
     posts: dict[Path, Post | None]  # resolved path -> post, for links between posts
     sigs: dict[str, list[int]] = field(default_factory=dict)  # file -> [mtime_ns, size] before reading
     copied: set[str] = field(default_factory=set)  # media/ files this process has seen in place
 
 
-def _prepare(cfg, out: Path) -> _Job:
+def _prepare(cfg, out: Path, now: datetime) -> _Job:
     # imported here: a re-run with nothing to render needs neither Markdown nor the publishers
     from pipeline.render import Renderer
 
@@ -116,7 +118,9 @@ def _prepare(cfg, out: Path) -> _Job:
 
     renderer = Renderer(cfg, resolver=resolve)
     renderer.load_templates(cfg.channels)
-    return _Job(cfg, out, renderer, _env(cfg).get_template("preview/post.html"), posts)
+    env = _env(cfg)
+    return _Job(cfg, out, renderer, env.get_template("preview/post.html"), env.get_template("preview/index_row.html"),
+                now, posts)
 
 
 def _render_chunk(paths: list[str]) -> list[dict]:
@@ -134,6 +138,7 @@ def _render_chunk(paths: list[str]) -> list[dict]:
         row = {"file": p, "mtime": mtime, "size": size}
         if post is None:
             row["error"] = "; ".join(x.format(cfg.language) for x in problems) or "unusable"
+            _index_row(job.row, row, "error")
             rows.append(row)
             continue
         cache[Path(content_mod.real_join(os.path.dirname(p), os.path.basename(p)))] = post
@@ -163,6 +168,7 @@ def _render_chunk(paths: list[str]) -> list[dict]:
                           channels=cfg.channels, site={"name": cfg.site_name}, root="../")
         with open(os.path.join(out, row["page"]), "wb") as fh:
             fh.write(html.encode("utf-8"))
+        _index_row(job.row, row, post_state(row, job.now))
         rows.append(row)
     return rows
 
@@ -216,8 +222,10 @@ def _build(cfg, out: Path, key: str, files: list[str], sigs: list, paths, now: d
         else:
             todo.append(f)
     reused = sum(1 for r in rows.values() if "error" not in r)
+    index_env = None
     if todo:
-        _JOB = _prepare(cfg, out)
+        _JOB = _prepare(cfg, out, now)
+        index_env = _JOB.page.environment  # its base page is compiled already
         _JOB.sigs = {f: sig for f, sig in zip(files, sigs) if sig is not None}
         try:
             jobs = jobs or min(os.cpu_count() or 1, 8)
@@ -240,7 +248,7 @@ def _build(cfg, out: Path, key: str, files: list[str], sigs: list, paths, now: d
             rows.setdefault(f, row)
     listed = set(files)
     ordered = [rows[f] for f in files if f in rows] + [r for f, r in rows.items() if f not in listed]
-    index = _index_html(cfg, ordered, now)
+    index = _index_html(cfg, ordered, now, index_env)
     _write_text(out / "index.html", index.replace(_GENERATED, _generated(cfg, now)))
     if todo or rows != old or cached.get("key") != key:  # else the cache file already says all this
         _write_text(cache_file, json.dumps({"key": key, "rows": rows}, ensure_ascii=False))
@@ -331,17 +339,29 @@ class _Item(dict):
             raise AttributeError(name) from None
 
 
-def _index_html(cfg, rows: list[dict], now: datetime) -> str:
+def _index_html(cfg, rows: list[dict], now: datetime, env=None) -> str:
     """The index page, with ``_GENERATED`` where the time it was made goes (filled in by the caller,
-    so that a re-run with nothing changed can reuse the page)."""
-    env = _env(cfg)
+    so that a re-run with nothing changed can reuse the page). Each row's HTML comes from the worker
+    that rendered the post (``_index_row``); only rows whose state changed since are rendered again."""
+    env = env or _env(cfg)
+    row_tpl = None
     items = []
     for r in rows:
-        if "error" in r:
-            items.append(_Item(r, state="error"))
-        else:
-            items.append(_Item(r, state=post_state(r, now)))
-    items.sort(key=lambda r: (r.get("publish_at") or "", r.get("title") or ""), reverse=True)
+        state = "error" if "error" in r else post_state(r, now)
+        if r.get("html_state") != state or "html" not in r:
+            row_tpl = row_tpl or env.get_template("preview/index_row.html")
+            _index_row(row_tpl, r, state)
+        items.append((r.get("publish_at") or "", r.get("title") or "", state, r["html"]))
+    items.sort(key=lambda i: (i[0], i[1]), reverse=True)
+    counts = {s: 0 for s in list(STATE_LABELS) + ["error"]}
+    for item in items:
+        counts[item[2]] += 1
     return env.get_template("preview/index.html").render(
-        items=items, labels=STATE_LABELS, site={"name": cfg.site_name}, now=now, generated=_GENERATED,
-        lang=cfg.language, counts={s: sum(1 for i in items if i["state"] == s) for s in list(STATE_LABELS) + ["error"]})
+        items=items, rows_html=[i[3] for i in items], labels=STATE_LABELS, site={"name": cfg.site_name}, now=now,
+        generated=_GENERATED, lang=cfg.language, counts=counts)
+
+
+def _index_row(tpl, row: dict, state: str) -> None:
+    """Put the row's index HTML (for this state) into the row itself."""
+    row["html"] = tpl.render(r=_Item(row, state=state), labels=STATE_LABELS)
+    row["html_state"] = state

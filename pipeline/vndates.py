@@ -10,6 +10,7 @@ Every filter first converts the time to the site zone.
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -43,8 +44,10 @@ def gio(value: datetime, tz: ZoneInfo | None = None) -> str:
 
 
 def install_filters(env, tz: ZoneInfo) -> None:
-    env.filters["ngay"] = lambda v: ngay(v, tz)
-    env.filters["dmy"] = lambda v: dmy(v, tz)
-    env.filters["thu"] = lambda v: thu(v, tz)
-    env.filters["gio"] = lambda v: gio(v, tz)
-    env.filters["iso"] = lambda v: _local(v, tz).isoformat()
+    # a post's time goes through several filters in several templates: each result is kept
+    local = functools.lru_cache(maxsize=2048)(lambda v: _local(v, tz))
+    env.filters["ngay"] = functools.lru_cache(maxsize=2048)(lambda v: ngay(local(v)))
+    env.filters["dmy"] = functools.lru_cache(maxsize=2048)(lambda v: dmy(local(v)))
+    env.filters["thu"] = functools.lru_cache(maxsize=2048)(lambda v: thu(local(v)))
+    env.filters["gio"] = functools.lru_cache(maxsize=2048)(lambda v: gio(local(v)))
+    env.filters["iso"] = functools.lru_cache(maxsize=2048)(lambda v: local(v).isoformat())

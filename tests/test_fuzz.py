@@ -43,3 +43,31 @@ def test_reader_and_renderer_never_crash(tmp_path_factory, front, body, raw, gar
         out = check_post(post, cfg) + check_links(post, cfg.content_dir) + check_renderings(post, Renderer(cfg)) + check_text(post, cfg)
         for p in out:
             assert p.path == "content/news/x.md" and p.line >= 1 and p.format("en")
+
+
+# -- Zalo's plain text: the fast path of html_to_text must give what HTMLParser gives ----------
+MD_PIECES = ["# Tiêu đề", "## Mục 2", "Đoạn văn **đậm** và *nghiêng* & <b>thẻ</b> &amp; &lt;x&gt;", "- mục một\n- mục hai",
+             "1. bước một\n2. bước hai", "| a | b |\n|---|---|\n| 1 | 2 |", "```\nmã <nguồn>\n```", "> trích dẫn",
+             "[liên kết](https://dichvucong.gov.vn/a?b=1&c=2)", "![ảnh](anh.png)", "Dòng một  \nDòng hai",
+             "Đoạn {: .lop #ma }", "<div>khối HTML</div>", "<!-- chú thích -->", "&nbsp;&#7841;&#x1EA1;", "  \t "]
+FRAGMENTS = ["<p>", "</p>", "<P CLASS=\"x\">", "<br>", "<br/>", "<br />", "<li>", "<td>", "<th>", "<p/>", "<span a=b>",
+             "<a href='x'>", "<img src=\"a.png\" alt=\"x > y\">", "<script>x</script>", "<style>p{}</style>",
+             "<!doctype html>", "<?xml ?>", "a < b", "c > d", "&amp;", "&bogus;", "\n", " ", "chữ", "<unknown>",
+             "</ul>", "<h3 id=\"a\">", "<tr>", "</table>"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(MD_PIECES), max_size=8), st.lists(st.sampled_from(FRAGMENTS), max_size=12))
+def test_fast_html_to_text_matches_the_parser(pieces, fragments):
+    import markdown
+
+    from pipeline import render
+
+    html = markdown.Markdown(extensions=render.markdown_extensions()).convert("\n\n".join(pieces))
+    for fragment in (html, "".join(fragments), html + "".join(fragments)):
+        fast = render._fast_text_parts(fragment)
+        parser = render._TextParser()
+        parser.feed(fragment)
+        parser.close()
+        if fast is not None:
+            assert "".join(fast) == "".join(parser.parts), fragment
