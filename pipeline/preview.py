@@ -63,13 +63,9 @@ def post_state(meta: dict, now: datetime) -> str:
 
 
 def _env(cfg) -> jinja2.Environment:
-    import jinja2
+    from pipeline.templating import environment
 
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader([str(p) for p in cfg.templates_dirs]),
-                             undefined=jinja2.StrictUndefined, autoescape=True, trim_blocks=True, lstrip_blocks=True,
-                             auto_reload=False)  # one run: `extends` need not stat the base per page
-    vndates.install_filters(env, cfg.tz)
-    return env
+    return environment(cfg.templates_dirs, cfg.tz, autoescape=True)
 
 
 def page_name(post_id: str) -> str:

@@ -24,7 +24,7 @@ import publishers
 from pipeline.content import real_join
 from pipeline.errors import RenderError
 from pipeline.models import Post, Rendering
-from pipeline import vndates
+from pipeline.templating import environment
 
 MD_EXTENSIONS = ["tables", "fenced_code", "attr_list"]
 
@@ -51,16 +51,7 @@ class Renderer:
         self.cfg = cfg
         # cfg.templates_dirs stats the folder on every call; a renderer lives for one run
         self.templates_dirs = list(cfg.templates_dirs)
-        self.env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader([str(p) for p in self.templates_dirs]),
-            undefined=jinja2.StrictUndefined,
-            autoescape=jinja2.select_autoescape(["html", "htm", "xml"]),
-            keep_trailing_newline=False,
-            trim_blocks=True,
-            lstrip_blocks=True,
-            auto_reload=False,  # a renderer lives for one run: no stat of every template per rendering
-        )
-        vndates.install_filters(self.env, cfg.tz)
+        self.env = environment(self.templates_dirs, cfg.tz, autoescape=jinja2.select_autoescape(["html", "htm", "xml"]))
         self.env.filters["hashtag"] = hashtag
         self.md = markdown.Markdown(extensions=markdown_extensions(), output_format="html")
         self.posts_by_path = posts_by_path or {}
@@ -75,6 +66,7 @@ class Renderer:
         self._resolved: dict[tuple[Path, str], Path] = {}
         self._hashtags: dict[str, str] = {}
         self._last_parts: tuple[Post, tuple] | None = None
+        self._last_extra: tuple[Post, MappingProxyType] | None = None
 
     def load_templates(self, channel_names: Iterable[str]) -> None:
         """Compile the templates of these channels now (before forking workers, so they share
@@ -229,19 +221,23 @@ class Renderer:
         limit = cls.limits.get(kind)
         length = cls.measure(body)
         thash = self.template_hash(folder)
-        extra = {
-            "slug": post.slug, "summary": post.summary, "type": post.type, "type_label": ctx["type_label"],
-            "topics": list(post.topics), "topic_labels": dict(zip(post.topics, ctx["topic_labels"])),
-            "unit": post.unit, "unit_name": ctx["unit_name"], "author": post.author,
-            "publish_at": post.publish_at, "correction": post.correction, "retracted": post.retracted,
-            "description": post.summary[:300], "image_hash": post.image_hash,
-        }
+        if self._last_extra is not None and self._last_extra[0] is post:
+            extra = self._last_extra[1]  # the same for every channel of the post (read-only)
+        else:
+            extra = MappingProxyType({
+                "slug": post.slug, "summary": post.summary, "type": post.type, "type_label": ctx["type_label"],
+                "topics": list(post.topics), "topic_labels": dict(zip(post.topics, ctx["topic_labels"])),
+                "unit": post.unit, "unit_name": ctx["unit_name"], "author": post.author,
+                "publish_at": post.publish_at, "correction": post.correction, "retracted": post.retracted,
+                "description": post.summary[:300], "image_hash": post.image_hash,
+            })
+            self._last_extra = (post, extra)
         return Rendering(
             post_id=post.id, channel=channel_name, channel_type=channel.type, kind=kind, title=post.title,
             body=body, length=length, limit=limit, source_hash=post.source_hash,
             hash=hashlib.sha256(f"{post.source_hash}:{thash}:{body}".encode()).hexdigest()[:16],
             image_path=post.image_path, image_alt=post.image_alt, link=ctx["link"],
-            extra=MappingProxyType(extra),
+            extra=extra,
         )
 
     def render_all(self, post: Post, channels: Iterable[str] | None = None) -> tuple[list[Rendering], list[RenderError]]:
