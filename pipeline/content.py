@@ -583,6 +583,20 @@ class _Reader:
         )
 
     def image(self, image: str, line: int) -> tuple[Path | None, str | None]:
+        """The image's real path and hash, or problems. Posts share images: what one image gave is
+        kept for the run (until forget_real_paths), its problems repeated with each post's line."""
+        key = (str(self.path.parent), image, self.cfg.max_image_bytes)
+        known = _IMAGE_RUN.get(key)
+        if known is None:
+            mark = len(self.problems)
+            found = self._image(image, line)
+            known = _IMAGE_RUN[key] = (found, [(p.code, p.severity, p.args) for p in self.problems[mark:]])
+        else:
+            for code, severity, args in known[1]:
+                self.problems.append(Problem(self.rel, line, 1, severity, code, args))
+        return known[0]
+
+    def _image(self, image: str, line: int) -> tuple[Path | None, str | None]:
         if re.match(r"^[a-z]+://", image):
             self.p(line, "image.remote", value=image)
             return None, None
@@ -614,6 +628,7 @@ class _Reader:
 
 
 _IMAGES: dict[tuple, tuple[bool, str]] = {}  # (path, mtime, size, inode) -> (is an image, hash)
+_IMAGE_RUN: dict[tuple, tuple] = {}  # (post folder, image, size limit) -> (result, problems), for one run
 
 
 @functools.lru_cache(maxsize=8)
@@ -625,8 +640,10 @@ _REAL_DIRS: dict[str, str] = {}  # folder -> its real path, for one run (see for
 
 
 def forget_real_paths() -> None:
-    """Start a new run of :func:`real_join`: folders may have been moved or replaced by links."""
+    """Start a new run of :func:`real_join` (folders may have been moved or replaced by links) and of
+    the images the reader has seen."""
     _REAL_DIRS.clear()
+    _IMAGE_RUN.clear()
 
 
 def _real_dir(folder: str) -> str:

@@ -119,8 +119,20 @@ def _prepare(cfg, out: Path, now: datetime) -> _Job:
                 now, posts)
 
 
-def _render_chunk(paths: list[str]) -> list[dict]:
-    """Worker: read, render and write the pages of a chunk of posts; return index rows."""
+def _chunks(todo: list[str], jobs: int) -> list[list[str]]:
+    """Consecutive slices, each a share of what is left (guided scheduling): large slices first for
+    few hand-overs, a few posts each at the end so that the workers finish together."""
+    out, i = [], 0
+    while i < len(todo):
+        size = max(8, (len(todo) - i) // (jobs * 3))
+        out.append(todo[i:i + size])
+        i += size
+    return out
+
+
+def _render_chunk(paths: list[str]) -> tuple[list[dict], dict[str, str]]:
+    """Worker: read, render and write the pages of a chunk of posts; return the index rows, and the
+    rows as JSON for the parent's cache file (made here, in parallel, not in the parent)."""
     from pipeline.checks import is_approved
 
     job = _JOB
@@ -166,7 +178,7 @@ def _render_chunk(paths: list[str]) -> list[dict]:
             fh.write(html.encode("utf-8"))
         _index_row(job.row, row, post_state(row, job.now))
         rows.append(row)
-    return rows
+    return rows, {r["file"]: json.dumps(r, ensure_ascii=False) for r in rows}
 
 
 def build_preview(cfg, out_dir: Path | None = None, paths: list[Path] | None = None, *,
@@ -218,6 +230,7 @@ def _build(cfg, out: Path, key: str, files: list[str], sigs: list, paths, now: d
         else:
             todo.append(f)
     reused = sum(1 for r in rows.values() if "error" not in r)
+    texts: dict[str, str] = {}  # file -> its row as JSON, made by the worker that rendered it
     index_env = None
     if todo:
         _JOB = _prepare(cfg, out, now)
@@ -228,15 +241,16 @@ def _build(cfg, out: Path, key: str, files: list[str], sigs: list, paths, now: d
             if jobs > 1 and len(todo) > 40:
                 import multiprocessing
 
-                n = max(jobs * 4, len(todo) // 25)  # small chunks (~30 ms each): workers finish together
-                chunks = [todo[i::n] for i in range(n)]
                 ctx = multiprocessing.get_context("fork")
                 gc.freeze()  # the collector must not visit (and so copy) the parent's objects in each worker
                 with ctx.Pool(jobs) as pool:
-                    for part in pool.imap_unordered(_render_chunk, chunks):
+                    for part, part_json in pool.imap_unordered(_render_chunk, _chunks(todo, jobs)):
                         rows.update((r["file"], r) for r in part)
+                        texts.update(part_json)
             else:
-                rows.update((r["file"], r) for r in _render_chunk(todo))
+                part, part_json = _render_chunk(todo)
+                rows.update((r["file"], r) for r in part)
+                texts.update(part_json)
         finally:
             _JOB = None
     if paths is not None:  # keep the rows of posts not asked for this time
@@ -247,7 +261,9 @@ def _build(cfg, out: Path, key: str, files: list[str], sigs: list, paths, now: d
     index = _index_html(cfg, ordered, now, index_env)
     _write_text(out / "index.html", index.replace(_GENERATED, _generated(cfg, now)))
     if todo or rows != old or cached.get("key") != key:  # else the cache file already says all this
-        _write_text(cache_file, json.dumps({"key": key, "rows": rows}, ensure_ascii=False))
+        dumps = json.dumps
+        _write_text(cache_file, '{"key": %s, "rows": {%s}}' % (dumps(key), ", ".join(
+            f"{dumps(f, ensure_ascii=False)}: {texts.get(f) or dumps(r, ensure_ascii=False)}" for f, r in rows.items())))
     if paths is None:  # what the next run needs to see that nothing changed, without the rows
         _write_text(out / INDEX_NAME, index)  # before the stamp that vouches for it
         _write_text(out / STAMP_NAME, json.dumps({

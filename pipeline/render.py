@@ -314,39 +314,39 @@ def _fast_text_parts(fragment: str) -> list[str] | None:
     """The parts _TextParser would collect, or ``None`` when the fragment needs the real parser."""
     if _SLOW_ONLY.search(fragment):
         return None
-    block = _TextParser.BLOCK
-    parts: list[str] = []
-    pos = 0
-    for m in _FAST_TAG.finditer(fragment):
-        start = m.start()
-        if start > pos:
-            data = fragment[pos:start]
-            if "<" in data or ">" in data:
-                return None
-            parts.append(html.unescape(data))
-        pos = m.end()
-        end_tag, tag = m.group(1), m.group(2)
-        if end_tag is not None:
-            if end_tag.lower() in block:
-                parts.append("\n\n")
-            continue
-        tag = tag.lower()
-        if tag in block:
-            parts.append("\n\n")
-        elif tag == "li":
-            parts.append("\n- ")
-        elif tag == "br":
-            parts.append("\n")
-        elif tag in ("td", "th"):
-            parts.append(" | ")
-        if m.group(3) and tag in block:  # <p/>: HTMLParser calls the start then the end handler
-            parts.append("\n\n")
-    if pos < len(fragment):
-        data = fragment[pos:]
+    pieces = _FAST_TAG.split(fragment)  # text, (end tag, start tag, "/"), text, ...: no per-match objects
+    texts = pieces[::4]
+    for data in texts:
         if "<" in data or ">" in data:
             return None
-        parts.append(html.unescape(data))
+    start_parts, end_parts = _START_PARTS, _END_PARTS
+    unescape = html.unescape
+    parts: list[str] = []
+    append = parts.append
+    for i in range(0, len(pieces) - 1, 4):
+        data = pieces[i]
+        if data:
+            append(unescape(data) if "&" in data else data)
+        end_tag, tag, closing = pieces[i + 1], pieces[i + 2], pieces[i + 3]
+        if end_tag is not None:
+            if end_tag.lower() in _BLOCK:
+                append("\n\n")
+            continue
+        tag = tag.lower()
+        part = start_parts.get(tag)
+        if part:
+            append(part)
+        if closing and tag in _BLOCK:  # <p/>: HTMLParser calls the start then the end handler
+            append(end_parts)
+    last = pieces[-1]
+    if last:
+        append(unescape(last) if "&" in last else last)
     return parts
+
+
+_BLOCK = frozenset(_TextParser.BLOCK)
+_START_PARTS = {**{t: "\n\n" for t in _BLOCK}, "li": "\n- ", "br": "\n", "td": " | ", "th": " | "}
+_END_PARTS = "\n\n"
 
 
 def html_to_text(fragment: str) -> str:

@@ -40,7 +40,8 @@ def thu(value: date, tz: ZoneInfo | None = None) -> str:
 
 
 def gio(value: datetime, tz: ZoneInfo | None = None) -> str:
-    return f"{_local(value, tz):%H:%M}"
+    d = _local(value, tz)
+    return f"{d.hour:02d}:{d.minute:02d}"  # what %H:%M gives, without strftime (ten times slower)
 
 
 def install_filters(env, tz: ZoneInfo) -> None:
