@@ -75,9 +75,19 @@ def make_slug(title: str) -> str:
         folded = text.translate(_fold_table())
         if folded.isascii():
             text = folded
-    from slugify import slugify
+    from slugify import slugify, smart_truncate
 
+    if text.isascii() and "&" not in text and "'" not in text:
+        # python-slugify's steps that can change such text, in its order, with its expressions
+        # (its quote, entity and transliteration steps leave it as it is)
+        text = _SLUG_DASHES.sub("-", _SLUG_OTHER.sub("-", _SLUG_NUMBER_COMMA.sub("", text.lower()))).strip("-")
+        return smart_truncate(text, SLUG_MAX, True, "-", True)
     return slugify(text, max_length=SLUG_MAX, word_boundary=True, save_order=True)
+
+
+_SLUG_NUMBER_COMMA = re.compile(r"(?<=\d),(?=\d)")
+_SLUG_OTHER = re.compile(r"[^-a-zA-Z0-9]+")
+_SLUG_DASHES = re.compile(r"-{2,}")
 
 
 @functools.cache
@@ -136,15 +146,19 @@ class RawFile:
 
 
 def split_front_matter(text: str) -> RawFile | None:
-    if not text.startswith("---"):
+    """Front matter between a first line ``---`` and the next ``---`` (or ``...``) line, and the body
+    after it. Walks the front matter's lines only; the body is one slice, never split and joined."""
+    first = text.find("\n")
+    if not text.startswith("---") or first < 0 or text[:first].strip() != "---":
         return None
-    lines = text.split("\n")
-    if lines[0].strip() != "---":
-        return None
-    for i in range(1, len(lines)):
-        if lines[i].strip() in ("---", "..."):
-            return RawFile(text, "\n".join(lines[1:i]), "\n".join(lines[i + 1:]), i + 2)
-    return None
+    pos, i = first + 1, 1  # start and number (0-based) of the line being looked at
+    while True:
+        nl = text.find("\n", pos)
+        if (text[pos:] if nl < 0 else text[pos:nl]).strip() in ("---", "..."):
+            return RawFile(text, text[first + 1:pos - 1], "" if nl < 0 else text[nl + 1:], i + 2)
+        if nl < 0:
+            return None
+        pos, i = nl + 1, i + 1
 
 
 # -- front matter without PyYAML, for the plainest case --------------------------------------

@@ -87,6 +87,28 @@ def test_simple_front_matter_takes_the_common_post():
     assert content._simple_front(front) is not None
 
 
+def _split_by_lines(text):  # the plain definition split_front_matter must agree with
+    if not text.startswith("---"):
+        return None
+    lines = text.split("\n")
+    if lines[0].strip() != "---":
+        return None
+    for i in range(1, len(lines)):
+        if lines[i].strip() in ("---", "..."):
+            return ("\n".join(lines[1:i]), "\n".join(lines[i + 1:]), i + 2)
+    return None
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(["---", "--- ", "...", "a: b", "", " ", "\t---", "----", "x", "---\r", "\u00a0---"]),
+                max_size=8).map("\n".join) | st.text(alphabet="-.\n ax\r", max_size=30))
+def test_split_front_matter_is_the_line_by_line_definition(text):
+    from pipeline.content import split_front_matter
+
+    raw = split_front_matter(text)
+    assert (None if raw is None else (raw.front, raw.body, raw.body_line)) == _split_by_lines(text)
+
+
 def test_naive_time_is_site_zone_and_offset_is_honoured():
     assert parse_time("2024-03-25 08:00", VN) == datetime(2024, 3, 25, 8, 0, tzinfo=VN)
     assert parse_time("2024-03-25T08:00:00+00:00", VN) == datetime(2024, 3, 25, 8, 0, tzinfo=timezone.utc)
