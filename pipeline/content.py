@@ -198,6 +198,21 @@ def _simple_front(front: str) -> tuple[dict[str, Any], dict[str, int]] | None:
                 _PLAIN_IS_STR[plain] = known
         return known
 
+    def flow_list(inner: str) -> list[str] | None:  # [a, "b c", d] without the brackets
+        items: list[str] = []
+        if inner.strip():
+            for item in inner.split(","):
+                q = _SIMPLE_ITEM.fullmatch(item)
+                if q is None:
+                    return None
+                if q.group(1) is not None:
+                    items.append(q.group(1))
+                elif is_str(q.group(2)):
+                    items.append(q.group(2))
+                else:
+                    return None
+        return items
+
     def scalar(value: str) -> Any:
         first = value[0]
         if first == '"' or first == "'":
@@ -227,18 +242,9 @@ def _simple_front(front: str) -> tuple[dict[str, Any], dict[str, int]] | None:
                     return None
                 v = plain
             else:
-                v = []
-                if flow.strip():
-                    for item in flow.split(","):
-                        q = _SIMPLE_ITEM.fullmatch(item)
-                        if q is None:
-                            return None
-                        if q.group(1) is not None:
-                            v.append(q.group(1))
-                        elif is_str(q.group(2)):
-                            v.append(q.group(2))
-                        else:
-                            return None
+                v = flow_list(flow)
+                if v is None:
+                    return None
             meta[key] = v
             lines.setdefault(sys.intern(key), n + 1)
             continue
@@ -265,19 +271,9 @@ def _simple_front(front: str) -> tuple[dict[str, Any], dict[str, int]] | None:
         elif value[0] == "[":
             if value[-1] != "]":
                 return None
-            inner = value[1:-1]
-            v = []
-            if inner.strip():
-                for item in inner.split(","):
-                    q = _SIMPLE_ITEM.fullmatch(item)
-                    if q is None:
-                        return None
-                    if q.group(1) is not None:
-                        v.append(q.group(1))
-                    elif is_str(q.group(2)):
-                        v.append(q.group(2))
-                    else:
-                        return None
+            v = flow_list(value[1:-1])
+            if v is None:
+                return None
         else:
             v = scalar(value)
             if v is _NO:
