@@ -128,3 +128,23 @@ def test_worker_processes_give_the_same_pages(tmp_path):
         b = (two / "out/posts" / name).read_text(encoding="utf-8")
         assert a.replace(str(one), "") == b.replace(str(two), ""), name
     assert '/news/bai-so-40.html"' in (two / "out/posts/p41.html").read_text(encoding="utf-8")
+
+
+def test_each_body_is_converted_once(tmp_path, monkeypatch):
+    """Workers convert a whole slice before rendering its channels: the renderer's Markdown cache
+    must hold a slice, or every post would be converted again for its channels."""
+    import markdown
+
+    from pipeline import preview, render
+
+    assert render.HTML_CACHE_SIZE >= preview.CHUNK_MAX
+    monkeypatch.setattr(preview, "CHUNK_MAX", 30)
+    monkeypatch.setattr(render, "HTML_CACHE_SIZE", 30)
+    calls = []
+    original = markdown.Markdown.convert
+    monkeypatch.setattr(markdown.Markdown, "convert", lambda self, text: calls.append(1) or original(self, text))
+    posts = {f"news/q{i:02d}.md": post(id=f"q{i:02d}", title=f"Bài {i}", channels=["portal", "facebook", "zalo"])
+             for i in range(70)}
+    root = make_repo(tmp_path, posts)
+    assert run(root, jobs=1).rendered == 70
+    assert len(calls) == 70
