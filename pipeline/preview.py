@@ -74,6 +74,8 @@ def page_name(post_id: str) -> str:
 
 
 def _settings_hash(cfg) -> str:
+    """What every page depends on besides its post: the templates, the configuration and Loa's own
+    code (an upgrade, or an edited module in a development checkout, renders everything again)."""
     h = hashlib.sha256()
     for d in cfg.templates_dirs:
         for f in sorted(d.rglob("*")):
@@ -81,6 +83,13 @@ def _settings_hash(cfg) -> str:
                 h.update(f.as_posix().encode())
                 h.update(str(f.stat().st_mtime_ns).encode())
     h.update(json.dumps(cfg.raw, sort_keys=True, default=str).encode())
+    for package in (Path(__file__).parent, Path(__file__).parent.parent / "publishers"):
+        try:
+            with os.scandir(package) as entries:
+                code = sorted((e.name, e.stat().st_mtime_ns) for e in entries if e.name.endswith(".py"))
+        except OSError:
+            code = []
+        h.update(repr(code).encode())
     return h.hexdigest()[:20]
 
 
