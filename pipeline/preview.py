@@ -4,9 +4,15 @@ An index of all posts (title, unit, type, time, state) and a page per post with 
 rendering and its character count against the channel's limit. No network: the pages carry their
 own CSS and the post images are copied beside them.
 
-Speed: posts are read and rendered in worker processes (both cores), and a cache index keyed by
-each file's (mtime, size) and by the hash of templates + configuration makes a re-run with nothing
-changed cost a ``stat`` per file.
+Speed (figures in bench/README.md):
+- worker processes (one per core) take consecutive slices of posts and go stage by stage over a
+  slice (read, Markdown, channels, pages, index rows, files), which keeps each stage warm in the
+  CPU caches;
+- ``.loa-cache.json`` keeps every post's index row, keyed by its file's (mtime, size) and by the
+  hash of templates, configuration and Loa's code: only changed posts are rendered again;
+- ``.loa-stamp.json`` lets a re-run with nothing changed stop after a ``stat`` per file: it
+  rewrites only the index's time (the index page is kept as ``.loa-index.html``), unless a post's
+  state changed with time.
 """
 
 from __future__ import annotations
