@@ -19,6 +19,7 @@ REASONS_VI = {
     "draft": "bản nháp",
     "spacing": "giãn cách giữa các bài",
     "retry": "chờ thử lại",
+    "vendor-wait": "nhà cung cấp yêu cầu chờ (giới hạn tần suất)",
 }
 
 
@@ -33,7 +34,7 @@ def _err(text: str | None) -> dict:
 
 
 def build_status(cfg, ledger, now: datetime, *, days: int = 14) -> dict:
-    from pipeline.publish import HOLD_PREFIX
+    from pipeline.publish import HOLD_PREFIX, THROTTLE_PREFIX
 
     posts, problems = read_all(cfg)
     holds = {}
@@ -44,6 +45,15 @@ def build_status(cfg, ledger, now: datetime, *, days: int = 14) -> dict:
     pauses = ledger.active_pauses(now)
     p = planmod.plan(posts, cfg, ledger.snapshot(), now, pauses=pauses, holds={k: v.get("message", "") for k, v in holds.items()})
     horizon = now + timedelta(days=days)
+    waits = {}  # channel -> until when its vendor asked Loa to wait (429, Retry-After)
+    for name in cfg.channels:
+        v = ledger.kv_get(THROTTLE_PREFIX + name)
+        try:
+            until = datetime.fromisoformat(v) if v else None
+        except ValueError:
+            until = None
+        if until is not None and until > now:
+            waits[name] = until
     upcoming, held, due = [], [], []
     for d in p.decisions:
         title = d.post.title if d.post else (getattr(d.row, "title", None) or d.post_id)
@@ -53,6 +63,8 @@ def build_status(cfg, ledger, now: datetime, *, days: int = 14) -> dict:
             upcoming.append(item)
         elif d.kind == planmod.WAITING:
             upcoming.append(item)
+        elif d.kind == planmod.DUE and d.channel in waits:  # due, but not before the vendor's wait ends
+            upcoming.append(dict(item, reason="vendor-wait", at=waits[d.channel].isoformat()))
         elif d.kind == planmod.DUE:
             due.append(dict(item, action=d.action))
         elif d.kind == planmod.HELD and d.reason not in ("draft", "failed", "in_doubt", "channel-disabled"):

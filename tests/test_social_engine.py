@@ -623,3 +623,21 @@ def test_a_crash_after_the_vendor_answered_never_makes_a_second_item(world, chan
         assert list(w.live(channel)) == [row.remote_id]
     assert w.run(later + timedelta(hours=2)).sent == 0
     assert w.created(channel) == 1 and len(w.live(channel)) == 1
+
+
+def test_status_shows_a_vendor_wait_as_upcoming_not_due(world):
+    """A channel told to wait (429 with Retry-After) is not 'due now': status says until when."""
+    from pipeline.publish import THROTTLE_PREFIX
+
+    w = world({"news/t1.md": item("t1", "telegram"), "news/m1.md": item("m1", "mastodon")})
+    now = T0 + timedelta(minutes=5)
+    until = now + timedelta(seconds=40)
+    w.read(lambda lg: lg.kv_set(THROTTLE_PREFIX + "telegram", until.isoformat(), now))
+    st = w.status(now)
+    assert [x["channel"] for x in st["due"]] == ["mastodon"]
+    waiting = [x for x in st["upcoming"] if x["channel"] == "telegram"]
+    assert waiting and waiting[0]["reason"] == "vendor-wait" and waiting[0]["at"] == until.isoformat()
+    text = render_status(st, w.cfg, "vi")
+    assert "nhà cung cấp yêu cầu chờ" in text
+    later = w.status(until + timedelta(seconds=1))  # the wait is over: due again
+    assert sorted(x["channel"] for x in later["due"]) == ["mastodon", "telegram"]
