@@ -270,6 +270,10 @@ def _channel(name: str, ch: dict, errors: list, warnings: list, env: Mapping[str
                 continue
             if not isinstance(value, spec.type):
                 errors.append((f"{key}.{opt}", f"expected {_tname(spec.type)} but received: {value!r}"))
+            elif spec.choices and value not in spec.choices:
+                hint = difflib.get_close_matches(str(value), [str(c) for c in spec.choices], n=1)
+                errors.append((f"{key}.{opt}", f"expected one of: {', '.join(map(str, spec.choices))} but received: "
+                               f"{value!r}" + (f"; did you mean {hint[0]!r}?" if hint else "")))
         for spec in cls.options:
             if spec.name not in options:
                 if spec.required and ch.get("enabled", True):

@@ -86,6 +86,7 @@ class OptionSpec:
     default: Any = None
     doc: str = ""
     secret_env: bool = False
+    choices: tuple = ()  # the only values accepted, when the vendor knows only a few
 
 
 class Publisher:

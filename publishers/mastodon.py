@@ -96,7 +96,7 @@ class MastodonPublisher(Publisher):
     options = (
         OptionSpec("instance_url", str, required=True, doc="base URL of the instance, e.g. https://mastodon.social"),
         OptionSpec("token_env", str, required=True, secret_env=True, doc="variable holding the access token"),
-        OptionSpec("visibility", str, default="public", doc="public | unlisted | private | direct"),
+        OptionSpec("visibility", str, default="public", doc="who sees the statuses", choices=VISIBILITIES),
         OptionSpec("language", str, default="vi", doc="ISO 639-1 language of the statuses"),
         OptionSpec("timeout", (int, float), default=DEFAULT_TIMEOUT[1], doc="read timeout in seconds"),
         OptionSpec("rate_reserve", int, default=2, doc="start an operation only while more requests than this remain"),

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 REST_FORMS = ("auto", "wp-json", "rest_route")
+WP_STATUSES = ("publish", "future", "draft", "pending", "private")  # what POST /wp/v2/posts accepts
 POST_FIELDS = "id,slug,status,link,featured_media,categories,tags"
 # What publishing needs, and what a person loses without it (shown by ``loa channels check``).
 NEEDED_CAPS = (
@@ -86,11 +87,12 @@ class WordPressPublisher(Publisher):
         OptionSpec("username", str, required=True, doc="WordPress login (or e-mail) of the publishing user"),
         OptionSpec("password_env", str, required=True, secret_env=True,
                    doc="environment variable holding that user's application password"),
-        OptionSpec("rest_form", str, default="auto",
-                   doc="REST address form: auto (try /wp-json/ then ?rest_route=/), wp-json or rest_route"),
+        OptionSpec("rest_form", str, default="auto", choices=REST_FORMS,
+                   doc="REST address form (auto: try /wp-json/, then ?rest_route=/)"),
         OptionSpec("category_map", dict, doc="post type -> category slug (or id); default: the type id as slug, "
                                              "its label as name"),
-        OptionSpec("status", str, default="publish", doc="WordPress status of new articles"),
+        OptionSpec("status", str, default="publish", choices=WP_STATUSES,
+                   doc="WordPress status of new articles"),
         OptionSpec("trash_force", bool, default=False, doc="retraction deletes for good instead of moving to the trash"),
         OptionSpec("timeout", (int, float), default=30, doc="seconds to wait for each answer"),
     )

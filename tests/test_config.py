@@ -95,6 +95,19 @@ def test_unknown_key_warns_with_suggestion(tmp_path):
     assert w["channels.portal.out_dri"] == "unknown key; did you mean 'out_dir'?"
 
 
+def test_a_channel_option_outside_its_choices_is_an_error_at_load(tmp_path):
+    """Reported by `loa check` with every other mistake, not first when the channel is built."""
+    make_repo(tmp_path, config=MINIMAL + '\n[channels.m]\ntype = "mastodon"\ninstance_url = "https://m.example"\n'
+              'token_env = "LOA_M"\nvisibility = "publik"\n[channels.w]\ntype = "wordpress"\nurl = "https://w.example"\n'
+              'username = "u"\npassword_env = "LOA_W"\nstatus = "published"\n')
+    with pytest.raises(ConfigError) as ei:
+        load_config(tmp_path / "config.toml", env={})
+    errors = dict(ei.value.errors)
+    assert errors["channels.m.visibility"] == ("expected one of: public, unlisted, private, direct but received: "
+                                               "'publik'; did you mean 'public'?")
+    assert "did you mean 'publish'?" in errors["channels.w.status"]
+
+
 def test_literal_secret_is_an_error(tmp_path):
     make_repo(tmp_path, config=MINIMAL + '\n[channels.tg]\ntype = "telegram"\nenabled = false\nchat_id = "@x"\ntoken = "123:ABC"\n')
     with pytest.raises(ConfigError) as ei:
