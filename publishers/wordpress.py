@@ -215,10 +215,10 @@ class WordPressPublisher(Publisher):
                                     vendor_message=message, code=code, status=status)
 
     # -- discovery: which URL form, are application passwords honoured, which zone ----------
-    def _ensure_site(self, post_id: str | None = None) -> str:
+    def _ensure_site(self, post_id: str | None = None, *, fresh: bool = False) -> str:
         if self._form is not None:
             return self._form
-        known = self._remembered("site")
+        known = {} if fresh else self._remembered("site")
         if known and time.time() - float(known.get("at", 0)) < SITE_TTL and known.get("form") in REST_FORMS \
                 and known.get("base") == self.base:
             try:
@@ -414,7 +414,7 @@ class WordPressPublisher(Publisher):
             "featured_media": post.get("featured_media") or 0})
 
     def _check(self) -> ChannelHealth:
-        self._ensure_site()
+        self._ensure_site(fresh=True)  # `loa channels check` asks the site itself, never the memory
         resp = self._call("GET", "/wp/v2/users/me", "read its own profile",
                           params={"context": "edit", "_fields": "id,username,name,roles,capabilities"})
         me = self._json(resp, "read its own profile", None)
@@ -427,6 +427,8 @@ class WordPressPublisher(Publisher):
         for cap, why in missing:
             messages.append(f"{me.get('username')} ({roles}) cannot {why}: capability {cap} is missing; "
                             "give the user the Editor role")
+        self._terms.clear()  # the configured category ids are checked on the site, not in the memory
+        self._terms_loaded = True
         for ptype, target in self.category_map.items():
             if isinstance(target, int):
                 try:

@@ -328,6 +328,23 @@ def test_missing_password_variable_and_a_site_without_wordpress(wordpress):
                                 f"{url}/?rest_route=/ -> HTTP 404)")
 
 
+def test_channels_check_asks_the_site_not_the_memory(wordpress):
+    """What a publish remembered (REST form, application passwords on) must not hide a site that
+    changed since: `loa channels check` discovers it again."""
+    from publishers.base import MemoryState
+
+    state = MemoryState()
+    with Proxy(wordpress.url) as open_proxy:
+        opts = {"url": open_proxy.url, "username": wordpress.login(), "password_env": "PW", "rest_form": "wp-json"}
+        WordPressPublisher("portal", opts, env={"PW": wordpress.password()}, state=state).publish(
+            rendering("chk-mem"), key="k")
+        assert "site" in " ".join(state._d)
+        open_proxy.strip_app_passwords = True  # the site turned application passwords off since
+        health = WordPressPublisher("portal", opts, env={"PW": wordpress.password()}, state=state).check()
+    assert not health.ok
+    assert "does not accept application passwords" in " ".join(health.messages)
+
+
 def test_admin_check_is_ok(wordpress):
     health = publisher(wordpress).check()
     assert health.ok, health.messages
