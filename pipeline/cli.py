@@ -20,7 +20,7 @@ from pathlib import Path
 from pipeline import __version__
 from pipeline.config import Config, find_config, load_config
 from pipeline.errors import ConfigError, LoaError, UsageError
-from pipeline.messages import text as msg
+from pipeline.messages import localized, text as msg
 
 log = logging.getLogger("loa")
 
@@ -93,7 +93,9 @@ def load(args) -> Config:
     path = find_config(explicit=args.config)
     cfg = load_config(path)
     for key, detail in cfg.warnings:
-        print(msg("config.warning", lang_of(args, cfg), path=cfg.path, key=key, detail=detail) + " [config.warning]", file=sys.stderr)
+        lang = lang_of(args, cfg)
+        print(msg("config.warning", lang, path=cfg.path, key=key, detail=localized(detail, lang)) + " [config.warning]",
+              file=sys.stderr)
     return cfg
 
 
@@ -127,7 +129,11 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         lang = lang_of(args)
         for key, detail in exc.errors:
-            print(msg("config.error", lang, path=exc.path or "config.toml", key=key or "-", detail=detail) + " [config.error]", file=sys.stderr)
+            print(msg("config.error", lang, path=exc.path or "config.toml", key=key or "-", detail=localized(detail, lang))
+                  + " [config.error]", file=sys.stderr)
+        for key, detail in exc.warnings:
+            print(msg("config.warning", lang, path=exc.path or "config.toml", key=key, detail=localized(detail, lang))
+                  + " [config.warning]", file=sys.stderr)
         return exc.exit_code
     except LoaError as exc:
         print(f"loa: {exc}", file=sys.stderr)

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pipeline.durations import parse_duration
 from pipeline.errors import ConfigError
+from pipeline.messages import Detail
 from pipeline.schema import (
     CHANNEL_COMMON,
     SCHEMA,
@@ -136,16 +137,16 @@ def load_config(path: str | os.PathLike | None = None, *, env: Mapping[str, str]
     """Read and validate a config file; ``ConfigError`` lists every error at once."""
     env = os.environ if env is None else env
     if path is None:
-        raise ConfigError([("", "no config.toml in this folder; run Loa in the content repository or pass --config PATH")])
+        raise ConfigError([("", Detail("config.no-file"))])
     p = Path(path)
     try:
         raw = tomllib.loads(p.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError([("", f"file not found: {p}")], str(p)) from None
+        raise ConfigError([("", Detail("config.not-found", path=p))], str(p)) from None
     except UnicodeDecodeError as exc:
-        raise ConfigError([("", f"not valid UTF-8 ({exc.reason} at byte {exc.start}); save the file as UTF-8")], str(p)) from None
+        raise ConfigError([("", Detail("config.not-utf8", reason=exc.reason, start=exc.start))], str(p)) from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError([("", f"TOML syntax error: {exc}")], str(p)) from None
+        raise ConfigError([("", Detail("config.toml-syntax", detail=exc))], str(p)) from None
     return build_config(raw, p.parent.resolve(), p, env=env)
 
 
@@ -159,19 +160,19 @@ def build_config(raw: Mapping[str, Any], root: Path, path: Path | None = None, *
     try:
         tz = ZoneInfo(data["site"]["timezone"])
     except (ZoneInfoNotFoundError, ValueError, KeyError):
-        errors.append(("site.timezone", f"unknown time zone {data['site'].get('timezone')!r}; expected an IANA name such as \"Asia/Ho_Chi_Minh\""))
+        errors.append(("site.timezone", Detail("config.bad-timezone", value=repr(data['site'].get('timezone')))))
 
     units: dict[str, Unit] = {}
     for i, u in enumerate(data.get("units", [])):
         key = f"units[{i}]"
         if u["id"] in units:
-            errors.append((f"{key}.id", f"duplicate unit id {u['id']!r}"))
+            errors.append((f"{key}.id", Detail("config.duplicate-unit", value=repr(u['id']))))
         units[u["id"]] = Unit(u["id"], u["name"], u["kind"], u.get("valid_from"), u.get("valid_to"), u.get("successor"))
         if u.get("valid_from") and u.get("valid_to") and u["valid_to"] < u["valid_from"]:
-            errors.append((f"{key}.valid_to", "valid_to is before valid_from"))
+            errors.append((f"{key}.valid_to", Detail("config.valid-to-before-from")))
     for i, u in enumerate(data.get("units", [])):
         if u.get("successor") and u["successor"] not in units:
-            errors.append((f"units[{i}].successor", f"unknown unit {u['successor']!r}; expected one of the unit ids"))
+            errors.append((f"units[{i}].successor", Detail("config.unknown-successor", value=repr(u['successor']))))
 
     content = data["content"]
     topics = dict(content["topics"])
@@ -183,34 +184,35 @@ def build_config(raw: Mapping[str, Any], root: Path, path: Path | None = None, *
         chans = tuple(t.get("channels", ()))
         for c in chans:
             if c not in channels:
-                errors.append((f"content.types.{tid}.channels", f"unknown channel {c!r}; expected one of: {', '.join(sorted(channels)) or '(none configured)'}"))
+                errors.append((f"content.types.{tid}.channels", Detail("config.unknown-channel-of", value=repr(c),
+                                                                       choices=", ".join(sorted(channels)) or "(none configured)")))
         types[tid] = ContentType(tid, t["label"], chans)
     for c in data["editorial"]["require_approval"]:
         if c not in channels:
-            errors.append(("editorial.require_approval", f"unknown channel {c!r}; expected one of: {', '.join(sorted(channels))}"))
+            errors.append(("editorial.require_approval", Detail("config.unknown-channel-of", value=repr(c), choices=", ".join(sorted(channels)))))
 
     blackouts = []
     for i, b in enumerate(data.get("blackouts", [])):
         start, end = _aware(b["start"], tz), _aware(b["end"], tz)
         if start and end and end <= start:
-            errors.append((f"blackouts[{i}].end", "end must be after start"))
+            errors.append((f"blackouts[{i}].end", Detail("config.end-before-start")))
         for c in b.get("channels", ()):
             if c not in channels:
-                errors.append((f"blackouts[{i}].channels", f"unknown channel {c!r}"))
+                errors.append((f"blackouts[{i}].channels", Detail("config.unknown-channel", value=repr(c))))
         if start and end:
             blackouts.append(Blackout(start, end, b["reason"], tuple(b.get("channels", ()))))
 
     feeds = []
     for i, f in enumerate(data.get("feeds", [])):
         if f["unit"] not in units:
-            errors.append((f"feeds[{i}].unit", f"unknown unit {f['unit']!r}"))
+            errors.append((f"feeds[{i}].unit", Detail("config.unknown-unit", value=repr(f['unit']))))
         for t in f.get("topics", ()):
             if t not in topics:
-                errors.append((f"feeds[{i}].topics", f"unknown topic {t!r}; expected one of: {', '.join(topics)}"))
+                errors.append((f"feeds[{i}].topics", Detail("config.unknown-topic-of", value=repr(t), choices=", ".join(topics))))
         feeds.append(MappingProxyType(dict(f, timezone=f.get("timezone") or data["site"]["timezone"])))
 
     if errors:
-        raise ConfigError(errors, str(path) if path else None)
+        raise ConfigError(errors, str(path) if path else None, warnings)
 
     site, org, ed = data["site"], data["organization"], data["editorial"]
     return Config(
@@ -248,17 +250,17 @@ def _channel(name: str, ch: dict, errors: list, warnings: list, env: Mapping[str
     options = {k: v for k, v in ch.items() if k not in common}
     cls = None
     if ptype not in publishers.REGISTRY:
-        errors.append((f"{key}.type", f"expected one of: {', '.join(publishers.known_types())} but received: {ptype!r}"))
+        errors.append((f"{key}.type", _one_of(publishers.known_types(), ptype)))
     else:
         try:
             cls = publishers.get(ptype)
         except ImportError as exc:  # an optional dependency of that channel is missing
             (errors if ch.get("enabled", True) else warnings).append(
-                (f"{key}.type", f"channel type {ptype!r} cannot be loaded: {exc}"))
+                (f"{key}.type", Detail("config.type-unloadable", ptype=repr(ptype), detail=exc)))
     for opt, value in options.items():
         low = opt.lower()
         if not low.endswith("_env") and any(w in low for w in SECRET_WORDS):
-            errors.append((f"{key}.{opt}", f"a secret must not be written in config.toml; put it in an environment variable and write {opt}_env = \"LOA_...\""))
+            errors.append((f"{key}.{opt}", Detail("config.literal-secret", opt=opt)))
     if cls is not None:
         known = {o.name: o for o in cls.options}
         for opt, value in list(options.items()):
@@ -266,34 +268,61 @@ def _channel(name: str, ch: dict, errors: list, warnings: list, env: Mapping[str
             if spec is None:
                 if not any(w in opt.lower() for w in SECRET_WORDS):
                     hint = difflib.get_close_matches(opt, list(known) + list(common), n=1)
-                    warnings.append((f"{key}.{opt}", f"unknown key" + (f"; did you mean {hint[0]!r}?" if hint else "")))
+                    warnings.append((f"{key}.{opt}", _unknown_key(hint)))
                 continue
             if not isinstance(value, spec.type):
-                errors.append((f"{key}.{opt}", f"expected {_tname(spec.type)} but received: {value!r}"))
+                errors.append((f"{key}.{opt}", _wrong_type(spec.type, value)))
             elif spec.choices and value not in spec.choices:
-                hint = difflib.get_close_matches(str(value), [str(c) for c in spec.choices], n=1)
-                errors.append((f"{key}.{opt}", f"expected one of: {', '.join(map(str, spec.choices))} but received: "
-                               f"{value!r}" + (f"; did you mean {hint[0]!r}?" if hint else "")))
+                errors.append((f"{key}.{opt}", _one_of(spec.choices, value, suggest=True)))
         for spec in cls.options:
             if spec.name not in options:
                 if spec.required and ch.get("enabled", True):
-                    errors.append((f"{key}.{spec.name}", f"required for type {ptype!r}: {spec.doc}"))
+                    errors.append((f"{key}.{spec.name}", Detail("config.required-for-type", ptype=repr(ptype), doc=spec.doc)))
                 elif spec.default is not None:
                     options[spec.name] = spec.default
     social = bool(getattr(cls, "social", True))
     lateness = ch.get("max_lateness")
     return Channel(
         name=name, type=ptype or "", enabled=ch.get("enabled", True), options=MappingProxyType(options),
-        max_lateness=(parse_duration(lateness) if lateness not in (None, "none", "") else (timedelta(hours=24) if social and lateness is None else None)),
-        min_interval=parse_duration(ch.get("min_interval", "0s")), max_per_day=ch.get("max_per_day"),
+        max_lateness=(_duration_or(lateness, None) if lateness not in (None, "none", "") else (timedelta(hours=24) if social and lateness is None else None)),
+        min_interval=_duration_or(ch.get("min_interval", "0s"), timedelta(0)), max_per_day=ch.get("max_per_day"),
         on_change=ch.get("on_change", "update"), template=ch.get("template"), label=ch.get("label") or name,
     )
 
 
-def _tname(t: Any) -> str:
+def _duration_or(text: Any, fallback: timedelta | None) -> timedelta | None:
+    """The duration, or ``fallback`` when it is not one (the validator has already reported it)."""
+    try:
+        return parse_duration(text)
+    except ValueError:
+        return fallback
+
+
+def _tname(t: Any, lang: str = "en") -> str:
     if isinstance(t, tuple):
-        return " or ".join(_tname(x) for x in t)
-    return {str: "a string", int: "an integer", bool: "true or false", list: "a list", dict: "a table", float: "a number"}.get(t, getattr(t, "__name__", str(t)))
+        return (" hoặc " if lang == "vi" else " or ").join(_tname(x, lang) for x in t)
+    names = _TYPE_NAMES_VI if lang == "vi" else _TYPE_NAMES
+    return names.get(t, getattr(t, "__name__", str(t)))
+
+
+_TYPE_NAMES = {str: "a string", int: "an integer", bool: "true or false", list: "a list", dict: "a table", float: "a number"}
+_TYPE_NAMES_VI = {str: "một chuỗi văn bản", int: "một số nguyên", bool: "true hoặc false", list: "một danh sách",
+                  dict: "một bảng", float: "một số"}
+
+
+def _wrong_type(t: Any, value: Any) -> Detail:
+    return Detail("config.wrong-type", expected_en=_tname(t), expected_vi=_tname(t, "vi"), value=repr(value))
+
+
+def _unknown_key(hint: list[str]) -> Detail:
+    return Detail("config.unknown-key", hint_en=f"; did you mean {hint[0]!r}?" if hint else "",
+                  hint_vi=f"; có phải ý bạn là {hint[0]!r}?" if hint else "")
+
+
+def _one_of(choices, value: Any, *, suggest: bool = False) -> Detail:
+    hint = difflib.get_close_matches(str(value), [str(c) for c in choices], n=1) if suggest else []
+    return Detail("config.expected-one-of", choices=", ".join(map(str, choices)), value=repr(value),
+                  hint_en=f"; did you mean {hint[0]!r}?" if hint else "", hint_vi=f"; có phải ý bạn là {hint[0]!r}?" if hint else "")
 
 
 class _Validator:
@@ -306,7 +335,7 @@ class _Validator:
     def section(self, sec: Section, raw: Any, prefix: str) -> dict:
         out: dict[str, Any] = {}
         if not isinstance(raw, dict):
-            self.errors.append((prefix.rstrip("."), f"expected a table but received: {raw!r}"))
+            self.errors.append((prefix.rstrip("."), Detail("config.expected-table", value=repr(raw))))
             raw = {}
         known = {k.name: k for k in sec.keys}
         for name, value in raw.items():
@@ -317,13 +346,13 @@ class _Validator:
                 out[name] = self.value(sec.open_keys, value, dotted)
                 continue
             hint = difflib.get_close_matches(name, list(known), n=1)
-            self.warnings.append((dotted, "unknown key" + (f"; did you mean {hint[0]!r}?" if hint else "")))
+            self.warnings.append((dotted, _unknown_key(hint)))
         for k in sec.keys:
             dotted = f"{prefix}{k.name}"
             if k.name in raw:
                 out[k.name] = self.value(k, raw[k.name], dotted)
             elif k.required:
-                self.errors.append((dotted, f"required: {k.doc}"))
+                self.errors.append((dotted, Detail("config.required", doc=k.doc)))
             else:
                 out[k.name] = _default(k)
         return out
@@ -332,29 +361,30 @@ class _Validator:
         if k.section is not None:
             if k.many:
                 if not isinstance(value, list):
-                    self.errors.append((dotted, f"expected an array of tables ([[{dotted}]]) but received: {value!r}"))
+                    self.errors.append((dotted, Detail("config.expected-array", dotted=dotted, value=repr(value))))
                     return []
                 return [self.section(k.section, item, f"{dotted}[{i}].") for i, item in enumerate(value)]
             return self.section(k.section, value, f"{dotted}.")
         if k.type is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         if not isinstance(value, k.type) or (k.type is int and isinstance(value, bool)):
-            self.errors.append((dotted, f"expected {_tname(k.type)} but received: {value!r}"))
+            self.errors.append((dotted, _wrong_type(k.type, value)))
             return _default(k)
         if k.item_type is not None and isinstance(value, list):
             bad = [x for x in value if not isinstance(x, k.item_type)]
             if bad:
-                self.errors.append((dotted, f"expected a list of {_tname(k.item_type)} but received: {bad[0]!r}"))
+                self.errors.append((dotted, Detail("config.expected-list-of", expected_en=_tname(k.item_type),
+                                                   expected_vi=_tname(k.item_type, "vi"), value=repr(bad[0]))))
         if k.choices is not None:
             vals = value if isinstance(value, list) else [value]
             for x in vals:
                 if x not in k.choices:
-                    self.errors.append((dotted, f"expected one of: {', '.join(map(str, k.choices))} but received: {x!r}"))
+                    self.errors.append((dotted, _one_of(k.choices, x)))
         if k.duration and isinstance(value, str):
             try:
                 parse_duration(value)
-            except ValueError as exc:
-                self.errors.append((dotted, str(exc)))
+            except ValueError:
+                self.errors.append((dotted, Detail("config.bad-duration", value=repr(value))))
         if k.check is not None:
             msg = k.check(value)
             if msg:

@@ -21,13 +21,16 @@ class LoaError(Exception):
 class ConfigError(LoaError):
     """Raised by :mod:`pipeline.config` when ``config.toml`` is unusable.
 
-    ``errors`` is a list of ``(dotted_key, message)`` pairs: every error found, not just the first.
+    ``errors`` is a list of ``(dotted_key, message)`` pairs: every error found, not just the first;
+    ``warnings`` the warnings found with them (an unknown key's "did you mean" often explains an error).
     """
 
     exit_code = 2
 
-    def __init__(self, errors: list[tuple[str, str]], path: str | None = None):
+    def __init__(self, errors: list[tuple[str, str]], path: str | None = None,
+                 warnings: list[tuple[str, str]] | None = None):
         self.errors = list(errors)
+        self.warnings = list(warnings or ())
         self.path = path
         lines = [f"{path or 'config.toml'}: {key}: {msg}" if key else f"{path or 'config.toml'}: {msg}"
                  for key, msg in self.errors]

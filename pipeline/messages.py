@@ -78,7 +78,64 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     # config
     "config.error": ("cấu hình {path}: {key}: {detail}", "config {path}: {key}: {detail}"),
     "config.warning": ("cấu hình {path}: {key}: {detail}", "config {path}: {key}: {detail}"),
+    # config details (pipeline/config.py); {value} arrives already quoted as Python shows it
+    "config.no-file": ("không có config.toml trong thư mục này; chạy Loa trong kho nội dung hoặc dùng --config ĐƯỜNG_DẪN",
+                       "no config.toml in this folder; run Loa in the content repository or pass --config PATH"),
+    "config.not-found": ("không tìm thấy tệp: {path}", "file not found: {path}"),
+    "config.not-utf8": ("tệp không phải UTF-8 ({reason} ở byte {start}); hãy lưu tệp với bảng mã UTF-8",
+                        "not valid UTF-8 ({reason} at byte {start}); save the file as UTF-8"),
+    "config.toml-syntax": ("lỗi cú pháp TOML: {detail}", "TOML syntax error: {detail}"),
+    "config.bad-timezone": ("múi giờ {value} không tồn tại; dùng tên IANA như \"Asia/Ho_Chi_Minh\"",
+                            "unknown time zone {value}; expected an IANA name such as \"Asia/Ho_Chi_Minh\""),
+    "config.duplicate-unit": ("mã đơn vị {value} bị trùng", "duplicate unit id {value}"),
+    "config.valid-to-before-from": ("valid_to ở trước valid_from", "valid_to is before valid_from"),
+    "config.unknown-successor": ("đơn vị kế thừa {value} không có; dùng một trong các mã đơn vị",
+                                 "unknown unit {value}; expected one of the unit ids"),
+    "config.unknown-channel-of": ("kênh {value} không có; dùng một trong: {choices}", "unknown channel {value}; expected one of: {choices}"),
+    "config.unknown-channel": ("kênh {value} không có", "unknown channel {value}"),
+    "config.end-before-start": ("end phải sau start", "end must be after start"),
+    "config.unknown-unit": ("đơn vị {value} không có", "unknown unit {value}"),
+    "config.unknown-topic-of": ("chủ đề {value} không có; dùng một trong: {choices}", "unknown topic {value}; expected one of: {choices}"),
+    "config.expected-one-of": ("cần một trong: {choices} nhưng nhận được: {value}{hint_vi}",
+                               "expected one of: {choices} but received: {value}{hint_en}"),
+    "config.literal-secret": ("không được ghi khóa bí mật trong config.toml; đặt nó vào một biến môi trường và ghi {opt}_env = \"LOA_...\"",
+                              "a secret must not be written in config.toml; put it in an environment variable and write {opt}_env = \"LOA_...\""),
+    "config.unknown-key": ("khóa lạ{hint_vi}", "unknown key{hint_en}"),
+    "config.wrong-type": ("cần {expected_vi} nhưng nhận được: {value}", "expected {expected_en} but received: {value}"),
+    "config.required-for-type": ("bắt buộc với loại {ptype}: {doc}", "required for type {ptype}: {doc}"),
+    "config.required": ("bắt buộc: {doc}", "required: {doc}"),
+    "config.expected-table": ("cần một bảng nhưng nhận được: {value}", "expected a table but received: {value}"),
+    "config.expected-array": ("cần một mảng bảng ([[{dotted}]]) nhưng nhận được: {value}",
+                              "expected an array of tables ([[{dotted}]]) but received: {value}"),
+    "config.expected-list-of": ("cần một danh sách {expected_vi} nhưng nhận được: {value}",
+                                "expected a list of {expected_en} but received: {value}"),
+    "config.bad-id": ("cần chữ thường không dấu, chữ số và dấu gạch ngang (ví dụ \"phuong-1\") nhưng nhận được: {value}",
+                      "expected lower-case letters, digits and hyphens (e.g. \"phuong-1\") but received: {value}"),
+    "config.bad-url": ("cần một địa chỉ http:// hoặc https:// nhưng nhận được: {value}",
+                       "expected an http:// or https:// address but received: {value}"),
+    "config.bad-duration": ("không đọc được khoảng thời gian {value} (viết ví dụ \"90s\", \"10m\", \"24h\", \"30d\")",
+                            "not a duration: {value} (write e.g. \"90s\", \"10m\", \"24h\", \"30d\")"),
+    "config.type-unloadable": ("không nạp được loại kênh {ptype}: {detail}", "channel type {ptype} cannot be loaded: {detail}"),
 }
+
+
+class Detail(str):
+    """A message detail that is its English text (what logs, tests and ``str()`` see) and also knows
+    its catalogue code, so that ``loa`` can show it in the user's language (:func:`localized`)."""
+
+    def __new__(cls, code: str, **args):
+        vi, en = CATALOGUE[code]
+        obj = super().__new__(cls, string.Formatter().vformat(en, (), _Default(args)))
+        obj.code, obj.args = code, args
+        return obj
+
+    def localized(self, lang: str) -> str:
+        return text(self.code, lang, **self.args)
+
+
+def localized(detail: str, lang: str) -> str:
+    """``detail`` in ``lang`` when it came from the catalogue; as it is otherwise."""
+    return detail.localized(lang) if isinstance(detail, Detail) else detail
 
 
 def register(messages: dict[str, tuple[str, str]]) -> None:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
+
+from pipeline.messages import Detail
 
 SECRET_WORDS = ("token", "password", "secret", "api_key", "apikey", "access_key", "private_key")
 
@@ -42,13 +44,13 @@ class Section:
 
 def _id(value: Any) -> str | None:
     if isinstance(value, str) and not re.fullmatch(r"[a-z0-9][a-z0-9-]*", value):
-        return f"expected lower-case letters, digits and hyphens (e.g. \"phuong-1\") but received: {value!r}"
+        return Detail("config.bad-id", value=repr(value))
     return None
 
 
 def _url(value: Any) -> str | None:
     if isinstance(value, str) and not re.match(r"https?://", value):
-        return f"expected an http:// or https:// address but received: {value!r}"
+        return Detail("config.bad-url", value=repr(value))
     return None
 
 

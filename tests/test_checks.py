@@ -93,7 +93,37 @@ def test_broken_config_exits_2_with_dotted_key(tmp_path, monkeypatch, capsys):
     make_repo(tmp_path, {}, config_extra="")
     (tmp_path / "config.toml").write_text((tmp_path / "config.toml").read_text().replace('timezone = "Asia/Ho_Chi_Minh"', 'timezone = "Mars/Base"'))
     code, _, err = run(tmp_path, monkeypatch, capsys)
+    assert code == 2 and "cấu hình" in err and "site.timezone: múi giờ 'Mars/Base' không tồn tại" in err
+    code, _, err = run(tmp_path, monkeypatch, capsys, "--lang", "en")
     assert code == 2 and "site.timezone: unknown time zone 'Mars/Base'" in err
+
+
+def test_a_bad_channel_duration_is_reported_not_a_crash(tmp_path, monkeypatch, capsys):
+    make_repo(tmp_path, {}, config_extra="")
+    text = (tmp_path / "config.toml").read_text(encoding="utf-8")
+    (tmp_path / "config.toml").write_text(text.replace("[channels.portal]", '[channels.portal]\nmax_lateness = "2 ngày"', 1),
+                                          encoding="utf-8")
+    code, _, err = run(tmp_path, monkeypatch, capsys)
+    assert code == 2 and "channels.portal.max_lateness: không đọc được khoảng thời gian '2 ngày'" in err
+    assert "internal error" not in err
+
+
+def test_config_details_come_from_the_catalogue_in_both_languages(tmp_path, monkeypatch, capsys):
+    """Every config detail is a catalogue message: Vietnamese for staff, English on request."""
+    make_repo(tmp_path, {}, config_extra="")
+    text = (tmp_path / "config.toml").read_text(encoding="utf-8")
+    text = text.replace('place = "Vũng Tàu"', 'place = "Vũng Tàu"\nplcae = "x"').replace('base_url = "', 'base_url = 5\n# "', 1)
+    (tmp_path / "config.toml").write_text(text, encoding="utf-8")
+    code, _, err = run(tmp_path, monkeypatch, capsys)
+    assert code == 2
+    assert "site.base_url: cần một chuỗi văn bản nhưng nhận được: 5" in err
+    assert "organization.plcae: khóa lạ; có phải ý bạn là 'place'?" in err
+    code, _, err = run(tmp_path, monkeypatch, capsys, "--lang", "en")
+    assert "site.base_url: expected a string but received: 5" in err
+    monkeypatch.chdir(tmp_path)
+    assert main(["--lang", "en", "check"]) == 2  # the global option, before the verb, counts too
+    assert "site.base_url: expected a string but received: 5" in capsys.readouterr().err
+    assert "organization.plcae: unknown key; did you mean 'place'?" in err
 
 
 def test_sample_content_has_no_errors(tmp_path, monkeypatch, capsys):

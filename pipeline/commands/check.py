@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -101,7 +102,7 @@ def _configure(sp) -> None:
     sp.add_argument("paths", nargs="*", metavar="PATH", help="posts or folders to check (default: all of content/)")
     sp.add_argument("--strict", action="store_true", help="treat warnings as errors")
     sp.add_argument("--format", choices=("text", "json"), default="text")
-    sp.add_argument("--lang", choices=("vi", "en"), default=None, help="language of messages")
+    sp.add_argument("--lang", choices=("vi", "en"), default=argparse.SUPPRESS, help="language of messages")
     sp.add_argument("--fix", action="store_true", help="repair what can be repaired safely (Unicode NFC, legacy encodings, Ð, tone style) and show every change")
     sp.add_argument("--backup", action="store_true", help="with --fix: keep a .bak copy of each file changed")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -31,7 +32,7 @@ def _configure(sp) -> None:
     sp.add_argument("--out", help="output folder (default: preview.out_dir, var/preview)")
     sp.add_argument("--now", help="show states as at this time (default: now)")
     sp.add_argument("--jobs", type=int, help="worker processes (default: number of cores)")
-    sp.add_argument("--lang", choices=("vi", "en"), default=None)
+    sp.add_argument("--lang", choices=("vi", "en"), default=argparse.SUPPRESS)  # else it hides `loa --lang en VERB`
 
 
 preview.configure = _configure

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import argparse
 import sys
 from datetime import timedelta
 
@@ -99,7 +100,7 @@ def _status_conf(sp):
     sp.add_argument("--now", help="as at this time")
     sp.add_argument("--days", type=int, default=14)
     sp.add_argument("--format", choices=("text", "json"), default="text")
-    sp.add_argument("--lang", choices=("vi", "en"), default=None)
+    sp.add_argument("--lang", choices=("vi", "en"), default=argparse.SUPPRESS)  # else it hides `loa --lang en VERB`
 
 
 status.configure = _status_conf
