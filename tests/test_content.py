@@ -155,10 +155,17 @@ def test_bad_dates_and_status(tmp_path):
 
 
 def test_not_utf8_names_the_encoding(tmp_path):
-    data = post().encode("utf-8") + b"c\xb6i c\xb8ch h\xb5nh ch\xddnh\n"  # TCVN3 bytes
-    cfg = load(tmp_path, {"news/a.md": data})
-    p, problems = read_post(tmp_path / "content/news/a.md", cfg)
-    assert p is None and problems[0].code == "file.not-utf8"
+    tcvn3 = b"c\xb6i c\xb8ch h\xb5nh ch\xddnh cho ng\xad\xeai d\xe2n\n"  # "cải cách hành chính cho người dân" in TCVN3
+    whole = "\n".join(post().split("\n")[:-3]).encode("ascii", "replace") + b"\n" + tcvn3 * 3
+    cfg = load(tmp_path, {"news/mixed.md": post().encode("utf-8") + tcvn3, "news/whole.md": whole})
+    p, problems = read_post(tmp_path / "content/news/mixed.md", cfg)
+    assert p is None and [x.code for x in problems] == ["file.mixed-utf8"]
+    line = post().count("\n") + 1
+    assert problems[0].line == line
+    assert f"ở dòng {line} (có vẻ là một đoạn TCVN3 được dán vào)" in problems[0].message("vi")
+    assert "(it looks like a TCVN3 passage pasted in)" in problems[0].message("en")
+    p, problems = read_post(tmp_path / "content/news/whole.md", cfg)  # the whole file in TCVN3: convert it
+    assert p is None and [x.code for x in problems] == ["file.not-utf8"] and "tcvn3" in problems[0].message("vi")
 
 
 def test_binary_big_and_symlink_files_are_refused(tmp_path):
