@@ -119,6 +119,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                        "expected an http:// or https:// address but received: {value}"),
     "config.bad-duration": ("không đọc được khoảng thời gian {value} (viết ví dụ \"90s\", \"10m\", \"24h\", \"30d\")",
                             "not a duration: {value} (write e.g. \"90s\", \"10m\", \"24h\", \"30d\")"),
+    "config.bad-category": ("cần slug hoặc mã số của một chuyên mục nhưng nhận được: {value}",
+                            "expected a category slug or id but received: {value}"),
     "config.type-unloadable": ("không nạp được loại kênh {ptype}: {detail}", "channel type {ptype} cannot be loaded: {detail}"),
 }
 

@@ -32,6 +32,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Mapping
 
 from pipeline.errors import ConfigError, PermanentPublishError, PublisherAuthError, PublishError, TransientPublishError
+from pipeline.messages import Detail
 from pipeline.models import PublishResult, Rendering
 from publishers.base import ChannelHealth, OptionSpec, Publisher, StateStore
 from publishers.http import DEFAULT_TIMEOUT, classify_status, new_session, raise_for, redact, translate
@@ -113,8 +114,8 @@ class MastodonPublisher(Publisher):
         defaults = {o.name: o.default for o in self.options}
         self.o = {**defaults, **{k: v for k, v in self.opts.items() if v is not None}}
         if self.o["visibility"] not in VISIBILITIES:
-            raise ConfigError([(f"channels.{name}.visibility",
-                                f"Expected one of: {', '.join(VISIBILITIES)} but received: {self.o['visibility']!r}")])
+            raise ConfigError([(f"channels.{name}.visibility", Detail(
+                "config.expected-one-of", choices=", ".join(VISIBILITIES), value=repr(self.o["visibility"]), hint_en="", hint_vi=""))])
         self.base = str(self.o.get("instance_url") or "").rstrip("/")
         self.session = new_session()
         self.clock = clock or (lambda: datetime.now(timezone.utc))

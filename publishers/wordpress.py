@@ -34,6 +34,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pipeline.errors import ConfigError, PermanentPublishError, PublisherAuthError, TransientPublishError
+from pipeline.messages import Detail
 from pipeline.models import PublishResult, Rendering
 from publishers.base import ChannelHealth, OptionSpec, Publisher
 from publishers.http import classify_status, new_session, parse_retry_after, raise_for, translate
@@ -107,14 +108,13 @@ class WordPressPublisher(Publisher):
         self.category_map = dict(self.opts.get("category_map") or {})
         errors = []
         if self.rest_form not in REST_FORMS:
-            errors.append((f"channels.{name}.rest_form",
-                           f"expected one of: {', '.join(REST_FORMS)} but received: {self.rest_form!r}"))
+            errors.append((f"channels.{name}.rest_form", Detail("config.expected-one-of", choices=", ".join(REST_FORMS),
+                                                               value=repr(self.rest_form), hint_en="", hint_vi="")))
         if urlsplit(self.base).scheme not in ("http", "https") or not urlsplit(self.base).hostname:
-            errors.append((f"channels.{name}.url", f"expected an http(s) address but received: {self.base!r}"))
+            errors.append((f"channels.{name}.url", Detail("config.bad-url", value=repr(self.base))))
         for ptype, target in self.category_map.items():
             if not isinstance(target, (str, int)) or isinstance(target, bool):
-                errors.append((f"channels.{name}.category_map.{ptype}",
-                               f"expected a category slug or id but received: {target!r}"))
+                errors.append((f"channels.{name}.category_map.{ptype}", Detail("config.bad-category", value=repr(target))))
         if errors:
             raise ConfigError(errors)
         read = float(self.opts.get("timeout") or 30)

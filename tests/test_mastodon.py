@@ -155,7 +155,7 @@ def test_bad_visibility_is_a_config_error(server):
     with pytest.raises(ConfigError) as exc:
         make(server, visibility="friends")
     assert exc.value.errors == [("channels.mastodon.visibility",
-                                 "Expected one of: public, unlisted, private, direct but received: 'friends'")]
+                                 "expected one of: public, unlisted, private, direct but received: 'friends'")]
 
 
 # -- errors --------------------------------------------------------------------------------------------
