@@ -464,8 +464,10 @@ class _Reader:
                 count, lines, guess = mixed
                 named = guess not in ("unknown", "utf-8")
                 self.p(line, "file.mixed-utf8", count=count, lines=", ".join(map(str, lines[:5])) + (" …" if len(lines) > 5 else ""),
-                       encoding_vi=f" (có vẻ là một đoạn {guess.upper()} được dán vào)" if named else "",
-                       encoding_en=f" (it looks like a {guess.upper()} passage pasted in)" if named else "")
+                       encoding_vi=(f" (có vẻ là một đoạn {guess.upper()} được dán vào); chạy `loa check --fix` để chuyển "
+                                    "đoạn đó sang Unicode" if named else "; hãy gõ lại đoạn đó bằng Unicode"),
+                       encoding_en=(f" (it looks like a {guess.upper()} passage pasted in); run `loa check --fix` to convert "
+                                    "that passage to Unicode" if named else "; retype that passage in Unicode"))
                 return None, self.problems
             guess = _guess_encoding(data)
             self.p(line, "file.not-utf8", encoding=guess if guess != "unknown" else "một bảng mã không nhận ra được / an unrecognised encoding")
@@ -691,29 +693,16 @@ def _looks_like_image(data: bytes) -> bool:
     return data.startswith((b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"RIFF")) or data[:5] == b"<?xml" or b"<svg" in data[:512]
 
 
-# One well-formed UTF-8 sequence of two to four bytes (RFC 3629).
-_UTF8_SEQUENCE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf]{2}"
-                            rb"|\xed[\x80-\x9f][\x80-\xbf]|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}"
-                            rb"|\xf4[\x80-\x8f][\x80-\xbf]{2}")
-
-
 def _mixed_utf8(data: bytes) -> tuple[int, list[int], str] | None:
-    """For a file that is UTF-8 but for some bytes (more well-formed non-ASCII characters than bad
-    bytes): how many bad bytes, on which lines, and the encoding those lines' other bytes look
-    like once their UTF-8 is taken out. ``None`` for a file in an old encoding as a whole."""
-    text = data.decode("utf-8", errors="replace")
-    bad = text.count("\ufffd")
-    good = sum(1 for ch in text if ch > "\x7f") - bad
-    if not bad or good <= bad:
+    """Bad bytes, their lines and their encoding, for a UTF-8 file with an old-encoding passage
+    pasted in (``pipeline.vietnamese.detect_mixed``); ``None`` otherwise."""
+    try:
+        from pipeline.vietnamese import detect_mixed
+
+        found = detect_mixed(data)
+    except Exception:  # noqa: BLE001 - a guess must never break reading
         return None
-    lines, rest = [], []
-    for number, raw in enumerate(data.split(b"\n"), 1):
-        try:
-            raw.decode("utf-8")
-        except UnicodeDecodeError:
-            lines.append(number)
-            rest.append(_UTF8_SEQUENCE.sub(b" ", raw))
-    return bad, lines, _guess_encoding(b"\n".join(rest))
+    return None if found is None else (found.bad_bytes, found.lines, found.encoding)
 
 
 def _guess_encoding(data: bytes) -> str:

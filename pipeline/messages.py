@@ -20,10 +20,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                     "not a text file (binary bytes); a post must be a Markdown .md file"),
     "file.not-utf8": ("tệp không phải UTF-8 (có vẻ là {encoding}); chạy `loa check --fix` để chuyển sang UTF-8, hoặc lưu lại tệp với bảng mã UTF-8",
                       "file is not UTF-8 (looks like {encoding}); run `loa check --fix` to convert it, or save it as UTF-8"),
-    "file.mixed-utf8": ("tệp là UTF-8 nhưng có {count} byte không hợp lệ ở dòng {lines}{encoding_vi}; hãy gõ lại hoặc dán lại "
-                        "đoạn đó từ một bản đã chuyển sang Unicode (dựng sẵn)",
-                        "the file is UTF-8 but {count} bytes on line(s) {lines} are not{encoding_en}; retype that passage, "
-                        "or paste it again from a copy converted to Unicode"),
+    "file.mixed-utf8": ("tệp là UTF-8 nhưng có {count} byte không hợp lệ ở dòng {lines}{encoding_vi}",
+                        "the file is UTF-8 but {count} bytes on line(s) {lines} are not{encoding_en}"),
     # front matter
     "front.missing": ("thiếu phần khai báo đầu bài (front matter) giữa hai dòng `---` ở đầu tệp; dùng `loa new` để tạo bài mẫu",
                       "missing front matter between two `---` lines at the top; use `loa new` to create a post"),

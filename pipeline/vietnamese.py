@@ -333,6 +333,62 @@ def detect_bytes(data: bytes) -> Detection:
     return Detection(best, confidence, f"not UTF-8; as {best}, {good} of {total} accented words are Vietnamese")
 
 
+# One well-formed UTF-8 sequence of two to four bytes (RFC 3629).
+_UTF8_SEQUENCE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf]{2}"
+                            rb"|\xed[\x80-\x9f][\x80-\xbf]|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}"
+                            rb"|\xf4[\x80-\x8f][\x80-\xbf]{2}")
+
+
+@dataclass(frozen=True)
+class Mixed:
+    """A UTF-8 file with passages in an old encoding pasted into it (:func:`detect_mixed`)."""
+
+    bad_bytes: int
+    lines: list[int]  # 1-based lines holding bytes that are not UTF-8
+    encoding: str  # what those lines' other bytes look like (one of ENCODINGS)
+
+
+def detect_mixed(data: bytes) -> Mixed | None:
+    """For a file that is UTF-8 but for some bytes (more well-formed non-ASCII letters than bad
+    bytes): the bad bytes, their lines, and the encoding those lines look like once their UTF-8 is
+    taken out. ``None`` when the file is valid UTF-8 or in an old encoding as a whole."""
+    text = data.decode("utf-8", errors="replace")
+    bad = text.count("\ufffd")
+    good = sum(1 for ch in text if ch > "\x7f") - bad
+    if not bad or good <= bad:
+        return None
+    lines, rest = [], []
+    for number, raw in enumerate(data.split(b"\n"), 1):
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            lines.append(number)
+            rest.append(_UTF8_SEQUENCE.sub(b" ", raw))
+    return Mixed(bad, lines, detect_bytes(b"\n".join(rest)).encoding)
+
+
+def decode_mixed(data: bytes, encoding: str) -> str:
+    """A :func:`detect_mixed` file as text: well-formed UTF-8 multi-byte sequences as UTF-8, every
+    run of other bytes in ``encoding`` (both read ASCII as ASCII); lines that are UTF-8 untouched."""
+    decode = _BYTE_DECODERS[encoding]
+    out = []
+    for raw in data.split(b"\n"):
+        try:
+            out.append(raw.decode("utf-8"))
+            continue
+        except UnicodeDecodeError:
+            pass
+        parts, pos = [], 0
+        for m in _UTF8_SEQUENCE.finditer(raw):
+            if m.start() > pos:
+                parts.append(decode(raw[pos:m.start()]))
+            parts.append(m.group().decode("utf-8"))
+            pos = m.end()
+        parts.append(decode(raw[pos:]))
+        out.append("".join(parts))
+    return nfc("\n".join(out))
+
+
 def decode_bytes(data: bytes, encoding: str) -> str:
     """Decode *data* from *encoding* (one of ENCODINGS but "unknown") to NFC text."""
     if encoding == "utf-8":
@@ -510,6 +566,11 @@ def fix_text(text: str, *, tone_style: str | None = None, protect=(), first_line
     return fixed, changes
 
 
+def _shown(raw: bytes) -> str:
+    """A line as it looks in an editor that reads it as UTF-8: bad bytes as �."""
+    return raw.decode("utf-8", errors="replace")
+
+
 def fix_file_bytes(data: bytes, *, tone_style: str | None = None, protect=()) -> FixResult:
     """``loa check --fix`` for one file: decode it (UTF-8, windows-1258, TCVN3 or VNI) to NFC,
     then :func:`fix_text`.
@@ -520,7 +581,15 @@ def fix_file_bytes(data: bytes, *, tone_style: str | None = None, protect=()) ->
     """
     found = detect_bytes(data)
     if found.encoding == "unknown":
-        return FixResult(None, "unknown", [])
+        mixed = detect_mixed(data)
+        if mixed is None or mixed.encoding not in _BYTE_DECODERS:
+            return FixResult(None, "unknown", [])
+        text = decode_mixed(data, mixed.encoding)  # a passage pasted in an old encoding
+        lines = text.split("\n")
+        pasted = [Change(n, f"text.{mixed.encoding}", _shown(data.split(b"\n")[n - 1]), lines[n - 1])
+                  for n in mixed.lines]
+        fixed, changes = fix_text(text, tone_style=tone_style, protect=protect)
+        return FixResult(fixed, f"utf-8 + {mixed.encoding}", pasted + changes)
     text = decode_bytes(data, found.encoding)
     fixed, changes = fix_text(text, tone_style=tone_style, protect=protect)
     return FixResult(fixed, found.encoding, changes)

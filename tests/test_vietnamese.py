@@ -344,3 +344,23 @@ mixed_text = st.lists(st.one_of(st.sampled_from(_PIECES), st.text(max_size=8)), 
 def test_fix_text_is_idempotent(text, style):
     once, _ = vn.fix_text(text, tone_style=style)
     assert vn.fix_text(once, tone_style=style) == (once, [])
+
+
+# ---------------------------------------------------------------- a legacy passage pasted into UTF-8
+@pytest.mark.parametrize("legacy, expected, encoding", [
+    ("C¨n cø NghÞ ®Þnh sè 15/CP vÒ c¶i c¸ch hµnh chÝnh", "Căn cứ Nghị định số 15/CP về cải cách hành chính", "tcvn3"),
+    (REAL_VNI[0], REAL_VNI[1], "vni"),
+])
+def test_a_legacy_passage_in_a_utf8_file_is_found_and_converted(legacy, expected, encoding):
+    """Staff paste a paragraph from an old document into a UTF-8 post: the file is not valid UTF-8,
+    the rest of it is. The passage is named, its lines given, and --fix converts only it."""
+    head = "---\ntitle: Thông báo của Ủy ban nhân dân phường\n---\n\nỦy ban nhân dân phường thông báo:\n"
+    data = head.encode() + legacy.encode("cp1252") + b"\nTr\xc3\xa2n tr\xe1\xbb\x8dng.\n"
+    mixed = vn.detect_mixed(data)
+    assert mixed is not None and mixed.lines == [6] and mixed.encoding == encoding
+    result = vn.fix_file_bytes(data)
+    assert result.encoding_found == f"utf-8 + {encoding}"
+    assert result.text == head + expected + "\nTrân trọng.\n"
+    assert [(c.line, c.code, c.after) for c in result.changes][:1] == [(6, f"text.{encoding}", expected)]
+    assert vn.detect_mixed(head.encode()) is None  # valid UTF-8
+    assert vn.detect_mixed(legacy.encode("cp1252")) is None  # a whole legacy file: detect_bytes' case
