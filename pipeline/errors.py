@@ -32,9 +32,13 @@ class ConfigError(LoaError):
         self.errors = list(errors)
         self.warnings = list(warnings or ())
         self.path = path
+        self._args = (self.errors, path, self.warnings)
         lines = [f"{path or 'config.toml'}: {key}: {msg}" if key else f"{path or 'config.toml'}: {msg}"
                  for key, msg in self.errors]
         super().__init__("\n".join(lines))
+
+    def __reduce__(self):  # rebuilt from its errors (a worker process may raise it)
+        return (ConfigError, self._args)
 
 
 class UsageError(LoaError):

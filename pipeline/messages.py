@@ -136,6 +136,13 @@ class Detail(str):
     def localized(self, lang: str) -> str:
         return text(self.code, lang, **self.args)
 
+    def __reduce__(self):  # pickle and copy rebuild it from its code, not from its English text
+        return (_detail, (self.code, self.args))
+
+
+def _detail(code: str, args: dict) -> Detail:
+    return Detail(code, **args)
+
 
 def localized(detail: str, lang: str) -> str:
     """``detail`` in ``lang`` when it came from the catalogue; as it is otherwise."""
