@@ -280,10 +280,13 @@ def _build(cfg, out: Path, key: str, files: list[str], sigs: list, paths, now: d
 
                 ctx = multiprocessing.get_context("fork")
                 gc.freeze()  # the collector must not visit (and so copy) the parent's objects in each worker
-                with ctx.Pool(jobs) as pool:
-                    for part, part_json in pool.imap_unordered(_render_chunk, _chunks(todo, jobs)):
-                        rows.update((r["file"], r) for r in part)
-                        texts.update(part_json)
+                try:
+                    with ctx.Pool(jobs) as pool:
+                        for part, part_json in pool.imap_unordered(_render_chunk, _chunks(todo, jobs)):
+                            rows.update((r["file"], r) for r in part)
+                            texts.update(part_json)
+                finally:
+                    gc.unfreeze()  # a long-lived caller (tests, a server) gets its garbage collected again
             else:
                 for chunk in _chunks(todo, 1):
                     part, part_json = _render_chunk(chunk)
