@@ -20,7 +20,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 from time import time_ns
 from types import MappingProxyType
-from typing import Any, Iterable, Iterator, NamedTuple
+from typing import Any, Iterable, Iterator
 from zoneinfo import ZoneInfo
 
 from pipeline.models import Post, Problem, Severity
@@ -377,45 +377,10 @@ def read_post(path: Path, cfg) -> tuple[Post | None, list[Problem]]:
     return _Reader(path, cfg).read()
 
 
-class LinkTarget(NamedTuple):
-    """What a link to a post needs to become the portal article's URL."""
-
-    id: str
-    type: str
-    slug: str
-    publish_at: datetime | None
-
-
-def peek_post(path: Path, cfg) -> LinkTarget | Post | None:
-    """The post as a link target: what :func:`read_post` gives for its id, type, slug and time.
-    ``None`` where ``read_post`` gives ``None``. For links between posts, never for publishing.
-
-    The plain case (a regular UTF-8 file whose front matter :func:`_simple_front` reads, with a
-    text id, type, title and slug) is read here directly; anything else goes through the reader."""
-    name = str(path)
-    try:
-        st = os.lstat(name)
-        if stat.S_ISREG(st.st_mode) and st.st_size <= cfg.max_file_bytes:
-            with open(name, "rb", buffering=0) as fh:
-                data = fh.read()
-            if b"\x00" not in data[:8192]:
-                text = data.decode("utf-8")
-                raw = split_front_matter(text[1:] if text.startswith("\ufeff") else text)
-                simple = _simple_front(raw.front) if raw is not None else None
-                if simple is not None and "\r" not in raw.front:
-                    meta = simple[0]
-                    pid, ptype, title, slug = (meta.get(k) for k in ("id", "type", "title", "slug"))
-                    if isinstance(pid, str) and pid and isinstance(ptype, str) and isinstance(title, str) \
-                            and (slug is None or isinstance(slug, str)):
-                        when = meta.get("publish_at")
-                        try:
-                            publish_at = parse_time(when, cfg.tz) if isinstance(when, str) and when else None
-                        except ValueError:
-                            publish_at = None
-                        if when is None or isinstance(when, str):
-                            return LinkTarget(pid, ptype, (slug or "").strip() or make_slug(title.strip()), publish_at)
-    except (OSError, UnicodeDecodeError):
-        pass
+def peek_post(path: Path, cfg) -> Post | None:
+    """The post as a link target: what :func:`read_post` gives for its id, type, slug and time,
+    without its image, summary and hashes (left empty). ``None`` where ``read_post`` gives ``None``.
+    For resolving links between posts, never for publishing."""
     return _Reader(path, cfg, light=True).read()[0]
 
 
