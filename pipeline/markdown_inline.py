@@ -1,0 +1,137 @@
+"""Python-Markdown's inline step, skipping the patterns that cannot match a piece of text.
+
+Python-Markdown tries each of its inline patterns (code, escapes, links, images, autolinks, line
+breaks, HTML, entities, emphasis) on every piece of text in the tree, one call and one regular
+expression search per pattern and piece, most of which find nothing: on Loa's posts that is 40 % of
+a conversion. Every default pattern can only match where the text holds a given string (a backtick,
+``[``, ``<``, ``&``, ``*``, ``_``, two spaces and a newline...). :class:`InlineProcessor` reads those
+strings off each pattern's compiled regular expression once, and skips the pattern on a text without
+any of them, which is exactly what Python-Markdown would do after searching it in vain.
+
+The HTML is the same, byte for byte: ``tests/test_markdown_inline.py`` compares it with the stock
+processor on the sample posts, the benchmark corpus and random text made of Markdown's special
+characters. A pattern whose start cannot be read (a third party's, or one that overrides how its
+expression is fetched) is always tried, as Python-Markdown does.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+from markdown import inlinepatterns, treeprocessors, util
+
+try:  # the parser behind re.compile; private, so its absence only turns the skipping off
+    from re import _constants as _sre
+    from re import _parser as _sre_parse
+except ImportError:  # pragma: no cover - Python before 3.11
+    _sre = _sre_parse = None
+
+_ZERO_WIDTH = () if _sre is None else (_sre.AT, _sre.ASSERT, _sre.ASSERT_NOT)
+_REPEATS = () if _sre is None else tuple(
+    op for op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT, getattr(_sre, "POSSESSIVE_REPEAT", None)) if op is not None)
+
+
+@functools.lru_cache(maxsize=None)
+def match_starts(pattern: str, flags: int = 0) -> frozenset[str] | None:
+    """Strings one of which every match of ``pattern`` begins with, or ``None`` when a match may
+    begin anywhere (or the expression is beyond this reading). ``r"  \\n"`` gives ``{"  \\n"}``,
+    ``r"(?<!!)\\["`` gives ``{"["}``, ``r"\\*|_"`` gives ``{"*", "_"}``, ``r"a*b"`` gives ``None``."""
+    if _sre_parse is None or flags & re.IGNORECASE:
+        return None
+    try:
+        parsed = _sre_parse.parse(pattern, flags)
+    except Exception:  # noqa: BLE001 - whatever the private parser raises, the pattern is just tried
+        return None
+    if parsed.state.flags & re.IGNORECASE:  # an inline (?i)
+        return None
+    starts = _starts(list(parsed))
+    return frozenset(starts) if starts and "" not in starts else None
+
+
+def _starts(items: list) -> set[str] | None:
+    """The possible literal beginnings of a sequence of parsed items (``{""}``: nothing known)."""
+    out = {""}
+    for op, av in items:
+        if op in _ZERO_WIDTH:  # look-arounds and anchors consume nothing: skipping them only widens
+            continue
+        if op is _sre.LITERAL:
+            out = {s + chr(av) for s in out}
+            continue
+        if op is _sre.SUBPATTERN:
+            sub = None if av[1] & re.IGNORECASE else _starts(list(av[-1]))  # (?i:...)
+        elif op is _sre.BRANCH:
+            subs = [_starts(list(branch)) for branch in av[1]]
+            sub = None if any(s is None for s in subs) else set().union(*subs)
+        elif op in _REPEATS and av[0] >= 1:
+            sub = _starts(list(av[2]))
+        elif op is getattr(_sre, "ATOMIC_GROUP", None):
+            sub = _starts(list(av))
+        elif op is _sre.IN and av and all(o is _sre.LITERAL for o, _v in av):
+            sub = {chr(v) for _o, v in av}
+        else:
+            sub = None
+        if sub is None or "" in sub:  # this item may begin with anything, or with nothing
+            return out
+        return {s + t for s in out for t in sub}
+    return out
+
+
+def pattern_starts(pattern) -> frozenset[str] | None:
+    """:func:`match_starts` of an inline pattern, ``None`` for a pattern Python-Markdown does not
+    search with its ``compiled_re`` as given (old-style patterns, overridden ``getCompiledRegExp``)."""
+    if not isinstance(pattern, inlinepatterns.InlineProcessor):
+        return None
+    if type(pattern).getCompiledRegExp is not inlinepatterns.Pattern.getCompiledRegExp:
+        return None
+    compiled = getattr(pattern, "compiled_re", None)
+    if not isinstance(compiled, re.Pattern):
+        return None
+    return match_starts(compiled.pattern, compiled.flags)
+
+
+class InlineProcessor(treeprocessors.InlineProcessor):
+    """The stock inline tree processor, with ``__handleInline`` trying only the patterns whose
+    beginning the text holds. Python-Markdown's own loop, otherwise: the same order, the same
+    ``__applyPattern`` for every pattern tried."""
+
+    def run(self, tree, ancestors=None):
+        self._loa_patterns = [(p, pattern_starts(p)) for p in self.inlinePatterns]
+        return super().run(tree, ancestors)
+
+    def _InlineProcessor__handleInline(self, data: str, patternIndex: int = 0) -> str:  # noqa: N802, N803
+        if isinstance(data, util.AtomicString):
+            return data
+        apply = self._InlineProcessor__applyPattern
+        patterns = self._loa_patterns
+        count = len(patterns)
+        start = 0
+        while patternIndex < count:
+            pattern, starts = patterns[patternIndex]
+            if starts is not None:
+                for s in starts:
+                    if s in data:
+                        break
+                else:  # no match possible: what __applyPattern returns after searching in vain
+                    patternIndex += 1
+                    start = 0
+                    continue
+            data, matched, start = apply(pattern, data, patternIndex, start)
+            if not matched:
+                patternIndex += 1
+        return data
+
+
+def install(md):
+    """Put :class:`InlineProcessor` in place of ``md``'s stock one (same name and priority); a
+    Markdown whose inline step is not the stock class, or whose version lacks the hooks, is left as
+    it is. Returns ``md``."""
+    registry = md.treeprocessors
+    if "inline" not in registry or type(registry["inline"]) is not treeprocessors.InlineProcessor:
+        return md
+    base = treeprocessors.InlineProcessor
+    if not (hasattr(base, "_InlineProcessor__handleInline") and hasattr(base, "_InlineProcessor__applyPattern")):
+        return md  # pragma: no cover - a Python-Markdown that renamed its internals
+    priority = next(item.priority for item in registry._priority if item.name == "inline")
+    registry.register(InlineProcessor(md), "inline", priority)
+    return md

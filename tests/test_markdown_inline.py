@@ -1,0 +1,143 @@
+"""Loa's inline step (pipeline/markdown_inline.py) gives Python-Markdown's HTML, byte for byte:
+on the sample posts, on the benchmark corpus and on random text made of Markdown's special characters."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import markdown
+import pytest
+from hypothesis import given, settings, strategies as st
+from markdown import inlinepatterns
+
+from pipeline import markdown_inline
+from pipeline.markdown_inline import match_starts, pattern_starts
+from pipeline.render import Renderer, markdown_extensions
+from tests.test_bench_corpus import _corpus_module
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _stock() -> markdown.Markdown:
+    return markdown.Markdown(extensions=markdown_extensions(), output_format="html")
+
+
+def _loa() -> markdown.Markdown:
+    md = markdown_inline.install(_stock())
+    assert isinstance(md.treeprocessors["inline"], markdown_inline.InlineProcessor)
+    return md
+
+
+STOCK, LOA = _stock(), _loa()
+
+
+def _same(text: str) -> None:
+    assert LOA.reset().convert(text) == STOCK.reset().convert(text), text
+
+
+@pytest.mark.parametrize(("pattern", "starts"), [
+    (r"  \n", {"  \n"}),
+    (r"(?<!\!)\[", {"["}),
+    (r"\!\[", {"!["}),
+    (r"\*|_", {"*", "_"}),
+    (r"(&(?:\#[0-9]+|\#x[0-9a-fA-F]+|[a-zA-Z0-9]+);)", {"&"}),
+    (r"(?:(?<!\\)((?:\\{2})+)(?=`+)|(?<!\\)`)", {"\\", "`"}),  # a run of backslashes before a backtick, or one
+    (r"((^|\s)(\*|_)(\s|$))", None),  # may begin with a space or at the start: anywhere
+    (r"a*b", None),
+    (r"a?", None),
+    (r"(?i)<b>", None),  # a case-insensitive literal is not one string
+    (r"<(?i:b)>", {"<"}),
+    (r"x(?i:b)", {"x"}),
+    (r"[ab]c", {"a", "b"}),  # the reading stops after the first item that is not one character
+    (r"[a-z]", None),
+    (r"ab+c", {"ab"}),
+])
+def test_match_starts(pattern, starts):
+    assert match_starts(pattern) == (frozenset(starts) if starts is not None else None)
+
+
+def test_every_default_pattern_is_read():
+    """Each of Python-Markdown's inline patterns gets the strings its matches must begin with, so
+    the skipping applies to all of them; a change in a new Python-Markdown release shows here."""
+    found = {name: pattern_starts(STOCK.inlinePatterns[name]) for name in (item.name for item in STOCK.inlinePatterns._priority)}
+    assert found["backtick"] == {"\\", "`"}
+    assert found["escape"] == {"\\"}
+    assert found["link"] == found["reference"] == found["short_reference"] == {"["}
+    assert found["image_link"] == found["image_reference"] == found["short_image_ref"] == {"!["}
+    assert found["autolink"] == found["automail"] == found["html"] == {"<"}
+    assert found["entity"] == {"&"}
+    assert found["linebreak"] == {"  \n"}
+    assert found["em_strong"] >= {"*"}
+    assert all(v is not None for k, v in found.items() if k != "not_strong"), found
+
+
+def test_a_pattern_that_cannot_be_read_is_always_tried():
+    class Custom(inlinepatterns.InlineProcessor):
+        def getCompiledRegExp(self):  # noqa: N802 - Python-Markdown's name
+            return re.compile("@@")
+
+        def handleMatch(self, m, data):  # noqa: N802
+            return "AT", m.start(0), m.end(0)
+
+    md = _loa()
+    md.inlinePatterns.register(Custom(r"zz"), "custom", 5)
+    assert pattern_starts(md.inlinePatterns["custom"]) is None
+    assert md.reset().convert("a @@ b") == "<p>a AT b</p>"
+
+
+def test_install_leaves_a_replaced_inline_step_alone():
+    md = _stock()
+    other = markdown.treeprocessors.InlineProcessor(md)
+
+    class Mine(type(other)):
+        pass
+
+    md.treeprocessors.register(Mine(md), "inline", 20)
+    assert type(markdown_inline.install(md).treeprocessors["inline"]) is Mine
+
+
+def test_same_html_on_the_sample_posts():
+    posts = sorted((ROOT / "content").rglob("*.md"))
+    assert len(posts) >= 12
+    for path in posts:
+        _same(path.read_text(encoding="utf-8").split("\n---\n", 1)[-1])
+
+
+def test_same_html_on_the_benchmark_corpus(tmp_path):
+    corpus = _corpus_module().generate(tmp_path / "c", 120, tools=("loa",))
+    bodies = [p.read_text(encoding="utf-8").split("\n---\n", 1)[1] for p in sorted(corpus.loa.rglob("*.md"))]
+    assert len(bodies) == 120
+    for body in bodies:
+        _same(body)
+
+
+def test_the_renderer_uses_it(tmp_path):
+    from pipeline.config import load_config
+    from tests.repo import make_repo
+
+    make_repo(tmp_path)
+    renderer = Renderer(load_config(tmp_path / "config.toml", env={}))
+    assert isinstance(renderer.md.treeprocessors["inline"], markdown_inline.InlineProcessor)
+
+
+# Markdown's special characters and the strings around them, Vietnamese letters, spaces, newlines
+_PIECES = st.sampled_from([
+    "*", "**", "***", "_", "__", "`", "``", "\\", "\\\\", "[", "]", "(", ")", "![", "<", ">", "&", ";", "#", "!",
+    "  \n", "\n", "\n\n", " ", "  ", "\t", "-", "1.", "|", ":", "{:", "}", ".x", "=", '"', "'",
+    "a", "b", "ư", "Việt", "đăng ký", "http://x.vn", "<https://dichvucong.gov.vn>", "<a@b.vn>", "&amp;", "&#38;",
+    "&x;", "<b>", "</b>", "<!-- c -->", "[x](y.md)", "[x][1]", "[1]: http://a.b", "![i](p.png)", "\x02", "\x03",
+    "```", "~~~", "    ", "> ", "* ", "- ",
+])
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(_PIECES, max_size=40).map("".join))
+def test_same_html_on_random_text(text):
+    _same(text)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=120))
+def test_same_html_on_random_characters(text):
+    _same(text)
