@@ -8,21 +8,18 @@ Exit codes: 0 all well; 1 problems / permanent failure / bug; 2 unusable config 
 
 from __future__ import annotations
 
-import argparse
-import json
-import logging
 import os
 import sys
-import traceback
-from datetime import datetime
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipeline import __version__
-from pipeline.config import Config, find_config, load_config
-from pipeline.errors import ConfigError, LoaError, UsageError
-from pipeline.messages import localized, text as msg
 
-log = logging.getLogger("loa")
+if TYPE_CHECKING:  # the rest is imported where it is used: see main()
+    import argparse
+    from datetime import datetime
+    from pathlib import Path
+
+    from pipeline.config import Config
 
 VERBS: dict[str, tuple[str, str]] = {}  # name -> (function, help), filled by the @verb decorators
 
@@ -61,9 +58,10 @@ def _chosen_verb(argv: list[str]) -> str | None:
 
 
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser; given the command line, with only its verb's module imported and configured."""
+    import argparse
     import importlib
 
-    """The parser; given the command line, with only its verb's module imported and configured."""
     chosen = None if argv is None else _chosen_verb(argv)
     if chosen is not None:
         importlib.import_module(f"pipeline.commands.{VERB_MODULES[chosen]}")
@@ -90,6 +88,9 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
 
 def load(args) -> Config:
+    from pipeline.config import find_config, load_config
+    from pipeline.messages import localized, text as msg
+
     path = find_config(explicit=args.config)
     cfg = load_config(path)
     for key, detail in cfg.warnings:
@@ -105,7 +106,10 @@ def lang_of(args, cfg: Config | None = None) -> str:
 
 def parse_now(value: str | None, cfg: Config) -> datetime:
     """``--now`` for dry runs and tests; default the real current time."""
+    from datetime import datetime
+
     from pipeline.content import parse_time
+    from pipeline.errors import UsageError
 
     if not value:
         return datetime.now(cfg.tz)
@@ -117,6 +121,18 @@ def parse_now(value: str | None, cfg: Config) -> datetime:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if _chosen_verb(argv) == "preview":  # a re-run with nothing changed, before the imports below
+        from pipeline.preview_stamp import quick
+
+        code = quick(argv)
+        if code is not None:
+            return code
+    import logging
+    import traceback
+
+    from pipeline.errors import ConfigError, LoaError
+    from pipeline.messages import localized, text as msg
+
     parser = build_parser(argv)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING - 10 * min(args.verbose, 2),
@@ -149,12 +165,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def emit_json(data) -> None:
+    import json
+
     json.dump(data, sys.stdout, ensure_ascii=False, indent=2, default=str)
     sys.stdout.write("\n")
 
 
 def rel(path: Path, cfg: Config) -> str:
-    try:
-        return path.resolve().relative_to(cfg.root).as_posix()
-    except ValueError:
-        return str(path)
+    from pipeline.paths import display
+
+    return display(path, cfg.root)

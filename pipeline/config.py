@@ -17,6 +17,7 @@ from types import MappingProxyType
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from pipeline import paths
 from pipeline.durations import parse_duration
 from pipeline.errors import ConfigError
 from pipeline.messages import Detail
@@ -28,8 +29,8 @@ from pipeline.schema import (
     Section,
 )
 
-CONFIG_NAME = "config.toml"
-SHIPPED_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+CONFIG_NAME = paths.CONFIG_NAME
+SHIPPED_TEMPLATES = Path(paths.SHIPPED_TEMPLATES)
 
 
 @dataclass(frozen=True)
@@ -111,8 +112,7 @@ class Config:
     @property
     def templates_dirs(self) -> list[Path]:
         """Content repository's own templates first, then the ones shipped with Loa."""
-        own = self.root / "templates"
-        return [own, SHIPPED_TEMPLATES] if own.is_dir() and own.resolve() != SHIPPED_TEMPLATES else [SHIPPED_TEMPLATES]
+        return [Path(d) for d in paths.templates_dirs(self.root)]
 
     @property
     def var_dir(self) -> Path:
@@ -126,11 +126,8 @@ class Config:
 # ----------------------------------------------------------------------------------------
 def find_config(start: Path | None = None, explicit: str | os.PathLike | None = None) -> Path | None:
     """The config file: ``--config PATH`` if given, else ``config.toml`` in the current folder."""
-    if explicit:
-        p = Path(explicit)
-        return p / CONFIG_NAME if p.is_dir() else p
-    p = (start or Path.cwd()) / CONFIG_NAME
-    return p if p.is_file() else None
+    found = paths.config_file(explicit, os.fspath(start) if start else None)
+    return Path(found) if found else None
 
 
 def load_config(path: str | os.PathLike | None = None, *, env: Mapping[str, str] | None = None) -> Config:

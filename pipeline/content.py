@@ -18,12 +18,12 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
-from time import time_ns
 from types import MappingProxyType
 from typing import Any, Iterable, Iterator
 from zoneinfo import ZoneInfo
 
 from pipeline.models import Post, Problem, Severity
+from pipeline.paths import SKIP_NAMES, Listing
 
 FIELDS = (
     "id", "title", "type", "unit", "author", "publish_at", "expire_at", "topics", "channels", "status",
@@ -35,7 +35,6 @@ FIELDS = (
 REQUIRED = ("id", "title", "type", "unit", "author", "status")
 STATUSES = ("draft", "ready")
 SLUG_MAX = 80
-SKIP_NAMES = {"README.md", "readme.md"}
 _EMPTY: Any = MappingProxyType({})  # shared by the posts without social texts / source fields
 
 
@@ -700,12 +699,12 @@ class PostCache:
 
     When no file changed, :meth:`read_all` returns the very same lists as last time (callers must
     not modify them): the planner recognises them and reuses its previous verdicts. The files are
-    those of :func:`iter_post_files`, in the same order, listed by :class:`_Listing` with plain
+    those of :func:`iter_post_files`, in the same order, listed by :class:`~pipeline.paths.Listing` with plain
     strings (building and sorting 20,000 ``Path`` objects costs several times the ``stat`` calls).
     What is kept per file is a path, one int and the post: the daemon holds 20,000 of them."""
 
     def __init__(self) -> None:
-        self._listing = _Listing()
+        self._listing = Listing()
         self._files: list[str] = []
         self._sigs: list[int] = []  # (mtime, size, inode) of each file, as one int
         self._read: list[tuple[Post | None, list[Problem]]] = []  # what each file gave
@@ -749,86 +748,3 @@ class PostCache:
 
 
 _NONE: list[Problem] = []  # never appended to: problems are only ever extended *from* it
-
-#: A folder listed less than this long after its last change is listed again next time: a change
-#: within the same timestamp tick as the listing would not move the folder's mtime (racy mtime).
-_RACY_NS = 3_000_000_000
-
-
-class _Listing:
-    """``iter_post_files(content_dir)`` as strings, each folder listed again only when its mtime
-    moved (adding, removing or renaming an entry always moves it; editing a file does not, which
-    is why :class:`PostCache` stats every file).
-
-    Same files, same order as ``sorted(content_dir.rglob("*.md"))`` minus README and
-    ``activities/``: every name ending in ``.md`` (files, and whatever else ``rglob`` matches);
-    symlinked folders are not entered; unreadable folders are passed over; depth-first over names
-    sorted by code point is exactly the order of sorted path parts."""
-
-    def __init__(self) -> None:
-        # folder -> (mtime_ns, trusted, [(path, is a post name, enter it)], [subfolders])
-        self._dirs: dict[str, tuple[int | None, bool, list[tuple[str, bool, bool]], list[str]]] = {}
-        self._top = ""
-        self._files: list[str] = []
-
-    def scan(self, content_dir: str) -> list[str]:
-        start = time_ns()
-        seen: dict[str, tuple] = {}
-        old = self._dirs if content_dir == self._top else {}
-        changed = False
-
-        def visit(folder: str, top: bool) -> None:
-            nonlocal changed
-            try:
-                mtime: int | None = os.stat(folder).st_mtime_ns
-            except OSError:
-                mtime = None
-            hit = old.get(folder)
-            if hit is None or not hit[1] or hit[0] != mtime:
-                changed = True
-                items = _list_folder(folder, top)
-                hit = (mtime, mtime is not None and start - mtime > _RACY_NS, items,
-                       [path for path, _post, enter in items if enter])
-            seen[folder] = hit
-            for sub in hit[3]:
-                visit(sub, False)
-
-        if os.path.isdir(content_dir):
-            visit(content_dir, True)
-        if changed or seen.keys() != old.keys():
-            files: list[str] = []
-
-            def flatten(folder: str) -> None:
-                for path, is_post, enter in seen[folder][2]:
-                    if is_post:
-                        files.append(path)
-                    if enter:
-                        flatten(path)
-            if content_dir in seen:
-                flatten(content_dir)
-            self._files = files
-        self._dirs, self._top = seen, content_dir
-        return self._files
-
-
-def _list_folder(folder: str, top: bool) -> list[tuple[str, bool, bool]]:
-    try:
-        with os.scandir(folder) as it:
-            entries = sorted(it, key=_name)
-    except OSError:
-        return []
-    items = []
-    for e in entries:
-        name = e.name
-        is_post = name.endswith(".md") and name not in SKIP_NAMES
-        try:
-            enter = not (top and name == "activities") and e.is_dir() and not e.is_symlink()
-        except OSError:
-            enter = False
-        if is_post or enter:
-            items.append((e.path, is_post, enter))
-    return items
-
-
-def _name(entry: os.DirEntry) -> str:
-    return entry.name

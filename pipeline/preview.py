@@ -11,8 +11,8 @@ Speed (figures in bench/README.md):
 - ``.loa-cache.json`` keeps every post's index row, keyed by its file's (mtime, size) and by the
   hash of templates, configuration and Loa's code: only changed posts are rendered again;
 - ``.loa-stamp.json`` lets a re-run with nothing changed stop after a ``stat`` per file: it
-  rewrites only the index's time (the index page is kept as ``.loa-index.html``), unless a post's
-  state changed with time.
+  rewrites only the index's time, unless a post's state changed with time
+  (:mod:`pipeline.preview_stamp`, which also runs such a re-run before the rest of Loa is imported).
 """
 
 from __future__ import annotations
@@ -28,7 +28,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipeline import content as content_mod
-from pipeline import vndates
+from pipeline import preview_stamp
+from pipeline.paths import Listing
+from pipeline.preview_stamp import GENERATED as _GENERATED
+from pipeline.preview_stamp import STAMP_NAME  # noqa: F401 - part of this module's interface
 
 if TYPE_CHECKING:  # Jinja2, Markdown and the renderer are imported only when a post needs rendering
     import jinja2
@@ -37,9 +40,6 @@ if TYPE_CHECKING:  # Jinja2, Markdown and the renderer are imported only when a 
     from pipeline.render import Renderer
 
 CACHE_NAME = ".loa-cache.json"  # every post's index row, keyed by file
-STAMP_NAME = ".loa-stamp.json"  # what a re-run needs to see that nothing changed
-INDEX_NAME = ".loa-index.html"  # the index page with _GENERATED for its time
-_GENERATED = "\x00generated\x00"  # stands for the index's time in the cached index page
 _JOB: "_Job | None" = None  # built by the parent, inherited by forked workers
 
 
@@ -79,24 +79,18 @@ def page_name(post_id: str) -> str:
     return f"posts/{safe}.html"
 
 
-def _settings_hash(cfg) -> str:
-    """What every page depends on besides its post: the templates, the configuration and Loa's own
-    code (an upgrade, or an edited module in a development checkout, renders everything again)."""
-    h = hashlib.sha256()
-    for d in cfg.templates_dirs:
-        for f in sorted(d.rglob("*")):
-            if f.is_file():
-                h.update(f.as_posix().encode())
-                h.update(str(f.stat().st_mtime_ns).encode())
-    h.update(json.dumps(cfg.raw, sort_keys=True, default=str).encode())
-    for package in (Path(__file__).parent, Path(__file__).parent.parent / "publishers"):
+def _settings(cfg) -> dict:
+    return preview_stamp.settings([str(d) for d in cfg.templates_dirs], _config_bytes(cfg))
+
+
+def _config_bytes(cfg) -> bytes:
+    """The config file as read (what the quick path of a re-run compares), or its data."""
+    if cfg.path is not None:
         try:
-            with os.scandir(package) as entries:
-                code = sorted((e.name, e.stat().st_mtime_ns) for e in entries if e.name.endswith(".py"))
+            return Path(cfg.path).read_bytes()
         except OSError:
-            code = []
-        h.update(repr(code).encode())
-    return h.hexdigest()[:20]
+            pass
+    return json.dumps(cfg.raw, sort_keys=True, default=str).encode()
 
 
 @dataclass
@@ -225,10 +219,10 @@ def build_preview(cfg, out_dir: Path | None = None, paths: list[Path] | None = N
     (out / "posts").mkdir(parents=True, exist_ok=True)
     content_mod.forget_real_paths()
     if paths is None:
-        files = content_mod._Listing().scan(str(cfg.content_dir))  # iter_post_files, as strings
+        files = Listing().scan(str(cfg.content_dir))  # iter_post_files, as strings
     else:
         files = [str(p) for p in content_mod.iter_post_files(cfg.content_dir, paths)]
-    key = _settings_hash(cfg)
+    settings = _settings(cfg)
     sigs = []
     for f in files:
         try:
@@ -237,14 +231,16 @@ def build_preview(cfg, out_dir: Path | None = None, paths: list[Path] | None = N
         except OSError:
             sigs.append(None)
     if paths is None:
-        done = _unchanged(cfg, out, key, files, sigs, now)
-        if done is not None:
-            return done
-    return _build(cfg, out, key, files, sigs, paths, now, jobs)
+        failed = preview_stamp.unchanged(str(out), preview_stamp.read(str(out)), settings, files, sigs, now)
+        if failed is not None:
+            return PreviewResult(out, 0, len(files) - len(failed), [(f, err) for f, err in failed])
+    return _build(cfg, out, settings, files, sigs, paths, now, jobs)
 
 
-def _build(cfg, out: Path, key: str, files: list[str], sigs: list, paths, now: datetime, jobs: int | None) -> PreviewResult:
+def _build(cfg, out: Path, settings: dict, files: list[str], sigs: list, paths, now: datetime,
+           jobs: int | None) -> PreviewResult:
     global _JOB
+    key = preview_stamp.settings_key(settings)
     cache_file = out / CACHE_NAME
     try:
         cached = json.loads(cache_file.read_text(encoding="utf-8"))
@@ -306,40 +302,15 @@ def _build(cfg, out: Path, key: str, files: list[str], sigs: list, paths, now: d
         _write_text(cache_file, '{"key": %s, "rows": {%s}}' % (dumps(key), ", ".join(
             f"{dumps(f, ensure_ascii=False)}: {texts.get(f) or dumps(r, ensure_ascii=False)}" for f, r in rows.items())))
     if paths is None:  # what the next run needs to see that nothing changed, without the rows
-        _write_text(out / INDEX_NAME, index)  # before the stamp that vouches for it
-        _write_text(out / STAMP_NAME, json.dumps({
-            "version": 1, "key": key, "files": files, "sigs": sigs,
-            "pages": [r.get("page") for r in (rows.get(f) for f in files) if r],
-            "failed": [[r["file"], r["error"]] for r in ordered if "error" in r],
-            "states": _state_span(ordered, now),
-        }, ensure_ascii=False))
+        preview_stamp.write(
+            str(out), settings=settings, config=os.path.realpath(cfg.path) if cfg.path else None, root=str(cfg.root),
+            content_dir=str(cfg.content_dir), tz=cfg.tz.key, language=cfg.language, warnings=bool(cfg.warnings),
+            files=files, sigs=sigs, pages=[r["page"] for r in (rows.get(f) for f in files) if r and "page" in r],
+            failed=[[r["file"], r["error"]] for r in ordered if "error" in r], states=_state_span(ordered, now),
+            index=index)
     failed = [(r["file"], r["error"]) for r in rows.values() if "error" in r]
     fresh = sum(1 for f in todo if f in rows and "error" not in rows[f])
     return PreviewResult(out, fresh, reused, failed)
-
-
-def _unchanged(cfg, out: Path, key: str, files: list[str], sigs: list, now: datetime) -> PreviewResult | None:
-    """The re-run with nothing changed: same settings, same files with the same (mtime, size),
-    every page still there, and no post's state changed since the last index (states change only
-    at a publish or expiry time). Then only the index's time is written again. ``None`` otherwise."""
-    try:
-        stamp = json.loads((out / STAMP_NAME).read_text(encoding="utf-8"))
-        if (stamp.get("version") != 1 or stamp["key"] != key or stamp["files"] != files or stamp["sigs"] != sigs
-                or not (out / "index.html").is_file()):
-            return None
-        lo, hi = stamp["states"]
-        moment = now.timestamp()
-        if (lo is not None and moment < lo) or (hi is not None and moment >= hi):
-            return None
-        pages = _listdir(out / "posts")
-        if not all(page[len("posts/"):] in pages for page in stamp["pages"]):
-            return None
-        index = (out / INDEX_NAME).read_text(encoding="utf-8")
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    _write_text(out / "index.html", index.replace(_GENERATED, _generated(cfg, now)))
-    failed = [(f, err) for f, err in stamp["failed"]]
-    return PreviewResult(out, 0, len(files) - len(failed), failed)
 
 
 def _state_span(rows: list[dict], now: datetime) -> list[float | None]:
@@ -372,7 +343,7 @@ def _write_text(path: Path, text: str) -> None:
 
 
 def _generated(cfg, now: datetime) -> str:
-    return f"{vndates.dmy(now, cfg.tz)} {vndates.gio(now, cfg.tz)}"
+    return preview_stamp.generated(now, cfg.tz.key)
 
 
 STATE_LABELS = {

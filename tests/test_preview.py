@@ -148,3 +148,189 @@ def test_each_body_is_converted_once(tmp_path, monkeypatch):
     root = make_repo(tmp_path, posts)
     assert run(root, jobs=1).rendered == 70
     assert len(calls) == 70
+
+
+# -- the quick path: a re-run with nothing changed, straight from the command line --------------
+def _loa(argv, capsys):
+    from pipeline.cli import main
+
+    code = main(argv)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def _time_free(html: str) -> str:
+    import re
+
+    return re.sub(r"Lúc tạo: [^ ]+ [0-9:]+", "Lúc tạo: -", html)
+
+
+def _refuse_full_path(monkeypatch):
+    """From now on, fail the test if a command line reaches the full parser (the quick path declined)."""
+    from pipeline import cli
+
+    def refuse(*_a, **_k):
+        raise AssertionError("the full path ran")
+
+    monkeypatch.setattr(cli, "build_parser", refuse)
+
+
+def test_a_rerun_with_nothing_changed_takes_the_quick_path_and_says_the_same(repo, capsys, monkeypatch):
+    argv = ["--config", str(repo / "config.toml"), "preview", "--out", str(repo / "out")]
+    full = _loa(argv, capsys)
+    assert full[0] == 1 and "3 bài tạo mới" in full[1]  # bad.md: exit 1, reported on stderr
+    with monkeypatch.context() as m:
+        m.setattr("pipeline.preview_stamp.quick", lambda argv: None)
+        slow = _loa(argv, capsys)  # the full path again, with nothing to render
+    page = index(repo)
+    _refuse_full_path(monkeypatch)
+    quick = _loa(argv, capsys)
+    assert quick == slow and "0 bài tạo mới, 3 bài không đổi, 1 bài lỗi" in quick[1]
+    assert "bad.md" in quick[2]
+    assert _time_free(index(repo)) == _time_free(page) and "\x00" not in index(repo)
+    assert _loa(["--lang", "en", *argv], capsys)[1].startswith("Preview: ")
+    assert _loa([*argv, "--lang", "en", "--jobs", "2"], capsys)[1].startswith("Preview: ")
+
+
+def test_the_quick_path_takes_now_from_the_command_line(repo, capsys, monkeypatch):
+    argv = ["--config", str(repo / "config.toml"), "preview", "--out", str(repo / "out")]
+    assert _loa([*argv, "--now", "2024-04-01 08:00"], capsys)[0] == 1
+    _refuse_full_path(monkeypatch)
+    assert _loa([*argv, "--now", "2024-04-02 09:30"], capsys)[0] == 1  # c is still scheduled: no state changed
+    assert "Lúc tạo: 2/4/2024 09:30 ·" in index(repo) and "Đã lên lịch: 1" in index(repo)
+
+
+def test_the_quick_path_finds_the_config_and_the_default_folder(repo, capsys, monkeypatch):
+    monkeypatch.chdir(repo)
+    assert _loa(["preview"], capsys)[0] == 1
+    _refuse_full_path(monkeypatch)
+    code, out, _err = _loa(["preview"], capsys)
+    assert (code, out.strip()) == (1, "Xem trước: var/preview/index.html (0 bài tạo mới, 3 bài không đổi, 1 bài lỗi)")
+    assert _loa(["--config", ".", "-v", "preview", "--out="], capsys)[0] == 1
+
+
+@pytest.mark.parametrize("change", ["post", "new post", "config", "template", "page", "stamp", "state"])
+def test_the_quick_path_hands_any_change_to_the_full_path(repo, capsys, change):
+    import json
+
+    from pipeline import preview_stamp
+
+    argv = ["--config", str(repo / "config.toml"), "preview", "--out", str(repo / "out")]
+    _loa(argv, capsys)
+    stamp = repo / "out" / STAMP_NAME
+    rendered = 0
+    if change == "post":
+        b = repo / "content/news/b.md"
+        b.write_text(b.read_text(encoding="utf-8") + "\nThêm một câu.\n", encoding="utf-8")
+        rendered = 1
+    elif change == "new post":
+        (repo / "content/news/d.md").write_text(post(id="d", title="Bài mới"), encoding="utf-8")
+        rendered = 1
+    elif change == "config":
+        cfg = repo / "config.toml"
+        cfg.write_text(cfg.read_text(encoding="utf-8") + "\n# một dòng ghi chú\n", encoding="utf-8")
+        rendered = 3
+    elif change == "template":
+        (repo / "templates/mastodon").mkdir(parents=True)
+        (repo / "templates/mastodon/post.txt").write_text("{{ post.title }}\n", encoding="utf-8")
+        rendered = 3
+    elif change == "page":
+        os.remove(repo / "out/posts/b.html")
+        rendered = 1
+    elif change == "stamp":
+        stamp.write_text(stamp.read_text(encoding="utf-8").replace('"version": 2', '"version": 1'), encoding="utf-8")
+    elif change == "state":  # as if a post's publish or expiry time had passed since the last run
+        data = json.loads(stamp.read_text(encoding="utf-8"))
+        data["states"] = [data["states"][0], 1.0]
+        stamp.write_text(json.dumps(data), encoding="utf-8")
+    assert preview_stamp.quick(argv) is None
+    code, out, _err = _loa(argv, capsys)
+    assert code == 1 and f"({rendered} bài tạo mới" in out
+
+
+@pytest.mark.parametrize("argv", [
+    ["preview", "content/news/b.md"], ["preview", "--help"],
+    ["preview", "--ou", "x"], ["preview", "--out"], ["preview", "--out", "-x"], ["preview", "--config", "c.toml"],
+    ["--out", "x", "preview"], ["preview", "-v"], ["preview", "--lang", "fr"], ["preview", "--jobs", "two"],
+    ["--version", "preview"], ["check"], ["preview", "--", "x"], ["--lang", "vi"], ["preview", "preview"],
+])
+def test_the_quick_path_leaves_other_command_lines_to_the_parser(argv):
+    from pipeline.preview_stamp import _arguments
+
+    assert _arguments(argv) is None
+
+
+def test_the_quick_path_reads_command_lines_as_the_parser_does():
+    from pipeline.cli import build_parser
+    from pipeline.preview_stamp import _arguments
+
+    for argv in (["preview"], ["--config", "a/config.toml", "preview"], ["--config=a", "-v", "--lang", "en", "preview"],
+                 ["preview", "--out", "o", "--jobs", "2", "--lang", "vi"], ["preview", "--out=o", "--out", "p"],
+                 ["-vv", "preview", "--out="], ["--config", "x", "--config", "y", "preview", "--lang=en"],
+                 ["preview", "--now", "2024-04-01 08:00"], ["preview", "--now=2024-04-01T08:00", "--now", "x"]):
+        args = build_parser(argv).parse_args(argv)
+        assert _arguments(argv) == (args.config, args.out or None, getattr(args, "lang", None), args.now or None), argv
+
+
+@pytest.mark.parametrize("text", ["2024-04-01 08:00", " 2024-04-01T08:00 ", "2024-02-30 08:00", "2024-4-1 08:00",
+                                  "1/4/2024 08:00", "2024-04-01 08:00+07:00", "2024-04-01", "２０２４-04-01 08:00",
+                                  "2024-04-01 24:00", "2024-04-01 08:00:00"])
+def test_the_quick_path_reads_now_as_the_full_path_or_not_at_all(text):
+    from pipeline.content import parse_time
+    from pipeline.preview_stamp import simple_time
+
+    quick = simple_time(text, VN)
+    try:
+        full = parse_time(text, VN)
+    except ValueError:
+        full = None
+    assert quick is None or quick == full and quick.tzinfo is VN
+    assert (quick is not None) == (text.strip() in ("2024-04-01 08:00", "2024-04-01T08:00"))
+
+
+def test_a_config_with_warnings_always_takes_the_full_path(tmp_path, capsys):
+    from pipeline import preview_stamp
+
+    root = make_repo(tmp_path, {"news/b.md": post(id="b", channels=["mastodon"])},
+                     config_extra="\n[preview]\nout_dirr = 'x'\n")
+    argv = ["--config", str(root / "config.toml"), "preview"]
+    first = _loa(argv, capsys)
+    assert "config.warning" in first[2] and "out_dirr" in first[2]
+    assert preview_stamp.quick(argv) is None
+    again = _loa(argv, capsys)
+    assert "config.warning" in again[2] and "1 bài không đổi" in again[1]
+
+
+def test_the_index_time_is_written_in_place_or_whole(repo, capsys):
+    import re
+
+    from pipeline import preview_stamp
+
+    argv = ["--config", str(repo / "config.toml"), "preview", "--out", str(repo / "out")]
+    _loa(argv, capsys)
+    page = repo / "out/index.html"
+    def now() -> str:
+        return preview_stamp.generated(datetime.now(VN), "Asia/Ho_Chi_Minh")
+
+    width = len(now())
+    for old, in_place in (("1/1/2024 00:00:00:00", False), ("1/1/2024 " + "0" * (width - 9), True), ("x 1", False)):
+        page.write_text(re.sub(r"Lúc tạo: [^ ]+ [0-9:]+", f"Lúc tạo: {old}", page.read_text(encoding="utf-8")),
+                        encoding="utf-8")
+        inode, before = page.stat().st_ino, now()
+        assert preview_stamp.quick(argv) == 1
+        after = now()
+        capsys.readouterr()
+        assert f"Lúc tạo: {before} ·" in index(repo) or f"Lúc tạo: {after} ·" in index(repo)
+        assert old not in index(repo) and _time_free(index(repo)) == _time_free((repo / "out/.loa-index.html").read_text(
+            encoding="utf-8").replace(preview_stamp.GENERATED, "x 0:0"))
+        assert (page.stat().st_ino == inode) == (in_place and len(before) == width)
+    page.write_text("something else entirely", encoding="utf-8")
+    assert preview_stamp.quick(argv) == 1 and "Bài thứ hai" in index(repo)
+
+
+def test_the_default_folder_is_the_schema_default():
+    from pipeline.preview_stamp import DEFAULT_OUT
+    from pipeline.schema import SCHEMA
+
+    preview = next(k for k in SCHEMA.keys if k.name == "preview")
+    assert next(k for k in preview.section.keys if k.name == "out_dir").default == DEFAULT_OUT

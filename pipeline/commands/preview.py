@@ -12,6 +12,7 @@ from pipeline.cli import lang_of, load, parse_now, rel, verb
 @verb("preview", "write a static preview site: every post as every channel will receive it, with character counts")
 def preview(args) -> int:
     from pipeline.preview import build_preview
+    from pipeline.preview_stamp import summary
 
     cfg = load(args)
     lang = lang_of(args, cfg)
@@ -20,10 +21,7 @@ def preview(args) -> int:
     result = build_preview(cfg, out, [Path(p) for p in args.paths] or None, now=now, jobs=args.jobs)
     for f, err in result.failed:
         print(err, file=sys.stderr)
-    if lang == "en":
-        print(f"Preview: {rel(result.index, cfg)} ({result.rendered} rendered, {result.reused} unchanged, {len(result.failed)} unusable)")
-    else:
-        print(f"Xem trước: {rel(result.index, cfg)} ({result.rendered} bài tạo mới, {result.reused} bài không đổi, {len(result.failed)} bài lỗi)")
+    print(summary(lang, rel(result.index, cfg), result.rendered, result.reused, len(result.failed)))
     return 1 if result.failed else 0
 
 
