@@ -35,10 +35,29 @@ def markdown_extensions() -> list:
     """The MD_EXTENSIONS as instances: given names, Python-Markdown first scans the entry points of
     every installed package (about 20 ms at every start); the extensions and the HTML are the same."""
     from markdown.extensions.attr_list import AttrListExtension
-    from markdown.extensions.fenced_code import FencedCodeExtension
     from markdown.extensions.tables import TableExtension
 
-    return [TableExtension(), FencedCodeExtension(), AttrListExtension()]
+    return [TableExtension(), _fenced_code_extension()(), AttrListExtension()]
+
+
+def _fenced_code_extension() -> type:
+    """``FencedCodeExtension``, imported without Pygments. Its module imports the ``codehilite``
+    extension, which imports Pygments if it is installed (15 ms, most of it Pygments scanning every
+    package's entry points for plugins) although fenced code is highlighted only when
+    ``codehilite`` itself is enabled, which Loa never does. So Pygments is kept out while the two
+    modules load: ``codehilite`` then records that it has no Pygments, which changes nothing for a
+    Markdown without ``codehilite``."""
+    import sys
+
+    if "markdown.extensions.fenced_code" not in sys.modules and "pygments" not in sys.modules:
+        sys.modules["pygments"] = None  # type: ignore[assignment] # makes `import pygments` fail
+        try:
+            import markdown.extensions.fenced_code  # noqa: F401
+        finally:
+            del sys.modules["pygments"]
+    from markdown.extensions.fenced_code import FencedCodeExtension
+
+    return FencedCodeExtension
 
 
 HTML_CACHE_SIZE = 256  # posts whose article HTML a renderer keeps (bounds memory over 10,000 posts)

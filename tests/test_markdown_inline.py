@@ -141,3 +141,15 @@ def test_same_html_on_random_text(text):
 @given(st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=120))
 def test_same_html_on_random_characters(text):
     _same(text)
+
+
+def test_fenced_code_loads_without_pygments_and_still_works():
+    """Loa never highlights code, so Pygments (15 ms to import) is kept out while fenced_code loads."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from pipeline.render import Renderer, markdown_extensions; import markdown; "
+            "md = markdown.Markdown(extensions=markdown_extensions()); "
+            "print('pygments' in sys.modules, md.convert('```python\\nx = 1\\n```'))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True).stdout
+    assert out.strip() == 'False <pre><code class="language-python">x = 1\n</code></pre>'
