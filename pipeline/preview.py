@@ -231,7 +231,8 @@ def build_preview(cfg, out_dir: Path | None = None, paths: list[Path] | None = N
         except OSError:
             sigs.append(None)
     if paths is None:
-        failed = preview_stamp.unchanged(str(out), preview_stamp.read(str(out)), settings, files, sigs, now)
+        failed = preview_stamp.unchanged(str(out), preview_stamp.read(str(out)), settings, files, sigs,
+                                         now.timestamp(), _generated(cfg, now))
         if failed is not None:
             return PreviewResult(out, 0, len(files) - len(failed), [(f, err) for f, err in failed])
     return _build(cfg, out, settings, files, sigs, paths, now, jobs)
@@ -307,7 +308,7 @@ def _build(cfg, out: Path, settings: dict, files: list[str], sigs: list, paths, 
             content_dir=str(cfg.content_dir), tz=cfg.tz.key, language=cfg.language, warnings=bool(cfg.warnings),
             files=files, sigs=sigs, pages=[r["page"] for r in (rows.get(f) for f in files) if r and "page" in r],
             failed=[[r["file"], r["error"]] for r in ordered if "error" in r], states=_state_span(ordered, now),
-            index=index)
+            index=index, now=now)
     failed = [(r["file"], r["error"]) for r in rows.values() if "error" in r]
     fresh = sum(1 for f in todo if f in rows and "error" not in rows[f])
     return PreviewResult(out, fresh, reused, failed)

@@ -68,14 +68,15 @@ def settings_key(value: dict) -> str:
 # -- the stamp ---------------------------------------------------------------------------------
 def write(out: str, *, settings: dict, config: str | None, root: str, content_dir: str, tz: str, language: str,
           warnings: bool, files: list[str], sigs: list, pages: list[str], failed: list, states: list,
-          index: str) -> None:
+          index: str, now) -> None:
     """Keep the index page (with :data:`GENERATED`) and, after it, the stamp that vouches for it."""
     _write_text(os.path.join(out, INDEX_NAME), index)
     head = index.split(GENERATED)
     offset = len(head[0].encode("utf-8")) if len(head) == 2 else None  # the time's place in index.html
     _write_text(os.path.join(out, STAMP_NAME), json.dumps({
         "version": VERSION, "settings": settings, "config": config, "root": root, "content_dir": content_dir,
-        "out": os.path.realpath(out), "tz": tz, "language": language, "warnings": warnings,
+        "out": os.path.realpath(out), "tz": tz, "zone": zone_spans(tz, now.timestamp()), "language": language,
+        "warnings": warnings,
         "files": files, "sigs": sigs, "pages": pages, "failed": failed,
         "states": states, "offset": offset, "around": [head[0][-40:], head[1][:40]] if offset is not None else None,
     }, ensure_ascii=False))
@@ -90,16 +91,17 @@ def read(out: str) -> dict | None:
     return stamp if isinstance(stamp, dict) and stamp.get("version") == VERSION else None
 
 
-def unchanged(out: str, stamp: dict | None, settings: dict, files: list[str], sigs: list, now) -> list | None:
+def unchanged(out: str, stamp: dict | None, settings: dict, files: list[str], sigs: list, moment: float,
+              time_text: str) -> list | None:
     """The unusable files (``[[file, message]]``) if ``stamp`` shows that nothing changed: same
     settings, same files with the same (mtime, size), every page still there, and no post's state
     changed since the index was made (states change only at a publish or expiry time); the index
-    page then gets its new time. ``None`` otherwise: render."""
+    page then gets its new time (``moment``, epoch seconds, as ``time_text``). ``None`` otherwise:
+    render."""
     try:
         if stamp is None or stamp["files"] != files or stamp["sigs"] != sigs or stamp["settings"] != settings:
             return None
         lo, hi = stamp["states"]
-        moment = now.timestamp()
         if (lo is not None and moment < lo) or (hi is not None and moment >= hi):
             return None
         try:
@@ -109,7 +111,7 @@ def unchanged(out: str, stamp: dict | None, settings: dict, files: list[str], si
         if not all(page[len("posts/"):] in pages for page in stamp["pages"]):
             return None
         failed = [[f, err] for f, err in stamp["failed"]]
-        if not _set_time(out, stamp, generated(now, stamp["tz"])):
+        if not _set_time(out, stamp, time_text):
             return None
     except (KeyError, TypeError, ValueError):
         return None
@@ -196,17 +198,17 @@ def quick(argv: list[str]) -> int | None:
 
         files = Listing().scan(stamp["content_dir"])
         sigs = _signatures(files)
-        from datetime import datetime, timezone
-
         if now_text is None:
-            now = datetime.now(timezone.utc)
-        else:
-            from zoneinfo import ZoneInfo
+            import time
 
-            now = simple_time(now_text, ZoneInfo(stamp["tz"]))
-            if now is None:
-                return None
-        failed = unchanged(out, stamp, settings(paths.templates_dirs(root), data), files, sigs, now)
+            moment = time.time()
+        else:
+            local = simple_time(now_text)
+            moment = None if local is None else utc_of_local(local, stamp["zone"])
+        text = None if moment is None else local_text(moment, stamp["zone"])
+        if text is None:  # a time outside the spans the stamp knows, or in a change of offset
+            return None
+        failed = unchanged(out, stamp, settings(paths.templates_dirs(root), data), files, sigs, moment, text)
     except Exception:  # noqa: BLE001 - any doubt at all: the full path decides, and reports
         return None
     if failed is None:
@@ -219,21 +221,85 @@ def quick(argv: list[str]) -> int | None:
     return 1 if failed else 0
 
 
-def simple_time(text: str, zone):
-    """``--now 2024-03-25 08:00`` (the form the docs show) read as :func:`pipeline.content.parse_time`
-    reads it, in the site zone; ``None`` for any other form (the full path reads those)."""
-    from datetime import datetime
-
+def simple_time(text: str) -> int | None:
+    """``--now 2024-03-25 08:00`` (the form the docs show) as seconds since 1970-01-01 00:00 on
+    the wall clock (no zone yet); ``None`` for any other form or an impossible date (the full path
+    reads those, with :func:`pipeline.content.parse_time`)."""
     t = text.strip()
     if len(t) != 16 or t[4] != "-" or t[7] != "-" or t[10] not in " T" or t[13] != ":":
         return None
     digits = t[:4] + t[5:7] + t[8:10] + t[11:13] + t[14:16]
     if not (digits.isascii() and digits.isdigit()):
         return None
-    try:
-        return datetime(int(t[:4]), int(t[5:7]), int(t[8:10]), int(t[11:13]), int(t[14:16]), tzinfo=zone)
-    except ValueError:
+    y, m, d, hh, mm = int(t[:4]), int(t[5:7]), int(t[8:10]), int(t[11:13]), int(t[14:16])
+    if not (1 <= m <= 12 and 1 <= d <= 31 and hh < 24 and mm < 60 and y >= 1):
         return None
+    a = (14 - m) // 12  # days since 1970-01-01 in the proleptic Gregorian calendar
+    yy, mo = y + 4800 - a, m + 12 * a - 3
+    days = d + (153 * mo + 2) // 5 + 365 * yy + yy // 4 - yy // 100 + yy // 400 - 32045 - 2440588
+    seconds = days * 86400 + hh * 3600 + mm * 60
+    import time
+
+    if time.gmtime(seconds)[:3] != (y, m, d):  # 30 February and the like
+        return None
+    return seconds
+
+
+# -- the site zone without zoneinfo ------------------------------------------------------------
+# The full path records the site zone's UTC offsets for 400 days either side of the run
+# ([[from, offset], ..., [until, None]], epoch seconds); the quick path reads its times from them
+# and leaves any time outside them, or within a day of a change of offset, to the full path.
+_SPAN_DAYS = 400
+
+
+def zone_spans(tz: str, around: float) -> list:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(tz)
+
+    def offset(t: int) -> int:
+        return int(datetime.fromtimestamp(t, zone).utcoffset().total_seconds())
+
+    start = int(around) - _SPAN_DAYS * 86400
+    end = start + 2 * _SPAN_DAYS * 86400
+    spans = [[start, offset(start)]]
+    t = start
+    while t < end:  # day by day; a change within a day is found to the second
+        nxt = min(t + 86400, end)
+        if offset(nxt) != spans[-1][1]:
+            lo, hi = t, nxt
+            while hi - lo > 1:
+                mid = (lo + hi) // 2
+                lo, hi = (mid, hi) if offset(mid) == spans[-1][1] else (lo, mid)
+            spans.append([hi, offset(hi)])
+        t = nxt
+    spans.append([end, None])
+    return spans
+
+
+def local_text(moment: float, spans: list) -> str | None:
+    """``25/3/2024 08:00``: the instant on the site zone's clock, as ``vndates.dmy`` and ``gio``
+    write it; ``None`` outside the spans."""
+    for (start, off), (until, _next) in zip(spans, spans[1:]):
+        if start <= moment < until:
+            import time
+
+            tm = time.gmtime(moment + off)
+            return f"{tm.tm_mday}/{tm.tm_mon}/{tm.tm_year} {tm.tm_hour:02d}:{tm.tm_min:02d}"
+    return None
+
+
+def utc_of_local(local: int, spans: list) -> int | None:
+    """The instant that the site zone's clock shows as ``local``; ``None`` when the spans do not
+    say for sure (outside them, or within two days of a change of offset, where a time may be
+    skipped or shown twice)."""
+    margin = 2 * 86400
+    for (start, off), (until, _next) in zip(spans, spans[1:]):
+        moment = local - off
+        if start + margin <= moment < until - margin:
+            return moment
+    return None
 
 
 def _signatures(files: list[str]) -> list:

@@ -274,18 +274,42 @@ def test_the_quick_path_reads_command_lines_as_the_parser_does():
 
 @pytest.mark.parametrize("text", ["2024-04-01 08:00", " 2024-04-01T08:00 ", "2024-02-30 08:00", "2024-4-1 08:00",
                                   "1/4/2024 08:00", "2024-04-01 08:00+07:00", "2024-04-01", "２０２４-04-01 08:00",
-                                  "2024-04-01 24:00", "2024-04-01 08:00:00"])
+                                  "2024-04-01 24:00", "2024-04-01 08:00:00", "2024-02-29 23:59", "2023-02-29 08:00"])
 def test_the_quick_path_reads_now_as_the_full_path_or_not_at_all(text):
     from pipeline.content import parse_time
-    from pipeline.preview_stamp import simple_time
+    from pipeline.preview_stamp import simple_time, utc_of_local, zone_spans
 
-    quick = simple_time(text, VN)
+    spans = zone_spans("Asia/Ho_Chi_Minh", APRIL.timestamp())
+    local = simple_time(text)
+    quick = None if local is None else utc_of_local(local, spans)
     try:
-        full = parse_time(text, VN)
+        full = parse_time(text, VN).timestamp()
     except ValueError:
         full = None
-    assert quick is None or quick == full and quick.tzinfo is VN
-    assert (quick is not None) == (text.strip() in ("2024-04-01 08:00", "2024-04-01T08:00"))
+    assert quick is None or quick == full
+    assert (quick is not None) == (text.strip() in ("2024-04-01 08:00", "2024-04-01T08:00", "2024-02-29 23:59"))
+
+
+@pytest.mark.parametrize("tz", ["Asia/Ho_Chi_Minh", "Europe/Berlin", "America/New_York", "Australia/Lord_Howe"])
+def test_the_quick_path_tells_the_site_time_as_zoneinfo_does(tz):
+    """Without importing zoneinfo: the offsets the full path recorded, changes of offset included."""
+    from datetime import timedelta
+
+    from pipeline.preview_stamp import generated, local_text, utc_of_local, zone_spans
+
+    zone = ZoneInfo(tz)
+    start = datetime(2024, 1, 1, tzinfo=zone)
+    spans = zone_spans(tz, start.timestamp())
+    assert len(spans) >= (2 if tz == "Asia/Ho_Chi_Minh" else 4)
+    for hour in range(0, 24 * 366, 7):
+        moment = start + timedelta(hours=hour, minutes=hour % 60, seconds=hour % 13)
+        assert local_text(moment.timestamp(), spans) == generated(moment, tz), moment
+        wall = moment.astimezone(zone).replace(tzinfo=None, second=0)
+        local = int((wall - datetime(1970, 1, 1)).total_seconds())
+        found = utc_of_local(local, spans)
+        near_change = any(abs(s[0] - moment.timestamp()) < 3 * 86400 for s in spans[1:-1])
+        assert found == wall.replace(tzinfo=zone).timestamp() or (found is None and near_change), moment
+    assert local_text(spans[-1][0] + 1, spans) is None and utc_of_local(spans[-1][0], spans) is None
 
 
 def test_a_config_with_warnings_always_takes_the_full_path(tmp_path, capsys):
