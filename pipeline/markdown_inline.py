@@ -95,8 +95,13 @@ class InlineProcessor(treeprocessors.InlineProcessor):
     beginning the text holds. Python-Markdown's own loop, otherwise: the same order, the same
     ``__applyPattern`` for every pattern tried."""
 
+    _loa_seen: list | None = None  # the patterns of the last run, to read their starts only once
+
     def run(self, tree, ancestors=None):
-        self._loa_patterns = [(p, pattern_starts(p)) for p in self.inlinePatterns]
+        patterns = list(self.inlinePatterns)
+        if patterns != self._loa_seen:  # the same objects: an identity check each
+            self._loa_seen = patterns
+            self._loa_patterns = [(p, pattern_starts(p)) for p in patterns]
         return super().run(tree, ancestors)
 
     def _InlineProcessor__handleInline(self, data: str, patternIndex: int = 0) -> str:  # noqa: N802, N803

@@ -153,3 +153,15 @@ def test_fenced_code_loads_without_pygments_and_still_works():
             "print('pygments' in sys.modules, md.convert('```python\\nx = 1\\n```'))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True).stdout
     assert out.strip() == 'False <pre><code class="language-python">x = 1\n</code></pre>'
+
+
+def test_a_pattern_added_between_runs_is_tried():
+    md = _loa()
+    assert md.reset().convert("a %% b") == "<p>a %% b</p>"
+
+    class Percent(inlinepatterns.InlineProcessor):
+        def handleMatch(self, m, data):  # noqa: N802
+            return "PCT", m.start(0), m.end(0)
+
+    md.inlinePatterns.register(Percent(r"%%"), "percent", 5)
+    assert md.reset().convert("a %% b") == "<p>a PCT b</p>"
