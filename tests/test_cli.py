@@ -5,7 +5,10 @@ import subprocess
 import sys
 import unicodedata
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
+
+import pytest
 
 from pipeline.cli import main
 from tests.repo import PNG_1PX, make_repo, post
@@ -86,3 +89,21 @@ def test_python_dash_m_pipeline(tmp_path):
     r = subprocess.run([sys.executable, "-m", "pipeline", "--config", str(tmp_path / "config.toml"), "check", "--format", "json"],
                        capture_output=True, text=True)
     assert r.returncode == 0 and json.loads(r.stdout)["posts"] == 1
+
+
+def test_the_loa_command_is_the_process_entry(capsys):
+    """pyproject's console script names ``pipeline.__main__:run``, which runs the command line."""
+    import importlib
+    import tomllib
+
+    target = tomllib.loads((Path(__file__).resolve().parent.parent / "pyproject.toml").read_text(encoding="utf-8"))
+    module, _, name = target["project"]["scripts"]["loa"].partition(":")
+    run = getattr(importlib.import_module(module), name)
+    argv = sys.argv
+    sys.argv = ["loa", "--version"]
+    try:
+        with pytest.raises(SystemExit) as exc:  # argparse's --version exits
+            run()
+    finally:
+        sys.argv = argv
+    assert exc.value.code == 0 and capsys.readouterr().out.strip() == "loa 0.1.0"
