@@ -177,9 +177,19 @@ def _render_chunk(paths: list[str]) -> tuple[list[dict], dict[str, str]]:
     for row in rows:
         _index_row(job.row, row, "error" if "error" in row else post_state(row, job.now))
     for row, html in pages:
-        with open(os.path.join(job.out, row["page"]), "wb") as fh:
-            fh.write(html.encode("utf-8"))
+        _write_page(os.path.join(job.out, row["page"]), html.encode("utf-8"))
     return rows, {r["file"]: json.dumps(r, ensure_ascii=False) for r in rows}
+
+
+def _write_page(path: str, data: bytes) -> None:
+    """``open(path, "wb").write(data)`` without the file object: 8 of its 38 us a page here."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+    finally:
+        os.close(fd)
 
 
 def _page(job: _Job, post, problems, renderings, errors, row: dict) -> str:
@@ -208,7 +218,7 @@ def _page(job: _Job, post, problems, renderings, errors, row: dict) -> str:
         "over_limit": [r.channel for r in renderings if r.over_limit],
         "channels": list(post.channels), "problems": [x.format(cfg.language) for x in problems],
     })
-    return job.page.render(post=post, row=row, renderings=renderings, errors=errors, image=image,
+    return job.page.render(post=post, row=_Item(row), renderings=renderings, errors=errors, image=image,
                            channels=cfg.channels, site={"name": cfg.site_name}, root="../")
 
 
