@@ -1,6 +1,6 @@
 """``loa preview`` again with nothing changed: the stamp that shows it, and the quick path.
 
-After a full run, ``.loa-stamp.json`` in the output folder records what the pages were made from:
+After a full run, ``.loa-stamp`` in the output folder records what the pages were made from:
 the config file (its bytes), the templates and Loa's code (their mtimes), every post file's
 (mtime, size), the pages, and the span of time in which no post's state changes. A re-run that
 finds all of that the same writes only the index's time: in place, when the new time is as long
@@ -12,18 +12,19 @@ index page kept with a mark where its time goes.
 run costs. It takes only ``[--config P] [--lang L] [-v] preview [--out D] [--now T] [--jobs N]
 [--lang L]``, with ``--now`` in the form ``2024-03-25 08:00``, and a config without warnings; anything else, and any doubt (a missing, old or foreign stamp, a
 changed file), goes to the full path, which gives the same pages, output and exit status.
-Imports: the standard library's ``os``, ``json``, ``datetime`` and ``zoneinfo`` only.
+It imports nothing but ``os`` and ``time``: the stamp is written with ``marshal`` (built in, the
+format of Python's own ``.pyc`` files; a stamp another Python cannot read is just not trusted).
 """
 
 from __future__ import annotations
 
-import json
+import marshal
 import os
 import sys
 
 from pipeline import paths
 
-STAMP_NAME = ".loa-stamp.json"  # what a re-run needs to see that nothing changed
+STAMP_NAME = ".loa-stamp"  # what a re-run needs to see that nothing changed (marshal)
 INDEX_NAME = ".loa-index.html"  # the index page with GENERATED where its time goes
 GENERATED = "\x00generated\x00"  # stands for the index's time in the kept index page
 VERSION = 2
@@ -61,6 +62,7 @@ def settings(templates_dirs: list[str], config: bytes) -> dict:
 def settings_key(value: dict) -> str:
     """:func:`settings` as a short key (for the cache of index rows)."""
     import hashlib
+    import json
 
     return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()[:20]
 
@@ -73,20 +75,19 @@ def write(out: str, *, settings: dict, config: str | None, root: str, content_di
     _write_text(os.path.join(out, INDEX_NAME), index)
     head = index.split(GENERATED)
     offset = len(head[0].encode("utf-8")) if len(head) == 2 else None  # the time's place in index.html
-    _write_text(os.path.join(out, STAMP_NAME), json.dumps({
+    _write_bytes(os.path.join(out, STAMP_NAME), marshal.dumps({
         "version": VERSION, "settings": settings, "config": config, "root": root, "content_dir": content_dir,
         "out": os.path.realpath(out), "tz": tz, "zone": zone_spans(tz, now.timestamp()), "language": language,
-        "warnings": warnings,
-        "files": files, "sigs": sigs, "pages": pages, "failed": failed,
-        "states": states, "offset": offset, "around": [head[0][-40:], head[1][:40]] if offset is not None else None,
-    }, ensure_ascii=False))
+        "warnings": warnings, "files": files, "sigs": sigs, "pages": pages, "failed": failed, "states": states,
+        "offset": offset, "around": [head[0][-40:], head[1][:40]] if offset is not None else None,
+    }))
 
 
 def read(out: str) -> dict | None:
     try:
-        with open(os.path.join(out, STAMP_NAME), encoding="utf-8") as fh:
-            stamp = json.load(fh)
-    except (OSError, ValueError):
+        with open(os.path.join(out, STAMP_NAME), "rb") as fh:
+            stamp = marshal.loads(fh.read())
+    except (OSError, ValueError, EOFError, TypeError):
         return None
     return stamp if isinstance(stamp, dict) and stamp.get("version") == VERSION else None
 
@@ -162,9 +163,13 @@ def summary(lang: str, index: str, rendered: int, reused: int, failed: int) -> s
 
 
 def _write_text(path: str, text: str) -> None:
+    _write_bytes(path, text.encode("utf-8"))
+
+
+def _write_bytes(path: str, data: bytes) -> None:
     tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
+    with open(tmp, "wb") as fh:
+        fh.write(data)
     os.replace(tmp, path)
 
 
