@@ -10,7 +10,7 @@ Speed (figures in bench/README.md):
   CPU caches;
 - ``.loa-cache.json`` keeps every post's index row, keyed by its file's (mtime, size) and by the
   hash of templates, configuration and Loa's code: only changed posts are rendered again;
-- ``.loa-stamp.json`` lets a re-run with nothing changed stop after a ``stat`` per file: it
+- ``.loa-stamp`` lets a re-run with nothing changed stop after a ``stat`` per file: it
   rewrites only the index's time, unless a post's state changed with time
   (:mod:`pipeline.preview_stamp`, which also runs such a re-run before the rest of Loa is imported).
 """
