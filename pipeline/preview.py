@@ -142,9 +142,10 @@ def _chunks(todo: list[str], jobs: int) -> list[list[str]]:
     return out
 
 
-def _render_chunk(paths: list[str]) -> tuple[list[dict], dict[str, str]]:
-    """Worker: read, render and write the pages of a slice of posts; return the index rows, and the
-    rows as JSON for the parent's cache file (made here, in parallel, not in the parent).
+def _render_chunk(paths: list[str]) -> tuple[list[dict], bytes]:
+    """Worker: read, render and write the pages of a slice of posts; return the index rows, and
+    their part of the parent's cache file (``"file": {row}, ...`` in UTF-8: made here, in parallel,
+    so that the parent only joins the parts).
 
     One stage at a time over the whole slice (read, Markdown, channels, pages, index rows, files):
     done post by post, each stage pushed the others out of the CPU's caches (reading a post cost
@@ -178,7 +179,9 @@ def _render_chunk(paths: list[str]) -> tuple[list[dict], dict[str, str]]:
         _index_row(job.row, row, "error" if "error" in row else post_state(row, job.now))
     for row, html in pages:
         _write_page(os.path.join(job.out, row["page"]), html.encode("utf-8"))
-    return rows, {r["file"]: json.dumps(r, ensure_ascii=False) for r in rows}
+    dumps = json.dumps
+    return rows, ", ".join(
+        f"{dumps(r['file'], ensure_ascii=False)}: {dumps(r, ensure_ascii=False)}" for r in rows).encode("utf-8")
 
 
 def _write_page(path: str, data: bytes) -> None:
@@ -274,8 +277,8 @@ def _build(cfg, out: Path, settings: dict, files: list[str], sigs: list, paths, 
         else:
             todo.append(f)
     reused = sum(1 for r in rows.values() if "error" not in r)
-    texts: dict[str, str] = {}  # file -> its row as JSON, made by the worker that rendered it
-    index_env = None
+    parts: list[bytes] = []  # the cache file's rows of the posts rendered now, as JSON, from the workers
+    index_env = index_tpl = None
     if todo:
         _JOB = _prepare(cfg, out, now)
         index_env = _JOB.page.environment  # its base page is compiled already
@@ -289,16 +292,18 @@ def _build(cfg, out: Path, settings: dict, files: list[str], sigs: list, paths, 
                 gc.freeze()  # the collector must not visit (and so copy) the parent's objects in each worker
                 try:
                     with ctx.Pool(jobs) as pool:
-                        for part, part_json in pool.imap_unordered(_render_chunk, _chunks(todo, jobs)):
+                        results = pool.imap_unordered(_render_chunk, _chunks(todo, jobs))
+                        index_tpl = index_env.get_template("preview/index.html")  # while the workers start
+                        for part, part_json in results:
                             rows.update((r["file"], r) for r in part)
-                            texts.update(part_json)
+                            parts.append(part_json)
                 finally:
                     gc.unfreeze()  # a long-lived caller (tests, a server) gets its garbage collected again
             else:
                 for chunk in _chunks(todo, 1):
                     part, part_json = _render_chunk(chunk)
                     rows.update((r["file"], r) for r in part)
-                    texts.update(part_json)
+                    parts.append(part_json)
         finally:
             _JOB = None
     if paths is not None:  # keep the rows of posts not asked for this time
@@ -306,12 +311,14 @@ def _build(cfg, out: Path, settings: dict, files: list[str], sigs: list, paths, 
             rows.setdefault(f, row)
     listed = set(files)
     ordered = [rows[f] for f in files if f in rows] + [r for f, r in rows.items() if f not in listed]
-    index = _index_html(cfg, ordered, now, index_env)
+    rendered_now = set(todo)
+    index = _index_html(cfg, ordered, now, index_env, index_tpl, rendered_now)
     _write_text(out / "index.html", index.replace(_GENERATED, _generated(cfg, now)))
     if todo or rows != old or cached.get("key") != key:  # else the cache file already says all this
         dumps = json.dumps
-        _write_text(cache_file, '{"key": %s, "rows": {%s}}' % (dumps(key), ", ".join(
-            f"{dumps(f, ensure_ascii=False)}: {texts.get(f) or dumps(r, ensure_ascii=False)}" for f, r in rows.items())))
+        parts += (f"{dumps(f, ensure_ascii=False)}: {dumps(r, ensure_ascii=False)}".encode("utf-8")
+                  for f, r in rows.items() if f not in rendered_now)
+        _write_bytes(cache_file, b'{"key": %s, "rows": {%s}}' % (dumps(key).encode(), b", ".join(p for p in parts if p)))
     if paths is None:  # what the next run needs to see that nothing changed, without the rows
         preview_stamp.write(
             str(out), settings=settings, config=os.path.realpath(cfg.path) if cfg.path else None, root=str(cfg.root),
@@ -348,8 +355,12 @@ def _listdir(folder: Path) -> set[str]:
 
 
 def _write_text(path: Path, text: str) -> None:
+    _write_bytes(path, text.encode("utf-8"))
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
+    tmp.write_bytes(data)
     os.replace(tmp, path)
 
 
@@ -374,15 +385,19 @@ class _Item(dict):
             raise AttributeError(name) from None
 
 
-def _index_html(cfg, rows: list[dict], now: datetime, env=None) -> str:
+def _index_html(cfg, rows: list[dict], now: datetime, env=None, tpl=None, fresh: set[str] = frozenset()) -> str:
     """The index page, with ``_GENERATED`` where the time it was made goes (filled in by the caller,
     so that a re-run with nothing changed can reuse the page). Each row's HTML comes from the worker
-    that rendered the post (``_index_row``); only rows whose state changed since are rendered again."""
+    that rendered the post (``_index_row``); only rows whose state changed since are rendered again
+    (the rows of ``fresh`` files were rendered for this very ``now``)."""
     env = env or _env(cfg)
     row_tpl = None
     items = []
     for r in rows:
-        state = "error" if "error" in r else post_state(r, now)
+        if r["file"] in fresh and "html_state" in r:
+            state = r["html_state"]
+        else:
+            state = "error" if "error" in r else post_state(r, now)
         if r.get("html_state") != state or "html" not in r:
             row_tpl = row_tpl or env.get_template("preview/index_row.html")
             _index_row(row_tpl, r, state)
@@ -391,7 +406,7 @@ def _index_html(cfg, rows: list[dict], now: datetime, env=None) -> str:
     counts = {s: 0 for s in list(STATE_LABELS) + ["error"]}
     for item in items:
         counts[item[2]] += 1
-    return env.get_template("preview/index.html").render(
+    return (tpl or env.get_template("preview/index.html")).render(
         items=items, rows_html=[i[3] for i in items], labels=STATE_LABELS, site={"name": cfg.site_name}, now=now,
         generated=_GENERATED, lang=cfg.language, counts=counts)
 
