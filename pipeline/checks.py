@@ -120,8 +120,8 @@ def check_links(post: Post, content_dir: Path) -> list[Problem]:
             target = m.group(1).split("#", 1)[0]
             if not target or re.match(r"^[a-z][a-z0-9+.-]*:", target, re.I) or target.startswith(("/", "#")):
                 continue
-            resolved = (post.path.parent / target).resolve()
-            try:
+            try:  # ValueError: outside content/, or a NUL in the name
+                resolved = (post.path.parent / target).resolve()
                 resolved.relative_to(root)
                 ok = resolved.exists()
             except ValueError:

@@ -591,7 +591,7 @@ class _Reader:
             return None, None
         try:
             st = os.stat(real)
-        except OSError:
+        except (OSError, ValueError):  # ValueError: a NUL in the name
             st = None
         if st is None or not stat.S_ISREG(st.st_mode):
             self.p(line, "image.missing", value=image)
@@ -642,6 +642,8 @@ def real_join(folder: str, rel: str) -> str:
     until :func:`forget_real_paths`: a post's image and its links to other posts then cost one
     ``lstat`` instead of one per path component. ``..`` is applied to the folder's real path, which
     is exact; a ``..`` after a name inside ``rel`` (that name may be a link) takes the long way."""
+    if "\x00" in rel:  # no file has such a name (the system refuses it): nothing to resolve
+        return os.path.join(folder, rel)
     parts = rel.split("/")
     i = 0
     while i < len(parts) and parts[i] in ("..", ".", ""):

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 import yaml
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 from pipeline.checks import check_links, check_post, check_renderings, check_text
 from pipeline.config import load_config
@@ -26,6 +26,8 @@ bodies = st.one_of(st.text(max_size=300), st.sampled_from([
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(front=st.dictionaries(keys, values, max_size=12), body=bodies, raw=st.booleans(), garbage=st.binary(max_size=40))
+@example(front={"id": None, "image": "\x00"}, body="", raw=False, garbage=b"")  # found by CI: os.stat raised ValueError
+
 def test_reader_and_renderer_never_crash(tmp_path_factory, front, body, raw, garbage):
     root = tmp_path_factory.mktemp("fuzz")
     make_repo(root)
@@ -71,3 +73,19 @@ def test_fast_html_to_text_matches_the_parser(pieces, fragments):
         parser.close()
         if fast is not None:
             assert "".join(fast) == "".join(parser.parts), fragment
+
+
+def test_a_nul_in_an_image_path_is_a_problem_not_a_crash(tmp_path):
+    """A YAML escape can put a NUL in the image's path (a raw NUL makes the file binary); the system
+    refuses such names with ValueError, not OSError: the reader takes it as a missing image."""
+    from tests.repo import post
+
+    text = post(image="PLACEHOLDER", image_alt="Ảnh", body="Xem [bài](b.md).\n").replace("PLACEHOLDER", '"a\\0.png"')
+    root = make_repo(tmp_path, {"news/x.md": text})
+    cfg = load_config(root / "config.toml", env={})
+    found, problems = read_post(root / "content/news/x.md", cfg)
+    assert found is not None and found.image == "a\x00.png"
+    assert "image.missing" in {p.code for p in problems}
+    assert [p.code for p in check_links(found, cfg.content_dir)] == ["post.broken-link"]
+    renderings, errors = Renderer(cfg).render_all(found)
+    assert renderings and not errors
