@@ -91,7 +91,7 @@ def out_dir(tmp: Path, tool: str, i: int) -> Path:
 
 
 # ---- the floor: bare Python-Markdown, one instance, one process, one core ---------------------
-def floor_main(content: Path, loa_inline: bool = False) -> int:
+def floor_main(content: Path, loa_fast: bool = False) -> int:
     import markdown
 
     from pipeline.content import split_front_matter
@@ -103,10 +103,10 @@ def floor_main(content: Path, loa_inline: bool = False) -> int:
 
     # instances, as Loa makes them: by name, Markdown would first scan every package's entry points
     md = markdown.Markdown(extensions=[TableExtension(), FencedCodeExtension(), AttrListExtension()])
-    if loa_inline:  # the same HTML with Loa's inline step (pipeline/markdown_inline.py), for comparison
-        from pipeline import markdown_inline
+    if loa_fast:  # the same HTML with Loa's two faster steps (pipeline/markdown_fast.py), for comparison
+        from pipeline import markdown_fast
 
-        markdown_inline.install(md)
+        markdown_fast.install(md)
     start = time.perf_counter()
     size = sum(len(md.reset().convert(b)) for b in bodies)
     print(f"{len(bodies)} bodies converted in {time.perf_counter() - start:.3f} s ({size} characters of HTML)")
@@ -146,10 +146,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-hugo", action="store_true")
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder")
     ap.add_argument("--floor", metavar="CONTENT", help=argparse.SUPPRESS)  # the floor's own process
-    ap.add_argument("--loa-inline", action="store_true", help=argparse.SUPPRESS)  # ... with Loa's inline step
+    ap.add_argument("--loa-markdown", action="store_true", help=argparse.SUPPRESS)  # ... with Loa's faster steps
     args = ap.parse_args(argv)
     if args.floor:
-        return floor_main(Path(args.floor), args.loa_inline)
+        return floor_main(Path(args.floor), args.loa_markdown)
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from corpus import generate
@@ -200,7 +200,7 @@ def _bench(args, tmp: Path, generate) -> int:
     pelican = Row(f"Pelican {pelican_version}" if pelican_ok else "Pelican", n)
     hugo_row = Row("Hugo " + _hugo_version(hugo) if hugo else "Hugo", n)
     rerender = Row("Loa re-render, nothing changed", n)
-    loa_md = Row("Python-Markdown with Loa's inline step (same HTML, 1 core)", n)
+    loa_md = Row("Python-Markdown with Loa's faster steps (same HTML, 1 core)", n)
     python = Row("Python start-up alone (`python -c pass`)", 0)
 
     for i in range(args.runs):  # round-robin: a busy machine slows every tool alike
@@ -208,7 +208,7 @@ def _bench(args, tmp: Path, generate) -> int:
         floor.runs.append(run([sys.executable, str(Path(__file__).resolve()), "--floor", str(corpus.loa / "content")],
                               expect=rf"^{n} bodies"))
         loa_md.runs.append(run([sys.executable, str(Path(__file__).resolve()), "--floor", str(corpus.loa / "content"),
-                                "--loa-inline"], expect=rf"^{n} bodies"))
+                                "--loa-markdown"], expect=rf"^{n} bodies"))
         if pelican_ok:
             out = out_dir(tmp, "pelican", i)
             fresh(corpus.pelican / "__pycache__")

@@ -1,17 +1,22 @@
-"""Python-Markdown's inline step, skipping the patterns that cannot match a piece of text.
+"""Python-Markdown, the same HTML in less time: two of its steps skip work that cannot change it.
 
-Python-Markdown tries each of its inline patterns (code, escapes, links, images, autolinks, line
-breaks, HTML, entities, emphasis) on every piece of text in the tree, one call and one regular
-expression search per pattern and piece, most of which find nothing: on Loa's posts that is 40 % of
-a conversion. Every default pattern can only match where the text holds a given string (a backtick,
-``[``, ``<``, ``&``, ``*``, ``_``, two spaces and a newline...). :class:`InlineProcessor` reads those
-strings off each pattern's compiled regular expression once, and skips the pattern on a text without
-any of them, which is exactly what Python-Markdown would do after searching it in vain.
+**The inline step.** Python-Markdown tries each of its inline patterns (code, escapes, links,
+images, autolinks, line breaks, HTML, entities, emphasis) on every piece of text in the tree, one
+call and one regular expression search per pattern and piece, most of which find nothing: on Loa's
+posts that is 40 % of a conversion. Every default pattern can only match where the text holds a
+given string (a backtick, ``[``, ``<``, ``&``, ``*``, ``_``, two spaces and a newline...).
+:class:`InlineProcessor` reads those strings off each pattern's compiled regular expression once,
+and skips the pattern on a text without any of them, which is exactly what Python-Markdown would do
+after searching it in vain. A pattern whose start cannot be read (a third party's, or one that
+overrides how its expression is fetched) is always tried, as Python-Markdown does.
 
-The HTML is the same, byte for byte: ``tests/test_markdown_inline.py`` compares it with the stock
-processor on the sample posts, the benchmark corpus and random text made of Markdown's special
-characters. A pattern whose start cannot be read (a third party's, or one that overrides how its
-expression is fetched) is always tried, as Python-Markdown does.
+**The raw HTML step.** Before parsing blocks, Python-Markdown runs an HTML parser over the whole
+post to set raw HTML aside. A post without ``<`` and ``&`` gives that parser nothing but text, which
+it hands back unchanged; :class:`HtmlBlockPreprocessor` hands it back without the parser.
+
+The HTML is the same, byte for byte: ``tests/test_markdown_fast.py`` compares it with stock
+Python-Markdown on the sample posts, the benchmark corpus and random text made of Markdown's
+special characters.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from __future__ import annotations
 import functools
 import re
 
-from markdown import inlinepatterns, treeprocessors, util
+from markdown import inlinepatterns, preprocessors, treeprocessors, util
 
 try:  # the parser behind re.compile; private, so its absence only turns the skipping off
     from re import _constants as _sre
@@ -127,16 +132,31 @@ class InlineProcessor(treeprocessors.InlineProcessor):
         return data
 
 
+class HtmlBlockPreprocessor(preprocessors.HtmlBlockPreprocessor):
+    """The stock raw HTML step, skipped for a text without ``<`` and ``&``: the only characters on
+    which its parser (``convert_charrefs=False``) does anything but hand the text back."""
+
+    def run(self, lines: list[str]) -> list[str]:
+        source = "\n".join(lines)
+        if "<" in source or "&" in source:
+            return super().run(lines)
+        return source.split("\n")  # what the stock step returns for text alone
+
+
 def install(md):
-    """Put :class:`InlineProcessor` in place of ``md``'s stock one (same name and priority); a
-    Markdown whose inline step is not the stock class, or whose version lacks the hooks, is left as
-    it is. Returns ``md``."""
-    registry = md.treeprocessors
-    if "inline" not in registry or type(registry["inline"]) is not treeprocessors.InlineProcessor:
-        return md
+    """Put :class:`InlineProcessor` and :class:`HtmlBlockPreprocessor` in place of ``md``'s stock
+    ones (same names and priorities). A step that is not the stock class, or a version of
+    Python-Markdown without the hooks, is left as it is. Returns ``md``."""
+    tree = md.treeprocessors
     base = treeprocessors.InlineProcessor
-    if not (hasattr(base, "_InlineProcessor__handleInline") and hasattr(base, "_InlineProcessor__applyPattern")):
-        return md  # pragma: no cover - a Python-Markdown that renamed its internals
-    priority = next(item.priority for item in registry._priority if item.name == "inline")
-    registry.register(InlineProcessor(md), "inline", priority)
+    if ("inline" in tree and type(tree["inline"]) is base
+            and hasattr(base, "_InlineProcessor__handleInline") and hasattr(base, "_InlineProcessor__applyPattern")):
+        tree.register(InlineProcessor(md), "inline", _priority(tree, "inline"))
+    pre = md.preprocessors
+    if "html_block" in pre and type(pre["html_block"]) is preprocessors.HtmlBlockPreprocessor:
+        pre.register(HtmlBlockPreprocessor(md), "html_block", _priority(pre, "html_block"))
     return md
+
+
+def _priority(registry, name: str) -> float:
+    return next(item.priority for item in registry._priority if item.name == name)

@@ -1,5 +1,5 @@
-"""Loa's inline step (pipeline/markdown_inline.py) gives Python-Markdown's HTML, byte for byte:
-on the sample posts, on the benchmark corpus and on random text made of Markdown's special characters."""
+"""Loa's Markdown (pipeline/markdown_fast.py) gives Python-Markdown's HTML, byte for byte: on the
+sample posts, on the benchmark corpus and on random text made of Markdown's special characters."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from markdown import inlinepatterns
 
-from pipeline import markdown_inline
-from pipeline.markdown_inline import match_starts, pattern_starts
+from pipeline import markdown_fast
+from pipeline.markdown_fast import match_starts, pattern_starts
 from pipeline.render import Renderer, markdown_extensions
 from tests.test_bench_corpus import _corpus_module
 
@@ -24,8 +24,9 @@ def _stock() -> markdown.Markdown:
 
 
 def _loa() -> markdown.Markdown:
-    md = markdown_inline.install(_stock())
-    assert isinstance(md.treeprocessors["inline"], markdown_inline.InlineProcessor)
+    md = markdown_fast.install(_stock())
+    assert isinstance(md.treeprocessors["inline"], markdown_fast.InlineProcessor)
+    assert isinstance(md.preprocessors["html_block"], markdown_fast.HtmlBlockPreprocessor)
     return md
 
 
@@ -94,7 +95,7 @@ def test_install_leaves_a_replaced_inline_step_alone():
         pass
 
     md.treeprocessors.register(Mine(md), "inline", 20)
-    assert type(markdown_inline.install(md).treeprocessors["inline"]) is Mine
+    assert type(markdown_fast.install(md).treeprocessors["inline"]) is Mine
 
 
 def test_same_html_on_the_sample_posts():
@@ -118,7 +119,8 @@ def test_the_renderer_uses_it(tmp_path):
 
     make_repo(tmp_path)
     renderer = Renderer(load_config(tmp_path / "config.toml", env={}))
-    assert isinstance(renderer.md.treeprocessors["inline"], markdown_inline.InlineProcessor)
+    assert isinstance(renderer.md.treeprocessors["inline"], markdown_fast.InlineProcessor)
+    assert isinstance(renderer.md.preprocessors["html_block"], markdown_fast.HtmlBlockPreprocessor)
 
 
 # Markdown's special characters and the strings around them, Vietnamese letters, spaces, newlines
@@ -165,3 +167,22 @@ def test_a_pattern_added_between_runs_is_tried():
 
     md.inlinePatterns.register(Percent(r"%%"), "percent", 5)
     assert md.reset().convert("a %% b") == "<p>a PCT b</p>"
+
+
+# text without < and &, where the raw HTML step is skipped: lines, blank lines, spaces, Markdown
+_PLAIN = st.sampled_from(["\n", "\n\n", "  \n", " ", "    ", "\t", "a", "Việt", "# ", "* ", "1. ", "> ", "```", "|", "---",
+                          "[x](y.md)", "**", "_", "`", "\\", "{: .x}", "\r\n", "\x02", "\x03", ">"])
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(_PLAIN, max_size=40).map("".join))
+def test_same_html_without_raw_html(text):
+    _same(text)
+    lines = text.split("\n")
+    assert LOA.preprocessors["html_block"].run(lines) == STOCK.preprocessors["html_block"].run(lines)
+
+
+def test_raw_html_is_still_set_aside():
+    text = "Đoạn một.\n\n<div class=\"x\">\n*không* xử lý\n</div>\n\nA &amp; B <b>đậm</b>\n"
+    _same(text)
+    assert '<div class="x">\n*không* xử lý\n</div>' in LOA.reset().convert(text)
