@@ -14,6 +14,10 @@ overrides how its expression is fetched) is always tried, as Python-Markdown doe
 post to set raw HTML aside. A post without ``<`` and ``&`` gives that parser nothing but text, which
 it hands back unchanged; :class:`HtmlBlockPreprocessor` hands it back without the parser.
 
+**The attribute lists step.** The ``attr_list`` extension walks every element of the tree looking
+for ``{: ...}``; it changes an element only where that matches, which needs a ``{`` that the post's
+text would hold. :class:`AttrListTreeprocessor` does not walk the tree of a post without one.
+
 The HTML is the same, byte for byte: ``tests/test_markdown_fast.py`` compares it with stock
 Python-Markdown on the sample posts, the benchmark corpus and random text made of Markdown's
 special characters.
@@ -25,6 +29,7 @@ import functools
 import re
 
 from markdown import inlinepatterns, preprocessors, treeprocessors, util
+from markdown.extensions import attr_list
 
 try:  # the parser behind re.compile; private, so its absence only turns the skipping off
     from re import _constants as _sre
@@ -143,10 +148,21 @@ class HtmlBlockPreprocessor(preprocessors.HtmlBlockPreprocessor):
         return source.split("\n")  # what the stock step returns for text alone
 
 
+class AttrListTreeprocessor(attr_list.AttrListTreeprocessor):
+    """The ``attr_list`` extension's step, skipped for a post without ``{``. The tree's texts come
+    from the post's lines (an escaped ``\\{`` is a placeholder until later), so a post without
+    ``{`` has no ``{: ...}`` anywhere for the step to act on."""
+
+    def run(self, doc) -> None:
+        if "{" in "\n".join(self.md.lines):
+            super().run(doc)
+
+
 def install(md):
-    """Put :class:`InlineProcessor` and :class:`HtmlBlockPreprocessor` in place of ``md``'s stock
-    ones (same names and priorities). A step that is not the stock class, or a version of
-    Python-Markdown without the hooks, is left as it is. Returns ``md``."""
+    """Put :class:`InlineProcessor`, :class:`HtmlBlockPreprocessor` and, with ``attr_list``,
+    :class:`AttrListTreeprocessor` in place of ``md``'s stock ones (same names and priorities). A
+    step that is not the stock class, or a version of Python-Markdown without the hooks, is left as
+    it is. Returns ``md``."""
     tree = md.treeprocessors
     base = treeprocessors.InlineProcessor
     if ("inline" in tree and type(tree["inline"]) is base
@@ -155,6 +171,8 @@ def install(md):
     pre = md.preprocessors
     if "html_block" in pre and type(pre["html_block"]) is preprocessors.HtmlBlockPreprocessor:
         pre.register(HtmlBlockPreprocessor(md), "html_block", _priority(pre, "html_block"))
+    if "attr_list" in tree and type(tree["attr_list"]) is attr_list.AttrListTreeprocessor:
+        tree.register(AttrListTreeprocessor(md), "attr_list", _priority(tree, "attr_list"))
     return md
 
 

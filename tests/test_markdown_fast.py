@@ -27,6 +27,7 @@ def _loa() -> markdown.Markdown:
     md = markdown_fast.install(_stock())
     assert isinstance(md.treeprocessors["inline"], markdown_fast.InlineProcessor)
     assert isinstance(md.preprocessors["html_block"], markdown_fast.HtmlBlockPreprocessor)
+    assert isinstance(md.treeprocessors["attr_list"], markdown_fast.AttrListTreeprocessor)
     return md
 
 
@@ -186,3 +187,11 @@ def test_raw_html_is_still_set_aside():
     text = "Đoạn một.\n\n<div class=\"x\">\n*không* xử lý\n</div>\n\nA &amp; B <b>đậm</b>\n"
     _same(text)
     assert '<div class="x">\n*không* xử lý\n</div>' in LOA.reset().convert(text)
+
+
+def test_attribute_lists_still_apply():
+    text = "# Tiêu đề {: #muc .lon }\n\nĐoạn\n{: .doan }\n\n* mục {: .x }\n\n[liên kết](a.md){: .ngoai }\n\nKhông {có} gì\n"
+    _same(text)
+    html = LOA.reset().convert(text)
+    assert '<h1 class="lon" id="muc">' in html and '<p class="doan">' in html and 'class="ngoai"' in html
+    _same("Không có ngoặc nhọn nào: \\{: .x} vẫn như cũ\n")
