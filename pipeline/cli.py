@@ -100,6 +100,36 @@ def load(args) -> Config:
     return cfg
 
 
+def post_paths(args, cfg: Config) -> list[Path] | None:
+    """The PATH arguments of ``check`` and ``preview``: ``None`` for none (all posts), else each
+    one, which must exist and lie inside ``content/``; ``UsageError`` (exit 2) naming the first
+    that does not."""
+    from pathlib import Path
+
+    from pipeline.errors import UsageError
+    from pipeline.messages import text as msg
+
+    if not args.paths:
+        return None
+    lang = lang_of(args, cfg)
+    content = cfg.content_dir
+    out = []
+    for raw in args.paths:
+        p = Path(raw)
+        if not p.exists() and not p.is_symlink():
+            raise UsageError(msg("path.missing", lang, path=raw))
+        inside = any(_under(os.path.normcase(a), os.path.normcase(b)) for a, b in
+                     ((os.path.abspath(p), os.path.abspath(content)), (os.path.realpath(p), os.path.realpath(content))))
+        if not inside:
+            raise UsageError(msg("path.outside-content", lang, path=raw, content=rel(content, cfg)))
+        out.append(p)
+    return out
+
+
+def _under(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
 def lang_of(args, cfg: Config | None = None) -> str:
     return getattr(args, "lang", None) or (cfg.language if cfg else None) or os.environ.get("LOA_LANG") or "vi"
 

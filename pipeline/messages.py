@@ -22,6 +22,12 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                       "file is not UTF-8 (looks like {encoding}); run `loa check --fix` to convert it, or save it as UTF-8"),
     "file.mixed-utf8": ("tệp là UTF-8 nhưng có {count} byte không hợp lệ ở dòng {lines}{encoding_vi}",
                         "the file is UTF-8 but {count} bytes on line(s) {lines} are not{encoding_en}"),
+    # PATH arguments of check and preview
+    "path.missing": ("`{path}`: không có tệp hay thư mục này", "`{path}`: no such file or folder"),
+    "path.outside-content": ("`{path}` không nằm trong thư mục nội dung `{content}` của cấu hình này; chỉ kiểm tra và xem "
+                             "trước được bài trong thư mục đó (dùng `--config` để chọn kho nội dung khác)",
+                             "`{path}` is not inside this configuration's content folder `{content}`; only posts there can "
+                             "be checked and previewed (use `--config` for another content repository)"),
     # front matter
     "front.missing": ("thiếu phần khai báo đầu bài (front matter) giữa hai dòng `---` ở đầu tệp; dùng `loa new` để tạo bài mẫu",
                       "missing front matter between two `---` lines at the top; use `loa new` to create a post"),

@@ -107,3 +107,19 @@ def test_the_loa_command_is_the_process_entry(capsys):
     finally:
         sys.argv = argv
     assert exc.value.code == 0 and capsys.readouterr().out.strip() == "loa 0.1.0"
+
+
+@pytest.mark.parametrize("verb", ["check", "preview"])
+def test_a_path_outside_content_or_missing_is_refused_with_its_name(tmp_path, capsys, verb):
+    """A post given by path must be one of this repository's: another folder's post would be checked
+    or rendered with a configuration that is not its own."""
+    root = make_repo(tmp_path / "repo", {"news/a.md": post()})
+    other = make_repo(tmp_path / "other", {"news/b.md": post(id="b")})
+    cfg = ["--config", str(root / "config.toml")]
+    assert main([*cfg, verb, str(other / "content/news/b.md")]) == 2
+    err = capsys.readouterr().err
+    assert "other/content/news/b.md` không nằm trong thư mục nội dung `content`" in err
+    assert main([*cfg, "--lang", "en", verb, str(root / "content/news/nothing.md")]) == 2
+    assert "nothing.md`: no such file or folder" in capsys.readouterr().err
+    assert main([*cfg, verb, str(root / "content/news/a.md")]) == 0
+    assert main([*cfg, verb, str(root / "content")]) == 0

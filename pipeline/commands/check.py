@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
-from pipeline.cli import emit_json, lang_of, load, verb
+from pipeline.cli import emit_json, lang_of, load, post_paths, verb
 from pipeline.models import Severity
 
 
@@ -17,16 +16,11 @@ def check(args) -> int:
 
     cfg = load(args)
     lang = lang_of(args, cfg)
+    paths = post_paths(args, cfg)
     if args.fix:
         from pipeline.commands.fix import run_fix
 
         run_fix(cfg, args, lang)
-    paths = [Path(p) for p in args.paths] if args.paths else None
-    if paths:
-        for p in paths:
-            if not p.exists() and not p.is_symlink():
-                print(f"{p}: không có tệp hay thư mục này / no such file or folder", file=sys.stderr)
-                return 2
     # every post is read for duplicate and link checks, even when only some are asked for
     all_posts, read_problems = content.read_all(cfg)
     if paths:

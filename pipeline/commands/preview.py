@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from pipeline.cli import lang_of, load, parse_now, rel, verb
+from pipeline.cli import lang_of, load, parse_now, post_paths, rel, verb
 
 
 @verb("preview", "write a static preview site: every post as every channel will receive it, with character counts")
@@ -18,7 +18,7 @@ def preview(args) -> int:
     lang = lang_of(args, cfg)
     now = parse_now(args.now, cfg)
     out = Path(args.out) if args.out else None
-    result = build_preview(cfg, out, [Path(p) for p in args.paths] or None, now=now, jobs=args.jobs)
+    result = build_preview(cfg, out, post_paths(args, cfg), now=now, jobs=args.jobs)
     for f, err in result.failed:
         print(err, file=sys.stderr)
     print(summary(lang, rel(result.index, cfg), result.rendered, result.reused, len(result.failed)))
