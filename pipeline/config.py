@@ -271,6 +271,8 @@ def _channel(name: str, ch: dict, errors: list, warnings: list, env: Mapping[str
                 errors.append((f"{key}.{opt}", _wrong_type(spec.type, value)))
             elif spec.choices and value not in spec.choices:
                 errors.append((f"{key}.{opt}", _one_of(spec.choices, value, suggest=True)))
+            elif spec.check is not None and (problem := spec.check(value)) is not None:
+                errors.append((f"{key}.{opt}", problem))
         for spec in cls.options:
             if spec.name not in options:
                 if spec.required and ch.get("enabled", True):

@@ -10,8 +10,9 @@ index page kept with a mark where its time goes.
 :func:`quick` is that re-run straight from the command line, before the rest of Loa is imported
 (the argument parser, config validation, Jinja2, Markdown): with 2,000 posts it is most of what the
 run costs. It takes only ``[--config P] [--lang L] [-v] preview [--out D] [--now T] [--jobs N]
-[--lang L]``, with ``--now`` in the form ``2024-03-25 08:00``, and a config without warnings; anything else, and any doubt (a missing, old or foreign stamp, a
-changed file), goes to the full path, which gives the same pages, output and exit status.
+[--lang L]``, with ``--now`` in the form ``2024-03-25 08:00``, and a config without warnings;
+anything else, and any doubt (a missing, old or foreign stamp, a changed file), goes to the full
+path, which gives the same pages, output and exit status.
 It imports nothing but ``os`` and ``time``: the stamp is written with ``marshal`` (built in, the
 format of Python's own ``.pyc`` files; a stamp another Python cannot read is just not trusted).
 """
@@ -192,7 +193,8 @@ def quick(argv: list[str]) -> int | None:
             if b"out_dir" in data:  # preview.out_dir may be set: ask the TOML (rare; costs its import)
                 import tomllib
 
-                out = os.path.join(root, tomllib.loads(data.decode("utf-8")).get("preview", {}).get("out_dir", DEFAULT_OUT))
+                preview = tomllib.loads(data.decode("utf-8")).get("preview", {})
+                out = os.path.join(root, preview.get("out_dir", DEFAULT_OUT))
             else:
                 out = os.path.join(root, DEFAULT_OUT)
         stamp = read(out)

@@ -252,6 +252,8 @@ def channel_options_markdown() -> str:
             ty = o.type if not isinstance(o.type, tuple) else o.type[0]
             k = Key(o.name, ty, default=o.default, required=o.required)
             choices = f"; one of: {', '.join(map(str, o.choices))}" if o.choices else ""
+            if getattr(o.check, "describes", None):
+                choices += f"; {o.check.describes}"
             out.append(f"| `channels.<name>.{o.name}` | {_type_name(k)} | {_fmt_default(k)} | {o.doc}{choices} |")
         out.append("")
     return "\n".join(out)

@@ -28,7 +28,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar, Mapping, Protocol
+from typing import Any, Callable, ClassVar, Mapping, Protocol
 
 from pipeline.errors import PermanentPublishError, PublishError
 from pipeline.models import PublishResult, Rendering
@@ -87,6 +87,24 @@ class OptionSpec:
     doc: str = ""
     secret_env: bool = False
     choices: tuple = ()  # the only values accepted, when the vendor knows only a few
+    check: Callable[[Any], str | None] | None = None  # a message (a catalogue Detail) for a bad value, else None
+
+
+def http_url(value: Any) -> str | None:
+    """``OptionSpec.check`` for an address Loa sends requests to: http(s) with a host name."""
+    from urllib.parse import urlsplit
+
+    from pipeline.messages import Detail
+
+    try:
+        parts = urlsplit(value)
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:  # a malformed IPv6 address or port
+        ok = False
+    return None if ok else Detail("config.bad-url", value=repr(value))
+
+
+http_url.describes = "an http:// or https:// address"  # for the reference table (python -m pipeline.schema)
 
 
 class Publisher:

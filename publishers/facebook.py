@@ -26,7 +26,7 @@ from typing import Any
 
 from pipeline.errors import PermanentPublishError, PublishError, PublisherAuthError, TransientPublishError
 from pipeline.models import PublishResult, Rendering
-from publishers.base import ChannelHealth, OptionSpec, Publisher
+from publishers.base import ChannelHealth, OptionSpec, Publisher, http_url
 from publishers.http import protect_secret, DEFAULT_TIMEOUT, classify_status, new_session, raise_for, redact, translate
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ class FacebookPublisher(Publisher):
         OptionSpec("page_id", str, required=True, doc="the numeric id of the Facebook Page"),
         OptionSpec("token_env", str, required=True, secret_env=True,
                    doc="environment variable holding a long-lived Page access token"),
-        OptionSpec("api_base", str, default="https://graph.facebook.com", doc="Graph API address"),
+        OptionSpec("api_base", str, default="https://graph.facebook.com", doc="Graph API address", check=http_url),
         OptionSpec("api_version", str, default="v19.0", doc="Graph API version put in every path"),
         OptionSpec("usage_slowdown", (int, float), default=75,
                    doc="percent of Facebook's rate limit above which Loa pauses calls to this Page"),

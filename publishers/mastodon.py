@@ -34,7 +34,7 @@ from typing import Any, Callable, Mapping
 from pipeline.errors import ConfigError, PermanentPublishError, PublisherAuthError, PublishError, TransientPublishError
 from pipeline.messages import Detail
 from pipeline.models import PublishResult, Rendering
-from publishers.base import ChannelHealth, OptionSpec, Publisher, StateStore
+from publishers.base import ChannelHealth, OptionSpec, Publisher, StateStore, http_url
 from publishers.http import DEFAULT_TIMEOUT, classify_status, new_session, raise_for, redact, translate
 
 log = logging.getLogger(__name__)
@@ -95,7 +95,8 @@ class MastodonPublisher(Publisher):
                    "the key is younger than `idempotency_window` seconds after the first POST (Mastodon keeps keys "
                    "one hour); later the item is reported in doubt for a person to settle.")
     options = (
-        OptionSpec("instance_url", str, required=True, doc="base URL of the instance, e.g. https://mastodon.social"),
+        OptionSpec("instance_url", str, required=True, doc="base URL of the instance, e.g. https://mastodon.social",
+                   check=http_url),
         OptionSpec("token_env", str, required=True, secret_env=True, doc="variable holding the access token"),
         OptionSpec("visibility", str, default="public", doc="who sees the statuses", choices=VISIBILITIES),
         OptionSpec("language", str, default="vi", doc="ISO 639-1 language of the statuses"),

@@ -28,7 +28,7 @@ from typing import Any
 
 from pipeline.errors import PermanentPublishError, PublishError, PublisherAuthError, TransientPublishError
 from pipeline.models import PublishResult, Rendering
-from publishers.base import ChannelHealth, OptionSpec, Publisher
+from publishers.base import ChannelHealth, OptionSpec, Publisher, http_url
 from publishers.http import protect_secret, DEFAULT_TIMEOUT, classify_status, new_session, raise_for, redact, translate
 
 log = logging.getLogger(__name__)
@@ -62,7 +62,7 @@ class TelegramPublisher(Publisher):
                    doc="the channel: @username for a public channel, or its numeric id (-100...)"),
         OptionSpec("token_env", str, required=True, secret_env=True,
                    doc="environment variable holding the bot token from @BotFather"),
-        OptionSpec("api_base", str, default="https://api.telegram.org", doc="Bot API address"),
+        OptionSpec("api_base", str, default="https://api.telegram.org", doc="Bot API address", check=http_url),
         OptionSpec("disable_link_preview", bool, default=False, doc="do not show a preview of the first link"),
         OptionSpec("pace_seconds", (int, float), default=3.0,
                    doc="least seconds between two sends or edits to the channel (Telegram allows about 20 a minute)"),

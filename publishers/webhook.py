@@ -16,7 +16,7 @@ from __future__ import annotations
 from pipeline.errors import PublisherAuthError
 from pipeline.models import PublishResult, Rendering
 from publishers import http
-from publishers.base import ChannelHealth, OptionSpec, Publisher
+from publishers.base import ChannelHealth, OptionSpec, Publisher, http_url
 
 
 class WebhookPublisher(Publisher):
@@ -26,7 +26,7 @@ class WebhookPublisher(Publisher):
     family = "portal"
     limits = {"article": None}
     options = (
-        OptionSpec("url", str, required=True, doc="Collection endpoint receiving the items."),
+        OptionSpec("url", str, required=True, doc="Collection endpoint receiving the items", check=http_url),
         OptionSpec("token_env", str, doc="Environment variable holding a bearer token (optional).", secret_env=True),
         OptionSpec("timeout", (int, float), default=30, doc="Seconds to wait for an answer."),
         OptionSpec("social", bool, default=False, doc="Treat as a social channel (24 h max_lateness by default)."),

@@ -36,7 +36,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pipeline.errors import ConfigError, PermanentPublishError, PublisherAuthError, TransientPublishError
 from pipeline.messages import Detail
 from pipeline.models import PublishResult, Rendering
-from publishers.base import ChannelHealth, OptionSpec, Publisher
+from publishers.base import ChannelHealth, OptionSpec, Publisher, http_url
 from publishers.http import classify_status, new_session, parse_retry_after, raise_for, translate
 
 if TYPE_CHECKING:
@@ -84,7 +84,8 @@ class WordPressPublisher(Publisher):
     can_lookup = True
     lookup_note = "finds the article by its slug, also in the trash"
     options = (
-        OptionSpec("url", str, required=True, doc="address of the WordPress site, e.g. \"https://congtt.example.gov.vn\""),
+        OptionSpec("url", str, required=True, doc="address of the WordPress site, e.g. \"https://congtt.example.gov.vn\"",
+                   check=http_url),
         OptionSpec("username", str, required=True, doc="WordPress login (or e-mail) of the publishing user"),
         OptionSpec("password_env", str, required=True, secret_env=True,
                    doc="environment variable holding that user's application password"),

@@ -40,7 +40,7 @@ from typing import Any, Callable, Mapping
 
 from pipeline.errors import PermanentPublishError, PublisherAuthError, TransientPublishError
 from pipeline.models import PublishResult, Rendering
-from publishers.base import ChannelHealth, OptionSpec, Publisher, StateStore
+from publishers.base import ChannelHealth, OptionSpec, Publisher, StateStore, http_url
 from publishers.http import DEFAULT_TIMEOUT, classify_status, new_session, raise_for, redact, translate
 
 log = logging.getLogger(__name__)
@@ -68,8 +68,8 @@ class ZaloPublisher(Publisher):
         OptionSpec("refresh_token_env", str, required=True, secret_env=True,
                    doc="variable holding the first refresh token (later ones are kept in the ledger)"),
         OptionSpec("token_env", str, secret_env=True, doc="variable holding a first access token (optional)"),
-        OptionSpec("api_base", str, default="https://openapi.zalo.me", doc="OA API base URL"),
-        OptionSpec("oauth_base", str, default="https://oauth.zaloapp.com", doc="OAuth base URL"),
+        OptionSpec("api_base", str, default="https://openapi.zalo.me", doc="OA API base URL", check=http_url),
+        OptionSpec("oauth_base", str, default="https://oauth.zaloapp.com", doc="OAuth base URL", check=http_url),
         OptionSpec("verify_attempts", int, default=5, doc="verify calls per publish before giving up for now"),
         OptionSpec("verify_interval", (int, float), default=3.0, doc="seconds between verify calls"),
         OptionSpec("article_status", str, default="show", doc='"show" (visible at once) or "hide"'),

@@ -5,6 +5,7 @@ import pytest
 
 from pipeline.config import build_config, load_config
 from pipeline.errors import ConfigError
+from pipeline.messages import Detail
 from tests.repo import ROOT, make_repo
 
 
@@ -106,6 +107,21 @@ def test_a_channel_option_outside_its_choices_is_an_error_at_load(tmp_path):
     assert errors["channels.m.visibility"] == ("expected one of: public, unlisted, private, direct but received: "
                                                "'publik'; did you mean 'public'?")
     assert "did you mean 'publish'?" in errors["channels.w.status"]
+
+
+def test_a_channel_address_that_is_not_http_is_an_error_at_load(tmp_path):
+    """Reported by `loa check` with every other mistake, not first when the channel is built."""
+    make_repo(tmp_path, config=MINIMAL + '\n[channels.m]\ntype = "mastodon"\ninstance_url = "ftp://m.example"\n'
+              'token_env = "LOA_M"\n[channels.w]\ntype = "wordpress"\nurl = "congtt.example.gov.vn"\n'
+              'username = "u"\npassword_env = "LOA_W"\n[channels.t]\ntype = "telegram"\nchat_id = "@x"\n'
+              'token_env = "LOA_T"\napi_base = "http://"\n[channels.ok]\ntype = "webhook"\nurl = "http://127.0.0.1:9/items"\n')
+    with pytest.raises(ConfigError) as ei:
+        load_config(tmp_path / "config.toml", env={})
+    errors = dict(ei.value.errors)
+    assert errors["channels.m.instance_url"] == "expected an http:// or https:// address but received: 'ftp://m.example'"
+    assert "'congtt.example.gov.vn'" in errors["channels.w.url"] and "'http://'" in errors["channels.t.api_base"]
+    assert not any(k.startswith("channels.ok") for k in errors)
+    assert Detail("config.bad-url", value="'x'").localized("vi").startswith("cần một địa chỉ http:// hoặc https://")
 
 
 def test_literal_secret_is_an_error(tmp_path):
