@@ -97,16 +97,21 @@ class PublishError(LoaError):
 class TransientPublishError(PublishError):
     """Timeouts, 5xx, 429, vendor throttle codes: retried with backoff.
 
-    ``retry_after`` is the vendor's requested wait in seconds, or ``None``.
+    ``retry_after`` is the vendor's requested wait in seconds, or ``None``. ``holds_channel`` says
+    whether that wait is for the whole channel (a rate limit, flood control: the default when
+    ``retry_after`` is given), so that no other item is sent before it runs out, or for this item
+    alone (its image or article still being processed), so that the others go on.
     """
 
     kind = "transient"
     retryable = True
 
     def __init__(self, channel: str, post_id: str | None, reason: str, *,
-                 retry_after: float | None = None, maybe_sent: bool = False, **kw):
+                 retry_after: float | None = None, maybe_sent: bool = False, holds_channel: bool | None = None,
+                 **kw):
         super().__init__(channel, post_id, reason, **kw)
         self.retry_after = retry_after
+        self.holds_channel = retry_after is not None if holds_channel is None else holds_channel
         #: True when the request may have reached the vendor (read timeout, connection lost while
         #: waiting for the answer): the engine looks the item up before sending it again.
         self.maybe_sent = maybe_sent

@@ -403,6 +403,8 @@ class Engine:
                 # an HTTP error for this item: go on with the others; no connection at all: the
                 # server is down, the rest of the channel waits for the next tick
                 return exc.status is not None
+            if not exc.holds_channel:  # this item's own wait (still processing): the others go on
+                return True
             # a wait the vendor asked for (flood control, Page usage, a rate bucket) holds the whole
             # channel until then: its other items neither spend an attempt on it now nor are sent
             # by the next pass before it has run out

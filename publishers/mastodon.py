@@ -207,7 +207,7 @@ class MastodonPublisher(Publisher):
                                           f"put it in {self.o['token_env']} and run `loa channels check`")
         if status == 422 and msg.startswith(NOT_READY):
             raise TransientPublishError(self.name, post_id, f"Mastodon: {msg}", vendor_message=msg, status=status,
-                                        retry_after=float(self.o["media_poll_interval"]))
+                                        retry_after=float(self.o["media_poll_interval"]), holds_channel=False)
         if status == 422:
             raise PermanentPublishError(self.name, post_id, f"Mastodon refused it: {msg}", vendor_message=msg,
                                         status=status)
@@ -260,7 +260,8 @@ class MastodonPublisher(Publisher):
             if n + 1 < attempts:
                 self.sleep(float(self.o["media_poll_interval"]))
         raise TransientPublishError(self.name, post_id, "Mastodon is still processing the image",
-                                    retry_after=float(self.o["media_poll_interval"]) * attempts, code="processing")
+                                    retry_after=float(self.o["media_poll_interval"]) * attempts, code="processing",
+                                    holds_channel=False)
 
     # -- hooks ------------------------------------------------------------------------------------------
     def _age(self, iso: str) -> float:

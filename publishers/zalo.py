@@ -214,7 +214,7 @@ class ZaloPublisher(Publisher):
         if code in self.o["processing_codes"]:
             raise TransientPublishError(self.name, post_id, f"Zalo is still processing: {message}",
                                         vendor_message=message, code=str(code),
-                                        retry_after=float(self.o["verify_interval"]))
+                                        retry_after=float(self.o["verify_interval"]), holds_channel=False)
         raise PermanentPublishError(self.name, post_id, f"Zalo refused {path.rsplit('/', 1)[-1]}: {message} (error {code})",
                                     vendor_message=message, code=str(code))
 
@@ -286,7 +286,8 @@ class ZaloPublisher(Publisher):
         raise TransientPublishError(self.name, post_id,
                                     f"Zalo was still processing the article after {attempts} checks; the job is kept "
                                     "and Loa will check it again instead of creating a second article",
-                                    retry_after=float(self.o["verify_interval"]) * attempts, code="processing")
+                                    retry_after=float(self.o["verify_interval"]) * attempts, code="processing",
+                                    holds_channel=False)
 
     def _link(self, article_id: str, post_id: str | None) -> str | None:
         try:
@@ -339,7 +340,8 @@ class ZaloPublisher(Publisher):
             raise TransientPublishError(self.name, r.post_id,
                                         "an earlier create's answer was lost and Zalo does not list the article yet; "
                                         "waiting before creating it again",
-                                        retry_after=float(self.o["lookup_settle"]) - age, code="in_doubt")
+                                        retry_after=float(self.o["lookup_settle"]) - age, code="in_doubt",
+                                        holds_channel=False)
         return None
 
     def _finish(self, r: Rendering, key: str, job: dict[str, Any]) -> PublishResult:

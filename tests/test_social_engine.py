@@ -20,7 +20,7 @@ import pytest
 from pipeline.cli import main as loa
 from pipeline.config import load_config
 from pipeline.ledger import open_ledger
-from pipeline.publish import Engine
+from pipeline.publish import THROTTLE_PREFIX, Engine
 from pipeline.status import build_status, render_status
 from tests.repo import CONFIG_HEAD, make_repo, post
 from tests.servers.facebook import FacebookServer
@@ -503,6 +503,19 @@ def test_zalo_still_processing_is_verified_again_not_created_again(world):
     assert w.created("zalo") == 1 and len(w.zalo.calls("POST", "/article/create")) == 1
 
 
+def test_an_item_still_processing_does_not_hold_the_rest_of_its_channel(world):
+    """Zalo's -214 is about one article: unlike a rate limit, the channel's other items go on."""
+    w = world({"news/a.md": item("a", "zalo"), "news/b.md": item("b", "zalo")}, zalo="verify_attempts = 1")
+    w.zalo.verify_pending = 1  # each job: -214 once, then its id
+    r = w.run(T0)
+    assert len(w.zalo.calls("POST", "/article/create")) == 2  # b was created in the same pass as a
+    assert {w.row(p, "zalo").state for p in "ab"} == {"retrying"} and r.transient == 2
+    assert w.kv(THROTTLE_PREFIX + "zalo") is None  # no wait recorded for the whole channel
+    later = max(w.row(p, "zalo").next_attempt_at for p in "ab")
+    r = w.run(later)
+    assert r.sent == 2 and w.created("zalo") == 2 and len(w.zalo.calls("POST", "/article/create")) == 2
+
+
 # -- credentials that stop working in the middle of a run ------------------------------------------
 def test_zalo_refresh_rotation_is_in_the_ledger_before_the_new_token_is_used(world):
     ids = ["t0", "t1", "t2"]
@@ -627,8 +640,6 @@ def test_a_crash_after_the_vendor_answered_never_makes_a_second_item(world, chan
 
 def test_status_shows_a_vendor_wait_as_upcoming_not_due(world):
     """A channel told to wait (429 with Retry-After) is not 'due now': status says until when."""
-    from pipeline.publish import THROTTLE_PREFIX
-
     w = world({"news/t1.md": item("t1", "telegram"), "news/m1.md": item("m1", "mastodon")})
     now = T0 + timedelta(minutes=5)
     until = now + timedelta(seconds=40)
