@@ -13,8 +13,10 @@ run costs. It takes only ``[--config P] [--lang L] [-v] preview [--out D] [--now
 [--lang L]``, with ``--now`` in the form ``2024-03-25 08:00``, and a config without warnings;
 anything else, and any doubt (a missing, old or foreign stamp, a changed file), goes to the full
 path, which gives the same pages, output and exit status.
-It imports nothing but ``os`` and ``time``: the stamp is written with ``marshal`` (built in, the
-format of Python's own ``.pyc`` files; a stamp another Python cannot read is just not trusted).
+The quick path imports only what the interpreter has loaded at start-up already (``os``, ``sys``,
+``time``, ``marshal``) and :mod:`pipeline.paths`: the stamp is written with ``marshal`` (the format
+of Python's own ``.pyc`` files; a stamp another Python cannot read is just not trusted), and the
+site's time comes from UTC offsets the full run recorded, not from ``zoneinfo``.
 """
 
 from __future__ import annotations
