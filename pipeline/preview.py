@@ -18,7 +18,6 @@ Speed (figures in bench/README.md):
 from __future__ import annotations
 
 import gc
-import hashlib
 import json
 import os
 import shutil
@@ -313,12 +312,13 @@ def _build(cfg, out: Path, settings: dict, files: list[str], sigs: list, paths, 
     ordered = [rows[f] for f in files if f in rows] + [r for f, r in rows.items() if f not in listed]
     rendered_now = set(todo)
     index = _index_html(cfg, ordered, now, index_env, index_tpl, rendered_now)
-    _write_text(out / "index.html", index.replace(_GENERATED, _generated(cfg, now)))
+    preview_stamp.write_text(out / "index.html", index.replace(_GENERATED, _generated(cfg, now)))
     if todo or rows != old or cached.get("key") != key:  # else the cache file already says all this
         dumps = json.dumps
         parts += (f"{dumps(f, ensure_ascii=False)}: {dumps(r, ensure_ascii=False)}".encode("utf-8")
                   for f, r in rows.items() if f not in rendered_now)
-        _write_bytes(cache_file, b'{"key": %s, "rows": {%s}}' % (dumps(key).encode(), b", ".join(p for p in parts if p)))
+        body = b", ".join(p for p in parts if p)
+        preview_stamp.write_bytes(cache_file, b'{"key": %s, "rows": {%s}}' % (dumps(key).encode(), body))
     if paths is None:  # what the next run needs to see that nothing changed, without the rows
         preview_stamp.write(
             str(out), settings=settings, config=os.path.realpath(cfg.path) if cfg.path else None, root=str(cfg.root),
@@ -352,16 +352,6 @@ def _listdir(folder: Path) -> set[str]:
         return set(os.listdir(folder))
     except OSError:
         return set()
-
-
-def _write_text(path: Path, text: str) -> None:
-    _write_bytes(path, text.encode("utf-8"))
-
-
-def _write_bytes(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
 
 
 def _generated(cfg, now: datetime) -> str:

@@ -75,10 +75,10 @@ def write(out: str, *, settings: dict, config: str | None, root: str, content_di
           warnings: bool, files: list[str], sigs: list, pages: list[str], failed: list, states: list,
           index: str, now) -> None:
     """Keep the index page (with :data:`GENERATED`) and, after it, the stamp that vouches for it."""
-    _write_text(os.path.join(out, INDEX_NAME), index)
+    write_text(os.path.join(out, INDEX_NAME), index)
     head = index.split(GENERATED)
     offset = len(head[0].encode("utf-8")) if len(head) == 2 else None  # the time's place in index.html
-    _write_bytes(os.path.join(out, STAMP_NAME), marshal.dumps({
+    write_bytes(os.path.join(out, STAMP_NAME), marshal.dumps({
         "version": VERSION, "settings": settings, "config": config, "root": root, "content_dir": content_dir,
         "out": os.path.realpath(out), "tz": tz, "zone": zone_spans(tz, now.timestamp()), "language": language,
         "warnings": warnings, "files": files, "sigs": sigs, "pages": pages, "failed": failed, "states": states,
@@ -145,7 +145,7 @@ def _set_time(out: str, stamp: dict, text: str) -> bool:
             kept = fh.read()
     except OSError:
         return False
-    _write_text(index, kept.replace(GENERATED, text))
+    write_text(index, kept.replace(GENERATED, text))
     return True
 
 
@@ -165,12 +165,13 @@ def summary(lang: str, index: str, rendered: int, reused: int, failed: int) -> s
     return f"Xem trước: {index} ({rendered} bài tạo mới, {reused} bài không đổi, {failed} bài lỗi)"
 
 
-def _write_text(path: str, text: str) -> None:
-    _write_bytes(path, text.encode("utf-8"))
+def write_text(path: str | os.PathLike, text: str) -> None:
+    """Replace the file at once (a reader sees the old content or the new, never half)."""
+    write_bytes(path, text.encode("utf-8"))
 
 
-def _write_bytes(path: str, data: bytes) -> None:
-    tmp = path + ".tmp"
+def write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    tmp = os.fspath(path) + ".tmp"
     with open(tmp, "wb") as fh:
         fh.write(data)
     os.replace(tmp, path)

@@ -111,8 +111,8 @@ class WordPressPublisher(Publisher):
         if self.rest_form not in REST_FORMS:
             errors.append((f"channels.{name}.rest_form", Detail("config.expected-one-of", choices=", ".join(REST_FORMS),
                                                                value=repr(self.rest_form), hint_en="", hint_vi="")))
-        if urlsplit(self.base).scheme not in ("http", "https") or not urlsplit(self.base).hostname:
-            errors.append((f"channels.{name}.url", Detail("config.bad-url", value=repr(self.base))))
+        if (bad_url := http_url(self.base)) is not None:  # a config built without load_config's checks
+            errors.append((f"channels.{name}.url", bad_url))
         for ptype, target in self.category_map.items():
             if not isinstance(target, (str, int)) or isinstance(target, bool):
                 errors.append((f"channels.{name}.category_map.{ptype}", Detail("config.bad-category", value=repr(target))))
