@@ -151,12 +151,6 @@ def parse_now(value: str | None, cfg: Config) -> datetime:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if _chosen_verb(argv) == "preview":  # a re-run with nothing changed, before the imports below
-        from pipeline.preview_stamp import quick
-
-        code = quick(argv)
-        if code is not None:
-            return code
     import logging
     import traceback
 
