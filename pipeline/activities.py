@@ -38,7 +38,6 @@ KINDS: dict[str, str] = {
     "bieu-dien": "Biểu diễn văn nghệ",
 }
 REQUIRED = ("date", "unit", "kind", "count")
-OPTIONAL = ("place", "note")
 
 MESSAGES: dict[str, tuple[str, str]] = {
     "activity.yaml": ("Tệp hoạt động không đọc được như YAML: {error}",

@@ -167,13 +167,3 @@ def check_text(post: Post, cfg) -> list[Problem]:
                 out.append(_p(post, post.line_of(key), "text.no-diacritics", Severity.WARNING, field=key, words=value[:60]))
     return out
 
-
-def check_all(posts: list[Post], cfg, renderer: Renderer | None = None) -> list[Problem]:
-    renderer = renderer or Renderer(cfg, {p.path.resolve(): p for p in posts})
-    out = check_duplicates(posts)
-    for post in posts:
-        out.extend(check_post(post, cfg))
-        out.extend(check_links(post, cfg.content_dir))
-        out.extend(check_renderings(post, renderer))
-        out.extend(check_text(post, cfg))
-    return out

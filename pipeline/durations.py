@@ -24,10 +24,3 @@ def parse_duration(text: str) -> timedelta:
         raise ValueError(f"not a duration: {text!r} (write e.g. \"90s\", \"10m\", \"24h\", \"30d\")")
     return timedelta(seconds=total)
 
-
-def format_duration(td: timedelta) -> str:
-    secs = int(td.total_seconds())
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if secs and secs % size == 0:
-            return f"{secs // size}{unit}"
-    return f"{secs}s"

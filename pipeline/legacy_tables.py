@@ -25,11 +25,6 @@ import unicodedata
 TONES = ("\u0301", "\u0300", "\u0309", "\u0303", "\u0323")
 
 
-def _toned(base: str) -> list[str]:
-    """The five toned letters of *base*, in the order of TONES."""
-    return [unicodedata.normalize("NFC", base + t) for t in TONES]
-
-
 # ---------------------------------------------------------------- TCVN3
 # Byte -> letter. Toned rows follow the standard's order huyền, hỏi, ngã, sắc, nặng, which
 # is the order of the code points (0xB5 à, 0xB6 ả, 0xB7 ã, 0xB8 á, 0xB9 ạ).
