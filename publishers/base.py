@@ -19,6 +19,16 @@ version). A publisher that the vendor lets look items up (WordPress by slug, Mas
 Idempotency-Key within its hour) sets ``can_lookup = True`` and implements ``_lookup``; the
 engine then settles an in-doubt claim by asking. Otherwise the item is held for a person.
 
+Options: ``self.opts`` is the channel's options resolved once, in the constructor, against the
+class's :class:`OptionSpec` declarations: every declared option is present, an absent (or ``None``)
+value is the declared default, and a value outside ``choices`` or refused by ``check`` is a
+:class:`pipeline.errors.ConfigError` naming every such key. Implementations read options there
+and nowhere else.
+
+Time: a publisher asks ``self.clock()`` (an aware ``datetime``) what time it is and waits with
+``self.sleep(seconds)``; both are constructor arguments with real-time defaults, so tests drive a
+fake clock instead of sleeping.
+
 Secrets: options ending in ``_env`` name an environment variable; the publisher reads the value
 from ``env`` and must never put it in a message, a log line or an exception.
 """
@@ -26,11 +36,13 @@ from ``env`` and must never put it in a message, a log line or an exception.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from datetime import datetime
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from types import MappingProxyType
 from typing import Any, Callable, ClassVar, Mapping, Protocol
 
-from pipeline.errors import PermanentPublishError, PublishError
+from pipeline.errors import ConfigError, PermanentPublishError, PublishError
 from pipeline.models import PublishResult, Rendering
 
 log = logging.getLogger(__name__)
@@ -106,6 +118,41 @@ def http_url(value: Any) -> str | None:
 
 http_url.describes = "an http:// or https:// address"  # for the reference table (python -m pipeline.schema)
 
+Clock = Callable[[], datetime]
+Sleep = Callable[[float], None]
+
+
+def utc_now() -> datetime:
+    """The real clock: now, timezone-aware, in UTC (the default ``clock`` of every publisher)."""
+    return datetime.now(timezone.utc)
+
+
+def resolve_options(name: str, specs: tuple[OptionSpec, ...], given: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``given`` resolved against ``specs``: every declared option, the default where it is absent or
+    ``None``; undeclared keys are left out (``pipeline.config`` has already warned about them).
+
+    Raises :class:`ConfigError` listing every value outside its ``choices`` or refused by its
+    ``check`` (a config built without ``load_config``'s checks must not reach a vendor).
+    """
+    from pipeline.messages import Detail
+
+    resolved, errors = {}, []
+    for spec in specs:
+        value = given.get(spec.name)
+        if value is None:
+            resolved[spec.name] = spec.default
+            continue
+        resolved[spec.name] = value
+        if spec.choices and value not in spec.choices:
+            errors.append((f"channels.{name}.{spec.name}", Detail(
+                "config.expected-one-of", choices=", ".join(map(str, spec.choices)), value=repr(value),
+                hint_en="", hint_vi="")))
+        elif spec.check is not None and (problem := spec.check(value)) is not None:
+            errors.append((f"channels.{name}.{spec.name}", problem))
+    if errors:
+        raise ConfigError(errors)
+    return MappingProxyType(resolved)
+
 
 class Publisher:
     """Base class of every channel adapter.
@@ -120,6 +167,11 @@ class Publisher:
     - ``can_lookup``: whether ``_lookup`` can find an item whose send result was lost.
     - ``can_update`` / ``can_retract``: whether the vendor allows edits / removal.
     - ``social``: social channels default to a 24 h ``max_lateness``; the portal to none.
+
+    Constructor: ``name`` (the channel's name in ``config.toml``), ``options`` (resolved into
+    ``self.opts``, see the module docstring), ``env`` (where ``*_env`` options are read),
+    ``state`` (durable storage lent by the engine), ``site`` (the loaded config, for site-wide
+    settings), ``clock`` and ``sleep`` (real time unless a test passes its own).
     """
 
     type: ClassVar[str] = ""
@@ -133,12 +185,15 @@ class Publisher:
     lookup_note: ClassVar[str] = ""
 
     def __init__(self, name: str, options: Mapping[str, Any], *, env: Mapping[str, str] | None = None,
-                 state: StateStore | None = None, site: Any = None):
+                 state: StateStore | None = None, site: Any = None, clock: Clock | None = None,
+                 sleep: Sleep | None = None):
         self.name = name
-        self.opts = dict(options)
+        self.opts = resolve_options(name, self.options, options)
         self.env = env if env is not None else {}
         self.state = state if state is not None else MemoryState()
         self.site = site
+        self.clock: Clock = clock or utc_now
+        self.sleep: Sleep = sleep or time.sleep
 
     # -- counting, used by render and check -------------------------------------------------
     @classmethod

@@ -20,14 +20,14 @@ from __future__ import annotations
 import json
 import logging
 import mimetypes
-import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from pipeline.errors import PermanentPublishError, PublishError, PublisherAuthError, TransientPublishError
 from pipeline.models import PublishResult, Rendering
 from publishers.base import ChannelHealth, OptionSpec, Publisher, http_url
-from publishers.http import protect_secret, DEFAULT_TIMEOUT, classify_status, new_session, raise_for, redact, translate
+from publishers.http import (DEFAULT_TIMEOUT, classify_status, new_session, protect_secret, raise_for, redact,
+                             retry_seconds, translate)
 
 log = logging.getLogger(__name__)
 
@@ -77,14 +77,8 @@ class FacebookPublisher(Publisher):
         super().__init__(name, options, **kw)
         self.session = new_session()
         self._usage = 0.0
-        self._pause_until = 0.0  # monotonic time before which no call is made
+        self._pause_until: datetime | None = None  # no call is made before this time
         self._high = 0  # consecutive answers with usage above usage_slowdown
-
-    # -- options ------------------------------------------------------------------------
-    def _opt(self, name: str) -> Any:
-        if self.opts.get(name) is not None:
-            return self.opts[name]
-        return next(s.default for s in self.options if s.name == name)
 
     @property
     def page_id(self) -> str:
@@ -98,14 +92,14 @@ class FacebookPublisher(Publisher):
     # -- one Graph call -----------------------------------------------------------------
     def _call(self, method: str, path: str, post_id: str | None, *, params: dict | None = None,
               data: dict | None = None, files: dict | None = None) -> dict[str, Any]:
-        wait = self._pause_until - time.monotonic()
+        wait = (self._pause_until - self.clock()).total_seconds() if self._pause_until else 0.0
         if wait > 0:
             raise TransientPublishError(
                 self.name, post_id, f"Facebook usage for this Page is at {self._usage:.0f}% of its limit; "
-                "Loa pauses before the next call", retry_after=round(wait, 3),
+                "Loa pauses before the next call", retry_after=retry_seconds(wait),
                 hint="nothing to do: Loa spaces the calls out so that Facebook does not block the Page")
         token = self._token()
-        url = f"{str(self._opt('api_base')).rstrip('/')}/{self._opt('api_version')}/{path}"
+        url = f"{str(self.opts['api_base']).rstrip('/')}/{self.opts['api_version']}/{path}"
         try:
             with translate(self.name, post_id):
                 resp = self.session.request(method, url, params=params, data=data, files=files,
@@ -146,17 +140,23 @@ class FacebookPublisher(Publisher):
         if usage is None:
             return regain
         self._usage = usage
-        if usage > float(self._opt("usage_slowdown")) or regain:
+        if usage > float(self.opts["usage_slowdown"]) or regain:
             # Facebook's own estimate wins; without one, the backoff doubles while usage stays high, so
             # that usage cannot creep up to 100 % when it decays slower than our calls add to it
             self._high += 1
-            pause = regain * 60.0 if regain else min(3600.0, float(self._opt("usage_backoff")) * 2 ** (self._high - 1))
-            self._pause_until = time.monotonic() + pause
+            pause = regain * 60.0 if regain else min(3600.0, float(self.opts["usage_backoff"]) * 2 ** (self._high - 1))
+            self._pause_for(pause)
             log.warning("Facebook page %s is at %.0f%% of its rate limit; %s pauses calls for %g s",
                         self.page_id, usage, self.name, pause)
         else:
             self._high = 0
         return regain
+
+    def _pause_for(self, seconds: float) -> None:
+        """Make no call for ``seconds`` from now (a pause already running longer is kept)."""
+        until = self.clock() + timedelta(seconds=seconds)
+        if self._pause_until is None or until > self._pause_until:
+            self._pause_until = until
 
     def _raise_graph_error(self, err: dict, status: int, regain: int, post_id: str | None, token: str) -> None:
         code = int(err.get("code") or 0)
@@ -171,12 +171,12 @@ class FacebookPublisher(Publisher):
             raise PublisherAuthError(
                 self.name, post_id, f"Facebook refused the Page token: {what}",
                 hint=f"create a new long-lived Page access token for page {self.page_id} and put it in "
-                     f"{self.opts.get('token_env')}; Loa holds this channel until then", **kw)
+                     f"{self.opts['token_env']}; Loa holds this channel until then", **kw)
         if code in TRANSIENT_CODES:
             throttled = code in THROTTLE_CODES
-            retry_after = regain * 60.0 if regain else (float(self._opt("usage_backoff")) if throttled else None)
+            retry_after = regain * 60.0 if regain else (float(self.opts["usage_backoff"]) if throttled else None)
             if throttled:
-                self._pause_until = max(self._pause_until, time.monotonic() + (retry_after or 0))
+                self._pause_for(retry_after or 0.0)
             raise TransientPublishError(
                 self.name, post_id,
                 "Facebook is limiting calls to this Page" if throttled else "Facebook had a temporary problem",
@@ -255,7 +255,7 @@ class FacebookPublisher(Publisher):
 
     def _lookup(self, rendering: Rendering, key: str) -> PublishResult | None:
         want = rendering.body.strip()
-        after, seen, depth = None, 0, int(self._opt("lookup_depth"))
+        after, seen, depth = None, 0, int(self.opts["lookup_depth"])
         while seen < depth:
             params = {"fields": "id,message,created_time,attachments", "limit": str(min(25, depth - seen))}
             if after:

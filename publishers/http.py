@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Iterator
 
@@ -60,6 +61,12 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
         when = when.replace(tzinfo=timezone.utc)
     now = now or datetime.now(timezone.utc)
     return max(0.0, (when - now).total_seconds())
+
+
+def retry_seconds(wait: float) -> float:
+    """A positive wait as a ``retry_after``: rounded *up* to the millisecond, so it never becomes 0
+    (which the engine would read as "retry at once")."""
+    return math.ceil(wait * 1000) / 1000
 
 
 def classify_status(status: int) -> type:

@@ -26,15 +26,13 @@ import json
 import logging
 import mimetypes
 import re
-import time
 import unicodedata
-from datetime import datetime, timezone
-from typing import Any, Callable, Mapping
+from datetime import datetime
+from typing import Any, Mapping
 
-from pipeline.errors import ConfigError, PermanentPublishError, PublisherAuthError, PublishError, TransientPublishError
-from pipeline.messages import Detail
+from pipeline.errors import PermanentPublishError, PublisherAuthError, PublishError, TransientPublishError
 from pipeline.models import PublishResult, Rendering
-from publishers.base import ChannelHealth, OptionSpec, Publisher, StateStore, http_url
+from publishers.base import ChannelHealth, OptionSpec, Publisher, http_url
 from publishers.http import DEFAULT_TIMEOUT, classify_status, new_session, raise_for, redact, translate
 
 log = logging.getLogger(__name__)
@@ -108,20 +106,11 @@ class MastodonPublisher(Publisher):
                    doc="seconds after the first POST during which a resend with the same key is safe (Mastodon: 3600)"),
     )
 
-    def __init__(self, name: str, options: Mapping[str, Any], *, env: Mapping[str, str] | None = None,
-                 state: StateStore | None = None, site: Any = None,
-                 clock: Callable[[], datetime] | None = None, sleep: Callable[[float], None] | None = None):
-        super().__init__(name, options, env=env, state=state, site=site)
-        defaults = {o.name: o.default for o in self.options}
-        self.o = {**defaults, **{k: v for k, v in self.opts.items() if v is not None}}
-        if self.o["visibility"] not in VISIBILITIES:
-            raise ConfigError([(f"channels.{name}.visibility", Detail(
-                "config.expected-one-of", choices=", ".join(VISIBILITIES), value=repr(self.o["visibility"]), hint_en="", hint_vi=""))])
-        self.base = str(self.o.get("instance_url") or "").rstrip("/")
+    def __init__(self, name: str, options: Mapping[str, Any], **kw: Any):
+        super().__init__(name, options, **kw)
+        self.base = str(self.opts["instance_url"] or "").rstrip("/")
         self.session = new_session()
-        self.clock = clock or (lambda: datetime.now(timezone.utc))
-        self.sleep = sleep or time.sleep
-        self.timeout = (DEFAULT_TIMEOUT[0], float(self.o["timeout"]))
+        self.timeout = (DEFAULT_TIMEOUT[0], float(self.opts["timeout"]))
         self._rate: dict[str, tuple[int, datetime]] = {}
         saved = self.state.get(self._key("rate"))
         for bucket, (remaining, reset) in (json.loads(saved) if saved else {}).items():
@@ -174,7 +163,7 @@ class MastodonPublisher(Publisher):
             g_left, g_reset = self._rate["general"]  # every request also counts in the general bucket
             self._rate["general"] = (max(g_left - 1, 0), g_reset)
         self._rate[bucket] = (0 if resp.status_code == 429 else left, when)
-        if left <= int(self.o["rate_reserve"]) or resp.status_code == 429:  # rare: keep it for the next run
+        if left <= int(self.opts["rate_reserve"]) or resp.status_code == 429:  # rare: keep it for the next run
             self.state.set(self._key("rate"), json.dumps({b: [r, t.isoformat()] for b, (r, t) in self._rate.items()}))
 
     # -- one request ------------------------------------------------------------------------------
@@ -204,10 +193,10 @@ class MastodonPublisher(Publisher):
             raise PublisherAuthError(self.name, post_id, f"Mastodon refused the access token: {msg}",
                                      vendor_message=msg, status=status,
                                      hint=f"create a new access token with scopes write:statuses write:media, "
-                                          f"put it in {self.o['token_env']} and run `loa channels check`")
+                                          f"put it in {self.opts['token_env']} and run `loa channels check`")
         if status == 422 and msg.startswith(NOT_READY):
             raise TransientPublishError(self.name, post_id, f"Mastodon: {msg}", vendor_message=msg, status=status,
-                                        retry_after=float(self.o["media_poll_interval"]), holds_channel=False)
+                                        retry_after=float(self.opts["media_poll_interval"]), holds_channel=False)
         if status == 422:
             raise PermanentPublishError(self.name, post_id, f"Mastodon refused it: {msg}", vendor_message=msg,
                                         status=status)
@@ -223,7 +212,7 @@ class MastodonPublisher(Publisher):
         data = self._read_image(r)
         sha = hashlib.sha256(data).hexdigest()
         at = rec.get("media_at")
-        if rec.get("media_sha") == sha and rec.get("media_ids") and at and self._age(at) < float(self.o["idempotency_window"]):
+        if rec.get("media_sha") == sha and rec.get("media_ids") and at and self._age(at) < float(self.opts["idempotency_window"]):
             # A resend under the same key needs no check: Mastodon answers it before looking at media.
             if rec.get("state") == "sending" or self._wait_media(rec["media_ids"][0], r.post_id):
                 return list(rec["media_ids"]), sha
@@ -247,7 +236,7 @@ class MastodonPublisher(Publisher):
 
     def _wait_media(self, media_id: str, post_id: str | None) -> bool:
         """Poll until the media is processed; ``False`` if Mastodon no longer has it unattached."""
-        attempts = max(1, int(self.o["media_poll_attempts"]))
+        attempts = max(1, int(self.opts["media_poll_attempts"]))
         for n in range(attempts):
             try:
                 resp, _ = self._request("GET", f"/api/v1/media/{media_id}", "general", post_id)
@@ -258,9 +247,9 @@ class MastodonPublisher(Publisher):
             if resp.status_code == 200:
                 return True
             if n + 1 < attempts:
-                self.sleep(float(self.o["media_poll_interval"]))
+                self.sleep(float(self.opts["media_poll_interval"]))
         raise TransientPublishError(self.name, post_id, "Mastodon is still processing the image",
-                                    retry_after=float(self.o["media_poll_interval"]) * attempts, code="processing",
+                                    retry_after=float(self.opts["media_poll_interval"]) * attempts, code="processing",
                                     holds_channel=False)
 
     # -- hooks ------------------------------------------------------------------------------------------
@@ -271,14 +260,14 @@ class MastodonPublisher(Publisher):
         rec = self._load(key)
         if rec.get("id"):  # landed earlier; only our answer to the engine was lost
             return PublishResult(rec["id"], rec.get("url"), _extra(rec))
-        window = float(self.o["idempotency_window"])
+        window = float(self.opts["idempotency_window"])
         if rec.get("state") == "sending" and self._age(rec["at"]) >= window:
             raise PermanentPublishError(
                 self.name, rendering.post_id,
                 f"an earlier attempt at {rec['at']} got no answer and Mastodon has forgotten its Idempotency-Key "
                 "since; Loa cannot tell whether that status was posted", code="in_doubt",
                 hint="look at the account: if the status is there, record it as published; if not, run `loa retry`")
-        needed = 1 + int(self.o["rate_reserve"]) + (2 if rendering.image_path else 0)
+        needed = 1 + int(self.opts["rate_reserve"]) + (2 if rendering.image_path else 0)
         self._gate("general", rendering.post_id, needed)
         try:
             media_ids, sha = self._media(rendering, rec)
@@ -289,7 +278,7 @@ class MastodonPublisher(Publisher):
             rec["at"] = self.clock().isoformat()
         rec["state"] = "sending"
         self._save(key, rec)  # durable before the POST: lookup may resend only what may have been sent
-        payload = {"status": rendering.body, "visibility": self.o["visibility"], "language": self.o["language"]}
+        payload = {"status": rendering.body, "visibility": self.opts["visibility"], "language": self.opts["language"]}
         if media_ids:
             payload["media_ids"] = media_ids
         try:
@@ -325,9 +314,9 @@ class MastodonPublisher(Publisher):
                 media_ids, sha = rec["media_ids"], data_sha  # already attached to this status
             else:
                 media_ids, sha = self._media(rendering, {})
-        payload = {"status": rendering.body, "language": self.o["language"], "media_ids": media_ids}
+        payload = {"status": rendering.body, "language": self.opts["language"], "media_ids": media_ids}
         _, body = self._request("PUT", f"/api/v1/statuses/{previous.remote_id}", "general", rendering.post_id,
-                                needed=1 + int(self.o["rate_reserve"]), json=payload)
+                                needed=1 + int(self.opts["rate_reserve"]), json=payload)
         log.info("Edited %s on Mastodon channel %s (%s)", rendering.post_id, self.name, previous.remote_id)
         return PublishResult(previous.remote_id, body.get("url") or previous.remote_url,
                              {"media_ids": media_ids, "media_sha": sha, "edited_at": body.get("edited_at")})

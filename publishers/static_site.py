@@ -41,7 +41,7 @@ class StaticSitePublisher(Publisher):
     def __init__(self, name, options, **kw):
         super().__init__(name, options, **kw)
         root = Path(getattr(self.site, "root", None) or ".")
-        self.out = (root / self.opts.get("out_dir", "site")).resolve()
+        self.out = (root / self.opts["out_dir"]).resolve()
         self.base_url = getattr(self.site, "base_url", "") or ""
         self.site_name = getattr(self.site, "site_name", "") or "Loa"
         self.tz = getattr(self.site, "tz", timezone.utc)
@@ -127,7 +127,7 @@ class StaticSitePublisher(Publisher):
             "path": path, "title": r.title, "type": r.extra.get("type"), "type_label": r.extra.get("type_label"),
             "unit": r.extra.get("unit"), "unit_name": r.extra.get("unit_name"), "topics": r.extra.get("topic_labels") or {},
             "summary": r.extra.get("summary") or "", "publish_at": pub.isoformat() if isinstance(pub, datetime) else pub,
-            "version": r.source_hash, "updated": datetime.now(timezone.utc).isoformat(),
+            "version": r.source_hash, "updated": self.clock().isoformat(),
         }
         self._save(manifest)
         self._indexes(manifest)
@@ -150,7 +150,7 @@ class StaticSitePublisher(Publisher):
         _atomic_write(self.out / "feed.xml", self._atom([a for _, a in arts][:50]))
 
     def _atom(self, items: list[dict]) -> str:
-        now = max((a.get("updated") or "" for a in items), default=datetime.now(timezone.utc).isoformat())
+        now = max((a.get("updated") or "" for a in items), default=self.clock().isoformat())
         base = self.base_url or "urn:loa"
         entries = "".join(
             f"<entry><title>{escape(a['title'])}</title><link href=\"{escape(self._url(a['path']))}\"/>"

@@ -22,14 +22,15 @@ import html
 import logging
 import mimetypes
 import re
-import time
+from datetime import datetime, timedelta
 from html.parser import HTMLParser
 from typing import Any
 
 from pipeline.errors import PermanentPublishError, PublishError, PublisherAuthError, TransientPublishError
 from pipeline.models import PublishResult, Rendering
 from publishers.base import ChannelHealth, OptionSpec, Publisher, http_url
-from publishers.http import protect_secret, DEFAULT_TIMEOUT, classify_status, new_session, raise_for, redact, translate
+from publishers.http import (DEFAULT_TIMEOUT, classify_status, new_session, protect_secret, raise_for, redact,
+                             retry_seconds, translate)
 
 log = logging.getLogger(__name__)
 
@@ -75,8 +76,8 @@ class TelegramPublisher(Publisher):
     def __init__(self, name: str, options: Any, **kw: Any):
         super().__init__(name, options, **kw)
         self.session = new_session()
-        self._last_send = float("-inf")
-        self._blocked_until = 0.0  # monotonic; Telegram's retry_after
+        self._last_send: datetime | None = None  # when the answer to the last send or edit came
+        self._blocked_until: datetime | None = None  # Telegram's retry_after runs out
         self._chat_override: str | None = None  # after a group -> supergroup migration
 
     @classmethod
@@ -86,12 +87,6 @@ class TelegramPublisher(Publisher):
         ``utf8_length``, which counts code points, not UTF-16 units)."""
         return len(_ENTITY.sub(_decode_entity, _TAG.sub("", text)).strip())
 
-    # -- options ------------------------------------------------------------------------
-    def _opt(self, name: str) -> Any:
-        if self.opts.get(name) is not None:
-            return self.opts[name]
-        return next(s.default for s in self.options if s.name == name)
-
     @property
     def chat_id(self) -> str:
         return self._chat_override or str(self.opts["chat_id"])
@@ -100,16 +95,15 @@ class TelegramPublisher(Publisher):
     def _call(self, method: str, post_id: str | None, params: dict[str, Any], files: dict | None = None,
               *, migrated: bool = False) -> Any:
         counted = method in SEND_METHODS
-        now = time.monotonic()
-        wait = max(self._blocked_until - now, (self._last_send + float(self._opt("pace_seconds")) - now) if counted else 0)
+        wait = self._wait(counted)
         if wait > MAX_SLEEP:
             raise TransientPublishError(self.name, post_id, "Telegram asked Loa to wait before sending to this chat",
-                                        retry_after=round(wait, 3), hint="nothing to do: Loa sends it after the wait")
+                                        retry_after=retry_seconds(wait), hint="nothing to do: Loa sends it after the wait")
         if wait > 0:
-            time.sleep(wait)
+            self.sleep(wait)
         token = self.secret("token_env")
         _protect(token)
-        url = f"{str(self._opt('api_base')).rstrip('/')}/bot{token}/{method}"
+        url = f"{str(self.opts['api_base']).rstrip('/')}/bot{token}/{method}"
         try:
             with translate(self.name, post_id):
                 if files:
@@ -123,7 +117,7 @@ class TelegramPublisher(Publisher):
             if counted:
                 # pace from the answer, not from the request: network jitter must not bring two
                 # sends closer together at Telegram than pace_seconds
-                self._last_send = time.monotonic()
+                self._last_send = self.clock()
         try:
             body = resp.json()
         except ValueError:
@@ -146,19 +140,27 @@ class TelegramPublisher(Publisher):
             return self._call(method, post_id, {**params, "chat_id": new}, files, migrated=True)
         raise self._error(code, desc, extra, post_id)
 
+    def _wait(self, counted: bool) -> float:
+        """Seconds before the next call may go out: Telegram's retry_after, and pacing for a send or edit."""
+        now = self.clock()
+        ends = [self._blocked_until]
+        if counted and self._last_send is not None:
+            ends.append(self._last_send + timedelta(seconds=float(self.opts["pace_seconds"])))
+        return max([0.0] + [(end - now).total_seconds() for end in ends if end is not None])
+
     def _error(self, code: int, desc: str, extra: dict, post_id: str | None) -> PublishError:
         kw = dict(vendor_message=desc, status=code, code=str(code))
         low = desc.lower()
         if code == 429:
             retry = float(extra.get("retry_after") or 0) or None
             if retry:
-                self._blocked_until = time.monotonic() + retry
+                self._blocked_until = self.clock() + timedelta(seconds=retry)
             return TransientPublishError(self.name, post_id, "Telegram is limiting how fast Loa may post",
                                          retry_after=retry, hint="nothing to do: Loa waits exactly as Telegram asks",
                                          **kw)
         if code == 401:
             return PublisherAuthError(self.name, post_id, "Telegram does not accept the bot token",
-                                      hint=f"get the token from @BotFather and put it in {self.opts.get('token_env')}",
+                                      hint=f"get the token from @BotFather and put it in {self.opts['token_env']}",
                                       **kw)
         if code == 403 or "need administrator rights" in low or "chat not found" in low:
             return PublisherAuthError(
@@ -208,7 +210,7 @@ class TelegramPublisher(Publisher):
                              {"photo": (rendering.image_path.name, image, ctype)})
         else:
             params = {**self._common(), "text": rendering.body}
-            if self._opt("disable_link_preview"):
+            if self.opts["disable_link_preview"]:
                 params["link_preview_options"] = {"is_disabled": True}
             msg = self._call("sendMessage", rendering.post_id, params)
         return self._result(msg, rendering.kind)
@@ -240,7 +242,7 @@ class TelegramPublisher(Publisher):
             if kind == "caption":
                 msg = self._call("editMessageCaption", rendering.post_id, {**params, "caption": rendering.body})
             else:
-                if self._opt("disable_link_preview"):
+                if self.opts["disable_link_preview"]:
                     params["link_preview_options"] = {"is_disabled": True}
                 msg = self._call("editMessageText", rendering.post_id, {**params, "text": rendering.body})
         except PermanentPublishError as exc:

@@ -38,8 +38,8 @@ class WebhookPublisher(Publisher):
         super().__init__(name, options, **kw)
         self.url = self.opts["url"].rstrip("/")
         self.session = http.new_session()
-        self.timeout = (5.0, float(self.opts.get("timeout", 30)))
-        if self.opts.get("token_env"):
+        self.timeout = (5.0, float(self.opts["timeout"]))
+        if self.opts["token_env"]:
             self.session.headers["Authorization"] = f"Bearer {self.secret('token_env')}"
 
     def _call(self, method: str, url: str, post_id: str | None, **kw):

@@ -33,14 +33,13 @@ import hashlib
 import json
 import logging
 import mimetypes
-import time
 import unicodedata
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Any, Mapping
 
 from pipeline.errors import PermanentPublishError, PublisherAuthError, TransientPublishError
 from pipeline.models import PublishResult, Rendering
-from publishers.base import ChannelHealth, OptionSpec, Publisher, StateStore, http_url
+from publishers.base import ChannelHealth, OptionSpec, Publisher, http_url
 from publishers.http import DEFAULT_TIMEOUT, classify_status, new_session, raise_for, redact, translate
 
 log = logging.getLogger(__name__)
@@ -86,16 +85,10 @@ class ZaloPublisher(Publisher):
         OptionSpec("refresh_valid_days", int, default=90, doc="refresh token lifetime [S]"),
     )
 
-    def __init__(self, name: str, options: Mapping[str, Any], *, env: Mapping[str, str] | None = None,
-                 state: StateStore | None = None, site: Any = None,
-                 clock: Callable[[], datetime] | None = None, sleep: Callable[[float], None] | None = None):
-        super().__init__(name, options, env=env, state=state, site=site)
-        defaults = {o.name: o.default for o in self.options}
-        self.o = {**defaults, **{k: v for k, v in self.opts.items() if v is not None}}
+    def __init__(self, name: str, options: Mapping[str, Any], **kw: Any):
+        super().__init__(name, options, **kw)
         self.session = new_session()
-        self.clock = clock or (lambda: datetime.now(timezone.utc))
-        self.sleep = sleep or time.sleep
-        self.timeout = (DEFAULT_TIMEOUT[0], float(self.o["timeout"]))
+        self.timeout = (DEFAULT_TIMEOUT[0], float(self.opts["timeout"]))
         self._held: set[str] = set()
 
     @classmethod
@@ -118,7 +111,7 @@ class ZaloPublisher(Publisher):
 
     def _secrets(self) -> list[str]:
         """Every credential this instance has held, so that none of them reaches a message."""
-        vals = [self.env.get(self.o.get(o) or "", "") for o in ("app_secret_env", "refresh_token_env", "token_env")]
+        vals = [self.env.get(self.opts[o] or "", "") for o in ("app_secret_env", "refresh_token_env", "token_env")]
         vals += [self._load("refresh").get("token", ""), self._load("access").get("token", "")]
         return [v for v in {*vals, *self._held} if v]
 
@@ -127,16 +120,16 @@ class ZaloPublisher(Publisher):
         if access.get("token"):
             self._held.add(access["token"])
             expires = access.get("expires_at")
-            margin = timedelta(seconds=float(self.o["refresh_margin"]))
+            margin = timedelta(seconds=float(self.opts["refresh_margin"]))
             if expires and datetime.fromisoformat(expires) - margin <= self.clock():
                 return self._refresh(post_id)
             return access["token"]
-        first = self.env.get(self.o.get("token_env") or "")
+        first = self.env.get(self.opts["token_env"] or "")
         return first or self._refresh(post_id)
 
     def _refresh_token(self) -> tuple[str, str | None]:
         """The refresh token to spend, and the seed fingerprint if it comes from the environment."""
-        var = self.o.get("refresh_token_env") or ""
+        var = self.opts["refresh_token_env"] or ""
         from_env = self.env.get(var)
         seed = hashlib.sha256(from_env.encode()).hexdigest() if from_env else None
         stored = self._load("refresh")
@@ -149,11 +142,11 @@ class ZaloPublisher(Publisher):
     def _refresh(self, post_id: str | None) -> str:
         refresh, seed = self._refresh_token()
         secret = self.secret("app_secret_env")
-        hint = REAUTHORIZE.format(var=self.o.get("refresh_token_env"))
+        hint = REAUTHORIZE.format(var=self.opts["refresh_token_env"])
         with translate(self.name, post_id):
-            resp = self.session.post(self.o["oauth_base"].rstrip("/") + "/v4/oa/access_token",
+            resp = self.session.post(self.opts["oauth_base"].rstrip("/") + "/v4/oa/access_token",
                                      headers={"secret_key": secret},
-                                     data={"refresh_token": refresh, "app_id": str(self.o["app_id"]),
+                                     data={"refresh_token": refresh, "app_id": str(self.opts["app_id"]),
                                            "grant_type": "refresh_token"}, timeout=self.timeout)
         body = _json(resp)
         if resp.status_code >= 500 or resp.status_code == 429:
@@ -184,7 +177,7 @@ class ZaloPublisher(Publisher):
         token = self._access_token(post_id)
         for attempt in (1, 2):
             with translate(self.name, post_id):
-                resp = self.session.request(method, self.o["api_base"].rstrip("/") + path,
+                resp = self.session.request(method, self.opts["api_base"].rstrip("/") + path,
                                             headers={"access_token": token}, timeout=self.timeout, **kw)
             body = _json(resp)
             if resp.status_code != 200:
@@ -198,7 +191,7 @@ class ZaloPublisher(Publisher):
             code = _int(body["error"])
             if code == 0:
                 return body.get("data") or {}
-            if code in self.o["token_error_codes"] and attempt == 1:
+            if code in self.opts["token_error_codes"] and attempt == 1:
                 log.info("Zalo refused the access token of channel %s (error %s); refreshing it", self.name, code)
                 token = self._refresh(post_id)
                 continue
@@ -207,14 +200,14 @@ class ZaloPublisher(Publisher):
 
     def _raise(self, code: int, message: str, post_id: str | None, path: str) -> None:
         message = redact(message, *self._secrets())
-        if code in self.o["token_error_codes"]:
+        if code in self.opts["token_error_codes"]:
             raise PublisherAuthError(self.name, post_id, f"Zalo refused the access token even after a refresh: {message}",
                                      vendor_message=message, code=str(code),
-                                     hint=REAUTHORIZE.format(var=self.o.get("refresh_token_env")))
-        if code in self.o["processing_codes"]:
+                                     hint=REAUTHORIZE.format(var=self.opts["refresh_token_env"]))
+        if code in self.opts["processing_codes"]:
             raise TransientPublishError(self.name, post_id, f"Zalo is still processing: {message}",
                                         vendor_message=message, code=str(code),
-                                        retry_after=float(self.o["verify_interval"]), holds_channel=False)
+                                        retry_after=float(self.opts["verify_interval"]), holds_channel=False)
         raise PermanentPublishError(self.name, post_id, f"Zalo refused {path.rsplit('/', 1)[-1]}: {message} (error {code})",
                                     vendor_message=message, code=str(code))
 
@@ -227,7 +220,7 @@ class ZaloPublisher(Publisher):
                 "description": str(r.extra.get("description") or ""),
                 "cover": {"cover_type": "photo", "photo_url": cover_url, "status": "show"},
                 "body": [{"type": "text", "content": p} for p in paragraphs],
-                "status": self.o["article_status"], "comment": self.o["comment"]}
+                "status": self.opts["article_status"], "comment": self.opts["comment"]}
 
     def _check_article(self, r: Rendering) -> None:
         def refuse(reason: str, hint: str) -> None:
@@ -256,9 +249,9 @@ class ZaloPublisher(Publisher):
         sha = hashlib.sha256(data).hexdigest()
         if job.get("cover_sha") == sha and job.get("cover_url"):
             return job["cover_url"], sha
-        if len(data) > int(self.o["max_image_bytes"]):
+        if len(data) > int(self.opts["max_image_bytes"]):
             raise PermanentPublishError(self.name, r.post_id,
-                                        f"the cover image is {len(data)} bytes; Zalo accepts at most {self.o['max_image_bytes']}",
+                                        f"the cover image is {len(data)} bytes; Zalo accepts at most {self.opts['max_image_bytes']}",
                                         hint="save a smaller JPEG or PNG (under 1 MB) as the post's image")
         mime = mimetypes.guess_type(r.image_path.name)[0] or "image/jpeg"  # type: ignore[union-attr]
         got = self._api("POST", "/v2.0/oa/upload/image", r.post_id, files={"file": (r.image_path.name, data, mime)})  # type: ignore[union-attr]
@@ -269,15 +262,15 @@ class ZaloPublisher(Publisher):
         return url, sha
 
     def _verify(self, token: str, post_id: str | None) -> str:
-        attempts = max(1, int(self.o["verify_attempts"]))
+        attempts = max(1, int(self.opts["verify_attempts"]))
         for n in range(attempts):
             try:
                 data = self._api("POST", "/v2.0/article/verify", post_id, json={"token": token})
             except TransientPublishError as exc:
-                if exc.code is None or _int(exc.code) not in self.o["processing_codes"]:
+                if exc.code is None or _int(exc.code) not in self.opts["processing_codes"]:
                     raise
                 if n + 1 < attempts:
-                    self.sleep(float(self.o["verify_interval"]))
+                    self.sleep(float(self.opts["verify_interval"]))
                 continue
             article_id = data.get("id") or data.get("article_id")
             if article_id:
@@ -286,7 +279,7 @@ class ZaloPublisher(Publisher):
         raise TransientPublishError(self.name, post_id,
                                     f"Zalo was still processing the article after {attempts} checks; the job is kept "
                                     "and Loa will check it again instead of creating a second article",
-                                    retry_after=float(self.o["verify_interval"]) * attempts, code="processing",
+                                    retry_after=float(self.opts["verify_interval"]) * attempts, code="processing",
                                     holds_channel=False)
 
     def _link(self, article_id: str, post_id: str | None) -> str | None:
@@ -336,11 +329,11 @@ class ZaloPublisher(Publisher):
             self._save("job." + key, job)
             return PublishResult(found.remote_id, found.remote_url, _extra(job))
         age = (self.clock() - datetime.fromisoformat(job["at"])).total_seconds()
-        if age < float(self.o["lookup_settle"]):
+        if age < float(self.opts["lookup_settle"]):
             raise TransientPublishError(self.name, r.post_id,
                                         "an earlier create's answer was lost and Zalo does not list the article yet; "
                                         "waiting before creating it again",
-                                        retry_after=float(self.o["lookup_settle"]) - age, code="in_doubt",
+                                        retry_after=float(self.opts["lookup_settle"]) - age, code="in_doubt",
                                         holds_channel=False)
         return None
 
@@ -361,7 +354,7 @@ class ZaloPublisher(Publisher):
     def _find(self, r: Rendering, since: datetime) -> PublishResult | None:
         since_ms = (since.timestamp() - 120) * 1000  # clock skew between us and Zalo
         title = _norm(r.title)
-        for page in range(int(self.o["lookup_pages"])):
+        for page in range(int(self.opts["lookup_pages"])):
             data = self._api("GET", "/v2.0/article/getslice", r.post_id,
                              params={"offset": page * 10, "limit": 10, "type": "normal"})
             medias = data.get("medias") or []
@@ -389,7 +382,7 @@ class ZaloPublisher(Publisher):
         try:
             self._api("POST", "/v2.0/article/remove", None, json={"id": previous.remote_id})
         except PermanentPublishError as exc:
-            if isinstance(exc, PublisherAuthError) or _int(exc.code) not in self.o["gone_codes"]:
+            if isinstance(exc, PublisherAuthError) or _int(exc.code) not in self.opts["gone_codes"]:
                 raise
             log.info("Zalo article %s of channel %s was already removed", previous.remote_id, self.name)
             return
@@ -408,7 +401,7 @@ class ZaloPublisher(Publisher):
         refresh = self._load("refresh")
         expires_at = None
         if refresh.get("issued_at"):
-            expires_at = datetime.fromisoformat(refresh["issued_at"]) + timedelta(days=int(self.o["refresh_valid_days"]))
+            expires_at = datetime.fromisoformat(refresh["issued_at"]) + timedelta(days=int(self.opts["refresh_valid_days"]))
             messages.append(f"refresh token renewed at {refresh['issued_at']}; it lapses if unused until {expires_at.isoformat()}")
         return ChannelHealth(self.name, True, tuple(messages), expires_at=expires_at, identity=name)
 
