@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import secrets
 import struct
-import time
 import zlib
 from datetime import datetime, timezone
 
@@ -14,6 +13,7 @@ import pytest
 from pipeline.errors import PermanentPublishError, PublisherAuthError, TransientPublishError
 from pipeline.models import PublishResult, Rendering
 from publishers.facebook import FacebookPublisher
+from tests.servers.base import FakeClock
 from tests.servers.facebook import FacebookServer, parse_multipart
 
 TOKEN = "EAAGloa" + secrets.token_urlsafe(40)
@@ -40,9 +40,13 @@ def fb():
         yield server
 
 
-def make(server: FacebookServer, **opts) -> FacebookPublisher:
+def make(server: FacebookServer, *, clock: FakeClock | None = None, **opts) -> FacebookPublisher:
+    """A publisher for ``server``; with ``clock``, publisher and server share that fake time."""
     options = {"page_id": server.page_id, "token_env": "LOA_FB_TOKEN", "api_base": server.url, **opts}
-    return FacebookPublisher("facebook", options, env=ENV)
+    if clock is None:
+        return FacebookPublisher("facebook", options, env=ENV)
+    server.monotonic = clock.seconds
+    return FacebookPublisher("facebook", options, env=ENV, clock=clock, sleep=clock.sleep)
 
 
 @pytest.fixture
@@ -185,21 +189,37 @@ def test_throttle_answer_sets_retry_after_from_the_estimate_and_stops_calling(fb
 
 def test_a_burst_slows_down_before_the_limit_and_sends_everything_once(fb):
     fb.usage_per_call, fb.usage_decay = 12.0, 80.0  # 12 % per call, back 80 % a second
-    pub = make(fb, usage_backoff=0.1)
+    clock = FakeClock()
+    pub = make(fb, usage_backoff=0.1, clock=clock)
     todo = [rendering(f"b{i}", f"Tin số {i}: lịch tiếp công dân #CCHC") for i in range(30)]
-    done, pauses, deadline = {}, [], time.monotonic() + 30
-    while todo:
-        assert time.monotonic() < deadline
+    done, pauses = {}, []
+    for _ in range(300):
+        if not todo:
+            break
         try:
             done[todo[0].post_id] = pub.publish(todo[0], key=todo[0].post_id)
             todo.pop(0)
         except TransientPublishError as exc:
             pauses.append(exc.retry_after)
-            time.sleep(exc.retry_after)
+            clock.sleep(exc.retry_after)
     assert len(done) == 30 and len(fb.live_posts()) == 30
     assert sorted(p.message for p in fb.live_posts()) == sorted(f"Tin số {i}: lịch tiếp công dân #CCHC" for i in range(30))
     assert fb.violations == []
     assert pauses and all(p > 0 for p in pauses)  # it did slow down, by its own reading of the headers
+
+
+def test_a_pause_about_to_end_is_still_a_positive_retry_after(fb):
+    # A pause with less than half a millisecond left was once rounded to retry_after=0: "retry at once".
+    clock = FakeClock()
+    pub = make(fb, usage_backoff=1, clock=clock)
+    fb.set_usage(90)
+    pub.publish(rendering("p1", "Bài 1"), key="p1")  # the answer says 90 %: a pause of 1 s
+    clock.sleep(1 - 0.0004)
+    with pytest.raises(TransientPublishError) as err:
+        pub.publish(rendering("p2", "Bài 2"), key="p2")
+    assert 0 < err.value.retry_after <= 0.001
+    clock.sleep(err.value.retry_after)
+    assert pub.publish(rendering("p2", "Bài 2"), key="p2").remote_id
 
 
 def test_the_token_expiring_mid_run_is_an_auth_error(fb, pub):

@@ -13,9 +13,35 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 from urllib.parse import parse_qs, urlsplit
+
+
+class FakeClock:
+    """Time that moves only when told: ``clock()`` is an aware datetime (what a publisher's ``clock``
+    returns), ``clock.seconds()`` a float (what a vendor server's ``monotonic`` returns) and
+    ``clock.sleep(s)`` moves both forward, so a test waits for a vendor without sleeping."""
+
+    def __init__(self, start: datetime | None = None):
+        self.start = start or datetime.now(timezone.utc)
+        self.elapsed = 0.0
+        self.slept: list[float] = []
+        self._lock = threading.Lock()
+
+    def __call__(self) -> datetime:
+        return self.start + timedelta(seconds=self.seconds())
+
+    def seconds(self) -> float:
+        with self._lock:
+            return self.elapsed
+
+    def sleep(self, seconds: float) -> None:
+        assert seconds >= 0, seconds
+        with self._lock:
+            self.slept.append(seconds)
+            self.elapsed += seconds
 
 
 @dataclass
@@ -79,10 +105,14 @@ class Fault:
 
 
 class VendorServer:
-    """Base: start()/stop(), ``url``, ``requests`` log, ``inject()`` faults."""
+    """Base: start()/stop(), ``url``, ``requests`` log, ``inject()`` faults.
+
+    ``monotonic`` is the server's clock for rate limits (seconds); a test sets it to a
+    :class:`FakeClock`'s ``seconds`` to share one fake time with the publisher under test."""
 
     def __init__(self, latency: float = 0.0):
         self.latency = latency
+        self.monotonic: Callable[[], float] = time.monotonic
         self.requests: list[Request] = []
         self.faults: list[Fault] = []
         self.lock = threading.RLock()

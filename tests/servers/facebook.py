@@ -161,7 +161,7 @@ class FacebookServer(VendorServer):
         self.regain_minutes: int | None = None
         self.throttle_code = throttle_code
         self.violations: list[Request] = []
-        self._usage_at = time.monotonic()
+        self._usage_at: float | None = None  # set by the first call, on whichever clock the test chose
         self._queued: list[QueuedError] = []
         self._ids = itertools.count(800000000000001)
         if token:
@@ -186,7 +186,7 @@ class FacebookServer(VendorServer):
 
     def set_usage(self, percent: float, regain_minutes: int | None = None) -> None:
         with self.lock:
-            self.usage, self.regain_minutes, self._usage_at = percent, regain_minutes, time.monotonic()
+            self.usage, self.regain_minutes, self._usage_at = percent, regain_minutes, self.monotonic()
 
     def fail_next(self, code: int, subcode: int | None = None, *, message: str | None = None,
                   user_title: str | None = None, user_msg: str | None = None,
@@ -271,8 +271,9 @@ class FacebookServer(VendorServer):
         return token
 
     def _account_usage(self, req: Request) -> bool:
-        now = time.monotonic()
-        self.usage = max(0.0, self.usage - self.usage_decay * (now - self._usage_at))
+        now = self.monotonic()
+        since = now - self._usage_at if self._usage_at is not None else 0.0
+        self.usage = max(0.0, self.usage - self.usage_decay * since)
         self._usage_at = now
         if self.usage >= 100:
             self.violations.append(req)  # a call beyond the limit: the client did not slow down in time

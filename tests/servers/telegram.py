@@ -285,7 +285,7 @@ class TelegramServer(VendorServer):
         if self.rate is None:
             return
         count, per = self.rate
-        now = time.monotonic()
+        now = self.monotonic()
         if now < chat.blocked_until:
             self.violations.append(req)
             self.ignored_retry_after.append(req)
