@@ -11,10 +11,8 @@ worker that lost its claim can never overwrite the result of the worker that too
 
 from __future__ import annotations
 
-from typing import Mapping
-
 from datetime import timedelta
-from typing import Any
+from typing import Any, Mapping
 
 from pipeline.errors import LedgerError
 from pipeline.ledger._sql import SELECT_PUBLICATIONS, SqlCore, Tx, aware, check_meta, check_states
@@ -23,9 +21,9 @@ from pipeline.ledger.base import ACTIONS, ERROR_KINDS, Publication
 _SUCCESS_EVENT = {"create": "success", "update": "update", "retract": "retract"}
 
 
-class SqlLedger(SqlCore):
-    """The full ledger over SQL; backends subclass it and supply the connection."""
-
+class Claims(SqlCore):
+    """``claim``, ``record_success``, ``record_failure``, ``release``, ``mark_in_doubt``, ``resolve``,
+    ``retry`` and ``skip``: every change of a row's state."""
 
     def claim(self, post_id, channel, *, owner, action, version, lease, now, allowed_states, meta=None,
               send: Mapping | None = None):

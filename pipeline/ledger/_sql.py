@@ -1,8 +1,21 @@
-"""The ledger logic shared by both SQL backends: plumbing and everything but the claim protocol.
+"""The core shared by both SQL backends: transactions, row decoding, the building blocks every
+change uses, and migrations.
 
-Every method reads the row under a write lock (SQLite ``BEGIN IMMEDIATE``, PostgreSQL
+The ledger's methods are grouped by what they touch, one module each, all built on this core:
+
+==================  ===================================================================
+``_rows.py``        publications: ensure, get, rows, the incremental snapshot
+``_claims.py``      the claim protocol (the row state machine behind exactly-once)
+``_events.py``      the append-only event log
+``_kv.py``          kv and the typed state over it: holds, throttles, maybe-sent, feed status
+``_pauses.py``      pauses
+``_spacing.py``     spacing queries (sent_since, last_sent_at)
+``_sqlledger.py``   :class:`SqlLedger`, the whole ledger assembled from the above
+==================  ===================================================================
+
+Every change reads the row under a write lock (SQLite ``BEGIN IMMEDIATE``, PostgreSQL
 ``SELECT ... FOR UPDATE``), checks the invariants in Python, writes the new values and appends its
-event, all in one transaction run by the backend's :meth:`SqlLedger._run`. SQL is written once with
+event, all in one transaction run by the backend's :meth:`SqlCore._run`. SQL is written once with
 ``?`` placeholders; the PostgreSQL transaction object translates them.
 """
 
@@ -20,8 +33,7 @@ from typing import Any, Callable, Collection, Iterable, Mapping, Protocol, Seque
 
 from pipeline.errors import LedgerError
 from pipeline.ledger import migrations
-from pipeline.ledger.base import (EVENT_KINDS, META_KEYS, PUBLICATION_COLUMNS, STATES, Event, Ledger,
-                                  Pause, Publication, Snapshot)
+from pipeline.ledger.base import META_KEYS, PUBLICATION_COLUMNS, STATES, Ledger, Publication
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -40,9 +52,6 @@ _SHARED_IDX = tuple(PUBLICATION_COLUMNS.index(c) for c in (
     "claim_owner", "claimed_from", "title", "unit", "type", "author", "path", "git_commit"))
 _TOPICS = PUBLICATION_COLUMNS.index("topics")
 _EXTRA = PUBLICATION_COLUMNS.index("extra")
-_ROWS_BY = ("first_published_at", "published_version_at", "updated_at", "publish_at")
-_EVENT_COLUMNS = "id, at, post_id, channel, kind, actor, version, detail"
-_PAUSE_COLUMNS = "id, channel, reason, actor, since, until, resumed_at, resumed_by"
 _new = object.__new__
 
 
@@ -116,9 +125,10 @@ def _db(column: str, value: Any) -> Any:
 
 
 class SqlCore(Ledger):
-    """Plumbing, reads, events, kv and pauses over SQL; the claim protocol is in ``_claims.py``.
+    """Transactions, decoding and the in-transaction building blocks of the SQL ledger.
 
-    Subclasses supply :meth:`_run` (transactions, error translation) and say how times are stored.
+    Backends supply :meth:`_run` (transactions, error translation) and say how times are stored;
+    the method groups in the sibling modules subclass this and use only what is here.
     """
 
     #: Appended to the row-locking SELECT (PostgreSQL: `` FOR UPDATE``).
@@ -133,7 +143,8 @@ class SqlCore(Ledger):
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
-        self._snap: dict[tuple[str, str], Publication] | None = None  # snapshot() cache
+        # snapshot()'s cache, see Publications.snapshot: the decoded rows as of change number _snap_rev
+        self._snap: dict[tuple[str, str], Publication] | None = None
         self._snap_rev = -1
 
     # -- backend hooks --------------------------------------------------------------------------
@@ -191,14 +202,6 @@ class SqlCore(Ledger):
             v[_EXTRA] = ev
             out.append(_make(v))
         return out
-
-    def _event_of(self, row: tuple) -> Event:
-        return Event(row[0], self._time(row[1]), row[2], row[3], row[4], row[5], row[6],
-                     MappingProxyType(json.loads(row[7] or "{}")))
-
-    def _pause_of(self, row: tuple) -> Pause:
-        return Pause(row[0], row[1], row[2], row[3], self._time(row[4]), self._time(row[5]),
-                     self._time(row[6]), row[7])
 
     # -- building blocks inside a transaction ---------------------------------------------------
 
@@ -270,193 +273,6 @@ class SqlCore(Ledger):
                 return 0
             return tx.one("SELECT MAX(version) FROM schema_migrations")[0] or 0
         return self._run(body, write=False)
-
-    # -- rows -----------------------------------------------------------------------------------
-
-    def _upsert(self, keys: tuple[str, ...]) -> str:
-        cols = ("channel_type", *keys)
-        sets = ", ".join(f"{c} = excluded.{c}" for c in cols)
-        differs = " OR ".join(f"publications.{c} {self._differs} excluded.{c}" for c in cols)
-        # an unchanged row is not written: updated_at and rev move only on real changes
-        return (f"INSERT INTO publications (post_id, channel, state, attempts, updated_at, rev, "
-                f"{', '.join(cols)}) VALUES (?, ?, 'pending', 0, ?, ?, {', '.join('?' * len(cols))}) "
-                f"ON CONFLICT (post_id, channel) DO UPDATE "
-                f"SET {sets}, updated_at = excluded.updated_at, rev = excluded.rev WHERE {differs}")
-
-    def ensure(self, post_id, channel, *, channel_type, meta, now):
-        now, wanted = aware(now), check_meta(meta)
-        current = self.get(post_id, channel)
-        if current is not None and current.channel_type == channel_type and all(
-                getattr(current, k) == v for k, v in wanted.items()):
-            return current  # the common case every tick: no write lock, no write
-
-        def body(tx: Tx) -> Publication:
-            found = tx.rows(self._upsert(tuple(wanted)) + _RETURNING,
-                            (post_id, channel, now, self._rev(tx), channel_type,
-                             *(_db(k, v) for k, v in wanted.items())))
-            # no row back: the upsert found nothing to change (a concurrent ensure() did it)
-            return self._publications(found)[0] if found else self._row(tx, post_id, channel)
-        return self._run(body, write=True)
-
-    def ensure_many(self, items, *, now):
-        now = aware(now)
-        groups: dict[tuple[str, ...], list[tuple]] = {}  # one statement per set of meta keys
-        for post_id, channel, channel_type, meta in items:
-            meta = check_meta(meta)
-            groups.setdefault(tuple(meta), []).append(
-                (post_id, channel, channel_type, *(_db(k, v) for k, v in meta.items())))
-
-        def body(tx: Tx) -> int:
-            before = tx.one("SELECT COUNT(*) FROM publications")[0]
-            rev = self._rev(tx)
-            for keys, rows in groups.items():
-                tx.many(self._upsert(keys), [(p, c, now, rev, *rest) for p, c, *rest in rows])
-            return tx.one("SELECT COUNT(*) FROM publications")[0] - before
-        return self._run(body, write=True)
-
-    def get(self, post_id, channel):
-        return self._run(lambda tx: self._row(tx, post_id, channel), write=False)
-
-    def rows(self, *, channel=None, states=None, unit=None, since=None, until=None, post_id=None,
-             by="first_published_at"):
-        if by not in _ROWS_BY:
-            raise ValueError(f"rows(by={by!r}): expected one of {list(_ROWS_BY)}")
-        where, params = [], []
-        for column, value in (("channel", channel), ("unit", unit), ("post_id", post_id)):
-            if value is not None:
-                where.append(f"{column} = ?")
-                params.append(value)
-        if states is not None:
-            states = list(states)
-            check_states(states)
-            where.append(f"state IN ({', '.join('?' * len(states))})" if states else "1 = 0")
-            params += states
-        if since is not None:
-            where.append(f"{by} >= ?")
-            params.append(aware(since, "since"))
-        if until is not None:
-            where.append(f"{by} < ?")
-            params.append(aware(until, "until"))
-        sql = SELECT_PUBLICATIONS + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY post_id, channel"
-        return self._run(lambda tx: self._publications(tx.rows(sql, params)), write=False)
-
-    def snapshot(self):
-        # Rows are immutable values, so the previous snapshot is kept and only rows written since
-        # (rev above the counter seen last time) are read: a tick with few changes costs ~1 ms
-        # instead of decoding 60,000 rows. A counter that went backwards (restored backup) or a
-        # first call reads everything.
-        with self._lock:
-            # rows are decoded as they are read: 60,000 raw tuples never exist at once (the
-            # daemon's peak memory)
-            def body(tx: Tx) -> tuple[int, list[Publication], bool]:
-                rev = tx.one("SELECT rev FROM ledger_rev")[0]
-                if self._snap is None or rev < self._snap_rev:
-                    return rev, self._publications(tx.stream(SELECT_PUBLICATIONS)), True
-                if rev == self._snap_rev:
-                    return rev, [], False
-                return rev, self._publications(tx.stream(SELECT_PUBLICATIONS + " WHERE rev > ?",
-                                                         (self._snap_rev,))), False
-            rev, found, full = self._run(body, write=False, consistent=True)
-            if full or self._snap is None:
-                self._snap = {}
-            for row in found:
-                self._snap[(row.post_id, row.channel)] = row
-            self._snap_rev = rev
-            return Snapshot(self._snap, rev)
-
-    # -- events ---------------------------------------------------------------------------------
-
-    def events(self, *, post_id=None, channel=None, since=None, kinds=None, limit=None):
-        where, params = [], []
-        for column, value in (("post_id", post_id), ("channel", channel)):
-            if value is not None:
-                where.append(f"{column} = ?")
-                params.append(value)
-        if since is not None:
-            where.append("at >= ?")
-            params.append(aware(since, "since"))
-        if kinds is not None:
-            kinds = list(kinds)
-            where.append(f"kind IN ({', '.join('?' * len(kinds))})" if kinds else "1 = 0")
-            params += kinds
-        sql = f"SELECT {_EVENT_COLUMNS} FROM events" + (" WHERE " + " AND ".join(where) if where else "")
-        if limit is not None:
-            sql = f"SELECT * FROM ({sql} ORDER BY id DESC LIMIT ?) AS newest"
-            params.append(int(limit))
-        sql += " ORDER BY id"
-        return self._run(lambda tx: [self._event_of(r) for r in tx.rows(sql, params)], write=False)
-
-    def add_event(self, kind, *, post_id=None, channel=None, actor, detail=None, now, version=None):
-        now = aware(now)
-        if kind not in EVENT_KINDS:
-            raise ValueError(f"event kind {kind!r}: expected one of {list(EVENT_KINDS)}")
-
-        def body(tx: Tx) -> Event:
-            new_id = self._event(tx, kind, post_id=post_id, channel=channel, actor=actor,
-                                 version=version, detail=detail, now=now)
-            return self._event_of(tx.one(f"SELECT {_EVENT_COLUMNS} FROM events WHERE id = ?", (new_id,)))
-        return self._run(body, write=True)
-
-    # -- durable small state --------------------------------------------------------------------
-
-    def kv_get(self, key):
-        found = self._run(lambda tx: tx.one("SELECT value FROM kv WHERE key = ?", (key,)), write=False)
-        return found[0] if found else None
-
-    def kv_set(self, key, value, now):
-        now = aware(now)
-        self._run(lambda tx: tx.exec(
-            "INSERT INTO kv (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (key) "
-            "DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-            (key, value, now)), write=True)
-
-    def pause(self, channel, *, reason, actor, now, until=None):
-        now = aware(now)
-        if until is not None:
-            aware(until, "until")
-
-        def body(tx: Tx) -> Pause:
-            found = tx.one(f"INSERT INTO pauses (channel, reason, actor, since, until) "
-                           f"VALUES (?, ?, ?, ?, ?) RETURNING {_PAUSE_COLUMNS}",
-                           (channel, reason, actor, now, until))
-            self._event(tx, "pause", post_id=None, channel=channel, actor=actor, version=None,
-                        detail={"reason": reason, "until": until, "pause_id": found[0]}, now=now)
-            return self._pause_of(found)
-        return self._run(body, write=True)
-
-    def resume(self, channel, *, actor, now):
-        now = aware(now)
-
-        def body(tx: Tx) -> int:
-            ids = [r[0] for r in tx.rows(
-                f"SELECT id FROM pauses WHERE channel {self._same} ? AND resumed_at IS NULL "
-                f"AND (until IS NULL OR until > ?) ORDER BY id", (channel, now))]
-            for pause_id in ids:
-                tx.exec("UPDATE pauses SET resumed_at = ?, resumed_by = ? WHERE id = ?",
-                        (now, actor, pause_id))
-                self._event(tx, "resume", post_id=None, channel=channel, actor=actor, version=None,
-                            detail={"pause_id": pause_id}, now=now)
-            return len(ids)
-        return self._run(body, write=True)
-
-    def active_pauses(self, now):
-        now = aware(now)
-        sql = (f"SELECT {_PAUSE_COLUMNS} FROM pauses WHERE resumed_at IS NULL AND since <= ? "
-               f"AND (until IS NULL OR until > ?) ORDER BY id")
-        return self._run(lambda tx: [self._pause_of(r) for r in tx.rows(sql, (now, now))], write=False)
-
-    # -- spacing --------------------------------------------------------------------------------
-
-    def sent_since(self, channel, since):
-        since = aware(since, "since")
-        return self._run(lambda tx: tx.one(
-            "SELECT COUNT(*) FROM publications WHERE channel = ? AND first_published_at >= ?",
-            (channel, since))[0], write=False)
-
-    def last_sent_at(self, channel):
-        return self._time(self._run(lambda tx: tx.one(
-            "SELECT MAX(first_published_at) FROM publications WHERE channel = ?", (channel,))[0],
-            write=False))
 
 
 def check_states(states: Collection[str]) -> None:

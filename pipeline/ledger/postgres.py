@@ -10,7 +10,7 @@ from typing import Any, Callable, Iterator, Sequence, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from pipeline.errors import LedgerError, LedgerLocked, LedgerUnavailable
-from pipeline.ledger._claims import SqlLedger
+from pipeline.ledger._sqlledger import SqlLedger
 from pipeline.ledger._sql import Tx, aware
 
 log = logging.getLogger(__name__)
