@@ -5,14 +5,15 @@ Concurrency, outages and URL handling are in ``test_ledger_concurrency.py``.
 
 from __future__ import annotations
 
+import json
 import sqlite3
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from pipeline.errors import LedgerError, LedgerLocked
-from pipeline.ledger import EVENT_KINDS, Ledger, migrations
+from pipeline.ledger import EVENT_KINDS, Hold, Ledger, migrations
 
 SITE = ZoneInfo("Asia/Ho_Chi_Minh")
 NOW = datetime(2025, 3, 3, 8, 0, tzinfo=SITE)
@@ -131,6 +132,7 @@ def test_get_rows_and_snapshot(ledger, open_ledgers):
     publish(open_ledgers(), "b", "facebook", owner="w2", now=NOW)
     assert ledger.snapshot()["b", "facebook"].state == "published"
     assert ledger.snapshot() == {r.key: r for r in ledger.rows()}
+
 
 
 # -- the claim protocol -----------------------------------------------------------------------------
@@ -332,6 +334,90 @@ def test_kv_values_are_committed_on_return(ledger, open_ledgers):
     assert ledger.query("SELECT updated_at FROM kv WHERE key = ?", ["zalo.refresh_token"]) == [
         (NOW + timedelta(minutes=1),)]
 
+
+# -- typed state over kv: the keys and values on disk are the ones earlier Loa versions wrote ------
+
+def test_holds_are_typed_and_keep_their_kv_format(ledger):
+    assert ledger.holds() == {}
+    ledger.hold("facebook", Hold("Token hết hạn", "loa auth facebook", "Error 190"), NOW)
+    ledger.hold("zalo", Hold("Sai mật khẩu"), NOW + timedelta(minutes=1))
+    assert ledger.holds() == {
+        "facebook": Hold("Token hết hạn", "loa auth facebook", "Error 190", NOW),
+        "zalo": Hold("Sai mật khẩu", None, None, NOW + timedelta(minutes=1))}
+    assert json.loads(ledger.kv_get("hold:facebook")) == {
+        "message": "Token hết hạn", "hint": "loa auth facebook", "vendor": "Error 190"}
+    assert ledger.lift_hold("facebook", NOW) is True
+    assert ledger.lift_hold("facebook", NOW) is False  # nothing held: nothing written
+    assert ledger.lift_hold("telegram", NOW) is False
+    assert list(ledger.holds()) == ["zalo"]
+
+
+def test_holds_read_values_written_through_kv(ledger):
+    ledger.kv_set("hold:facebook", json.dumps({"message": "expired", "hint": None, "vendor": "190"}), NOW)
+    ledger.kv_set("hold:portal", "not JSON", NOW)
+    ledger.kv_set("hold:zalo", None, NOW)  # how earlier versions lifted a hold
+    ledger.kv_set("holder:x", "{}", NOW)
+    ledger.kv_set("hold_x", "{}", NOW)
+    assert ledger.holds() == {"facebook": Hold("expired", None, "190", NOW), "portal": Hold("not JSON", since=NOW)}
+    assert ledger.lift_hold("zalo", NOW) is False
+    assert ledger.lift_hold("portal", NOW) is True and ledger.kv_get("hold:portal") is None
+
+
+def test_throttles_come_back_in_utc(ledger):
+    assert (ledger.throttles(), ledger.throttled_until("telegram")) == ({}, None)
+    until = NOW + timedelta(seconds=30)
+    ledger.throttle("telegram", until, NOW)
+    ledger.kv_set("throttle:zalo", (NOW + timedelta(hours=1)).isoformat(), NOW)  # an earlier Loa's value
+    ledger.kv_set("throttle:facebook", "soon", NOW)  # unreadable: not a wait
+    ledger.kv_set("throttle:mastodon", "2025-03-03T08:00:00", NOW)  # no offset: not a wait
+    assert ledger.throttled_until("telegram") == until and ledger.throttled_until("telegram").tzinfo == timezone.utc
+    assert ledger.throttles() == {"telegram": until, "zalo": NOW + timedelta(hours=1)}
+    assert ledger.throttled_until("facebook") is None and ledger.throttled_until("mastodon") is None
+    assert datetime.fromisoformat(ledger.kv_get("throttle:telegram")) == until
+    ledger.throttle("telegram", None, NOW)
+    assert ledger.throttled_until("telegram") is None and list(ledger.throttles()) == ["zalo"]
+    with pytest.raises(ValueError, match="until must be a timezone-aware datetime"):
+        ledger.throttle("telegram", datetime(2025, 3, 3, 8, 0), NOW)
+
+
+def test_maybe_sent_keys_per_post_and_channel(ledger):
+    assert ledger.maybe_sent_key("p1", "facebook") is None
+    ledger.set_maybe_sent("p1", "facebook", "loa-abc", NOW)
+    assert ledger.maybe_sent_key("p1", "facebook") == "loa-abc"
+    assert ledger.maybe_sent_key("p1", "zalo") is None
+    assert ledger.kv_get("maybe-sent:p1:facebook") == "loa-abc"
+    ledger.set_maybe_sent("p1", "facebook", None, NOW)
+    assert ledger.maybe_sent_key("p1", "facebook") is None
+
+
+def test_state_stores_own_their_key_spaces(ledger, open_ledgers):
+    times = iter([NOW, NOW + timedelta(minutes=1)])
+    zalo = ledger.publisher_state("zalo", lambda: next(times))
+    zalo.set("refresh_token", "t-1")
+    assert open_ledgers().kv_get("pub:zalo:refresh_token") == "t-1"  # durable on return
+    assert ledger.publisher_state("telegram", lambda: NOW).get("refresh_token") is None
+    assert ledger.state_store("pub:zalo:", lambda: NOW).get("refresh_token") == "t-1"
+    zalo.set("refresh_token", "t-2")
+    assert ledger.query("SELECT updated_at FROM kv WHERE key = ?", ["pub:zalo:refresh_token"]) == [
+        (NOW + timedelta(minutes=1),)]
+    feeds = ledger.ingest_state(lambda: NOW)
+    feeds.set("ingest:status:bcp", json.dumps({"at": "2025-03-03T01:00:00+00:00", "status": "ok"}))
+    feeds.set("ingest:seen:bcp", "[]")
+    assert ledger.kv_get("ingest:seen:bcp") == "[]"
+    with pytest.raises(ValueError) as e:
+        feeds.set("hold:facebook", "{}")
+    assert str(e.value) == "state key 'hold:facebook' is outside 'ingest:', the key space of this store"
+    assert ledger.holds() == {}
+
+
+def test_feed_statuses_read_every_feed_at_once(ledger):
+    assert ledger.feed_statuses() == {}
+    ledger.kv_set("ingest:status:bcp", json.dumps({"status": "ok", "message": "2 new drafts"}), NOW)
+    ledger.kv_set("ingest:status:silent", "timeout", NOW)
+    ledger.kv_set("ingest:status:gone", None, NOW)
+    ledger.kv_set("ingest:seen:bcp", "[]", NOW)
+    assert ledger.feed_statuses() == {"bcp": {"status": "ok", "message": "2 new drafts"},
+                                      "silent": {"reason": "timeout"}}
 
 def test_pauses_hold_channels_until_resumed_or_expired(ledger):
     everything = ledger.pause(None, reason="Tết", actor="chi", now=NOW)

@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.errors import LedgerError
-from pipeline.ledger.base import (ACTIONS, ERROR_KINDS, EVENT_KINDS, META_KEYS, STATES, Event, Ledger,
+from pipeline.ledger.base import (ACTIONS, ERROR_KINDS, EVENT_KINDS, META_KEYS, STATES, Event, Hold, Ledger,
                                   Pause, Publication, Snapshot, post_meta)
+from pipeline.ledger.state import LedgerState
 
-__all__ = ["open_ledger", "Ledger", "Publication", "Event", "Pause", "Snapshot", "post_meta", "STATES", "ACTIONS",
-           "ERROR_KINDS", "EVENT_KINDS", "META_KEYS", "BACKENDS", "DEFAULT_PATH"]
+__all__ = ["open_ledger", "Ledger", "Publication", "Event", "Pause", "Hold", "Snapshot", "LedgerState", "post_meta",
+           "STATES", "ACTIONS", "ERROR_KINDS", "EVENT_KINDS", "META_KEYS", "BACKENDS", "DEFAULT_PATH"]
 
 #: Registry: URL scheme family -> implementation class path (imported on use).
 BACKENDS = {"sqlite": "pipeline.ledger.sqlite:SQLiteLedger",

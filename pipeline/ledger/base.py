@@ -1,5 +1,6 @@
 """The publication ledger contract: one row per (post, channel), an append-only event log, and the
-small durable state the engine needs (kv, pauses).
+small durable state the engine needs (kv, pauses, channel holds and throttles, publisher and feed
+state).
 
 The ledger is, with the content repository, the only truth: the scheduler keeps no state of its own
 and re-derives everything from files + ledger after a restart. Exactly-once publishing rests on
@@ -26,7 +27,10 @@ import abc
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from types import MappingProxyType
-from typing import Any, Collection, ContextManager, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Collection, ContextManager, Mapping, Sequence
+
+if TYPE_CHECKING:
+    from pipeline.ledger.state import LedgerState
 
 #: Row states; see the schema in the design notes.
 STATES = ("pending", "claimed", "published", "failed", "retrying", "skipped", "in_doubt", "retracted")
@@ -143,6 +147,22 @@ class Pause:
     until: datetime | None
     resumed_at: datetime | None
     resumed_by: str | None
+
+
+@dataclass(frozen=True)
+class Hold:
+    """A channel held after an authentication failure: nothing is sent on it until a person fixes
+    the credential and lifts the hold (``loa retry --channel C``).
+
+    ``message`` is Loa's words, ``hint`` what to do, ``vendor`` the vendor's own words. ``since`` is
+    when the hold was recorded (``None`` on a value not yet stored); :meth:`Ledger.hold` ignores it
+    and stamps ``now``.
+    """
+
+    message: str
+    hint: str | None = None
+    vendor: str | None = None
+    since: datetime | None = None
 
 
 def post_meta(post: Any, *, git_commit: str | None = None) -> dict[str, Any]:
@@ -330,11 +350,80 @@ class Ledger(abc.ABC):
 
     @abc.abstractmethod
     def kv_get(self, key: str) -> str | None:
-        """The value stored under ``key``, or ``None``."""
+        """The value stored under ``key``, or ``None``.
+
+        The low-level primitive under the typed methods below. These key spaces belong to them;
+        use the typed method, not the raw key: ``hold:{channel}`` (:meth:`holds`),
+        ``throttle:{channel}`` (:meth:`throttles`), ``maybe-sent:{post_id}:{channel}``
+        (:meth:`maybe_sent_key`), ``pub:{channel}:`` (:meth:`publisher_state`), ``ingest:``
+        (:meth:`ingest_state`, :meth:`feed_statuses`)."""
 
     @abc.abstractmethod
     def kv_set(self, key: str, value: str | None, now: datetime) -> None:
         """Store ``value`` under ``key``; committed (durable) when this returns."""
+
+    @abc.abstractmethod
+    def holds(self) -> dict[str, Hold]:
+        """Every held channel and its :class:`Hold`, read in one statement (``{}``: none)."""
+
+    @abc.abstractmethod
+    def hold(self, channel: str, hold: Hold, now: datetime) -> None:
+        """Hold ``channel`` with ``hold``'s words (replacing an earlier hold); ``since`` becomes ``now``."""
+
+    @abc.abstractmethod
+    def lift_hold(self, channel: str, now: datetime) -> bool:
+        """End the hold on ``channel``; True when there was one (False: nothing was written)."""
+
+    @abc.abstractmethod
+    def throttles(self) -> dict[str, datetime]:
+        """Every channel whose vendor asked Loa to wait, and until when (UTC), in one statement.
+
+        Waits that have already run out are included: the caller compares with its own ``now``."""
+
+    @abc.abstractmethod
+    def throttled_until(self, channel: str) -> datetime | None:
+        """Until when ``channel``'s vendor asked Loa to wait (UTC, possibly past), or ``None``."""
+
+    @abc.abstractmethod
+    def throttle(self, channel: str, until: datetime | None, now: datetime) -> None:
+        """Record that ``channel``'s vendor asked for a wait until ``until`` (``None``: forget it).
+
+        The wait holds the whole channel; every engine sharing the ledger honours it."""
+
+    @abc.abstractmethod
+    def maybe_sent_key(self, post_id: str, channel: str) -> str | None:
+        """The idempotency key of a create of (post_id, channel) whose request may have reached the
+        vendor (a timeout after sending), or ``None``. While set, the next attempt looks the item
+        up at the vendor before sending again."""
+
+    @abc.abstractmethod
+    def set_maybe_sent(self, post_id: str, channel: str, key: str | None, now: datetime) -> None:
+        """Remember ``key`` as :meth:`maybe_sent_key` (``None``: the doubt is settled)."""
+
+    def state_store(self, prefix: str, now_fn: Callable[[], datetime]) -> "LedgerState":
+        """A durable :class:`~publishers.base.StateStore` over this ledger's kv table: key ``k`` is
+        stored as ``prefix + k``; ``now_fn`` stamps each write. Prefer the named accessors
+        :meth:`publisher_state` and :meth:`ingest_state`, which own their key spaces."""
+        from pipeline.ledger.state import LedgerState
+        return LedgerState(self, prefix, now_fn)
+
+    def publisher_state(self, channel: str, now_fn: Callable[[], datetime]) -> "LedgerState":
+        """The :class:`~publishers.base.StateStore` lent to ``channel``'s publisher (tokens, media
+        ids): its keys live under ``pub:{channel}:``, so publishers cannot see each other's."""
+        return self.state_store(f"pub:{channel}:", now_fn)
+
+    def ingest_state(self, now_fn: Callable[[], datetime]) -> "LedgerState":
+        """The :class:`~publishers.base.StateStore` for feed ingestion. :mod:`pipeline.ingest`
+        writes whole keys (``ingest:http:<url>``, ``ingest:seen:<feed>``, ``ingest:status:<feed>``),
+        so there is no prefix; a key outside ``ingest:`` raises ``ValueError``."""
+        from pipeline.ledger.state import LedgerState
+        return LedgerState(self, "", now_fn, namespace="ingest:")
+
+    @abc.abstractmethod
+    def feed_statuses(self) -> dict[str, dict[str, Any]]:
+        """Each feed's last ingestion status, ``{feed name: {at, status, message, ...}}`` as
+        :mod:`pipeline.ingest` wrote it (a value that is not a JSON object comes back as
+        ``{"reason": text}``), read in one statement."""
 
     @abc.abstractmethod
     def pause(self, channel: str | None, *, reason: str, actor: str, now: datetime,
