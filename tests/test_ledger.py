@@ -135,6 +135,21 @@ def test_get_rows_and_snapshot(ledger, open_ledgers):
 
 
 
+def test_snapshot_rev_is_the_invalidation_key(ledger, open_ledgers):
+    add(ledger, "a")
+    first = ledger.snapshot()
+    again = ledger.snapshot()
+    assert again.rev == first.rev and again == first
+    again.pop(("a", "facebook"))  # a caller's snapshot is its own: the next one is whole
+    assert ledger.snapshot() == first
+    add(ledger, "a", title="Sửa tiêu đề")  # a real change raises rev
+    changed = ledger.snapshot()
+    assert changed.rev > first.rev and changed["a", "facebook"].title == "Sửa tiêu đề"
+    add(ledger, "a", title="Sửa tiêu đề")  # nothing to change: same rev, same rows
+    assert ledger.snapshot().rev == changed.rev
+    other = open_ledgers()  # another process reading the same ledger sees the same rows at a rev
+    assert other.snapshot() == ledger.snapshot() and other.snapshot().rev == ledger.snapshot().rev
+
 # -- the claim protocol -----------------------------------------------------------------------------
 
 def test_claim_is_exclusive_and_recorded(ledger):

@@ -240,11 +240,14 @@ class Ledger(abc.ABC):
 
     @abc.abstractmethod
     def snapshot(self) -> "Snapshot":
-        """Every row keyed by ``(post_id, channel)``, read in one consistent statement.
+        """Every row keyed by ``(post_id, channel)``, as of one consistent read.
 
         The planner calls this every tick; it is built for 60,000+ rows (see ``bench/ledger.py``).
-        The result is a new :class:`Snapshot` (a dict) on every call; its ``rev`` tells the
-        planner whether anything changed since the previous one."""
+        The result is a new :class:`Snapshot` (a dict the caller may keep or change) on every call.
+        Its ``rev`` is the invalidation key: equal ``rev`` from one ledger means equal rows, a
+        different ``rev`` means something may have changed. Callers must compare ``rev`` and never
+        rely on the identity of the snapshot or of its rows (an implementation may reuse unchanged
+        row objects across calls, or not)."""
 
     # -- the claim protocol ----------------------------------------------------------------------
 
