@@ -17,8 +17,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 _TRIES = 4  # deadlocks and serialization failures are retried; the whole body runs again
 # Writers take turns, like SQLite's BEGIN IMMEDIATE: change numbers (rev) then commit in order
-# and row locks can never deadlock. Vendor calls happen outside transactions, so the wait is
-# milliseconds. Sent with BEGIN as one simple query: one round trip.
+# and row locks can never deadlock. Vendor calls happen outside transactions, so no writer holds
+# the lock across a network call to a vendor. Sent with BEGIN as one simple query: one round trip.
 _BEGIN_WRITE = ("BEGIN; SELECT pg_advisory_xact_lock("
                 "hashtextextended(current_schema() || ':loa-write', 0))")
 # one snapshot for every statement of a read (snapshot() reads the counter, then the rows)
