@@ -66,7 +66,7 @@ class EngineRun:
 
         from pipeline.config import load_config
         from pipeline.ledger import open_ledger
-        from pipeline.publish import Engine
+        from pipeline.app import Session
 
         self.token = token
         self.root = Path(tempfile.mkdtemp(prefix="loa-wp-bench-"))
@@ -81,8 +81,8 @@ class EngineRun:
         lg = self.open()
         lg.migrate()
         lg.close()
-        self.engine = Engine(self.cfg, self.open, owner="bench", env={"LOA_WORDPRESS_PASSWORD": site.password()},
-                             now_fn=lambda: self.NOW)
+        self.engine = Session(self.cfg, self.open, owner="bench", env={"LOA_WORDPRESS_PASSWORD": site.password()},
+                             clock=lambda: self.NOW)
 
     def write_block(self, lo: int, hi: int) -> None:
         for i in range(lo, hi):
@@ -92,7 +92,7 @@ class EngineRun:
                 f"channels: [portal]\nstatus: ready\n---\n\n{BODY}\n", encoding="utf-8")
 
     def publish_block(self, lo: int, hi: int) -> None:
-        result = self.engine.run_pass(now=self.NOW)
+        result = self.engine.publish(now=self.NOW)
         assert result.sent == hi - lo and not result.permanent, result.lines[-3:]
 
     def close(self) -> list[int]:
@@ -130,7 +130,7 @@ class Round:
         r = self.full[0]
         ex = r.extra
         cats = [pub._category_id(ex["type"], ex["type_label"])]
-        tags = [pub._term_id("tags", t, ex["topic_labels"][t], None) for t in ex["topics"]]
+        tags = [pub.rest.term_id("tags", t, ex["topic_labels"][t], None) for t in ex["topics"]]
         pub.close()
         return {"categories": cats, "tags": tags}
 

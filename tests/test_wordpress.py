@@ -269,7 +269,7 @@ def test_both_url_forms(wordpress, form):
     result = pub.publish(r, key="k")
     assert pub.lookup(r, "k").remote_id == result.remote_id
     assert pub.update(r, result).remote_id == result.remote_id
-    assert pub._form == ("wp-json" if form == "auto" else form)
+    assert pub.rest.form == ("wp-json" if form == "auto" else form)
 
 
 # -- errors a person must act on ----------------------------------------------------------------------
@@ -364,7 +364,8 @@ def test_unknown_category_id_is_refused_before_wordpress_drops_it(wordpress):
 
 
 def test_a_400_from_wordpress_is_surfaced(wordpress):
-    pub = publisher(wordpress, status="publsh")
+    pub = publisher(wordpress)
+    pub.opts = MappingProxyType({**pub.opts, "status": "publsh"})  # past Loa's own checks: WordPress must refuse it
     with pytest.raises(PermanentPublishError) as err:
         pub.publish(rendering("badstatus"), key="k")
     e = err.value
@@ -387,8 +388,10 @@ def test_plain_http_without_application_passwords_is_refused_before_sending_cred
 
 def test_bad_options_are_config_errors():
     with pytest.raises(ConfigError) as err:
-        WordPressPublisher("portal", {"url": "ftp://x", "username": "u", "password_env": "P", "rest_form": "json"})
-    assert [k for k, _ in err.value.errors] == ["channels.portal.rest_form", "channels.portal.url"]
+        WordPressPublisher("portal", {"url": "ftp://x", "username": "u", "password_env": "P", "rest_form": "json",
+                                      "status": "publsh", "category_map": {"tin-tuc": 1.5}})
+    assert sorted(k for k, _ in err.value.errors) == ["channels.portal.category_map.tin-tuc", "channels.portal.rest_form",
+                                                      "channels.portal.status", "channels.portal.url"]
 
 
 def test_the_password_never_reaches_logs_or_errors(wordpress, caplog, tmp_path):

@@ -1,0 +1,344 @@
+"""The WordPress REST API v2 as the ``wordpress`` publisher uses it (channels.md §1, wordpress-local.md).
+
+:class:`WordPressREST` is one site seen by one publishing user. It knows the transport and nothing
+of articles:
+
+- ``call`` sends one request in the address form the site answers to and turns every non-2xx
+  answer into the right :class:`pipeline.errors.PublishError` (through :mod:`publishers.http`).
+- Discovery: which address form (``/wp-json/`` or ``?rest_route=/``), whether WordPress accepts
+  application passwords, and the site's zone. Credentials are only attached after the REST index
+  has shown that WordPress accepts application passwords: otherwise (plain http to a site whose
+  environment is not ``local``) WordPress ignores the Basic header *silently* and every write
+  fails with a puzzling 401.
+- Terms: a category or tag id by slug, created when missing (an existing term reused through
+  ``term_exists``).
+
+What is remembered between runs (in the engine's state store): the address form and zone for
+``SITE_TTL`` seconds, and the term ids. Every pass of the daemon would otherwise ask for them
+again, four requests for a pass that publishes one article. WordPress drops an unknown term id
+silently, so the publisher checks the terms of every article it gets back and calls
+:meth:`WordPressREST.forget_terms` when a remembered id has gone stale.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from datetime import datetime, timedelta, timezone, tzinfo
+from typing import TYPE_CHECKING, Any, Callable, Mapping
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pipeline.errors import PermanentPublishError, PublisherAuthError, TransientPublishError
+from publishers.base import StateStore
+from publishers.http import classify_status, new_session, parse_retry_after, raise_for, translate
+
+if TYPE_CHECKING:
+    import requests
+
+log = logging.getLogger(__name__)
+
+REST_FORMS = ("auto", "wp-json", "rest_route")
+ROLE_HINT = ("check channels.{name}.username, the application password in ${env} (WordPress: Users -> Profile -> "
+             "Application Passwords) and the user's role: Editor can do everything Loa needs; Author cannot create "
+             "categories; Contributor cannot publish")
+SILENT_401 = ("WordPress answers 'not logged in' also when it ignored the credentials without saying so: when the "
+              "application password is wrong, when none was ever created on the site, or over plain http to a site "
+              "whose environment is not 'local'")
+# 5xx codes that a retry cannot cure.
+PERMANENT_5XX = {"rest_upload_unknown_error", "rest_upload_sideload_error", "rest_trash_not_supported"}
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+SITE_TTL = 900.0  # seconds the discovered REST form and site zone are trusted without asking again
+INDEX_FIELDS = "name,home,namespaces,authentication,timezone_string,gmt_offset"
+
+
+def text_of(html: Any) -> str:
+    """WordPress messages sometimes carry HTML (``<strong>Error:</strong> ...``): their plain text."""
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", str(html or ""))).strip()
+
+
+def site_zone(index: Mapping[str, Any]) -> tzinfo:
+    """The zone a REST index names (``timezone_string``), else its fixed ``gmt_offset``."""
+    try:
+        if index.get("timezone_string"):
+            return ZoneInfo(index["timezone_string"])
+    except (ZoneInfoNotFoundError, ValueError):
+        pass
+    return timezone(timedelta(hours=float(index.get("gmt_offset") or 0)))
+
+
+class WordPressREST:
+    """One WordPress site's REST API v2, as the user ``username``.
+
+    ``channel`` names the channel in errors and state keys; ``password`` returns the application
+    password (raising :class:`PublisherAuthError` when it is not set) and is asked only once the
+    site is known to accept it; ``password_env`` is the variable's name, for hints. ``rest_form``
+    is one of :data:`REST_FORMS`; ``timeout`` the seconds to wait for each answer. ``state`` keeps
+    what is remembered between runs; ``clock`` is the publisher's.
+    """
+
+    def __init__(self, channel: str, *, base: str, username: str, password: Callable[[], str], password_env: str,
+                 rest_form: str, timeout: float, state: StateStore, clock: Callable[[], datetime]):
+        self.channel = channel
+        self.base = base.rstrip("/")
+        self.username = username
+        self.rest_form = rest_form
+        self.timeout = (min(5.0, timeout), timeout)
+        self.session = new_session()  # connection reuse; no credentials until the site is vetted
+        self.form: str | None = None
+        self.zone: tzinfo | None = None
+        self._password, self._password_env = password, password_env
+        self._state, self._clock = state, clock
+        self._terms: dict[tuple[str, str], int] = {}
+        self._terms_loaded = False
+
+    def close(self) -> None:
+        self.session.close()
+
+    # -- transport ----------------------------------------------------------------------------
+    def _url(self, route: str, params: Mapping[str, Any] | None, form: str) -> tuple[str, dict]:
+        if form == "wp-json":
+            return f"{self.base}/wp-json{route}", dict(params or {})
+        # ?rest_route= must come first; further arguments follow with '&' (dicts keep order)
+        return f"{self.base}/", {"rest_route": route, **(params or {})}
+
+    def call(self, method: str, route: str, what: str, post_id: str | None = None, *,
+             params: Mapping[str, Any] | None = None, ok: tuple[int, ...] = (), **kw) -> requests.Response:
+        """One REST call; a non-2xx answer becomes the right publish error (``ok`` lists accepted ones).
+
+        ``what`` completes "WordPress refused to ..." in the messages.
+        """
+        form = self.ensure_site(post_id)
+        url, query = self._url(route, params, form)
+        started = self._clock()
+        with translate(self.channel, post_id):
+            resp = self.session.request(method, url, params=query, timeout=self.timeout, **kw)
+        log.debug("%s: %s %s -> %s in %.0f ms", self.channel, method, route, resp.status_code,
+                  (self._clock() - started).total_seconds() * 1000)
+        if resp.status_code < 300 or resp.status_code in ok:
+            return resp
+        self.refuse(resp, what, post_id)
+        raise AssertionError("unreachable")  # refuse always raises
+
+    def json(self, resp: requests.Response, what: str, post_id: str | None) -> Any:
+        """The answer's JSON; an answer that is not JSON is a permanent error (not WordPress speaking)."""
+        try:
+            return resp.json()
+        except ValueError:
+            raise PermanentPublishError(
+                self.channel, post_id, f"WordPress answered HTTP {resp.status_code} to {what} with something that is "
+                "not JSON", vendor_message=text_of(resp.text)[:200], status=resp.status_code,
+                hint="check channels.{}.url and rest_form: is a page or a proxy answering in WordPress's place?"
+                .format(self.channel)) from None
+
+    # -- error mapping ------------------------------------------------------------------------
+    def refuse(self, resp: requests.Response, what: str, post_id: str | None) -> None:
+        """Raise the publish error for the failed answer ``resp`` to an attempt to ``what``."""
+        status = resp.status_code
+        if status in (401, 403, 404) and self.form is not None:
+            # the site may have changed (address form, application passwords turned off): the next
+            # attempt discovers it again and says precisely what is wrong
+            self._remember("site", {})
+        retry_after = parse_retry_after(resp.headers.get("Retry-After"))
+        try:
+            body = resp.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict) or "code" not in body:
+            self._refuse_not_wordpress(resp, what, post_id, retry_after)
+        code, message, status = _error_of(body, status)
+        if status in (401, 403):
+            hint = ROLE_HINT.format(name=self.channel, env=self._password_env or "password_env")
+            if status == 401:
+                hint = SILENT_401 + ". " + hint[0].upper() + hint[1:]
+            raise PublisherAuthError(self.channel, post_id, f"WordPress refused to let {self.username!r} {what}: "
+                                     f"{message} [{code}]" + (" (it treated Loa as not logged in)" if status == 401
+                                                              else ""),
+                                     vendor_message=message, code=code, status=status,
+                                     hint=hint)
+        if (status == 429 or status >= 500) and code not in PERMANENT_5XX:
+            raise TransientPublishError(self.channel, post_id, f"WordPress failed to {what}: {message} [{code}]",
+                                        vendor_message=message, code=code, status=status, retry_after=retry_after,
+                                        hint="Loa retries by itself; if it lasts, look at the site's PHP error log")
+        if code == "rest_no_route":
+            raise PermanentPublishError(self.channel, post_id, f"WordPress has no REST route to {what}: {message}",
+                                        vendor_message=message, code=code, status=status,
+                                        hint=f"check channels.{self.channel}.url and rest_form")
+        raise PermanentPublishError(self.channel, post_id, f"WordPress refused to {what}: {message} [{code}]",
+                                    vendor_message=message, code=code, status=status)
+
+    def _refuse_not_wordpress(self, resp: requests.Response, what: str, post_id: str | None,
+                              retry_after: float | None) -> None:
+        """A failed answer without a WordPress error: a proxy, a WAF or the web server in front of it."""
+        status, snippet = resp.status_code, text_of(resp.text)[:200]
+        if status in (502, 503, 504):
+            raise TransientPublishError(
+                self.channel, post_id, f"the proxy in front of WordPress answered {status} {resp.reason} "
+                f"instead of WordPress when trying to {what}", vendor_message=snippet, status=status,
+                retry_after=retry_after,
+                hint="Loa retries by itself and looks the article up by its slug first, so nothing is "
+                     "published twice; if it lasts, check that WordPress (PHP) runs behind the proxy")
+        raise_for(classify_status(status), self.channel, post_id,
+                  f"WordPress's server answered HTTP {status} {resp.reason} without a WordPress error "
+                  f"when trying to {what}", vendor_message=snippet, status=status, retry_after=retry_after)
+
+    # -- discovery: which URL form, are application passwords honoured, which zone ----------
+    def ensure_site(self, post_id: str | None = None, *, fresh: bool = False) -> str:
+        """The address form, discovering the site first if needed (``fresh``: ask the site, not the memory)."""
+        if self.form is not None:
+            return self.form
+        if not fresh and self._recall_site():
+            return self.form  # type: ignore[return-value]
+        index, found = self._find_index(post_id)
+        scheme = urlsplit(self.base).scheme
+        if "application-passwords" not in (index.get("authentication") or {}):
+            why = ("over plain http WordPress 6.1 accepts them only when its environment type is 'local'"
+                   if scheme == "http" else "a plugin or the wp_is_application_passwords_available filter turned them off")
+            raise PublisherAuthError(
+                self.channel, post_id, f"WordPress at {self.base} does not accept application passwords ({why}); "
+                "it would ignore Loa's credentials silently and every write would fail with 401 'not logged in'",
+                hint=f"use the https:// address of the portal in channels.{self.channel}.url (or, for a local copy, "
+                     "define WP_ENVIRONMENT_TYPE as 'local' in its wp-config.php)")
+        if scheme == "http" and urlsplit(self.base).hostname not in LOOPBACK:
+            log.warning("%s: %s is plain http: the application password travels unencrypted", self.channel, self.base)
+        self.session.auth = (self.username, self._password())
+        self.zone = site_zone(index)
+        self.form = found
+        zone_name = getattr(self.zone, "key", None)
+        offset = None if zone_name else self.zone.utcoffset(None).total_seconds() / 3600
+        self._remember("site", {"form": found, "base": self.base, "zone": zone_name, "offset": offset,
+                                "at": self._clock().timestamp()})
+        return found
+
+    def _recall_site(self) -> bool:
+        """Take the form and zone the last discovery found, if it was less than ``SITE_TTL`` ago."""
+        known = self._remembered("site")
+        if not (known and self._clock().timestamp() - float(known.get("at", 0)) < SITE_TTL
+                and known.get("form") in REST_FORMS and known.get("base") == self.base):
+            return False
+        try:
+            zone = ZoneInfo(known["zone"]) if known.get("zone") else timezone(timedelta(hours=float(known["offset"])))
+        except (ZoneInfoNotFoundError, ValueError, KeyError, TypeError):
+            return False
+        self.session.auth = (self.username, self._password())
+        self.zone, self.form = zone, known["form"]
+        return True
+
+    def _find_index(self, post_id: str | None) -> tuple[dict, str]:
+        """The REST index and the address form it answered at; a permanent error when none does."""
+        forms = ("wp-json", "rest_route") if self.rest_form == "auto" else (self.rest_form,)
+        tried = []
+        for form in forms:
+            url, query = self._url("/", {"_fields": INDEX_FIELDS}, form)
+            with translate(self.channel, post_id):
+                resp = self.session.get(url, params=query, timeout=self.timeout)
+            tried.append(f"{url}{'?rest_route=/' if form == 'rest_route' else ''} -> HTTP {resp.status_code}")
+            if resp.status_code in (502, 503, 504) or (resp.status_code >= 500 and not resp.headers.get(
+                    "Content-Type", "").startswith("application/json")):
+                self.refuse(resp, "answer the REST index", post_id)
+            try:
+                data = resp.json()
+            except ValueError:
+                continue
+            if resp.ok and isinstance(data, dict) and "wp/v2" in (data.get("namespaces") or ()):
+                return data, form
+            if isinstance(data, dict) and data.get("message"):  # e.g. a plugin that locks the REST API
+                tried[-1] += f" ({text_of(data['message'])})"
+        raise PermanentPublishError(
+            self.channel, post_id, f"no WordPress REST API found at {self.base} (tried {'; '.join(tried)})",
+            hint=f"check channels.{self.channel}.url; with rest_form = \"auto\" Loa tries /wp-json/ then "
+                 "/?rest_route=/")
+
+    # -- terms ----------------------------------------------------------------------------------
+    def term_id(self, taxonomy: str, slug: str, name: str, post_id: str | None) -> int:
+        """Id of the ``taxonomy`` (``categories`` | ``tags``) term ``slug``, created as ``name`` when missing."""
+        key = (taxonomy, slug)
+        self._load_terms()
+        if key in self._terms:
+            return self._terms[key]
+        term_id = self._find_or_create_term(taxonomy, slug, name, post_id)
+        self._terms[key] = term_id
+        self._save_terms()
+        return term_id
+
+    def category(self, category_id: int, what: str, post_id: str | None) -> int:
+        """``category_id`` once the site has shown it exists (WordPress silently drops an unknown
+        category id from a post); ``what`` completes "WordPress refused to ..."."""
+        self._load_terms()
+        cached = self._terms.get(("categories", f"#{category_id}"))
+        if cached is None:
+            resp = self.call("GET", f"/wp/v2/categories/{category_id}", what, post_id, params={"_fields": "id"})
+            cached = self._terms[("categories", f"#{category_id}")] = int(self.json(resp, "find a category", post_id)["id"])
+            self._save_terms()
+        return cached
+
+    def forget_terms(self) -> None:
+        """Forget every remembered term id, here and in the state store (one of them went stale)."""
+        self._terms.clear()
+        self._remember("terms", {})
+
+    def recheck_terms(self) -> None:
+        """Ask the site again for every term id from now on, without forgetting the stored ones."""
+        self._terms.clear()
+        self._terms_loaded = True
+
+    def _find_or_create_term(self, taxonomy: str, slug: str, name: str, post_id: str | None) -> int:
+        noun = "category" if taxonomy == "categories" else "tag"
+        resp = self.call("GET", f"/wp/v2/{taxonomy}", f"look up the {noun} {slug!r}", post_id,
+                         params={"slug": slug, "_fields": "id,slug"})
+        items = self.json(resp, f"look up a {noun}", post_id)
+        if items:
+            return int(items[0]["id"])
+        resp = self.call("POST", f"/wp/v2/{taxonomy}", f"create the {noun} {name!r}", post_id,
+                         params={"_fields": "id"}, json={"name": name, "slug": slug}, ok=(400,))
+        body = self.json(resp, f"create a {noun}", post_id)
+        if resp.status_code != 400:
+            return int(body["id"])
+        data = body.get("data") or {}
+        if body.get("code") != "term_exists" or not data.get("term_id"):
+            self.refuse(resp, f"create the {noun} {name!r}", post_id)
+        # The name exists under another slug: reuse that term rather than fail.
+        return int(data["term_id"])
+
+    # -- what is remembered between runs (the state store) --------------------------------------
+    def _remembered(self, what: str) -> dict:
+        try:
+            raw = self._state.get(f"{self.channel}:wordpress.{what}")
+            data = json.loads(raw) if raw else {}
+        except (ValueError, TypeError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def _remember(self, what: str, data: dict) -> None:
+        self._state.set(f"{self.channel}:wordpress.{what}", json.dumps(data, sort_keys=True))
+
+    def _load_terms(self) -> None:
+        if self._terms_loaded:
+            return
+        self._terms_loaded = True
+        for key, term_id in self._remembered("terms").items():
+            taxonomy, _, slug = key.partition("/")
+            if taxonomy in ("categories", "tags") and slug and isinstance(term_id, int):
+                self._terms.setdefault((taxonomy, slug), term_id)
+
+    def _save_terms(self) -> None:
+        self._remember("terms", {f"{t}/{slug}": term_id for (t, slug), term_id in sorted(self._terms.items())})
+
+
+def _error_of(body: Mapping[str, Any], status: int) -> tuple[str, str, int]:
+    """(code, readable message, status) of a WordPress error body.
+
+    A permission failure inside a parameter (``status=any`` when not logged in) comes as a 400
+    ``rest_invalid_param`` whose detail carries the real 401/403: that one is returned.
+    """
+    code = str(body.get("code"))
+    message = text_of(body.get("message")) or code
+    data = body.get("data") if isinstance(body.get("data"), dict) else {}
+    params = data.get("params")
+    if isinstance(params, dict) and params:
+        message += " (" + "; ".join(f"{k}: {text_of(v)}" for k, v in params.items()) + ")"
+    for sub in (data.get("details") or {}).values():
+        if isinstance(sub, dict) and (sub.get("data") or {}).get("status") in (401, 403):
+            status, code, message = sub["data"]["status"], str(sub.get("code")), text_of(sub.get("message"))
+    return code, message, status
