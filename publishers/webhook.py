@@ -20,7 +20,7 @@ from publishers.base import ChannelHealth, OptionSpec, Publisher, http_url
 
 
 class WebhookPublisher(Publisher):
-    """JSON webhook. Key ``webhook``; options url, token_env, timeout."""
+    """JSON webhook. Key ``webhook``; options url, token_env, timeout, social."""
 
     type = "webhook"
     family = "portal"
@@ -50,7 +50,7 @@ class WebhookPublisher(Publisher):
             text = resp.text[:300]
             http.raise_for(cls, self.name, post_id, f"the webhook answered HTTP {resp.status_code}",
                            vendor_message=text, status=resp.status_code,
-                           retry_after=http.parse_retry_after(resp.headers.get("Retry-After")),
+                           retry_after=http.parse_retry_after(resp.headers.get("Retry-After"), self.clock()),
                            hint=("check the token" if cls is PublisherAuthError else None))
         return resp
 

@@ -140,7 +140,7 @@ class WordPressREST:
             # the site may have changed (address form, application passwords turned off): the next
             # attempt discovers it again and says precisely what is wrong
             self._remember("site", {})
-        retry_after = parse_retry_after(resp.headers.get("Retry-After"))
+        retry_after = parse_retry_after(resp.headers.get("Retry-After"), self._clock())
         try:
             body = resp.json()
         except ValueError:
