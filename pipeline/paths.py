@@ -1,4 +1,6 @@
-"""Where things are, found with ``os`` alone: the config file, the templates, the posts.
+"""Where things are, found with ``os`` alone: the config file, the templates, the posts (the one
+lister, :func:`post_files`, and its incremental form :class:`Listing`), the files' stat signatures
+(:func:`signatures`) and real paths (:class:`RealPaths`).
 
 Kept free of heavy imports: the quick path of ``loa preview`` (:mod:`pipeline.preview_stamp`) runs
 before the rest of Loa is imported, and uses these same functions as the full path.
@@ -49,15 +51,68 @@ def templates_dirs(root: str | os.PathLike) -> list[str]:
 _RACY_NS = 3_000_000_000
 
 
-class Listing:
-    """``iter_post_files(content_dir)`` as strings, each folder listed again only when its mtime
-    moved (adding, removing or renaming an entry always moves it; editing a file does not, which
-    is why :class:`pipeline.content.PostCache` stats every file).
+def post_files(content_dir: str | os.PathLike, paths=None, listing: "Listing | None" = None) -> list[str]:
+    """Every post file under ``content_dir``, or under the given files and folders: every name
+    ending in ``.md`` but README, not under ``content_dir/activities`` (activities are not posts),
+    sorted as ``sorted(Path(root).rglob("*.md"))`` sorts, each once. A given file is taken as it is
+    (a dangling link too: reading it reports it). ``listing`` keeps the folders of ``content_dir``
+    between calls (see :class:`Listing`); it is used only when no paths are given."""
+    content_dir = os.fspath(content_dir)
+    if not paths:
+        return (listing or Listing()).scan(content_dir)
+    activities = os.path.join(content_dir, "activities")
+    out: list[str] = []
+    seen: set[str] = set()
+    for root in paths:
+        root = _as_path_str(root)
+        if os.path.isfile(root) or (os.path.islink(root) and not os.path.isdir(root)):
+            found = [root]
+        else:
+            found = Listing()._walk(root, activities)
+        for f in found:
+            if os.path.basename(f) in SKIP_NAMES or _under(f, activities) or f in seen:
+                continue
+            seen.add(f)
+            out.append(f)
+    return out
 
-    Same files, same order as ``sorted(content_dir.rglob("*.md"))`` minus README and
-    ``activities/``: every name ending in ``.md`` (files, and whatever else ``rglob`` matches);
-    symlinked folders are not entered; unreadable folders are passed over; depth-first over names
-    sorted by code point is exactly the order of sorted path parts."""
+
+def _as_path_str(path: str | os.PathLike) -> str:
+    # spelled as pathlib spells it (no ".", no doubled or trailing "/"), as iter_post_files always did
+    from pathlib import PurePath
+
+    return str(PurePath(path))
+
+
+def _under(path: str, folder: str) -> bool:
+    # by name, as Path.relative_to decides: a link pointing into activities/ is not under it
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def signatures(files) -> list[int]:
+    """(mtime_ns, size, inode) of each file as one int (each field fits in its 64 bits), ``-1`` for a
+    file that cannot be stat'ed. Equal signatures: the file was not rewritten, replaced or touched.
+    The one place every cache of file contents (posts, preview pages) asks whether a file changed."""
+    stat = os.stat
+    out = []
+    for f in files:
+        try:
+            st = stat(f)
+        except (OSError, ValueError):  # ValueError: a NUL in the name
+            out.append(-1)
+            continue
+        out.append(st.st_mtime_ns << 128 | st.st_size << 64 | st.st_ino)
+    return out
+
+
+class Listing:
+    """:func:`post_files` of a ``content_dir``, each folder listed again only when its mtime moved
+    (adding, removing or renaming an entry always moves it; editing a file does not, which is why
+    :class:`pipeline.content.PostCache` stats every file).
+
+    The walk: every name ending in ``.md`` (files, and whatever else ``rglob`` matches); symlinked
+    folders are not entered; unreadable folders are passed over; depth-first over names sorted by
+    code point is exactly the order of sorted path parts. A fresh ``Listing`` is a plain walk."""
 
     def __init__(self) -> None:
         # folder -> (mtime_ns, trusted, [(path, is a post name, enter it)], [subfolders])
@@ -66,12 +121,16 @@ class Listing:
         self._files: list[str] = []
 
     def scan(self, content_dir: str) -> list[str]:
+        """The post files of ``content_dir`` (``activities/`` left out), as strings."""
+        return self._walk(content_dir, os.path.join(content_dir, "activities"))
+
+    def _walk(self, top_dir: str, skip: str) -> list[str]:
         start = time.time_ns()
         seen: dict[str, tuple] = {}
-        old = self._dirs if content_dir == self._top else {}
+        old = self._dirs if top_dir == self._top else {}
         changed = False
 
-        def visit(folder: str, top: bool) -> None:
+        def visit(folder: str) -> None:
             nonlocal changed
             try:
                 mtime: int | None = os.stat(folder).st_mtime_ns
@@ -80,15 +139,15 @@ class Listing:
             hit = old.get(folder)
             if hit is None or not hit[1] or hit[0] != mtime:
                 changed = True
-                items = _list_folder(folder, top)
+                items = _list_folder(folder, skip)
                 hit = (mtime, mtime is not None and start - mtime > _RACY_NS, items,
                        [path for path, _post, enter in items if enter])
             seen[folder] = hit
             for sub in hit[3]:
-                visit(sub, False)
+                visit(sub)
 
-        if os.path.isdir(content_dir):
-            visit(content_dir, True)
+        if os.path.isdir(top_dir):
+            visit(top_dir)
         if changed or seen.keys() != old.keys():
             files: list[str] = []
 
@@ -98,14 +157,14 @@ class Listing:
                         files.append(path)
                     if enter:
                         flatten(path)
-            if content_dir in seen:
-                flatten(content_dir)
+            if top_dir in seen:
+                flatten(top_dir)
             self._files = files
-        self._dirs, self._top = seen, content_dir
+        self._dirs, self._top = seen, top_dir
         return self._files
 
 
-def _list_folder(folder: str, top: bool) -> list[tuple[str, bool, bool]]:
+def _list_folder(folder: str, skip: str) -> list[tuple[str, bool, bool]]:
     try:
         with os.scandir(folder) as it:
             entries = sorted(it, key=_name)
@@ -116,7 +175,7 @@ def _list_folder(folder: str, top: bool) -> list[tuple[str, bool, bool]]:
         name = e.name
         is_post = name.endswith(".md") and name not in SKIP_NAMES
         try:
-            enter = not (top and name == "activities") and e.is_dir() and not e.is_symlink()
+            enter = e.path != skip and e.is_dir() and not e.is_symlink()
         except OSError:
             enter = False
         if is_post or enter:
@@ -126,3 +185,42 @@ def _list_folder(folder: str, top: bool) -> list[tuple[str, bool, bool]]:
 
 def _name(entry: os.DirEntry) -> str:
     return entry.name
+
+
+class RealPaths:
+    """``os.path.realpath`` for one pass over the content: the real path of every folder is kept
+    for the life of the object, so that a post's image and its links to other posts cost one
+    ``lstat`` instead of one per path component. Make one per pass (folders may be moved or
+    replaced by links between passes)."""
+
+    def __init__(self) -> None:
+        self._dirs: dict[str, str] = {}
+
+    def folder(self, folder: str) -> str:
+        """``os.path.realpath(folder)``."""
+        real = self._dirs.get(folder)
+        if real is None:
+            real = self._dirs[folder] = os.path.realpath(folder)
+        return real
+
+    def join(self, folder: str, rel: str) -> str:
+        """``os.path.realpath(os.path.join(folder, rel))``. ``..`` is applied to the folder's real
+        path, which is exact; a ``..`` after a name inside ``rel`` (that name may be a link) takes
+        the long way."""
+        if "\x00" in rel:  # no file has such a name (the system refuses it): nothing to resolve
+            return os.path.join(folder, rel)
+        parts = rel.split("/")
+        i = 0
+        while i < len(parts) and parts[i] in ("..", ".", ""):
+            i += 1
+        if ".." in parts[i:]:
+            return os.path.realpath(os.path.join(folder, rel))
+        head, name = os.path.split(os.path.normpath(os.path.join(self.folder(folder), rel)))
+        full = os.path.join(self.folder(head), name)
+        return os.path.realpath(full) if os.path.islink(full) else full
+
+
+def real_join(folder: str, rel: str) -> str:
+    """``os.path.realpath(os.path.join(folder, rel))`` with nothing kept: for many paths of one pass,
+    use one :class:`RealPaths`."""
+    return RealPaths().join(folder, rel)
