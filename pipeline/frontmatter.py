@@ -1,0 +1,218 @@
+"""Front matter: the text between the first two ``---`` lines of a post, read into values and the
+line of each top-level key.
+
+:func:`read_front_matter` is the one reader. PyYAML (with :func:`loader`) defines what front matter
+means; the plain lines nearly every post has (``key: value``, quoted strings without escapes other
+than ``\\"`` and ``\\\\``, plain words YAML reads as strings, flow or block lists of such words) are
+read without it, inside the same function, and ``tests/test_content.py`` proves both ways equal.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["FrontError", "RawFile", "loader", "read_front_matter", "split_front_matter"]
+
+
+@functools.cache
+def loader() -> type:
+    """SafeLoader (libyaml's when available: much faster) without the implicit timestamp type: dates
+    stay strings and are read by :func:`pipeline.content.parse_time` in the site zone (PyYAML would
+    turn some into naive or UTC datetimes). Built on first use: listing posts needs no YAML."""
+    import yaml
+
+    class Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+        pass
+
+    Loader.yaml_implicit_resolvers = {
+        k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:timestamp"]
+        for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    return Loader
+
+
+@dataclass(frozen=True)
+class RawFile:
+    """A file split into front matter and body, with line numbers. Used by ``loa approve`` too."""
+
+    text: str
+    front: str
+    body: str
+    body_line: int  # 1-based line of the first body line
+
+
+def split_front_matter(text: str) -> RawFile | None:
+    """Front matter between a first line ``---`` and the next ``---`` (or ``...``) line, and the body
+    after it. Walks the front matter's lines only; the body is one slice, never split and joined."""
+    first = text.find("\n")
+    if not text.startswith("---") or first < 0 or text[:first].strip() != "---":
+        return None
+    pos, i = first + 1, 1  # start and number (0-based) of the line being looked at
+    while True:
+        nl = text.find("\n", pos)
+        if (text[pos:] if nl < 0 else text[pos:nl]).strip() in ("---", "..."):
+            return RawFile(text, text[first + 1:pos - 1], "" if nl < 0 else text[nl + 1:], i + 2)
+        if nl < 0:
+            return None
+        pos, i = nl + 1, i + 1
+
+
+@dataclass(frozen=True)
+class FrontError:
+    """Front matter that is not YAML: where (1-based line in the file, column) and PyYAML's words."""
+
+    line: int
+    col: int
+    detail: str
+
+
+def read_front_matter(front: str, *, plain: bool = True) -> tuple[Any, dict[str, int], FrontError | None]:
+    """``(value, key lines, None)``, or ``(None, {}, error)`` when the text is not YAML.
+
+    The value is what PyYAML gives (``{}`` for empty front matter; possibly not a mapping: the
+    caller reports that); key lines are 1-based lines in the file (the front matter starts on line
+    2). ``plain=False`` skips the plain-line path: for the differential test only."""
+    if plain:
+        found = _read_plain(front)
+        if found is not None:
+            return found[0], found[1], None
+    import yaml
+
+    parser = loader()(front)
+    try:  # one parse: the key lines come from the same node tree as the values
+        node = parser.get_single_node()
+        value = parser.construct_document(node) if node is not None else None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        return None, {}, FrontError(mark.line + 2 if mark else 1, mark.column + 1 if mark else 1,
+                                    str(getattr(exc, "problem", None) or exc).strip())
+    finally:
+        parser.dispose()
+    return ({} if value is None else value), _node_lines(node), None
+
+
+def _node_lines(node) -> dict[str, int]:
+    """Line (1-based, in the file) of each top-level key of a composed front matter node."""
+    import yaml
+
+    out: dict[str, int] = {}
+    if isinstance(node, yaml.MappingNode):
+        for k, _v in node.value:
+            if isinstance(k, yaml.ScalarNode):
+                # interned: 20,000 posts share one 'title'
+                out.setdefault(sys.intern(str(k.value)), k.start_mark.line + 2)
+    return out
+
+
+# -- the plain-line path of read_front_matter ------------------------------------------------
+# It takes exactly the plain shapes and answers what PyYAML would; anything else (other scalars,
+# nesting, comments, tabs, escapes, anchors, odd line breaks) makes it give up (None), and PyYAML,
+# which also reports errors, reads the text.
+_SIMPLE_LINE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*):(?: +(.*?))? *")
+_SIMPLE_FAST = re.compile(r'([A-Za-z_][A-Za-z0-9_]*): +(?:"([^"\\]*)"|([^\W_](?:(?!: |#)[^\t])*?(?<![ :]))|\[([^\]]*)\]) *')
+_SIMPLE_DQ = re.compile(r'"((?:[^"\\]|\\["\\])*)"')  # escapes: only \" and \\
+_DQ_ESCAPE = re.compile(r'\\(["\\])')
+_SIMPLE_SQ = re.compile(r"'([^']*)'")
+_SIMPLE_PLAIN = re.compile(r"[^\W_](?:(?!: |#)[^\t])*(?<![ :])")
+_SIMPLE_SEQ = re.compile(r"( *)- +(.+?) *")
+_SIMPLE_ITEM = re.compile(r' *(?:"([^"\\,\[\]{}]*)"|([^\W_][\w.-]*)) *')
+_NOT_SIMPLE = re.compile("[^\n\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]|[\x85\u2028\u2029]")
+_NO = object()  # "not a plain value": give up
+
+
+@functools.lru_cache(maxsize=4096)  # keys, types, units, statuses: the same few words in every post
+def _is_str(plain: str) -> bool:
+    """What PyYAML's resolver does with an untagged plain scalar: True when it stays a string."""
+    return not any(rx.match(plain) for _tag, rx in loader().yaml_implicit_resolvers.get(plain[0], ()))
+
+
+def _read_plain(front: str) -> tuple[dict[str, Any], dict[str, int]] | None:
+    if _NOT_SIMPLE.search(front):
+        return None
+    meta: dict[str, Any] = {}
+    lines: dict[str, int] = {}
+    rows = front.split("\n")
+    n = 0
+    while n < len(rows):
+        line = rows[n]
+        n += 1
+        if not line:
+            continue
+        key_line = n + 1
+        fast = _SIMPLE_FAST.fullmatch(line)  # the usual line, in one match: key: "text" | word | [words]
+        if fast is not None and _is_str(fast.group(1)):
+            key, dq, word, flow = fast.groups()
+            if dq is not None:
+                v = dq
+            elif word is not None:
+                v = word if _is_str(word) else _NO
+            else:
+                v = _flow_list(flow)
+        else:
+            m = _SIMPLE_LINE.fullmatch(line)
+            if m is None or not _is_str(m.group(1)):
+                return None
+            key, value = m.group(1), m.group(2)
+            if not value:  # a block list: "topics:" then "- cchc" lines
+                v, n = _block_list(rows, n)
+            elif value[0] == "[":
+                v = _flow_list(value[1:-1]) if value[-1] == "]" else _NO
+            else:
+                v = _scalar(value)
+        if v is _NO:
+            return None
+        meta[key] = v
+        lines.setdefault(sys.intern(key), key_line)
+    return (meta, lines) if meta else None
+
+
+def _flow_list(inner: str) -> Any:
+    """``[a, "b c", d]`` without the brackets, or ``_NO``."""
+    items: list[str] = []
+    if inner.strip():
+        for item in inner.split(","):
+            q = _SIMPLE_ITEM.fullmatch(item)
+            if q is None:
+                return _NO
+            if q.group(1) is not None:
+                items.append(q.group(1))
+            elif _is_str(q.group(2)):
+                items.append(q.group(2))
+            else:
+                return _NO
+    return items
+
+
+def _block_list(rows: list[str], n: int) -> tuple[Any, int]:
+    """The ``- item`` lines from row ``n`` on, all at one indentation: (list or ``_NO``, next row)."""
+    items: list[Any] = []
+    indent = None
+    while n < len(rows):
+        item = _SIMPLE_SEQ.fullmatch(rows[n])
+        if item is None or (indent is not None and item.group(1) != indent):
+            break
+        indent = item.group(1)
+        x = _scalar(item.group(2))
+        if x is _NO:
+            return _NO, n
+        items.append(x)
+        n += 1
+    return (items if items else _NO), n
+
+
+def _scalar(value: str) -> Any:
+    """A quoted or plain string, or ``_NO``."""
+    first = value[0]
+    if first == '"' or first == "'":
+        q = (_SIMPLE_DQ if first == '"' else _SIMPLE_SQ).fullmatch(value)
+        if q is None:
+            return _NO
+        text = q.group(1)
+        return _DQ_ESCAPE.sub(r"\1", text) if first == '"' and "\\" in text else text
+    if _SIMPLE_PLAIN.fullmatch(value) and _is_str(value):
+        return value
+    return _NO
