@@ -1,4 +1,5 @@
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -9,6 +10,7 @@ from slugify import slugify
 from pipeline.config import load_config
 from pipeline import content
 from pipeline.content import make_slug, parse_time, read_all, read_post
+from pipeline.frontmatter import read_front_matter
 from tests.repo import PNG_1PX, make_repo, post
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -39,9 +41,34 @@ TITLE_CHARS = VIETNAMESE + VIETNAMESE.upper() + "0123456789 ,.:;!?()'\"-–—/&
 @example("Hướng dẫn đăng ký khai sinh")
 @example("ĐẢNG BỘ PHƯỜNG 1 – HỘI NGHỊ &amp; TỔNG KẾT")
 @example("Thủ tục \u0111\u0103ng ky\u0301")  # decomposed marks
+@example("L\uff07\u00e1 c\u00e2y")  # a fullwidth apostrophe: python-slugify's NFKD makes "'", which it drops
 def test_slug_is_python_slugify_s_own(title):
     """make_slug transliterates Vietnamese before python-slugify does; the slug must not change."""
     assert make_slug(title) == slugify(title, max_length=80, word_boundary=True, save_order=True)
+
+
+WORDS = ("Hướng dẫn đăng ký khai sinh trực tuyến Phường Xã UBND Cổng dịch vụ công quốc gia hồ sơ "
+         "thủ tục hành chính Đảng bộ năm 2024 CCHC bưu chính công ích tiếp nhận trả kết quả Quý I "
+         "Nghị định 09/2019/NĐ-CP Hội thi tìm hiểu cải cách người dân doanh nghiệp ĐIỆN TỬ").split()
+ODD = ["–", "—", "&", "&amp;", "'", "\u2019", "\uff07", "\"", "(", ")", ":", "1,5", "…", "#", "%", "/", "ﬁ", "²"]
+
+
+def test_slug_over_many_random_titles_is_python_slugify_s():
+    """The differential test of make_slug's fast path, over a few thousand titles like the real ones
+    (NFC and NFD, upper case, punctuation, long ones cut at a word) and plain ASCII ones."""
+    import random
+    import unicodedata
+
+    rng = random.Random(20241219)
+    for n in range(3000):
+        words = [rng.choice(WORDS) if rng.random() > 0.15 else rng.choice(ODD) for _ in range(rng.randrange(1, 25))]
+        title = " ".join(words)
+        title = unicodedata.normalize(rng.choice(["NFC", "NFD"]), title)
+        if n % 5 == 0:
+            title = title.upper()
+        if n % 7 == 0:
+            title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
+        assert make_slug(title) == slugify(title, max_length=80, word_boundary=True, save_order=True), title
 
 
 FRONT_VALUES = [
@@ -65,26 +92,19 @@ FRONT_KEYS = ["id", "title", "topics", "yes", "on", "Title", "_k", "k2", "null",
                           st.sampled_from([" ", "", "  "]), st.sampled_from(["", " ", "\n", "\n  more", " # c", "\n- a\n- b", "\n  - a\n  - 'b'", "\n- a\n  - b",
                                            "\n- yes", "\n-  x ", "\n-", "\n - a\n- b", "\n- [a]", "\n  -\ta"])),
                 min_size=1, max_size=6))
-def test_simple_front_matter_reads_as_pyyaml_does(parts):
-    """Where the fast front matter reader answers, PyYAML gives the same values and key lines."""
-    import yaml
-
-    from pipeline import content
-
+def test_front_matter_plain_path_reads_as_pyyaml_does(parts):
+    """The differential test of read_front_matter's plain-line path: the same values, key lines and
+    errors as PyYAML alone."""
     front = "\n".join(f"{k}:{sep}{v}{tail}" for k, v, sep, tail in parts)
-    fast = content._simple_front(front)
-    if fast is None:
-        return
-    node = yaml.compose(front, Loader=content._loader())
-    assert fast[0] == yaml.load(front, Loader=content._loader())
-    assert fast[1] == content._node_lines(node)
+    assert read_front_matter(front) == read_front_matter(front, plain=False)
 
 
-def test_simple_front_matter_takes_the_common_post():
-    from pipeline import content
+def test_front_matter_plain_path_takes_the_common_post():
+    from pipeline import frontmatter
 
     front = post(image="img/a.png", image_alt="Ảnh: hội thi", summary="Tóm tắt.").split("---")[1].strip("\n")
-    assert content._simple_front(front) is not None
+    assert frontmatter._read_plain(front) is not None
+    assert read_front_matter(front) == read_front_matter(front, plain=False)
 
 
 def _split_by_lines(text):  # the plain definition split_front_matter must agree with
@@ -214,9 +234,12 @@ def test_readme_and_activities_are_not_posts(tmp_path):
     assert [p.id for p in posts] == ["20240325-aaaaaa"] and problems == []
 
 
-def test_peek_gives_the_link_fields_read_post_gives(tmp_path):
-    """peek_post (links between posts) agrees with read_post on id, type, slug and time, and on
-    which files are unusable, for the sample content and for files the fast path must pass on."""
+def test_light_read_is_the_full_read_without_image_summary_and_hashes(tmp_path):
+    """The differential test of read_post(light=True) (links between posts): the full read's post
+    with the image's path and hash, the default summary and the hashes left empty; unusable where
+    the full read is. Over the sample content and files the plain paths must pass on."""
+    import dataclasses
+
     cfg = load(tmp_path, {
         "news/crlf.md": post(id="crlf", title="Tiêu đề CRLF").replace("\n", "\r\n"),
         "news/slug.md": post(id="slug", slug="duong-dan-rieng"),
@@ -224,14 +247,101 @@ def test_peek_gives_the_link_fields_read_post_gives(tmp_path):
         "news/noid.md": post(id=None),
         "news/yaml.md": "---\nid: [\n---\n",
         "news/nested.md": post(id="nested", social={"facebook": "Văn bản riêng"}),
+        "news/img/ok.png": PNG_1PX,
+        "news/image.md": post(id="image", image="img/ok.png", image_alt="Ảnh", summary="Tóm tắt riêng."),
+        "news/noimage.md": post(id="noimage", image="img/none.png"),
     }, sample_content=True)
     posts = 0
     for f in sorted((tmp_path / "content").rglob("*.md")):
         full, _ = read_post(f, cfg)
-        peek = content.peek_post(f, cfg)
+        light = content.peek_post(f, cfg)
+        assert light == read_post(f, cfg, light=True)[0]
         if full is None:
-            assert peek is None, f
+            assert light is None, f
             continue
         posts += 1
-        assert (peek.id, peek.type, peek.slug, peek.publish_at) == (full.id, full.type, full.slug, full.publish_at), f
-    assert posts >= 19
+        summary = full.summary if "summary" in full.lines else ""
+        assert light == dataclasses.replace(full, summary=summary, image_path=None, image_hash=None,
+                                            source_hash="", approval_hash=""), f
+    assert posts >= 21
+
+
+def _rglob_definition(content_dir, paths=None):  # what iter_post_files meant before it shared Listing's walk
+    out, seen = [], set()
+    for root in (list(paths) if paths else [content_dir]):
+        root = Path(root)
+        cands = [root] if root.is_file() or (root.is_symlink() and not root.is_dir()) else sorted(root.rglob("*.md"))
+        for p in cands:
+            try:
+                inside = p.relative_to(content_dir).parts[:1] == ("activities",)
+            except ValueError:
+                inside = False
+            if p.name not in ("README.md", "readme.md") and not inside and p not in seen:
+                seen.add(p)
+                out.append(p)
+    return out
+
+
+def test_the_one_lister_lists_what_rglob_would(tmp_path):
+    from pipeline.paths import Listing, post_files
+
+    cfg = load(tmp_path, {"README.md": "x", "news/readme.md": "x", "activities/a.md": "x", "activities/2024/b.md": "x",
+                          "news/a.md": "x", "news/B.md": "x", "news/2024/c.md": "x", "news/a-b/d.md": "x", "news/a.b.md": "x",
+                          "guide/z.md": "x", "guide/notes.txt": "x", "guide/sub.md/e.md": "x", "guide/.hidden.md": "x"})
+    c = cfg.content_dir
+    (c / "guide/linked").symlink_to(c / "news", target_is_directory=True)  # never entered
+    (c / "guide/dangling.md").symlink_to(c / "nowhere.md")
+    outside = tmp_path / "elsewhere"
+    (outside / "activities").mkdir(parents=True)
+    (outside / "activities/f.md").write_text("x")
+    for paths in (None, [c / "news"], [c / "news/a.md", c / "news"], [c / "activities"], [c / "activities/a.md"],
+                  [c / "guide", c / "guide/dangling.md"], [outside], [c / "news/none.md"], [c / "missing"]):
+        want = [str(p) for p in _rglob_definition(c, paths)]
+        assert post_files(c, paths) == want, paths
+        assert [str(p) for p in content.iter_post_files(c, paths)] == want, paths
+    listing = Listing()
+    assert listing.scan(str(c)) == listing.scan(str(c)) == [str(p) for p in _rglob_definition(c)]
+
+
+def test_signatures_change_with_the_file_and_mark_missing_ones(tmp_path):
+    from pipeline.paths import signatures
+
+    f = tmp_path / "a.md"
+    f.write_text("một")
+    first = signatures([str(f), str(tmp_path / "none.md"), "a\x00b"])
+    assert first[1:] == [-1, -1]
+    f.write_text("một hai")
+    assert signatures([str(f)])[0] != first[0]
+
+
+def test_post_cache_revision_changes_exactly_when_a_file_or_the_listing_does(tmp_path):
+    cfg = load(tmp_path, {"news/a.md": post(id="a"), "news/b.md": post(id="b")})
+    cache = content.PostCache()
+    assert cache.revision == ""
+    posts, _ = cache.read_all(cfg)
+    first = cache.revision
+    assert first and [p.id for p in posts] == ["a", "b"]
+    assert cache.read_all(cfg)[0] is posts and cache.revision == first
+    (tmp_path / "content/news/b.md").write_text(post(id="b", title="Tiêu đề khác"))
+    posts, _ = cache.read_all(cfg)
+    second = cache.revision
+    assert second != first and posts[1].title == "Tiêu đề khác"
+    (tmp_path / "content/news/c.md").write_text(post(id="c"))
+    assert [p.id for p in cache.read_all(cfg)[0]] == ["a", "b", "c"] and cache.revision not in (first, second)
+    assert content.PostCache().read_all(cfg)[0] == read_all(cfg)[0]
+
+
+def test_real_paths_are_os_path_realpath(tmp_path):
+    import os
+
+    from pipeline.paths import RealPaths, real_join
+
+    (tmp_path / "a/b").mkdir(parents=True)
+    (tmp_path / "a/b/x.png").write_bytes(b"x")
+    (tmp_path / "link").symlink_to(tmp_path / "a/b", target_is_directory=True)
+    (tmp_path / "a/file-link.png").symlink_to(tmp_path / "a/b/x.png")
+    real = RealPaths()
+    for folder in (tmp_path / "a", tmp_path / "link", tmp_path / "a/b"):
+        for rel in ("b/x.png", "../link/x.png", "file-link.png", "../a/./b/../b/x.png", "x.png", "../../a", "none/y.png", "", "."):
+            want = os.path.realpath(os.path.join(folder, rel))
+            assert real.join(str(folder), rel) == real_join(str(folder), rel) == want, (folder, rel)

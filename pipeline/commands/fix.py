@@ -34,7 +34,7 @@ def run_fix(cfg, args, lang: str) -> int:
         new = result.text.encode("utf-8")
         if new == data:
             continue
-        rel = content._Reader(f, cfg).rel
+        rel = content.relpath(f, cfg)
         if result.encoding_found != "utf-8":
             print((f"{rel}: đã chuyển từ bảng mã {result.encoding_found} sang UTF-8 (NFC)" if lang == "vi"
                    else f"{rel}: converted from {result.encoding_found} to UTF-8 (NFC)"))
