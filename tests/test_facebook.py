@@ -45,7 +45,7 @@ def make(server: FacebookServer, *, clock: FakeClock | None = None, **opts) -> F
     options = {"page_id": server.page_id, "token_env": "LOA_FB_TOKEN", "api_base": server.url, **opts}
     if clock is None:
         return FacebookPublisher("facebook", options, env=ENV)
-    server.monotonic = clock.seconds
+    server.use_clock(clock)
     return FacebookPublisher("facebook", options, env=ENV, clock=clock, sleep=clock.sleep)
 
 

@@ -17,6 +17,7 @@ from pipeline.errors import ConfigError, PermanentPublishError, PublisherAuthErr
 from pipeline.models import PublishResult, Rendering
 from publishers.base import MemoryState
 from publishers.mastodon import MastodonPublisher
+from tests.servers.base import FakeClock
 from tests.servers.mastodon import Bucket, MastodonServer, status_length
 
 TOKEN = "mastodon-secret-token-6f1e0c"
@@ -49,10 +50,17 @@ def image(tmp_path):
     return p
 
 
-def make(server, *, env=ENV, state=None, clock=None, **opts):
+def make(server, *, env=ENV, state=None, clock=None, shared: FakeClock | None = None, **opts):
+    """A publisher for ``server``; ``clock`` is the publisher's alone, ``shared`` a fake time that the
+    publisher (clock and sleep) and the server both run on."""
     o = {"instance_url": server.url, "token_env": "LOA_MASTODON_TOKEN", "media_poll_interval": 0.02}
     o.update(opts)
-    return MastodonPublisher("mastodon", o, env=env, state=state if state is not None else MemoryState(), clock=clock)
+    sleep = None
+    if shared is not None:
+        server.use_clock(shared)
+        clock, sleep = shared, shared.sleep
+    return MastodonPublisher("mastodon", o, env=env, state=state if state is not None else MemoryState(),
+                             clock=clock, sleep=sleep)
 
 
 def rendering(body="Hướng dẫn nộp hồ sơ trực tuyến https://cong.gov.vn/bai/1 #CCHC", *, image=None,
@@ -81,7 +89,7 @@ def test_publish_text_sends_idempotency_key_and_options(server):
 
 def test_publish_with_image_waits_for_processing(server, image):
     server.media_delay = 0.2
-    pub = make(server)
+    pub = make(server, shared=FakeClock())
     result = pub.publish(rendering(image=image, alt="Người dân nộp hồ sơ"), key="k-img")
     [status] = server.live_statuses()
     [media_id] = status.media_ids
@@ -94,6 +102,8 @@ def test_publish_with_image_waits_for_processing(server, image):
 
 
 def test_media_contract_202_206_200_and_unprocessed_media_refused(server):
+    clock = FakeClock()
+    server.use_clock(clock)
     server.media_delay = 0.3
     up = requests.post(server.url + "/api/v2/media", headers=auth(), files={"file": ("a.png", PNG, "image/png")},
                        data={"description": "mô tả"})
@@ -103,7 +113,7 @@ def test_media_contract_202_206_200_and_unprocessed_media_refused(server):
     early = requests.post(server.url + "/api/v1/statuses", headers=auth(), data={"status": "x", "media_ids[]": [mid]})
     assert early.status_code == 422
     assert early.json() == {"error": "Cannot attach files that have not finished processing. Try again in a moment!"}
-    time.sleep(0.35)
+    clock.sleep(0.35)
     done = requests.get(f"{server.url}/api/v1/media/{mid}", headers=auth())
     assert done.status_code == 200 and done.json()["url"].endswith(".png")
     ok = requests.post(server.url + "/api/v1/statuses", headers=auth(), data={"status": "x", "media_ids[]": [mid]})
@@ -250,7 +260,8 @@ def socket_closed_port():
 
 # -- rate limits ------------------------------------------------------------------------------------
 def drain(pub, items):
-    """What the engine does: send each item, waiting out transient errors as the vendor asks."""
+    """What the engine does: send each item, waiting out transient errors as the vendor asks (on the
+    publisher's fake time)."""
     results, waits = [], 0
     for r, key in items:
         while True:
@@ -260,13 +271,13 @@ def drain(pub, items):
             except TransientPublishError as exc:
                 assert exc.retry_after is not None and 0 < exc.retry_after <= 2.0
                 waits += 1
-                time.sleep(exc.retry_after)
+                pub.sleep(exc.retry_after)
     return results, waits
 
 
 def test_burst_of_30_statuses_respects_the_bucket_and_never_hammers(server):
     server.buckets["general"] = Bucket(8, 1.0)
-    pub = make(server)
+    pub = make(server, shared=FakeClock())
     items = [(rendering(f"Tin số {i} https://cong.gov.vn/{i}", post_id=f"p{i}"), f"p{i}:v1") for i in range(30)]
     results, waits = drain(pub, items)
     texts = sorted(s.text for s in server.live_statuses())
@@ -280,7 +291,7 @@ def test_burst_of_30_statuses_respects_the_bucket_and_never_hammers(server):
 def test_media_and_delete_buckets_are_respected(server, image):
     server.buckets["media"] = Bucket(2, 1.0)
     server.buckets["deletes"] = Bucket(2, 1.0)
-    pub = make(server)
+    pub = make(server, shared=FakeClock())
     items = [(rendering(f"Ảnh {i}", image=image, alt="ảnh", post_id=f"m{i}"), f"m{i}") for i in range(5)]
     results, waits = drain(pub, items)
     assert len(server.live_statuses()) == 5 and waits >= 1
@@ -290,17 +301,19 @@ def test_media_and_delete_buckets_are_respected(server, image):
                 pub.retract(res, "thử")
                 break
             except TransientPublishError as exc:
-                time.sleep(exc.retry_after)
+                pub.sleep(exc.retry_after)
     assert server.live_statuses() == [] and server.throttled == []
 
 
 def test_429_from_another_client_stops_the_adapter_until_reset(server):
     server.buckets["general"] = Bucket(3, 2.0)
+    clock = FakeClock()
+    server.use_clock(clock)
     # someone else on the same account spends the bucket; wait for a fresh window first
-    time.sleep(2.0 - time.time() % 2.0 + 0.02)
+    clock.sleep(2.0 - clock().timestamp() % 2.0 + 0.02)
     for _ in range(3):
         requests.get(server.url + "/api/v1/accounts/verify_credentials", headers=auth())
-    pub = make(server)
+    pub = make(server, shared=clock)
     with pytest.raises(TransientPublishError) as exc:
         pub.publish(rendering(), key="k1")
     assert exc.value.status == 429 and exc.value.reason == "Mastodon is throttling this account (Too many requests)"
@@ -310,9 +323,9 @@ def test_429_from_another_client_stops_the_adapter_until_reset(server):
     assert again.value.code == "rate_limit" and len(server.throttled) == 1
     # the next run remembers it too (the state store keeps an exhausted bucket)
     with pytest.raises(TransientPublishError):
-        make(server, state=pub.state).publish(rendering(), key="k1")
+        make(server, state=pub.state, shared=clock).publish(rendering(), key="k1")
     assert len(server.throttled) == 1
-    time.sleep(again.value.retry_after)
+    clock.sleep(again.value.retry_after)
     assert pub.publish(rendering(), key="k1").remote_id
 
 
@@ -407,7 +420,9 @@ def test_server_idempotency_contract(server):
     requests.delete(f"{server.url}/api/v1/statuses/{first.json()['id']}", headers=auth())
     assert post("a").status_code == 404  # the original is gone
     server.idempotency_ttl = 0.2
-    time.sleep(0.25)
+    clock = FakeClock()
+    server.use_clock(clock)
+    clock.sleep(0.25)
     assert post("a").json()["id"] != first.json()["id"]  # expired: a new status
     assert len(server.live_statuses("ubnd")) == 2  # "hai" and the new "a"; the first was deleted
 

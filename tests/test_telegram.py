@@ -41,7 +41,7 @@ def make(server: TelegramServer, *, clock: FakeClock | None = None, **opts) -> T
     options = {"chat_id": "@ubnd_loa", "token_env": "LOA_TG_TOKEN", "api_base": server.url, "pace_seconds": 0, **opts}
     if clock is None:
         return TelegramPublisher("telegram", options, env=ENV)
-    server.monotonic = clock.seconds
+    server.use_clock(clock)
     return TelegramPublisher("telegram", options, env=ENV, clock=clock, sleep=clock.sleep)
 
 

@@ -107,17 +107,24 @@ class Fault:
 class VendorServer:
     """Base: start()/stop(), ``url``, ``requests`` log, ``inject()`` faults.
 
-    ``monotonic`` is the server's clock for rate limits (seconds); a test sets it to a
-    :class:`FakeClock`'s ``seconds`` to share one fake time with the publisher under test."""
+    ``monotonic`` (seconds) and ``wall`` (epoch seconds) are the server's clocks for rate limits,
+    expiries and processing delays; :meth:`use_clock` points both at a :class:`FakeClock` shared
+    with the publisher under test."""
 
     def __init__(self, latency: float = 0.0):
         self.latency = latency
         self.monotonic: Callable[[], float] = time.monotonic
+        self.wall: Callable[[], float] = time.time
         self.requests: list[Request] = []
         self.faults: list[Fault] = []
         self.lock = threading.RLock()
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+
+    def use_clock(self, clock: FakeClock) -> None:
+        """Run on ``clock``'s fake time from now on."""
+        self.monotonic = clock.seconds
+        self.wall = lambda: clock().timestamp()
 
     # -- to override ---------------------------------------------------------------------
     def handle(self, req: Request) -> Response:  # pragma: no cover - abstract

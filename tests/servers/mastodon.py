@@ -221,7 +221,7 @@ class MastodonServer(VendorServer):
                 media = self.media.get(mm.group(1))
                 if not media or media.account_id != account.id or media.status_id:
                     return not_found()
-                ready = time.time() >= media.ready_at
+                ready = self.wall() >= media.ready_at
                 return Response(200 if ready else 206, self._media_json(media))
         return not_found()
 
@@ -238,7 +238,7 @@ class MastodonServer(VendorServer):
         return self.accounts[self.tokens[token]]
 
     def _count(self, req: Request, subject: str, names: list[str]) -> tuple[bool, dict[str, str]]:
-        now = time.time()
+        now = self.wall()
         data = []
         limited = False
         with self._state:
@@ -282,7 +282,7 @@ class MastodonServer(VendorServer):
                    or self.media[i].status_id not in (None, status_id)]
         if missing:
             return media_ids, unprocessable(f"Media {', '.join(missing)} not found or already attached to another post")
-        if any(time.time() < self.media[i].ready_at for i in media_ids):
+        if any(self.wall() < self.media[i].ready_at for i in media_ids):
             return media_ids, unprocessable("Cannot attach files that have not finished processing. Try again in a moment!")
         if not text.strip() and not media_ids:
             return media_ids, unprocessable("Validation failed: Text can't be blank")
@@ -299,7 +299,7 @@ class MastodonServer(VendorServer):
         with self._state:
             if ik:
                 hit = self.idempotency.get(ik)
-                if hit and time.time() - hit[1] < self.idempotency_ttl:
+                if hit and self.wall() - hit[1] < self.idempotency_ttl:
                     st = self.statuses[hit[0]]
                     return Response(200, self._status_json(st)) if not st.deleted else not_found()
                 if ik in self._inflight:
@@ -313,12 +313,12 @@ class MastodonServer(VendorServer):
                 if err:
                     return err
                 st = Status(str(next(self._ids)), account.id, p.get("status") or "", p.get("spoiler_text") or "",
-                            p.get("visibility") or "public", p.get("language"), media_ids, time.time())
+                            p.get("visibility") or "public", p.get("language"), media_ids, self.wall())
                 self.statuses[st.id] = st
                 for i in media_ids:
                     self.media[i].status_id = st.id
                 if ik:  # stored only after success, so a failed attempt can be retried with the same key
-                    self.idempotency[ik] = (st.id, time.time())
+                    self.idempotency[ik] = (st.id, self.wall())
                 return Response(200, self._status_json(st))
         finally:
             if ik:
@@ -351,7 +351,7 @@ class MastodonServer(VendorServer):
             st.spoiler_text = p.get("spoiler_text") or ""
             st.language = p.get("language") or st.language
             st.media_ids = media_ids
-            st.edited_at = time.time()
+            st.edited_at = self.wall()
             return Response(200, self._status_json(st))
 
     def _delete(self, account: Account, status_id: str) -> Response:
@@ -374,7 +374,7 @@ class MastodonServer(VendorServer):
         if desc and len(desc) > 1500:
             return unprocessable("Validation failed: Description is too long (maximum is 1500 characters)")
         with self._state:
-            media = Media(str(next(self._ids)), account.id, desc, mime, time.time() + self.media_delay)
+            media = Media(str(next(self._ids)), account.id, desc, mime, self.wall() + self.media_delay)
             self.media[media.id] = media
         return Response(202 if self.media_delay > 0 else 200, self._media_json(media))
 
@@ -384,7 +384,7 @@ class MastodonServer(VendorServer):
                 "url": f"{self.url}/@{acc.username}", "locked": False, "bot": True}
 
     def _media_json(self, m: Media) -> dict[str, Any]:
-        ready = time.time() >= m.ready_at
+        ready = self.wall() >= m.ready_at
         ext = m.mime.split("/")[1]
         return {"id": m.id, "type": "image", "description": m.description, "blurhash": None, "meta": {},
                 "url": f"{self.url}/system/media/{m.id}.{ext}" if ready else None,
