@@ -105,10 +105,8 @@ def _yaml_reason(exc: Exception) -> str:
     return " ".join(str(getattr(exc, "problem", None) or exc).split())
 
 
-def _entry(rel: str, node: yaml.Node, known: set[str] | None, tz: ZoneInfo):
-    line = node.start_mark.line + 1
-    if not isinstance(node, yaml.MappingNode):
-        return None, [(rel, line, "activity.yaml", {"error": "expected a mapping of date, unit, kind, count"})]
+def _values(node: yaml.MappingNode) -> dict[str, tuple[Any, int]] | tuple[int, str, dict]:
+    """Each key's value and 1-based line, or (line, code, args) of the first value YAML cannot build."""
     values: dict[str, tuple[Any, int]] = {}
     for key_node, value_node in node.value:
         try:
@@ -116,9 +114,31 @@ def _entry(rel: str, node: yaml.Node, known: set[str] | None, tz: ZoneInfo):
         except (yaml.YAMLError, ValueError) as exc:
             # e.g. 2024-02-30 looks like a YAML date but is none: keep the text so the date check names it.
             if not isinstance(value_node, yaml.ScalarNode):
-                return None, [(rel, value_node.start_mark.line + 1, "activity.yaml", {"error": _yaml_reason(exc)})]
+                return value_node.start_mark.line + 1, "activity.yaml", {"error": _yaml_reason(exc)}
             value = value_node.value
         values[str(key_node.value)] = (value, value_node.start_mark.line + 1)
+    return values
+
+
+def _day(raw: Any) -> date | None:
+    """A YAML date, or ``YYYY-MM-DD`` text that is a real day."""
+    if isinstance(raw, date) and not isinstance(raw, datetime):
+        return raw
+    if isinstance(raw, str) and _DATE_RE.match(raw.strip()):
+        try:
+            return date.fromisoformat(raw.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def _entry(rel: str, node: yaml.Node, known: set[str] | None, tz: ZoneInfo):
+    line = node.start_mark.line + 1
+    if not isinstance(node, yaml.MappingNode):
+        return None, [(rel, line, "activity.yaml", {"error": "expected a mapping of date, unit, kind, count"})]
+    values = _values(node)
+    if isinstance(values, tuple):
+        return None, [(rel, *values)]
     problems = []
     for key in REQUIRED:
         if key not in values or values[key][0] in (None, ""):
@@ -127,13 +147,7 @@ def _entry(rel: str, node: yaml.Node, known: set[str] | None, tz: ZoneInfo):
     day = None
     if "date" in values and values["date"][0] not in (None, ""):
         raw, ln = values["date"]
-        if isinstance(raw, date) and not isinstance(raw, datetime):
-            day = raw
-        elif isinstance(raw, str) and _DATE_RE.match(raw.strip()):
-            try:
-                day = date.fromisoformat(raw.strip())
-            except ValueError:
-                day = None
+        day = _day(raw)
         if day is None:
             problems.append((rel, ln, "activity.date", {"value": raw}))
 
