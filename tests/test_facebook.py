@@ -208,6 +208,14 @@ def test_a_burst_slows_down_before_the_limit_and_sends_everything_once(fb):
     assert pauses and all(p > 0 for p in pauses)  # it did slow down, by its own reading of the headers
 
 
+def test_options_are_resolved_once_against_their_declarations(fb):
+    pub = make(fb, usage_backoff=None, not_an_option=1)
+    assert pub.opts["usage_backoff"] == 300 and pub.opts["api_version"] == "v19.0"  # declared defaults
+    assert "not_an_option" not in pub.opts  # config.py warned about it; no publisher reads it
+    with pytest.raises(TypeError):
+        pub.opts["usage_backoff"] = 1  # read-only: resolved once, in the constructor
+
+
 def test_a_pause_about_to_end_is_still_a_positive_retry_after(fb):
     # A pause with less than half a millisecond left was once rounded to retry_after=0: "retry at once".
     clock = FakeClock()
