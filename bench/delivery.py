@@ -44,7 +44,7 @@ from pipeline.config import load_config  # noqa: E402
 from pipeline.content import sha  # noqa: E402
 from pipeline.ledger import open_ledger  # noqa: E402
 from pipeline.ledger._sql import SqlCore  # noqa: E402
-from pipeline.publish import Engine  # noqa: E402
+from pipeline.app import Session  # noqa: E402
 from tests.servers.webhook import WebhookServer  # noqa: E402
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -193,14 +193,14 @@ def bench_tick(root: Path, posts: list, ledger_url: str | None, label: str) -> d
     mark_published(lg, posts, list(cfg.channels), now)
     lg.close()
     times = []
-    with Engine(cfg, factory, owner=f"bench-{label}", env={}) as engine:
+    with Session(cfg, factory, owner=f"bench-{label}", env={}) as engine:
         t = time.perf_counter()
-        first = engine.run_pass(now=now)
+        first = engine.publish(now=now)
         cold = time.perf_counter() - t
         assert first.sent == first.skipped == first.bugs == 0, first.lines[:5]
         for k in range(15):
             t = time.perf_counter()
-            r = engine.run_pass(now=now + timedelta(seconds=k + 1))
+            r = engine.publish(now=now + timedelta(seconds=k + 1))
             times.append(time.perf_counter() - t)
             assert r.sent == r.skipped == r.bugs == r.held == 0, r.lines[:5]
     times.sort()
@@ -296,9 +296,9 @@ def bench_parallel(base: Path, posts_n: int = 300, latency: float = 0.05) -> dic
             lg = factory()
             lg.migrate()
             lg.close()
-            with Engine(cfg, factory, owner=f"bench-{label}", env={}) as engine:
+            with Session(cfg, factory, owner=f"bench-{label}", env={}) as engine:
                 t = time.perf_counter()
-                r = engine.run_pass(now=now, only_channel=only)
+                r = engine.publish(now=now, only_channel=only)
                 elapsed = time.perf_counter() - t
             expected = [posts_n if only in (None, n) else 0 for n in names]
             assert r.sent == sum(expected) and [s.creates for s in servers] == expected, (r.lines[:5], r.sent)

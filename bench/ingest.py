@@ -108,7 +108,7 @@ def open_state(kind: str, tmp: Path):
     if kind == "memory":
         return MemoryState(), lambda: None
     from pipeline.ledger import open_ledger
-    from pipeline.publish import LedgerState
+    from pipeline.ledger import LedgerState
 
     ledger = open_ledger(None, tmp)
     ledger.migrate(NOW)

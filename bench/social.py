@@ -41,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pipeline.config import load_config  # noqa: E402
 from pipeline.ledger import open_ledger  # noqa: E402
+from pipeline.app import Session
 from pipeline.schedule import Daemon  # noqa: E402
 from tests.repo import CONFIG_HEAD, make_repo, post  # noqa: E402
 from tests.servers.facebook import FacebookServer  # noqa: E402
@@ -169,7 +170,7 @@ def run(channels: tuple[str, ...], n: int, latency: float, tick: str, tg_pace: f
             lg = ledger()
             lg.migrate()
             lg.close()
-            daemon = Daemon(cfg, ledger, env=servers.env())
+            daemon = Daemon(Session(cfg, ledger, env=servers.env()))
             want = n * len(channels)
             done: dict[str, float] = {}
             start = time.monotonic()

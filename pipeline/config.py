@@ -78,6 +78,35 @@ class Blackout:
 
 
 @dataclass(frozen=True)
+class DaemonSettings:
+    """``[daemon]``, durations parsed once (the schema declares the defaults)."""
+
+    tick: timedelta
+    lease: timedelta
+    max_attempts: int
+    retry_base: timedelta
+    git_pull: bool
+    ingest_every: timedelta
+    workers: int
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    """``[report]``: periods, where and when ``loa run`` writes reports, the document's signature
+    block, and the targets per unit kind or unit."""
+
+    periods: str
+    out_dir: Path
+    formats: tuple[str, ...]
+    number_symbol: str
+    signer_lines: tuple[str, ...]
+    signer_name: str
+    recipients: tuple[str, ...]
+    targets: Mapping[str, Any]
+    send_hour: int
+
+
+@dataclass(frozen=True)
 class Config:
     """The validated configuration. ``root`` is the content repository (the folder of config.toml)."""
 
@@ -101,10 +130,11 @@ class Config:
     ledger_url: str | None
     blackouts: tuple[Blackout, ...]
     feeds: tuple[Mapping[str, Any], ...]
-    report: Mapping[str, Any]
+    report: ReportSettings
     tone_style: str | None
     proper_names: tuple[str, ...]
-    daemon: Mapping[str, Any]
+    daemon: DaemonSettings
+    article_url: str
     preview_dir: Path
     warnings: tuple[tuple[str, str], ...] = ()
     raw: Mapping[str, Any] = field(default_factory=dict)
@@ -113,14 +143,6 @@ class Config:
     def templates_dirs(self) -> list[Path]:
         """Content repository's own templates first, then the ones shipped with Loa."""
         return [Path(d) for d in paths.templates_dirs(self.root)]
-
-    @property
-    def var_dir(self) -> Path:
-        return self.root / "var"
-
-    def unit_at(self, unit_id: str, day: date) -> Unit | None:
-        u = self.units.get(unit_id)
-        return u if u and u.in_force(day) else None
 
 
 # ----------------------------------------------------------------------------------------
@@ -220,11 +242,24 @@ def build_config(raw: Mapping[str, Any], root: Path, path: Path | None = None, *
         max_image_bytes=content["max_image_kb"] * 1024, board=tuple(ed["board"]),
         require_approval=tuple(ed["require_approval"]), channels=MappingProxyType(channels),
         ledger_url=(env or {}).get("LOA_LEDGER_URL") or data["ledger"].get("url"),
-        blackouts=tuple(blackouts), feeds=tuple(feeds), report=MappingProxyType(data["report"]),
+        blackouts=tuple(blackouts), feeds=tuple(feeds), report=_report(data["report"], root),
         tone_style=data["text"].get("tone_style"), proper_names=tuple(data["text"]["proper_names"]),
-        daemon=MappingProxyType(data["daemon"]), preview_dir=root / data["preview"]["out_dir"],
+        daemon=_daemon(data["daemon"]), article_url=site["article_url"], preview_dir=root / data["preview"]["out_dir"],
         warnings=tuple(warnings), raw=raw,
     )
+
+
+def _daemon(d: Mapping[str, Any]) -> DaemonSettings:
+    return DaemonSettings(tick=parse_duration(d["tick"]), lease=parse_duration(d["lease"]), max_attempts=d["max_attempts"],
+                          retry_base=parse_duration(d["retry_base"]), git_pull=d["git_pull"],
+                          ingest_every=parse_duration(d["ingest_every"]), workers=d["workers"])
+
+
+def _report(r: Mapping[str, Any], root: Path) -> ReportSettings:
+    return ReportSettings(periods=r["periods"], out_dir=root / r["out_dir"], formats=tuple(r["formats"]),
+                          number_symbol=r["number_symbol"], signer_lines=tuple(r["signer_lines"]),
+                          signer_name=r["signer_name"], recipients=tuple(r["recipients"]),
+                          targets=MappingProxyType(dict(r["targets"])), send_hour=r["send_hour"])
 
 
 def _aware(value: Any, tz: ZoneInfo) -> datetime | None:

@@ -1,8 +1,10 @@
 """The whole exception hierarchy of Loa, and nothing else.
 
-Handling policy lives on the classes (``exit_code``, ``retryable``), so callers never build
-``isinstance`` ladders and never parse messages: every exception keeps its structured arguments
-as attributes.
+Handling policy lives on the classes, so callers never build ``isinstance`` ladders and never
+parse messages: the CLI's one error boundary reads ``exit_code``; the publishing engine's one
+handler reads a :class:`PublishError`'s ``outcome`` (what the ledger records for the item) and
+``holds_channel`` (whether the channel's other items wait too). Every exception keeps its
+structured arguments as attributes.
 
 Anything raised in Loa that is *not* a :class:`LoaError` is a bug: the engine records it with its
 traceback, never retries it, and the command exits non-zero.
@@ -15,7 +17,6 @@ class LoaError(Exception):
     """Base class. Never raised directly. Exit code 1."""
 
     exit_code = 1
-    retryable = False
 
 
 class ConfigError(LoaError):
@@ -47,18 +48,6 @@ class UsageError(LoaError):
     exit_code = 2
 
 
-class ContentError(LoaError):
-    """One content file is unusable. Raised by :mod:`pipeline.content`; carries the problems found.
-
-    The caller reports the problems and goes on with the other files.
-    """
-
-    def __init__(self, path: str, problems: list):
-        self.path = path
-        self.problems = list(problems)
-        super().__init__(f"{path}: {len(self.problems)} problem(s)")
-
-
 class RenderError(LoaError):
     """A rendering failed: template missing or broken, or a channel's limit exceeded.
 
@@ -75,11 +64,24 @@ class RenderError(LoaError):
 class PublishError(LoaError):
     """Raised only through :meth:`publishers.base.Publisher.publish` and its siblings.
 
-    ``kind`` is the word the ledger records (``transient``, ``permanent``, ``auth``).
+    The engine's policy, read off the class (and, for ``holds_channel``, the instance):
+
+    ``outcome``
+        what becomes of the item: ``"retry"`` (backoff, then again), ``"failed"`` (a person or a
+        content change is needed), ``"in_doubt"`` (the vendor may have it and cannot be asked:
+        held for ``loa resolve``).
+    ``kind``
+        the word the ledger records as the item's error kind (``transient``, ``permanent``, ``auth``).
+    ``holds_channel``
+        the channel's other items wait too: until ``retry_after`` for a vendor's rate limit, until a
+        person lifts the hold for an authentication failure.
+
     ``vendor_message`` is the vendor's own words; ``hint`` says what a person should do.
     """
 
     kind = "permanent"
+    outcome = "failed"
+    holds_channel = False
 
     def __init__(self, channel: str, post_id: str | None, reason: str, *,
                  vendor_message: str | None = None, hint: str | None = None,
@@ -104,7 +106,7 @@ class TransientPublishError(PublishError):
     """
 
     kind = "transient"
-    retryable = True
+    outcome = "retry"
 
     def __init__(self, channel: str, post_id: str | None, reason: str, *,
                  retry_after: float | None = None, maybe_sent: bool = False, holds_channel: bool | None = None,
@@ -127,6 +129,15 @@ class PublisherAuthError(PermanentPublishError):
     """401/403 or an expired token: the whole channel is held, one loud message, no retry storm."""
 
     kind = "auth"
+    holds_channel = True
+
+
+class InDoubtPublishError(PublishError):
+    """The vendor may have received the item and cannot be asked (no lookup, or a lookup that
+    cannot tell): sending again could post it twice, so the item is held for ``loa resolve``."""
+
+    kind = "permanent"
+    outcome = "in_doubt"
 
 
 class LedgerError(LoaError):
@@ -136,7 +147,6 @@ class LedgerError(LoaError):
 class LedgerUnavailable(LedgerError):
     """The ledger's database cannot be reached: the whole tick is skipped, nothing is half-written."""
 
-    retryable = True
     exit_code = 75
 
 

@@ -1,7 +1,9 @@
 """Given posts, the ledger's rows and ``now``: what is due, held, stale, blacked out, throttled.
 
-Pure: no I/O, no clock. ``plan()`` is called by ``loa publish`` / each daemon tick (to act) and by
-``loa status`` (to explain). Every (post, channel) pair gets exactly one :class:`Decision`.
+Pure: no I/O, no clock. The application layer (:meth:`pipeline.app.Session.plan`) gathers its
+inputs and calls it for every front end: ``loa publish`` and each daemon tick (to act), ``loa
+status``, ``loa preview`` and ``loa channels check`` (to explain). Every (post, channel) pair gets
+exactly one :class:`Decision`.
 
 The rules are written down for people in ``docs/delivery.md``; keep both in step.
 """
@@ -26,7 +28,7 @@ INFLIGHT = "inflight"    # another worker holds a live claim
 DONE = "done"            # nothing to do
 
 
-@dataclass(frozen=True, slots=True)  # slots: a daemon keeps 40,000 between ticks
+@dataclass(frozen=True, slots=True)  # slots: a daemon keeps one per (post, channel) between ticks
 class Decision:
     post: Post | None
     post_id: str
@@ -37,11 +39,6 @@ class Decision:
     at: datetime | None = None  # when it becomes due (scheduled / waiting)
     row: object | None = None
 
-    @property
-    def sort_key(self):
-        p = self.post.publish_at if self.post and self.post.publish_at else datetime.max.replace(tzinfo=None)
-        return (p.timestamp() if hasattr(p, "timestamp") and p.tzinfo else 0, self.post_id, self.channel)
-
 
 @dataclass
 class Plan:
@@ -49,6 +46,8 @@ class Plan:
     #: Ascending indices of the decisions that are not ``DONE`` (``None``: not known). Most pairs
     #: are done; the engine's questions (what is due, held, next) only look at these.
     live: list[int] | None = None
+    #: The ledger snapshot's ``rev`` the plan was made from (``None``: rows without one).
+    rev: int | None = None
 
     def of(self, *kinds: str) -> list[Decision]:
         if self.live is None or DONE in kinds:
@@ -76,30 +75,10 @@ def active_blackout(cfg, channel: str, now: datetime):
     return None
 
 
-# Verdicts that depend only on the post, the row and the config (never on now, pauses, holds or
-# spacing): published at the current version, retracted, a draft, retracted before publishing.
+# Verdicts that depend only on the post, the row and the config (never on now, pauses, holds,
+# throttles or spacing): published at the current version, retracted, a draft, retracted before
+# publishing.
 _SETTLED = frozenset(("", "retracted", "draft", "retracted-before-publishing"))
-
-
-class Memo:
-    """What :func:`plan` can reuse from its previous call, for a caller that plans again and again
-    with the same config (the daemon); the plan is exactly the one a call without memo makes.
-
-    * Nothing changed (the very same ``posts`` list, which ``PostCache`` hands back when no file
-      changed, and a ledger snapshot with the same ``rev``): only the pairs that were not settled
-      are decided again; 40,000 published pairs cost one list copy.
-    * Something changed: a pair whose post and row are the very same objects as last time
-      (``PostCache`` and the incremental snapshot keep unchanged values) keeps its settled verdict.
-    """
-
-    def __init__(self) -> None:
-        self.cfg: object | None = None
-        self.posts: object | None = None  # the posts list the template was made from
-        self.rev: int | None = None  # the snapshot's rev (None: rows without one, no fast path)
-        self.filters: tuple = ()
-        self.template: list[Decision] = []  # decisions before spacing
-        self.redo: list[int] = []  # indices in template to decide again (not settled)
-        self.fixed: list[int] = []  # indices of files gone (depend on rows only)
 
 
 def _settled(d: Decision) -> bool:
@@ -108,40 +87,29 @@ def _settled(d: Decision) -> bool:
 
 def plan(posts: Iterable[Post], cfg, rows: Mapping[tuple[str, str], object], now: datetime, *,
          pauses: Iterable[object] = (), holds: Mapping[str, str] | None = None,
+         throttles: Mapping[str, datetime] | None = None,
          sent_today: Mapping[str, int] | None = None, last_sent: Mapping[str, datetime | None] | None = None,
-         only_channel: str | None = None, only_post: str | None = None, memo: Memo | None = None) -> Plan:
-    """Decide, for every post and channel, what happens at ``now``.
+         only_channel: str | None = None, only_post: str | None = None, reuse: Plan | None = None) -> Plan:
+    """Decide, for every post and channel, what happens at ``now``. Pure: no I/O, no clock, and
+    the arguments are not modified.
 
-    ``rows``: ledger snapshot {(post_id, channel): Publication}. ``pauses``: active pauses.
-    ``holds``: channel -> message for channels held after an authentication failure.
+    ``rows``: ledger snapshot {(post_id, channel): Publication}, with ``rev`` when it has one.
+    ``pauses``: active pauses. ``holds``: channel -> message for channels held after an
+    authentication failure. ``throttles``: channel -> until when its vendor asked it to wait.
     ``sent_today`` / ``last_sent``: per channel, for ``max_per_day`` / ``min_interval``.
-    ``memo``: reuse what did not change since the previous call (see :class:`Memo`).
-    """
-    holds = holds or {}
-    paused_all = next((p for p in pauses if getattr(p, "channel", None) is None), None)
-    paused = {p.channel: p for p in pauses if getattr(p, "channel", None)}
-    rev, filters = getattr(rows, "rev", None), (only_channel, only_post)
-    same_posts = memo is not None and memo.cfg is cfg and memo.posts is posts and memo.filters == filters
-    if same_posts and rev is not None and memo.rev == rev:
-        decisions = list(memo.template)
-        live = []
-        for i in memo.redo:
-            d = decisions[i]
-            d = decisions[i] = _decide(d.post, cfg.channels[d.channel], d.row, cfg, now, paused_all, paused, holds)
-            if d.kind != DONE:
-                live.append(i)
-        out = Plan(decisions, live + memo.fixed)
-        _apply_spacing(out, cfg, now, sent_today or {}, last_sent or {})
-        return out
 
-    # Last verdicts: by position when the posts are the same (the pairs come in the same order),
-    # else by pair.
-    by_position = memo.template if same_posts else None
-    by_pair: dict[tuple[str, str], Decision] = {}
-    if memo is not None and memo.cfg is cfg and not same_posts:
-        by_pair = {(d.post_id, d.channel): d for d in memo.template if d.post is not None and _settled(d)}
-    out = Plan(live=[])
-    decisions, live, redo = out.decisions, out.live, []
+    ``reuse``: a plan made by an earlier call *from the same posts, config and filters* (the
+    caller keys it on the content's revision). Its settled verdicts, which depend on the post and
+    the row only, are kept where the row is unchanged: all of them when ``rows.rev`` is the rev
+    that plan was made from, else where the row compares equal. The result is the plan a call
+    without ``reuse`` makes (tests/test_engine.py compares them).
+    """
+    gates = _Gates(cfg, now, pauses, holds or {}, throttles or {})
+    rev = getattr(rows, "rev", None)
+    prev = reuse.decisions if reuse is not None else None
+    same_rows = reuse is not None and rev is not None and reuse.rev == rev
+    out = Plan(live=[], rev=rev)
+    decisions, live = out.decisions, out.live
     seen: set[tuple[str, str]] = set()
     for post in posts:
         if only_post and post.id != only_post:
@@ -153,31 +121,56 @@ def plan(posts: Iterable[Post], cfg, rows: Mapping[tuple[str, str], object], now
             pair = (post.id, ch)
             seen.add(pair)
             row = rows.get(pair)
-            d = by_position[len(decisions)] if by_position is not None else by_pair.get(pair)
-            if d is None or d.post is not post or d.row is not row or not _settled(d):
-                d = _decide(post, channel, row, cfg, now, paused_all, paused, holds)
-                if not _settled(d):
-                    if d.kind != DONE:
-                        live.append(len(decisions))
-                    redo.append(len(decisions))
+            i = len(decisions)
+            d = prev[i] if prev is not None and i < len(prev) else None
+            if d is None or d.post_id != post.id or d.channel != ch or not _settled(d) or not (same_rows or d.row == row):
+                d = _decide(post, channel, row, cfg, now, gates)
+                if d.kind != DONE:
+                    live.append(i)
             decisions.append(d)
-    fixed = []
     # rows whose post file is gone: never treated as a retraction
     for pair, row in rows.items():
         if pair in seen or (only_channel and pair[1] != only_channel) or (only_post and pair[0] != only_post):
             continue
         if getattr(row, "state", None) in ("published",):
-            fixed.append(len(decisions))
+            live.append(len(decisions))
             decisions.append(Decision(None, pair[0], pair[1], HELD, reason="deleted", row=row))
-    live += fixed
-    if memo is not None:
-        memo.cfg, memo.posts, memo.rev, memo.filters = cfg, posts, rev, filters
-        memo.template, memo.redo, memo.fixed = list(decisions), redo, fixed
     _apply_spacing(out, cfg, now, sent_today or {}, last_sent or {})
     return out
 
 
-def _decide(post: Post, channel, row, cfg, now: datetime, paused_all, paused, holds) -> Decision:
+class _Gates:
+    """Reasons a due item must wait although its time has come: a hold, a pause, a vendor's
+    requested wait, a blackout."""
+
+    def __init__(self, cfg, now: datetime, pauses: Iterable[object], holds: Mapping[str, str],
+                 throttles: Mapping[str, datetime]):
+        self.cfg, self.now, self.holds, self.throttles = cfg, now, holds, throttles
+        self.paused_all = next((p for p in pauses if getattr(p, "channel", None) is None), None)
+        self.paused = {p.channel: p for p in pauses if getattr(p, "channel", None)}
+
+    def __call__(self, D, channel):
+        if channel.name in self.holds:
+            return D(HELD, reason=f"auth: {self.holds[channel.name]}")
+        p = self.paused.get(channel.name) or self.paused_all
+        if p is not None:
+            return D(HELD, reason=f"paused: {p.reason}")
+        return self.throttled(D, channel) or self.blackout(D, channel)
+
+    def throttled(self, D, channel):
+        until = self.throttles.get(channel.name)
+        if until is not None and until > self.now:
+            return D(WAITING, reason="vendor-wait", at=until)
+        return None
+
+    def blackout(self, D, channel):
+        b = active_blackout(self.cfg, channel.name, self.now)
+        if b is not None:
+            return D(WAITING, reason=f"blackout: {b.reason}", at=b.end)
+        return None
+
+
+def _decide(post: Post, channel, row, cfg, now: datetime, gate: "_Gates") -> Decision:
     D = lambda kind, action=None, reason="", at=None: Decision(post, post.id, channel.name, kind, action, reason, at, row)  # noqa: E731
     state = getattr(row, "state", None)
     # once out there (first success recorded), an item stays out there until retracted
@@ -187,7 +180,7 @@ def _decide(post: Post, channel, row, cfg, now: datetime, paused_all, paused, ho
     if state == "claimed":
         if row.lease_until is not None and row.lease_until >= now:
             return D(INFLIGHT, row.action, f"being sent by {row.claim_owner}")
-        return D(DOUBT, row.action, "claim expired without a result")
+        return gate.throttled(D, channel) or D(DOUBT, row.action, "claim expired without a result")
     if state == "in_doubt":
         return D(HELD, row.action, "in_doubt")
     if state == "retracted":
@@ -198,7 +191,7 @@ def _decide(post: Post, channel, row, cfg, now: datetime, paused_all, paused, ho
     # retraction wins over everything once something is out there
     if post.retracted:
         if published:
-            return _gate(D, channel, now, paused_all, paused, holds, cfg) or D(DUE, "retract", post.retracted)
+            return gate(D, channel) or D(DUE, "retract", post.retracted)
         return D(DONE, reason="retracted-before-publishing")
 
     if post.status != "ready":
@@ -216,39 +209,26 @@ def _decide(post: Post, channel, row, cfg, now: datetime, paused_all, paused, ho
         late = now - post.publish_at
         if channel.max_lateness is not None and late > channel.max_lateness:
             return D(SKIP, "create", f"stale: due {post.publish_at.isoformat()}, more than {channel.max_lateness} ago")
-        return _gate(D, channel, now, paused_all, paused, holds, cfg) or D(DUE, "create")
+        return gate(D, channel) or D(DUE, "create")
     if state == "skipped":
         return D(DONE, reason="skipped")
     if state == "published" or (state == "pending" and published):
         if row.version == post.source_hash or channel.on_change == "ignore":
             return D(DONE)
-        return _gate(D, channel, now, paused_all, paused, holds, cfg) or D(DUE, "update", "content changed")
+        return gate(D, channel) or D(DUE, "update", "content changed")
     action = row.action or ("update" if published else "create")
     if state == "retrying":
         if row.next_attempt_at is not None and row.next_attempt_at > now:
             return D(WAITING, action, "retry", at=row.next_attempt_at)
-        return _gate(D, channel, now, paused_all, paused, holds, cfg) or D(DUE, action, "retry")
+        return gate(D, channel) or D(DUE, action, "retry")
     if state == "failed":
-        if row.error_kind == "auth" and channel.name not in holds:
+        if row.error_kind == "auth" and channel.name not in gate.holds:
             # the hold was lifted (loa retry / credentials fixed): try again
-            return _gate(D, channel, now, paused_all, paused, holds, cfg) or D(DUE, action, "retry after auth fix")
+            return gate(D, channel) or D(DUE, action, "retry after auth fix")
         if row.pending_version != post.source_hash and row.error_kind in ("permanent", "bug"):
-            return _gate(D, channel, now, paused_all, paused, holds, cfg) or D(DUE, action, "content changed after a failure")
+            return gate(D, channel) or D(DUE, action, "content changed after a failure")
         return D(HELD, action, "failed")
     return D(DONE, reason=f"state {state}")
-
-
-def _gate(D, channel, now, paused_all, paused, holds, cfg):
-    """Reasons a due item must wait although its time has come."""
-    if channel.name in holds:
-        return D(HELD, reason=f"auth: {holds[channel.name]}")
-    p = paused.get(channel.name) or paused_all
-    if p is not None:
-        return D(HELD, reason=f"paused: {p.reason}")
-    b = active_blackout(cfg, channel.name, now)
-    if b is not None:
-        return D(WAITING, reason=f"blackout: {b.reason}", at=b.end)
-    return None
 
 
 def _apply_spacing(p: Plan, cfg, now: datetime, sent_today: Mapping[str, int], last_sent: Mapping[str, datetime | None]) -> None:

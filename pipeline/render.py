@@ -89,6 +89,22 @@ class Renderer:
         self._last_parts: tuple[Post, tuple] | None = None
         self._last_extra: tuple[Post, MappingProxyType] | None = None
 
+    def use_posts(self, posts: Iterable[Post]) -> None:
+        """Render links between posts against these posts from now on. The article HTML made
+        before is dropped: a linked post's address may have changed (a renderer that outlives one
+        content revision, as the daemon's does, must be told)."""
+        index: dict[Path, Post] = {}
+
+        def resolver(path: Path) -> Post | None:
+            if not index:  # built on the first link only
+                index.update((p.path.resolve(), p) for p in posts)
+            return index.get(path)
+
+        self.posts_by_path, self.resolver = {}, resolver
+        self._resolved.clear()
+        self._html_cache.clear()
+        self._last_parts = self._last_extra = None
+
     def load_templates(self, channel_names: Iterable[str]) -> None:
         """Compile the templates of these channels now (before forking workers, so they share
         them). A channel whose template cannot load is skipped: ``render()`` reports it per post."""
@@ -133,7 +149,7 @@ class Renderer:
         return f'{m.group(1)}"{self.article_url(other)}{anchor}"'
 
     def article_url(self, post: Post) -> str:
-        pattern = self.cfg.raw.get("site", {}).get("article_url") or "{base_url}/{type}/{slug}.html"
+        pattern = self.cfg.article_url
         return pattern.format(base_url=self.cfg.base_url, type=post.type, slug=post.slug, id=post.id,
                               year=post.publish_at.year if post.publish_at else "")
 

@@ -1,10 +1,10 @@
-"""``loa run``: APScheduler 3.x wiring only.
+"""``loa run``: APScheduler 3.x wiring only; every job calls the application layer.
 
 Jobs: a publishing tick (interval ``daemon.tick``, coalesced, one instance at a time), a one-off
 wake-up at the next due time (so a post goes out within seconds of its time, not a whole interval
 later), feed ingestion every ``daemon.ingest_every`` when feeds are configured, and the periodic
 reports each morning after a cut-off. The daemon keeps no state of its own: every tick re-derives
-everything from files + ledger.
+everything from files + ledger (the session only keeps what it can tell is unchanged).
 
 SIGTERM / SIGINT: no new item is started; the call in flight finishes and is recorded; then exit.
 """
@@ -17,19 +17,18 @@ import subprocess
 import threading
 from datetime import datetime, timedelta, timezone
 
-from pipeline.durations import parse_duration
 from pipeline.errors import LedgerUnavailable
-from pipeline.publish import Engine
 
 log = logging.getLogger(__name__)
 
 
 class Daemon:
-    def __init__(self, cfg, ledger_factory, *, once: bool = False, env=None, publisher_factory=None):
-        self.cfg = cfg
-        self.ledger_factory = ledger_factory
+    """Runs a :class:`pipeline.app.Session`'s use cases on a schedule."""
+
+    def __init__(self, session, *, once: bool = False):
+        self.session = session
+        self.cfg = session.cfg
         self.once = once
-        self.engine = Engine(cfg, ledger_factory, env=env, publisher_factory=publisher_factory)
         self.tick_lock = threading.Lock()
         self.scheduler = None
         self.done = threading.Event()
@@ -40,12 +39,12 @@ class Daemon:
         if not self.tick_lock.acquire(blocking=False):
             return  # a tick is already running; the wake-up or next tick will see the rest
         try:
-            if self.engine.stop.is_set():
+            if self.session.stop.is_set():
                 return
-            if self.cfg.daemon.get("git_pull"):
+            if self.cfg.daemon.git_pull:
                 self._git_pull()
             try:
-                result = self.engine.run_pass()
+                result = self.session.publish()
             except LedgerUnavailable as exc:
                 log.error("Tick skipped: the ledger is unavailable (%s); nothing was half-written", exc)
                 return
@@ -61,8 +60,7 @@ class Daemon:
             return
         now = datetime.now(timezone.utc)
         when = max(when, now + timedelta(milliseconds=200))
-        tick = parse_duration(self.cfg.daemon.get("tick", "60s"))
-        if when - now >= tick:
+        if when - now >= self.cfg.daemon.tick:
             return  # the regular tick comes first
         self.scheduler.add_job(self.tick, "date", run_date=when, id="wakeup", replace_existing=True,
                                misfire_grace_time=None)
@@ -78,11 +76,7 @@ class Daemon:
 
     def ingest(self) -> None:
         try:
-            from pipeline.commands.ingesting import run_ingest
-        except ImportError:
-            return
-        try:
-            run_ingest(self.cfg, self.ledger_factory, dry_run=False)
+            self.session.ingest(dry_run=False)
         except LedgerUnavailable as exc:
             log.error("Ingest skipped: ledger unavailable (%s)", exc)
         except Exception:  # noqa: BLE001 - one failing job must not stop the daemon
@@ -90,48 +84,44 @@ class Daemon:
 
     def reports(self) -> None:
         try:
-            from pipeline.commands.reporting import write_due_reports
-        except ImportError:
-            return
-        try:
-            write_due_reports(self.cfg, self.ledger_factory, datetime.now(timezone.utc))
-        except Exception:  # noqa: BLE001
+            self.session.write_due_reports()
+        except Exception:  # noqa: BLE001 - one failing job must not stop the daemon
             log.exception("Periodic report failed")
 
     # -- lifecycle ------------------------------------------------------------------------
     def stop(self, *_args) -> None:
         log.warning("Stopping: finishing the call in flight, then exiting")
-        self.engine.stop.set()
+        self.session.stop.set()
         self.done.set()
 
     def run(self) -> int:
-        from apscheduler.schedulers.background import BackgroundScheduler
-
-        lg = self.ledger_factory()
+        lock = self.session.ledger_factory()  # its own connection: the lock outlives a broken session ledger
         try:
-            with lg.daemon_lock(self.engine.owner):
+            with lock.daemon_lock(self.session.owner):
                 if self.once:
                     self.tick()
                     return 0
-                self.scheduler = BackgroundScheduler(timezone=self.cfg.tz, job_defaults={"coalesce": True, "max_instances": 1})
-                tick = parse_duration(self.cfg.daemon.get("tick", "60s"))
-                self.scheduler.add_job(self.tick, "interval", seconds=max(1.0, tick.total_seconds()), id="tick",
-                                       next_run_time=datetime.now(self.cfg.tz))
-                if self.cfg.feeds:
-                    every = parse_duration(self.cfg.daemon.get("ingest_every", "30m"))
-                    self.scheduler.add_job(self.ingest, "interval", seconds=every.total_seconds(), id="ingest",
-                                           next_run_time=datetime.now(self.cfg.tz) + timedelta(seconds=5))
-                self.scheduler.add_job(self.reports, "cron", hour=int(self.cfg.report.get("send_hour", 7)), minute=5,
-                                       id="reports")
-                signal.signal(signal.SIGTERM, self.stop)
-                signal.signal(signal.SIGINT, self.stop)
-                self.scheduler.start()
-                log.warning("Loa daemon %s running (tick %s)", self.engine.owner, self.cfg.daemon.get("tick"))
-                self.done.wait()
-                self.scheduler.shutdown(wait=True)  # waits for the tick in flight to record its result
-                with self.tick_lock:
-                    pass
+                self._serve()
                 return 0
         finally:
-            self.engine.close()
-            lg.close()
+            lock.close()
+
+    def _serve(self) -> None:
+        from apscheduler.schedulers.background import BackgroundScheduler
+
+        d = self.cfg.daemon
+        self.scheduler = BackgroundScheduler(timezone=self.cfg.tz, job_defaults={"coalesce": True, "max_instances": 1})
+        self.scheduler.add_job(self.tick, "interval", seconds=max(1.0, d.tick.total_seconds()), id="tick",
+                               next_run_time=datetime.now(self.cfg.tz))
+        if self.cfg.feeds:
+            self.scheduler.add_job(self.ingest, "interval", seconds=d.ingest_every.total_seconds(), id="ingest",
+                                   next_run_time=datetime.now(self.cfg.tz) + timedelta(seconds=5))
+        self.scheduler.add_job(self.reports, "cron", hour=self.cfg.report.send_hour, minute=5, id="reports")
+        signal.signal(signal.SIGTERM, self.stop)
+        signal.signal(signal.SIGINT, self.stop)
+        self.scheduler.start()
+        log.warning("Loa daemon %s running (tick %s)", self.session.owner, d.tick)
+        self.done.wait()
+        self.scheduler.shutdown(wait=True)  # waits for the tick in flight to record its result
+        with self.tick_lock:
+            pass

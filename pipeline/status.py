@@ -1,4 +1,5 @@
-"""``loa status``: what goes out soon, what is held and why, what failed and what to do, what is in doubt."""
+"""``loa status``, presented: what goes out soon, what is held and why, what failed and what to
+do, what is in doubt. The data comes from :meth:`pipeline.app.Session.status`."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ import json
 from datetime import datetime, timedelta
 
 from pipeline import plan as planmod
-from pipeline.content import read_all
 
 REASONS_VI = {
     "awaiting-approval": "chờ Ban biên tập duyệt",
@@ -33,29 +33,13 @@ def _err(text: str | None) -> dict:
         return {"reason": text}
 
 
-def build_status(cfg, ledger, now: datetime, *, days: int = 14) -> dict:
-    from pipeline.publish import HOLD_PREFIX, THROTTLE_PREFIX
-
-    posts, problems = read_all(cfg)
-    holds = {}
-    for name in cfg.channels:
-        v = ledger.kv_get(HOLD_PREFIX + name)
-        if v:
-            holds[name] = _err(v)
-    pauses = ledger.active_pauses(now)
-    p = planmod.plan(posts, cfg, ledger.snapshot(), now, pauses=pauses, holds={k: v.get("message", "") for k, v in holds.items()})
+def build_status(cfg, p: planmod.Plan, now: datetime, *, days: int, problems: list, holds: dict, pauses: list,
+                 troubled: list, feeds: dict) -> dict:
+    """The status as data (``loa status --format json``), from the plan every front end shares and
+    the ledger's held channels, pauses, troubled rows and feed statuses."""
     horizon = now + timedelta(days=days)
-    waits = {}  # channel -> until when its vendor asked Loa to wait (429, Retry-After)
-    for name in cfg.channels:
-        v = ledger.kv_get(THROTTLE_PREFIX + name)
-        try:
-            until = datetime.fromisoformat(v) if v else None
-        except ValueError:
-            until = None
-        if until is not None and until > now:
-            waits[name] = until
     upcoming, held, due = [], [], []
-    for d in p.decisions:
+    for d in p.active():
         title = d.post.title if d.post else (getattr(d.row, "title", None) or d.post_id)
         item = {"post": d.post_id, "channel": d.channel, "title": title, "reason": d.reason,
                 "at": d.at.isoformat() if d.at else None, "path": d.post.relpath if d.post else getattr(d.row, "path", None)}
@@ -63,31 +47,29 @@ def build_status(cfg, ledger, now: datetime, *, days: int = 14) -> dict:
             upcoming.append(item)
         elif d.kind == planmod.WAITING:
             upcoming.append(item)
-        elif d.kind == planmod.DUE and d.channel in waits:  # due, but not before the vendor's wait ends
-            upcoming.append(dict(item, reason="vendor-wait", at=waits[d.channel].isoformat()))
         elif d.kind == planmod.DUE:
             due.append(dict(item, action=d.action))
         elif d.kind == planmod.HELD and d.reason not in ("draft", "failed", "in_doubt", "channel-disabled"):
             held.append(item)
     upcoming.sort(key=lambda x: x["at"] or "")
     failed, retrying, doubt = [], [], []
-    for r in ledger.rows(states=("failed", "retrying", "in_doubt")):
+    for r in troubled:
         e = _err(r.last_error)
         item = {"post": r.post_id, "channel": r.channel, "title": r.title, "kind": r.error_kind, "attempts": r.attempts,
                 "reason": e.get("reason"), "vendor": e.get("vendor"), "hint": e.get("hint"),
                 "next_attempt_at": r.next_attempt_at.isoformat() if r.next_attempt_at else None}
         {"failed": failed, "retrying": retrying, "in_doubt": doubt}[r.state].append(item)
-    feeds = {}
+    feed_lines = {}
     for f in cfg.feeds:
-        v = ledger.kv_get(f"ingest:status:{f['name']}")
-        if v:
-            e = _err(v)
+        e = feeds.get(f["name"])
+        if e:
             detail = e.get("message") or e.get("reason") or ""
-            feeds[f["name"]] = f"{e.get('status', '')}{': ' + detail if detail else ''} ({e.get('at', '')[:16]})"
+            feed_lines[f["name"]] = f"{e.get('status', '')}{': ' + detail if detail else ''} ({str(e.get('at', ''))[:16]})"
     return {"now": now.isoformat(), "upcoming": upcoming, "due": due, "held": held, "failed": failed,
-            "retrying": retrying, "in_doubt": doubt, "holds": holds,
+            "retrying": retrying, "in_doubt": doubt,
+            "holds": {name: {"message": h.message, "hint": h.hint, "vendor": h.vendor} for name, h in holds.items()},
             "pauses": [{"channel": x.channel, "reason": x.reason, "by": x.actor, "since": x.since.isoformat()} for x in pauses],
-            "content_problems": sum(1 for x in problems), "feeds": feeds}
+            "content_problems": len(problems), "feeds": feed_lines}
 
 
 def render_status(st: dict, cfg, lang: str = "vi") -> str:

@@ -26,7 +26,7 @@ from pipeline import plan as planmod
 from pipeline.config import load_config
 from pipeline.errors import LedgerUnavailable
 from pipeline.ledger import open_ledger
-from pipeline.publish import Engine
+from pipeline.app import Session
 from pipeline.schedule import Daemon
 from tests.repo import CONFIG_HEAD, make_repo, post
 from tests.servers.webhook import WebhookServer
@@ -108,15 +108,15 @@ def test_two_workers_share_1000_items_exactly_once(tmp_path, receivers, postgres
     n = 500  # x 2 channels = 1,000 due items
     cfg = site(tmp_path, receivers, n, postgres_url)
     now = T0 + timedelta(minutes=5)
-    engines = [Engine(cfg, lambda: open_ledger(postgres_url, cfg.root), owner=f"worker-{w}",
-                      now_fn=lambda: now, env={}) for w in "ab"]
+    engines = [Session(cfg, lambda: open_ledger(postgres_url, cfg.root), owner=f"worker-{w}",
+                      clock=lambda: now, env={}) for w in "ab"]
     results, errors = {}, []
     start = threading.Barrier(2)
 
     def work(engine):
         try:
             start.wait()
-            results[engine.owner] = engine.run_pass(now=now)
+            results[engine.owner] = engine.publish(now=now)
         except BaseException as e:  # noqa: BLE001 - reported by the main thread
             errors.append(e)
 
@@ -130,7 +130,7 @@ def test_two_workers_share_1000_items_exactly_once(tmp_path, receivers, postgres
     assert a.sent + b.sent == 2 * n and a.exit_code == b.exit_code == 0, (a.lines[-3:], b.lines[-3:])
     assert a.sent and b.sent, "one worker sent nothing: the run did not exercise sharing"
     # a second pass by either finds nothing left to do
-    assert sum(e.run_pass(now=now + timedelta(minutes=1)).sent for e in engines) == 0
+    assert sum(e.publish(now=now + timedelta(minutes=1)).sent for e in engines) == 0
     for e in engines:
         e.close()
     seen = assert_exactly_once(cfg, receivers, n)
@@ -147,7 +147,7 @@ def test_database_stopped_mid_run_skips_ticks_and_resumes_exactly_once(tmp_path,
     # the daemon's tick reads the real clock: due half an hour ago, well within max_lateness
     when = (datetime.now(VN) - timedelta(minutes=30)).strftime("%Y-%m-%d %H:%M")
     cfg = site(tmp_path, receivers, n, pg.url, lease="2s", when=when)
-    daemon = Daemon(cfg, lambda: open_ledger(pg.url, cfg.root), env={})
+    daemon = Daemon(Session(cfg, lambda: open_ledger(pg.url, cfg.root), env={}))
     outage = {"stopped_at": None, "sent_before": 0}
 
     def cut():
@@ -178,7 +178,7 @@ def test_database_stopped_mid_run_skips_ticks_and_resumes_exactly_once(tmp_path,
             time.sleep(0.2)
     finally:
         cutter.join(timeout=150)
-        daemon.engine.close()
+        daemon.session.close()
     assert outage["stopped_at"] is not None and outage["sent_before"] < 2 * n, outage
     messages = [r.getMessage() for r in caplog.records]
     cut_mid_pass = [m for m in messages if m.startswith("ledger unavailable: ")]
@@ -224,18 +224,18 @@ def test_a_long_lived_engine_plans_like_a_fresh_one(tmp_path, receivers, ledger_
     after every kind of change its plan equals one made from scratch."""
     cfg = site(tmp_path, receivers, 30, ledger_url)
     content = cfg.root / "content"
-    engine = Engine(cfg, lambda: open_ledger(ledger_url, cfg.root), owner="long-lived", env={})
+    engine = Session(cfg, lambda: open_ledger(ledger_url, cfg.root), owner="long-lived", env={})
 
     def check(now, expect_sent=None):
-        r = engine.run_pass(now=now)
+        r = engine.publish(now=now)
         if expect_sent is not None:
             assert r.sent == expect_sent, r.lines
-        cached = engine.make_plan(engine._planning, now)[0]
-        fresh_engine = Engine(cfg, lambda: open_ledger(ledger_url, cfg.root), owner="fresh", env={})
+        cached = engine.plan(now)
+        fresh_engine = Session(cfg, lambda: open_ledger(ledger_url, cfg.root), owner="fresh", env={})
         with fresh_engine:
             lg = open_ledger(ledger_url, cfg.root)
             try:
-                fresh = fresh_engine.make_plan(lg, now)[0]
+                fresh = fresh_engine.plan(now)
             finally:
                 lg.close()
         assert _view(cached) == _view(fresh)

@@ -11,7 +11,7 @@ import pytest
 
 from pipeline.config import load_config
 from pipeline.ledger import open_ledger
-from pipeline.publish import Engine
+from pipeline.app import Session
 from tests.repo import CONFIG_HEAD, make_repo, post
 from tests.servers.webhook import WebhookServer
 
@@ -60,8 +60,8 @@ class Env:
         return lg
 
     def run(self, now, **kw):
-        engine = Engine(self.cfg, self.ledger, owner="test-worker", now_fn=lambda: now, env={})
-        return engine.run_pass(now=now, **kw)
+        engine = Session(self.cfg, self.ledger, owner="test-worker", clock=lambda: now, env={})
+        return engine.publish(now=now, **kw)
 
     def row(self, post_id, channel="hook"):
         lg = self.ledger()
@@ -175,10 +175,8 @@ def test_deleted_file_is_not_a_retraction(tmp_path, server):
     (env.root / "content/news/a.md").unlink()
     env.run(T0 + timedelta(hours=1))
     assert len(server.live()) == 1 and env.row("a").state == "published"
-    from pipeline.status import build_status
-    lg = env.ledger()
-    st = build_status(env.cfg, lg, T0 + timedelta(hours=1))
-    lg.close()
+    with Session(env.cfg, env.ledger, env={}) as s:
+        st = s.status(T0 + timedelta(hours=1))
     assert {("a", "deleted")} <= {(h["post"], h["reason"]) for h in st["held"]}
 
 
@@ -277,13 +275,13 @@ def test_a_bug_is_recorded_with_traceback_and_not_retried(tmp_path, server):
         def close(self):
             pass
 
-    engine = Engine(env.cfg, env.ledger, owner="w", now_fn=lambda: T0, env={},
+    engine = Session(env.cfg, env.ledger, owner="w", clock=lambda: T0, env={},
                     publisher_factory=lambda ch, lg: Broken())
-    r = engine.run_pass(now=T0)
+    r = engine.publish(now=T0)
     assert r.bugs == 2 and r.exit_code == 1
     row = env.row("a")
     assert row.state == "failed" and row.error_kind == "bug" and "Traceback" in json.loads(row.last_error)["traceback"]
-    r = engine.run_pass(now=T0 + timedelta(hours=1))
+    r = engine.publish(now=T0 + timedelta(hours=1))
     assert r.bugs == 0
 
 
@@ -310,16 +308,16 @@ def test_timeout_on_a_channel_without_lookup_is_held_not_resent(tmp_path, server
     def factory(ch, lg):
         if ch.type == "webhook":
             return NoLookup(ch.name, ch.options, env={})
-        return env_engine._make_publisher(ch, lg)
+        return env_engine.publisher(ch, lg)
 
-    env_engine = Engine(env.cfg, env.ledger, owner="w", now_fn=lambda: T0, env={})
+    env_engine = Session(env.cfg, env.ledger, owner="w", clock=lambda: T0, env={})
     server.inject("/items", delay=2.5)
-    engine = Engine(env.cfg, env.ledger, owner="w", now_fn=lambda: T0, env={}, publisher_factory=factory)
-    r = engine.run_pass(now=T0)
+    engine = Session(env.cfg, env.ledger, owner="w", clock=lambda: T0, env={}, publisher_factory=factory)
+    r = engine.publish(now=T0)
     assert r.transient == 1
     time.sleep(1.6)  # the slow create lands at the receiver
     later = T0 + timedelta(minutes=10)
-    engine = Engine(env.cfg, env.ledger, owner="w", now_fn=lambda: later, env={}, publisher_factory=factory)
-    r = engine.run_pass(now=later)
+    engine = Session(env.cfg, env.ledger, owner="w", clock=lambda: later, env={}, publisher_factory=factory)
+    r = engine.publish(now=later)
     assert r.in_doubt == 1 and server.creates == 1 and env.row("a").state == "in_doubt"
-    assert engine.run_pass(now=later + timedelta(hours=1)).sent == 0 and server.creates == 1
+    assert engine.publish(now=later + timedelta(hours=1)).sent == 0 and server.creates == 1

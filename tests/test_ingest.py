@@ -327,7 +327,7 @@ def test_first_run_writes_drafts_with_exact_dates_clean_markdown_and_full_front_
 
 def test_validators_survive_a_restart_in_the_ledger_state(server, content, tmp_path):
     from pipeline.ledger import open_ledger
-    from pipeline.publish import LedgerState
+    from pipeline.ledger import LedgerState
 
     server.fixture("/rss", "baochinhphu.rss")
     for expected in ("bcp: ok, created 5 drafts, 0 duplicates, 0 filtered", "bcp: not modified"):

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from pipeline.cli import main
 from pipeline.config import load_config
 from pipeline.ledger import open_ledger
-from pipeline.publish import Engine
+from pipeline.app import Session
 from pipeline.vndates import dmy, ngay, thu
 from tests.repo import make_repo, post
 from tests.servers.facebook import FacebookServer
@@ -73,8 +73,6 @@ def test_log_search_ignores_case_diacritics_and_tone_style(tmp_path, monkeypatch
 
 
 def test_daemon_writes_each_report_the_morning_after_its_cut_off(tmp_path):
-    from pipeline.commands.reporting import write_due_reports
-
     root = make_repo(tmp_path, {"news/a.md": post(id="a", channels=["portal"], publish_at="2024-03-10 08:00")})
     cfg = load_config(root / "config.toml", env={})
     factory = lambda: open_ledger(None, root)  # noqa: E731
@@ -85,12 +83,14 @@ def test_daemon_writes_each_report_the_morning_after_its_cut_off(tmp_path):
     # the board's approval is not needed for this test: publish straight through the engine
     cfg2 = load_config(root / "config.toml", env={})
     object.__setattr__(cfg2, "require_approval", ())
-    Engine(cfg2, factory, owner="w", now_fn=lambda: t, env={}).run_pass(now=t)
-    assert write_due_reports(cfg, factory, datetime(2024, 3, 14, 7, 30, tzinfo=VN)) == []  # not yet
-    written = write_due_reports(cfg, factory, datetime(2024, 3, 15, 7, 30, tzinfo=VN))
+    with Session(cfg2, factory, owner="w", clock=lambda: t, env={}) as s:
+        s.publish(now=t)
+    write_due_reports = Session(cfg, factory, env={}).write_due_reports
+    assert write_due_reports(datetime(2024, 3, 14, 7, 30, tzinfo=VN)) == []  # not yet
+    written = write_due_reports(datetime(2024, 3, 15, 7, 30, tzinfo=VN))
     names = sorted(p.name for p in written)
     assert names == sorted(f"2024-{k}.{f}" for k in ("Q1", "03") for f in ("docx", "html", "json"))
     data = json.loads((root / "reports/2024-Q1.json").read_text())
     assert data["totals"]["items"] == 1 and data["period"]["key"] == "2024-Q1"
     # frozen: a second run the same morning leaves them alone
-    assert write_due_reports(cfg, factory, datetime(2024, 3, 15, 8, 0, tzinfo=VN)) == []
+    assert write_due_reports(datetime(2024, 3, 15, 8, 0, tzinfo=VN)) == []

@@ -20,8 +20,8 @@ import pytest
 from pipeline.cli import main as loa
 from pipeline.config import load_config
 from pipeline.ledger import open_ledger
-from pipeline.publish import THROTTLE_PREFIX, Engine
-from pipeline.status import build_status, render_status
+from pipeline.app import Session
+from pipeline.status import render_status
 from tests.repo import CONFIG_HEAD, make_repo, post
 from tests.servers.facebook import FacebookServer
 from tests.servers.mastodon import Bucket, MastodonServer
@@ -117,13 +117,13 @@ class World:
         lg.migrate()
         return lg
 
-    def engine(self, now_fn, **kw) -> Engine:
-        return Engine(self.cfg, self.ledger, owner="test-worker", now_fn=now_fn, env=kw.pop("env", self.env), **kw)
+    def engine(self, clock, **kw) -> Session:
+        return Session(self.cfg, self.ledger, owner="test-worker", clock=clock, env=kw.pop("env", self.env), **kw)
 
     def run(self, now: datetime, **kw):
         engine = self.engine(lambda: now, **kw)
         try:
-            return engine.run_pass(now=now)
+            return engine.publish(now=now)
         finally:
             engine.close()
 
@@ -142,7 +142,8 @@ class World:
         return self.read(lambda lg: lg.kv_get(key))
 
     def status(self, now: datetime) -> dict:
-        return self.read(lambda lg: build_status(self.cfg, lg, now))
+        with Session(self.cfg, self.ledger, env=self.env) as s:
+            return s.status(now)
 
     def write(self, rel: str, text: str) -> None:
         (self.root / "content" / rel).write_text(text, encoding="utf-8")
@@ -422,7 +423,7 @@ def drain(w: World, posts: list[str], channels=CHANNELS, limit: float = 30.0) ->
     passes = 0
     try:
         while time.monotonic() - clock.t0 < limit:
-            r = engine.run_pass(now=clock())
+            r = engine.publish(now=clock())
             passes += 1
             assert r.permanent == 0 and r.bugs == 0, r.lines
             if all(getattr(w.row(p, ch), "state", None) == "published" for p in posts for ch in channels):
@@ -510,7 +511,7 @@ def test_an_item_still_processing_does_not_hold_the_rest_of_its_channel(world):
     r = w.run(T0)
     assert len(w.zalo.calls("POST", "/article/create")) == 2  # b was created in the same pass as a
     assert {w.row(p, "zalo").state for p in "ab"} == {"retrying"} and r.transient == 2
-    assert w.kv(THROTTLE_PREFIX + "zalo") is None  # no wait recorded for the whole channel
+    assert w.read(lambda lg: lg.throttled_until("zalo")) is None  # no wait recorded for the whole channel
     later = max(w.row(p, "zalo").next_attempt_at for p in "ab")
     r = w.run(later)
     assert r.sent == 2 and w.created("zalo") == 2 and len(w.zalo.calls("POST", "/article/create")) == 2
@@ -603,9 +604,9 @@ def _die_after_answer(w: World, channel: str):
             return getattr(self.pub, name)
 
     engine = w.engine(lambda: T0)
-    engine.publisher_factory = lambda ch, lg: Dying(engine._make_publisher(ch, lg))
+    engine.publisher_factory = lambda ch, lg: Dying(engine.publisher(ch, lg))
     with pytest.raises(WorkerDied):
-        engine.run_pass(now=T0)
+        engine.publish(now=T0)
     engine.close()
     assert w.row("a", channel).state == "claimed"
     r = w.run(T0 + timedelta(minutes=1))  # the lease (2 min) still runs: in flight, left alone
@@ -643,11 +644,11 @@ def test_status_shows_a_vendor_wait_as_upcoming_not_due(world):
     w = world({"news/t1.md": item("t1", "telegram"), "news/m1.md": item("m1", "mastodon")})
     now = T0 + timedelta(minutes=5)
     until = now + timedelta(seconds=40)
-    w.read(lambda lg: lg.kv_set(THROTTLE_PREFIX + "telegram", until.isoformat(), now))
+    w.read(lambda lg: lg.throttle("telegram", until, now))
     st = w.status(now)
     assert [x["channel"] for x in st["due"]] == ["mastodon"]
     waiting = [x for x in st["upcoming"] if x["channel"] == "telegram"]
-    assert waiting and waiting[0]["reason"] == "vendor-wait" and waiting[0]["at"] == until.isoformat()
+    assert waiting and waiting[0]["reason"] == "vendor-wait" and datetime.fromisoformat(waiting[0]["at"]) == until
     text = render_status(st, w.cfg, "vi")
     assert "nhà cung cấp yêu cầu chờ" in text
     later = w.status(until + timedelta(seconds=1))  # the wait is over: due again

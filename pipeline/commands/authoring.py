@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from pipeline.cli import lang_of, load, parse_now, rel, verb
+from pipeline.commands.base import lang_of, load, parse_now, rel, verb
 from pipeline.errors import UsageError
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from pipeline.cli import emit_json, lang_of, load, post_paths, verb
+from pipeline.commands.base import emit_json, lang_of, load, post_paths, verb
 from pipeline.models import Severity
 
 

@@ -1,48 +1,30 @@
-"""Publishing verbs: publish, run, status, log, retry, resolve, pause, resume, retract, channels."""
+"""Publishing verbs: publish, run, status, log, retry, resolve, pause, resume, retract, channels.
+
+Each parses its options, calls the application layer (:class:`pipeline.app.Session`) and prints."""
 
 from __future__ import annotations
 
-import csv
-import json
 import argparse
+import csv
 import sys
-from datetime import timedelta
 
-from pipeline.cli import emit_json, lang_of, load, parse_now, verb
+from pipeline.commands.base import emit_json, lang_of, load, parse_now, session, verb
 from pipeline.errors import UsageError
 
 
-def open_ledger_for(cfg):
-    from pipeline.ledger import open_ledger
+def _actor(args) -> str:
+    from pipeline.app import actor_name
 
-    def factory():
-        lg = open_ledger(cfg.ledger_url, cfg.root)
-        return lg
-
-    lg = factory()
-    lg.migrate()
-    lg.close()
-    return factory
-
-
-def actor(args) -> str:
-    import getpass
-    import os
-
-    return getattr(args, "by", None) or os.environ.get("LOA_ACTOR") or getpass.getuser()
+    return actor_name(getattr(args, "by", None))
 
 
 # ---------------------------------------------------------------------------------------------
 @verb("publish", "run one publishing pass: send every due item to its channels, exactly once")
 def publish(args) -> int:
-    from pipeline.publish import Engine
-
     cfg = load(args)
     now = parse_now(args.now, cfg)
-    if args.channel and args.channel not in cfg.channels:
-        raise UsageError(f"unknown channel {args.channel!r}; expected one of: {', '.join(cfg.channels)}")
-    with Engine(cfg, open_ledger_for(cfg), now_fn=(lambda: now) if args.now else None) as engine:
-        result = engine.run_pass(now=now, dry_run=args.dry_run, only_channel=args.channel, only_post=args.post)
+    with session(args, cfg, now=now if args.now else None) as s:
+        result = s.publish(now, dry_run=args.dry_run, only_channel=args.channel, only_post=args.post)
     for line in result.lines:
         print(line)
     summary = (f"sent {result.sent}, updated {result.updated}, retracted {result.retracted}, skipped {result.skipped}, "
@@ -66,8 +48,8 @@ publish.configure = _publish_conf
 def run(args) -> int:
     from pipeline.schedule import Daemon
 
-    cfg = load(args)
-    return Daemon(cfg, open_ledger_for(cfg), once=args.once).run()
+    with session(args) as s:
+        return Daemon(s, once=args.once).run()
 
 
 def _run_conf(sp):
@@ -80,15 +62,11 @@ run.configure = _run_conf
 # ---------------------------------------------------------------------------------------------
 @verb("status", "what goes out in the next 14 days, what is held and why, what failed, what is in doubt")
 def status(args) -> int:
-    from pipeline.status import build_status, render_status
+    from pipeline.status import render_status
 
     cfg = load(args)
-    now = parse_now(args.now, cfg)
-    lg = open_ledger_for(cfg)()
-    try:
-        st = build_status(cfg, lg, now, days=args.days)
-    finally:
-        lg.close()
+    with session(args, cfg) as s:
+        st = s.status(parse_now(args.now, cfg), days=args.days)
     if args.format == "json":
         emit_json(st)
     else:
@@ -111,19 +89,9 @@ def log_(args) -> int:
     from pipeline.content import parse_time
 
     cfg = load(args)
-    lg = open_ledger_for(cfg)()
-    try:
-        since = parse_time(args.since, cfg.tz) if args.since else None
-        rows = lg.rows(channel=args.channel, unit=args.unit, since=since,
-                       states=("published", "retracted", "failed", "retrying", "skipped", "in_doubt", "claimed"))
-    finally:
-        lg.close()
-    if args.search:
-        from pipeline.vietnamese import fold
-
-        q = fold(args.search)
-        rows = [r for r in rows if q in fold(r.title or "")]
-    rows.sort(key=lambda r: (r.first_published_at or r.updated_at, r.post_id, r.channel))
+    since = parse_time(args.since, cfg.tz) if args.since else None
+    with session(args, cfg) as s:
+        rows = s.log_rows(since=since, unit=args.unit, channel=args.channel, search=args.search)
     fields = ("published", "channel", "state", "unit", "type", "post_id", "title", "url")
 
     def rec(r):
@@ -158,21 +126,10 @@ log_.configure = _log_conf
 # ---------------------------------------------------------------------------------------------
 @verb("retry", "send failed items again now (and lift a channel hold after credentials were fixed)")
 def retry(args) -> int:
-    from datetime import datetime, timezone
-
-    from pipeline.publish import HOLD_PREFIX
-
-    cfg = load(args)
-    lg = open_ledger_for(cfg)()
-    now = datetime.now(timezone.utc)
-    try:
-        n = lg.retry(args.post, args.channel, actor=actor(args), now=now)
-        for name in ([args.channel] if args.channel else list(cfg.channels)):
-            if lg.kv_get(HOLD_PREFIX + name):
-                lg.kv_set(HOLD_PREFIX + name, None, now)
-                print(f"lifted hold on {name}")
-    finally:
-        lg.close()
+    with session(args) as s:
+        n, lifted = s.retry(args.post, args.channel, actor=_actor(args))
+    for name in lifted:
+        print(f"lifted hold on {name}")
     print(f"{n} item(s) will be sent again at the next pass")
     return 0
 
@@ -188,17 +145,11 @@ retry.configure = _retry_conf
 
 @verb("resolve", "settle an item in doubt: it was published at URL, or it was not")
 def resolve(args) -> int:
-    from datetime import datetime, timezone
-
-    cfg = load(args)
     if bool(args.published) == bool(args.not_published):
         raise UsageError("give exactly one of --published URL or --not-published")
-    lg = open_ledger_for(cfg)()
-    try:
-        row = lg.resolve(args.post, args.channel, published_url=args.published, remote_id=args.remote_id,
-                         actor=actor(args), now=datetime.now(timezone.utc))
-    finally:
-        lg.close()
+    with session(args) as s:
+        row = s.resolve(args.post, args.channel, published_url=args.published, remote_id=args.remote_id,
+                        actor=_actor(args))
     print(f"{args.post} on {args.channel}: {row.state}")
     return 0
 
@@ -217,16 +168,8 @@ resolve.configure = _resolve_conf
 
 @verb("pause", "stop publishing (one channel or all) until loa resume; audited")
 def pause(args) -> int:
-    from datetime import datetime, timezone
-
-    cfg = load(args)
-    if args.channel and args.channel not in cfg.channels:
-        raise UsageError(f"unknown channel {args.channel!r}")
-    lg = open_ledger_for(cfg)()
-    try:
-        lg.pause(args.channel, reason=args.reason, actor=actor(args), now=datetime.now(timezone.utc))
-    finally:
-        lg.close()
+    with session(args) as s:
+        s.pause(args.channel, reason=args.reason, actor=_actor(args))
     print(f"paused {args.channel or 'all channels'}: {args.reason}")
     return 0
 
@@ -242,14 +185,8 @@ pause.configure = _pause_conf
 
 @verb("resume", "resume publishing after loa pause")
 def resume(args) -> int:
-    from datetime import datetime, timezone
-
-    cfg = load(args)
-    lg = open_ledger_for(cfg)()
-    try:
-        n = lg.resume(args.channel, actor=actor(args), now=datetime.now(timezone.utc))
-    finally:
-        lg.close()
+    with session(args) as s:
+        n = s.resume(args.channel, actor=_actor(args))
     print(f"resumed {args.channel or 'all channels'} ({n} pause(s) ended)")
     return 0
 
@@ -268,7 +205,7 @@ def retract(args) -> int:
 
     from pipeline.commands.authoring import set_front_keys
 
-    cfg = load(args)
+    load(args)
     path = Path(args.path)
     if not path.is_file():
         raise UsageError(f"no such post file: {path}")
@@ -288,56 +225,24 @@ retract.configure = _retract_conf
 
 @verb("channels", "check every channel's credentials and permissions (loa channels check)")
 def channels(args) -> int:
-    from datetime import datetime, timezone
-
-    import publishers
-    from pipeline.publish import LedgerState
-
     cfg = load(args)
-    lg = open_ledger_for(cfg)()
+    with session(args, cfg) as s:
+        reports = s.check_channels(args.channel)
     bad = 0
-    now = datetime.now(timezone.utc)
-    try:
-        upcoming = _upcoming_by_channel(cfg, lg, now)
-        for name, ch in cfg.channels.items():
-            if args.channel and name != args.channel:
-                continue
-            if not ch.enabled:
-                print(f"{name} ({ch.type}): disabled")
-                continue
-            cls = publishers.get(ch.type)
-            pub = cls(name, ch.options, state=LedgerState(lg, f"pub:{name}:", lambda: now), site=cfg, env=__import__("os").environ)
-            try:
-                h = pub.check()
-            finally:
-                pub.close()
-            mark = "OK" if h.ok else "PROBLEM"
-            bad += not h.ok
-            exp = f", expires {h.expires_at.astimezone(cfg.tz):%Y-%m-%d %H:%M}" if h.expires_at else ""
-            print(f"{name} ({ch.type}): {mark}{exp}" + (f" as {h.identity}" if h.identity else ""))
-            for m in h.messages:
-                print(f"  {m}")
-            if h.expires_at:
-                late = [t for t in upcoming.get(name, []) if t >= h.expires_at]
-                if late:
-                    print(f"  WARNING: {len(late)} scheduled post(s) would go out after the credential expires "
-                          f"(first at {min(late).astimezone(cfg.tz):%Y-%m-%d %H:%M}); renew it before then")
-    finally:
-        lg.close()
+    for r in reports:
+        if r.health is None:
+            print(f"{r.name} ({r.type}): disabled")
+            continue
+        h = r.health
+        bad += not h.ok
+        exp = f", expires {h.expires_at.astimezone(cfg.tz):%Y-%m-%d %H:%M}" if h.expires_at else ""
+        print(f"{r.name} ({r.type}): {'OK' if h.ok else 'PROBLEM'}{exp}" + (f" as {h.identity}" if h.identity else ""))
+        for m in h.messages:
+            print(f"  {m}")
+        if r.late:
+            print(f"  WARNING: {len(r.late)} scheduled post(s) would go out after the credential expires "
+                  f"(first at {r.late[0].astimezone(cfg.tz):%Y-%m-%d %H:%M}); renew it before then")
     return 1 if bad else 0
-
-
-def _upcoming_by_channel(cfg, lg, now):
-    from pipeline import plan as planmod
-    from pipeline.content import read_all
-
-    posts, _ = read_all(cfg)
-    p = planmod.plan(posts, cfg, lg.snapshot(), now)
-    out: dict[str, list] = {}
-    for d in p.decisions:
-        if d.kind == planmod.SCHEDULED and d.at:
-            out.setdefault(d.channel, []).append(d.at)
-    return out
 
 
 def _channels_conf(sp):

@@ -1,0 +1,390 @@
+"""The application layer: one :class:`Session` (config + ledger + what is worth keeping between
+calls) and the use cases every front end calls. ``docs/architecture.md`` draws the layers.
+
+Front ends (the ``loa`` verbs, the ``loa run`` daemon, the web console) parse input, call a
+method here and present the answer. The stages below (content, checks, render, plan, publish,
+ledger, report, ingest) know nothing of who calls them. This is the only place that wires stages
+together, and :meth:`Session.plan` is the only place where the state of a post on a channel is
+decided from everything that bears on it: the posts, the ledger's rows, pauses, holds, a vendor's
+requested wait, and each channel's spacing (what was sent today, and when last).
+
+Caches have one owner, this session, and explicit keys:
+
+* posts: re-read per file when its (mtime, size, inode) changed; the content ``revision`` names
+  the whole set;
+* the renderer: rebuilt when a template file changes; its article HTML is dropped when the
+  content revision changes (a link to another post renders that post's *current* address);
+* the plan's settled verdicts: reused only for the same content revision and config, and
+  decided again where the ledger row changed (the snapshot's ``rev`` names the ledger's state).
+"""
+
+from __future__ import annotations
+
+import getpass
+import logging
+import os
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta, timezone
+from pathlib import Path
+from typing import Callable, Mapping
+
+from pipeline import paths
+from pipeline import plan as planmod
+from pipeline.content import PostCache
+from pipeline.errors import LedgerUnavailable, UsageError
+from pipeline.ledger import open_ledger
+from pipeline.models import Post, Problem
+
+log = logging.getLogger(__name__)
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def actor_name(given: str | None = None, env: Mapping[str, str] | None = None) -> str:
+    """Who acts, for the ledger's audit trail: the name given, else ``LOA_ACTOR``, else the login."""
+    env = os.environ if env is None else env
+    return given or env.get("LOA_ACTOR") or getpass.getuser()
+
+
+@dataclass(frozen=True)
+class Content:
+    """The posts of one content revision and the problems found reading them."""
+
+    posts: list[Post]
+    problems: list[Problem]
+    revision: object
+
+
+class Session:
+    """The configuration, the ledger and the caches of one process; the use cases.
+
+    ``ledger_factory()`` opens a new ledger connection: the session keeps one for itself and the
+    publishing engine opens one per channel thread. ``clock()`` is the current time (aware);
+    tests and ``--now`` inject it. Use as a context manager, or call :meth:`close`.
+    """
+
+    def __init__(self, cfg, ledger_factory: Callable[[], object] | None = None, *,
+                 clock: Callable[[], datetime] | None = None, env: Mapping[str, str] | None = None,
+                 publisher_factory: Callable | None = None, owner: str | None = None):
+        self.cfg = cfg
+        self.ledger_factory = ledger_factory or (lambda: open_ledger(cfg.ledger_url, cfg.root))
+        self.clock = clock or utc_now
+        self.env = os.environ if env is None else env
+        self.owner = owner or f"{os.uname().nodename}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.stop = threading.Event()  # set by the daemon on SIGTERM: no new item is started
+        self._ledger = None
+        self._posts = PostCache()
+        self._renderer = None
+        self._renderer_key: tuple | None = None
+        self._plan_key: tuple | None = None
+        self._plan_reuse: planmod.Plan | None = None
+        #: ``factory(channel, ledger) -> Publisher``; ``None``: the channel type's registered class
+        self.publisher_factory = publisher_factory
+
+    @classmethod
+    def open(cls, cfg, **kw) -> "Session":
+        """A session on ``cfg``'s ledger, migrated to the current schema."""
+        session = cls(cfg, **kw)
+        session.ledger.migrate()
+        return session
+
+    # -- resources ------------------------------------------------------------------------
+    @property
+    def ledger(self):
+        """The session's own ledger connection, opened on first use."""
+        if self._ledger is None:
+            self._ledger = self.ledger_factory()
+        return self._ledger
+
+    def close(self) -> None:
+        if self._ledger is not None:
+            self._ledger.close()
+            self._ledger = None
+
+    def __enter__(self) -> "Session":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _drop_ledger(self) -> None:
+        """After ``LedgerUnavailable``: the next call opens a fresh connection."""
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - the connection is already broken
+            self._ledger = None
+
+    # -- the caches -----------------------------------------------------------------------
+    def content(self, paths_: list[Path] | None = None) -> Content:
+        """Every post (or those under ``paths_``), read again only where a file changed."""
+        if paths_ is not None:
+            posts, problems = PostCache().read_all(self.cfg, paths_)
+            return Content(posts, problems, ("paths", tuple(map(str, paths_))))
+        posts, problems = self._posts.read_all(self.cfg)
+        return Content(posts, problems, self._posts.revision)
+
+    def renderer(self, content: Content | None = None):
+        """The renderer for the current templates and content (see the module's docstring)."""
+        from pipeline.render import Renderer
+
+        content = content or self.content()
+        files = [str(f) for d in self.cfg.templates_dirs for f in sorted(Path(d).rglob("*")) if f.is_file()]
+        templates = (tuple(files), tuple(paths.signatures(files)))
+        if self._renderer is None or self._renderer_key[0] != templates:
+            self._renderer = Renderer(self.cfg)
+            self._renderer_key = (templates, None)
+        if self._renderer_key[1] != content.revision:
+            self._renderer.use_posts(content.posts)
+            self._renderer_key = (templates, content.revision)
+        return self._renderer
+
+    def ledger_revision(self) -> int | None:
+        """A value that changes whenever the ledger's rows change."""
+        return self.ledger.snapshot().rev
+
+    # -- the one state decision -----------------------------------------------------------
+    def plan(self, now: datetime | None = None, *, only_channel: str | None = None, only_post: str | None = None,
+             content: Content | None = None) -> planmod.Plan:
+        """What happens to every (post, channel) at ``now``: due, scheduled, waiting, held, in
+        doubt, done. Every front end asks this, so none can disagree with another."""
+        now = now or self.clock()
+        content = content or self.content()
+        lg = self.ledger
+        try:
+            rows = lg.snapshot()
+            key = (content.revision, only_channel, only_post)
+            reuse = self._plan_reuse if self._plan_key == key else None
+            p = planmod.plan(content.posts, self.cfg, rows, now, pauses=lg.active_pauses(now),
+                             holds={name: h.message for name, h in lg.holds().items()},
+                             throttles=lg.throttles(), sent_today=self._sent_today(lg, now),
+                             last_sent=self._last_sent(lg), only_channel=only_channel, only_post=only_post,
+                             reuse=reuse)
+        except LedgerUnavailable:
+            self._drop_ledger()
+            raise
+        self._plan_key, self._plan_reuse = key, p
+        return p
+
+    def _sent_today(self, lg, now: datetime) -> dict[str, int]:
+        local = now.astimezone(self.cfg.tz)
+        day_start = datetime.combine(local.date(), time(0, 0), self.cfg.tz)
+        return {name: lg.sent_since(name, day_start) for name, ch in self.cfg.channels.items()
+                if ch.max_per_day is not None}
+
+    def _last_sent(self, lg) -> dict[str, datetime | None]:
+        return {name: lg.last_sent_at(name) for name, ch in self.cfg.channels.items()
+                if ch.min_interval > timedelta(0)}
+
+    # -- publishing -----------------------------------------------------------------------
+    def engine(self):
+        from pipeline.publish import Engine
+
+        return Engine(self.cfg, self.ledger_factory, owner=self.owner, clock=self.clock, env=self.env,
+                      publisher_factory=self.publisher_factory, stop=self.stop)
+
+    def publisher(self, channel, ledger):
+        """The registered publisher for ``channel``, its state kept in ``ledger``."""
+        return self.engine().publisher(channel, ledger)
+
+    def publish(self, now: datetime | None = None, *, dry_run: bool = False, only_channel: str | None = None,
+                only_post: str | None = None):
+        """One publishing pass (``loa publish``, one daemon tick): plan, then send what is due."""
+        if only_channel and only_channel not in self.cfg.channels:
+            raise UsageError(f"unknown channel {only_channel!r}; expected one of: {', '.join(self.cfg.channels)}")
+        now = now or self.clock()
+        content = self.content()
+        p = self.plan(now, only_channel=only_channel, only_post=only_post, content=content)
+        try:
+            return self.engine().run_pass(p, self.ledger, lambda: self.renderer(content), now=now, dry_run=dry_run)
+        except LedgerUnavailable:
+            self._drop_ledger()
+            raise
+
+    def upcoming_by_channel(self, now: datetime | None = None) -> dict[str, list[datetime]]:
+        """Per channel, the times of the posts scheduled for it (token expiry warnings)."""
+        out: dict[str, list[datetime]] = {}
+        for d in self.plan(now).active():
+            if d.kind in (planmod.SCHEDULED, planmod.WAITING, planmod.DUE) and d.action == "create":
+                out.setdefault(d.channel, []).append(d.at or (now or self.clock()))
+        return out
+
+    def check_channels(self, only: str | None = None, now: datetime | None = None) -> list["ChannelReport"]:
+        """``loa channels check``: each channel's health, and the posts that would go out after its
+        credential expires."""
+        now = now or self.clock()
+        upcoming = self.upcoming_by_channel(now)
+        out = []
+        for name, ch in self.cfg.channels.items():
+            if only and name != only:
+                continue
+            if not ch.enabled:
+                out.append(ChannelReport(name, ch.type, None, []))
+                continue
+            pub = (self.publisher_factory or self.publisher)(ch, self.ledger)
+            try:
+                health = pub.check()
+            finally:
+                pub.close()
+            late = sorted(t for t in upcoming.get(name, []) if health.expires_at and t >= health.expires_at)
+            out.append(ChannelReport(name, ch.type, health, late))
+        return out
+
+    # -- operators' actions ---------------------------------------------------------------
+    def retry(self, post_id: str | None, channel: str | None, *, actor: str) -> tuple[int, list[str]]:
+        """Failed items go again at the next pass, and a held channel is released; returns the
+        number of items and the channels whose hold was lifted."""
+        self._known_channel(channel)
+        now = self.clock()
+        n = self.ledger.retry(post_id, channel, actor=actor, now=now)
+        lifted = [name for name in ([channel] if channel else list(self.cfg.channels))
+                  if self.ledger.lift_hold(name, now)]
+        return n, lifted
+
+    def resolve(self, post_id: str, channel: str, *, published_url: str | None, remote_id: str | None, actor: str):
+        self._known_channel(channel)
+        return self.ledger.resolve(post_id, channel, published_url=published_url, remote_id=remote_id,
+                                   actor=actor, now=self.clock())
+
+    def pause(self, channel: str | None, *, reason: str, actor: str) -> None:
+        self._known_channel(channel)
+        self.ledger.pause(channel, reason=reason, actor=actor, now=self.clock())
+
+    def resume(self, channel: str | None, *, actor: str) -> int:
+        self._known_channel(channel)
+        return self.ledger.resume(channel, actor=actor, now=self.clock())
+
+    def _known_channel(self, channel: str | None) -> None:
+        if channel and channel not in self.cfg.channels:
+            raise UsageError(f"unknown channel {channel!r}; expected one of: {', '.join(self.cfg.channels)}")
+
+    # -- what people read -----------------------------------------------------------------
+    def status(self, now: datetime | None = None, *, days: int = 14) -> dict:
+        """``loa status``: what goes out soon, what is held and why, what failed, what is in doubt."""
+        from pipeline.status import build_status
+
+        now = now or self.clock()
+        content = self.content()
+        p = self.plan(now, content=content)
+        lg = self.ledger
+        return build_status(self.cfg, p, now, days=days, problems=content.problems,
+                            holds=lg.holds(), pauses=lg.active_pauses(now),
+                            troubled=lg.rows(states=("failed", "retrying", "in_doubt")), feeds=lg.feed_statuses())
+
+    def log_rows(self, *, since: datetime | None = None, unit: str | None = None, channel: str | None = None,
+                 search: str | None = None) -> list:
+        """Every item on every channel (``loa log``), oldest first."""
+        rows = self.ledger.rows(channel=channel, unit=unit, since=since,
+                                states=("published", "retracted", "failed", "retrying", "skipped", "in_doubt", "claimed"))
+        if search:
+            from pipeline.vietnamese import fold
+
+            q = fold(search)
+            rows = [r for r in rows if q in fold(r.title or "")]
+        rows.sort(key=lambda r: (r.first_published_at or r.updated_at, r.post_id, r.channel))
+        return rows
+
+    # -- feeds and reports ----------------------------------------------------------------
+    def ingest(self, *, dry_run: bool, now: datetime | None = None):
+        """Every configured feed into drafts; ETags, items seen and each feed's status in the ledger."""
+        from pipeline.ingest import ingest
+
+        now = now or self.clock()
+        return ingest([dict(f) for f in self.cfg.feeds], content_dir=self.cfg.content_dir,
+                      state=self.ledger.ingest_state(lambda: now), now=now, site_tz=self.cfg.tz, dry_run=dry_run)
+
+    def report(self, key: str, *, unit: str | None = None, as_of: datetime | None = None, now: datetime | None = None):
+        """The report of period ``key`` (``2024-Q1``), for one unit or all."""
+        from pipeline.activities import read_activities
+        from pipeline.report import build_report, parse_period
+
+        cfg, rep = self.cfg, self.cfg.report
+        period = parse_period(key, mode=rep.periods, tz=cfg.tz)
+        activities, _problems = read_activities(cfg.content_dir, set(cfg.units), tz=cfg.tz)
+        org = {"name_lines": list(cfg.org_lines), "place": cfg.org_place, "signer_lines": list(rep.signer_lines),
+               "signer_name": rep.signer_name, "recipients": list(rep.recipients), "number_symbol": rep.number_symbol}
+        labels = {"channels": {n: c.label for n, c in cfg.channels.items()},
+                  "types": {t: c.label for t, c in cfg.types.items()}, "topics": dict(cfg.topics)}
+        return build_report(self.ledger, period, units=list(cfg.units.values()), unit_filter=unit,
+                            targets=dict(rep.targets), activities=activities, org=org, as_of=as_of, tz=cfg.tz,
+                            now=now, labels=labels)
+
+    def write_report(self, key: str, formats: list[str], out_dir: Path | None = None, *, unit: str | None = None,
+                     as_of: datetime | None = None, now: datetime | None = None):
+        """Write the report of ``key`` in each format; returns (report, paths written)."""
+        from pipeline.report import write_report
+
+        rep = self.report(key, unit=unit, as_of=as_of, now=now)
+        out_dir = out_dir or self.cfg.report.out_dir
+        stem = key + (f"-{unit}" if unit else "")
+        return rep, [write_report(rep, fmt, out_dir / f"{stem}.{fmt}", templates_dir=self.cfg.root / "templates")
+                     for fmt in formats]
+
+    def write_due_reports(self, now: datetime | None = None) -> list[Path]:
+        """The morning after a cut-off: write every period that ended at today's midnight (site
+        zone). A report already written is left alone (reports are frozen)."""
+        from pipeline.report import period_ending_before, write_report
+
+        now = now or self.clock()
+        cfg = self.cfg
+        midnight = now.astimezone(cfg.tz).replace(hour=0, minute=0, second=0, microsecond=0)
+        written: list[Path] = []
+        for kind in ("month", "quarter", "half", "9m", "year"):
+            p = period_ending_before(now, kind, mode=cfg.report.periods, tz=cfg.tz)
+            if p.end != midnight:
+                continue
+            for fmt in cfg.report.formats:
+                path = cfg.report.out_dir / f"{p.key}.{fmt}"
+                if path.exists():
+                    continue
+                rep = self.report(p.key, now=now)
+                written.append(write_report(rep, fmt, path, templates_dir=cfg.root / "templates"))
+                log.warning("Wrote the %s report: %s", p.key, path)
+        return written
+
+
+@dataclass(frozen=True)
+class ChannelReport:
+    """One channel in ``loa channels check``: ``health`` is ``None`` for a disabled channel;
+    ``late`` the scheduled times that fall after the credential expires."""
+
+    name: str
+    type: str
+    health: object | None
+    late: list[datetime]
+
+
+# One word per post for an index row, from its channels' decisions: the first that applies.
+POST_STATES = ("error", "in-doubt", "failed", "held", "awaiting-approval", "due", "waiting", "scheduled",
+               "published", "retracted", "expired", "skipped", "draft")
+
+
+def channel_state(d: planmod.Decision) -> str:
+    """One word for a (post, channel) decision, as the preview and the console show it."""
+    if d.kind == planmod.DONE:
+        if d.reason in ("draft", "retracted", "skipped"):
+            return d.reason
+        if d.reason == "retracted-before-publishing":
+            return "retracted"
+        return "published" if d.row is not None and getattr(d.row, "first_published_at", None) else "draft"
+    if d.kind == planmod.HELD:
+        if d.reason in ("awaiting-approval", "expired", "draft"):
+            return d.reason
+        if d.reason == "in_doubt":
+            return "in-doubt"
+        if d.reason == "failed":
+            return "failed"
+        return "held"
+    return {planmod.DUE: "due", planmod.SCHEDULED: "scheduled", planmod.WAITING: "waiting",
+            planmod.SKIP: "skipped", planmod.DOUBT: "in-doubt", planmod.INFLIGHT: "due"}[d.kind]
+
+
+def post_state(decisions: list[planmod.Decision]) -> str:
+    """The state of a post in an index: the most pressing of its channels' states."""
+    if not decisions:
+        return "draft"
+    states = {channel_state(d) for d in decisions}
+    return next(s for s in POST_STATES if s in states)

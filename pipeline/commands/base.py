@@ -1,0 +1,115 @@
+"""What every verb module shares: the ``@verb`` registry, loading the config, opening a
+:class:`pipeline.app.Session`, and presenting answers (paths, JSON, times from ``--now``).
+
+Verb modules import this; :mod:`pipeline.cli` imports the verb modules. Nothing here decides
+anything about posts or channels: that is the application layer's (:mod:`pipeline.app`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterator
+
+if TYPE_CHECKING:
+    from pipeline.app import Session
+    from pipeline.config import Config
+
+VERBS: dict[str, tuple] = {}  # name -> (function, help), filled by the @verb decorators, in order
+
+
+def verb(name: str, help_text: str):
+    """Register a verb: ``fn(args) -> exit code``, with ``fn.configure(subparser)`` for its options."""
+    def deco(fn):
+        VERBS[name] = (fn, help_text)
+        return fn
+    return deco
+
+
+def lang_of(args, cfg: Config | None = None) -> str:
+    return getattr(args, "lang", None) or (cfg.language if cfg else None) or os.environ.get("LOA_LANG") or "vi"
+
+
+def load(args) -> Config:
+    """The config named by ``--config`` (or found from the current folder); its warnings printed."""
+    from pipeline.config import find_config, load_config
+    from pipeline.messages import localized, text as msg
+
+    path = find_config(explicit=args.config)
+    cfg = load_config(path)
+    for key, detail in cfg.warnings:
+        lang = lang_of(args, cfg)
+        print(msg("config.warning", lang, path=cfg.path, key=key, detail=localized(detail, lang)) + " [config.warning]",
+              file=sys.stderr)
+    return cfg
+
+
+@contextlib.contextmanager
+def session(args, cfg: Config | None = None, *, now: datetime | None = None) -> Iterator[Session]:
+    """The application layer for this command: config (loaded unless given), ledger (migrated),
+    and a clock that stands still at ``now`` when ``--now`` was given."""
+    from pipeline.app import Session
+
+    cfg = cfg or load(args)
+    s = Session.open(cfg, clock=(lambda: now) if now is not None else None)
+    try:
+        yield s
+    finally:
+        s.close()
+
+
+def post_paths(args, cfg: Config) -> list[Path] | None:
+    """The PATH arguments of ``check`` and ``preview``: ``None`` for none (all posts), else each
+    one, which must exist and lie inside ``content/``; ``UsageError`` (exit 2) naming the first
+    that does not."""
+    from pipeline.errors import UsageError
+    from pipeline.messages import text as msg
+
+    if not args.paths:
+        return None
+    lang = lang_of(args, cfg)
+    content = cfg.content_dir
+    out = []
+    for raw in args.paths:
+        p = Path(raw)
+        if not p.exists() and not p.is_symlink():
+            raise UsageError(msg("path.missing", lang, path=raw))
+        inside = any(_under(os.path.normcase(a), os.path.normcase(b)) for a, b in
+                     ((os.path.abspath(p), os.path.abspath(content)), (os.path.realpath(p), os.path.realpath(content))))
+        if not inside:
+            raise UsageError(msg("path.outside-content", lang, path=raw, content=rel(content, cfg)))
+        out.append(p)
+    return out
+
+
+def _under(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def parse_now(value: str | None, cfg: Config) -> datetime:
+    """``--now`` for dry runs and tests; default the real current time."""
+    from pipeline.content import parse_time
+    from pipeline.errors import UsageError
+
+    if not value:
+        return datetime.now(cfg.tz)
+    try:
+        return parse_time(value, cfg.tz)
+    except ValueError:
+        raise UsageError(f"--now: cannot read {value!r}; write \"2024-03-25 08:00\"") from None
+
+
+def emit_json(data) -> None:
+    import json
+
+    json.dump(data, sys.stdout, ensure_ascii=False, indent=2, default=str)
+    sys.stdout.write("\n")
+
+
+def rel(path: Path, cfg: Config) -> str:
+    from pipeline.paths import display
+
+    return display(path, cfg.root)
