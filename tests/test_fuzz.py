@@ -47,6 +47,17 @@ def test_reader_and_renderer_never_crash(tmp_path_factory, front, body, raw, gar
             assert p.path == "content/news/x.md" and p.line >= 1 and p.format("en")
 
 
+@settings(max_examples=300, deadline=None)
+@given(front=st.dictionaries(keys, values, max_size=12), flow=st.booleans())
+def test_front_matter_plain_path_agrees_with_pyyaml_on_dumped_front_matter(front, flow):
+    """read_front_matter's plain-line path against PyYAML alone, on what a YAML writer makes of
+    random values (quoting, escapes, nesting, odd scalars)."""
+    from pipeline.frontmatter import read_front_matter
+
+    text = yaml.safe_dump(front, allow_unicode=True, default_flow_style=None if flow else False)
+    assert read_front_matter(text) == read_front_matter(text, plain=False)
+
+
 # -- Zalo's plain text: the fast path of html_to_text must give what HTMLParser gives ----------
 MD_PIECES = ["# Tiêu đề", "## Mục 2", "Đoạn văn **đậm** và *nghiêng* & <b>thẻ</b> &amp; &lt;x&gt;", "- mục một\n- mục hai",
              "1. bước một\n2. bước hai", "| a | b |\n|---|---|\n| 1 | 2 |", "```\nmã <nguồn>\n```", "> trích dẫn",
