@@ -2,8 +2,8 @@
 lister, :func:`post_files`, and its incremental form :class:`Listing`), the files' stat signatures
 (:func:`signatures`) and real paths (:class:`RealPaths`).
 
-Kept free of heavy imports: the quick path of ``loa preview`` (:mod:`pipeline.preview_stamp`) runs
-before the rest of Loa is imported, and uses these same functions as the full path.
+Uses ``os`` alone and imports nothing heavy, so that any command may ask where things are and
+whether they changed before it loads the rest of Loa.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ def check(args) -> int:
     if paths:
         chosen = {f.absolute() for f in content.iter_post_files(cfg.content_dir, paths)}
         posts = [p for p in all_posts if p.path.absolute() in chosen]
-        wanted = {content._Reader(f, cfg).rel for f in chosen}
+        wanted = {content.relpath(f, cfg) for f in chosen}
         read_problems = [p for p in read_problems if p.path in wanted]
         if not chosen.issubset({p.path.absolute() for p in all_posts}):
             for f in chosen:
