@@ -363,39 +363,84 @@ def build_report(ledger, period: Period, *, units: list, unit_filter: str | None
     unit_list = _unit_dicts(units)
     names = {u["id"]: u.get("name") or u["id"] for u in unit_list}
     chosen = _filter_ids(unit_list, unit_filter) if unit_filter else None
-    targets = targets or {}
     prev, year_ago = period.previous(), period.same_period_last_year()
-
-    by_channel, by_unit, by_type = defaultdict(int), defaultdict(int), defaultdict(int)
-    per_month, unit_channel, topics = defaultdict(int), defaultdict(int), defaultdict(int)
-    changes: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
-    for unit, channel, typ, topic_list, bucket, n, retracted, corrected in _scan(ledger, period, as_of, chosen):
-        n, bucket = int(n), int(bucket)
-        changes[unit][0] += int(retracted or 0)
-        changes[unit][1] += int(corrected or 0)
-        if bucket == OTHER:
-            continue
-        by_channel[channel] += n
-        by_unit[unit] += n
-        by_type[typ] += n
-        per_month[bucket] += n
-        unit_channel[(unit, channel)] += n
-        for topic in _topics_of(topic_list):
-            topics[topic] += n
+    f = _figures(ledger, period, as_of, chosen)
     # (a year's previous period is the same period last year: both columns then hold the same figures)
     prev_unit, prev_channel, year_unit, year_channel = _comparisons(ledger, prev, year_ago, as_of, chosen)
     for unit, n in _failed_open(ledger, period, as_of, chosen).items():
-        changes[unit][2] += n
-    changes = {u: v for u, v in changes.items() if any(v)}
-    total = sum(by_channel.values())
-    posts = _distinct_posts(ledger, period, as_of, chosen) if total else 0
+        f.changes[unit][2] += n
+    changes = {u: v for u, v in f.changes.items() if any(v)}
+    total = sum(f.by_channel.values())
+    rows = _unit_rows(unit_list, chosen, period, names, f.unit_channel, targets or {}, prev_unit, year_unit, changes,
+                      with_figures=set(f.by_unit) | set(prev_unit) | set(year_unit) | set(changes))
+    seen = set(f.by_channel) | set(prev_channel) | set(year_channel)
+    for r in rows:
+        seen |= set(r.targets)
+    channel_order = list((labels or {}).get("channels", {}))
+    channels = tuple([c for c in channel_order if c in seen] + sorted(seen - set(channel_order)))
+    month_labels = [m.label_vi for m in period.months()]
+    all_labels = {k: dict(v) for k, v in (labels or {}).items()}
+    all_labels.setdefault("activities", {}).update({k: v for k, v in KINDS.items()
+                                                   if k not in all_labels["activities"]})
+    preview, capped = _items_preview(ledger, period, as_of, chosen, names, tz, items_limit) if total else ([], False)
+    if not total:
+        log.info("Report %s: nothing was published in the period", period.key)
+    return Report(
+        period=period, generated_at=now, as_of=as_of, org=frozen_map(org), unit_filter=unit_filter,
+        channels=channels,
+        totals=Totals(items=total, posts=_distinct_posts(ledger, period, as_of, chosen) if total else 0,
+                      by_channel=frozen_map(_sorted(f.by_channel)),
+                      by_unit=frozen_map(_sorted(f.by_unit)), by_type=frozen_map(_sorted(f.by_type)),
+                      by_topic=frozen_map(_sorted(f.topics)),
+                      retracted=sum(v[0] for v in changes.values()),
+                      corrected=sum(v[1] for v in changes.values()),
+                      failed_open=sum(v[2] for v in changes.values())),
+        per_month=tuple((month_labels[i], f.per_month.get(i, 0)) for i in range(len(month_labels))),
+        units=tuple(rows),
+        previous=Comparison(prev, sum(prev_unit.values()), frozen_map(_sorted(prev_channel)),
+                            frozen_map(_sorted(prev_unit))),
+        year_ago=Comparison(year_ago, sum(year_unit.values()), frozen_map(_sorted(year_channel)),
+                            frozen_map(_sorted(year_unit))),
+        activities=tuple(_activities(activities, period, as_of, chosen, names)), items=tuple(preview),
+        items_capped=capped, labels=frozen_map({k: frozen_map(v) for k, v in all_labels.items()}),
+        item_source=_item_stream(ledger, period, as_of, chosen, names, tz),
+    )
 
-    # Which units to show: those in force during the period, plus any with figures in it or in the
-    # periods compared with (old wards after a merger), so every column adds up to its total.
-    with_figures = set(by_unit) | set(prev_unit) | set(year_unit) | set(changes)
+
+class _Figures:
+    """The period's counts, by channel, unit, type, month bucket, (unit, channel) and topic, and
+    per unit [retracted, corrected, failed and still open]."""
+
+    def __init__(self) -> None:
+        self.by_channel, self.by_unit, self.by_type = defaultdict(int), defaultdict(int), defaultdict(int)
+        self.per_month, self.unit_channel, self.topics = defaultdict(int), defaultdict(int), defaultdict(int)
+        self.changes: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+
+
+def _figures(ledger, period: Period, as_of: datetime | None, chosen) -> _Figures:
+    f = _Figures()
+    for unit, channel, typ, topic_list, bucket, n, retracted, corrected in _scan(ledger, period, as_of, chosen):
+        n, bucket = int(n), int(bucket)
+        f.changes[unit][0] += int(retracted or 0)
+        f.changes[unit][1] += int(corrected or 0)
+        if bucket == OTHER:
+            continue
+        f.by_channel[channel] += n
+        f.by_unit[unit] += n
+        f.by_type[typ] += n
+        f.per_month[bucket] += n
+        f.unit_channel[(unit, channel)] += n
+        for topic in _topics_of(topic_list):
+            f.topics[topic] += n
+    return f
+
+
+def _unit_rows(unit_list, chosen, period: Period, names, unit_channel, targets, prev_unit, year_unit, changes, *,
+               with_figures: set) -> list[UnitRow]:
+    """Which units to show: those in force during the period, plus any with figures in it or in
+    the periods compared with (old wards after a merger), so every column adds up to its total."""
     rows: list[UnitRow] = []
     listed = set()
-    channel_order = list((labels or {}).get("channels", {}))
     for u in unit_list:
         if chosen is not None and u["id"] not in chosen:
             continue
@@ -409,39 +454,7 @@ def build_report(ledger, period: Period, *, units: list, unit_filter: str | None
              "successor": None}
         rows.append(_unit_row(u, "unknown", names, unit_channel, targets, period, prev_unit, year_unit, changes))
         log.warning("Report %s: unit %r is in the ledger but not in the config; listed as is", period.key, uid)
-
-    seen = set(by_channel) | set(prev_channel) | set(year_channel)
-    for r in rows:
-        seen |= set(r.targets)
-    channels = tuple([c for c in channel_order if c in seen] + sorted(seen - set(channel_order)))
-
-    acts = _activities(activities, period, as_of, chosen, names)
-    month_labels = [m.label_vi for m in period.months()]
-    all_labels = {k: dict(v) for k, v in (labels or {}).items()}
-    all_labels.setdefault("activities", {}).update({k: v for k, v in KINDS.items()
-                                                   if k not in all_labels["activities"]})
-    preview, capped = _items_preview(ledger, period, as_of, chosen, names, tz, items_limit) if total else ([], False)
-    if not total:
-        log.info("Report %s: nothing was published in the period", period.key)
-    return Report(
-        period=period, generated_at=now, as_of=as_of, org=frozen_map(org), unit_filter=unit_filter,
-        channels=channels,
-        totals=Totals(items=total, posts=posts, by_channel=frozen_map(_sorted(by_channel)),
-                      by_unit=frozen_map(_sorted(by_unit)), by_type=frozen_map(_sorted(by_type)),
-                      by_topic=frozen_map(_sorted(topics)),
-                      retracted=sum(v[0] for v in changes.values()),
-                      corrected=sum(v[1] for v in changes.values()),
-                      failed_open=sum(v[2] for v in changes.values())),
-        per_month=tuple((month_labels[i], per_month.get(i, 0)) for i in range(len(month_labels))),
-        units=tuple(rows),
-        previous=Comparison(prev, sum(prev_unit.values()), frozen_map(_sorted(prev_channel)),
-                            frozen_map(_sorted(prev_unit))),
-        year_ago=Comparison(year_ago, sum(year_unit.values()), frozen_map(_sorted(year_channel)),
-                            frozen_map(_sorted(year_unit))),
-        activities=tuple(acts), items=tuple(preview), items_capped=capped,
-        labels=frozen_map({k: frozen_map(v) for k, v in all_labels.items()}),
-        item_source=_item_stream(ledger, period, as_of, chosen, names, tz),
-    )
+    return rows
 
 
 def _sorted(d: Mapping[str, int]) -> dict[str, int]:
