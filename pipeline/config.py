@@ -171,6 +171,7 @@ def load_config(path: str | os.PathLike | None = None, *, env: Mapping[str, str]
 
 def build_config(raw: Mapping[str, Any], root: Path, path: Path | None = None, *,
                  env: Mapping[str, str] | None = None) -> Config:
+    """Validate ``raw`` (a parsed config.toml) against the schema; every error at once."""
     v = _Validator()
     data = v.section(SCHEMA, raw, "")
     errors, warnings = v.errors, v.warnings
@@ -181,54 +182,16 @@ def build_config(raw: Mapping[str, Any], root: Path, path: Path | None = None, *
     except (ZoneInfoNotFoundError, ValueError, KeyError):
         errors.append(("site.timezone", Detail("config.bad-timezone", value=repr(data['site'].get('timezone')))))
 
-    units: dict[str, Unit] = {}
-    for i, u in enumerate(data.get("units", [])):
-        key = f"units[{i}]"
-        if u["id"] in units:
-            errors.append((f"{key}.id", Detail("config.duplicate-unit", value=repr(u['id']))))
-        units[u["id"]] = Unit(u["id"], u["name"], u["kind"], u.get("valid_from"), u.get("valid_to"), u.get("successor"))
-        if u.get("valid_from") and u.get("valid_to") and u["valid_to"] < u["valid_from"]:
-            errors.append((f"{key}.valid_to", Detail("config.valid-to-before-from")))
-    for i, u in enumerate(data.get("units", [])):
-        if u.get("successor") and u["successor"] not in units:
-            errors.append((f"units[{i}].successor", Detail("config.unknown-successor", value=repr(u['successor']))))
-
+    units = _units(data.get("units", []), errors)
     content = data["content"]
     topics = dict(content["topics"])
-    channels: dict[str, Channel] = {}
-    for name, ch in data.get("channels", {}).items():
-        channels[name] = _channel(name, ch, errors, warnings, env)
-    types: dict[str, ContentType] = {}
-    for tid, t in content["types"].items():
-        chans = tuple(t.get("channels", ()))
-        for c in chans:
-            if c not in channels:
-                errors.append((f"content.types.{tid}.channels", Detail("config.unknown-channel-of", value=repr(c),
-                                                                       choices=", ".join(sorted(channels)) or "(none configured)")))
-        types[tid] = ContentType(tid, t["label"], chans)
+    channels = {name: _channel(name, ch, errors, warnings, env) for name, ch in data.get("channels", {}).items()}
+    types = _types(content["types"], channels, errors)
     for c in data["editorial"]["require_approval"]:
         if c not in channels:
             errors.append(("editorial.require_approval", Detail("config.unknown-channel-of", value=repr(c), choices=", ".join(sorted(channels)))))
-
-    blackouts = []
-    for i, b in enumerate(data.get("blackouts", [])):
-        start, end = _aware(b["start"], tz), _aware(b["end"], tz)
-        if start and end and end <= start:
-            errors.append((f"blackouts[{i}].end", Detail("config.end-before-start")))
-        for c in b.get("channels", ()):
-            if c not in channels:
-                errors.append((f"blackouts[{i}].channels", Detail("config.unknown-channel", value=repr(c))))
-        if start and end:
-            blackouts.append(Blackout(start, end, b["reason"], tuple(b.get("channels", ()))))
-
-    feeds = []
-    for i, f in enumerate(data.get("feeds", [])):
-        if f["unit"] not in units:
-            errors.append((f"feeds[{i}].unit", Detail("config.unknown-unit", value=repr(f['unit']))))
-        for t in f.get("topics", ()):
-            if t not in topics:
-                errors.append((f"feeds[{i}].topics", Detail("config.unknown-topic-of", value=repr(t), choices=", ".join(topics))))
-        feeds.append(MappingProxyType(dict(f, timezone=f.get("timezone") or data["site"]["timezone"])))
+    blackouts = _blackouts(data.get("blackouts", []), tz, channels, errors)
+    feeds = _feeds(data.get("feeds", []), units, topics, data["site"]["timezone"], errors)
 
     if errors:
         raise ConfigError(errors, str(path) if path else None, warnings)
@@ -247,6 +210,59 @@ def build_config(raw: Mapping[str, Any], root: Path, path: Path | None = None, *
         daemon=_daemon(data["daemon"]), article_url=site["article_url"], preview_dir=root / data["preview"]["out_dir"],
         warnings=tuple(warnings), raw=raw,
     )
+
+
+def _units(raw: list, errors: list) -> dict[str, Unit]:
+    units: dict[str, Unit] = {}
+    for i, u in enumerate(raw):
+        key = f"units[{i}]"
+        if u["id"] in units:
+            errors.append((f"{key}.id", Detail("config.duplicate-unit", value=repr(u['id']))))
+        units[u["id"]] = Unit(u["id"], u["name"], u["kind"], u.get("valid_from"), u.get("valid_to"), u.get("successor"))
+        if u.get("valid_from") and u.get("valid_to") and u["valid_to"] < u["valid_from"]:
+            errors.append((f"{key}.valid_to", Detail("config.valid-to-before-from")))
+    for i, u in enumerate(raw):
+        if u.get("successor") and u["successor"] not in units:
+            errors.append((f"units[{i}].successor", Detail("config.unknown-successor", value=repr(u['successor']))))
+    return units
+
+
+def _types(raw: Mapping[str, Any], channels: Mapping[str, Channel], errors: list) -> dict[str, ContentType]:
+    types: dict[str, ContentType] = {}
+    for tid, t in raw.items():
+        chans = tuple(t.get("channels", ()))
+        for c in chans:
+            if c not in channels:
+                errors.append((f"content.types.{tid}.channels", Detail("config.unknown-channel-of", value=repr(c),
+                                                                       choices=", ".join(sorted(channels)) or "(none configured)")))
+        types[tid] = ContentType(tid, t["label"], chans)
+    return types
+
+
+def _blackouts(raw: list, tz: ZoneInfo, channels: Mapping[str, Channel], errors: list) -> list[Blackout]:
+    blackouts = []
+    for i, b in enumerate(raw):
+        start, end = _aware(b["start"], tz), _aware(b["end"], tz)
+        if start and end and end <= start:
+            errors.append((f"blackouts[{i}].end", Detail("config.end-before-start")))
+        for c in b.get("channels", ()):
+            if c not in channels:
+                errors.append((f"blackouts[{i}].channels", Detail("config.unknown-channel", value=repr(c))))
+        if start and end:
+            blackouts.append(Blackout(start, end, b["reason"], tuple(b.get("channels", ()))))
+    return blackouts
+
+
+def _feeds(raw: list, units: Mapping[str, Unit], topics: Mapping[str, str], site_zone: str, errors: list) -> list:
+    feeds = []
+    for i, f in enumerate(raw):
+        if f["unit"] not in units:
+            errors.append((f"feeds[{i}].unit", Detail("config.unknown-unit", value=repr(f['unit']))))
+        for t in f.get("topics", ()):
+            if t not in topics:
+                errors.append((f"feeds[{i}].topics", Detail("config.unknown-topic-of", value=repr(t), choices=", ".join(topics))))
+        feeds.append(MappingProxyType(dict(f, timezone=f.get("timezone") or site_zone)))
+    return feeds
 
 
 def _daemon(d: Mapping[str, Any]) -> DaemonSettings:

@@ -379,9 +379,6 @@ def build_report(ledger, period: Period, *, units: list, unit_filter: str | None
     channel_order = list((labels or {}).get("channels", {}))
     channels = tuple([c for c in channel_order if c in seen] + sorted(seen - set(channel_order)))
     month_labels = [m.label_vi for m in period.months()]
-    all_labels = {k: dict(v) for k, v in (labels or {}).items()}
-    all_labels.setdefault("activities", {}).update({k: v for k, v in KINDS.items()
-                                                   if k not in all_labels["activities"]})
     preview, capped = _items_preview(ledger, period, as_of, chosen, names, tz, items_limit) if total else ([], False)
     if not total:
         log.info("Report %s: nothing was published in the period", period.key)
@@ -402,9 +399,16 @@ def build_report(ledger, period: Period, *, units: list, unit_filter: str | None
         year_ago=Comparison(year_ago, sum(year_unit.values()), frozen_map(_sorted(year_channel)),
                             frozen_map(_sorted(year_unit))),
         activities=tuple(_activities(activities, period, as_of, chosen, names)), items=tuple(preview),
-        items_capped=capped, labels=frozen_map({k: frozen_map(v) for k, v in all_labels.items()}),
+        items_capped=capped, labels=_labels(labels),
         item_source=_item_stream(ledger, period, as_of, chosen, names, tz),
     )
+
+
+def _labels(labels: Mapping | None) -> Mapping:
+    """The config's labels, with every activity kind's own label where the config gives none."""
+    out = {k: dict(v) for k, v in (labels or {}).items()}
+    out.setdefault("activities", {}).update({k: v for k, v in KINDS.items() if k not in out["activities"]})
+    return frozen_map({k: frozen_map(v) for k, v in out.items()})
 
 
 class _Figures:
