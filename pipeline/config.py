@@ -324,12 +324,9 @@ def _channel(name: str, ch: dict, errors: list, warnings: list, env: Mapping[str
                 errors.append((f"{key}.{opt}", _one_of(spec.choices, value, suggest=True)))
             elif spec.check is not None and (problem := spec.check(value)) is not None:
                 errors.append((f"{key}.{opt}", problem))
-        for spec in cls.options:
-            if spec.name not in options:
-                if spec.required and ch.get("enabled", True):
-                    errors.append((f"{key}.{spec.name}", Detail("config.required-for-type", ptype=repr(ptype), doc=spec.doc)))
-                elif spec.default is not None:
-                    options[spec.name] = spec.default
+        for spec in cls.options:  # defaults are the publisher's to apply (publishers.base.resolve_options)
+            if spec.name not in options and spec.required and ch.get("enabled", True):
+                errors.append((f"{key}.{spec.name}", Detail("config.required-for-type", ptype=repr(ptype), doc=spec.doc)))
     social = bool(getattr(cls, "social", True))
     lateness = ch.get("max_lateness")
     return Channel(
