@@ -132,7 +132,7 @@ class PublisherAuthError(PermanentPublishError):
     holds_channel = True
 
 
-class InDoubtPublishError(PublishError):
+class InDoubtPublishError(PermanentPublishError):
     """The vendor may have received the item and cannot be asked (no lookup, or a lookup that
     cannot tell): sending again could post it twice, so the item is held for ``loa resolve``."""
 

@@ -11,7 +11,7 @@ original status if it landed and creates it once if it did not. That resend *is*
 lookup. The time of the first POST is written to the state store before the POST goes out, so
 ``_lookup`` knows whether a POST ever went out (no record: surely not) and whether the key is
 still young enough (``idempotency_window``, a little under the hour). Past the window Loa cannot
-tell, and says so with a permanent ``in_doubt`` error instead of risking a second status.
+tell, and says so with an :class:`~pipeline.errors.InDoubtPublishError` instead of risking a second status.
 
 Rate limits: ``X-RateLimit-Remaining`` / ``-Reset`` of every answer are remembered per bucket
 (general; media uploads; deletes). An operation starts only while more than ``rate_reserve``
@@ -30,7 +30,8 @@ import unicodedata
 from datetime import datetime
 from typing import Any, Mapping
 
-from pipeline.errors import PermanentPublishError, PublisherAuthError, PublishError, TransientPublishError
+from pipeline.errors import (InDoubtPublishError, PermanentPublishError, PublisherAuthError, PublishError,
+                             TransientPublishError)
 from pipeline.models import PublishResult, Rendering
 from publishers.base import ChannelHealth, OptionSpec, Publisher, http_url
 from publishers.http import DEFAULT_TIMEOUT, classify_status, new_session, raise_for, redact, translate
@@ -262,7 +263,7 @@ class MastodonPublisher(Publisher):
             return PublishResult(rec["id"], rec.get("url"), _extra(rec))
         window = float(self.opts["idempotency_window"])
         if rec.get("state") == "sending" and self._age(rec["at"]) >= window:
-            raise PermanentPublishError(
+            raise InDoubtPublishError(
                 self.name, rendering.post_id,
                 f"an earlier attempt at {rec['at']} got no answer and Mastodon has forgotten its Idempotency-Key "
                 "since; Loa cannot tell whether that status was posted", code="in_doubt",

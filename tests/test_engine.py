@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from pipeline.config import load_config
-from pipeline.ledger import open_ledger
 from pipeline.app import Session
+from pipeline.config import load_config
+from pipeline.errors import InDoubtPublishError, PermanentPublishError, PublisherAuthError, TransientPublishError
+from pipeline.ledger import open_ledger
 from tests.repo import CONFIG_HEAD, make_repo, post
 from tests.servers.webhook import WebhookServer
 
@@ -321,3 +323,54 @@ def test_timeout_on_a_channel_without_lookup_is_held_not_resent(tmp_path, server
     r = engine.publish(now=later)
     assert r.in_doubt == 1 and server.creates == 1 and env.row("a").state == "in_doubt"
     assert engine.publish(now=later + timedelta(hours=1)).sent == 0 and server.creates == 1
+
+
+@pytest.mark.parametrize("error, state, counted", [
+    (lambda: InDoubtPublishError("hook", "a", "cannot tell"), "in_doubt", "in_doubt"),
+    (lambda: PermanentPublishError("hook", "a", "refused"), "failed", "permanent"),
+    (lambda: PublisherAuthError("hook", "a", "token expired"), "failed", "permanent"),
+    (lambda: TransientPublishError("hook", "a", "busy", status=503), "retrying", "transient"),
+])
+def test_the_engine_does_what_the_error_class_says(tmp_path, server, error, state, counted):
+    """One handler reads each error's class: in doubt is held for a person, permanent fails,
+    auth fails and holds the channel, transient is retried."""
+    env = Env(tmp_path, server, {"news/a.md": post(id="a")})
+
+    class Refusing:
+        can_lookup = False
+
+        def publish(self, rendering, key):
+            raise error()
+
+        def close(self):
+            pass
+
+    with Session(env.cfg, env.ledger, owner="w", clock=lambda: T0, env={},
+                 publisher_factory=lambda ch, lg: Refusing() if ch.name == "hook" else Session.publisher(s, ch, lg)) as s:
+        r = s.publish(now=T0)
+        assert getattr(r, counted) == 1 and env.row("a").state == state
+        holds = s.ledger.holds()
+    assert ("hook" in holds) == (error().holds_channel and error().outcome != "retry")
+
+
+def test_a_daemon_renders_a_linked_posts_new_address_after_its_slug_changes(tmp_path, server):
+    """A long-lived session (the daemon's) renders links between posts as a fresh one does: the
+    renderer's article HTML is keyed on the content's revision, not kept across it."""
+    env = Env(tmp_path, server, {
+        "news/target.md": post(id="target", title="Bài đích", slug="bai-dich"),
+        "news/linking.md": post(id="linking", title="Bài dẫn", body="Xem [bài kia](target.md).\n"),
+    })
+    s = Session(env.cfg, env.ledger, owner="w", clock=lambda: T0, env={})
+    try:
+        html = s.renderer().article_html(next(p for p in s.content().posts if p.id == "linking"))
+        assert "/bai-dich.html" in html
+        env.write("news/target.md", post(id="target", title="Bài đích", slug="bai-dich-moi"))
+        os.utime(env.root / "content/news/target.md", ns=(10**18, 10**18))  # a new (mtime, size) for sure
+        linking = next(p for p in s.content().posts if p.id == "linking")
+        kept = s.renderer().article_html(linking)
+        with Session(env.cfg, env.ledger, owner="fresh", clock=lambda: T0, env={}) as fresh:
+            new = fresh.renderer().article_html(next(p for p in fresh.content().posts if p.id == "linking"))
+        assert "/bai-dich-moi.html" in new
+        assert kept == new
+    finally:
+        s.close()
