@@ -36,8 +36,8 @@ from pipeline.paths import Listing, RealPaths, post_files, real_join, signatures
 # Names other modules import from here; they live where a reader looks for them now.
 __all__ = [
     "FIELDS", "REQUIRED", "STATUSES", "SLUG_MAX", "PostCache", "RawFile", "Reading", "approval_hash",
-    "first_paragraph", "forget_real_paths", "iter_post_files", "make_slug", "new_id", "parse_time",
-    "peek_post", "read_all", "read_post", "real_join", "relpath", "sha", "split_front_matter",
+    "first_paragraph", "iter_post_files", "make_slug", "new_id", "parse_time", "read_all", "read_post", "real_join",
+    "relpath", "sha", "split_front_matter",
 ]
 
 FIELDS = (
@@ -155,13 +155,14 @@ def iter_post_files(content_dir: Path, paths: Iterable[Path] | None = None) -> I
 
 class Reading:
     """One reading pass over the content of ``cfg``: the real paths of folders and what each image
-    gave, kept for this pass only. ``earlier`` (the previous pass) lends the hashes of image files
-    that did not change."""
+    gave, kept for this pass only. ``earlier`` (the previous pass) lends the hashes of the image
+    files it used, so that an image file that did not change is not read again."""
 
     def __init__(self, cfg, earlier: Reading | None = None) -> None:
         self.cfg = cfg
         self.real = RealPaths()
-        self._earlier = earlier
+        # only the hashes are taken, never the earlier pass itself: passes must not chain up in memory
+        self._lent = earlier.image_hashes if earlier is not None else {}
         self._images: Images | None = None
 
     @property
@@ -172,10 +173,14 @@ class Reading:
     @property
     def images(self) -> Images:
         if self._images is None:  # made on first use: most passes over unchanged posts see no image
-            earlier = self._earlier._images if self._earlier is not None else None
-            self._images = Images(self.cfg.content_dir, self.real, earlier.hashed if earlier is not None else None)
-            self._earlier = None
+            self._images = Images(self.cfg.content_dir, self.real, self._lent)
+            self._lent = {}
         return self._images
+
+    @property
+    def image_hashes(self) -> dict[tuple, tuple[bool, str]]:
+        """The image hashes this pass used (those lent to it, when it looked at no image)."""
+        return self._images.hashed if self._images is not None else self._lent
 
 
 def read_post(path: Path, cfg, *, light: bool = False, reading: Reading | None = None) -> tuple[Post | None, list[Problem]]:
@@ -187,16 +192,6 @@ def read_post(path: Path, cfg, *, light: bool = False, reading: Reading | None =
     proves it equal to the full read on every other field. ``reading``: the pass this read is
     part of (a new one if not given)."""
     return _Reader(path, cfg, reading, light).read()
-
-
-def peek_post(path: Path, cfg, reading: Reading | None = None) -> Post | None:
-    """``read_post(path, cfg, light=True)``'s post."""
-    return read_post(path, cfg, light=True, reading=reading)[0]
-
-
-def forget_real_paths() -> None:
-    """Does nothing: kept for callers written when reading kept folders' real paths between calls.
-    Each :class:`Reading` now keeps its own; make a new one for a new pass."""
 
 
 def relpath(path: str | os.PathLike, cfg) -> str:
