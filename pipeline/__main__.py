@@ -5,8 +5,8 @@ from pipeline.cli import main
 
 def run() -> int:
     """The process's whole life: the command, then a quick exit. Everything still alive is about to
-    go, so the interpreter's last garbage collection need not visit it: after a preview of 2,000
-    posts that visit took 12 of the 21 ms the exit cost."""
+    go, so the interpreter's last garbage collection need not visit it (after a large preview that
+    visit was most of the exit's cost)."""
     code = main()
     import gc
 

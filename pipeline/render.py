@@ -33,7 +33,7 @@ MD_EXTENSIONS = ["tables", "fenced_code", "attr_list"]
 
 def markdown_extensions() -> list:
     """The MD_EXTENSIONS as instances: given names, Python-Markdown first scans the entry points of
-    every installed package (about 20 ms at every start); the extensions and the HTML are the same."""
+    every installed package at every start; the extensions and the HTML are the same."""
     from markdown.extensions.attr_list import AttrListExtension
     from markdown.extensions.tables import TableExtension
 
@@ -42,7 +42,7 @@ def markdown_extensions() -> list:
 
 def _fenced_code_extension() -> type:
     """``FencedCodeExtension``, imported without Pygments. Its module imports the ``codehilite``
-    extension, which imports Pygments if it is installed (15 ms, most of it Pygments scanning every
+    extension, which imports Pygments if it is installed (most of the import's time: Pygments scans every
     package's entry points for plugins) although fenced code is highlighted only when
     ``codehilite`` itself is enabled, which Loa never does. So Pygments is kept out while the two
     modules load: ``codehilite`` then records that it has no Pygments, which changes nothing for a

@@ -99,7 +99,7 @@ def _scan(ledger, period: Period, as_of, units) -> list[tuple]:
 
     SQLite is told to read the table straight through (``+column`` hides the index): the columns grouped
     on are not in any index, and fetching each row of a large range through the index costs more than
-    reading every page in order (about 0.2 s per million rows), whatever the period holds.
+    reading every page in order, whatever the period holds.
     """
     col = "first_published_at" if _is_pg(ledger) else "+first_published_at"
     months = period.months()

@@ -168,7 +168,7 @@ TABLE_STYLE, SMALL_STYLE, HEAD_STYLE = "Loa Table", "Loa Table Small", "Loa Tabl
 
 def _data_table(doc, report: Report, name: str, headers: list[str], ctx) -> None:
     """A bordered table ("Table Grid"); rows are written as plain WordprocessingML: python-docx's
-    per-cell objects cost about a millisecond a cell, too slow for a list of hundreds of items."""
+    per-cell objects are too slow for a list of hundreds of items."""
     from docx.oxml.ns import qn
     from docx.shared import Mm
     from lxml import etree
