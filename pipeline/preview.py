@@ -1,45 +1,66 @@
-"""``loa preview``: a static site showing exactly what every channel will receive.
+"""``loa preview``: a static site showing exactly what every channel will receive, and what Loa
+will do with it.
 
-An index of all posts (title, unit, type, time, state) and a page per post with every channel's
-rendering and its character count against the channel's limit. No network: the pages carry their
-own CSS and the post images are copied beside them.
+An index of all posts (title, unit, type, time, the post's state, each channel's decision) and a
+page per post with every channel's rendering, its character count against the channel's limit and
+its decision. States and decisions come from :meth:`pipeline.app.Session.plan`, the one decision
+``loa publish``, ``loa status`` and the daemon use, so a post published in the ledger shows as
+published. No network: the pages carry their own CSS and the post images are copied beside them.
 
 Speed (figures in bench/README.md):
-- worker processes (one per core) take consecutive slices of posts and go stage by stage over a
-  slice (read, Markdown, channels, pages, index rows, files), which keeps each stage warm in the
+- the parent reads the posts and plans once; worker processes (one per core), forked after that,
+  inherit the posts and the decisions and take consecutive slices of posts, going stage by stage
+  over a slice (Markdown, channels, pages, index rows, files), which keeps each stage warm in the
   CPU caches;
-- ``.loa-cache.json`` keeps every post's index row, keyed by its file's (mtime, size) and by the
-  hash of templates, configuration and Loa's code: only changed posts are rendered again;
-- ``.loa-stamp`` lets a re-run with nothing changed stop after a ``stat`` per file: it
-  rewrites only the index's time, unless a post's state changed with time
-  (:mod:`pipeline.preview_stamp`, which also runs such a re-run before the rest of Loa is imported).
+- ``.loa-cache.json`` keeps every post's index row, keyed by its file's stat signature and by the
+  hash of templates, configuration and Loa's code: only posts whose file or decisions changed are
+  rendered again;
+- ``.loa-stamp.json`` lets a re-run with nothing changed (same files, settings and ledger revision,
+  and a ``now`` at which no decision can have changed) rewrite only the index's time, after the
+  same argument parsing and config loading as any run.
 """
 
 from __future__ import annotations
 
 import gc
+import hashlib
 import json
 import os
 import shutil
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pipeline import app
 from pipeline import content as content_mod
-from pipeline import preview_stamp
-from pipeline.paths import Listing
-from pipeline.preview_stamp import GENERATED as _GENERATED
-from pipeline.preview_stamp import STAMP_NAME  # noqa: F401 - part of this module's interface
+from pipeline import paths as paths_mod
+from pipeline import plan as planmod
+from pipeline import vndates
 
-if TYPE_CHECKING:  # Jinja2, Markdown and the renderer are imported only when a post needs rendering
+if TYPE_CHECKING:  # Jinja2 and the renderer are imported only when a post needs rendering
     import jinja2
 
-    from pipeline.models import Post
+    from pipeline.models import Post, Problem
     from pipeline.render import Renderer
 
 CACHE_NAME = ".loa-cache.json"  # every post's index row, keyed by file
+STAMP_NAME = ".loa-stamp.json"  # what a re-run needs to see that nothing changed
+INDEX_NAME = ".loa-index.html"  # the index page with GENERATED where its time goes
+GENERATED = "\x00generated\x00"  # stands for the index's time in the kept index page
+STAMP_VERSION = 3
+_CODE_DIRS = (os.path.dirname(os.path.abspath(__file__)),
+              os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "publishers"))
 _JOB: "_Job | None" = None  # built by the parent, inherited by forked workers
+
+# (Vietnamese, English) for every word of app.POST_STATES and app.channel_state
+STATE_LABELS = {
+    "error": ("Lỗi", "Error"), "in-doubt": ("Chưa rõ đã đăng", "In doubt"), "failed": ("Gửi lỗi", "Failed"),
+    "held": ("Đang giữ lại", "Held"), "awaiting-approval": ("Chờ duyệt", "Awaiting approval"),
+    "due": ("Đến giờ đăng", "Due"), "waiting": ("Chờ lượt", "Waiting"), "scheduled": ("Đã lên lịch", "Scheduled"),
+    "published": ("Đã đăng", "Published"), "retracted": ("Đã gỡ", "Retracted"), "expired": ("Hết hạn", "Expired"),
+    "skipped": ("Bỏ qua", "Skipped"), "draft": ("Bản nháp", "Draft"),
+}
 
 
 @dataclass
@@ -54,23 +75,29 @@ class PreviewResult:
         return self.out_dir / "index.html"
 
 
-def post_state(meta: dict, now: datetime) -> str:
-    """draft / awaiting-approval / scheduled / due / expired, from an index row."""
-    if meta["status"] != "ready":
-        return "draft"
-    if meta.get("expire_at") and datetime.fromisoformat(meta["expire_at"]) <= now:
-        return "expired"
-    if meta.get("needs_approval") and not meta.get("approved"):
-        return "awaiting-approval"
-    if meta.get("publish_at") and datetime.fromisoformat(meta["publish_at"]) > now:
-        return "scheduled"
-    return "due"
+def summary(lang: str, index: str, rendered: int, reused: int, failed: int) -> str:
+    """The line ``loa preview`` ends with."""
+    if lang == "en":
+        return f"Preview: {index} ({rendered} rendered, {reused} unchanged, {failed} unusable)"
+    return f"Xem trước: {index} ({rendered} bài tạo mới, {reused} bài không đổi, {failed} bài lỗi)"
 
 
-def _env(cfg) -> jinja2.Environment:
-    from pipeline.templating import environment
+def write_text(path: str | os.PathLike, text: str) -> None:
+    """Replace the file at once (a reader sees the old content or the new, never half)."""
+    write_bytes(path, text.encode("utf-8"))
 
-    return environment(cfg.templates_dirs, cfg.tz, autoescape=True)
+
+def write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Replace the file at once (a reader sees the old content or the new, never half)."""
+    tmp = os.fspath(path) + ".tmp"
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+    os.replace(tmp, path)
+
+
+def generated(cfg, now: datetime) -> str:
+    """The index's time: ``25/3/2024 08:00`` in the site zone."""
+    return f"{vndates.dmy(now, cfg.tz)} {vndates.gio(now, cfg.tz)}"
 
 
 def page_name(post_id: str) -> str:
@@ -78,53 +105,157 @@ def page_name(post_id: str) -> str:
     return f"posts/{safe}.html"
 
 
-def _settings(cfg) -> dict:
-    return preview_stamp.settings([str(d) for d in cfg.templates_dirs], _config_bytes(cfg))
+def decisions_by_post(the_plan: planmod.Plan) -> dict[str, dict]:
+    """Per post id: its state (:func:`pipeline.app.post_state`) and each channel's decision as
+    ``[channel, kind, reason, word]`` (word from :func:`pipeline.app.channel_state`). Nothing here
+    decides: it only names the plan's decisions. ``at`` is left out: spacing moves it with ``now``
+    while the decision stays the same."""
+    grouped: dict[str, list[planmod.Decision]] = {}
+    for d in the_plan.decisions:
+        if d.post is not None:
+            grouped.setdefault(d.post_id, []).append(d)
+    out = {}
+    for post_id, ds in grouped.items():
+        out[post_id] = {"state": app.post_state(ds),
+                        "decisions": [[d.channel, d.kind, d.reason, app.channel_state(d)] for d in ds]}
+    return out
 
 
-def _config_bytes(cfg) -> bytes:
-    """The config file as read (what the quick path of a re-run compares), or its data."""
+def valid_until(the_plan: planmod.Plan, cfg, now: datetime) -> datetime | None:
+    """A time before which no decision of ``the_plan`` differs from its decision at ``now``, the
+    ledger and the files staying as they are (``None``: none is known to come). Conservative: every
+    instant at which one of the planner's time-bound inputs crosses ``now`` (a post's publish or
+    expiry time, its lateness limit, a claim's lease, a retry, a blackout, a day's sending quota,
+    and :meth:`plan.Plan.next_wakeup`), whether or not the decision then changes."""
+    times = [the_plan.next_wakeup()]
+    lateness = {name: ch.max_lateness for name, ch in cfg.channels.items()}
+    for d in the_plan.decisions:
+        post, row = d.post, d.row
+        if post is not None:
+            times += (post.publish_at, post.expire_at)
+            if post.publish_at is not None and lateness.get(d.channel) is not None:
+                times.append(post.publish_at + lateness[d.channel])
+        if row is not None:
+            times += (getattr(row, "lease_until", None), getattr(row, "next_attempt_at", None))
+    for b in cfg.blackouts:
+        times += (b.start, b.end)
+    if any(ch.max_per_day is not None for ch in cfg.channels.values()):
+        local = now.astimezone(cfg.tz)
+        times.append(datetime.combine(local.date() + timedelta(days=1), datetime.min.time(), cfg.tz))
+    later = [t for t in times if t is not None and t > now]
+    return min(later) if later else None
+
+
+def build_preview(session: app.Session, out_dir: Path | None = None, paths: list[Path] | None = None, *,
+                  now: datetime, jobs: int | None = None) -> PreviewResult:
+    """Write the preview site of ``session``'s configuration and ledger as at ``now``. A post is
+    rendered again only if its file, its decisions, the templates, the config or Loa changed;
+    with nothing changed at all, only the index's time is written."""
+    cfg = session.cfg
+    out = Path(out_dir or cfg.preview_dir)
+    (out / "posts").mkdir(parents=True, exist_ok=True)
+    if paths is None:
+        files = paths_mod.Listing().scan(str(cfg.content_dir))
+    else:
+        files = [str(p) for p in content_mod.iter_post_files(cfg.content_dir, paths)]
+    sigs = paths_mod.signatures(files)  # before the posts are read: a file changed meanwhile is seen next time
+    key = _settings_key(cfg)
+    stamp = {"version": STAMP_VERSION, "key": key, "rev": session.ledger_revision(), "files": files, "sigs": sigs}
+    if paths is None:
+        failed = _unchanged(out, stamp, now, generated(cfg, now))
+        if failed is not None:
+            return PreviewResult(out, 0, len(files) - len(failed), failed)
+    _remove(out / STAMP_NAME)  # the index changes: the stamp no longer vouches for it
+    return _build(session, out, stamp, paths is not None, now, jobs)
+
+
+def _settings_key(cfg) -> str:
+    """What every page depends on besides its post and decisions: the templates (paths and stat
+    signatures), the config file's bytes (or its data) and Loa's own code (an upgrade, or an edited
+    module in a development checkout, renders everything again)."""
+    templates = sorted(os.path.join(folder, name) for d in cfg.templates_dirs
+                       for folder, _dirs, names in os.walk(d) for name in names)
+    code = []
+    for package in _CODE_DIRS:
+        try:
+            with os.scandir(package) as entries:
+                code += sorted(e.path for e in entries if e.name.endswith(".py"))
+        except OSError:
+            continue
+    config = b""
     if cfg.path is not None:
         try:
-            return Path(cfg.path).read_bytes()
+            config = Path(cfg.path).read_bytes()
         except OSError:
             pass
-    return json.dumps(cfg.raw, sort_keys=True, default=str).encode()
+    value = {"version": STAMP_VERSION, "templates": [templates, paths_mod.signatures(templates)],
+             "code": [code, paths_mod.signatures(code)], "config": config.decode("latin-1"),
+             "data": json.dumps(cfg.raw, sort_keys=True, default=str) if not config else ""}
+    return hashlib.sha256(json.dumps(value, sort_keys=True).encode()).hexdigest()[:20]
+
+
+def _unchanged(out: Path, stamp: dict, now: datetime, time_text: str) -> list[tuple[str, str]] | None:
+    """The unusable files if the last full run's stamp shows that nothing changed since: the same
+    settings, files, stat signatures and ledger revision, every page still there, and ``now``
+    within the span in which no decision changes; the index page then gets its new time. ``None``
+    otherwise: build."""
+    try:
+        old = json.loads((out / STAMP_NAME).read_text(encoding="utf-8"))
+        if not isinstance(old, dict) or any(old.get(k) != v for k, v in stamp.items()):
+            return None
+        moment = now.timestamp()
+        if moment < old["since"] or (old["until"] is not None and moment >= old["until"]):
+            return None
+        pages = _listdir(out / "posts")
+        if not all(page in pages for page in old["pages"]):
+            return None
+        kept = (out / INDEX_NAME).read_text(encoding="utf-8")
+        failed = [(f, err) for f, err in old["failed"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if kept.count(GENERATED) != 1:
+        return None
+    write_text(out / "index.html", kept.replace(GENERATED, time_text))
+    return failed
+
+
+def _remove(path: Path) -> None:
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        pass
 
 
 @dataclass
 class _Job:
     """What a worker needs. Built once in the parent before the fork, so the workers inherit the
-    imported modules, the Markdown instance and the compiled templates instead of each building
-    their own for every chunk."""
+    posts already read, the decisions, the imported modules, the Markdown instance and the
+    compiled templates instead of each making their own."""
 
     cfg: object
     out: Path
     renderer: Renderer
     page: jinja2.Template
     row: jinja2.Template  # one row of the index
-    now: datetime  # for the states in the index rows
-    posts: dict[Path, Post | None]  # resolved path -> post, for links between posts
-    sigs: dict[str, list[int]] = field(default_factory=dict)  # file -> [mtime_ns, size] before reading
+    posts: dict[str, Post]  # file -> post, as the parent read it for the plan
+    problems: dict[str, list[Problem]]  # a post's relpath -> its problems
+    decided: dict[str, dict]  # post id -> decisions_by_post()'s entry
+    sigs: dict[str, int]  # file -> stat signature before reading
     copied: set[str] = field(default_factory=set)  # media/ files this process has seen in place
 
 
-def _prepare(cfg, out: Path, now: datetime) -> _Job:
-    # imported here: a re-run with nothing to render needs neither Markdown nor the publishers
-    from pipeline.render import Renderer
+def _prepare(session, out: Path, content, decided: dict, sigs: dict[str, int]) -> _Job:
+    from pipeline.templating import environment
 
-    posts: dict[Path, Post | None] = {}
-
-    def resolve(path: Path) -> Post | None:
-        if path not in posts:
-            posts[path] = content_mod.peek_post(path, cfg) if path.is_file() else None
-        return posts[path]
-
-    renderer = Renderer(cfg, resolver=resolve)
+    cfg = session.cfg
+    renderer = session.renderer(content)
     renderer.load_templates(cfg.channels)
-    env = _env(cfg)
+    env = environment(cfg.templates_dirs, cfg.tz, autoescape=True)
+    problems: dict[str, list] = {}
+    for x in content.problems:
+        problems.setdefault(x.path, []).append(x)
     return _Job(cfg, out, renderer, env.get_template("preview/post.html"), env.get_template("preview/index_row.html"),
-                now, posts)
+                {str(p.path): p for p in content.posts}, problems, decided, sigs)
 
 
 CHUNK_MAX = 200  # posts per slice: within the renderer's Markdown cache (render.HTML_CACHE_SIZE)
@@ -142,21 +273,21 @@ def _chunks(todo: list[str], jobs: int) -> list[list[str]]:
 
 
 def _render_chunk(paths: list[str]) -> tuple[list[dict], bytes]:
-    """Worker: read, render and write the pages of a slice of posts; return the index rows, and
-    their part of the parent's cache file (``"file": {row}, ...`` in UTF-8: made here, in parallel,
-    so that the parent only joins the parts).
+    """Worker: render and write the pages of a slice of posts; return the index rows, and their
+    part of the parent's cache file (``"file": {row}, ...`` in UTF-8: made here, in parallel, so
+    that the parent only joins the parts).
 
-    One stage at a time over the whole slice (read, Markdown, channels, pages, index rows, files):
-    done post by post, each stage pushed the others out of the CPU's caches (reading a post cost
-    195 us among the others, 105 us in a row), and links between posts of the slice find their
-    targets already read."""
+    One stage at a time over the whole slice (Markdown, channels, pages, index rows, files): done
+    post by post, each stage pushed the others out of the CPU's caches."""
     job = _JOB
-    cfg, renderer, cache = job.cfg, job.renderer, job.posts
+    cfg, renderer = job.cfg, job.renderer
     read = []
     for p in paths:
-        post, problems = content_mod.read_post(Path(p), cfg)
-        if post is not None:
-            cache[Path(content_mod.real_join(os.path.dirname(p), os.path.basename(p)))] = post
+        post = job.posts.get(p)
+        if post is None:  # unusable (or changed since the parent read it): its problems, once more
+            post, problems = content_mod.read_post(Path(p), cfg)
+        else:
+            problems = job.problems.get(post.relpath, ())
         read.append((p, post, problems))
     posts = [post for _p, post, _problems in read if post is not None]
     for post in posts:  # kept by the renderer (HTML_CACHE_SIZE >= CHUNK_MAX) for the channels
@@ -164,18 +295,16 @@ def _render_chunk(paths: list[str]) -> tuple[list[dict], bytes]:
     rendered = {id(post): renderer.render_all(post, [c for c in post.channels if c in cfg.channels]) for post in posts}
     rows, pages = [], []
     for p, post, problems in read:
-        # the (mtime, size) the parent saw before the read: if the file changes meanwhile, the
-        # next run sees a different one and renders it again
-        mtime, size = job.sigs[p]
-        row = {"file": p, "mtime": mtime, "size": size}
+        row = {"file": p, "sig": job.sigs[p]}
         if post is None:
             row["error"] = "; ".join(x.format(cfg.language) for x in problems) or "unusable"
+            row["state"] = "error"
         else:
             renderings, errors = rendered[id(post)]
             pages.append((row, _page(job, post, problems, renderings, errors, row)))
         rows.append(row)
     for row in rows:
-        _index_row(job.row, row, "error" if "error" in row else post_state(row, job.now))
+        row["html"] = job.row.render(r=_Item(row), labels=STATE_LABELS)
     for row, html in pages:
         _write_page(os.path.join(job.out, row["page"]), html.encode("utf-8"))
     dumps = json.dumps
@@ -184,7 +313,7 @@ def _render_chunk(paths: list[str]) -> tuple[list[dict], bytes]:
 
 
 def _write_page(path: str, data: bytes) -> None:
-    """``open(path, "wb").write(data)`` without the file object: 8 of its 38 us a page here."""
+    """``open(path, "wb").write(data)`` without the file object, which costs more than the write."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
     try:
         view = memoryview(data)
@@ -196,8 +325,6 @@ def _write_page(path: str, data: bytes) -> None:
 
 def _page(job: _Job, post, problems, renderings, errors, row: dict) -> str:
     """Fill the post's index row and return its preview page."""
-    from pipeline.checks import is_approved
-
     cfg, out = job.cfg, job.out
     image = None
     if post.image_path:
@@ -208,143 +335,112 @@ def _page(job: _Job, post, problems, renderings, errors, row: dict) -> str:
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(post.image_path, dest)
             job.copied.add(image)
-    need = [c for c in post.channels if c in cfg.require_approval]
     ctype = cfg.types.get(post.type)
     unit = cfg.units.get(post.unit)
+    decided = job.decided.get(post.id) or {"state": app.post_state([]), "decisions": []}
     row.update({
         "id": post.id, "title": post.title, "type": post.type, "type_label": ctype.label if ctype else post.type,
-        "unit": post.unit, "unit_name": unit.name if unit else post.unit, "status": post.status,
-        "publish_at": post.publish_at.isoformat() if post.publish_at else None,
-        "expire_at": post.expire_at.isoformat() if post.expire_at else None,
-        "needs_approval": bool(need), "approved": is_approved(post, cfg), "page": page_name(post.id),
-        "over_limit": [r.channel for r in renderings if r.over_limit],
-        "channels": list(post.channels), "problems": [x.format(cfg.language) for x in problems],
+        "unit": post.unit, "unit_name": unit.name if unit else post.unit,
+        "publish_at": post.publish_at.isoformat() if post.publish_at else None, "page": page_name(post.id),
+        "over_limit": [r.channel for r in renderings if r.over_limit], "channels": list(post.channels),
+        "problems": [x.format(cfg.language) for x in problems],
+        "state": decided["state"], "decisions": decided["decisions"],
     })
     return job.page.render(post=post, row=_Item(row), renderings=renderings, errors=errors, image=image,
-                           channels=cfg.channels, site={"name": cfg.site_name}, root="../")
+                           channels=cfg.channels, site={"name": cfg.site_name}, root="../", labels=STATE_LABELS,
+                           decisions={d[0]: d[1:] for d in decided["decisions"]})
 
 
-def build_preview(cfg, out_dir: Path | None = None, paths: list[Path] | None = None, *,
-                  now: datetime, jobs: int | None = None) -> PreviewResult:
-    """Write the preview site; re-render only posts whose file, the templates or the config changed."""
-    out = Path(out_dir or cfg.preview_dir)
-    (out / "posts").mkdir(parents=True, exist_ok=True)
-    content_mod.forget_real_paths()
-    if paths is None:
-        files = Listing().scan(str(cfg.content_dir))  # iter_post_files, as strings
-    else:
-        files = [str(p) for p in content_mod.iter_post_files(cfg.content_dir, paths)]
-    settings = _settings(cfg)
-    sigs = []
-    for f in files:
-        try:
-            st = os.stat(f)
-            sigs.append([st.st_mtime_ns, st.st_size])
-        except OSError:
-            sigs.append(None)
-    if paths is None:
-        failed = preview_stamp.unchanged(str(out), preview_stamp.read(str(out)), settings, files, sigs,
-                                         now.timestamp(), _generated(cfg, now))
-        if failed is not None:
-            return PreviewResult(out, 0, len(files) - len(failed), [(f, err) for f, err in failed])
-    return _build(cfg, out, settings, files, sigs, paths, now, jobs)
+def _reusable(row: dict | None, sig: int, pages: set[str], decided: dict[str, dict]) -> bool:
+    """Whether a cached row (and its page) is what rendering the file again would give: same
+    file, the page still there, and the same decisions (the page shows them)."""
+    if not row or row.get("sig") != sig:
+        return False
+    if "error" in row:
+        return True
+    now_decided = decided.get(row.get("id"))
+    return (row.get("page", "-")[len("posts/"):] in pages and now_decided is not None
+            and row.get("state") == now_decided["state"] and row.get("decisions") == now_decided["decisions"])
 
 
-def _build(cfg, out: Path, settings: dict, files: list[str], sigs: list, paths, now: datetime,
-           jobs: int | None) -> PreviewResult:
-    global _JOB
-    key = preview_stamp.settings_key(settings)
+def _build(session, out: Path, stamp: dict, partial: bool, now: datetime, jobs: int | None) -> PreviewResult:
+    """Plan, render what changed, and write the index, the cache and (for a full run) the stamp."""
+    cfg, files, sigs = session.cfg, stamp["files"], stamp["sigs"]
+    content = session.content()  # every post, also for a partial run: the plan spaces all of a channel's posts
+    the_plan = session.plan(now, content=content)
+    decided = decisions_by_post(the_plan)
     cache_file = out / CACHE_NAME
     try:
         cached = json.loads(cache_file.read_text(encoding="utf-8"))
-        if not isinstance(cached, dict) or cached.get("key") != key or not isinstance(cached.get("rows"), dict):
+        if not isinstance(cached, dict) or cached.get("key") != stamp["key"] or not isinstance(cached.get("rows"), dict):
             cached = {"rows": {}}
     except (OSError, ValueError):
         cached = {"rows": {}}
-    old = cached.get("rows", {})
-    pages = _listdir(out / "posts")
+    old, pages = cached.get("rows", {}), _listdir(out / "posts")
     rows: dict[str, dict] = {}
     todo: list[str] = []
     for f, sig in zip(files, sigs):
-        if sig is None:
-            continue
-        row = old.get(f)
-        if row and [row["mtime"], row["size"]] == sig and row.get("page", "-")[len("posts/"):] in pages:
-            rows[f] = row
-        elif row and "error" in row and [row["mtime"], row["size"]] == sig:
-            rows[f] = row
-        else:
-            todo.append(f)
-    reused = sum(1 for r in rows.values() if "error" not in r)
-    parts: list[bytes] = []  # the cache file's rows of the posts rendered now, as JSON, from the workers
-    index_env = index_tpl = None
-    if todo:
-        _JOB = _prepare(cfg, out, now)
-        index_env = _JOB.page.environment  # its base page is compiled already
-        _JOB.sigs = {f: sig for f, sig in zip(files, sigs) if sig is not None}
-        try:
-            jobs = jobs or min(os.cpu_count() or 1, 8)
-            if jobs > 1 and len(todo) > 40:
-                import multiprocessing
-
-                ctx = multiprocessing.get_context("fork")
-                gc.freeze()  # the collector must not visit (and so copy) the parent's objects in each worker
-                try:
-                    with ctx.Pool(jobs) as pool:
-                        results = pool.imap_unordered(_render_chunk, _chunks(todo, jobs))
-                        index_tpl = index_env.get_template("preview/index.html")  # while the workers start
-                        for part, part_json in results:
-                            rows.update((r["file"], r) for r in part)
-                            parts.append(part_json)
-                finally:
-                    gc.unfreeze()  # a long-lived caller (tests, a server) gets its garbage collected again
+        if sig != -1:
+            if _reusable(old.get(f), sig, pages, decided):
+                rows[f] = old[f]
             else:
-                for chunk in _chunks(todo, 1):
-                    part, part_json = _render_chunk(chunk)
-                    rows.update((r["file"], r) for r in part)
-                    parts.append(part_json)
-        finally:
-            _JOB = None
-    if paths is not None:  # keep the rows of posts not asked for this time
+                todo.append(f)
+    reused = sum(1 for r in rows.values() if "error" not in r)
+    parts = _render(session, out, content, decided, dict(zip(files, sigs)), todo, rows, jobs)
+    if partial:  # keep the rows of posts not asked for this time
         for f, row in old.items():
             rows.setdefault(f, row)
     listed = set(files)
     ordered = [rows[f] for f in files if f in rows] + [r for f, r in rows.items() if f not in listed]
-    rendered_now = set(todo)
-    index = _index_html(cfg, ordered, now, index_env, index_tpl, rendered_now)
-    preview_stamp.write_text(out / "index.html", index.replace(_GENERATED, _generated(cfg, now)))
-    if todo or rows != old or cached.get("key") != key:  # else the cache file already says all this
-        dumps = json.dumps
+    index = _index_html(cfg, ordered)
+    write_text(out / "index.html", index.replace(GENERATED, generated(cfg, now)))
+    if todo or rows != old or cached.get("key") != stamp["key"]:  # else the cache file already says all this
+        dumps, done = json.dumps, set(todo)
         parts += (f"{dumps(f, ensure_ascii=False)}: {dumps(r, ensure_ascii=False)}".encode("utf-8")
-                  for f, r in rows.items() if f not in rendered_now)
+                  for f, r in rows.items() if f not in done)
         body = b", ".join(p for p in parts if p)
-        preview_stamp.write_bytes(cache_file, b'{"key": %s, "rows": {%s}}' % (dumps(key).encode(), body))
-    if paths is None:  # what the next run needs to see that nothing changed, without the rows
-        preview_stamp.write(
-            str(out), settings=settings, config=os.path.realpath(cfg.path) if cfg.path else None, root=str(cfg.root),
-            content_dir=str(cfg.content_dir), tz=cfg.tz.key, language=cfg.language, warnings=bool(cfg.warnings),
-            files=files, sigs=sigs, pages=[r["page"] for r in (rows.get(f) for f in files) if r and "page" in r],
-            failed=[[r["file"], r["error"]] for r in ordered if "error" in r], states=_state_span(ordered, now),
-            index=index, now=now)
-    failed = [(r["file"], r["error"]) for r in rows.values() if "error" in r]
+        write_bytes(cache_file, b'{"key": %s, "rows": {%s}}' % (dumps(stamp["key"]).encode(), body))
+    failed = [(r["file"], r["error"]) for r in ordered if "error" in r]
+    if not partial:  # what the next run needs to see that nothing changed
+        until = valid_until(the_plan, cfg, now)
+        write_text(out / INDEX_NAME, index)
+        write_text(out / STAMP_NAME, json.dumps(dict(
+            stamp, since=now.timestamp(), until=until.timestamp() if until else None, failed=failed,
+            pages=[r["page"][len("posts/"):] for r in ordered if "page" in r])))
     fresh = sum(1 for f in todo if f in rows and "error" not in rows[f])
     return PreviewResult(out, fresh, reused, failed)
 
 
-def _state_span(rows: list[dict], now: datetime) -> list[float | None]:
-    """[since, until): the times (epoch seconds) between which no row's state differs from its state
-    at ``now``. A state changes only at a post's ``publish_at`` or ``expire_at``."""
-    moment = now.timestamp()
-    lo = hi = None
-    for r in rows:
-        for k in ("publish_at", "expire_at"):
-            if r.get(k):
-                t = datetime.fromisoformat(r[k]).timestamp()
-                if t <= moment:
-                    lo = t if lo is None or t > lo else lo
-                elif hi is None or t < hi:
-                    hi = t
-    return [lo, hi]
+def _render(session, out: Path, content, decided: dict, sigs: dict[str, int], todo: list[str], rows: dict,
+            jobs: int | None) -> list[bytes]:
+    """Render the ``todo`` files into ``rows``; return their part of the cache file, as JSON."""
+    global _JOB
+    parts: list[bytes] = []
+    if not todo:
+        return parts
+    _JOB = _prepare(session, out, content, decided, sigs)
+    try:
+        jobs = jobs or min(os.cpu_count() or 1, 8)
+        if jobs > 1 and len(todo) > 40:
+            import multiprocessing
+
+            ctx = multiprocessing.get_context("fork")
+            gc.freeze()  # the collector must not visit (and so copy) the parent's objects in each worker
+            try:
+                with ctx.Pool(jobs) as pool:
+                    for part, part_json in pool.imap_unordered(_render_chunk, _chunks(todo, jobs)):
+                        rows.update((r["file"], r) for r in part)
+                        parts.append(part_json)
+            finally:
+                gc.unfreeze()  # a long-lived caller (tests, a server) gets its garbage collected again
+        else:
+            for chunk in _chunks(todo, 1):
+                part, part_json = _render_chunk(chunk)
+                rows.update((r["file"], r) for r in part)
+                parts.append(part_json)
+    finally:
+        _JOB = None
+    return parts
 
 
 def _listdir(folder: Path) -> set[str]:
@@ -352,16 +448,6 @@ def _listdir(folder: Path) -> set[str]:
         return set(os.listdir(folder))
     except OSError:
         return set()
-
-
-def _generated(cfg, now: datetime) -> str:
-    return preview_stamp.generated(now, cfg.tz.key)
-
-
-STATE_LABELS = {
-    "draft": ("Bản nháp", "Draft"), "awaiting-approval": ("Chờ duyệt", "Awaiting approval"),
-    "scheduled": ("Đã lên lịch", "Scheduled"), "due": ("Đến giờ đăng", "Due"), "expired": ("Hết hạn", "Expired"),
-}
 
 
 class _Item(dict):
@@ -375,33 +461,18 @@ class _Item(dict):
             raise AttributeError(name) from None
 
 
-def _index_html(cfg, rows: list[dict], now: datetime, env=None, tpl=None, fresh: set[str] = frozenset()) -> str:
-    """The index page, with ``_GENERATED`` where the time it was made goes (filled in by the caller,
-    so that a re-run with nothing changed can reuse the page). Each row's HTML comes from the worker
-    that rendered the post (``_index_row``); only rows whose state changed since are rendered again
-    (the rows of ``fresh`` files were rendered for this very ``now``)."""
-    env = env or _env(cfg)
-    row_tpl = None
-    items = []
-    for r in rows:
-        if r["file"] in fresh and "html_state" in r:
-            state = r["html_state"]
-        else:
-            state = "error" if "error" in r else post_state(r, now)
-        if r.get("html_state") != state or "html" not in r:
-            row_tpl = row_tpl or env.get_template("preview/index_row.html")
-            _index_row(row_tpl, r, state)
-        items.append((r.get("publish_at") or "", r.get("title") or "", state, r["html"]))
-    items.sort(key=lambda i: (i[0], i[1]), reverse=True)
-    counts = {s: 0 for s in list(STATE_LABELS) + ["error"]}
+def _index_html(cfg, rows: list[dict]) -> str:
+    """The index page, with :data:`GENERATED` where the time it was made goes (filled in by the
+    caller, so that a re-run with nothing changed can reuse the page). Each row's HTML comes from
+    the worker that rendered the post, with its decisions."""
+    from pipeline.templating import environment
+
+    items = sorted(((r.get("publish_at") or "", r.get("title") or "", r["state"], r["html"]) for r in rows),
+                   key=lambda i: (i[0], i[1]), reverse=True)
+    counts = {s: 0 for s in STATE_LABELS}
     for item in items:
         counts[item[2]] += 1
-    return (tpl or env.get_template("preview/index.html")).render(
-        items=items, rows_html=[i[3] for i in items], labels=STATE_LABELS, site={"name": cfg.site_name}, now=now,
-        generated=_GENERATED, lang=cfg.language, counts=counts)
-
-
-def _index_row(tpl, row: dict, state: str) -> None:
-    """Put the row's index HTML (for this state) into the row itself."""
-    row["html"] = tpl.render(r=_Item(row, state=state), labels=STATE_LABELS)
-    row["html_state"] = state
+    env = environment(cfg.templates_dirs, cfg.tz, autoescape=True)
+    return env.get_template("preview/index.html").render(
+        items=items, rows_html=[i[3] for i in items], labels=STATE_LABELS, site={"name": cfg.site_name},
+        generated=GENERATED, lang=cfg.language, counts=counts)

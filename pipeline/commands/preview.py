@@ -6,19 +6,19 @@ import argparse
 import sys
 from pathlib import Path
 
-from pipeline.cli import lang_of, load, parse_now, post_paths, rel, verb
+from pipeline.commands.base import lang_of, load, parse_now, post_paths, rel, session, verb
 
 
 @verb("preview", "write a static preview site: every post as every channel will receive it, with character counts")
 def preview(args) -> int:
-    from pipeline.preview import build_preview
-    from pipeline.preview_stamp import summary
+    from pipeline.preview import build_preview, summary
 
     cfg = load(args)
     lang = lang_of(args, cfg)
     now = parse_now(args.now, cfg)
     out = Path(args.out) if args.out else None
-    result = build_preview(cfg, out, post_paths(args, cfg), now=now, jobs=args.jobs)
+    with session(args, cfg) as s:
+        result = build_preview(s, out, post_paths(args, cfg), now=now, jobs=args.jobs)
     for f, err in result.failed:
         print(err, file=sys.stderr)
     print(summary(lang, rel(result.index, cfg), result.rendered, result.reused, len(result.failed)))
