@@ -48,6 +48,9 @@ class Plan:
     live: list[int] | None = None
     #: The ledger snapshot's ``rev`` the plan was made from (``None``: rows without one).
     rev: int | None = None
+    #: Ascending indices of the decisions that are not settled (see ``_SETTLED``): the only ones a
+    #: later plan over the same posts and rows decides again.
+    unsettled: list[int] = field(default_factory=list)
 
     def of(self, *kinds: str) -> list[Decision]:
         if self.live is None or DONE in kinds:
@@ -100,14 +103,25 @@ def plan(posts: Iterable[Post], cfg, rows: Mapping[tuple[str, str], object], now
 
     ``reuse``: a plan made by an earlier call *from the same posts, config and filters* (the
     caller keys it on the content's revision). Its settled verdicts, which depend on the post and
-    the row only, are kept where the row is unchanged: all of them when ``rows.rev`` is the rev
-    that plan was made from, else where the row compares equal. The result is the plan a call
-    without ``reuse`` makes (tests/test_engine.py compares them).
+    the row only, are kept where the row is unchanged: when ``rows.rev`` is the rev that plan was
+    made from, only its unsettled pairs are decided again; otherwise every pair whose row compares
+    unequal too. The result is the plan a call without ``reuse`` makes (tests/test_plan.py
+    compares them).
     """
     gates = _Gates(cfg, now, pauses, holds or {}, throttles or {})
     rev = getattr(rows, "rev", None)
     prev = reuse.decisions if reuse is not None else None
     same_rows = reuse is not None and rev is not None and reuse.rev == rev
+    if same_rows:  # nothing changed but the time: decide again only what time can change
+        out = Plan(list(prev), [], rev, reuse.unsettled)
+        for i in reuse.unsettled:
+            d = out.decisions[i]
+            if d.post is not None:  # (a row whose file is gone depends on the row alone)
+                d = out.decisions[i] = _decide(d.post, cfg.channels[d.channel], d.row, cfg, now, gates)
+            if d.kind != DONE:
+                out.live.append(i)
+        _apply_spacing(out, cfg, now, sent_today or {}, last_sent or {})
+        return out
     out = Plan(live=[], rev=rev)
     decisions, live = out.decisions, out.live
     seen: set[tuple[str, str]] = set()
@@ -123,10 +137,12 @@ def plan(posts: Iterable[Post], cfg, rows: Mapping[tuple[str, str], object], now
             row = rows.get(pair)
             i = len(decisions)
             d = prev[i] if prev is not None and i < len(prev) else None
-            if d is None or d.post_id != post.id or d.channel != ch or not _settled(d) or not (same_rows or d.row == row):
+            if d is None or d.post_id != post.id or d.channel != ch or not _settled(d) or d.row != row:
                 d = _decide(post, channel, row, cfg, now, gates)
                 if d.kind != DONE:
                     live.append(i)
+                if not _settled(d):
+                    out.unsettled.append(i)
             decisions.append(d)
     # rows whose post file is gone: never treated as a retraction
     for pair, row in rows.items():
@@ -134,6 +150,7 @@ def plan(posts: Iterable[Post], cfg, rows: Mapping[tuple[str, str], object], now
             continue
         if getattr(row, "state", None) in ("published",):
             live.append(len(decisions))
+            out.unsettled.append(len(decisions))
             decisions.append(Decision(None, pair[0], pair[1], HELD, reason="deleted", row=row))
     _apply_spacing(out, cfg, now, sent_today or {}, last_sent or {})
     return out
