@@ -105,29 +105,32 @@ def page_name(post_id: str) -> str:
     return f"posts/{safe}.html"
 
 
-def decisions_by_post(the_plan: planmod.Plan) -> dict[str, dict]:
-    """Per post id: its state (:func:`pipeline.app.post_state`) and each channel's decision as
-    ``[channel, kind, reason, word]`` (word from :func:`pipeline.app.channel_state`). Nothing here
-    decides: it only names the plan's decisions. ``at`` is left out: spacing moves it with ``now``
-    while the decision stays the same."""
+def decisions_by_post(the_plan: planmod.Plan) -> dict[str, list[planmod.Decision]]:
+    """The plan's decisions, per post id (a file gone from the content has none here)."""
     grouped: dict[str, list[planmod.Decision]] = {}
     for d in the_plan.decisions:
         if d.post is not None:
             grouped.setdefault(d.post_id, []).append(d)
-    out = {}
-    for post_id, ds in grouped.items():
-        out[post_id] = {"state": app.post_state(ds),
-                        "decisions": [[d.channel, d.kind, d.reason, app.channel_state(d)] for d in ds]}
-    return out
+    return grouped
 
 
-def valid_until(the_plan: planmod.Plan, cfg, now: datetime) -> datetime | None:
+def shown(decisions: list[planmod.Decision]) -> dict:
+    """What the index row and the page of a post show of its decisions: its state
+    (:func:`pipeline.app.post_state`) and each channel's decision as ``[channel, kind, reason,
+    word]`` (word from :func:`pipeline.app.channel_state`). Nothing here decides: it names the
+    plan's decisions. ``at`` is left out: spacing moves it with ``now`` while the decision stays."""
+    return {"state": app.post_state(decisions),
+            "decisions": [[d.channel, d.kind, d.reason, app.channel_state(d)] for d in decisions]}
+
+
+def valid_until(the_plan: planmod.Plan, cfg, now: datetime, pauses=()) -> datetime | None:
     """A time before which no decision of ``the_plan`` differs from its decision at ``now``, the
     ledger and the files staying as they are (``None``: none is known to come). Conservative: every
     instant at which one of the planner's time-bound inputs crosses ``now`` (a post's publish or
-    expiry time, its lateness limit, a claim's lease, a retry, a blackout, a day's sending quota,
-    and :meth:`plan.Plan.next_wakeup`), whether or not the decision then changes."""
-    times = [the_plan.next_wakeup()]
+    expiry time, its lateness limit, a claim's lease, a retry, a blackout, the end of one of the
+    active ``pauses``, a day's sending quota, and :meth:`plan.Plan.next_wakeup`), whether or not
+    the decision then changes."""
+    times = [the_plan.next_wakeup(), *(getattr(p, "until", None) for p in pauses)]
     lateness = {name: ch.max_lateness for name, ch in cfg.channels.items()}
     for d in the_plan.decisions:
         post, row = d.post, d.row
@@ -160,13 +163,25 @@ def build_preview(session: app.Session, out_dir: Path | None = None, paths: list
         files = [str(p) for p in content_mod.iter_post_files(cfg.content_dir, paths)]
     sigs = paths_mod.signatures(files)  # before the posts are read: a file changed meanwhile is seen next time
     key = _settings_key(cfg)
-    stamp = {"version": STAMP_VERSION, "key": key, "rev": session.ledger_revision(), "files": files, "sigs": sigs}
+    stamp = {"version": STAMP_VERSION, "key": key, "ledger": _ledger_key(session, now), "files": files, "sigs": sigs}
     if paths is None:
         failed = _unchanged(out, stamp, now, generated(cfg, now))
         if failed is not None:
             return PreviewResult(out, 0, len(files) - len(failed), failed)
     _remove(out / STAMP_NAME)  # the index changes: the stamp no longer vouches for it
     return _build(session, out, stamp, paths is not None, now, jobs)
+
+
+def _ledger_key(session, now: datetime) -> str | None:
+    """The ledger as far as the plan reads it: the rows' revision, and the pauses, holds and
+    vendor waits, which change without moving it. ``None``: a ledger without a revision, whose
+    changes cannot be seen (no stamp is trusted then)."""
+    rev = session.ledger_revision()
+    if rev is None:
+        return None
+    lg = session.ledger
+    others = repr((lg.active_pauses(now), sorted(lg.holds().items()), sorted(lg.throttles().items())))
+    return f"{rev}:{hashlib.sha256(others.encode()).hexdigest()[:20]}"
 
 
 def _settings_key(cfg) -> str:
@@ -196,12 +211,12 @@ def _settings_key(cfg) -> str:
 
 def _unchanged(out: Path, stamp: dict, now: datetime, time_text: str) -> list[tuple[str, str]] | None:
     """The unusable files if the last full run's stamp shows that nothing changed since: the same
-    settings, files, stat signatures and ledger revision, every page still there, and ``now``
-    within the span in which no decision changes; the index page then gets its new time. ``None``
-    otherwise: build."""
+    settings, files, stat signatures and ledger (:func:`_ledger_key`), every page still there, and
+    ``now`` within the span in which no decision changes; the index page then gets its new time.
+    ``None`` otherwise: build."""
     try:
         old = json.loads((out / STAMP_NAME).read_text(encoding="utf-8"))
-        if not isinstance(old, dict) or any(old.get(k) != v for k, v in stamp.items()):
+        if stamp["ledger"] is None or not isinstance(old, dict) or any(old.get(k) != v for k, v in stamp.items()):
             return None
         moment = now.timestamp()
         if moment < old["since"] or (old["until"] is not None and moment >= old["until"]):
@@ -239,7 +254,7 @@ class _Job:
     row: jinja2.Template  # one row of the index
     posts: dict[str, Post]  # file -> post, as the parent read it for the plan
     problems: dict[str, list[Problem]]  # a post's relpath -> its problems
-    decided: dict[str, dict]  # post id -> decisions_by_post()'s entry
+    decided: dict[str, list[planmod.Decision]]  # post id -> its decisions
     sigs: dict[str, int]  # file -> stat signature before reading
     copied: set[str] = field(default_factory=set)  # media/ files this process has seen in place
 
@@ -337,7 +352,7 @@ def _page(job: _Job, post, problems, renderings, errors, row: dict) -> str:
             job.copied.add(image)
     ctype = cfg.types.get(post.type)
     unit = cfg.units.get(post.unit)
-    decided = job.decided.get(post.id) or {"state": app.post_state([]), "decisions": []}
+    decided = shown(job.decided.get(post.id, []))
     row.update({
         "id": post.id, "title": post.title, "type": post.type, "type_label": ctype.label if ctype else post.type,
         "unit": post.unit, "unit_name": unit.name if unit else post.unit,
@@ -351,16 +366,17 @@ def _page(job: _Job, post, problems, renderings, errors, row: dict) -> str:
                            decisions={d[0]: d[1:] for d in decided["decisions"]})
 
 
-def _reusable(row: dict | None, sig: int, pages: set[str], decided: dict[str, dict]) -> bool:
+def _reusable(row: dict | None, sig: int, pages: set[str], decided: dict[str, list[planmod.Decision]]) -> bool:
     """Whether a cached row (and its page) is what rendering the file again would give: same
     file, the page still there, and the same decisions (the page shows them)."""
     if not row or row.get("sig") != sig:
         return False
     if "error" in row:
         return True
-    now_decided = decided.get(row.get("id"))
-    return (row.get("page", "-")[len("posts/"):] in pages and now_decided is not None
-            and row.get("state") == now_decided["state"] and row.get("decisions") == now_decided["decisions"])
+    if row.get("page", "-")[len("posts/"):] not in pages:
+        return False
+    now = shown(decided.get(row.get("id"), []))
+    return row.get("state") == now["state"] and row.get("decisions") == now["decisions"]
 
 
 def _build(session, out: Path, stamp: dict, partial: bool, now: datetime, jobs: int | None) -> PreviewResult:
@@ -386,13 +402,13 @@ def _build(session, out: Path, stamp: dict, partial: bool, now: datetime, jobs: 
             else:
                 todo.append(f)
     reused = sum(1 for r in rows.values() if "error" not in r)
-    parts = _render(session, out, content, decided, dict(zip(files, sigs)), todo, rows, jobs)
+    parts, env = _render(session, out, content, decided, dict(zip(files, sigs)), todo, rows, jobs)
     if partial:  # keep the rows of posts not asked for this time
         for f, row in old.items():
             rows.setdefault(f, row)
     listed = set(files)
     ordered = [rows[f] for f in files if f in rows] + [r for f, r in rows.items() if f not in listed]
-    index = _index_html(cfg, ordered)
+    index = _index_html(cfg, ordered, env)
     write_text(out / "index.html", index.replace(GENERATED, generated(cfg, now)))
     if todo or rows != old or cached.get("key") != stamp["key"]:  # else the cache file already says all this
         dumps, done = json.dumps, set(todo)
@@ -402,7 +418,7 @@ def _build(session, out: Path, stamp: dict, partial: bool, now: datetime, jobs: 
         write_bytes(cache_file, b'{"key": %s, "rows": {%s}}' % (dumps(stamp["key"]).encode(), body))
     failed = [(r["file"], r["error"]) for r in ordered if "error" in r]
     if not partial:  # what the next run needs to see that nothing changed
-        until = valid_until(the_plan, cfg, now)
+        until = valid_until(the_plan, cfg, now, session.ledger.active_pauses(now))
         write_text(out / INDEX_NAME, index)
         write_text(out / STAMP_NAME, json.dumps(dict(
             stamp, since=now.timestamp(), until=until.timestamp() if until else None, failed=failed,
@@ -412,13 +428,15 @@ def _build(session, out: Path, stamp: dict, partial: bool, now: datetime, jobs: 
 
 
 def _render(session, out: Path, content, decided: dict, sigs: dict[str, int], todo: list[str], rows: dict,
-            jobs: int | None) -> list[bytes]:
-    """Render the ``todo`` files into ``rows``; return their part of the cache file, as JSON."""
+            jobs: int | None) -> tuple[list[bytes], jinja2.Environment | None]:
+    """Render the ``todo`` files into ``rows``; return their part of the cache file, as JSON, and
+    the preview templates' environment if one was made (the index extends the same base page)."""
     global _JOB
     parts: list[bytes] = []
     if not todo:
-        return parts
+        return parts, None
     _JOB = _prepare(session, out, content, decided, sigs)
+    env = _JOB.page.environment
     try:
         jobs = jobs or min(os.cpu_count() or 1, 8)
         if jobs > 1 and len(todo) > 40:
@@ -440,7 +458,7 @@ def _render(session, out: Path, content, decided: dict, sigs: dict[str, int], to
                 parts.append(part_json)
     finally:
         _JOB = None
-    return parts
+    return parts, env
 
 
 def _listdir(folder: Path) -> set[str]:
@@ -461,7 +479,7 @@ class _Item(dict):
             raise AttributeError(name) from None
 
 
-def _index_html(cfg, rows: list[dict]) -> str:
+def _index_html(cfg, rows: list[dict], env: jinja2.Environment | None = None) -> str:
     """The index page, with :data:`GENERATED` where the time it was made goes (filled in by the
     caller, so that a re-run with nothing changed can reuse the page). Each row's HTML comes from
     the worker that rendered the post, with its decisions."""
@@ -472,7 +490,7 @@ def _index_html(cfg, rows: list[dict]) -> str:
     counts = {s: 0 for s in STATE_LABELS}
     for item in items:
         counts[item[2]] += 1
-    env = environment(cfg.templates_dirs, cfg.tz, autoescape=True)
+    env = env or environment(cfg.templates_dirs, cfg.tz, autoescape=True)
     return env.get_template("preview/index.html").render(
         items=items, rows_html=[i[3] for i in items], labels=STATE_LABELS, site={"name": cfg.site_name},
         generated=GENERATED, lang=cfg.language, counts=counts)

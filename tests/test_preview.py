@@ -273,6 +273,23 @@ def test_a_change_in_the_ledger_renders_that_post_again(portal_repo):
     assert _shown(portal_repo) == _planned(portal_repo, APRIL)
 
 
+def test_a_pause_or_a_hold_is_shown_although_the_rows_did_not_change(portal_repo):
+    from pipeline.ledger.base import Hold
+
+    run(portal_repo)
+    cfg = load_config(portal_repo / "config.toml", env={})
+    with app.Session.open(cfg) as session:
+        session.ledger.pause("portal", reason="bảo trì", actor="t", now=APRIL - timedelta(hours=1))
+    assert run(portal_repo).rendered == 2  # a and b were due on the portal; c stays scheduled
+    assert _shown(portal_repo) == _planned(portal_repo, APRIL)
+    assert _shown(portal_repo)[("b", "portal")] == "held: paused: bảo trì"
+    with app.Session.open(cfg) as session:
+        session.ledger.resume("portal", actor="t", now=APRIL - timedelta(minutes=30))
+        session.ledger.hold("portal", Hold("token hết hạn"), APRIL - timedelta(minutes=20))
+    run(portal_repo)
+    assert _shown(portal_repo)[("b", "portal")] == "held: auth: token hết hạn"
+
+
 def test_the_stamp_holds_only_while_no_decision_can_change(portal_repo):
     """Differential: between ``now`` and :func:`valid_until`, the plan is the plan at ``now``."""
     cfg = load_config(portal_repo / "config.toml", env={})
