@@ -1,15 +1,21 @@
 """Where things are, found with ``os`` alone: the config file, the templates, the posts (the one
 lister, :func:`post_files`, and its incremental form :class:`Listing`), the files' stat signatures
-(:func:`signatures`) and real paths (:class:`RealPaths`).
+(:func:`signatures`) and real paths (:class:`RealPaths`); and the one containment check every path Loa
+writes or deletes goes through (:func:`inside`, :func:`plain_name`).
 
-Uses ``os`` alone and imports nothing heavy, so that any command may ask where things are and
+Uses ``os`` (and ``re``) alone and imports nothing heavy, so that any command may ask where things are and
 whether they changed before it loads the rest of Loa.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 CONFIG_NAME = "config.toml"
 SHIPPED_TEMPLATES = os.path.join(os.path.dirname(os.path.dirname(os.path.realpath(__file__))), "templates")
@@ -36,6 +42,37 @@ def display(path: str | os.PathLike, root: str | os.PathLike) -> str:
     if real.startswith(root.rstrip(os.sep) + os.sep):
         return real[len(root.rstrip(os.sep)) + 1:].replace(os.sep, "/")
     return os.path.normpath(path)
+
+
+#: A name taken from front matter or config that may become part of a file name: lower-case ASCII
+#: letters, digits and dashes, starting with a letter or digit (the shape of a slug and a config id).
+_PLAIN_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,119}")
+
+
+def plain_name(value: object) -> bool:
+    """Whether ``value`` is a plain name (``[a-z0-9][a-z0-9-]*``, at most 120 characters) that may
+    stand as one part of a file name: no ``/``, ``..``, dot, space, control character or capital."""
+    return isinstance(value, str) and _PLAIN_NAME.fullmatch(value) is not None
+
+
+def inside(folder: str | os.PathLike, *parts: str | os.PathLike) -> Path:
+    """``folder/parts...`` as a resolved path, checked to stay inside ``folder``.
+
+    Raises ``ValueError`` when the path leaves ``folder`` (``..``, an absolute part, a symlink,
+    in the folder or at the end, that points elsewhere; a NUL), or is ``folder`` itself. Call it
+    right before every write, rename or deletion whose path is built from a value Loa does not
+    control (front matter, config, a manifest kept in the site), and use the path it returns.
+    """
+    from pathlib import Path
+
+    names = [os.fspath(p) for p in parts]
+    base = os.path.realpath(folder)
+    if any("\x00" in n for n in names):
+        raise ValueError(f"a path inside {base} contains a NUL character: {names!r}")
+    target = os.path.realpath(os.path.join(base, *names))
+    if not names or target == base or not target.startswith(base.rstrip(os.sep) + os.sep):
+        raise ValueError(f"{os.path.join(*names) if names else '(nothing)'!r} leads outside {base}")
+    return Path(target)
 
 
 def templates_dirs(root: str | os.PathLike) -> list[str]:
