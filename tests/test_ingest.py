@@ -408,7 +408,7 @@ def test_hostile_html_leaves_nothing_executable(server, content):
     for html_out in (markdown.markdown(body), markdown.markdown(body, extensions=["extra"])):
         c = Collect()
         c.feed(html_out)
-        assert c.tags <= {"p", "a", "img", "strong", "em", "br"}, c.tags
+        assert c.tags <= {"p", "a", "img", "strong", "em", "br", "h2", "ul", "li"}, c.tags
         for name, value in c.attrs:
             assert name in ("href", "src", "alt"), (name, value)
             if name in ("href", "src"):
@@ -422,6 +422,40 @@ def test_hostile_html_leaves_nothing_executable(server, content):
     # Escaped markup and Markdown-looking links in the text stay text.
     assert 'Văn bản &lt;script&gt;alert("escaped")&lt;/script&gt; chỉ là chữ; \\[liên kết\\](javascript:alert(6))' in body
     assert "evil.example" not in body and "svg text" not in body and "alert('in svg')" not in body
+
+
+def test_hostile_draft_is_inert_markdown_under_the_renderers_extensions(server, content):
+    """The draft rendered with Loa's own Markdown (tables, fenced code, attribute lists, raw HTML),
+    before any HTML sanitising: no tag or attribute comes from the feed's text."""
+    from pipeline.render import new_markdown
+
+    server.fixture("/rss", "hostile.rss")
+    run([feed("hostile", server.url("/rss"))], content)
+    (path,) = (content / "drafts").glob("*.md")
+    _meta, body = read_draft(path)
+    html_out = new_markdown().convert(body)
+
+    class Collect(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.tags, self.attrs = set(), []
+
+        def handle_starttag(self, tag, attrs):
+            self.tags.add(tag)
+            self.attrs.extend(attrs)
+
+    c = Collect()
+    c.feed(html_out)
+    assert c.tags <= {"p", "a", "img", "strong", "br", "h2", "ul", "li"}, c.tags  # no table, pre, code, em, h1
+    assert sorted({name for name, _v in c.attrs}) == ["alt", "href", "src"], c.attrs
+    for name, value in c.attrs:
+        if name in ("href", "src"):
+            assert value.startswith(server.url("/")), value
+    # The text of the attribute lists and the fences is shown, not applied.
+    assert '<p>Thuộc tính {: href="javascript:alert(8)" onmouseover="alert(9)" }</p>' in html_out
+    assert '<h2>Tiêu đề {: #x onclick="alert(10)" }</h2>' in html_out
+    assert '<li>mục {: .a onfocus="alert(11)" }</li>' in html_out
+    assert "&#126;&#126;&#126;<br>" in html_out and "A &#124; B<br>" in html_out
 
 
 def test_sanitizer_units():
@@ -445,14 +479,18 @@ _PIECES = ['<script>alert(1)</script>', '<img src=x onerror="alert(1)">', '<a hr
            '<img src="data:image/png;base64,AA">', '<a href=" jav&#x09;ascript:z">', '<math><mi>m</mi></math>',
            '<object data=x>', '<!-- <script> -->', '<', '>', '"', "'", '&amp;', '&#x3C;script&#x3E;', 'Hòa ', '\n',
            '<![CDATA[<script>]]>', '<base href="javascript:x">', '<form><button formaction="javascript:x">',
-           '<a href="http:moc.gov.vn/x">', '![i](javascript:z)', '<scr<script>ipt>', '`', '*', '_', '#', '- ']
+           '<a href="http:moc.gov.vn/x">', '![i](javascript:z)', '<scr<script>ipt>', '`', '*', '_', '#', '- ',
+           '{: onclick="x()" }', '{', '}', '|', ' | ', '---', '===', ':---', '~~~', '```', '<br>', '<tr><td>',
+           '</td><td>', '<table>', '<h2>', '<li>', '    ', '[a]: javascript:x', '{: #i .c }']
 
 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.sampled_from(_PIECES) | st.text(max_size=8), max_size=25))
 def test_no_html_soup_yields_anything_executable(parts):
     md = html_to_markdown("".join(parts), "https://moc.gov.vn/tin/a.html")
-    for html_out in (markdown.markdown(md), markdown.markdown(md, extensions=["extra"])):
+    from pipeline.render import new_markdown
+
+    for html_out in (markdown.markdown(md), markdown.markdown(md, extensions=["extra"]), new_markdown().convert(md)):
         tags, attrs = set(), []
 
         class Collect(HTMLParser):

@@ -2,7 +2,8 @@
 
 Two steps, on purpose:
 
-1. ``nh3`` (the Ammonia allow-list sanitizer) keeps only harmless tags and ``href``/``src``/``alt``;
+1. ``nh3`` (the Ammonia allow-list sanitizer, configured in :mod:`pipeline.htmlsafe`, the one place
+   for the portal's allow-list too) keeps only harmless tags and ``href``/``src``/``alt``;
    scripts, styles, iframes, SVG and MathML go with their content; every URL is made absolute
    against the item link (or the feed URL) and must be ``http``/``https`` (links may also be
    ``mailto``/``tel``), so ``javascript:`` and ``data:`` never survive.
@@ -21,8 +22,7 @@ import re
 from html.parser import HTMLParser
 from urllib.parse import quote, urljoin, urlsplit, urlunsplit
 
-import nh3
-
+from pipeline import htmlsafe
 from pipeline.vietnamese import nfc
 
 __all__ = ["absolute_url", "convert", "html_to_markdown", "html_to_text", "first_image", "escape_markdown", "md_url"]
@@ -33,13 +33,9 @@ _BLOCK_TAGS = {"p", "div", "section", "article", "header", "footer", "main", "as
                "figcaption", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "blockquote", "pre",
                "table", "thead", "tbody", "tfoot", "tr", "td", "th", "caption", "hr", "dl", "dt", "dd",
                "center"}
-# Removed together with everything inside them.
-_DROP_WITH_CONTENT = {"script", "style", "iframe", "frame", "frameset", "object", "embed", "applet", "svg",
-                      "math", "noscript", "template", "textarea", "select", "option", "button", "form",
-                      "audio", "video", "canvas", "head", "title", "meta", "link", "base"}
 _ATTRS = {"a": {"href"}, "img": {"src", "alt"}}
-_LINK_SCHEMES = {"http", "https", "mailto", "tel"}
-_IMAGE_SCHEMES = {"http", "https"}
+_LINK_SCHEMES = htmlsafe.LINK_SCHEMES
+_IMAGE_SCHEMES = htmlsafe.IMAGE_SCHEMES
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _URL_JUNK = re.compile(r"[\x00-\x1f\x7f]")
 _ESCAPED_TAG = re.compile(r"&lt;\s*/?\s*(?:img|a|p|br|div|span|b|strong|em|i|ul|ol|li|table|h[1-6])\b", re.I)
@@ -103,19 +99,35 @@ def md_url(url: str) -> str:
     return quote(url, safe=":/?#@!$&*+,;=%~-._")
 
 
+# Every character that starts Markdown syntax the renderer enables (pipeline.render.MD_EXTENSIONS):
+# code, emphasis, links and images, headings, attribute lists ``{: ...}``; Python-Markdown unescapes
+# these after a backslash. ``|`` (table cells) and ``~`` (``~~~`` fences) become character references,
+# which read the same with or without the tables extension. ``<``, ``>`` and ``&`` too (raw HTML,
+# autolinks, block quotes, entities).
+_MD_SPECIAL = re.compile(r"([`*_\[\]#{}])")
+_MD_REFERENCES = {"|": "&#124;", "~": "&#126;"}
+
+
 def escape_markdown(text: str) -> str:
-    """Escape text so Markdown shows it literally (no emphasis, links, headings or raw HTML)."""
+    """Escape text so Markdown shows it literally: no emphasis, code, links, images, headings,
+    attribute lists, table cells, fences or raw HTML (the start of a line is :func:`_escape_line_start`'s)."""
     text = text.replace("\\", "\\\\").replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return re.sub(r"([`*_\[\]#])", r"\\\1", text)
+    text = _MD_SPECIAL.sub(r"\\\1", text)
+    for char, reference in _MD_REFERENCES.items():
+        if char in text:
+            text = text.replace(char, reference)
+    return text
 
 
 def _escape_line_start(line: str) -> str:
-    # A line that starts like a list item would become one.
+    # A line that starts like a list item, a rule or a setext underline (``---``, ``===``) would become one.
     m = re.match(r"^(\s*)(\d+)([.)])(\s|$)", line)
     if m:
         return f"{m.group(1)}{m.group(2)}\\{line[m.end(2):]}"
-    if re.match(r"^\s*[-+=](\s|$)", line):
-        return line.replace(line.lstrip()[0], "\\" + line.lstrip()[0], 1)
+    m = re.match(r"^(\s*)([-+=])", line)
+    if m:
+        mark = "&#61;" if m.group(2) == "=" else "\\" + m.group(2)  # Markdown has no escape for "="
+        return f"{m.group(1)}{mark}{line[m.end():]}"
     return line
 
 
@@ -134,9 +146,7 @@ def _clean(raw: str, base: str | None) -> str:
             return absolute_url(value, base, image=(tag == "img"))
         return value
 
-    return nh3.clean(raw, tags=_INLINE_TAGS | _BLOCK_TAGS, clean_content_tags=_DROP_WITH_CONTENT,
-                     attributes=_ATTRS, url_schemes=_LINK_SCHEMES, link_rel=None, strip_comments=True,
-                     attribute_filter=attr_filter)
+    return htmlsafe.clean(raw, tags=_INLINE_TAGS | _BLOCK_TAGS, attributes=_ATTRS, attribute_filter=attr_filter)
 
 
 class _Node:
@@ -272,6 +282,8 @@ def _block(node: _Node) -> list[str]:
         return ["\n".join(("> " + ln) if ln else ">" for ln in inner.split("\n"))] if inner else []
     if tag == "tr":
         cells = [_paragraph([_inline(c)]).replace("  \n", " ") for c in node.children if isinstance(c, _Node)]
+        # Each cell's start is escaped like a line's; a ":" too, so no row reads as a table's ":---" line.
+        cells = ["&#58;" + c[1:] if c.startswith(":") else c for c in cells]
         row = " | ".join(c for c in cells if c)
         return [row] if row else []
     return _blocks(node)
@@ -301,8 +313,7 @@ def html_to_text(raw: str | None) -> str:
         return ""
     text = _prepare(raw)
     for _ in range(3):
-        cleaned = nh3.clean(_BLOCK_BOUNDARY.sub(" <", text), tags=set(), clean_content_tags=_DROP_WITH_CONTENT,
-                            strip_comments=True)
+        cleaned = htmlsafe.clean(_BLOCK_BOUNDARY.sub(" <", text), tags=(), attributes={})
         decoded = html.unescape(cleaned)
         if not _REAL_TAG.search(decoded):
             break
