@@ -35,7 +35,7 @@ from pipeline import plan as planmod
 from pipeline.content import PostCache
 from pipeline.errors import LedgerUnavailable, UsageError
 from pipeline.ledger import open_ledger
-from pipeline.models import Post, Problem
+from pipeline.models import Post, Problem, Severity
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +57,18 @@ class Content:
     posts: list[Post]
     problems: list[Problem]
     revision: object
+
+
+@dataclass(frozen=True)
+class Checked:
+    """Every problem of one content revision (reading, each post, links, duplicates), sorted by
+    file and line; ``blocked`` the files with an error, which the publish gate holds."""
+
+    problems: list[Problem]
+    blocked: frozenset[str]
+
+    def of(self, relpath: str) -> list[Problem]:
+        return [p for p in self.problems if p.path == relpath]
 
 
 class Session:
@@ -82,6 +94,9 @@ class Session:
         self._renderer_key: tuple | None = None
         self._plan_key: tuple | None = None
         self._plan_reuse: planmod.Plan | None = None
+        self._checked: tuple[tuple, Checked] | None = None
+        self._post_problems: dict[tuple, tuple[Problem, ...]] = {}
+        self._announced: set[tuple[str, str]] = set()  # (file, version) held for errors, logged once
         #: ``factory(channel, ledger) -> Publisher``; ``None``: the channel type's registered class
         self.publisher_factory = publisher_factory
 
@@ -142,6 +157,36 @@ class Session:
             self._renderer_key = (templates, content.revision)
         return self._renderer
 
+    def check(self, content: Content | None = None) -> Checked:
+        """Every problem of the posts: what ``loa check`` prints and what the publish gate reads.
+
+        A post's own problems (front matter against the config, its renderings against the
+        channels' limits, its text) are kept per file version and templates; links and duplicate
+        ids depend on the other files and are looked at again whenever any file changed."""
+        from pipeline import checks
+
+        content = content or self.content()
+        renderer = self.renderer(content)
+        key = (content.revision, self._renderer_key[0])
+        if self._checked is not None and self._checked[0] == key:
+            return self._checked[1]
+        problems = list(content.problems)
+        kept: dict[tuple, tuple[Problem, ...]] = {}
+        for post in content.posts:
+            k = (post.relpath, post.source_hash, post.image_hash, self._renderer_key[0])
+            found = self._post_problems.get(k)
+            if found is None:
+                found = tuple(checks.post_problems(post, self.cfg, renderer))
+            kept[k] = found
+            problems.extend(found)
+            problems.extend(checks.check_links(post, self.cfg.content_dir))
+        problems.extend(checks.check_duplicates(content.posts))
+        problems.sort(key=lambda p: (p.path, p.line, p.col, p.code))
+        self._post_problems = kept
+        checked = Checked(problems, frozenset(p.path for p in problems if p.severity is Severity.ERROR))
+        self._checked = (key, checked)
+        return checked
+
     def ledger_revision(self) -> int | None:
         """A value that changes whenever the ledger's rows change."""
         return self.ledger.snapshot().rev
@@ -156,11 +201,12 @@ class Session:
         lg = self.ledger
         try:
             rows = lg.snapshot()
-            key = (content.revision, only_channel, only_post)
+            checked = self.check(content)
+            key = (content.revision, self._renderer_key[0], only_channel, only_post)
             reuse = self._plan_reuse if self._plan_key == key else None
             p = planmod.plan(content.posts, self.cfg, rows, now, pauses=lg.active_pauses(now),
                              holds={name: h.message for name, h in lg.holds().items()},
-                             throttles=lg.throttles(), sent_today=self._sent_today(lg, now),
+                             throttles=lg.throttles(), blocked=checked.blocked, sent_today=self._sent_today(lg, now),
                              last_sent=self._last_sent(lg), only_channel=only_channel, only_post=only_post,
                              reuse=reuse)
         except LedgerUnavailable:
@@ -198,11 +244,23 @@ class Session:
         now = now or self.clock()
         content = self.content()
         p = self.plan(now, only_channel=only_channel, only_post=only_post, content=content)
+        self._announce_blocked(p, content)
         try:
             return self.engine().run_pass(p, self.ledger, lambda: self.renderer(content), now=now, dry_run=dry_run)
         except LedgerUnavailable:
             self._drop_ledger()
             raise
+
+    def _announce_blocked(self, p: planmod.Plan, content: Content) -> None:
+        """Log each file held for check errors once per version (a daemon passes every minute)."""
+        checked = self.check(content)
+        for d in p.of(planmod.HELD):
+            if d.reason != "check-errors" or (d.post.relpath, d.post.source_hash) in self._announced:
+                continue
+            self._announced.add((d.post.relpath, d.post.source_hash))
+            first = next(x for x in checked.of(d.post.relpath) if x.severity is Severity.ERROR)
+            log.warning("Held %s (%s): it has check errors; nothing of it is sent until they are fixed. First: %s",
+                        d.post.id, d.post.relpath, first.format(self.cfg.language))
 
     def upcoming_by_channel(self, now: datetime | None = None) -> dict[str, list[datetime]]:
         """Per channel, the times of the posts scheduled for it (token expiry warnings)."""
@@ -262,7 +320,7 @@ class Session:
             raise UsageError(f"unknown channel {channel!r}; expected one of: {', '.join(self.cfg.channels)}")
 
     # -- what people read -----------------------------------------------------------------
-    def status(self, now: datetime | None = None, *, days: int = 14) -> dict:
+    def status(self, now: datetime | None = None, *, days: int = 14, lang: str | None = None) -> dict:
         """``loa status``: what goes out soon, what is held and why, what failed, what is in doubt."""
         from pipeline.status import build_status
 
@@ -270,7 +328,7 @@ class Session:
         content = self.content()
         p = self.plan(now, content=content)
         lg = self.ledger
-        return build_status(self.cfg, p, now, days=days, problems=content.problems,
+        return build_status(self.cfg, p, now, days=days, problems=self.check(content).problems, lang=lang,
                             holds=lg.holds(), pauses=lg.active_pauses(now),
                             troubled=lg.rows(states=("failed", "retrying", "in_doubt")), feeds=lg.feed_statuses())
 
@@ -359,7 +417,7 @@ class ChannelReport:
 
 # One word per post for an index row, from its channels' decisions: the first that applies.
 POST_STATES = ("error", "in-doubt", "failed", "held", "awaiting-approval", "due", "waiting", "scheduled",
-               "published", "retracted", "expired", "skipped", "draft")
+               "published", "retracted", "expired", "skipped", "disabled", "draft")
 
 
 def channel_state(d: planmod.Decision) -> str:
@@ -377,6 +435,8 @@ def channel_state(d: planmod.Decision) -> str:
             return "in-doubt"
         if d.reason == "failed":
             return "failed"
+        if d.reason == "channel-disabled":
+            return "disabled"
         return "held"
     return {planmod.DUE: "due", planmod.SCHEDULED: "scheduled", planmod.WAITING: "waiting",
             planmod.SKIP: "skipped", planmod.DOUBT: "in-doubt", planmod.INFLIGHT: "due"}[d.kind]

@@ -167,3 +167,9 @@ def check_text(post: Post, cfg) -> list[Problem]:
                 out.append(_p(post, post.line_of(key), "text.no-diacritics", Severity.WARNING, field=key, words=value[:60]))
     return out
 
+
+
+def post_problems(post: Post, cfg, renderer: Renderer) -> list[Problem]:
+    """A post's own problems: its front matter against the configuration, its renderings against
+    the channels, its text. Links and duplicates, which depend on other files, are checked apart."""
+    return check_post(post, cfg) + check_renderings(post, renderer) + check_text(post, cfg)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
-from typing import Iterable, Mapping
+from typing import Collection, Iterable, Mapping
 
 from pipeline.checks import is_approved
 from pipeline.models import Post
@@ -90,7 +90,7 @@ def _settled(d: Decision) -> bool:
 
 def plan(posts: Iterable[Post], cfg, rows: Mapping[tuple[str, str], object], now: datetime, *,
          pauses: Iterable[object] = (), holds: Mapping[str, str] | None = None,
-         throttles: Mapping[str, datetime] | None = None,
+         throttles: Mapping[str, datetime] | None = None, blocked: Collection[str] = frozenset(),
          sent_today: Mapping[str, int] | None = None, last_sent: Mapping[str, datetime | None] | None = None,
          only_channel: str | None = None, only_post: str | None = None, reuse: Plan | None = None) -> Plan:
     """Decide, for every post and channel, what happens at ``now``. Pure: no I/O, no clock, and
@@ -99,6 +99,8 @@ def plan(posts: Iterable[Post], cfg, rows: Mapping[tuple[str, str], object], now
     ``rows``: ledger snapshot {(post_id, channel): Publication}, with ``rev`` when it has one.
     ``pauses``: active pauses. ``holds``: channel -> message for channels held after an
     authentication failure. ``throttles``: channel -> until when its vendor asked it to wait.
+    ``blocked``: the files (``Post.relpath``) with a check error: nothing of theirs is created,
+    updated or retracted anywhere until they are fixed.
     ``sent_today`` / ``last_sent``: per channel, for ``max_per_day`` / ``min_interval``.
 
     ``reuse``: a plan made by an earlier call *from the same posts, config and filters* (the
@@ -108,21 +110,32 @@ def plan(posts: Iterable[Post], cfg, rows: Mapping[tuple[str, str], object], now
     unequal too. The result is the plan a call without ``reuse`` makes (tests/test_plan.py
     compares them).
     """
-    gates = _Gates(cfg, now, pauses, holds or {}, throttles or {})
+    gates = _Gates(cfg, now, pauses, holds or {}, throttles or {}, blocked)
     rev = getattr(rows, "rev", None)
     prev = reuse.decisions if reuse is not None else None
     same_rows = reuse is not None and rev is not None and reuse.rev == rev
     if same_rows:  # nothing changed but the time: decide again only what time can change
-        out = Plan(list(prev), [], rev, reuse.unsettled)
-        for i in reuse.unsettled:
-            d = out.decisions[i]
-            if d.post is not None:  # (a row whose file is gone depends on the row alone)
-                d = out.decisions[i] = _decide(d.post, cfg.channels[d.channel], d.row, cfg, now, gates)
-            if d.kind != DONE:
-                out.live.append(i)
+        out = _redecide(reuse, cfg, now, gates)
         _apply_spacing(out, cfg, now, sent_today or {}, last_sent or {})
         return out
     out = Plan(live=[], rev=rev)
+    seen = _decide_all(out, posts, cfg, rows, now, gates, prev, only_channel, only_post)
+    # rows whose post file is gone: never treated as a retraction
+    for pair, row in rows.items():
+        if pair in seen or (only_channel and pair[1] != only_channel) or (only_post and pair[0] != only_post):
+            continue
+        if getattr(row, "state", None) in ("published",):
+            out.live.append(len(out.decisions))
+            out.unsettled.append(len(out.decisions))
+            out.decisions.append(Decision(None, pair[0], pair[1], HELD, reason="deleted", row=row))
+    _apply_spacing(out, cfg, now, sent_today or {}, last_sent or {})
+    return out
+
+
+def _decide_all(out: Plan, posts: Iterable[Post], cfg, rows, now: datetime, gates: "_Gates", prev: list | None,
+                only_channel: str | None, only_post: str | None) -> set[tuple[str, str]]:
+    """Every (post, channel) pair into ``out``, keeping ``prev``'s settled verdict where the pair's
+    row is unchanged; returns the pairs seen."""
     decisions, live = out.decisions, out.live
     seen: set[tuple[str, str]] = set()
     for post in posts:
@@ -144,15 +157,18 @@ def plan(posts: Iterable[Post], cfg, rows: Mapping[tuple[str, str], object], now
                 if not _settled(d):
                     out.unsettled.append(i)
             decisions.append(d)
-    # rows whose post file is gone: never treated as a retraction
-    for pair, row in rows.items():
-        if pair in seen or (only_channel and pair[1] != only_channel) or (only_post and pair[0] != only_post):
-            continue
-        if getattr(row, "state", None) in ("published",):
-            live.append(len(decisions))
-            out.unsettled.append(len(decisions))
-            decisions.append(Decision(None, pair[0], pair[1], HELD, reason="deleted", row=row))
-    _apply_spacing(out, cfg, now, sent_today or {}, last_sent or {})
+    return seen
+
+
+def _redecide(reuse: Plan, cfg, now: datetime, gates: "_Gates") -> Plan:
+    """``reuse`` with its unsettled pairs decided again (the posts and rows are the same)."""
+    out = Plan(list(reuse.decisions), [], reuse.rev, reuse.unsettled)
+    for i in reuse.unsettled:
+        d = out.decisions[i]
+        if d.post is not None:  # (a row whose file is gone depends on the row alone)
+            d = out.decisions[i] = _decide(d.post, cfg.channels[d.channel], d.row, cfg, now, gates)
+        if d.kind != DONE:
+            out.live.append(i)
     return out
 
 
@@ -161,8 +177,8 @@ class _Gates:
     requested wait, a blackout."""
 
     def __init__(self, cfg, now: datetime, pauses: Iterable[object], holds: Mapping[str, str],
-                 throttles: Mapping[str, datetime]):
-        self.cfg, self.now, self.holds, self.throttles = cfg, now, holds, throttles
+                 throttles: Mapping[str, datetime], blocked: Collection[str]):
+        self.cfg, self.now, self.holds, self.throttles, self.blocked = cfg, now, holds, throttles, blocked
         self.paused_all = next((p for p in pauses if getattr(p, "channel", None) is None), None)
         self.paused = {p.channel: p for p in pauses if getattr(p, "channel", None)}
 
@@ -204,6 +220,9 @@ def _decide(post: Post, channel, row, cfg, now: datetime, gate: "_Gates") -> Dec
         return D(DONE, reason="retracted")
     if not channel.enabled:
         return D(HELD, reason="channel-disabled")
+    # a file with a check error changes nothing anywhere (a published version stays as it is)
+    if post.relpath in gate.blocked and (published or (post.status == "ready" and not post.retracted)):
+        return D(HELD, "retract" if post.retracted else "update" if published else "create", "check-errors")
 
     # retraction wins over everything once something is out there
     if post.retracted:
@@ -233,19 +252,24 @@ def _decide(post: Post, channel, row, cfg, now: datetime, gate: "_Gates") -> Dec
         if row.version == post.source_hash or channel.on_change == "ignore":
             return D(DONE)
         return gate(D, channel) or D(DUE, "update", "content changed")
+    return _after_failure(D, post, channel, row, now, gate, published)
+
+
+def _after_failure(D, post: Post, channel, row, now: datetime, gate: "_Gates", published: bool) -> Decision:
+    """A row that is retrying or failed: when to try again, if at all."""
     action = row.action or ("update" if published else "create")
-    if state == "retrying":
+    if row.state == "retrying":
         if row.next_attempt_at is not None and row.next_attempt_at > now:
             return D(WAITING, action, "retry", at=row.next_attempt_at)
         return gate(D, channel) or D(DUE, action, "retry")
-    if state == "failed":
+    if row.state == "failed":
         if row.error_kind == "auth" and channel.name not in gate.holds:
             # the hold was lifted (loa retry / credentials fixed): try again
             return gate(D, channel) or D(DUE, action, "retry after auth fix")
         if row.pending_version != post.source_hash and row.error_kind in ("permanent", "bug"):
             return gate(D, channel) or D(DUE, action, "content changed after a failure")
         return D(HELD, action, "failed")
-    return D(DONE, reason=f"state {state}")
+    return D(DONE, reason=f"state {row.state}")
 
 
 def _apply_spacing(p: Plan, cfg, now: datetime, sent_today: Mapping[str, int], last_sent: Mapping[str, datetime | None]) -> None:

@@ -59,7 +59,7 @@ STATE_LABELS = {
     "held": ("Đang giữ lại", "Held"), "awaiting-approval": ("Chờ duyệt", "Awaiting approval"),
     "due": ("Đến giờ đăng", "Due"), "waiting": ("Chờ lượt", "Waiting"), "scheduled": ("Đã lên lịch", "Scheduled"),
     "published": ("Đã đăng", "Published"), "retracted": ("Đã gỡ", "Retracted"), "expired": ("Hết hạn", "Expired"),
-    "skipped": ("Bỏ qua", "Skipped"), "draft": ("Bản nháp", "Draft"),
+    "skipped": ("Bỏ qua", "Skipped"), "disabled": ("Kênh đang tắt", "Channel off"), "draft": ("Bản nháp", "Draft"),
 }
 
 

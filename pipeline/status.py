@@ -10,6 +10,7 @@ from pipeline import plan as planmod
 
 REASONS_VI = {
     "awaiting-approval": "chờ Ban biên tập duyệt",
+    "check-errors": "bài còn lỗi (xem loa check); chưa gửi đi đâu cho đến khi sửa xong",
     "channel-disabled": "kênh đang tắt",
     "expired": "đã hết hạn trước khi đăng",
     "no-publish-time": "chưa có thời điểm đăng (publish_at)",
@@ -34,10 +35,14 @@ def _err(text: str | None) -> dict:
 
 
 def build_status(cfg, p: planmod.Plan, now: datetime, *, days: int, problems: list, holds: dict, pauses: list,
-                 troubled: list, feeds: dict) -> dict:
+                 troubled: list, feeds: dict, lang: str | None = None) -> dict:
     """The status as data (``loa status --format json``), from the plan every front end shares and
     the ledger's held channels, pauses, troubled rows and feed statuses."""
     horizon = now + timedelta(days=days)
+    errors: dict[str, list[str]] = {}
+    for x in problems:
+        if x.severity.value == "error" and len(errors.setdefault(x.path, [])) < 3:
+            errors[x.path].append(x.format(lang or cfg.language))
     upcoming, held, due = [], [], []
     for d in p.active():
         title = d.post.title if d.post else (getattr(d.row, "title", None) or d.post_id)
@@ -50,6 +55,8 @@ def build_status(cfg, p: planmod.Plan, now: datetime, *, days: int, problems: li
         elif d.kind == planmod.DUE:
             due.append(dict(item, action=d.action))
         elif d.kind == planmod.HELD and d.reason not in ("draft", "failed", "in_doubt", "channel-disabled"):
+            if d.reason == "check-errors":
+                item["problems"] = errors.get(d.post.relpath, [])
             held.append(item)
     upcoming.sort(key=lambda x: x["at"] or "")
     failed, retrying, doubt = [], [], []
@@ -69,7 +76,7 @@ def build_status(cfg, p: planmod.Plan, now: datetime, *, days: int, problems: li
             "retrying": retrying, "in_doubt": doubt,
             "holds": {name: {"message": h.message, "hint": h.hint, "vendor": h.vendor} for name, h in holds.items()},
             "pauses": [{"channel": x.channel, "reason": x.reason, "by": x.actor, "since": x.since.isoformat()} for x in pauses],
-            "content_problems": len(problems), "feeds": feed_lines}
+            "content_problems": len(problems), "content_errors": sum(x.severity.value == "error" for x in problems), "feeds": feed_lines}
 
 
 def render_status(st: dict, cfg, lang: str = "vi") -> str:
@@ -101,6 +108,8 @@ def render_status(st: dict, cfg, lang: str = "vi") -> str:
     for x in st["held"]:
         reason = REASONS_VI.get(x["reason"], x["reason"]) if vi else x["reason"]
         out.append(f"  {x['channel']:9} {x['title']} — {reason} ({x['path']})")
+        for line in x.get("problems", ()):
+            out.append(f"      {line}")
     h("Lỗi cần xử lý", "Failed", len(st["failed"]))
     for x in st["failed"]:
         out.append(f"  {x['channel']:9} {x['title']} — {x['reason']}")

@@ -50,7 +50,8 @@ def test_preview_shows_every_channel_with_counts(tmp_path, monkeypatch, capsys):
         "news/img/a.png": PNG_1PX,
         "news/a.md": post(image="img/a.png", image_alt="Ảnh hội thi", summary="Tóm tắt ngắn."),
         "news/b.md": post(id="b", title="Bài nháp", status="draft", channels=["portal"]),
-        "news/c.md": post(id="c", title="Bài tương lai", publish_at="2030-01-01 08:00", channels=["portal"]),
+        "news/c.md": post(id="c", title="Bài tương lai", publish_at="2030-01-01 08:00", channels=["portal"],
+                          unit="phuong-vung-tau"),  # the ward Phường 1 merged into in 2025
         "news/bad.md": "---\nid: [\n---\n",
     })
     monkeypatch.chdir(tmp_path)

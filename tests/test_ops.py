@@ -39,7 +39,7 @@ def test_channels_check_shows_expiry_and_warns_about_later_posts(tmp_path, monke
     with FacebookServer() as server:
         server.add_token(token, expires_in=3 * 86400)
         when = (datetime.now(VN) + timedelta(days=5)).strftime("%Y-%m-%d %H:%M")
-        root = _fb_repo(tmp_path, server, {"news/a.md": post(publish_at=when, channels=["facebook"])})
+        root = _fb_repo(tmp_path, server, {"news/a.md": post(publish_at=when, channels=["facebook"], unit="phuong-vung-tau")})
         monkeypatch.chdir(root)
         monkeypatch.setenv("LOA_FACEBOOK_TOKEN", token)
         code = main(["channels", "check", "--channel", "facebook"])

@@ -11,8 +11,8 @@ from pipeline.models import Severity
 
 @verb("check", "check config.toml and every post; print problems as path:line:col: error|warning: message [code]")
 def check(args) -> int:
-    from pipeline import checks, content
-    from pipeline.render import Renderer
+    from pipeline import content as content_mod
+    from pipeline.app import Session
 
     cfg = load(args)
     lang = lang_of(args, cfg)
@@ -21,30 +21,16 @@ def check(args) -> int:
         from pipeline.commands.fix import run_fix
 
         run_fix(cfg, args, lang)
-    # every post is read for duplicate and link checks, even when only some are asked for
-    all_posts, read_problems = content.read_all(cfg)
+    # every post is read and checked (duplicates and links need the others); the paths choose
+    # which files' problems are shown
+    with Session(cfg) as s:  # the ledger is not opened: checking needs none
+        content = s.content()
+        problems = list(s.check(content).problems)
+    posts = content.posts
     if paths:
-        chosen = {f.absolute() for f in content.iter_post_files(cfg.content_dir, paths)}
-        posts = [p for p in all_posts if p.path.absolute() in chosen]
-        wanted = {content.relpath(f, cfg) for f in chosen}
-        read_problems = [p for p in read_problems if p.path in wanted]
-        if not chosen.issubset({p.path.absolute() for p in all_posts}):
-            for f in chosen:
-                if f not in {p.path.absolute() for p in all_posts}:
-                    _, probs = content.read_post(f, cfg)
-                    read_problems.extend(x for x in probs if x not in read_problems)
-    else:
-        posts = all_posts
-    renderer = Renderer(cfg, {p.path.resolve(): p for p in all_posts})
-    problems = list(read_problems)
-    dup = checks.check_duplicates(all_posts)
-    ids = {p.relpath for p in posts}
-    problems.extend(x for x in dup if x.path in ids)
-    for post in posts:
-        problems.extend(checks.check_post(post, cfg))
-        problems.extend(checks.check_links(post, cfg.content_dir))
-        problems.extend(checks.check_renderings(post, renderer))
-        problems.extend(checks.check_text(post, cfg))
+        wanted = {content_mod.relpath(f, cfg) for f in content_mod.iter_post_files(cfg.content_dir, paths)}
+        posts = [p for p in posts if p.relpath in wanted]
+        problems = [p for p in problems if p.path in wanted]
     if not paths:
         try:
             from pipeline.activities import read_activities

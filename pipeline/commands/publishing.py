@@ -66,7 +66,7 @@ def status(args) -> int:
 
     cfg = load(args)
     with session(args, cfg) as s:
-        st = s.status(parse_now(args.now, cfg), days=args.days)
+        st = s.status(parse_now(args.now, cfg), days=args.days, lang=lang_of(args, cfg))
     if args.format == "json":
         emit_json(st)
     else:
