@@ -382,8 +382,14 @@ def _reusable(row: dict | None, sig: int, pages: set[str], decided: dict[str, li
 def _build(session, out: Path, stamp: dict, partial: bool, now: datetime, jobs: int | None) -> PreviewResult:
     """Plan, render what changed, and write the index, the cache and (for a full run) the stamp."""
     cfg, files, sigs = session.cfg, stamp["files"], stamp["sigs"]
-    content = session.content()  # every post, also for a partial run: the plan spaces all of a channel's posts
-    the_plan = session.plan(now, content=content)
+    collecting = gc.isenabled()
+    gc.disable()  # the posts live for the whole run: collections over the growing heap would free nothing
+    try:
+        content = session.content()  # every post, also for a partial run: the plan spaces all of a channel's posts
+        the_plan = session.plan(now, content=content)
+    finally:
+        if collecting:
+            gc.enable()
     decided = decisions_by_post(the_plan)
     cache_file = out / CACHE_NAME
     try:
