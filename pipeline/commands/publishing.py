@@ -101,10 +101,12 @@ def log_(args) -> int:
     if args.format == "json":
         emit_json([rec(r) for r in rows])
     elif args.format == "csv":
-        w = csv.DictWriter(sys.stdout, fieldnames=fields)
-        w.writeheader()
+        from pipeline.report.text import csv_safe  # a title from a feed may start like a formula
+
+        w = csv.writer(sys.stdout)
+        w.writerow(fields)
         for r in rows:
-            w.writerow(rec(r))
+            w.writerow(csv_safe(rec(r).values()))
     else:
         for r in rows:
             x = rec(r)

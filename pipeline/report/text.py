@@ -134,6 +134,21 @@ def write_json(report: Report, out_path: Path) -> None:
 
 CSV_COLUMNS = ("section", "key", "unit", "channel", "value", "date", "title", "link")
 
+#: What makes a spreadsheet read a cell as a formula (OWASP, CSV injection): a title from a feed
+#: that starts with ``=`` would run in the office's Excel.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def formula_like(value: Any) -> bool:
+    """Whether ``value`` is text a spreadsheet would take for a formula. The one test of every
+    spreadsheet writer (the CSV and xlsx reports, ``loa log --format csv``)."""
+    return isinstance(value, str) and value.startswith(FORMULA_START)
+
+
+def csv_safe(row) -> list:
+    """``row`` with each formula-like text behind a single quote, so a spreadsheet shows it as text."""
+    return ["'" + v if formula_like(v) else v for v in row]
+
 
 def csv_rows(report: Report) -> Iterator[tuple]:
     """One long table: every figure as (section, key, unit, channel, value), then every item as one row
@@ -175,7 +190,7 @@ def write_csv(report: Report, out_path: Path) -> None:
     with out_path.open("w", encoding="utf-8-sig", newline="") as f:
         w = csv.writer(f)
         w.writerow(CSV_COLUMNS)
-        w.writerows(csv_rows(report))
+        w.writerows(csv_safe(row) for row in csv_rows(report))
 
 
 # --- tables shared by the docx and xlsx writers -------------------------------------------------------

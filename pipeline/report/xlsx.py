@@ -2,6 +2,8 @@
 
 Counts use the ``#,##0`` format and shares ``0.0%``, so a Vietnamese-locale Excel shows ``1.234`` and
 ``98,5%``. The "Danh sách" sheet streams every item (write-only workbook) up to Excel's row limit.
+Text is always text: a title that starts like a formula (``=HYPERLINK(...)``, from a feed) is stored
+as a string with Excel's quote prefix, never as a formula (:func:`pipeline.report.text.formula_like`).
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipeline.report.model import Report, change_pct, date_short_vi
-from pipeline.report.text import TABLE_HEADERS, expand_headers, report_title, table_rows
+from pipeline.report.text import TABLE_HEADERS, expand_headers, formula_like, report_title, table_rows
 
 SHEETS = (("Tổng hợp", "summary"), ("Theo kênh", "channels"), ("Theo loại", "types"), ("Theo chủ đề", "topics"),
           ("Theo tháng", "months"), ("Đơn vị", "units"), ("Chỉ tiêu", "targets"), ("Hoạt động", "activities"))
@@ -22,6 +24,16 @@ def _openpyxl():
     except ImportError as exc:
         raise ImportError("the .xlsx report requires openpyxl: pip install 'loa[report]'") from exc
     return openpyxl
+
+
+def _text(ws, value):
+    """A cell holding ``value``; formula-like text stays a string (openpyxl would store a formula)."""
+    from openpyxl.cell import WriteOnlyCell
+    c = WriteOnlyCell(ws, value=value)
+    if formula_like(value):
+        c.data_type = "s"
+        c.quotePrefix = True  # and Excel keeps it text when someone edits the cell
+    return c
 
 
 def _cell(ws, kind, value):
@@ -37,9 +49,9 @@ def _cell(ws, kind, value):
         c = WriteOnlyCell(ws, value=None if pct is None else round(pct / 100.0, 4))
         c.number_format = "+0.0%;-0.0%;0%"
     elif kind == "d":
-        c = WriteOnlyCell(ws, value=date_short_vi(value))
+        c = _text(ws, date_short_vi(value))
     else:
-        c = WriteOnlyCell(ws, value=value)
+        c = _text(ws, value)
     return c
 
 
@@ -54,14 +66,14 @@ def write_xlsx(report: Report, out_path: Path, templates_dir=None) -> None:
         ws = wb.create_sheet(sheet_name)
         ws.column_dimensions["A"].width = 38
         if table == "summary":
-            head = WriteOnlyCell(ws, value=f"BÁO CÁO {title}")
+            head = _text(ws, f"BÁO CÁO {title}")
             head.font = bold
             ws.append([head])
             ws.append([f"Kỳ báo cáo: {report.period.days_prose()}"])
             ws.append([])
         header = []
         for h in expand_headers(report, TABLE_HEADERS[table]):
-            c = WriteOnlyCell(ws, value=h)
+            c = _text(ws, h)
             c.font = bold
             header.append(c)
         ws.append(header)
@@ -81,9 +93,10 @@ def write_xlsx(report: Report, out_path: Path, templates_dir=None) -> None:
         for ch in item.channels:
             if written >= EXCEL_MAX_ROWS - 1:
                 break
-            ws.append([item.date.strftime("%d/%m/%Y %H:%M"), item.post_id, item.unit_name, item.title, item.type,
-                       report.label("channels", ch), item.links.get(ch, ""),
-                       date_short_vi(item.corrected_at), date_short_vi(item.retracted_at)])
+            ws.append([_text(ws, v) if formula_like(v) else v for v in (  # plain values stream faster
+                item.date.strftime("%d/%m/%Y %H:%M"), item.post_id, item.unit_name, item.title, item.type,
+                report.label("channels", ch), item.links.get(ch, ""),
+                date_short_vi(item.corrected_at), date_short_vi(item.retracted_at))])
             written += 1
         else:
             continue
