@@ -2,7 +2,7 @@
 
     period = parse_period("2024-Q1", mode=config.report["periods"], tz=config.tz)
     report = build_report(ledger, period, units=[...], targets=..., activities=..., org=..., now=now)
-    write_report(report, "docx", Path("reports/2024-Q1.docx"))
+    write_report(report, "docx", report_path("reports", "2024-Q1", "docx"))
 
 :func:`build_report` aggregates in the database (see :mod:`pipeline.report.aggregate`);
 :func:`write_report` turns the frozen :class:`Report` into one of ``FORMATS``. Keep the ledger open until
@@ -11,10 +11,13 @@ the JSON/CSV/XLSX files are written: they stream every item from it.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
 from pipeline.errors import UsageError
+from pipeline.paths import inside, plain_name
 from pipeline.report.aggregate import ITEMS_LIMIT, build_report
 from pipeline.report.model import Report, date_header_vi, format_change_vi, format_number_vi
 from pipeline.report.periods import Period, make_period, parse_period, period_ending_before
@@ -22,8 +25,28 @@ from pipeline.report.periods import Period, make_period, parse_period, period_en
 FORMATS = ("md", "html", "docx", "xlsx", "csv", "json")
 
 
+def report_path(out_dir: str | Path, key: str, fmt: str, *, unit: str | None = None) -> Path:
+    """The file of the report of period ``key`` in ``out_dir``: ``2024-Q1.docx``, or
+    ``2024-Q1-phuong-1.docx`` for one unit. The key is written as :func:`parse_period` reads it
+    (``2024-q1`` -> ``2024-Q1``); a unit that is not a plain name (``[a-z0-9-]``), or a file that
+    leads out of ``out_dir`` (a link planted there), is a :class:`UsageError`."""
+    if fmt not in FORMATS:
+        raise UsageError(f"unknown report format {fmt!r}; expected one of: {', '.join(FORMATS)}")
+    stem = parse_period(key).key
+    if unit is not None:
+        if not plain_name(unit):
+            raise UsageError(f"unit {unit!r} cannot name a report file: only a-z, 0-9 and - are allowed")
+        stem += f"-{unit}"
+    try:
+        return inside(out_dir, f"{stem}.{fmt}")
+    except ValueError:
+        raise UsageError(f"{Path(out_dir) / f'{stem}.{fmt}'} leads outside {out_dir} (a link?); "
+                         "remove it or choose another --out folder") from None
+
+
 def write_report(report: Report, fmt: str, out_path: str | Path, *, templates_dir: str | Path | None = None) -> Path:
     """Write ``report`` as ``fmt`` to ``out_path`` (parent folders are created) and return the path.
+    Build ``out_path`` with :func:`report_path` when its name comes from a period key or a unit.
 
     ``templates_dir`` is the site's template folder; its ``report/`` files override the shipped wording.
     """
@@ -31,8 +54,12 @@ def write_report(report: Report, fmt: str, out_path: str | Path, *, templates_di
         raise UsageError(f"unknown report format {fmt!r}; expected one of: {', '.join(FORMATS)}")
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    # Each writer goes to a temporary name first: a half-written report must never look finished.
-    tmp = out.with_name(out.name + ".part")
+    # Each writer goes to a temporary file first: a half-written report must never look finished.
+    # A fresh one (O_EXCL): the reports folder may sit in the content repository, and a link
+    # planted under a predictable name would be written through.
+    fd, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)
+    os.close(fd)
+    tmp = Path(name)
     try:
         if fmt == "md":
             from pipeline.report.text import write_md
@@ -52,6 +79,7 @@ def write_report(report: Report, fmt: str, out_path: str | Path, *, templates_di
         else:
             from pipeline.report.xlsx import write_xlsx
             write_xlsx(report, tmp, templates_dir)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; the office reads the reports from a share
         tmp.replace(out)
     finally:
         tmp.unlink(missing_ok=True)
@@ -101,4 +129,4 @@ def inputs_from_config(config) -> dict[str, Any]:
 
 __all__ = ["inputs_from_config", "FORMATS", "ITEMS_LIMIT", "Period", "Report", "UsageError", "build_report", "date_header_vi",
            "format_change_vi", "format_number_vi", "make_period", "parse_period", "period_ending_before",
-           "write_report"]
+           "report_path", "write_report"]
