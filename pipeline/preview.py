@@ -157,10 +157,7 @@ def build_preview(session: app.Session, out_dir: Path | None = None, paths: list
     cfg = session.cfg
     out = Path(out_dir or cfg.preview_dir)
     (out / "posts").mkdir(parents=True, exist_ok=True)
-    if paths is None:
-        files = paths_mod.Listing().scan(str(cfg.content_dir))
-    else:
-        files = [str(p) for p in content_mod.iter_post_files(cfg.content_dir, paths)]
+    files = paths_mod.post_files(cfg.content_dir, paths)
     sigs = paths_mod.signatures(files)  # before the posts are read: a file changed meanwhile is seen next time
     key = _settings_key(cfg)
     stamp = {"version": STAMP_VERSION, "key": key, "ledger": _ledger_key(session, now), "files": files, "sigs": sigs}
