@@ -138,6 +138,8 @@ class Config:
     preview_dir: Path
     warnings: tuple[tuple[str, str], ...] = ()
     raw: Mapping[str, Any] = field(default_factory=dict)
+    #: hosts whose iframes article HTML may keep (``[site] iframe_hosts``), see :mod:`pipeline.htmlsafe`
+    iframe_hosts: tuple[str, ...] = ()
 
     @property
     def templates_dirs(self) -> list[Path]:
@@ -208,7 +210,7 @@ def build_config(raw: Mapping[str, Any], root: Path, path: Path | None = None, *
         blackouts=tuple(blackouts), feeds=tuple(feeds), report=_report(data["report"], root),
         tone_style=data["text"].get("tone_style"), proper_names=tuple(data["text"]["proper_names"]),
         daemon=_daemon(data["daemon"]), article_url=site["article_url"], preview_dir=root / data["preview"]["out_dir"],
-        warnings=tuple(warnings), raw=raw,
+        warnings=tuple(warnings), raw=raw, iframe_hosts=tuple(site["iframe_hosts"]),
     )
 
 

@@ -22,7 +22,7 @@ import jinja2
 import markdown
 
 import publishers
-from pipeline import markdown_fast
+from pipeline import htmlsafe, markdown_fast
 from pipeline.content import real_join
 from pipeline.errors import RenderError
 from pipeline.models import Post, Rendering
@@ -60,6 +60,12 @@ def _fenced_code_extension() -> type:
     return FencedCodeExtension
 
 
+def new_markdown() -> markdown.Markdown:
+    """The Markdown converter of article HTML (before :func:`pipeline.htmlsafe.clean_article`);
+    ``loa check`` uses one too, to see what the sanitiser will remove."""
+    return markdown_fast.install(markdown.Markdown(extensions=markdown_extensions(), output_format="html"))
+
+
 HTML_CACHE_SIZE = 256  # posts whose article HTML a renderer keeps (bounds memory over 10,000 posts)
 
 
@@ -74,7 +80,7 @@ class Renderer:
         self.templates_dirs = list(cfg.templates_dirs)
         self.env = environment(self.templates_dirs, cfg.tz, autoescape=jinja2.select_autoescape(["html", "htm", "xml"]))
         self.env.filters["hashtag"] = hashtag
-        self.md = markdown_fast.install(markdown.Markdown(extensions=markdown_extensions(), output_format="html"))
+        self.md = new_markdown()
         self.posts_by_path = posts_by_path or {}
         self.resolver = resolver
         self._html_cache: dict[str, str] = {}
@@ -124,12 +130,15 @@ class Renderer:
 
     # -- pieces ------------------------------------------------------------------------
     def article_html(self, post: Post) -> str:
-        """The post body as HTML, links to other posts rewritten to their portal URLs."""
+        """The post body as HTML, links to other posts rewritten to their portal URLs, through the
+        allow-list of :mod:`pipeline.htmlsafe` (no script, style, event handler, ``javascript:``
+        or ``data:`` URL; iframes only from ``[site] iframe_hosts``)."""
         cached = self._html_cache.get(post.source_hash)
         if cached is not None:
             return cached
         out = self.md.reset().convert(post.body)
         out = _LINK.sub(lambda m: self._rewrite_link(post, m), out)
+        out = htmlsafe.clean_article(out, self.cfg.iframe_hosts)  # the one allow-list, for every channel
         if len(self._html_cache) >= HTML_CACHE_SIZE:  # the channels of a post are rendered together
             del self._html_cache[next(iter(self._html_cache))]
         self._html_cache[post.source_hash] = out

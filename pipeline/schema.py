@@ -54,6 +54,13 @@ def _url(value: Any) -> str | None:
     return None
 
 
+def _hosts(value: Any) -> str | None:
+    for host in value if isinstance(value, list) else ():
+        if isinstance(host, str) and not re.fullmatch(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?", host):
+            return Detail("config.bad-host", value=repr(host))
+    return None
+
+
 DATE = (_dt.date,)
 DATETIME = (_dt.datetime, _dt.date)
 
@@ -127,6 +134,8 @@ SCHEMA = Section((
         Key("language", str, default="vi", choices=("vi", "en"), doc="Language of messages and pages."),
         Key("article_url", str, default="{base_url}/{type}/{slug}.html",
             doc="Address of a post's portal article, linked from social posts. Fields: {base_url}, {type}, {slug}, {id}, {year}. For WordPress with `/%postname%/` permalinks: \"{base_url}/{slug}/\"."),
+        Key("iframe_hosts", list, default=[], item_type=str, check=_hosts,
+            doc="Hosts whose `<iframe>` a post may embed (maps, video), e.g. [\"www.youtube.com\", \"www.google.com\"]; `https` only, exact host names. Empty: every iframe is removed."),
     ))),
     Key("organization", section=Section((
         Key("name_lines", list, required=True, item_type=str, doc="Agency name lines as on documents (`ỦY BAN NHÂN DÂN`, `THÀNH PHỐ VŨNG TÀU`)."),
