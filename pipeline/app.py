@@ -373,18 +373,18 @@ class Session:
     def write_report(self, key: str, formats: list[str], out_dir: Path | None = None, *, unit: str | None = None,
                      as_of: datetime | None = None, now: datetime | None = None):
         """Write the report of ``key`` in each format; returns (report, paths written)."""
-        from pipeline.report import write_report
+        from pipeline.report import report_path, write_report
 
-        rep = self.report(key, unit=unit, as_of=as_of, now=now)
         out_dir = out_dir or self.cfg.report.out_dir
-        stem = key + (f"-{unit}" if unit else "")
-        return rep, [write_report(rep, fmt, out_dir / f"{stem}.{fmt}", templates_dir=self.cfg.root / "templates")
-                     for fmt in formats]
+        paths_ = [report_path(out_dir, key, fmt, unit=unit) for fmt in formats]  # refused before any work
+        rep = self.report(key, unit=unit, as_of=as_of, now=now)
+        return rep, [write_report(rep, fmt, path, templates_dir=self.cfg.root / "templates")
+                     for fmt, path in zip(formats, paths_)]
 
     def write_due_reports(self, now: datetime | None = None) -> list[Path]:
         """The morning after a cut-off: write every period that ended at today's midnight (site
         zone). A report already written is left alone (reports are frozen)."""
-        from pipeline.report import period_ending_before, write_report
+        from pipeline.report import period_ending_before, report_path, write_report
 
         now = now or self.clock()
         cfg = self.cfg
@@ -395,7 +395,7 @@ class Session:
             if p.end != midnight:
                 continue
             for fmt in cfg.report.formats:
-                path = cfg.report.out_dir / f"{p.key}.{fmt}"
+                path = report_path(cfg.report.out_dir, p.key, fmt)
                 if path.exists():
                     continue
                 rep = self.report(p.key, now=now)
