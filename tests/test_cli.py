@@ -40,7 +40,7 @@ def test_approve_keeps_every_other_byte(tmp_path, monkeypatch):
     before = f.read_text()
     assert main(["approve", "content/news/a.md", "--by", "Lê Thị Mai"]) == 0
     after = f.read_text()
-    assert 'approved_by: "Lê Thị Mai"' in after and "approved_hash:" in after
+    assert "approved_by: Lê Thị Mai\n" in after and "approved_hash: " in after
     stripped = "\n".join(l for l in after.split("\n") if not l.startswith("approved_"))
     assert stripped == before
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -46,9 +46,9 @@ def new(args) -> int:
         "status": "draft",
         "summary": "",
     }
-    import yaml
+    from pipeline.approval import render_key
 
-    text = "---\n" + yaml.safe_dump(front, allow_unicode=True, sort_keys=False, default_flow_style=None) + "---\n\n" + (
+    text = "---\n" + "".join(line + "\n" for k, v in front.items() for line in render_key(k, v)) + "---\n\n" + (
         "Viết nội dung bài ở đây (Markdown).\n" if lang == "vi" else "Write the post here (Markdown).\n")
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "x", encoding="utf-8") as fh:  # "x": refuse to overwrite, even in a race
@@ -77,57 +77,72 @@ def _new_conf(sp) -> None:
 new.configure = _new_conf
 
 
-@verb("approve", "record approval of a post by an editorial board member, bound to its content")
+@verb("approve", "record approval of a post by an editorial board member, bound to its content; --list: the queue")
 def approve(args) -> int:
-    from pipeline.content import read_post
+    from pipeline import approval
+    from pipeline.app import Session
+    from pipeline.content import relpath
+    from pipeline.messages import text as msg
 
     cfg = load(args)
     lang = lang_of(args, cfg)
+    if args.list:
+        return _print_queue(cfg, lang)
+    if not args.path or not args.by:
+        raise UsageError(msg("approval.usage", lang))
     path = Path(args.path)
-    post, problems = read_post(path, cfg)
-    if post is None:
-        for p in problems:
+    if not path.is_file():
+        raise UsageError(msg("path.missing", lang, path=args.path))
+    with Session(cfg) as s:  # the ledger is not opened: approving needs none
+        content = s.content()
+        found = s.check(content).of(relpath(path, cfg))
+    post = next((p for p in content.posts if p.path.resolve() == path.resolve()), None)
+    if post is None:  # the file cannot be read as a post: its problems say why
+        for p in found:
             print(p.format(lang), file=sys.stderr)
         return 1
-    by = args.by.strip()
-    if cfg.board and by not in cfg.board:
-        raise UsageError((f"{by!r} không phải thành viên Ban biên tập ({', '.join(cfg.board)})" if lang == "vi"
-                          else f"{by!r} is not an editorial board member ({', '.join(cfg.board)})"))
-    if by.casefold() == post.author.strip().casefold():
-        raise UsageError((f"{by} là tác giả bài này nên không thể tự duyệt" if lang == "vi"
-                          else f"{by} is the author of this post and cannot approve it"))
-    text = path.read_text(encoding="utf-8")
-    text = set_front_keys(text, {"approved_by": by, "approved_hash": post.approval_hash})
-    tmp = path.with_name(path.name + ".loa-tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-    print((f"Đã ghi nhận {by} duyệt {rel(path, cfg)} (mã {post.approval_hash})" if lang == "vi"
-           else f"Recorded approval of {rel(path, cfg)} by {by} (hash {post.approval_hash})"))
+    refused = approval.refusal(post, args.by, found, cfg)
+    if refused is not None:
+        print(f"loa: {refused.message(lang)} [{refused.code}]", file=sys.stderr)
+        return refused.exit_code
+    front = approval.approval_front(post, args.by, cfg)
+    _write(path, set_front_keys(path.read_text(encoding="utf-8"), front))
+    print(msg("approval.done", lang, by=front["approved_by"], path=rel(path, cfg), hash=front["approved_hash"]))
     return 0
 
 
-def set_front_keys(text: str, values: dict[str, str]) -> str:
-    """Set top-level front matter keys in place, leaving every other byte of the file unchanged."""
-    import yaml
+def _print_queue(cfg, lang: str) -> int:
+    from pipeline import approval
+    from pipeline.app import Session
+    from pipeline.messages import text as msg
 
-    lines = text.split("\n")
-    end = next(i for i in range(1, len(lines)) if lines[i].strip() in ("---", "..."))
-    for key, value in values.items():
-        rendered = f"{key}: {yaml.safe_dump(value, allow_unicode=True, default_style=chr(34)).strip()}"
-        rx = re.compile(rf"^{re.escape(key)}\s*:")
-        for i in range(1, end):
-            if rx.match(lines[i]):
-                lines[i] = rendered
-                break
-        else:
-            lines.insert(end, rendered)
-            end += 1
-    return "\n".join(lines)
+    with Session(cfg) as s:
+        waiting = approval.queue(s.content().posts, cfg)
+    for w in waiting:
+        print(f"{w.post.relpath}\t{', '.join(w.channels)}\t{w.describe(lang)}")
+    print(msg("approval.queue-count", lang, count=len(waiting)), file=sys.stderr)
+    return 0
+
+
+def _write(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".loa-tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)  # whole or not at all, even if Loa is stopped mid-write
+
+
+def set_front_keys(text: str, values: dict) -> str:
+    """Set top-level front matter keys in place, leaving every other byte of the file unchanged
+    (:func:`pipeline.approval.set_front_keys`; ``loa retract`` calls it from here)."""
+    from pipeline.approval import set_front_keys as write
+
+    return write(text, values)
 
 
 def _approve_conf(sp) -> None:
-    sp.add_argument("path", help="the post file")
-    sp.add_argument("--by", required=True, help="name of the board member, as in editorial.board")
+    sp.add_argument("path", nargs="?", help="the post file")
+    sp.add_argument("--by", help="name of the board member, as in editorial.board")
+    sp.add_argument("--list", action="store_true", help="list the posts waiting for approval and what changed since the last one")
+    sp.add_argument("--lang", choices=("vi", "en"), default=argparse.SUPPRESS, help="language of messages")
 
 
 approve.configure = _approve_conf
