@@ -33,6 +33,15 @@ def test_new_writes_a_post_and_refuses_to_overwrite(tmp_path, monkeypatch, capsy
     assert main(["check"]) == 0
 
 
+def test_new_speaks_vietnamese_by_default_and_english_on_request(tmp_path, monkeypatch, capsys):
+    make_repo(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    assert main(["new", "su-kien", "Tiêu đề", "--unit", "phuong-1"]) == 2
+    assert "loa: loại bài `su-kien` không có; dùng một trong: news, guide" in capsys.readouterr().err
+    assert main(["--lang", "en", "new", "news", "Tiêu đề", "--unit", "phuong-1", "--at", "mai"]) == 2
+    assert "loa: --at: cannot read `mai`; write \"2024-03-25 08:00\"" in capsys.readouterr().err
+
+
 def test_approve_keeps_every_other_byte(tmp_path, monkeypatch):
     make_repo(tmp_path, {"news/a.md": post(channels=["portal"]) + "\nĐoạn cuối.\n"})
     monkeypatch.chdir(tmp_path)

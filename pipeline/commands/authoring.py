@@ -15,24 +15,24 @@ from pipeline.errors import UsageError
 @verb("new", "write a new post with a fresh id at content/<type>/<year>/<slug>.md (never overwrites)")
 def new(args) -> int:
     from pipeline.content import make_slug, new_id, parse_time
+    from pipeline.messages import text as msg
 
     cfg = load(args)
     lang = lang_of(args, cfg)
     if args.type not in cfg.types:
-        raise UsageError(f"unknown type {args.type!r}; expected one of: {', '.join(cfg.types)}")
+        raise UsageError(msg("new.unknown-type", lang, value=args.type, choices=", ".join(cfg.types)))
     if args.unit not in cfg.units:
-        raise UsageError(f"unknown unit {args.unit!r}; expected one of: {', '.join(cfg.units)}")
+        raise UsageError(msg("new.unknown-unit", lang, value=args.unit, choices=", ".join(cfg.units)))
     try:
         when = parse_time(args.at, cfg.tz) if args.at else parse_now(None, cfg).replace(second=0, microsecond=0)
     except ValueError:
-        raise UsageError(f"--at: cannot read {args.at!r}; write \"2024-03-25 08:00\"") from None
+        raise UsageError(msg("new.bad-at", lang, value=args.at)) from None
     slug = make_slug(args.title)
     if not slug:
-        raise UsageError("the title gives an empty slug; write a title with letters")
+        raise UsageError(msg("new.empty-slug", lang))
     path = cfg.content_dir / args.type / f"{when:%Y}" / f"{slug}.md"
     if path.exists():
-        print(("đã có tệp {p}; không ghi đè. Hãy đổi tiêu đề hoặc sửa tệp đó." if lang == "vi" else
-               "{p} already exists; not overwritten. Change the title or edit that file.").format(p=rel(path, cfg)), file=sys.stderr)
+        print(msg("new.exists", lang, path=rel(path, cfg)), file=sys.stderr)
         return 1
     author = args.author or os.environ.get("LOA_AUTHOR") or _git_user(cfg.root) or ""
     front = {
@@ -48,8 +48,7 @@ def new(args) -> int:
     }
     from pipeline.approval import render_key
 
-    text = "---\n" + "".join(line + "\n" for k, v in front.items() for line in render_key(k, v)) + "---\n\n" + (
-        "Viết nội dung bài ở đây (Markdown).\n" if lang == "vi" else "Write the post here (Markdown).\n")
+    text = "---\n" + "".join(line + "\n" for k, v in front.items() for line in render_key(k, v)) + "---\n\n" + msg("new.placeholder", lang) + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "x", encoding="utf-8") as fh:  # "x": refuse to overwrite, even in a race
         fh.write(text)
