@@ -61,33 +61,22 @@ def check_post(post: Post, cfg) -> list[Problem]:
     if post.image and not post.image_alt:
         out.append(_p(post, L("image"), "image.no-alt"))
     out.extend(_approval(post, cfg))
+    out.extend(check_html(post, cfg))
     return out
 
 
 def _approval(post: Post, cfg) -> list[Problem]:
-    need = [c for c in post.channels if c in cfg.require_approval and c in cfg.channels]
-    out: list[Problem] = []
-    if post.approved_by:
-        if cfg.board and post.approved_by not in cfg.board:
-            out.append(_p(post, post.line_of("approved_by"), "approval.not-board", by=post.approved_by, board=", ".join(cfg.board)))
-        if post.approved_by.strip().casefold() == post.author.strip().casefold():
-            out.append(_p(post, post.line_of("approved_by"), "approval.own-post", by=post.approved_by))
-    if not need or post.status != "ready":
-        return out
-    if not post.approved_hash:
-        out.append(_p(post, post.line_of("status"), "approval.missing", Severity.WARNING, channels=", ".join(need), path=post.relpath))
-    elif post.approved_hash != post.approval_hash:
-        out.append(_p(post, post.line_of("approved_hash"), "approval.void", Severity.WARNING, by=post.approved_by or "?"))
-    return out
+    from pipeline import approval
+
+    return approval.problems(post, cfg)
 
 
 def is_approved(post: Post, cfg) -> bool:
-    """True when a board member who is not the author approved exactly this content."""
-    return bool(
-        post.approved_hash and post.approved_hash == post.approval_hash and post.approved_by
-        and (not cfg.board or post.approved_by in cfg.board)
-        and post.approved_by.strip().casefold() != post.author.strip().casefold()
-    )
+    """True when a board member who is not the author approved exactly this content
+    (:func:`pipeline.approval.is_approved`)."""
+    from pipeline import approval
+
+    return approval.is_approved(post, cfg)
 
 
 def check_duplicates(posts: Iterable[Post]) -> list[Problem]:
@@ -108,6 +97,34 @@ def check_duplicates(posts: Iterable[Post]) -> list[Problem]:
             for p in ps:
                 others = ", ".join(o.relpath for o in ps if o is not p)
                 out.append(_p(p, p.line_of(key) if key in p.lines else p.line_of("title"), code, value=value, other=others))
+    return out
+
+
+# What can make the sanitiser remove something: raw HTML (``<``), an attribute list (``{``), or a
+# URL scheme other than http(s), mailto and tel. A body with none of them needs no conversion.
+_MAY_LOSE = re.compile(r"[<{]|(?<![\w+.-])(?!(?:https?|mailto|tel):)[a-z][a-z0-9+.-]*:(?=\S)", re.I)
+_CONVERTER: list = []  # one Markdown converter per process, made on first use
+
+
+def check_html(post: Post, cfg) -> list[Problem]:
+    """A warning, with its line, for every tag, attribute and comment of the body's HTML that the
+    portal's allow-list (:mod:`pipeline.htmlsafe`) will remove: the post is still published, without it."""
+    if not _MAY_LOSE.search(post.body):
+        return []
+    from pipeline import htmlsafe
+    from pipeline.render import new_markdown
+
+    if not _CONVERTER:
+        _CONVERTER.append(new_markdown())
+    found = htmlsafe.removals(_CONVERTER[0].reset().convert(post.body), cfg.iframe_hosts)
+    out = []
+    for i, r in htmlsafe.locate(post.body, found):
+        line = post.body_line + i
+        if r.kind == "attr":
+            out.append(_p(post, line, "html.removed-attr", Severity.WARNING, tag=r.tag, attr=r.attr, at=line,
+                          value=r.value if len(r.value) <= 60 else r.value[:57] + "..."))
+        else:
+            out.append(_p(post, line, f"html.removed-{r.kind}", Severity.WARNING, tag=r.tag, at=line))
     return out
 
 
