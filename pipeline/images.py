@@ -58,6 +58,8 @@ class Images:
 
         if _REMOTE.match(image):
             return problem("image.remote", value=image)
+        if image.lower().endswith((".svg", ".svgz")):  # SVG can carry script: never a post image
+            return problem("image.svg", value=image)
         real = self._real.join(folder, image)
         if not real.startswith(self._root):
             return problem("image.outside", value=image)
@@ -78,11 +80,11 @@ class Images:
                 data = fh.read()
             known = (looks_like_image(data), sha(data))
         self.hashed[key] = known
-        if not known[0]:
+        if not known[0]:  # SVG content under another name too: it does not look like an image
             return problem("image.not-image", value=image)
         return Path(real), known[1], tuple(found)
 
 
 def looks_like_image(data: bytes) -> bool:
-    """PNG, JPEG, GIF, WebP (RIFF) or SVG, by their first bytes."""
-    return data.startswith((b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"RIFF")) or data[:5] == b"<?xml" or b"<svg" in data[:512]
+    """PNG, JPEG, GIF or WebP (RIFF), by their first bytes. Not SVG: it can carry script."""
+    return data.startswith((b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"RIFF"))
