@@ -149,13 +149,20 @@ def _article(page: str) -> str:
 
 
 def test_preview_shows_exactly_the_portal_article_html(tmp_path):
-    """On the sample content, plus a hostile post and one that shows its cover image again in its body."""
+    """On the sample content, plus a hostile post and one that shows its cover image again in its body:
+    the preview page, the static site's rendering and the WordPress rendering hold the same article HTML."""
     make_repo(tmp_path, {
         "news/images/a.png": PNG_1PX,
         "news/a.md": post(id="hostile", body=HOSTILE, **ONLY_PORTAL),
         "news/b.md": post(id="cover-twice", title="Ảnh bìa trong bài", image="images/a.png", image_alt="Ảnh",
                           body="Ảnh bìa:\n\n![Ảnh](images/a.png)\n", **ONLY_PORTAL),
-    }, sample_content=True)
+    }, sample_content=True, config_extra="""
+        [channels.cong]
+        type = "wordpress"
+        url = "https://congtt.example.gov.vn"
+        username = "loa"
+        password_env = "LOA_WP_PASSWORD"
+    """)
     cfg = _cfg(tmp_path)
     with app.Session.open(cfg) as session:
         build_preview(session, tmp_path / "out", now=datetime(2024, 4, 1, 8, 0, tzinfo=VN), jobs=1)
@@ -165,8 +172,9 @@ def test_preview_shows_exactly_the_portal_article_html(tmp_path):
             if "portal" not in p.channels:
                 continue
             portal = renderer.render(p, "portal").body
+            wordpress = renderer.render(p, "cong").body  # what the WordPress publisher sends as "content"
             page = (tmp_path / "out" / page_name(p.id)).read_text(encoding="utf-8")
-            assert _article(page) == _article(portal) == renderer.article_html(p).strip("\n"), p.relpath
+            assert _article(page) == _article(portal) == _article(wordpress) == renderer.article_html(p).strip("\n"), p.relpath
             compared += 1
     assert compared >= 10
     hostile_page = (tmp_path / "out" / page_name("hostile")).read_text(encoding="utf-8")
