@@ -69,7 +69,7 @@ def test_approval_missing_then_valid_then_void(tmp_path, monkeypatch, capsys):
     f = tmp_path / "content/news/2024/a.md"
     f.write_text(f.read_text().replace("năm 2024.", "năm 2024 tại hội trường."))
     code, out, _ = run(tmp_path, monkeypatch, capsys, "--lang", "en")
-    assert "approved by Lê Thị Mai, but the title, summary, body or image changed since" in out
+    assert "approved by Lê Thị Mai, but the summary and the body changed since; it needs approval again" in out
 
 
 def test_over_limit_from_real_rendering(tmp_path, monkeypatch, capsys):
