@@ -319,6 +319,33 @@ class Session:
         if channel and channel not in self.cfg.channels:
             raise UsageError(f"unknown channel {channel!r}; expected one of: {', '.join(self.cfg.channels)}")
 
+    # -- the editorial board ----------------------------------------------------------------
+    def approve(self, path: Path, by: str):
+        """Approve the post in ``path`` as ``by``: its front matter gets the approval of exactly
+        this content. Returns ``(post, front)`` written, or ``(None, problems)`` when the file is
+        not a post, or ``(post, Refusal)`` when ``by`` may not approve it
+        now (a draft, a post with errors, one's own post, not on the board)."""
+        from pipeline import approval
+        from pipeline.content import relpath
+
+        content = self.content()
+        found = self.check(content).of(relpath(path, self.cfg))
+        post = next((p for p in content.posts if p.path.resolve() == Path(path).resolve()), None)
+        if post is None:
+            return None, found
+        refused = approval.refusal(post, by, found, self.cfg)
+        if refused is not None:
+            return post, refused
+        front = approval.approval_front(post, by, self.cfg)
+        paths.write_atomic(Path(path), approval.set_front_keys(Path(path).read_text(encoding="utf-8"), front))
+        return post, front
+
+    def approval_queue(self) -> list:
+        """Every ready post waiting for the board, with what changed since its last approval."""
+        from pipeline import approval
+
+        return approval.queue(self.content().posts, self.cfg)
+
     # -- what people read -----------------------------------------------------------------
     def status(self, now: datetime | None = None, *, days: int = 14, lang: str | None = None) -> dict:
         """``loa status``: what goes out soon, what is held and why, what failed, what is in doubt."""

@@ -261,3 +261,23 @@ def real_join(folder: str, rel: str) -> str:
     """``os.path.realpath(os.path.join(folder, rel))`` with nothing kept: for many paths of one pass,
     use one :class:`RealPaths`."""
     return RealPaths().join(folder, rel)
+
+
+def write_atomic(path: str | os.PathLike, text: str) -> None:
+    """Replace ``path`` with ``text`` (UTF-8) whole or not at all: a fresh temporary file beside it
+    (``mkstemp``, so a link planted under a predictable name is never written through), then a
+    rename over the file (which replaces a link at ``path`` rather than writing where it points)."""
+    import tempfile
+
+    folder, name = os.path.split(os.fspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".loa-tmp", dir=folder or ".")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

@@ -80,7 +80,6 @@ new.configure = _new_conf
 def approve(args) -> int:
     from pipeline import approval
     from pipeline.app import Session
-    from pipeline.content import relpath
     from pipeline.messages import text as msg
 
     cfg = load(args)
@@ -93,19 +92,15 @@ def approve(args) -> int:
     if not path.is_file():
         raise UsageError(msg("path.missing", lang, path=args.path))
     with Session(cfg) as s:  # the ledger is not opened: approving needs none
-        content = s.content()
-        found = s.check(content).of(relpath(path, cfg))
-    post = next((p for p in content.posts if p.path.resolve() == path.resolve()), None)
+        post, answer = s.approve(path, args.by)
     if post is None:  # the file cannot be read as a post: its problems say why
-        for p in found:
+        for p in answer:
             print(p.format(lang), file=sys.stderr)
         return 1
-    refused = approval.refusal(post, args.by, found, cfg)
-    if refused is not None:
-        print(f"loa: {refused.message(lang)} [{refused.code}]", file=sys.stderr)
-        return refused.exit_code
-    front = approval.approval_front(post, args.by, cfg)
-    _write(path, set_front_keys(path.read_text(encoding="utf-8"), front))
+    if isinstance(answer, approval.Refusal):
+        print(f"loa: {answer.message(lang)} [{answer.code}]", file=sys.stderr)
+        return answer.exit_code
+    front = answer
     print(msg("approval.done", lang, by=front["approved_by"], path=rel(path, cfg), hash=front["approved_hash"]))
     return 0
 
@@ -116,7 +111,7 @@ def _print_queue(cfg, lang: str) -> int:
     from pipeline.messages import text as msg
 
     with Session(cfg) as s:
-        waiting = approval.queue(s.content().posts, cfg)
+        waiting = s.approval_queue()
     for w in waiting:
         print(f"{w.post.relpath}\t{', '.join(w.channels)}\t{w.describe(lang)}")
     print(msg("approval.queue-count", lang, count=len(waiting)), file=sys.stderr)
@@ -124,9 +119,9 @@ def _print_queue(cfg, lang: str) -> int:
 
 
 def _write(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".loa-tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)  # whole or not at all, even if Loa is stopped mid-write
+    from pipeline.paths import write_atomic
+
+    write_atomic(path, text)  # whole or not at all, even if Loa is stopped mid-write
 
 
 def set_front_keys(text: str, values: dict) -> str:
