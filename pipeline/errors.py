@@ -110,10 +110,15 @@ class TransientPublishError(PublishError):
 
     def __init__(self, channel: str, post_id: str | None, reason: str, *,
                  retry_after: float | None = None, maybe_sent: bool = False, holds_channel: bool | None = None,
-                 **kw):
+                 throttle: bool = False, **kw):
         super().__init__(channel, post_id, reason, **kw)
         self.retry_after = retry_after
         self.holds_channel = retry_after is not None if holds_channel is None else holds_channel
+        #: A rate limit, not a failure: Loa's own gate sent nothing, or the vendor refused the
+        #: request for its rate limit (429, flood control, remaining 0) without doing the work. The
+        #: engine gives the claim back without spending an attempt and the channel waits
+        #: ``retry_after``; the item can never fail from throttling alone.
+        self.throttle = throttle
         #: True when the request may have reached the vendor (read timeout, connection lost while
         #: waiting for the answer): the engine looks the item up before sending it again.
         self.maybe_sent = maybe_sent
