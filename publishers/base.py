@@ -30,7 +30,11 @@ Time: a publisher asks ``self.clock()`` (an aware ``datetime``) what time it is 
 fake clock instead of sleeping.
 
 Secrets: options ending in ``_env`` name an environment variable; the publisher reads the value
-from ``env`` and must never put it in a message, a log line or an exception.
+with ``self.secret(option)`` and must never put it in a message, a log line or an exception.
+Every value Loa must not show is registered with :mod:`pipeline.secrets`, the one redaction
+point: ``secret()`` registers what it reads, the state store registers the token, secret and
+password fields of the JSON objects stored in it or loaded from it (Zalo's rotating
+tokens), and ``self.protect(value)`` registers any other credential a publisher obtains.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from datetime import datetime, timezone
 from types import MappingProxyType
 from typing import Any, Callable, ClassVar, Mapping, Protocol
 
+from pipeline import secrets
 from pipeline.errors import ConfigError, PermanentPublishError, PublishError
 from pipeline.models import PublishResult, Rendering
 
@@ -71,6 +76,26 @@ class MemoryState:
 
     def set(self, key: str, value: str) -> None:
         self._d[key] = value
+
+
+class _ProtectedState:
+    """The state store a publisher sees: credential fields of the JSON objects stored or loaded
+    are registered with :mod:`pipeline.secrets` before the publisher can use them."""
+
+    def __init__(self, inner: StateStore):
+        self._inner = inner
+
+    def get(self, key: str) -> str | None:
+        value = self._inner.get(key)
+        secrets.register_stored(value)
+        return value
+
+    def set(self, key: str, value: str) -> None:
+        secrets.register_stored(value)
+        self._inner.set(key, value)
+
+    def __getattr__(self, name: str) -> Any:  # a store's own extras (locks, ...) stay reachable
+        return getattr(self._inner, name)
 
 
 @dataclass(frozen=True)
@@ -190,7 +215,7 @@ class Publisher:
         self.name = name
         self.opts = resolve_options(name, self.options, options)
         self.env = env if env is not None else {}
-        self.state = state if state is not None else MemoryState()
+        self.state = _ProtectedState(state if state is not None else MemoryState())
         self.site = site
         self.clock: Clock = clock or utc_now
         self.sleep: Sleep = sleep or time.sleep
@@ -216,7 +241,13 @@ class Publisher:
 
             raise PublisherAuthError(self.name, None, f"environment variable {var or option} is not set",
                                      hint=f"set {var or option} in the service environment")
+        secrets.register(value)
         return value
+
+    @staticmethod
+    def protect(*values: str | None) -> None:
+        """Never let these credentials (obtained at run time) reach the ledger, a log or the screen."""
+        secrets.register(*values)
 
     # -- public contract --------------------------------------------------------------------
     def publish(self, rendering: Rendering, *, key: str) -> PublishResult:

@@ -14,6 +14,7 @@ import math
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Iterator
 
+from pipeline import secrets
 from pipeline.errors import (
     PermanentPublishError,
     PublisherAuthError,
@@ -101,6 +102,13 @@ def translate(channel: str, post_id: str | None) -> Iterator[None]:
         raise TransientPublishError(channel, post_id, "the server did not answer in time",
                                     vendor_message=type(exc).__name__, maybe_sent=True,
                                     hint="Loa retries by itself; if it lasts, check the server") from None
+    except (requests.exceptions.InvalidHeader, requests.exceptions.InvalidURL) as exc:
+        # refused before anything left: a credential with a line break or a bad address is the
+        # configuration's fault, and retrying it (as "maybe sent") only repeats the refusal
+        raise PublisherAuthError(channel, post_id, "the request could not be built from the channel's settings",
+                                 vendor_message=_safe(exc),
+                                 hint="check the channel's address and that no credential variable holds a "
+                                      "line break or other control character") from None
     except requests.ConnectionError as exc:
         refused = _connect_failure(exc)
         raise TransientPublishError(channel, post_id,
@@ -127,52 +135,20 @@ def _connect_failure(exc: Exception) -> bool:
 
 
 def _safe(exc: Exception) -> str:
-    """Exception text without tokens: query strings (``access_token=``) and Telegram's ``/bot<token>/``."""
-    import re
-
-    text = re.sub(r"([?&](access_token|input_token|token|key|password)=)[^&\s'\"]+", r"\1***", str(exc))
-    return _safe_text(text)[:300]
+    """Exception text without any secret (:func:`pipeline.secrets.redact`), at most 300 characters."""
+    return secrets.redact(str(exc))[:300]
 
 
-def redact(text: str, *secrets: str) -> str:
-    """Remove every secret value from ``text`` before it is logged or stored."""
-    for s in secrets:
-        if s:
-            text = text.replace(s, "***")
-    return _safe_text(text)
-
-
-def _safe_text(text: str) -> str:
-    import re
-
-    return re.sub(r"(bot)\d+:[A-Za-z0-9_-]{20,}", r"\1***", text)
-
-
-class _RedactSecrets(logging.Filter):
-    """Removes registered secrets from ``urllib3``'s debug lines (they print request URLs, and
-    some vendors put tokens there)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.secrets: set[str] = set()
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            text = record.getMessage()
-        except Exception:  # a broken record is the logging module's business, not ours
-            return True
-        clean = redact(text, *self.secrets)
-        if clean != text:
-            record.msg, record.args = clean, None
-        return True
-
-
-_FILTER = _RedactSecrets()
+def redact(text: str, *values: str) -> str:
+    """``text`` through the one redaction point, after registering ``values`` as secrets."""
+    secrets.register(*values)
+    return secrets.redact(text)
 
 
 def protect_secret(secret: str) -> None:
-    """Never let ``secret`` reach a log line through urllib3's request logging."""
-    _FILTER.secrets.add(secret)
+    """Register ``secret`` and keep it out of ``urllib3``'s request logging (which prints URLs,
+    where some vendors put tokens) even when a handler without Loa's filter is configured."""
+    secrets.register(secret)
     lg = logging.getLogger("urllib3.connectionpool")
-    if _FILTER not in lg.filters:
-        lg.addFilter(_FILTER)
+    if secrets.FILTER not in lg.filters:
+        lg.addFilter(secrets.FILTER)
