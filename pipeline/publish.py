@@ -30,6 +30,7 @@ import publishers
 from pipeline import plan as planmod
 from pipeline.errors import LedgerError, PublishError, RenderError, TransientPublishError
 from pipeline.ledger import Hold, post_meta
+from pipeline.ledger.base import ClaimLost
 from pipeline.models import PublishResult
 
 log = logging.getLogger(__name__)
@@ -62,10 +63,20 @@ def idempotency_key(post_id: str, channel: str, version: str) -> str:
     return "loa-" + uuid.uuid5(uuid.NAMESPACE_URL, f"loa:{post_id}:{channel}:{version}").hex
 
 
+def is_throttle(exc: PublishError) -> bool:
+    """A rate limit (Loa's own gate, or the vendor's 429 / flood control / remaining 0): a wait,
+    never a failure; no attempt is spent on it."""
+    return isinstance(exc, TransientPublishError) and not exc.maybe_sent and (
+        getattr(exc, "throttle", False) or exc.status == 429)
+
+
 def error_text(exc: PublishError) -> str:
-    """What the ledger keeps of a vendor error: the vendor's words and what to do (JSON)."""
-    return json.dumps({"reason": exc.reason, "vendor": exc.vendor_message, "hint": exc.hint,
-                       "status": exc.status, "code": exc.code}, ensure_ascii=False)
+    """What the ledger keeps of a vendor error: the vendor's words and what to do (JSON), every
+    field through the one redaction point (:mod:`pipeline.secrets`), before it is encoded."""
+    from pipeline import secrets
+
+    return json.dumps(secrets.redact_data({"reason": exc.reason, "vendor": exc.vendor_message, "hint": exc.hint,
+                                           "status": exc.status, "code": exc.code}), ensure_ascii=False)
 
 
 @dataclass
@@ -135,6 +146,45 @@ class _Item:
     @property
     def post(self):
         return self.decision.post
+
+
+class _Heartbeat:
+    """One per channel worker: renews the lease of the item being sent every third of
+    ``daemon.lease``, so a slow vendor answer never lets another worker take a live send over."""
+
+    def __init__(self, ledger, channel: str, owner: str, lease: timedelta, clock: Callable[[], datetime]):
+        self.ledger, self.channel, self.owner, self.lease, self.clock = ledger, channel, owner, lease, clock
+        self.interval = max(lease.total_seconds() / 3, 0.05)
+        self._item: str | None = None
+        self._lock = threading.Lock()
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"loa-lease-{channel}", daemon=True)
+        self._thread.start()
+
+    def watch(self, post_id: str | None) -> None:
+        with self._lock:
+            self._item = post_id
+
+    def _run(self) -> None:
+        while not self._done.wait(self.interval):
+            with self._lock:
+                post_id = self._item
+            if post_id is None:
+                continue
+            try:
+                if not self.ledger.renew(post_id, self.channel, owner=self.owner, lease=self.lease, now=self.clock()):
+                    with self._lock:
+                        if self._item == post_id:
+                            log.warning("Lease of %s on %s could not be renewed: the claim was lost",
+                                        post_id, self.channel)
+            except LedgerError as exc:  # the next beat tries again
+                log.warning("Lease of %s on %s not renewed this time: %s", post_id, self.channel, exc)
+            except Exception:  # noqa: BLE001 - a heartbeat must never die silently mid-pass
+                log.exception("Lease heartbeat of %s on %s", post_id, self.channel)
+
+    def stop(self) -> None:
+        self._done.set()
+        self._thread.join()
 
 
 class Engine:
@@ -207,6 +257,7 @@ class Engine:
         channel = self.cfg.channels[name]
         ledger = self.ledger_factory()
         pub = None
+        beat = _Heartbeat(ledger, name, self.owner, self.lease, self.clock)
         try:
             try:
                 pub = self.publisher_factory(channel, ledger)
@@ -226,37 +277,54 @@ class Engine:
                 if self.stop.is_set():
                     res.lines.append(f"stopping: {name} left for the next run")
                     break
-                if not self._one(ledger, pub, channel, d, rendering, commit, res):
+                if not self._one(ledger, pub, channel, d, rendering, commit, res, beat):
                     break  # the channel is held (auth), or its vendor asked it to wait
         except LedgerError as exc:
             if not exc.exit_code == 75:  # LedgerUnavailable: this channel stops for this pass
                 raise
             res.count(Outcome.RETRY, f"ledger unavailable: {name} stopped for this run")
         finally:
+            beat.stop()
             if pub is not None:
                 pub.close()
             ledger.close()
         return res
 
-    def _one(self, ledger, pub, channel, d, rendering, commit, res: PassResult) -> bool:
+    def _one(self, ledger, pub, channel, d, rendering, commit, res: PassResult, beat: _Heartbeat | None = None) -> bool:
         """Claim, send and record one item; False when the channel's other items must wait."""
         item = self._claim(ledger, channel, d, rendering, commit)
         if item is None:
             return True  # another worker has it
+        if beat is not None:
+            beat.watch(item.post.id)
         try:
-            if item.look_first:
-                if self._reconcile(ledger, pub, channel, item, res) is not None:
-                    return True
-                ledger.add_event("send", post_id=item.post.id, channel=channel.name, actor=self.owner,
-                                 detail={"action": item.action, "key": item.key}, now=self.clock())
-            self._deliver(ledger, pub, channel, item, res)
-        except PublishError as exc:
-            return self._failed(ledger, channel, item, exc, res)
-        except LedgerError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - a bug: recorded with its traceback, never retried
-            self._bug(ledger, channel, item, exc, res)
+            try:
+                if item.look_first:
+                    if self._reconcile(ledger, pub, channel, item, res) is not None:
+                        return True
+                self._deliver(ledger, pub, channel, item, res)
+            except PublishError as exc:
+                return self._failed(ledger, channel, item, exc, res)
+            except LedgerError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - a bug: recorded with its traceback, never retried
+                self._bug(ledger, channel, item, exc, res)
+        except ClaimLost as exc:
+            self._lost(ledger, channel, item, exc, res)
+        finally:
+            if beat is not None:
+                beat.watch(None)
         return True
+
+    def _lost(self, ledger, channel, item: _Item, exc: ClaimLost, res: PassResult) -> None:
+        """Another worker took this claim over (its lease ran out): this item ends here for this
+        worker, recorded as such; the rest of the pass goes on. The new owner reconciles it."""
+        log.error("Lost the claim on %s on %s: %s", item.post.id, channel.name, exc)
+        ledger.add_event("claim_lost", post_id=item.post.id, channel=channel.name, actor=self.owner,
+                         version=item.row.pending_version,
+                         detail={"action": item.action, "key": item.key, "reason": str(exc)}, now=self.clock())
+        res.count(Outcome.IN_DOUBT, f"lost the claim on {item.post.id} on {channel.name}: another worker "
+                                    f"reconciles it")
 
     def _claim(self, ledger, channel, d, rendering, commit) -> _Item | None:
         post, now = d.post, self.clock()
@@ -266,10 +334,10 @@ class Engine:
         takeover = d.kind == planmod.DOUBT
         look_first = takeover or (action == "create" and ledger.maybe_sent_key(post.id, channel.name) is not None)
         meta = post_meta(post, git_commit=commit)
-        # an ordinary send records its 'send' event in the claim's own transaction (one commit less)
+        # the 'send' event is written with the outcome, once a request has left (a throttle sends nothing)
         row = ledger.claim(post.id, channel.name, owner=self.owner, action=action, version=version,
                            lease=self.lease, now=now, allowed_states=("claimed",) if takeover else ALLOWED[action],
-                           meta=meta, send=None if look_first else {"action": action, "key": key})
+                           meta=meta)
         if row is None:
             return None
         return _Item(d, rendering, row, action, key, look_first)
@@ -283,7 +351,8 @@ class Engine:
         if post.correction:
             extra["correction"] = post.correction
         ledger.record_success(post.id, channel.name, owner=self.owner, remote_id=result.remote_id,
-                              remote_url=result.remote_url, version=post.source_hash, extra=extra, now=self.clock())
+                              remote_url=result.remote_url, version=post.source_hash, extra=extra, now=self.clock(),
+                              send=_sent(item))
         if action == "create" and ledger.maybe_sent_key(post.id, channel.name):
             ledger.set_maybe_sent(post.id, channel.name, None, self.clock())
         res.count(_DONE[action], f"{action} {post.id} on {channel.name}: {result.remote_url or result.remote_id}")
@@ -307,14 +376,17 @@ class Engine:
         """Record a vendor error as its class says (``outcome``, ``holds_channel``); False when
         the channel's other items must wait."""
         post_id, now = item.post.id, self.clock()
+        if is_throttle(exc):
+            return self._throttled(ledger, channel, item, exc, res)
         if exc.outcome == "in_doubt":
-            ledger.mark_in_doubt(post_id, channel.name, owner=self.owner, reason=exc.reason, now=now)
+            ledger.mark_in_doubt(post_id, channel.name, owner=self.owner, reason=exc.reason, now=now,
+                                 send=_sent(item))
             res.count(Outcome.IN_DOUBT, f"IN DOUBT {post_id} on {channel.name}: {exc.reason}")
             return True
         if exc.outcome == "retry":
             return self._retry_later(ledger, channel, item, exc, res)
         ledger.record_failure(post_id, channel.name, owner=self.owner, kind=exc.kind, message=error_text(exc),
-                              next_attempt_at=None, now=now)
+                              next_attempt_at=None, now=now, send=_sent(item))
         if exc.holds_channel:
             self._hold(ledger, channel, exc, res)
             return False
@@ -330,13 +402,13 @@ class Engine:
         attempts = item.row.attempts
         if attempts >= self.max_attempts:
             ledger.record_failure(post_id, channel.name, owner=self.owner, kind="permanent",
-                                  message=error_text(exc), next_attempt_at=None, now=self.clock())
+                                  message=error_text(exc), next_attempt_at=None, now=self.clock(), send=_sent(item))
             res.count(Outcome.FAILED, f"gave up {post_id} on {channel.name} after {attempts} attempts: {exc.reason}")
             return True
         delay = exc.retry_after if exc.retry_after is not None else self._backoff(attempts)
         next_at = self.clock() + timedelta(seconds=delay)
         ledger.record_failure(post_id, channel.name, owner=self.owner, kind="transient", message=error_text(exc),
-                              next_attempt_at=next_at, now=self.clock())
+                              next_attempt_at=next_at, now=self.clock(), send=_sent(item))
         # the plan was made before this retry existed: the daemon's wake-up must know it, or a
         # throttled item waits for the next regular tick instead of the vendor's retry_after
         res.wake_at(next_at)
@@ -353,14 +425,32 @@ class Engine:
         ledger.throttle(channel.name, next_at, self.clock())
         return False
 
+    def _throttled(self, ledger, channel, item: _Item, exc: TransientPublishError, res: PassResult) -> bool:
+        """A rate limit, Loa's own or the vendor's: nothing was done. The claim goes back to the
+        state it came from without spending an attempt, no ``send`` is recorded, and the whole
+        channel waits (the vendor's wait, else ``daemon.retry_base``). False: the channel's other
+        items wait too."""
+        delay = exc.retry_after if exc.retry_after is not None else self.retry_base
+        next_at = self.clock() + timedelta(seconds=max(delay, 0.001))
+        ledger.release(item.post.id, channel.name, owner=self.owner, now=self.clock(), next_attempt_at=next_at,
+                       reason=exc.reason)
+        ledger.throttle(channel.name, next_at, self.clock())
+        res.wake_at(next_at)
+        res.count(Outcome.RETRY, f"wait {item.post.id} on {channel.name} {delay:.0f}s (rate limit, no attempt "
+                                 f"spent): {exc.reason}")
+        return False
+
     def _bug(self, ledger, channel, item: _Item, exc: Exception, res: PassResult) -> None:
         post_id = item.post.id
         tb = traceback.format_exc()
         log.exception("Bug while sending %s to %s", post_id, channel.name)
+        from pipeline import secrets
+
+        reason = secrets.redact(f"{type(exc).__name__}: {exc}")  # a bug's text may quote a credential
         ledger.record_failure(post_id, channel.name, owner=self.owner, kind="bug",
-                              message=json.dumps({"reason": f"{type(exc).__name__}: {exc}", "traceback": tb[-4000:]}),
+                              message=json.dumps({"reason": reason, "traceback": secrets.redact(tb)[-4000:]}),
                               next_attempt_at=None, now=self.clock())
-        res.count(Outcome.BUG, f"BUG {post_id} on {channel.name}: {type(exc).__name__}: {exc}")
+        res.count(Outcome.BUG, f"BUG {post_id} on {channel.name}: {reason}")
 
     def _hold(self, ledger, channel, exc: PublishError, res: PassResult) -> None:
         """An authentication failure holds the whole channel: one loud message, no retry storm."""
@@ -398,6 +488,11 @@ class Engine:
     def _backoff(self, attempts: int) -> float:
         base = self.retry_base * (2 ** max(0, attempts - 1))
         return min(base, 6 * 3600) * random.uniform(0.75, 1.25)
+
+
+def _sent(item: _Item) -> dict:
+    """The ``send`` event's detail, written with the outcome of a request that left."""
+    return {"action": item.action, "key": item.key}
 
 
 def _missing_rows(p: planmod.Plan) -> list:
