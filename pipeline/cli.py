@@ -43,16 +43,37 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     import logging
+
+    from pipeline import secrets
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    # everything printed or logged from here on goes through the one redaction point
+    out, err = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = secrets.RedactingStream(out), secrets.RedactingStream(err)
+    logging.basicConfig(level=logging.WARNING - 10 * min(args.verbose, 2),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    secrets.install_log_filter()
+    try:
+        return _run(parser, args)
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        sys.stdout, sys.stderr = out, err
+
+
+def _run(parser, args) -> int:
+    """The one error boundary: a ``LoaError`` becomes its message and exit code, anything else a bug."""
     import traceback
 
+    from pipeline import secrets
     from pipeline.commands.base import lang_of
     from pipeline.errors import ConfigError, LoaError
     from pipeline.messages import localized, text as msg
 
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING - 10 * min(args.verbose, 2),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
@@ -68,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
                   + " [config.warning]", file=sys.stderr)
         return exc.exit_code
     except LoaError as exc:
-        print(f"loa: {exc}", file=sys.stderr)
+        print(f"loa: {secrets.redact(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
@@ -76,5 +97,5 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except Exception:  # noqa: BLE001 - the one boundary: anything else is a bug
         print("loa: internal error (a bug in Loa; please report it with this text):", file=sys.stderr)
-        traceback.print_exc()
+        print(secrets.redact(traceback.format_exc()), file=sys.stderr, end="")
         return 1
