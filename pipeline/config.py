@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pipeline import paths
+from pipeline import paths, secrets
+from pipeline import server as _server
 from pipeline.durations import parse_duration
 from pipeline.errors import ConfigError
 from pipeline.messages import Detail
@@ -140,6 +141,8 @@ class Config:
     raw: Mapping[str, Any] = field(default_factory=dict)
     #: hosts whose iframes article HTML may keep (``[site] iframe_hosts``), see :mod:`pipeline.htmlsafe`
     iframe_hosts: tuple[str, ...] = ()
+    #: the server file (``LOA_SERVER_CONFIG``) the channels were approved against, see :mod:`pipeline.server`
+    server: _server.ServerSettings | None = None
 
     @property
     def templates_dirs(self) -> list[Path]:
@@ -193,6 +196,10 @@ def build_config(raw: Mapping[str, Any], root: Path, path: Path | None = None, *
         if c not in channels:
             errors.append(("editorial.require_approval", Detail("config.unknown-channel-of", value=repr(c), choices=", ".join(sorted(channels)))))
     blackouts = _blackouts(data.get("blackouts", []), tz, channels, errors)
+    server = _server.load_server_settings(env or {}, errors)  # what the content repository cannot change
+    for name, ch in channels.items():
+        errors.extend(_server.check_channel(name, _publisher_class(ch.type), ch.options, env or {}, server))
+    ledger_url = _server.ledger_url(env or {}, server, data["ledger"].get("url"), warnings)
     feeds = _feeds(data.get("feeds", []), units, topics, data["site"]["timezone"], errors)
 
     if errors:
@@ -206,7 +213,7 @@ def build_config(raw: Mapping[str, Any], root: Path, path: Path | None = None, *
         content_dir=(root / content["dir"]), max_file_bytes=content["max_file_kb"] * 1024,
         max_image_bytes=content["max_image_kb"] * 1024, board=tuple(ed["board"]),
         require_approval=tuple(ed["require_approval"]), channels=MappingProxyType(channels),
-        ledger_url=(env or {}).get("LOA_LEDGER_URL") or data["ledger"].get("url"),
+        ledger_url=secrets.protect_url(ledger_url), server=server,
         blackouts=tuple(blackouts), feeds=tuple(feeds), report=_report(data["report"], root),
         tone_style=data["text"].get("tone_style"), proper_names=tuple(data["text"]["proper_names"]),
         daemon=_daemon(data["daemon"]), article_url=site["article_url"], preview_dir=root / data["preview"]["out_dir"],
@@ -311,6 +318,10 @@ def _channel(name: str, ch: dict, errors: list, warnings: list, env: Mapping[str
         low = opt.lower()
         if not low.endswith("_env") and any(w in low for w in SECRET_WORDS):
             errors.append((f"{key}.{opt}", Detail("config.literal-secret", opt=opt)))
+        elif low.endswith("_env") and isinstance(value, str) and (env or {}).get(value):
+            secrets.register(env[value])  # the one redaction point knows it from now on
+            if not secrets.check_value(env[value]):  # names the variable, never the value
+                errors.append((f"{key}.{opt}", Detail("config.secret-control", var=value)))
     if cls is not None:
         known = {o.name: o for o in cls.options}
         for opt, value in list(options.items()):
@@ -329,14 +340,37 @@ def _channel(name: str, ch: dict, errors: list, warnings: list, env: Mapping[str
         for spec in cls.options:  # defaults are the publisher's to apply (publishers.base.resolve_options)
             if spec.name not in options and spec.required and ch.get("enabled", True):
                 errors.append((f"{key}.{spec.name}", Detail("config.required-for-type", ptype=repr(ptype), doc=spec.doc)))
-    social = bool(getattr(cls, "social", True))
+    social = _is_social(cls, options)
     lateness = ch.get("max_lateness")
+    if isinstance(lateness, str) and lateness.strip().lower() == "none":
+        lateness = "none"  # no limit, in any case and spacing
     return Channel(
         name=name, type=ptype or "", enabled=ch.get("enabled", True), options=MappingProxyType(options),
         max_lateness=(_duration_or(lateness, None) if lateness not in (None, "none", "") else (timedelta(hours=24) if social and lateness is None else None)),
         min_interval=_duration_or(ch.get("min_interval", "0s"), timedelta(0)), max_per_day=ch.get("max_per_day"),
         on_change=ch.get("on_change", "update"), template=ch.get("template"), label=ch.get("label") or name,
     )
+
+
+def _is_social(cls: Any, options: Mapping[str, Any]) -> bool:
+    """Whether a channel gets the social defaults (24 h ``max_lateness``): a publisher with a
+    ``social`` option (webhook) says so per channel, its default when not written; otherwise the
+    class's ``social`` attribute (True unless the publisher is a portal)."""
+    spec = next((o for o in getattr(cls, "options", ()) if o.name == "social"), None)
+    if spec is not None:
+        value = options.get("social", spec.default)
+        return value if isinstance(value, bool) else bool(spec.default)
+    return bool(getattr(cls, "social", True))
+
+
+def _publisher_class(ptype: str) -> Any:
+    """The channel type's publisher class, ``None`` when it is unknown or cannot load (already reported)."""
+    import publishers
+
+    try:
+        return publishers.get(ptype)
+    except (KeyError, ImportError):
+        return None
 
 
 def _duration_or(text: Any, fallback: timedelta | None) -> timedelta | None:
@@ -406,6 +440,11 @@ class _Validator:
                 out[k.name] = _default(k)
         return out
 
+    def in_range(self, k: Key, got: Any, written: Any, dotted: str, convert: Callable[[Any], Any]) -> None:
+        """The key's declared range (``Key.min`` / ``Key.max``, converted like the value)."""
+        if (k.min is not None and got < convert(k.min)) or (k.max is not None and got > convert(k.max)):
+            self.errors.append((dotted, _range_detail(k, written)))
+
     def value(self, k: Key, value: Any, dotted: str) -> Any:
         if k.section is not None:
             if k.many:
@@ -429,16 +468,29 @@ class _Validator:
             for x in vals:
                 if x not in k.choices:
                     self.errors.append((dotted, _one_of(k.choices, x)))
-        if k.duration and isinstance(value, str):
+        if k.duration and isinstance(value, str) and not (k.none_word and value.strip().lower() == "none"):
             try:
-                parse_duration(value)
+                self.in_range(k, parse_duration(value), value, dotted, parse_duration)
             except ValueError:
                 self.errors.append((dotted, Detail("config.bad-duration", value=repr(value))))
+        elif k.type is int and isinstance(value, int):
+            self.in_range(k, value, value, dotted, int)
         if k.check is not None:
             msg = k.check(value)
             if msg:
                 self.errors.append((dotted, msg))
         return value
+
+
+def _range_detail(k: Key, value: Any) -> Detail:
+    low, high = k.min, k.max
+    if low is not None and high is not None:
+        en, vi = f"from {low} to {high}", f"từ {low} đến {high}"
+    elif low is not None:
+        en, vi = f"at least {low}", f"ít nhất {low}"
+    else:
+        en, vi = f"at most {high}", f"nhiều nhất {high}"
+    return Detail("config.out-of-range", value=repr(value), range_en=en, range_vi=vi)
 
 
 def _default(k: Key) -> Any:

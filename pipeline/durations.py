@@ -22,5 +22,8 @@ def parse_duration(text: str) -> timedelta:
         pos = m.end()
     if pos == 0 or s[pos:].strip():
         raise ValueError(f"not a duration: {text!r} (write e.g. \"90s\", \"10m\", \"24h\", \"30d\")")
-    return timedelta(seconds=total)
+    try:  # "9999999999d" is past what a timedelta holds: a wrong value, not a crash
+        return timedelta(seconds=total)
+    except OverflowError:
+        raise ValueError(f"duration too long: {text!r}") from None
 

@@ -11,7 +11,13 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from pipeline.messages import Detail
+from pipeline.messages import Detail, register
+
+register({
+    "config.out-of-range": ("{value} nằm ngoài khoảng cho phép: {range_vi}", "{value} is out of range: {range_en}"),
+    "config.bad-placeholder": ("địa chỉ {value} không dùng được ({detail}); chỉ dùng các trường {fields}",
+                               "cannot use the address {value} ({detail}); the fields are {fields}"),
+})
 
 SECRET_WORDS = ("token", "password", "secret", "api_key", "apikey", "access_key", "private_key")
 
@@ -33,6 +39,22 @@ class Key:
     many: bool = False
     duration: bool = False
     check: Callable[[Any], str | None] | None = None
+    #: The range checked at load: numbers for integers, duration strings (``"1s"``) for durations;
+    #: ``None`` = unbounded on that side. Documented in the generated reference.
+    min: Any = None
+    max: Any = None
+    #: A duration key that also takes the word ``"none"`` (no limit).
+    none_word: bool = False
+
+    def range_text(self) -> str:
+        """``" Range: 1 to 64."`` for the reference; empty when the key has no range."""
+        if self.min is None and self.max is None:
+            return ""
+        low = "" if self.min is None else f"{self.min}"
+        high = "" if self.max is None else f"{self.max}"
+        if low and high:
+            return f" Range: {low} to {high}."
+        return f" At least {low}." if low else f" At most {high}."
 
 
 @dataclass(frozen=True)
@@ -51,6 +73,50 @@ def _id(value: Any) -> str | None:
 def _url(value: Any) -> str | None:
     if isinstance(value, str) and not re.match(r"https?://", value):
         return Detail("config.bad-url", value=repr(value))
+    return None
+
+
+#: The shortest ``daemon.lease``: the engine renews a claim every third of it while a send is in
+#: flight, so a shorter lease would let one slow ledger write hand a live send to another worker.
+MIN_LEASE_SECONDS = 30
+
+
+def _lease(value: Any) -> str | None:
+    import os
+    from pipeline.durations import parse_duration
+    try:
+        seconds = parse_duration(value).total_seconds()
+    except ValueError:
+        return None  # reported as a bad duration already
+    # LOA_MIN_LEASE_SECONDS exists for the crash and soak tests, which need leases of seconds
+    try:
+        least = float(os.environ.get("LOA_MIN_LEASE_SECONDS") or MIN_LEASE_SECONDS)
+    except ValueError:
+        least = MIN_LEASE_SECONDS
+    if seconds < least:
+        return f"{value!r} is too short: a lease must be at least {least:g}s"
+    return None
+
+
+#: The fields ``site.article_url`` may use; anything else would fail when the first link is built.
+ARTICLE_URL_FIELDS = ("base_url", "type", "slug", "id", "year")
+
+
+def _article_url(value: Any) -> str | None:
+    import string
+
+    if not isinstance(value, str):
+        return None
+    try:
+        parts = list(string.Formatter().parse(value))
+    except ValueError as exc:  # a lone "{" or "}"
+        return Detail("config.bad-placeholder", value=repr(value), detail=str(exc), fields=", ".join(ARTICLE_URL_FIELDS))
+    for _literal, name, spec, conversion in parts:
+        if name is None:
+            continue
+        if name not in ARTICLE_URL_FIELDS or spec or conversion:
+            return Detail("config.bad-placeholder", value=repr(value), detail=f"{{{name}}} is not a field",
+                          fields=", ".join(ARTICLE_URL_FIELDS))
     return None
 
 
@@ -82,10 +148,10 @@ CHANNEL_COMMON = (
     Key("type", str, required=True, doc="Publisher registry key: static_site, wordpress, facebook, zalo, telegram, mastodon."),
     Key("enabled", bool, default=True, doc="A disabled channel is rendered and previewed but never sent to."),
     Key("label", str, doc="Name shown in previews and reports."),
-    Key("max_lateness", str, duration=True,
+    Key("max_lateness", str, duration=True, none_word=True, min="0s", max="3650d",
         doc="A post whose time passed longer ago than this is skipped, not sent (default 24h for social channels, none for the portal; \"none\" = unlimited)."),
-    Key("min_interval", str, default="0s", duration=True, doc="Least time between two new items on this channel (e.g. \"10m\")."),
-    Key("max_per_day", int, doc="Most new items per day (site zone) on this channel."),
+    Key("min_interval", str, default="0s", duration=True, min="0s", max="30d", doc="Least time between two new items on this channel (e.g. \"10m\")."),
+    Key("max_per_day", int, min=1, max=10000, doc="Most new items per day (site zone) on this channel."),
     Key("on_change", str, default="update", choices=("update", "ignore"), doc="What an edit after publishing does: update the item, or ignore."),
     Key("template", str, doc="Template folder under templates/ (default: the channel name if it exists, else the publisher's family)."),
 )
@@ -107,7 +173,7 @@ FEED = Section((
     Key("topics", list, default=[], item_type=str, doc="Topics given to the drafts."),
     Key("include", list, default=[], item_type=str, doc="Keep only items containing one of these (diacritics-insensitive); empty = all."),
     Key("exclude", list, default=[], item_type=str, doc="Drop items containing any of these."),
-    Key("max_items", int, default=20, doc="At most this many new drafts per feed per run."),
+    Key("max_items", int, default=20, min=1, max=1000, doc="At most this many new drafts per feed per run."),
     Key("timezone", str, doc="Zone for dates written without one (default: site zone)."),
     Key("type", str, default="news", doc="Post type of the drafts."),
 ))
@@ -123,7 +189,7 @@ REPORT = Section((
     Key("signer_name", str, default="", doc="Name of the signer (blank leaves room to write it)."),
     Key("recipients", list, default=["Sở Nội vụ;", "Lưu: VT, NV."], item_type=str, doc="`Nơi nhận:` lines."),
     Key("targets", dict, default={}, doc="Minimum items per quarter: `[report.targets.<unit kind or unit id>] <channel> = N`."),
-    Key("send_hour", int, default=7, doc="Hour (site zone) on the morning after a cut-off when `loa run` writes the report."),
+    Key("send_hour", int, default=7, min=0, max=23, doc="Hour (site zone) on the morning after a cut-off when `loa run` writes the report."),
 ))
 
 SCHEMA = Section((
@@ -132,7 +198,7 @@ SCHEMA = Section((
         Key("base_url", str, required=True, doc="Public address of the portal; links in social posts point here.", check=_url),
         Key("timezone", str, default="Asia/Ho_Chi_Minh", doc="Site zone: naive times in posts and config are read in it."),
         Key("language", str, default="vi", choices=("vi", "en"), doc="Language of messages and pages."),
-        Key("article_url", str, default="{base_url}/{type}/{slug}.html",
+        Key("article_url", str, default="{base_url}/{type}/{slug}.html", check=_article_url,
             doc="Address of a post's portal article, linked from social posts. Fields: {base_url}, {type}, {slug}, {id}, {year}. For WordPress with `/%postname%/` permalinks: \"{base_url}/{slug}/\"."),
         Key("iframe_hosts", list, default=[], item_type=str, check=_hosts,
             doc="Hosts whose `<iframe>` a post may embed (maps, video), e.g. [\"www.youtube.com\", \"www.google.com\"]; `https` only, exact host names. Empty: every iframe is removed."),
@@ -144,8 +210,8 @@ SCHEMA = Section((
     Key("units", section=UNIT, many=True, doc="The units that write content."),
     Key("content", section=Section((
         Key("dir", str, default="content", doc="Folder of posts, relative to config.toml."),
-        Key("max_file_kb", int, default=2048, doc="Largest post file accepted (KB)."),
-        Key("max_image_kb", int, default=1024, doc="Largest image accepted (KB)."),
+        Key("max_file_kb", int, default=2048, min=1, max=1048576, doc="Largest post file accepted (KB)."),
+        Key("max_image_kb", int, default=1024, min=1, max=1048576, doc="Largest image accepted (KB)."),
         Key("types", section=Section(open_keys=CONTENT_TYPE), doc="Post types."),
         Key("topics", section=Section(open_keys=Key("<topic>", str, doc="Label of the topic.")), doc="Topic taxonomy: id = label."),
     ))),
@@ -165,13 +231,14 @@ SCHEMA = Section((
         Key("proper_names", list, default=[], item_type=str, doc="Names whose spelling is never changed by `--fix`."),
     ))),
     Key("daemon", section=Section((
-        Key("tick", str, default="60s", duration=True, doc="Interval of the publishing tick of `loa run`."),
-        Key("lease", str, default="5m", duration=True, doc="How long a claim is held before it counts as in doubt."),
-        Key("max_attempts", int, default=8, doc="Transient failures retried this many times, then the item fails."),
-        Key("retry_base", str, default="30s", duration=True, doc="First retry delay; doubled each attempt, with jitter."),
+        Key("tick", str, default="60s", duration=True, min="1s", max="1d", doc="Interval of the publishing tick of `loa run`."),
+        Key("lease", str, default="5m", duration=True, check=_lease, max="1d",
+            doc="How long a claim is held before it counts as in doubt (at least 30s; renewed while a send is in flight)."),
+        Key("max_attempts", int, default=8, min=1, max=100, doc="Transient failures retried this many times, then the item fails."),
+        Key("retry_base", str, default="30s", duration=True, min="1s", max="1d", doc="First retry delay; doubled each attempt, with jitter."),
         Key("git_pull", bool, default=False, doc="Run `git pull --ff-only` in the content repository before each tick."),
-        Key("ingest_every", str, default="30m", duration=True, doc="Interval of feed ingestion in `loa run`."),
-        Key("workers", int, default=4, doc="Channels sent to in parallel."),
+        Key("ingest_every", str, default="30m", duration=True, min="1m", max="7d", doc="Interval of feed ingestion in `loa run`."),
+        Key("workers", int, default=4, min=1, max=64, doc="Channels sent to in parallel."),
     ))),
     Key("preview", section=Section((
         Key("out_dir", str, default="var/preview", doc="Folder `loa preview` writes to."),
@@ -226,7 +293,7 @@ def reference_markdown() -> str:
         for k in section.keys:
             dotted = f"{prefix}{k.name}"
             choices = f" One of: {', '.join(map(str, k.choices))}." if k.choices else ""
-            rows.append(f"| `{dotted}` | {_type_name(k)} | {_fmt_default(k)} | {k.doc}{choices} |")
+            rows.append(f"| `{dotted}` | {_type_name(k)} | {_fmt_default(k)} | {k.doc}{choices}{k.range_text()} |")
             if k.section is not None:
                 walk(k.section, dotted + ".")
         if section.open_keys is not None:
@@ -238,7 +305,7 @@ def reference_markdown() -> str:
             if ok is CHANNEL:
                 for k in CHANNEL_COMMON:
                     choices = f" One of: {', '.join(map(str, k.choices))}." if k.choices else ""
-                    rows.append(f"| `{dotted}.{k.name}` | {_type_name(k)} | {_fmt_default(k)} | {k.doc}{choices} |")
+                    rows.append(f"| `{dotted}.{k.name}` | {_type_name(k)} | {_fmt_default(k)} | {k.doc}{choices}{k.range_text()} |")
 
     walk(SCHEMA, "")
     return "\n".join(rows) + "\n"
