@@ -188,9 +188,10 @@ def test_worker_processes_give_the_same_pages(tmp_path):
     assert _time_free(index(one)).replace(str(one), "") == _time_free(index(two)).replace(str(two), "")
 
 
-def test_each_body_is_converted_once(tmp_path, monkeypatch):
+def test_each_body_is_converted_once_by_the_workers(tmp_path, monkeypatch):
     """Workers convert a whole slice before rendering its channels: the renderer's Markdown cache
-    must hold a slice, or every post would be converted again for its channels."""
+    must hold a slice, or every post would be converted again for its channels. (Only the
+    workers' conversions are counted: the session's check, run by the plan, converts apart.)"""
     import markdown
 
     from pipeline import preview, render
@@ -198,9 +199,12 @@ def test_each_body_is_converted_once(tmp_path, monkeypatch):
     assert render.HTML_CACHE_SIZE >= preview.CHUNK_MAX
     monkeypatch.setattr(preview, "CHUNK_MAX", 30)
     monkeypatch.setattr(render, "HTML_CACHE_SIZE", 30)
-    calls = []
-    original = markdown.Markdown.convert
-    monkeypatch.setattr(markdown.Markdown, "convert", lambda self, text: calls.append(1) or original(self, text))
+    calls, in_worker = [], []
+    original, chunk = markdown.Markdown.convert, preview._render_chunk
+    monkeypatch.setattr(markdown.Markdown, "convert",
+                        lambda self, text: (in_worker and calls.append(1)) or original(self, text))
+    monkeypatch.setattr(preview, "_render_chunk",
+                        lambda paths: in_worker.append(1) or (chunk(paths), in_worker.clear())[0])
     posts = {f"news/q{i:02d}.md": post(id=f"q{i:02d}", title=f"Bài {i}", channels=["portal", "facebook", "zalo"])
              for i in range(70)}
     root = make_repo(tmp_path, posts)
