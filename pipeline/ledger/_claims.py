@@ -16,7 +16,7 @@ from typing import Any, Mapping
 
 from pipeline.errors import LedgerError
 from pipeline.ledger._sql import SELECT_PUBLICATIONS, SqlCore, Tx, aware, check_meta, check_states
-from pipeline.ledger.base import ACTIONS, ERROR_KINDS, Publication
+from pipeline.ledger.base import ACTIONS, ERROR_KINDS, ClaimLost, Publication
 
 _SUCCESS_EVENT = {"create": "success", "update": "update", "retract": "retract"}
 
@@ -58,12 +58,33 @@ class Claims(SqlCore):
             return claimed
         return self._run(body, write=True)
 
-    def record_success(self, post_id, channel, *, owner, remote_id, remote_url, version, extra, now):
+    def _sent(self, tx: Tx, row: Publication, owner: str, send: Mapping | None, now) -> None:
+        """The ``send`` event of a request that left, written with its outcome."""
+        if send is not None:
+            self._event(tx, "send", post_id=row.post_id, channel=row.channel, actor=owner,
+                        version=row.pending_version, detail=dict(send), now=now)
+
+    def renew(self, post_id, channel, *, owner, lease, now):
+        now = aware(now)
+        if not isinstance(lease, timedelta) or lease <= timedelta(0):
+            raise ValueError(f"renew lease must be a positive timedelta, got {lease!r}")
+
+        def body(tx: Tx) -> bool:
+            row = self._locked(tx, post_id, channel, "renew its claim")
+            if row.state != "claimed" or row.claim_owner != owner:
+                return False
+            if row.lease_until is None or row.lease_until < now + lease:
+                self._update(tx, row, {"lease_until": now + lease}, now)
+            return True
+        return self._run(body, write=True)
+
+    def record_success(self, post_id, channel, *, owner, remote_id, remote_url, version, extra, now, send=None):
         now = aware(now)
 
         def body(tx: Tx) -> Publication:
             row = self._owned(tx, post_id, channel, owner,
                               f"its result (remote id {remote_id}) was not recorded")
+            self._sent(tx, row, owner, send, now)
             action = row.action or "create"
             changes: dict[str, Any] = {
                 "version": version if version is not None else row.pending_version,
@@ -92,7 +113,7 @@ class Claims(SqlCore):
             return done
         return self._run(body, write=True)
 
-    def record_failure(self, post_id, channel, *, owner, kind, message, next_attempt_at, now):
+    def record_failure(self, post_id, channel, *, owner, kind, message, next_attempt_at, now, send=None):
         now = aware(now)
         if kind not in ERROR_KINDS:
             raise ValueError(f"failure kind {kind!r}: expected one of {list(ERROR_KINDS)}")
@@ -102,6 +123,7 @@ class Claims(SqlCore):
 
         def body(tx: Tx) -> Publication:
             row = self._owned(tx, post_id, channel, owner, "its failure was not recorded")
+            self._sent(tx, row, owner, send, now)
             done = self._update(tx, row, {
                 "state": "retrying" if retrying else "failed",
                 "next_attempt_at": (next_attempt_at or now) if retrying else None,
@@ -114,29 +136,41 @@ class Claims(SqlCore):
             return done
         return self._run(body, write=True)
 
-    def release(self, post_id, channel, *, owner, now):
+    def release(self, post_id, channel, *, owner, now, next_attempt_at=None, reason=None):
         now = aware(now)
+        if next_attempt_at is not None:
+            aware(next_attempt_at, "next_attempt_at")
 
         def body(tx: Tx) -> Publication:
             row = self._owned(tx, post_id, channel, owner, "nothing was released")
             back = row.claimed_from or "pending"
-            done = self._update(tx, row, {
-                "state": back, "claim_owner": None, "lease_until": None, "claimed_from": None,
-                "attempts": max(row.attempts - 1, 0)}, now)
+            changes: dict[str, Any] = {"state": back, "claim_owner": None, "lease_until": None,
+                                       "claimed_from": None, "attempts": max(row.attempts - 1, 0)}
+            if next_attempt_at is not None:  # a wait (a rate limit): shown as retrying, no attempt spent
+                changes.update(state="retrying", next_attempt_at=next_attempt_at, last_error=reason,
+                               error_kind="transient")
+            done = self._update(tx, row, changes, now)
+            detail: dict[str, Any] = {"to": done.state, "action": row.action}
+            if reason is not None:
+                detail["reason"] = reason
+            if next_attempt_at is not None:
+                detail["next_attempt_at"] = next_attempt_at
             self._event(tx, "release", post_id=post_id, channel=channel, actor=owner,
-                        version=row.pending_version, detail={"to": back, "action": row.action}, now=now)
+                        version=row.pending_version, detail=detail, now=now)
             return done
         return self._run(body, write=True)
 
-    def mark_in_doubt(self, post_id, channel, *, owner, reason, now):
+    def mark_in_doubt(self, post_id, channel, *, owner, reason, now, send=None):
         now = aware(now)
 
         def body(tx: Tx) -> Publication:
             row = self._locked(tx, post_id, channel, "mark it in doubt")
             if row.state != "claimed" or (row.claim_owner != owner and row.lease_live(now)):
                 held = f", held by {row.claim_owner} until {row.lease_until}" if row.claim_owner else ""
-                raise LedgerError(f"{post_id} on {channel} cannot be marked in doubt by {owner} "
-                                  f"(state {row.state}{held})")
+                raise ClaimLost(f"{post_id} on {channel} cannot be marked in doubt by {owner} "
+                                f"(state {row.state}{held})")
+            if row.claim_owner == owner:
+                self._sent(tx, row, owner, send, now)
             done = self._update(tx, row, {
                 "state": "in_doubt", "last_error": reason, "error_kind": None,
                 "claim_owner": None, "lease_until": None, "claimed_from": None}, now)

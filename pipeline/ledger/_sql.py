@@ -33,7 +33,7 @@ from typing import Any, Callable, Collection, Iterable, Mapping, Protocol, Seque
 
 from pipeline.errors import LedgerError
 from pipeline.ledger import migrations
-from pipeline.ledger.base import META_KEYS, PUBLICATION_COLUMNS, STATES, Ledger, Publication
+from pipeline.ledger.base import META_KEYS, PUBLICATION_COLUMNS, STATES, ClaimLost, Ledger, Publication
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -220,7 +220,7 @@ class SqlCore(Ledger):
         row = self._locked(tx, post_id, channel, "check the claim")
         if row.state != "claimed" or row.claim_owner != owner:
             now_held = f"state {row.state}" + (f", held by {row.claim_owner}" if row.claim_owner else "")
-            raise LedgerError(f"claim lost: {owner} no longer holds {post_id} on {channel} "
+            raise ClaimLost(f"claim lost: {owner} no longer holds {post_id} on {channel} "
                               f"({now_held}); {consequence}")
         return row
 

@@ -29,6 +29,8 @@ from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Callable, Collection, ContextManager, Mapping, Sequence
 
+from pipeline.errors import LedgerError
+
 if TYPE_CHECKING:
     from pipeline.ledger.state import LedgerState
 
@@ -40,11 +42,17 @@ ACTIONS = ("create", "update", "retract")
 ERROR_KINDS = ("transient", "permanent", "auth", "bug")
 #: Event kinds accepted by :meth:`Ledger.add_event` (the ledger itself writes the same kinds).
 EVENT_KINDS = ("claim", "send", "success", "failure", "update", "retract", "skip", "pause", "resume",
-               "resolve", "in_doubt", "retry", "release")
+               "resolve", "in_doubt", "retry", "release", "claim_lost")
 #: Post metadata copied into the row by ``ensure``/``claim``/``skip`` (``meta`` mapping keys).
 META_KEYS = ("title", "unit", "type", "author", "path", "git_commit", "topics", "publish_at")
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+class ClaimLost(LedgerError):
+    """The claim's owner no longer holds it (its lease ran out and another worker took it over):
+    this worker's result for that item is not recorded. The item ends for this worker; its pass
+    goes on."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +217,15 @@ class Ledger(abc.ABC):
         (worker ids must be unique, or lost-claim protection would be blind).
         """
 
+    @abc.abstractmethod
+    def named_lock(self, name: str, *, timeout: float = 60.0) -> ContextManager[None]:
+        """Hold a lock called ``name`` shared by every process and thread using this ledger (for
+        work that must never run twice at once, such as spending Zalo's single-use refresh token).
+
+        Waits up to ``timeout`` seconds, then raises ``LedgerUnavailable``. Released when the block
+        ends or the holder dies (SQLite: ``flock`` on a file next to the database; PostgreSQL: a
+        session advisory lock on a connection of its own). Not re-entrant."""
+
     # -- rows -----------------------------------------------------------------------------------
 
     @abc.abstractmethod
@@ -273,8 +290,13 @@ class Ledger(abc.ABC):
     @abc.abstractmethod
     def record_success(self, post_id: str, channel: str, *, owner: str, remote_id: str | None,
                        remote_url: str | None, version: str | None,
-                       extra: Mapping[str, Any] | None, now: datetime) -> Publication:
+                       extra: Mapping[str, Any] | None, now: datetime,
+                       send: Mapping[str, Any] | None = None) -> Publication:
         """Record the vendor's success for the claim held by ``owner``.
+
+        ``send`` (here, in :meth:`record_failure` and :meth:`mark_in_doubt`): when given, a ``send``
+        event with this detail is written first, in the same transaction: the engine records a
+        send only once a request has left for the vendor, which it knows when the publisher returns.
 
         Raises ``LedgerError`` when ``owner`` no longer holds the claim (another worker took it
         over): another worker's result is never overwritten. State becomes ``published``
@@ -286,7 +308,8 @@ class Ledger(abc.ABC):
 
     @abc.abstractmethod
     def record_failure(self, post_id: str, channel: str, *, owner: str, kind: str, message: str,
-                       next_attempt_at: datetime | None, now: datetime) -> Publication:
+                       next_attempt_at: datetime | None, now: datetime,
+                       send: Mapping[str, Any] | None = None) -> Publication:
         """Record a failed attempt of the claim held by ``owner`` (else ``LedgerError``).
 
         ``kind`` ``transient`` -> state ``retrying`` with ``next_attempt_at``; ``permanent``,
@@ -294,15 +317,25 @@ class Ledger(abc.ABC):
         cleared; a ``failure`` event carries kind, message and the next attempt time."""
 
     @abc.abstractmethod
-    def release(self, post_id: str, channel: str, *, owner: str, now: datetime) -> Publication:
-        """Give back the claim held by ``owner`` without having sent anything.
+    def release(self, post_id: str, channel: str, *, owner: str, now: datetime,
+                next_attempt_at: datetime | None = None, reason: str | None = None) -> Publication:
+        """Give back the claim held by ``owner`` without having sent anything (or after a request
+        the vendor refused for its rate limit: a throttle is not a failure).
 
-        The state before the claim is restored and the attempt is not counted; ``release`` event.
-        ``LedgerError`` when ``owner`` does not hold the claim."""
+        The state before the claim is restored and the attempt is not counted; ``release`` event
+        with ``reason``. With ``next_attempt_at`` (a wait): state ``retrying`` until then, with
+        ``reason`` in ``last_error`` and kind ``transient``, still without counting the attempt.
+        ``ClaimLost`` when ``owner`` does not hold the claim."""
+
+    @abc.abstractmethod
+    def renew(self, post_id: str, channel: str, *, owner: str, lease: timedelta, now: datetime) -> bool:
+        """Extend the live claim held by ``owner`` to ``now + lease`` (a send still in flight).
+
+        True when renewed; False when ``owner`` no longer holds it (nothing is written). No event."""
 
     @abc.abstractmethod
     def mark_in_doubt(self, post_id: str, channel: str, *, owner: str, reason: str,
-                      now: datetime) -> Publication:
+                      now: datetime, send: Mapping[str, Any] | None = None) -> Publication:
         """A claim ended without a known result and the vendor cannot be asked: state ``in_doubt``.
 
         Allowed for the claim's owner, or for anyone once the lease has expired. The row waits for

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, Callable, Iterator, Sequence, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
+from pipeline import secrets
 from pipeline.errors import LedgerError, LedgerLocked, LedgerUnavailable
 from pipeline.ledger._sqlledger import SqlLedger
 from pipeline.ledger._sql import Tx, aware
@@ -108,18 +109,13 @@ class PostgresLedger(SqlLedger):
         if url.startswith("postgresql+psycopg://"):
             url = "postgresql://" + url[len("postgresql+psycopg://"):]
         self._conninfo = url
-        parts = urlsplit(url)
-        self._password = parts.password
-        if parts.password:
-            netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-            url = urlunsplit(parts._replace(netloc=netloc))
-        self.where = url
+        # the password may sit in the user part or in a ?password= parameter: both are shown as ***
+        self.where = secrets.scrub_url(url)
         self._connect_timeout = connect_timeout
         self._conn: Any = None
 
     def _scrub(self, error: BaseException) -> str:
-        text = str(error).strip()
-        return text.replace(self._password, "***") if self._password else text
+        return secrets.redact(str(error).strip())
 
     def _open(self) -> Any:
         try:
@@ -221,6 +217,27 @@ class PostgresLedger(SqlLedger):
             yield
         finally:
             conn.close()
+
+    @contextmanager
+    def named_lock(self, name: str, *, timeout: float = 60.0) -> Iterator[None]:
+        # A session advisory lock on a connection of its own, polled (never a blocking wait that
+        # could outlive the caller's patience); the server drops it if the holder dies.
+        conn = self._open()
+        try:
+            key = "SELECT hashtextextended(current_schema() || ':loa-lock:' || %s, 0)"
+            try:
+                (lock_id,) = conn.execute(key, (name,)).fetchone()
+                deadline = time.monotonic() + timeout
+                while not conn.execute("SELECT pg_try_advisory_lock(%s)", (lock_id,)).fetchone()[0]:
+                    if time.monotonic() >= deadline:
+                        raise LedgerUnavailable(f"PostgreSQL ledger {self.where}: lock {name!r} is still held "
+                                                f"by another process after {timeout:g} s")
+                    time.sleep(0.05)
+            except self._pg.OperationalError as e:
+                raise LedgerUnavailable(f"PostgreSQL ledger {self.where} unavailable: {self._scrub(e)}") from e
+            yield
+        finally:
+            conn.close()  # ends the session, and with it the lock
 
     def close(self) -> None:
         with self._lock:

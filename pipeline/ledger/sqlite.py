@@ -8,11 +8,13 @@ import os
 import re
 import socket
 import sqlite3
+import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence, TypeVar
 
+from pipeline import secrets
 from pipeline.errors import LedgerError, LedgerLocked, LedgerUnavailable
 from pipeline.ledger._sqlledger import SqlLedger
 from pipeline.ledger._sql import Tx, aware
@@ -76,7 +78,9 @@ class SQLiteLedger(SqlLedger):
     def _connect(self) -> sqlite3.Connection:
         if self._conn is None:
             try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
+                # the ledger holds publisher state (Zalo's rotating tokens): 0600 in a 0700 var/,
+                # and SQLite gives its -wal and -shm files the database file's mode
+                secrets.private_file(self.path)
                 conn = sqlite3.connect(self.path, timeout=self._busy_timeout, isolation_level=None,
                                        check_same_thread=False)  # our lock serializes threads
             except sqlite3.Error as e:
@@ -149,8 +153,7 @@ class SQLiteLedger(SqlLedger):
     @contextmanager
     def daemon_lock(self, owner: str) -> Iterator[None]:
         lock_path = self.path.with_name(self.path.name + ".daemon.lock")
-        lock_path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = secrets.open_private(lock_path)
         try:
             # flock, not a row with a heartbeat: the kernel releases it when the process dies,
             # so a crashed daemon never leaves a stale lock behind.
@@ -168,6 +171,34 @@ class SQLiteLedger(SqlLedger):
         finally:
             os.ftruncate(fd, 0)
             fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+    @contextmanager
+    def named_lock(self, name: str, *, timeout: float = 60.0) -> Iterator[None]:
+        # flock on a file next to the database, not a transaction: the holder may spend seconds on
+        # a vendor call, and an open write transaction would stop every other writer meanwhile.
+        # The kernel releases it when the holder dies; open file descriptions of one process
+        # exclude each other too, so threads are covered.
+        safe = re.sub(r"[^A-Za-z0-9._-]", "_", name)[:100]
+        lock_path = self.path.with_name(f"{self.path.name}.lock-{safe}")
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise LedgerUnavailable(f"ledger {self.where}: lock {name!r} is still held by another "
+                                                f"process after {timeout:g} s") from None
+                    time.sleep(0.05)
+            try:
+                yield
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
             os.close(fd)
 
     def close(self) -> None:

@@ -40,3 +40,8 @@ class LedgerState:
 
     def set(self, key: str, value: str | None) -> None:
         self.ledger.kv_set(self._key(key), value, self.now_fn())
+
+    def lock(self, name: str, *, timeout: float = 60.0):
+        """A lock over ``name`` in this store's key space, shared by every process using the
+        ledger (:meth:`Ledger.named_lock`): Zalo refreshes its single-use token under it."""
+        return self.ledger.named_lock(self._key(name), timeout=timeout)
