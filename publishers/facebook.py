@@ -96,7 +96,7 @@ class FacebookPublisher(Publisher):
         if wait > 0:
             raise TransientPublishError(
                 self.name, post_id, f"Facebook usage for this Page is at {self._usage:.0f}% of its limit; "
-                "Loa pauses before the next call", retry_after=retry_seconds(wait),
+                "Loa pauses before the next call", retry_after=retry_seconds(wait), throttle=True,
                 hint="nothing to do: Loa spaces the calls out so that Facebook does not block the Page")
         token = self._token()
         url = f"{str(self.opts['api_base']).rstrip('/')}/{self.opts['api_version']}/{path}"
@@ -180,7 +180,7 @@ class FacebookPublisher(Publisher):
             raise TransientPublishError(
                 self.name, post_id,
                 "Facebook is limiting calls to this Page" if throttled else "Facebook had a temporary problem",
-                retry_after=retry_after, hint="nothing to do: Loa retries by itself later", **kw)
+                retry_after=retry_after, hint="nothing to do: Loa retries by itself later", throttle=throttled, **kw)
         if code == 368:
             reason, hint = ("Facebook has temporarily blocked posting on this Page for a policy reason",
                             "check Page quality in Meta Business Suite; Loa will not retry this post by itself")

@@ -149,7 +149,7 @@ class MastodonPublisher(Publisher):
                          post_id or "a request", self.name, wait, b, remaining)
                 raise TransientPublishError(self.name, post_id,
                                             f"Mastodon's rate limit is nearly used up; waiting {wait:.0f} s for it to reset",
-                                            retry_after=wait, code="rate_limit")
+                                            retry_after=wait, code="rate_limit", throttle=True)
 
     def _note_rate(self, bucket: str, resp: Any) -> None:
         remaining, reset = resp.headers.get("X-RateLimit-Remaining"), resp.headers.get("X-RateLimit-Reset")
@@ -189,7 +189,7 @@ class MastodonPublisher(Publisher):
             reset = self._rate.get(bucket, (0, self.clock()))[1]
             raise TransientPublishError(self.name, post_id, "Mastodon is throttling this account (Too many requests)",
                                         retry_after=max((reset - self.clock()).total_seconds(), 1.0),
-                                        vendor_message=msg, status=status)
+                                        vendor_message=msg, status=status, throttle=True)
         if status in (401, 403):
             raise PublisherAuthError(self.name, post_id, f"Mastodon refused the access token: {msg}",
                                      vendor_message=msg, status=status,

@@ -98,7 +98,8 @@ class TelegramPublisher(Publisher):
         wait = self._wait(counted)
         if wait > MAX_SLEEP:
             raise TransientPublishError(self.name, post_id, "Telegram asked Loa to wait before sending to this chat",
-                                        retry_after=retry_seconds(wait), hint="nothing to do: Loa sends it after the wait")
+                                        retry_after=retry_seconds(wait), hint="nothing to do: Loa sends it after the wait",
+                                        throttle=True)
         if wait > 0:
             self.sleep(wait)
         token = self.secret("token_env")
@@ -157,7 +158,7 @@ class TelegramPublisher(Publisher):
                 self._blocked_until = self.clock() + timedelta(seconds=retry)
             return TransientPublishError(self.name, post_id, "Telegram is limiting how fast Loa may post",
                                          retry_after=retry, hint="nothing to do: Loa waits exactly as Telegram asks",
-                                         **kw)
+                                         throttle=True, **kw)
         if code == 401:
             return PublisherAuthError(self.name, post_id, "Telegram does not accept the bot token",
                                       hint=f"get the token from @BotFather and put it in {self.opts['token_env']}",

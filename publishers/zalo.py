@@ -12,7 +12,10 @@ after a refresh never loses it. When the IT officer puts a *new* refresh token i
 (re-authorization), Loa notices that it differs from the one it was seeded with and takes it.
 A refresh whose *answer* is lost has spent the old refresh token without handing over the new
 one; Zalo offers no way back, so the next refresh fails with ``PublisherAuthError`` and a hint to
-re-authorize. Two processes must not refresh the same channel at once (the engine's lock).
+re-authorize. Two processes must not refresh the same channel at once: a refresh happens under the
+ledger's lock shared by every process (``state.lock``, :meth:`Ledger.named_lock`), and inside it
+the stored tokens are read again, so the daemon and a ``loa channels check`` never spend the same
+refresh token: the second one finds the access token the first one stored and uses it.
 
 Creation is asynchronous: ``create`` -> job token -> ``verify`` -> article id. Zalo has no
 idempotency key, so the adapter keeps a per-key job record in the state store: the time a create
@@ -33,6 +36,7 @@ import hashlib
 import json
 import logging
 import mimetypes
+import threading
 import unicodedata
 from datetime import datetime, timedelta
 from typing import Any, Mapping
@@ -43,6 +47,9 @@ from publishers.base import ChannelHealth, OptionSpec, Publisher, http_url
 from publishers.http import DEFAULT_TIMEOUT, classify_status, new_session, raise_for, redact, translate
 
 log = logging.getLogger(__name__)
+
+#: Without a ledger (a state store with no ``lock``), threads of this process still take turns.
+_LOCAL_REFRESH = threading.Lock()
 
 REAUTHORIZE = ("authorize the Official Account again in the Zalo developer console, put the new refresh "
                "token in {var} and run `loa channels check`")
@@ -119,13 +126,16 @@ class ZaloPublisher(Publisher):
         access = self._load("access")
         if access.get("token"):
             self._held.add(access["token"])
-            expires = access.get("expires_at")
-            margin = timedelta(seconds=float(self.opts["refresh_margin"]))
-            if expires and datetime.fromisoformat(expires) - margin <= self.clock():
-                return self._refresh(post_id)
+            if self._expiring(access):
+                return self._refresh(post_id, stale=access["token"])
             return access["token"]
         first = self.env.get(self.opts["token_env"] or "")
         return first or self._refresh(post_id)
+
+    def _expiring(self, access: dict[str, Any]) -> bool:
+        expires = access.get("expires_at")
+        margin = timedelta(seconds=float(self.opts["refresh_margin"]))
+        return bool(expires) and datetime.fromisoformat(expires) - margin <= self.clock()
 
     def _refresh_token(self) -> tuple[str, str | None]:
         """The refresh token to spend, and the seed fingerprint if it comes from the environment."""
@@ -139,7 +149,22 @@ class ZaloPublisher(Publisher):
             return from_env, seed
         return self.secret("refresh_token_env"), None  # raises the "not set" auth error
 
-    def _refresh(self, post_id: str | None) -> str:
+    def _refresh(self, post_id: str | None, stale: str | None = None) -> str:
+        """A fresh access token, ``stale`` being the one the caller found expired or refused.
+
+        Under the lock shared by every process using the ledger: the stored access token is read
+        again inside it, and when another process has refreshed meanwhile (a token other than
+        ``stale``, not expiring) that one is used and no refresh token is spent."""
+        lock = getattr(self.state, "lock", None)
+        with lock("zalo.refresh") if lock is not None else _LOCAL_REFRESH:
+            access = self._load("access")
+            if access.get("token") and access["token"] != stale and not self._expiring(access):
+                self._held.add(access["token"])
+                log.info("Zalo channel %s: another process refreshed the access token; using it", self.name)
+                return access["token"]
+            return self._spend_refresh_token(post_id)
+
+    def _spend_refresh_token(self, post_id: str | None) -> str:
         refresh, seed = self._refresh_token()
         secret = self.secret("app_secret_env")
         hint = REAUTHORIZE.format(var=self.opts["refresh_token_env"])
@@ -193,7 +218,7 @@ class ZaloPublisher(Publisher):
                 return body.get("data") or {}
             if code in self.opts["token_error_codes"] and attempt == 1:
                 log.info("Zalo refused the access token of channel %s (error %s); refreshing it", self.name, code)
-                token = self._refresh(post_id)
+                token = self._refresh(post_id, stale=token)
                 continue
             self._raise(code, str(body.get("message") or ""), post_id, path)
         raise AssertionError("unreachable")
