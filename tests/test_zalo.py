@@ -426,3 +426,87 @@ def test_no_secret_in_logs_or_errors(server, env, image, caplog):
     secrets = [env["ZALO_SECRET"], *server.access_tokens, *server.refresh_tokens]
     assert len(caplog.records) > 3 and len(secrets) > 4
     assert not [t for t in texts for s in secrets if s in t]
+
+
+# -- two processes, one single-use refresh token (issue 15) ---------------------------------------
+def _race_refresh(ledger_url, root, opts, env, barrier, out):
+    """One process (the daemon, or a weekly `loa channels check`): its access token has expired."""
+    from pipeline.ledger import open_ledger
+
+    lg = open_ledger(ledger_url, root)
+    try:
+        pub = ZaloPublisher("zalo", opts, env=env, state=lg.publisher_state("zalo", lambda: datetime.now(timezone.utc)))
+        barrier.wait(timeout=30)
+        try:
+            out.put(("ok", pub._access_token(None)))
+        except Exception as exc:  # noqa: BLE001 - reported to the parent
+            out.put(("error", f"{type(exc).__name__}: {exc}"))
+        finally:
+            pub.close()
+    finally:
+        lg.close()
+
+
+def test_two_processes_refreshing_at_once_spend_the_refresh_token_once(ledger_url, tmp_path):
+    """The daemon and `loa channels check` both find the access token expired: one refreshes under
+    the ledger's lock, the other finds the new token inside the lock and uses it; neither holds
+    the channel as an authentication failure."""
+    import multiprocessing
+    import json as _json
+
+    from pipeline.ledger import open_ledger
+
+    with ZaloServer(latency=0.3) as server:  # a slow token service widens the race
+        access, refresh = server.issue()
+        env = {"ZALO_REFRESH": refresh, "ZALO_SECRET": server.app_secret}
+        opts = {"app_id": server.app_id, "app_secret_env": "ZALO_SECRET", "refresh_token_env": "ZALO_REFRESH",
+                "api_base": server.url, "oauth_base": server.url}
+        lg = open_ledger(ledger_url, tmp_path)
+        lg.migrate()
+        expired = (datetime.now(timezone.utc) - timedelta(hours=1)).isoformat()
+        lg.publisher_state("zalo", lambda: datetime.now(timezone.utc)).set(
+            "zalo:zalo.access", _json.dumps({"token": access, "expires_at": expired}))
+        ctx = multiprocessing.get_context("fork")
+        barrier, out = ctx.Barrier(2), ctx.Queue()
+        procs = [ctx.Process(target=_race_refresh, args=(ledger_url, tmp_path, opts, env, barrier, out))
+                 for _ in range(2)]
+        for p in procs:
+            p.start()
+        results = [out.get(timeout=60) for _ in procs]
+        for p in procs:
+            p.join(timeout=30)
+        assert [r[0] for r in results] == ["ok", "ok"], results
+        assert results[0][1] == results[1][1] != access  # both use the one new access token
+        assert len(refreshes(server)) == 1  # the single-use refresh token was spent once
+        stored = _json.loads(lg.publisher_state("zalo", lambda: datetime.now(timezone.utc)).get("zalo:zalo.refresh"))
+        assert server.refresh_tokens[stored["token"]] is True  # and the one kept is the live one
+        lg.close()
+
+
+def test_named_lock_excludes_other_processes_and_threads(ledger_url, tmp_path):
+    import threading
+
+    from pipeline.errors import LedgerUnavailable
+    from pipeline.ledger import open_ledger
+
+    a, b = open_ledger(ledger_url, tmp_path), open_ledger(ledger_url, tmp_path)
+    a.migrate()
+    try:
+        with a.named_lock("pub:zalo:zalo.refresh"):
+            with pytest.raises(LedgerUnavailable, match="still held"):
+                with b.named_lock("pub:zalo:zalo.refresh", timeout=0.3):
+                    pass
+            with b.named_lock("pub:zalo:other", timeout=0.3):  # another name is another lock
+                pass
+        got = []
+
+        def take():
+            with b.named_lock("pub:zalo:zalo.refresh", timeout=5):
+                got.append("taken")
+        t = threading.Thread(target=take)
+        t.start()
+        t.join()
+        assert got == ["taken"]  # released when the block ended
+    finally:
+        a.close()
+        b.close()
