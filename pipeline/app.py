@@ -251,6 +251,65 @@ class Session:
             self._drop_ledger()
             raise
 
+    def replay(self, until: datetime, *, only_channel: str | None = None):
+        """``loa publish --replay-until``: every post due by ``until`` published as of its own
+        ``publish_at`` (one pass per distinct time, the clock set to it), so a demo ledger gets the
+        history its reports count. It continues from the ledger's latest first publication, so
+        history never goes out of order; it holds the daemon lock (no daemon may run meanwhile)."""
+        real = self.clock()
+        if until > real:
+            raise UsageError(f"--replay-until {until.isoformat()} is in the future; replay only into the past")
+        lg = self.ledger
+        last = max((t for t in (lg.last_sent_at(n) for n in self.cfg.channels) if t is not None), default=None)
+        if last is not None and until <= last:
+            raise UsageError(f"the ledger already holds publications up to {last.isoformat()}; a replay only "
+                             f"continues after them")
+        times = sorted({p.publish_at for p in self.content().posts if p.publish_at is not None
+                        and p.publish_at <= until and (last is None or p.publish_at > last)} | {until})
+        total, clock, lock = None, self.clock, self.ledger_factory()
+        try:
+            with lock.daemon_lock(self.owner):
+                for t in times:
+                    self.clock = lambda t=t: t
+                    result = self.publish(t, only_channel=only_channel)
+                    if total is None:
+                        total = result
+                    else:
+                        total.add(result)
+                        total.skipped, total.held = total.skipped + result.skipped, result.held
+        finally:
+            self.clock = clock
+            lock.close()
+        total.next_wakeup = None
+        return total
+
+    # -- the content repository's pull (loa run with daemon.git_pull) ----------------------
+    PULL_KEY = "content:git-pull"
+
+    def record_pull(self, ok: bool, reason: str = "") -> None:
+        """Remember the outcome of the daemon's ``git pull --ff-only`` for ``loa status``: since
+        when the content has not been updated, and why."""
+        import json
+
+        now = self.clock()
+        before = self.content_pull() or {}
+        last_ok = now.isoformat() if ok else before.get("last_ok")
+        failing_since = None if ok else (before.get("failing_since") or now.isoformat())
+        self.ledger.kv_set(self.PULL_KEY, json.dumps({"ok": ok, "at": now.isoformat(), "last_ok": last_ok,
+                                                      "failing_since": failing_since, "reason": reason[:500]},
+                                                     ensure_ascii=False), now)
+
+    def content_pull(self) -> dict | None:
+        """The last pull's outcome (``record_pull``), or ``None`` when none was recorded."""
+        import json
+
+        text = self.ledger.kv_get(self.PULL_KEY)
+        try:
+            data = json.loads(text) if text else None
+        except ValueError:
+            return None
+        return data if isinstance(data, dict) else None
+
     def _announce_blocked(self, p: planmod.Plan, content: Content) -> None:
         """Log each file held for check errors once per version (a daemon passes every minute)."""
         checked = self.check(content)
@@ -357,7 +416,8 @@ class Session:
         lg = self.ledger
         return build_status(self.cfg, p, now, days=days, problems=self.check(content).problems, lang=lang,
                             holds=lg.holds(), pauses=lg.active_pauses(now),
-                            troubled=lg.rows(states=("failed", "retrying", "in_doubt")), feeds=lg.feed_statuses())
+                            troubled=lg.rows(states=("failed", "retrying", "in_doubt")), feeds=lg.feed_statuses(),
+                            pull=self.content_pull() if self.cfg.daemon.git_pull else None)
 
     def log_rows(self, *, since: datetime | None = None, unit: str | None = None, channel: str | None = None,
                  search: str | None = None) -> list:

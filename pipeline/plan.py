@@ -241,11 +241,11 @@ def _decide(post: Post, channel, row, cfg, now: datetime, gate: "_Gates") -> Dec
     if channel.name in cfg.require_approval and not is_approved(post, cfg):
         return D(HELD, "update" if published else "create", "awaiting-approval")
 
-    if state in (None, "pending") and not published:
+    if (state in (None, "pending") or _rescheduled(post, row)) and not published:
         late = now - post.publish_at
         if channel.max_lateness is not None and late > channel.max_lateness:
             return D(SKIP, "create", f"stale: due {post.publish_at.isoformat()}, more than {channel.max_lateness} ago")
-        return gate(D, channel) or D(DUE, "create")
+        return gate(D, channel) or D(DUE, "create", "rescheduled" if state == "skipped" else "")
     if state == "skipped":
         return D(DONE, reason="skipped")
     if state == "published" or (state == "pending" and published):
@@ -253,6 +253,15 @@ def _decide(post: Post, channel, row, cfg, now: datetime, gate: "_Gates") -> Dec
             return D(DONE)
         return gate(D, channel) or D(DUE, "update", "content changed")
     return _after_failure(D, post, channel, row, now, gate, published)
+
+
+def _rescheduled(post: Post, row) -> bool:
+    """A skipped row whose post now has a later ``publish_at`` than the one it was skipped for
+    (staff moved it): it is scheduled again, and the stale rule is judged from the new time."""
+    if getattr(row, "state", None) != "skipped":
+        return False
+    skipped_for = row.publish_at or row.updated_at
+    return skipped_for is not None and post.publish_at > skipped_for
 
 
 def _after_failure(D, post: Post, channel, row, now: datetime, gate: "_Gates", published: bool) -> Decision:

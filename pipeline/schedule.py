@@ -66,13 +66,22 @@ class Daemon:
                                misfire_grace_time=None)
 
     def _git_pull(self) -> None:
+        """Pull the content; every outcome is recorded in the ledger (``loa status`` says since when
+        the content is not updated, and why) and each failing tick says so again in the log."""
         try:
             out = subprocess.run(["git", "pull", "--ff-only", "--quiet"], cwd=self.cfg.root, capture_output=True,
                                  text=True, timeout=120)
-            if out.returncode != 0:
-                log.warning("git pull --ff-only failed; publishing from the commit already here: %s", out.stderr.strip()[:300])
+            reason = "" if out.returncode == 0 else (out.stderr.strip() or f"exit {out.returncode}")[:300]
         except (OSError, subprocess.SubprocessError) as exc:
-            log.warning("git pull failed: %s", exc)
+            reason = str(exc)[:300] or type(exc).__name__
+        try:
+            self.session.record_pull(not reason, reason)
+            since = (self.session.content_pull() or {}).get("last_ok") if reason else None
+        except LedgerUnavailable:
+            since = None  # the tick is skipped anyway; the next one records it
+        if reason:
+            log.warning("Content not updated since %s because git pull --ff-only fails; publishing from the "
+                        "commit already here until it is fixed: %s", since or "this daemon started", reason)
 
     def ingest(self) -> None:
         try:

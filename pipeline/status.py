@@ -21,6 +21,7 @@ REASONS_VI = {
     "spacing": "giãn cách giữa các bài",
     "retry": "chờ thử lại",
     "vendor-wait": "nhà cung cấp yêu cầu chờ (giới hạn tần suất)",
+    "rescheduled": "đã bị bỏ qua vì quá hạn, nay được dời lịch nên đăng theo giờ mới",
 }
 
 
@@ -35,9 +36,10 @@ def _err(text: str | None) -> dict:
 
 
 def build_status(cfg, p: planmod.Plan, now: datetime, *, days: int, problems: list, holds: dict, pauses: list,
-                 troubled: list, feeds: dict, lang: str | None = None) -> dict:
+                 troubled: list, feeds: dict, lang: str | None = None, pull: dict | None = None) -> dict:
     """The status as data (``loa status --format json``), from the plan every front end shares and
-    the ledger's held channels, pauses, troubled rows and feed statuses."""
+    the ledger's held channels, pauses, troubled rows and feed statuses; ``pull`` the daemon's last
+    ``git pull`` outcome (``Session.content_pull``) when ``daemon.git_pull`` is on."""
     horizon = now + timedelta(days=days)
     errors: dict[str, list[str]] = {}
     for x in problems:
@@ -76,7 +78,17 @@ def build_status(cfg, p: planmod.Plan, now: datetime, *, days: int, problems: li
             "retrying": retrying, "in_doubt": doubt,
             "holds": {name: {"message": h.message, "hint": h.hint, "vendor": h.vendor} for name, h in holds.items()},
             "pauses": [{"channel": x.channel, "reason": x.reason, "by": x.actor, "since": x.since.isoformat()} for x in pauses],
-            "content_problems": len(problems), "content_errors": sum(x.severity.value == "error" for x in problems), "feeds": feed_lines}
+            "content_problems": len(problems), "content_errors": sum(x.severity.value == "error" for x in problems), "feeds": feed_lines,
+            "content_stale": _content_stale(pull)}
+
+
+def _content_stale(pull: dict | None) -> dict | None:
+    """``{"since", "reason"}`` while the daemon's pull fails: the content is as of ``since`` (the
+    last good pull, else when the failures began)."""
+    if not pull or pull.get("ok"):
+        return None
+    return {"since": pull.get("last_ok") or pull.get("failing_since"), "last_ok": pull.get("last_ok"),
+            "failing_since": pull.get("failing_since"), "reason": pull.get("reason") or ""}
 
 
 def render_status(st: dict, cfg, lang: str = "vi") -> str:
@@ -91,6 +103,11 @@ def render_status(st: dict, cfg, lang: str = "vi") -> str:
             return ""
         return datetime.fromisoformat(iso).astimezone(cfg.tz).strftime("%d/%m/%Y %H:%M")
 
+    stale = st.get("content_stale")
+    if stale:
+        since = when(stale["since"]) if stale.get("since") else "?"
+        out.append(("!! NỘI DUNG KHÔNG ĐƯỢC CẬP NHẬT TỪ {0} VÌ git pull lỗi: {1}" if vi else
+                    "!! content not updated since {0} because git pull fails: {1}").format(since, stale["reason"]))
     for name, e in st["holds"].items():
         out.append(("!! KÊNH {0} BỊ TẠM GIỮ: {1}" if vi else "!! CHANNEL {0} HELD: {1}").format(name, e.get("message", "")) +
                    (f" — {e['hint']}" if e.get("hint") else ""))

@@ -23,7 +23,7 @@ def git(cwd, *args):
 
 def test_daemon_pulls_the_content_repository_and_records_the_commit(tmp_path):
     when = (datetime.now(VN) - timedelta(minutes=5)).strftime("%Y-%m-%d %H:%M")
-    origin = make_repo(tmp_path / "origin", {"news/a.md": post(id="a", publish_at=when, channels=["portal"])})
+    origin = make_repo(tmp_path / "origin", {"news/a.md": post(id="a", publish_at=when, channels=["portal"], unit="phuong-vung-tau")})
     text = (origin / "config.toml").read_text().replace('require_approval = ["portal"]', "require_approval = []")
     (origin / "config.toml").write_text(text.replace("git_pull = false", "git_pull = true"))
     git(origin, "init", "-q", "-b", "main")
@@ -34,7 +34,7 @@ def test_daemon_pulls_the_content_repository_and_records_the_commit(tmp_path):
     run = lambda: subprocess.run([sys.executable, "-m", "pipeline", "run", "--once"], cwd=work,  # noqa: E731
                                  capture_output=True, text=True, timeout=120)
     assert run().returncode == 0
-    (origin / "content/news/b.md").write_text(post(id="b", title="Bài thứ hai", publish_at=when, channels=["portal"]))
+    (origin / "content/news/b.md").write_text(post(id="b", title="Bài thứ hai", publish_at=when, channels=["portal"], unit="phuong-vung-tau"))
     git(origin, "add", "-A")
     git(origin, "commit", "-qm", "second post")
     head = git(origin, "rev-parse", "HEAD")
@@ -43,7 +43,7 @@ def test_daemon_pulls_the_content_repository_and_records_the_commit(tmp_path):
     lg = open_ledger(None, work)
     rows = {x.post_id: x for x in lg.rows()}
     lg.close()
-    assert rows["a"].state == rows["b"].state == "published"
+    assert rows["a"].state == rows["b"].state == "published", r.stderr
     assert rows["b"].git_commit == head  # the commit the post was published from
 
 

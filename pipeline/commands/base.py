@@ -89,17 +89,26 @@ def _under(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
-def parse_now(value: str | None, cfg: Config) -> datetime:
-    """``--now`` for dry runs and tests; default the real current time."""
+#: Times a command line may name: far enough for any schedule, near enough that adding a day or
+#: converting zones can never leave Python's datetime range (year 1 or 9999 crashed).
+EARLIEST, LATEST = 1970, 2200
+
+
+def parse_now(value: str | None, cfg: Config, option: str = "--now") -> datetime:
+    """A time given on the command line (``--now``, ``--replay-until``); default the real current
+    time. Unreadable or outside the years 1970-2200: ``UsageError`` (exit 2) naming the option."""
     from pipeline.content import parse_time
     from pipeline.errors import UsageError
 
     if not value:
         return datetime.now(cfg.tz)
     try:
-        return parse_time(value, cfg.tz)
-    except ValueError:
-        raise UsageError(f"--now: cannot read {value!r}; write \"2024-03-25 08:00\"") from None
+        when = parse_time(value, cfg.tz)
+    except (ValueError, OverflowError):
+        raise UsageError(f"{option}: cannot read {value!r}; write \"2024-03-25 08:00\"") from None
+    if not EARLIEST <= when.year <= LATEST - 1:
+        raise UsageError(f"{option}: {value!r} is outside the years {EARLIEST}-{LATEST - 1}")
+    return when
 
 
 def emit_json(data) -> None:

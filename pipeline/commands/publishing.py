@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import csv
 import sys
+from datetime import datetime, timedelta, timezone
 
 from pipeline.commands.base import emit_json, lang_of, load, parse_now, session, verb
 from pipeline.errors import UsageError
@@ -19,24 +20,75 @@ def _actor(args) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
+#: How far ahead of the real clock ``--now`` may be on a pass that sends (clock skew between
+#: the operator's idea of "now" and the server's); anything later is refused.
+NOW_SLACK = timedelta(minutes=5)
+
+PUBLISH_EXIT_CODES = """exit codes:
+  0   all well
+  1   a permanent failure or a bug, or a channel is held after an authentication failure
+      (every pass while the hold lasts: fix the credential, then loa retry --channel C)
+  2   config or usage error
+  75  only transient failures left (try again later)
+
+--now T decides what is due as at T (docs/delivery.md): with --dry-run any time 1970-2199;
+on a pass that sends, T may not be later than the real time. Whatever T is, the ledger
+records the real time (claims, leases, first publication), so later passes are not confused.
+--replay-until D publishes each post due by D as of its own publish_at (a demo ledger's
+history, e.g. the sample content into 2024); see docs/delivery.md before using it."""
+
+
 @verb("publish", "run one publishing pass: send every due item to its channels, exactly once")
 def publish(args) -> int:
+    from pipeline.errors import UsageError
+
     cfg = load(args)
-    now = parse_now(args.now, cfg)
-    with session(args, cfg, now=now if args.now else None) as s:
-        result = s.publish(now, dry_run=args.dry_run, only_channel=args.channel, only_post=args.post)
+    if args.replay_until:
+        if args.now or args.dry_run or args.post:
+            raise UsageError("--replay-until cannot be combined with --now, --dry-run or --post")
+        until = parse_now(args.replay_until, cfg, "--replay-until")
+        if _date_only(args.replay_until):
+            until += timedelta(days=1) - timedelta(microseconds=1)  # the whole day named
+        with session(args, cfg) as s:
+            result = s.replay(until, only_channel=args.channel)
+            held = s.ledger.holds()
+    else:
+        now = parse_now(args.now, cfg)
+        if args.now and not args.dry_run and now > datetime.now(timezone.utc) + NOW_SLACK:
+            raise UsageError(f"--now {args.now!r} is in the future: a pass that sends acts at the real time; "
+                             f"use --dry-run to see what would go out then")
+        # the session's clock stays real: --now moves only the plan's "now" (what is due)
+        with session(args, cfg) as s:
+            result = s.publish(now, dry_run=args.dry_run, only_channel=args.channel, only_post=args.post)
+            held = s.ledger.holds()
+    held = {name: h for name, h in held.items() if not args.channel or name == args.channel}
     for line in result.lines:
         print(line)
+    for name, h in held.items():
+        print(f"HELD {name}: {h.message}; fix it, then loa retry --channel {name}", file=sys.stderr)
     summary = (f"sent {result.sent}, updated {result.updated}, retracted {result.retracted}, skipped {result.skipped}, "
                f"reconciled {result.settled}, retrying {result.transient}, failed {result.permanent}, bugs {result.bugs}, "
                f"in doubt {result.in_doubt}, held {result.held}")
     print(("(dry run) " if args.dry_run else "") + summary, file=sys.stderr)
+    if held and not args.dry_run and result.exit_code in (0, 75):
+        return 1  # a held channel needs a person: cron must notice on every pass, not only the first
     return result.exit_code
 
 
+def _date_only(text: str) -> bool:
+    import re
+
+    return bool(re.fullmatch(r"\s*(\d{4}-\d{1,2}-\d{1,2}|\d{1,2}/\d{1,2}/\d{4})\s*", text))
+
+
 def _publish_conf(sp):
+    sp.epilog = PUBLISH_EXIT_CODES
+    sp.formatter_class = argparse.RawDescriptionHelpFormatter
     sp.add_argument("--dry-run", action="store_true", help="show what would be sent; change nothing")
-    sp.add_argument("--now", help="act as if it were this time (site zone)")
+    sp.add_argument("--now", help="decide what is due as at this time (site zone); later than the real time "
+                                  "only with --dry-run")
+    sp.add_argument("--replay-until", metavar="DATE", help="publish each post due by DATE as of its own "
+                                                            "publish_at (a demo ledger's history; docs/delivery.md)")
     sp.add_argument("--channel", help="only this channel")
     sp.add_argument("--post", help="only this post id")
 
@@ -65,13 +117,15 @@ def status(args) -> int:
     from pipeline.status import render_status
 
     cfg = load(args)
+    if not 0 <= args.days <= 3660:
+        raise UsageError(f"--days: {args.days} is out of range: from 0 to 3660")
     with session(args, cfg) as s:
         st = s.status(parse_now(args.now, cfg), days=args.days, lang=lang_of(args, cfg))
     if args.format == "json":
         emit_json(st)
     else:
         print(render_status(st, cfg, lang_of(args, cfg)))
-    return 1 if st["failed"] or st["in_doubt"] or st["holds"] else 0
+    return 1 if st["failed"] or st["in_doubt"] or st["holds"] or st["content_stale"] else 0
 
 
 def _status_conf(sp):
@@ -185,11 +239,15 @@ def _pause_conf(sp):
 pause.configure = _pause_conf
 
 
-@verb("resume", "resume publishing after loa pause")
+@verb("resume", "resume publishing after loa pause (without --channel: every pause ends)")
 def resume(args) -> int:
     with session(args) as s:
         n = s.resume(args.channel, actor=_actor(args))
+        left = s.ledger.active_pauses(s.clock())
     print(f"resumed {args.channel or 'all channels'} ({n} pause(s) ended)")
+    for p in left:  # `--channel C` does not end a pause of every channel, nor another channel's
+        print(f"still paused: {p.channel or 'all channels'} ({p.reason}); loa resume"
+              + (f" --channel {p.channel}" if p.channel else ""))
     return 0
 
 

@@ -30,18 +30,20 @@ class Pauses(SqlCore):
         return self._run(body, write=True)
 
     def resume(self, channel, *, actor, now):
+        """End the pauses of ``channel``; ``None`` ends every pause, of all channels and of each
+        one ("resume everything" must leave nothing paused)."""
         now = aware(now)
+        which, params = ("", (now,)) if channel is None else (f"channel {self._same} ? AND ", (channel, now))
 
         def body(tx: Tx) -> int:
-            ids = [r[0] for r in tx.rows(
-                f"SELECT id FROM pauses WHERE channel {self._same} ? AND resumed_at IS NULL "
-                f"AND (until IS NULL OR until > ?) ORDER BY id", (channel, now))]
-            for pause_id in ids:
+            found = tx.rows(f"SELECT id, channel FROM pauses WHERE {which}resumed_at IS NULL "
+                            f"AND (until IS NULL OR until > ?) ORDER BY id", params)
+            for pause_id, paused in found:
                 tx.exec("UPDATE pauses SET resumed_at = ?, resumed_by = ? WHERE id = ?",
                         (now, actor, pause_id))
-                self._event(tx, "resume", post_id=None, channel=channel, actor=actor, version=None,
+                self._event(tx, "resume", post_id=None, channel=paused, actor=actor, version=None,
                             detail={"pause_id": pause_id}, now=now)
-            return len(ids)
+            return len(found)
         return self._run(body, write=True)
 
     def active_pauses(self, now):
