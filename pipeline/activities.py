@@ -17,6 +17,7 @@ them per unit and kind. A file holds one activity (a mapping) or a list of them:
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import date, datetime
 from pathlib import Path
@@ -25,7 +26,10 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
+from pipeline.frontmatter import yaml_refusal
 from pipeline.models import Activity
+
+log = logging.getLogger(__name__)
 
 SITE_ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -58,6 +62,10 @@ _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def message(code: str, lang: str = "vi", **args: Any) -> str:
+    if code not in MESSAGES:  # yaml.anchor, yaml.too-deep, file.read-failed: shared with posts
+        from pipeline.messages import text
+
+        return text(code, lang, **args)
     vi, en = MESSAGES[code]
     return (vi if lang == "vi" else en).format(**args)
 
@@ -81,21 +89,45 @@ def read_activities(content_dir: str | Path, unit_ids: Iterable[str] | None = No
     for path in files:
         rel = path.relative_to(root).as_posix()
         try:
-            node = yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
-        except (yaml.YAMLError, UnicodeDecodeError) as exc:
-            mark = getattr(exc, "problem_mark", None)  # only MarkedYAMLError has a position
-            line = mark.line + 1 if mark is not None else 1
-            problems.append((rel, line, "activity.yaml", {"error": _yaml_reason(exc)}))
-            continue
-        if node is None:
-            continue
-        entries = node.value if isinstance(node, yaml.SequenceNode) else [node]
-        for entry in entries:
-            act, probs = _entry(rel, entry, known, tz)
-            problems.extend(probs)
-            if act is not None:
-                found.append(act)
+            acts, probs = _read_file(path, rel, known, tz)
+        except Exception as exc:  # noqa: BLE001 - one bad file must never stop the others
+            log.error("Skipping %s: reading it failed", rel, exc_info=True)
+            acts, probs = [], [(rel, 1, "file.read-failed", {"reason": " ".join(f"{type(exc).__name__}: {exc}".split())[:200]})]
+        found.extend(acts)
+        problems.extend(probs)
     found.sort(key=lambda a: (a.date, a.unit, a.kind, a.path))
+    return found, problems
+
+
+def _read_file(path: Path, rel: str, known: set[str] | None, tz: ZoneInfo) -> tuple[list[Activity], list[tuple[str, int, str, dict]]]:
+    """One activity file: its activities and problems. Anchors, aliases and deep nesting are
+    refused (:func:`pipeline.frontmatter.yaml_refusal`) before anything is composed, so that no
+    "billion laughs" of aliases is ever expanded, not even by a message that shows a value."""
+    found: list[Activity] = []
+    problems: list[tuple[str, int, str, dict]] = []
+    try:
+        text = path.read_text(encoding="utf-8")
+        guard = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
+        try:
+            refused = yaml_refusal(guard)
+        finally:
+            guard.dispose()
+        if refused is not None:
+            code, mark, args = refused
+            return found, [(rel, mark.line + 1, code, args)]
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        mark = getattr(exc, "problem_mark", None)  # only MarkedYAMLError has a position
+        line = mark.line + 1 if mark is not None else 1
+        return found, [(rel, line, "activity.yaml", {"error": _yaml_reason(exc)})]
+    if node is None:
+        return found, problems
+    entries = node.value if isinstance(node, yaml.SequenceNode) else [node]
+    for entry in entries:
+        act, probs = _entry(rel, entry, known, tz)
+        problems.extend(probs)
+        if act is not None:
+            found.append(act)
     return found, problems
 
 

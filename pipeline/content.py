@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import logging
 import os
 import re
 import secrets
@@ -36,7 +37,7 @@ from pipeline.paths import Listing, RealPaths, post_files, real_join, signatures
 # Names other modules import from here; they live where a reader looks for them now.
 __all__ = [
     "FIELDS", "REQUIRED", "STATUSES", "SLUG_MAX", "PostCache", "RawFile", "Reading", "approval_hash",
-    "first_paragraph", "iter_post_files", "make_slug", "new_id", "parse_time", "read_all", "read_post", "real_join",
+    "first_paragraph", "iter_post_files", "too_deep", "MAX_BODY_DEPTH", "make_slug", "new_id", "parse_time", "read_all", "read_post", "real_join",
     "relpath", "sha", "split_front_matter",
 ]
 
@@ -50,6 +51,13 @@ FIELDS = (
 REQUIRED = ("id", "title", "type", "unit", "author", "status")
 STATUSES = ("draft", "ready")
 SLUG_MAX = 80
+#: Deepest nesting of lists and block quotes accepted in a body. Python-Markdown nests by
+#: recursion: a few hundred levels raise RecursionError and deep indentation grows its time with
+#: the square of the depth, so a deeper body is refused when read and never reaches the renderer.
+MAX_BODY_DEPTH = 50
+_DEEP_CANDIDATE = re.compile(r"^[ \t>*+\-0-9.)]{%d}" % (MAX_BODY_DEPTH + 1), re.M)
+_MARKER = re.compile(r">|[-+*](?=[ \t]|$)|[0-9]{1,9}[.)](?=[ \t]|$)")
+log = logging.getLogger(__name__)
 _SOURCE_FIELDS = ("source", "source_title", "source_link", "source_guid", "source_published", "source_image")
 _EMPTY: Any = MappingProxyType({})  # shared by the posts without social texts / source fields
 
@@ -147,6 +155,33 @@ def first_paragraph(body: str) -> str:
     return ""
 
 
+def too_deep(body: str) -> tuple[int, int] | None:
+    """``(depth, 0-based line)`` of the first line of ``body`` whose lists and block quotes nest
+    deeper than :data:`MAX_BODY_DEPTH`, or ``None``.
+
+    A line's depth is its indentation in steps of four columns (Python-Markdown's tab length)
+    plus the list markers and ``>`` before its text. Fenced code counts too: which fences
+    Python-Markdown honours is its business, and a line this deep in real code is unheard of. Such a
+    line starts with more than ``MAX_BODY_DEPTH`` spaces, tabs, markers or digits, so a body
+    without one costs a single regular-expression search."""
+    if _DEEP_CANDIDATE.search(body) is None:
+        return None
+    for i, line in enumerate(body.split("\n")):
+        depth = pos = 0
+        while True:
+            end = pos
+            while end < len(line) and line[end] in " \t":
+                end += 1
+            depth += len(line[pos:end].expandtabs(4)) // 4
+            m = _MARKER.match(line, end)
+            if m is None:
+                break
+            depth, pos = depth + 1, m.end()
+        if depth > MAX_BODY_DEPTH:
+            return depth, i
+    return None
+
+
 def iter_post_files(content_dir: Path, paths: Iterable[Path] | None = None) -> Iterator[Path]:
     """Every post under ``content_dir`` (or under the given paths) as ``Path``: README and
     ``content/activities`` excluded, sorted. The list is :func:`pipeline.paths.post_files`'s."""
@@ -190,8 +225,18 @@ def read_post(path: Path, cfg, *, light: bool = False, reading: Reading | None =
     hash, the default summary and the hashes (left empty; the image's problems are not looked
     for). For resolving links between posts, never for publishing; ``tests/test_content.py``
     proves it equal to the full read on every other field. ``reading``: the pass this read is
-    part of (a new one if not given)."""
-    return _Reader(path, cfg, reading, light).read()
+    part of (a new one if not given).
+
+    Nothing a file holds makes this raise: an unexpected failure (a bug, or a RecursionError
+    on some shape nobody foresaw) is logged with its traceback and becomes a ``file.read-failed``
+    problem of this file, so the other files are read as usual."""
+    reader = _Reader(path, cfg, reading, light)
+    try:
+        return reader.read()
+    except Exception as exc:  # noqa: BLE001 - one bad file must never stop the others
+        log.error("Skipping %s: reading it failed", reader.rel, exc_info=True)
+        reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
+        return None, [Problem(reader.rel, 1, 1, Severity.ERROR, "file.read-failed", MappingProxyType({"reason": reason}))]
 
 
 def relpath(path: str | os.PathLike, cfg) -> str:
@@ -233,7 +278,10 @@ class _Reader:
             return None, self.problems
         meta, lines, error = read_front_matter(raw.front)
         if error is not None:
-            self.p(error.line, "front.yaml", col=error.col, detail=error.detail)
+            if error.code == "front.yaml":
+                self.p(error.line, error.code, col=error.col, detail=error.detail)
+            else:  # refused before it was composed
+                self.p(error.line, error.code, col=error.col, token=error.detail, limit=error.limit)
             return None, self.problems
         if not isinstance(meta, dict):
             self.p(2, "front.not-mapping")
@@ -304,6 +352,10 @@ class _Reader:
         if status == "ready" and publish_at is None and "publish_at" not in meta:
             self.p(1, "front.missing-key", key="publish_at")
         body = raw.body
+        deep = too_deep(body)
+        if deep is not None:  # unusable: Python-Markdown would fail on it, or take minutes
+            self.p(raw.body_line + deep[1], "post.too-deep", depth=deep[0], limit=MAX_BODY_DEPTH)
+            usable = False
         summary = self.text_field("summary").strip() or ("" if light else first_paragraph(body))
         slug = self._slug(title)
         topics = self.list_field("topics") or ()

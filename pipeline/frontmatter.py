@@ -15,7 +15,13 @@ import sys
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["FrontError", "RawFile", "loader", "read_front_matter", "split_front_matter"]
+__all__ = ["MAX_YAML_DEPTH", "FrontError", "RawFile", "loader", "read_front_matter", "split_front_matter", "yaml_refusal"]
+
+#: Deepest nesting of YAML collections accepted (front matter needs three). Deeper documents are
+#: refused while parsing, before anything is composed: composing is recursive (a RecursionError
+#: in PyYAML, a crash of the whole process in libyaml's binding) and scanning deep flow
+#: collections slows down with the square of the depth.
+MAX_YAML_DEPTH = 50
 
 
 @functools.cache
@@ -63,15 +69,46 @@ def split_front_matter(text: str) -> RawFile | None:
 
 @dataclass(frozen=True)
 class FrontError:
-    """Front matter that is not YAML: where (1-based line in the file, column) and PyYAML's words."""
+    """Front matter that is not YAML, or that Loa refuses: where (1-based line in the file,
+    column), PyYAML's words (or the refused anchor), the catalogue code and, for ``yaml.too-deep``,
+    the limit."""
 
     line: int
     col: int
     detail: str
+    #: The catalogue code: ``front.yaml`` (not YAML), ``yaml.anchor`` or ``yaml.too-deep`` (refused).
+    code: str = "front.yaml"
+    limit: int = 0
+
+
+def yaml_refusal(parser) -> tuple[str, Any, dict] | None:
+    """Walk the events of ``parser`` (a PyYAML loader over the text) and stop at the first thing
+    Loa refuses: an anchor or an alias (``("yaml.anchor", mark, {"token": "&name"})``), or
+    collections nested deeper than :data:`MAX_YAML_DEPTH` (``("yaml.too-deep", mark, {...})``).
+    ``None`` when there is none. Nothing is composed or constructed, so a "billion laughs" of
+    nested aliases is refused at its first anchor, before anything could expand it. Syntax
+    errors raise ``yaml.YAMLError`` as composing would."""
+    import yaml
+
+    depth = 0
+    while parser.check_event():
+        event = parser.get_event()
+        anchor = getattr(event, "anchor", None)
+        if anchor is not None:
+            token = ("*" if isinstance(event, yaml.AliasEvent) else "&") + str(anchor)[:40]
+            return "yaml.anchor", event.start_mark, {"token": token}
+        if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            depth += 1
+            if depth > MAX_YAML_DEPTH:
+                return "yaml.too-deep", event.start_mark, {"limit": MAX_YAML_DEPTH}
+        elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+            depth -= 1
+    return None
 
 
 def read_front_matter(front: str, *, plain: bool = True) -> tuple[Any, dict[str, int], FrontError | None]:
-    """``(value, key lines, None)``, or ``(None, {}, error)`` when the text is not YAML.
+    """``(value, key lines, None)``, or ``(None, {}, error)`` when the text is not YAML or holds
+    what Loa refuses (:func:`yaml_refusal`).
 
     The value is what PyYAML gives (``{}`` for empty front matter; possibly not a mapping: the
     caller reports that); key lines are 1-based lines in the file (the front matter starts on line
@@ -82,8 +119,15 @@ def read_front_matter(front: str, *, plain: bool = True) -> tuple[Any, dict[str,
             return found[0], found[1], None
     import yaml
 
-    parser = loader()(front)
-    try:  # one parse: the key lines come from the same node tree as the values
+    guard, parser = loader()(front), loader()(front)
+    try:
+        # anchors, aliases and deep nesting are refused before anything is composed; then one
+        # parse: the key lines come from the same node tree as the values
+        refused = yaml_refusal(guard)
+        if refused is not None:
+            code, mark, args = refused
+            return None, {}, FrontError(mark.line + 2, mark.column + 1, args.get("token", ""), code,
+                                        args.get("limit", 0))
         node = parser.get_single_node()
         value = parser.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
@@ -91,6 +135,7 @@ def read_front_matter(front: str, *, plain: bool = True) -> tuple[Any, dict[str,
         return None, {}, FrontError(mark.line + 2 if mark else 1, mark.column + 1 if mark else 1,
                                     str(getattr(exc, "problem", None) or exc).strip())
     finally:
+        guard.dispose()
         parser.dispose()
     return ({} if value is None else value), _node_lines(node), None
 

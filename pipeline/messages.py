@@ -22,6 +22,15 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                       "file is not UTF-8 (looks like {encoding}); run `loa check --fix` to convert it, or save it as UTF-8"),
     "file.mixed-utf8": ("tệp là UTF-8 nhưng có {count} byte không hợp lệ ở dòng {lines}{encoding_vi}",
                         "the file is UTF-8 but {count} bytes on line(s) {lines} are not{encoding_en}"),
+    "file.read-failed": ("Loa gặp lỗi khi đọc tệp này nên đã bỏ qua nó ({reason}); các tệp khác vẫn được xử lý bình thường. "
+                         "Hãy xem lại chỗ vừa sửa trong tệp (ví dụ danh sách lồng nhau quá sâu); nếu vẫn lỗi, gửi tệp này cho bộ phận kỹ thuật",
+                         "Loa failed reading this file and skipped it ({reason}); every other file is processed as usual. "
+                         "Look again at what was last changed in it (e.g. lists nested too deeply); if it still fails, send the file to the technical team"),
+    # YAML of front matter and activity files, refused before it is expanded
+    "yaml.anchor": ("không được dùng neo hay bí danh YAML (`{token}`); hãy xóa `&tên`/`*tên` và viết đầy đủ giá trị ở từng chỗ",
+                    "YAML anchors and aliases are not allowed (`{token}`); remove the `&name`/`*name` and write the value out in full where it is used"),
+    "yaml.too-deep": ("dữ liệu YAML lồng nhau quá sâu (quá {limit} cấp); hãy viết phẳng lại, mỗi dòng một `khóa: giá trị`",
+                      "YAML nested too deeply (more than {limit} levels); write it flat, one `key: value` per line"),
     # PATH arguments of check and preview
     "path.missing": ("`{path}`: không có tệp hay thư mục này", "`{path}`: no such file or folder"),
     "path.outside-content": ("`{path}` không nằm trong thư mục nội dung `{content}` của cấu hình này; chỉ kiểm tra và xem "
@@ -67,6 +76,14 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                           "id `{value}` is also used by {other}; each post needs its own `id` (`loa new` makes one)"),
     "post.duplicate-slug": ("đường dẫn (slug) `{value}` trùng với {other}; thêm khóa `slug:` khác cho một trong hai bài",
                             "slug `{value}` is also used by {other}; give one of them a different `slug:`"),
+    "post.too-deep": ("danh sách hoặc trích dẫn lồng nhau quá sâu ({depth} cấp, tối đa {limit}); hãy bớt thụt lề hoặc tách thành "
+                      "các danh sách ngắn hơn. Bài này sẽ không được đăng cho đến khi sửa",
+                      "lists or quotes nested too deeply ({depth} levels, at most {limit}); reduce the indentation or split them into "
+                      "shorter lists. This post is not published until it is fixed"),
+    "post.control-char": ("{field_vi} có ký tự điều khiển vô hình {chars}; hãy xóa ký tự đó (thường do dán từ Word, PDF hay trang web) "
+                          "và gõ lại chữ ở vị trí này",
+                          "{field_en} contains the invisible control character {chars}; delete it (it usually comes from pasting from Word, "
+                          "a PDF or a web page) and retype the text at this position"),
     "post.empty-body": ("bài viết chưa có nội dung", "the post has no body"),
     "post.empty-title": ("bài viết chưa có tiêu đề", "the post has no title"),
     "post.broken-link": ("liên kết tới `{value}` không trỏ tới bài viết hay tệp nào trong content/", "link to `{value}` does not lead to a post or file in content/"),
