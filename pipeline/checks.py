@@ -62,6 +62,7 @@ def check_post(post: Post, cfg) -> list[Problem]:
         out.append(_p(post, L("image"), "image.no-alt"))
     out.extend(_approval(post, cfg))
     out.extend(check_html(post, cfg))
+    out.extend(check_control(post))
     return out
 
 
@@ -190,3 +191,31 @@ def post_problems(post: Post, cfg, renderer: Renderer) -> list[Problem]:
     """A post's own problems: its front matter against the configuration, its renderings against
     the channels, its text. Links and duplicates, which depend on other files, are checked apart."""
     return check_post(post, cfg) + check_renderings(post, renderer) + check_text(post, cfg)
+
+
+_CONTROL_FIELDS = (("title", "tiêu đề", "the title"), ("summary", "tóm tắt", "the summary"),
+                   ("image_alt", "mô tả ảnh `image_alt`", "`image_alt`"), ("correction", "lời đính chính `correction`", "`correction`"),
+                   ("retracted", "lý do gỡ bài `retracted`", "`retracted`"))
+
+
+def check_control(post: Post) -> list[Problem]:
+    """Control characters and bidirectional overrides (``vietnamese.CONTROL``) in what is
+    published: an error with the line (and, in the body, the column). They hide text, or show
+    other text than is stored, on every channel and in the terminal."""
+    from pipeline.vietnamese import CONTROL, control_chars
+
+    out: list[Problem] = []
+    fields = [(k, vi, en, getattr(post, k) or "") for k, vi, en in _CONTROL_FIELDS if k != "summary" or "summary" in post.lines]
+    fields += [(f"social.{c}", f"nội dung cho kênh {c} (`social.{c}`)", f"the text for {c} (`social.{c}`)", t)
+               for c, t in post.social.items()]
+    for key, vi, en, value in fields:
+        if CONTROL.search(value):
+            out.append(_p(post, post.line_of(key.split(".")[0]), "post.control-char", field_vi=vi, field_en=en,
+                          chars=control_chars(value)))
+    if CONTROL.search(post.body):
+        for i, line in enumerate(post.body.split("\n")):
+            m = CONTROL.search(line)
+            if m is not None:
+                out.append(_p(post, post.body_line + i, "post.control-char", col=m.start() + 1, field_vi="nội dung bài",
+                              field_en="the body", chars=control_chars(line)))
+    return out

@@ -20,6 +20,7 @@ __all__ = [
     "nfc", "fold", "Detection", "detect_bytes", "decode_bytes", "apply_tone_style",
     "tone_styles_used", "looks_unaccented", "TextIssue", "Change", "FixResult", "find_issues",
     "fix_text", "fix_file_bytes", "MESSAGES", "ENCODINGS", "STYLES",
+    "CONTROL", "control_chars", "escape_control", "strip_control",
 ]
 
 ENCODINGS = ("utf-8", "windows-1258", "tcvn3", "vni", "unknown")
@@ -27,6 +28,37 @@ STYLES = ("traditional", "modern")
 _WS = re.compile(r"\s+")
 # đ/Đ and the look-alike eth Ð/ð have no decomposition, so NFD alone leaves them.
 _D_MAP = str.maketrans({"đ": "d", "Đ": "d", "ð": "d", "Ð": "d"})
+
+
+#: Characters no text Loa reads or writes may carry: C0 controls but tab and newline, DEL, C1
+#: controls, and the bidirectional embeddings, overrides and isolates (U+202A-U+202E,
+#: U+2066-U+2069), which make a terminal, a page or a report show other text than is stored.
+CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_CONTROL_OR_NEWLINE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def control_chars(text: str) -> str:
+    """The :data:`CONTROL` characters of ``text`` as their code points, at most five, for a
+    message: ``"U+001B, U+202E"``; ``""`` when there is none."""
+    seen = dict.fromkeys(CONTROL.findall(text))
+    return ", ".join(f"U+{ord(c):04X}" for c in list(seen)[:5]) + (" …" if len(seen) > 5 else "")
+
+
+def _escaped(m: re.Match) -> str:
+    c = ord(m.group())
+    return f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}"
+
+
+def escape_control(text: str, *, newlines: bool = False) -> str:
+    """``text`` with every :data:`CONTROL` character shown as its escape (ESC as ``\\x1b``, RLO
+    as ``\\u202e``), for a terminal; ``newlines=True`` escapes line breaks too, so that one
+    message stays one line."""
+    return (_CONTROL_OR_NEWLINE if newlines else CONTROL).sub(_escaped, text)
+
+
+def strip_control(text: str) -> str:
+    """``text`` without its :data:`CONTROL` characters, for files Loa writes (reports)."""
+    return CONTROL.sub("", text)
 
 
 def nfc(text: str) -> str:

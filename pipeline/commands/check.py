@@ -7,6 +7,7 @@ import sys
 
 from pipeline.commands.base import emit_json, lang_of, load, post_paths, verb
 from pipeline.models import Severity
+from pipeline.vietnamese import escape_control
 
 
 @verb("check", "check config.toml and every post; print problems as path:line:col: error|warning: message [code]")
@@ -45,11 +46,12 @@ def check(args) -> int:
     warnings = len(problems) - errors
     if args.format == "json":
         emit_json({"posts": len(posts), "errors": errors, "warnings": warnings,
-                   "problems": [{"path": p.path, "line": p.line, "col": p.col, "severity": p.severity.value,
-                                 "code": p.code, "message": p.message(lang)} for p in problems]})
+                   "problems": [{"path": escape_control(p.path), "line": p.line, "col": p.col, "severity": p.severity.value,
+                                 "code": p.code, "message": escape_control(p.message(lang))} for p in problems]})
     else:
         for p in problems:
-            print(p.format(lang))
+            # a file name or a quoted value may hold ESC or a bidi override: shown, never obeyed
+            print(escape_control(p.format(lang), newlines=True))
         if lang == "en":
             print(f"{len(posts)} posts checked: {errors} errors, {warnings} warnings", file=sys.stderr)
         else:

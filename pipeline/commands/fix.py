@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from pipeline import content
+from pipeline.vietnamese import escape_control
 
 
 def run_fix(cfg, args, lang: str) -> int:
@@ -34,7 +35,7 @@ def run_fix(cfg, args, lang: str) -> int:
         new = result.text.encode("utf-8")
         if new == data:
             continue
-        rel = content.relpath(f, cfg)
+        rel = escape_control(content.relpath(f, cfg), newlines=True)  # a file name is shown, never obeyed
         if result.encoding_found != "utf-8":
             print((f"{rel}: đã chuyển từ bảng mã {result.encoding_found} sang UTF-8 (NFC)" if lang == "vi"
                    else f"{rel}: converted from {result.encoding_found} to UTF-8 (NFC)"))

@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipeline.report.model import Report, date_header_vi
+from pipeline.vietnamese import strip_control
 from pipeline.report.text import (TABLE_HEADERS, cell_text, context, expand_headers, table_rows,
                                   template_env)
 
@@ -45,7 +46,7 @@ def _fonts(rpr_parent, docx) -> None:
 
 def _run(paragraph, text: str, size: float, *, bold=False, italic=False):
     from docx.shared import Pt
-    run = paragraph.add_run(text)
+    run = paragraph.add_run(strip_control(text))  # XML 1.0 forbids C0 controls; bidi overrides hide text
     run.font.name = FONT
     run.font.size = Pt(size)
     run.font.bold = bold
@@ -201,7 +202,7 @@ def _data_table(doc, report: Report, name: str, headers: list[str], ctx) -> None
             if bold:
                 sub(sub(r, qn("w:rPr")), qn("w:b"))
             t = sub(r, qn("w:t"), {SPACE: "preserve"})
-            t.text = cell_text((kind, value))
+            t.text = strip_control(cell_text((kind, value)))
 
     add([("t", h) for h in heads], True, head=True)
     total_last = name in ("channels", "types", "months", "units", "activities") and rows
@@ -317,7 +318,7 @@ def write_docx(report: Report, out_path: Path, templates_dir=None) -> None:
     lang = normal.element.get_or_add_rPr().makeelement(qn("w:lang"), {qn("w:val"): "vi-VN",
                                                                       qn("w:eastAsia"): "vi-VN"})
     normal.element.get_or_add_rPr().append(lang)
-    doc.core_properties.title = f"Báo cáo {ctx['title']}"
+    doc.core_properties.title = strip_control(f"Báo cáo {ctx['title']}")
     doc.core_properties.language = "vi-VN"
 
     _table_styles(doc)

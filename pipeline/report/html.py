@@ -12,6 +12,7 @@ from markupsafe import Markup, escape
 
 from pipeline.report.model import Report, format_number_vi
 from pipeline.report.text import render_template
+from pipeline.vietnamese import strip_control
 
 BAR = "#1f5fa8"
 MUTED = "#9aa7b5"
@@ -77,4 +78,4 @@ def charts(report: Report) -> dict[str, Markup]:
 
 def write_html(report: Report, out_path: Path, templates_dir=None) -> None:
     html = render_template(report, "report.html.j2", templates_dir, autoescape=True, **charts(report))
-    out_path.write_text(html, encoding="utf-8")
+    out_path.write_text(strip_control(html), encoding="utf-8")  # no hidden controls or bidi overrides

@@ -14,8 +14,11 @@ from typing import Any, Iterator
 
 import jinja2
 
+from pipeline.errors import RenderError
+from pipeline.vietnamese import strip_control
 from pipeline.report.model import (Item, Report, change_pct, date_header_vi, date_short_vi, format_change_vi,
                                    format_number_vi)
+from pipeline.templating import Environment as SandboxedEnvironment  # the office's templates are not trusted
 
 SHIPPED_TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates"
 
@@ -26,9 +29,9 @@ def template_env(templates_dir: str | Path | None = None, *, autoescape: bool = 
     misspelt name in an edited template fails loudly instead of printing nothing."""
     dirs = [Path(templates_dir) / "report"] if templates_dir else []
     dirs.append(SHIPPED_TEMPLATES / "report")
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader([str(d) for d in dirs]),
-                             undefined=jinja2.StrictUndefined, autoescape=autoescape,
-                             trim_blocks=trim_blocks, lstrip_blocks=True, keep_trailing_newline=True)
+    env = SandboxedEnvironment(loader=jinja2.FileSystemLoader([str(d) for d in dirs]),
+                               undefined=jinja2.StrictUndefined, autoescape=autoescape,
+                               trim_blocks=trim_blocks, lstrip_blocks=True, keep_trailing_newline=True)
     env.filters.update(num=format_number_vi, pct=lambda v: format_number_vi(v, percent=True),
                        change=lambda pair: format_change_vi(*pair), dshort=date_short_vi,
                        dheader=date_header_vi, change_pct=lambda pair: change_pct(*pair))
@@ -83,11 +86,14 @@ def report_title(report: Report, env: jinja2.Environment | None = None) -> str:
 def render_template(report: Report, name: str, templates_dir=None, *, autoescape: bool = False,
                     **extra: Any) -> str:
     env = template_env(templates_dir, autoescape=autoescape)
-    return env.get_template(name).render(**context(report, env), **extra)
+    try:
+        return env.get_template(name).render(**context(report, env), **extra)
+    except jinja2.TemplateError as exc:  # an edited template: a message, not a traceback
+        raise RenderError(f"report {report.period.key}", name, f"template error: {exc}") from None
 
 
 def write_md(report: Report, out_path: Path, templates_dir=None) -> None:
-    out_path.write_text(render_template(report, "report.md.j2", templates_dir), encoding="utf-8")
+    out_path.write_text(strip_control(render_template(report, "report.md.j2", templates_dir)), encoding="utf-8")
 
 
 def report_json_head(report: Report) -> dict:
@@ -119,15 +125,26 @@ def item_json(item: Item) -> dict:
             "corrected_at": item.corrected_at.isoformat() if item.corrected_at else None}
 
 
+def _clean(value: Any) -> Any:
+    """``value`` (JSON data) with no control character or bidi override in any text."""
+    if isinstance(value, str):
+        return strip_control(value)
+    if isinstance(value, dict):
+        return {_clean(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    return value
+
+
 def write_json(report: Report, out_path: Path) -> None:
     """The documented shape, with ``items`` streamed one object per line of the array."""
     head = report_json_head(report)
     with out_path.open("w", encoding="utf-8") as f:
-        body = json.dumps(head, ensure_ascii=False, indent=1)
+        body = json.dumps(_clean(head), ensure_ascii=False, indent=1)
         f.write(body[:-2] + ',\n "items": [')  # reopen the object to append the streamed list
         first = True
         for item in report.iter_items():
-            f.write(("\n  " if first else ",\n  ") + json.dumps(item_json(item), ensure_ascii=False))
+            f.write(("\n  " if first else ",\n  ") + json.dumps(_clean(item_json(item)), ensure_ascii=False))
             first = False
         f.write("\n ]\n}\n" if not first else "]\n}\n")
 
@@ -146,7 +163,9 @@ def formula_like(value: Any) -> bool:
 
 
 def csv_safe(row) -> list:
-    """``row`` with each formula-like text behind a single quote, so a spreadsheet shows it as text."""
+    """``row`` with each formula-like text behind a single quote, so a spreadsheet shows it as text,
+    and without control characters and bidi overrides (``vietnamese.CONTROL``)."""
+    row = [strip_control(v) if isinstance(v, str) else v for v in row]
     return ["'" + v if formula_like(v) else v for v in row]
 
 
