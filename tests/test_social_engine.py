@@ -653,3 +653,58 @@ def test_status_shows_a_vendor_wait_as_upcoming_not_due(world):
     assert "nhà cung cấp yêu cầu chờ" in text
     later = w.status(until + timedelta(seconds=1))  # the wait is over: due again
     assert sorted(x["channel"] for x in later["due"]) == ["mastodon", "telegram"]
+
+
+# -- throttling is a wait, never a failure (issue 15) ------------------------------------------------
+def _mastodon_gate(w: World, at: datetime) -> None:
+    """Loa's own gate: the rate limit it remembers is used up for 3 s more (no request leaves). The
+    publisher reads the real clock, so the reset is real time."""
+    lg = w.ledger()
+    try:
+        reset = datetime.now(VN) + timedelta(seconds=3)
+        lg.publisher_state("mastodon", lambda: at).set(
+            "mastodon:mastodon.rate", json.dumps({"general": [0, reset.isoformat()]}))
+    finally:
+        lg.close()
+
+
+def _telegram_429(w: World, at: datetime) -> None:
+    w.tg.fail_next(429, "Too Many Requests: retry after 3", {"retry_after": 3})
+
+
+@pytest.mark.parametrize("channel,throttle", [("mastodon", _mastodon_gate), ("telegram", _telegram_429)])
+def test_throttling_never_spends_an_attempt_nor_fails_the_item(world, channel, throttle):
+    """More throttled passes than daemon.max_attempts (5 here): the item waits each time, spends no
+    attempt, records no `send`, and goes out once when the limit is over."""
+    w = world({"news/a.md": item("a", channel)})
+    for k in range(12):
+        at = T0 + timedelta(seconds=10 * k)  # each pass after the previous wait has run out
+        throttle(w, at)
+        r = w.run(at)
+        row = w.row("a", channel)
+        assert (r.permanent, r.transient) == (0, 1), r.lines
+        assert (row.state, row.attempts, row.error_kind) == ("retrying", 0, "transient"), r.lines
+        assert at + timedelta(seconds=2) < row.next_attempt_at <= at + timedelta(seconds=3)
+        assert r.next_wakeup == row.next_attempt_at
+    assert w.created(channel) == 0
+    kinds = [e.kind for e in w.read(lambda lg: lg.events(post_id="a", channel=channel))]
+    assert "send" not in kinds and "failure" not in kinds and kinds.count("release") == 12
+    w.read(lambda lg: lg.publisher_state("mastodon", lambda: T0).set("mastodon:mastodon.rate", None))  # limit over
+    r = w.run(T0 + timedelta(minutes=5))
+    assert r.sent == 1 and w.created(channel) == 1 and w.row("a", channel).state == "published"
+    kinds = [e.kind for e in w.read(lambda lg: lg.events(post_id="a", channel=channel))]
+    assert kinds.count("send") == 1 and kinds[-2:] == ["send", "success"]
+    assert w.read(lambda lg: lg.events(post_id="a", channel=channel, kinds=["success"]))[0].detail["attempts"] == 1
+
+
+def test_real_failures_still_use_up_the_retry_budget(world):
+    w = world({"news/a.md": item("a", "telegram")})
+    for k in range(4):
+        w.tg.fail_next(502, "Bad Gateway")
+        w.run(T0 + timedelta(hours=k))
+    assert (w.row("a", "telegram").state, w.row("a", "telegram").attempts) == ("retrying", 4)
+    w.tg.fail_next(502, "Bad Gateway")
+    r = w.run(T0 + timedelta(hours=6))  # the 5th real failure (daemon.max_attempts = 5)
+    assert r.permanent == 1 and w.row("a", "telegram").state == "failed"
+    sends = w.read(lambda lg: lg.events(post_id="a", channel="telegram", kinds=["send"]))
+    assert len(sends) == 5  # a request left each time
