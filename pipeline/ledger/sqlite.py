@@ -181,8 +181,7 @@ class SQLiteLedger(SqlLedger):
         # exclude each other too, so threads are covered.
         safe = re.sub(r"[^A-Za-z0-9._-]", "_", name)[:100]
         lock_path = self.path.with_name(f"{self.path.name}.lock-{safe}")
-        lock_path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        fd = secrets.open_private(lock_path)  # 0600, and var/ 0700 if this creates it
         try:
             deadline = time.monotonic() + timeout
             while True:
