@@ -374,3 +374,103 @@ def test_a_daemon_renders_a_linked_posts_new_address_after_its_slug_changes(tmp_
         assert kept == new
     finally:
         s.close()
+
+
+# -- leases: renewed while a send is in flight; a lost claim ends the item, not the pass (issue 15) ---
+def _short_lease(cfg, seconds: float):
+    from dataclasses import replace
+    return replace(cfg, daemon=replace(cfg.daemon, lease=timedelta(seconds=seconds)))
+
+
+def test_a_send_longer_than_the_lease_keeps_its_claim_and_the_pass_goes_on(tmp_path):
+    import threading
+
+    with WebhookServer(latency=2.5) as slow:  # each answer takes 2.5 s; the lease is 1 s
+        env = Env(tmp_path, slow, {"news/a.md": post(id="a", title="Tin a: Phường 1 họp dân"),
+                                   "news/b.md": post(id="b", title="Tin b: Phường 1 họp dân")})
+        cfg = _short_lease(env.cfg, 1.0)
+        start = time.monotonic()
+        clock = lambda: T0 + timedelta(seconds=time.monotonic() - start)  # noqa: E731
+        done: dict = {}
+
+        def worker(owner):
+            try:
+                done[owner] = Session(cfg, env.ledger, owner=owner, clock=clock, env={}).publish(now=clock())
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                done[owner] = exc
+        first = threading.Thread(target=worker, args=("w1",))
+        first.start()
+        time.sleep(1.8)  # w1's first send is in flight, past the lease it was claimed with
+        worker("w2")
+        first.join(timeout=30)
+        assert not isinstance(done["w1"], BaseException), done["w1"]  # no "claim lost"
+        assert not isinstance(done["w2"], BaseException), done["w2"]
+        assert done["w1"].in_doubt == done["w2"].in_doubt == 0
+        assert slow.creates == 2 and sorted(i["post_id"] for i in slow.live()) == ["a", "b"]
+        assert env.row("a").state == env.row("b").state == "published"
+        lg = env.ledger()
+        try:
+            events = lg.events(channel="hook")
+        finally:
+            lg.close()
+        assert not [e for e in events if e.kind in ("in_doubt", "claim_lost") or "took_over_from" in e.detail]
+        assert [e.actor for e in events if e.kind == "success" and e.post_id == "a"] == ["w1"]
+
+
+def test_a_lost_claim_ends_that_item_and_the_pass_goes_on(tmp_path, server):
+    env = Env(tmp_path, server, {"news/a.md": post(id="a", title="Tin a: Phường 1 họp dân"),
+                                 "news/b.md": post(id="b", title="Tin b: Phường 1 họp dân", publish_at="2024-03-25 08:01")})
+    session = Session(env.cfg, env.ledger, owner="w1", clock=lambda: T0 + timedelta(minutes=2), env={})
+
+    class TakenOver:
+        """While a is being sent, another worker takes its claim over (as after a long stall)."""
+
+        def __init__(self, pub):
+            self.pub = pub
+
+        def publish(self, rendering, *, key):
+            if rendering.post_id == "a":
+                lg = env.ledger()
+                try:
+                    lg.mark_in_doubt("a", "hook", owner="w2", reason="lease expired", now=T0 + timedelta(hours=1))
+                finally:
+                    lg.close()
+            return self.pub.publish(rendering, key=key)
+
+        def __getattr__(self, name):
+            return getattr(self.pub, name)
+
+    from pipeline.publish import Engine
+    real = Engine.publisher
+    original_init = Engine.__init__
+
+    def init(self, *a, **kw):
+        original_init(self, *a, **kw)
+        self.publisher_factory = lambda ch, lg: TakenOver(real(self, ch, lg)) if ch.name == "hook" else real(self, ch, lg)
+    Engine.__init__ = init
+    try:
+        r = session.publish(now=T0 + timedelta(minutes=2))  # today: LedgerError "claim lost" ends the pass
+    finally:
+        Engine.__init__ = original_init
+    assert env.row("b").state == "published"  # the rest of the pass went on
+    assert env.row("a").state == "in_doubt"  # a is the other worker's now: reconciled there, not here
+    assert any("lost the claim on a on hook" in line for line in r.lines)
+    lg = env.ledger()
+    try:
+        [lost] = lg.events(post_id="a", channel="hook", kinds=["claim_lost"])
+    finally:
+        lg.close()
+    assert lost.actor == "w1" and "claim lost" in lost.detail["reason"]
+
+
+def test_a_lease_below_thirty_seconds_is_a_config_error(tmp_path, server, monkeypatch):
+    from pipeline.errors import ConfigError
+
+    monkeypatch.delenv("LOA_MIN_LEASE_SECONDS", raising=False)
+    env = Env(tmp_path, server, {"news/a.md": post(id="a")})
+    text = (env.root / "config.toml").read_text().replace('lease = "2m"', 'lease = "10s"')
+    (env.root / "config.toml").write_text(text)
+    with pytest.raises(ConfigError, match="lease"):
+        load_config(env.root / "config.toml", env={})
+    (env.root / "config.toml").write_text(text.replace('lease = "10s"', 'lease = "30s"'))
+    assert load_config(env.root / "config.toml", env={}).daemon.lease == timedelta(seconds=30)

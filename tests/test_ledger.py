@@ -494,3 +494,39 @@ def test_daemon_lock(ledger, open_ledgers):
                                     f"'loa-1'; give each daemon its own worker id")
     with other.daemon_lock("loa-2"):  # released on exit
         pass
+
+
+# -- issue 15: renewal, waits that spend no attempt, send recorded with its outcome, lost claims -----
+def test_renew_keeps_a_live_claim_from_being_taken_over(ledger):
+    from pipeline.ledger.base import ClaimLost
+
+    add(ledger)
+    claim(ledger)
+    later = NOW + LEASE - timedelta(seconds=1)
+    assert ledger.renew("p1", "facebook", owner="w1", lease=LEASE, now=later) is True
+    assert ledger.get("p1", "facebook").lease_until == later + LEASE
+    assert claim(ledger, owner="w2", now=NOW + LEASE + timedelta(seconds=1), states=("claimed",)) is None
+    assert ledger.renew("p1", "facebook", owner="w2", lease=LEASE, now=later) is False  # not its claim
+    assert [e.kind for e in ledger.events(post_id="p1")] == ["claim"]  # renewal writes no event
+    taken = claim(ledger, owner="w2", now=later + LEASE + timedelta(seconds=1), states=("claimed",))
+    assert taken is not None and taken.claim_owner == "w2"
+    assert ledger.renew("p1", "facebook", owner="w1", lease=LEASE, now=later) is False
+    with pytest.raises(ClaimLost, match="claim lost"):
+        ledger.record_success("p1", "facebook", owner="w1", remote_id="r1", remote_url=None, version=None,
+                              extra=None, now=later)
+
+
+def test_a_throttle_release_waits_as_retrying_without_spending_the_attempt(ledger):
+    add(ledger)
+    claim(ledger)
+    until = NOW + timedelta(seconds=3)
+    row = ledger.release("p1", "facebook", owner="w1", now=NOW, next_attempt_at=until, reason="rate limit")
+    assert (row.state, row.attempts, row.next_attempt_at, row.last_error, row.error_kind) == (
+        "retrying", 0, until, "rate limit", "transient")
+    assert [e.kind for e in ledger.events(post_id="p1")] == ["claim", "release"]
+    again = claim(ledger, states=("retrying",), now=until)
+    assert again.attempts == 1
+    ledger.record_failure("p1", "facebook", owner="w1", kind="transient", message="502", now=until,
+                          next_attempt_at=until + timedelta(minutes=1), send={"action": "create", "key": "k"})
+    kinds = [(e.kind, e.detail.get("key")) for e in ledger.events(post_id="p1")]
+    assert kinds[-2:] == [("send", "k"), ("failure", None)]  # the send, then its outcome, one transaction
