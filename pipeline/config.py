@@ -196,7 +196,7 @@ def build_config(raw: Mapping[str, Any], root: Path, path: Path | None = None, *
         if c not in channels:
             errors.append(("editorial.require_approval", Detail("config.unknown-channel-of", value=repr(c), choices=", ".join(sorted(channels)))))
     blackouts = _blackouts(data.get("blackouts", []), tz, channels, errors)
-    server = _server.load_server_settings(env or {}, errors)  # what the content repository cannot change
+    server = _server.load_server_settings(env or {}, errors, root)  # what the content repository cannot change
     for name, ch in channels.items():
         errors.extend(_server.check_channel(name, _publisher_class(ch.type), ch.options, env or {}, server))
     ledger_url = _server.ledger_url(env or {}, server, data["ledger"].get("url"), warnings)
@@ -228,7 +228,8 @@ def _units(raw: list, errors: list) -> dict[str, Unit]:
         if u["id"] in units:
             errors.append((f"{key}.id", Detail("config.duplicate-unit", value=repr(u['id']))))
         units[u["id"]] = Unit(u["id"], u["name"], u["kind"], u.get("valid_from"), u.get("valid_to"), u.get("successor"))
-        if u.get("valid_from") and u.get("valid_to") and u["valid_to"] < u["valid_from"]:
+        days = [u.get(k) for k in ("valid_from", "valid_to")]
+        if all(isinstance(d, date) and not isinstance(d, datetime) for d in days) and days[1] < days[0]:
             errors.append((f"{key}.valid_to", Detail("config.valid-to-before-from")))
     for i, u in enumerate(raw):
         if u.get("successor") and u["successor"] not in units:

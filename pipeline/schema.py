@@ -15,6 +15,8 @@ from pipeline.messages import Detail, register
 
 register({
     "config.out-of-range": ("{value} nằm ngoài khoảng cho phép: {range_vi}", "{value} is out of range: {range_en}"),
+    "config.date-not-datetime": ("cần một ngày (2024-03-25), không kèm giờ, nhưng nhận được: {value}",
+                                 "expected a date (2024-03-25) without a time but received: {value}"),
     "config.bad-placeholder": ("địa chỉ {value} không dùng được ({detail}); chỉ dùng các trường {fields}",
                                "cannot use the address {value} ({detail}); the fields are {fields}"),
 })
@@ -120,6 +122,13 @@ def _article_url(value: Any) -> str | None:
     return None
 
 
+def _date_only(value: Any) -> str | None:
+    # a TOML date-time is a datetime, which is also a date: compared with a day it would crash later
+    if isinstance(value, _dt.datetime):
+        return Detail("config.date-not-datetime", value=repr(value.isoformat()))
+    return None
+
+
 def _hosts(value: Any) -> str | None:
     for host in value if isinstance(value, list) else ():
         if isinstance(host, str) and not re.fullmatch(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?", host):
@@ -134,8 +143,8 @@ UNIT = Section((
     Key("id", str, required=True, doc="Stable id used in posts (`unit: phuong-1`).", check=_id),
     Key("name", str, required=True, doc="Name as written on documents (`Phường 1`)."),
     Key("kind", str, required=True, choices=UNIT_KINDS, doc="department, centre, ward, commune or office."),
-    Key("valid_from", DATE, doc="First day the unit exists (TOML date). Empty = always existed."),
-    Key("valid_to", DATE, doc="Last day the unit exists (TOML date). Empty = still exists."),
+    Key("valid_from", DATE, check=_date_only, doc="First day the unit exists (TOML date). Empty = always existed."),
+    Key("valid_to", DATE, check=_date_only, doc="Last day the unit exists (TOML date). Empty = still exists."),
     Key("successor", str, doc="Id of the unit that took over after `valid_to` (merger or rename)."),
 ))
 

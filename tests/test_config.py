@@ -409,3 +409,12 @@ def test_no_config_value_makes_loa_check_traceback(tmp_path_factory, changes):
         code = main(["--config", str(root / "config.toml"), "check"])
     assert code in (0, 1, 2), err.getvalue()
     assert "Traceback" not in err.getvalue() and "internal error" not in err.getvalue(), err.getvalue()
+
+
+def test_a_unit_date_with_a_time_is_an_error_at_load(tmp_path):
+    """Found by the property: a TOML date-time is also a date, and crashed loa check's comparison."""
+    make_repo(tmp_path, config=MINIMAL.replace('kind = "ward"', 'kind = "ward"\nvalid_from = 2024-01-01T08:00:00'))
+    with pytest.raises(ConfigError) as ei:
+        load_config(tmp_path / "config.toml", env={})
+    assert dict(ei.value.errors)["units[0].valid_from"] == ("expected a date (2024-03-25) without a time but received: "
+                                                            "'2024-01-01T08:00:00'")
