@@ -251,7 +251,12 @@ class Renderer:
         family = cls.family
         has_image = post.image_path is not None
         kind = "article" if family in ("portal", "zalo") else cls.kind_for(has_image)
-        ctx = self.context(post, channel)
+        try:
+            ctx = self.context(post, channel)
+        except RenderError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - Markdown on one hostile body fails for that post only
+            raise RenderError(post.id, channel_name, f"markdown: {type(exc).__name__}: {exc}"[:300]) from None
         ctx["kind"] = kind
         name = _template_name(family)
         try:

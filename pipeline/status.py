@@ -61,6 +61,9 @@ def build_status(cfg, p: planmod.Plan, now: datetime, *, days: int, problems: li
                 item["problems"] = errors.get(d.post.relpath, [])
             held.append(item)
     upcoming.sort(key=lambda x: x["at"] or "")
+    known = {d.post.relpath for d in p.decisions if d.post is not None}
+    unusable = [{"path": path, "problems": lines} for path, lines in sorted(errors.items()) if path not in known
+                and not path.startswith(("content/activities/", "activities/"))]
     failed, retrying, doubt = [], [], []
     for r in troubled:
         e = _err(r.last_error)
@@ -78,7 +81,7 @@ def build_status(cfg, p: planmod.Plan, now: datetime, *, days: int, problems: li
             "retrying": retrying, "in_doubt": doubt,
             "holds": {name: {"message": h.message, "hint": h.hint, "vendor": h.vendor} for name, h in holds.items()},
             "pauses": [{"channel": x.channel, "reason": x.reason, "by": x.actor, "since": x.since.isoformat()} for x in pauses],
-            "content_problems": len(problems), "content_errors": sum(x.severity.value == "error" for x in problems), "feeds": feed_lines,
+            "unusable": unusable, "content_problems": len(problems), "content_errors": sum(x.severity.value == "error" for x in problems), "feeds": feed_lines,
             "content_stale": _content_stale(pull)}
 
 
@@ -127,6 +130,12 @@ def render_status(st: dict, cfg, lang: str = "vi") -> str:
         out.append(f"  {x['channel']:9} {x['title']} — {reason} ({x['path']})")
         for line in x.get("problems", ()):
             out.append(f"      {line}")
+    if st.get("unusable"):
+        h("Tệp bài không đọc được (chưa gửi đi đâu)", "Post files that cannot be read (nothing sent)", len(st["unusable"]))
+        for x in st["unusable"]:
+            out.append(f"  {x['path']}")
+            for line in x["problems"]:
+                out.append(f"      {line}")
     h("Lỗi cần xử lý", "Failed", len(st["failed"]))
     for x in st["failed"]:
         out.append(f"  {x['channel']:9} {x['title']} — {x['reason']}")

