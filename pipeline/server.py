@@ -69,6 +69,11 @@ register({
         "the change to config.toml"),
     "server.unreadable": ("không đọc được tệp cấu hình máy chủ {path} ({SERVER_ENV}): {reason}",
                           "cannot read the server file {path} ({SERVER_ENV}): {reason}"),
+    "server.inside-repository": (
+        "tệp cấu hình máy chủ {path} nằm trong kho nội dung {root}, nơi ai có quyền commit cũng sửa được; hãy "
+        "chuyển nó ra ngoài (ví dụ /etc/loa/server.toml) và đặt lại {SERVER_ENV}",
+        "the server file {path} is inside the content repository {root}, which anyone who commits can change; "
+        "move it out (e.g. /etc/loa/server.toml) and point {SERVER_ENV} at it"),
     "server.toml-syntax": ("tệp cấu hình máy chủ {path} sai cú pháp TOML: {detail}",
                            "the server file {path} is not valid TOML: {detail}"),
     "server.open-mode": (
@@ -99,12 +104,19 @@ class ServerSettings:
     channels: Mapping[str, Mapping[str, tuple[str, ...]]]
 
 
-def load_server_settings(env: Mapping[str, str], errors: list) -> ServerSettings | None:
+def load_server_settings(env: Mapping[str, str], errors: list, root: str | os.PathLike | None = None
+                         ) -> ServerSettings | None:
     """The server file named by ``LOA_SERVER_CONFIG`` in ``env``, or ``None`` when it is not set.
-    Problems are appended to ``errors`` as ``(key, Detail)`` (the file's keys are prefixed ``server:``)."""
+    Problems are appended to ``errors`` as ``(key, Detail)`` (the file's keys are prefixed ``server:``);
+    a file inside the content repository ``root`` is refused, since a commit could change it."""
     path = env.get(SERVER_ENV)
     if not path:
         return None
+    if root is not None:
+        real, top = os.path.realpath(path), os.path.realpath(root)
+        if real == top or real.startswith(top.rstrip(os.sep) + os.sep):
+            errors.append((f"server:{SERVER_ENV}", Detail("server.inside-repository", path=path, root=top, SERVER_ENV=SERVER_ENV)))
+            return None
     try:
         st = os.stat(path)
         with open(path, "rb") as fh:

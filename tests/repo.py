@@ -61,3 +61,22 @@ def post(id="20240325-aaaaaa", title="Phường 1 tổ chức Hội thi tìm hi�
         else:
             front[k] = v
     return "---\n" + yaml.safe_dump(front, allow_unicode=True, sort_keys=False) + "---\n\n" + body
+
+
+def approve(channels: dict[str, dict[str, str | list[str]]], ledger_url: str | None = None) -> str:
+    """A server file (``LOA_SERVER_CONFIG``) outside any content repository, approving these
+    channels' addresses and secret variables as the IT officer would (mode 0600); its path.
+    ``approve({"facebook": {"api_base": server.url, "token_env": "LOA_FACEBOOK_TOKEN"}})``."""
+    import json
+    import os
+    import tempfile
+
+    lines = [f"[ledger]\nurl = {json.dumps(ledger_url)}"] if ledger_url else []
+    for name, options in channels.items():
+        lines.append(f"[channels.{name}]")
+        lines += [f"{opt} = {json.dumps(value)}" for opt, value in options.items()]
+    path = os.path.join(tempfile.mkdtemp(prefix="loa-server-"), "server.toml")
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write("\n".join(lines) + "\n")
+    os.chmod(path, 0o600)
+    return path

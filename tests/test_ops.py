@@ -13,7 +13,7 @@ from pipeline.config import load_config
 from pipeline.ledger import open_ledger
 from pipeline.app import Session
 from pipeline.vndates import dmy, ngay, thu
-from tests.repo import make_repo, post
+from tests.repo import approve, make_repo, post
 from tests.servers.facebook import FacebookServer
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -42,6 +42,8 @@ def test_channels_check_shows_expiry_and_warns_about_later_posts(tmp_path, monke
         root = _fb_repo(tmp_path, server, {"news/a.md": post(publish_at=when, channels=["facebook"], unit="phuong-vung-tau")})
         monkeypatch.chdir(root)
         monkeypatch.setenv("LOA_FACEBOOK_TOKEN", token)
+        monkeypatch.setenv("LOA_SERVER_CONFIG", approve({"facebook": {"api_base": server.url,
+                                                                      "token_env": "LOA_FACEBOOK_TOKEN"}}))
         code = main(["channels", "check", "--channel", "facebook"])
         out = capsys.readouterr().out
         assert code == 0, out

@@ -274,3 +274,10 @@ def test_loa_publish_refuses_to_start_and_the_other_host_receives_nothing(tmp_pa
         assert evil.calls() == []
     err = capsys.readouterr().err
     assert "channels.telegram.api_base" in err and TOKEN not in err
+
+
+def test_a_server_file_inside_the_content_repository_is_refused(tmp_path):
+    path = tg_config(tmp_path)
+    inside = write_server_file(path.parent / "server.toml", "[channels.telegram]\ntoken_env = \"LOA_TG_TOKEN\"\n")
+    errors = errors_of(path, {"LOA_TG_TOKEN": TOKEN, "LOA_SERVER_CONFIG": str(inside)})
+    assert "is inside the content repository" in errors["server:LOA_SERVER_CONFIG"]

@@ -16,7 +16,7 @@ from pipeline.cli import main
 from pipeline.config import load_config
 from pipeline.content import read_all
 from pipeline.ledger import open_ledger
-from tests.repo import make_repo
+from tests.repo import approve, make_repo
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 NOW = "2024-12-20 08:00"
@@ -53,6 +53,8 @@ def repo(tmp_path, wordpress, monkeypatch):
     root = make_repo(tmp_path, config=wp_config(wordpress), sample_content=True)
     monkeypatch.chdir(root)
     monkeypatch.setenv("LOA_WORDPRESS_PASSWORD", wordpress.password("admin"))
+    monkeypatch.setenv("LOA_SERVER_CONFIG", approve({"portal": {"url": wordpress.url,
+                                                                "password_env": "LOA_WORDPRESS_PASSWORD"}}))
     # a fresh WordPress database per test would be slow: make the slugs unique to this test instead
     import uuid
 
