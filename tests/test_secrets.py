@@ -255,6 +255,38 @@ def test_a_header_refused_for_a_line_break_holds_the_channel_instead_of_retrying
     assert "zalo" in held and "could not be built" in held
 
 
+def test_bearer_tokens_with_a_line_break_set_after_load_never_reach_ledger_or_output(world):
+    """The reported leak: Mastodon and webhook tokens with a trailing CR/LF (the environment changed
+    after the config was loaded), requests quoting the header, the token in last_error and status."""
+    from pipeline.app import Session
+    from pipeline.ledger import open_ledger
+
+    clean = {k: v for k, v in world.env.items()}
+    cfg = load_config(world.root / "config.toml", env=clean)
+    secrets.forget_all()  # only what the publishers themselves read at run time is known now
+    late = dict(clean, LOA_MASTODON_TOKEN=MASTO_TOKEN + "\r\n", LOA_HOOK_TOKEN=HOOK_TOKEN + "\n")
+
+    def ledger():
+        lg = open_ledger(None, world.root)
+        lg.migrate()
+        return lg
+
+    with Session(cfg, ledger, owner="test", env=late) as s:
+        result = s.publish()
+    lines = "\n".join(result.lines)
+    conn = sqlite3.connect(world.db)
+    rows = dict(conn.execute("SELECT channel, state FROM publications").fetchall())
+    maybe = conn.execute("SELECT key FROM kv WHERE key LIKE 'maybe-sent:%' AND value IS NOT NULL").fetchall()
+    conn.close()
+    assert rows["mastodon"] == rows["hook"] == "failed", rows  # held, not retried 8 times
+    assert not [k for (k,) in maybe if k.endswith((":mastodon", ":hook"))], maybe
+    outputs = [lines, world.loa("status", "--format", "json").stdout, world.loa("log", "--format", "json").stdout,
+               world.loa("status").stdout]
+    assert "could not be built" in outputs[1]
+    assert_absent(outputs, [MASTO_TOKEN, HOOK_TOKEN], "an output")
+    assert_absent([world.ledger_bytes().decode("latin-1")], [MASTO_TOKEN, HOOK_TOKEN], "the ledger file")
+
+
 def test_files_holding_the_ledger_are_private(world):
     world.loa("publish")
     assert stat.S_IMODE(world.db.parent.stat().st_mode) == 0o700
