@@ -36,7 +36,7 @@ from pipeline.models import PublishResult
 log = logging.getLogger(__name__)
 
 ALLOWED = {
-    "create": ("pending", "retrying", "failed"),
+    "create": ("pending", "retrying", "failed", "skipped"),  # skipped: a stale post rescheduled (plan.py)
     "update": ("published", "pending", "retrying", "failed"),
     "retract": ("published", "pending", "retrying", "failed"),
 }

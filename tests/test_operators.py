@@ -184,7 +184,6 @@ def test_a_skipped_post_moved_later_is_scheduled_again_and_status_agrees(tmp_pat
         assert [(d.kind, d.reason) for d in s.plan(t3).decisions] == [(DONE, "skipped")]
 
 
-@pytest.mark.xfail(strict=True, reason="publish.ALLOWED['create'] must accept 'skipped' (lead wires it)")
 def test_a_rescheduled_post_is_sent(tmp_path, server):
     root = repo(tmp_path, server, {"news/a.md": post(id="a", publish_at="2024-03-01 08:00", channels=["hook"])},
                 hook="social = true")
