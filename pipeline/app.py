@@ -284,31 +284,19 @@ class Session:
         return total
 
     # -- the content repository's pull (loa run with daemon.git_pull) ----------------------
-    PULL_KEY = "content:git-pull"
-
     def record_pull(self, ok: bool, reason: str = "") -> None:
         """Remember the outcome of the daemon's ``git pull --ff-only`` for ``loa status``: since
         when the content has not been updated, and why."""
-        import json
-
         now = self.clock()
         before = self.content_pull() or {}
-        last_ok = now.isoformat() if ok else before.get("last_ok")
-        failing_since = None if ok else (before.get("failing_since") or now.isoformat())
-        self.ledger.kv_set(self.PULL_KEY, json.dumps({"ok": ok, "at": now.isoformat(), "last_ok": last_ok,
-                                                      "failing_since": failing_since, "reason": reason[:500]},
-                                                     ensure_ascii=False), now)
+        self.ledger.record_content_pull({
+            "ok": ok, "at": now.isoformat(), "last_ok": now.isoformat() if ok else before.get("last_ok"),
+            "failing_since": None if ok else (before.get("failing_since") or now.isoformat()),
+            "reason": reason[:500]}, now)
 
     def content_pull(self) -> dict | None:
         """The last pull's outcome (``record_pull``), or ``None`` when none was recorded."""
-        import json
-
-        text = self.ledger.kv_get(self.PULL_KEY)
-        try:
-            data = json.loads(text) if text else None
-        except ValueError:
-            return None
-        return data if isinstance(data, dict) else None
+        return self.ledger.content_pull()
 
     def _announce_blocked(self, p: planmod.Plan, content: Content) -> None:
         """Log each file held for check errors once per version (a daemon passes every minute)."""

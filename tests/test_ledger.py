@@ -442,11 +442,13 @@ def test_pauses_hold_channels_until_resumed_or_expired(ledger):
     assert ledger.active_pauses(NOW - timedelta(seconds=1)) == []
     assert ledger.active_pauses(NOW + timedelta(hours=2)) == [everything]
     assert ledger.resume("zalo", actor="chi", now=NOW) == 0
-    assert ledger.resume(None, actor="chi", now=NOW + timedelta(minutes=5)) == 1
-    assert [p.channel for p in ledger.active_pauses(NOW + timedelta(minutes=5))] == ["facebook"]
-    assert ledger.resume("facebook", actor="chi", now=NOW + timedelta(minutes=6)) == 1
-    assert ledger.active_pauses(NOW + timedelta(minutes=6)) == []
-    assert kinds(ledger) == ["pause", "pause", "resume", "resume"]
+    assert ledger.resume("facebook", actor="chi", now=NOW + timedelta(minutes=4)) == 1
+    assert [p.channel for p in ledger.active_pauses(NOW + timedelta(minutes=4))] == [None]
+    fb = ledger.pause("facebook", reason="again", actor="w1", now=NOW + timedelta(minutes=4))
+    # no channel: every pause ends, the channel's too ("resumed all channels" is then true)
+    assert ledger.resume(None, actor="chi", now=NOW + timedelta(minutes=5)) == 2
+    assert ledger.active_pauses(NOW + timedelta(minutes=5)) == []
+    assert kinds(ledger) == ["pause", "pause", "resume", "pause", "resume", "resume"]
 
 
 def test_spacing_counts_first_publications_only(ledger):

@@ -461,6 +461,25 @@ class Ledger(abc.ABC):
         :mod:`pipeline.ingest` wrote it (a value that is not a JSON object comes back as
         ``{"reason": text}``), read in one statement."""
 
+    def content_pull(self) -> dict[str, Any] | None:
+        """The outcome of the daemon's last ``git pull`` of the content repository (``ok``, ``at``,
+        ``last_ok``, ``failing_since``, ``reason``), or ``None`` when none was recorded. Stored
+        under the kv key ``content:git-pull``."""
+        import json
+
+        text = self.kv_get("content:git-pull")
+        try:
+            data = json.loads(text) if text else None
+        except ValueError:
+            return None
+        return data if isinstance(data, dict) else None
+
+    def record_content_pull(self, outcome: Mapping[str, Any], now: datetime) -> None:
+        """Store :meth:`content_pull`'s value."""
+        import json
+
+        self.kv_set("content:git-pull", json.dumps(dict(outcome), ensure_ascii=False), now)
+
     @abc.abstractmethod
     def pause(self, channel: str | None, *, reason: str, actor: str, now: datetime,
               until: datetime | None = None) -> Pause:
@@ -468,7 +487,8 @@ class Ledger(abc.ABC):
 
     @abc.abstractmethod
     def resume(self, channel: str | None, *, actor: str, now: datetime) -> int:
-        """End the active pauses of exactly ``channel`` (``None``: the all-channel pauses only).
+        """End the active pauses of exactly ``channel`` (``None``: every pause, of all channels and
+        of each one, so that "resumed all channels" is true).
 
         Returns how many were ended; each gets a ``resume`` event."""
 
