@@ -304,7 +304,8 @@ def _render_chunk(paths: list[str]) -> tuple[list[dict], bytes]:
     posts = [post for _p, post, _problems in read if post is not None]
     for post in posts:  # kept by the renderer (HTML_CACHE_SIZE >= CHUNK_MAX) for the channels
         renderer.article_html(post)
-    rendered = {id(post): renderer.render_all(post, [c for c in post.channels if c in cfg.channels]) for post in posts}
+    # in the order of ``read``'s usable posts
+    rendered = iter([renderer.render_all(post, [c for c in post.channels if c in cfg.channels]) for post in posts])
     rows, pages = [], []
     for p, post, problems in read:
         row = {"file": p, "sig": job.sigs[p]}
@@ -312,7 +313,7 @@ def _render_chunk(paths: list[str]) -> tuple[list[dict], bytes]:
             row["error"] = "; ".join(x.format(cfg.language) for x in problems) or "unusable"
             row["state"] = "error"
         else:
-            renderings, errors = rendered[id(post)]
+            renderings, errors = next(rendered)
             pages.append((row, _page(job, post, problems, renderings, errors, row)))
         rows.append(row)
     for row in rows:
