@@ -137,6 +137,10 @@ def load_server_settings(env: Mapping[str, str], errors: list, root: str | os.Pa
     if st.st_uid not in (0, os.geteuid()):
         errors.append((f"server:{SERVER_ENV}", Detail("server.owner", path=path, uid=st.st_uid)))
 
+    return _parse(path, raw, errors)
+
+
+def _parse(path: str, raw: Mapping[str, Any], errors: list) -> ServerSettings:
     ledger_url = None
     channels: dict[str, Mapping[str, tuple[str, ...]]] = {}
     for key, value in raw.items():
