@@ -157,28 +157,33 @@ class Session:
             self._renderer_key = (templates, content.revision)
         return self._renderer
 
-    def check(self, content: Content | None = None) -> Checked:
+    def check(self, content: Content | None = None, *, text: bool = True) -> Checked:
         """Every problem of the posts: what ``loa check`` prints and what the publish gate reads.
 
         A post's own problems (front matter against the config, its renderings against the
-        channels' limits, its text) are kept per file version and templates; links and duplicate
-        ids depend on the other files and are looked at again whenever any file changed."""
+        channels' limits) are kept per file version and templates, and so are its text-quality
+        warnings; links and duplicate ids depend on the other files and are looked at again
+        whenever any file changed. ``text=False`` leaves out the text-quality warnings, which are
+        never errors (``checks.check_text``), so the files held (``blocked``) are the same."""
         from pipeline import checks
 
         content = content or self.content()
         renderer = self.renderer(content)
-        key = (content.revision, self._renderer_key[0])
+        templates = self._renderer_key[0]
+        key = (content.revision, templates, text)
         if self._checked is not None and self._checked[0] == key:
             return self._checked[1]
         problems = list(content.problems)
-        kept: dict[tuple, tuple[Problem, ...]] = {}
+        kept: dict[tuple, dict[str, tuple[Problem, ...]]] = {}
         for post in content.posts:
-            k = (post.relpath, post.source_hash, post.image_hash, self._renderer_key[0])
-            found = self._post_problems.get(k)
-            if found is None:
-                found = tuple(checks.post_problems(post, self.cfg, renderer))
-            kept[k] = found
-            problems.extend(found)
+            k = _version(post, templates)
+            parts = kept[k] = dict(self._post_problems.get(k, {}))
+            if "own" not in parts:
+                parts["own"] = tuple(checks.post_problems(post, self.cfg, renderer))
+            if text and "text" not in parts:
+                parts["text"] = tuple(checks.check_text(post, self.cfg))
+            problems.extend(parts["own"])
+            problems.extend(parts.get("text", ()) if text else ())
             problems.extend(checks.check_links(post, self.cfg.content_dir))
         problems.extend(checks.check_duplicates(content.posts))
         problems.sort(key=lambda p: (p.path, p.line, p.col, p.code))
@@ -186,6 +191,13 @@ class Session:
         checked = Checked(problems, frozenset(p.path for p in problems if p.severity is Severity.ERROR))
         self._checked = (key, checked)
         return checked
+
+    def remember_problems(self, post: Post, problems: list[Problem]) -> None:
+        """``checks.post_problems`` of ``post`` computed elsewhere with this session's templates
+        (the preview's workers compute it beside the renderings they make anyway)."""
+        k = _version(post, self._renderer_key[0] if self._renderer_key else None)
+        self._post_problems.setdefault(k, {})["own"] = tuple(problems)
+        self._checked = None
 
     def ledger_revision(self) -> int | None:
         """A value that changes whenever the ledger's rows change."""
@@ -201,7 +213,7 @@ class Session:
         lg = self.ledger
         try:
             rows = lg.snapshot()
-            checked = self.check(content)
+            checked = self.check(content, text=False)
             key = (content.revision, self._renderer_key[0], only_channel, only_post)
             reuse = self._plan_reuse if self._plan_key == key else None
             p = planmod.plan(content.posts, self.cfg, rows, now, pauses=lg.active_pauses(now),
@@ -300,7 +312,7 @@ class Session:
 
     def _announce_blocked(self, p: planmod.Plan, content: Content) -> None:
         """Log each file held for check errors once per version (a daemon passes every minute)."""
-        checked = self.check(content)
+        checked = self.check(content, text=False)
         for d in p.of(planmod.HELD):
             if d.reason != "check-errors" or (d.post.relpath, d.post.source_hash) in self._announced:
                 continue
@@ -402,7 +414,7 @@ class Session:
         content = self.content()
         p = self.plan(now, content=content)
         lg = self.ledger
-        return build_status(self.cfg, p, now, days=days, problems=self.check(content).problems, lang=lang,
+        return build_status(self.cfg, p, now, days=days, problems=self.check(content, text=False).problems, lang=lang,
                             holds=lg.holds(), pauses=lg.active_pauses(now),
                             troubled=lg.rows(states=("failed", "retrying", "in_doubt")), feeds=lg.feed_statuses(),
                             pull=self.content_pull() if self.cfg.daemon.git_pull else None)
@@ -477,6 +489,11 @@ class Session:
                 written.append(write_report(rep, fmt, path, templates_dir=cfg.root / "templates"))
                 log.warning("Wrote the %s report: %s", p.key, path)
         return written
+
+
+def _version(post: Post, templates) -> tuple:
+    """What a post's own problems depend on: its file's version, its image, the templates."""
+    return (post.relpath, post.source_hash, post.image_hash, templates)
 
 
 @dataclass(frozen=True)

@@ -149,10 +149,11 @@ def check_links(post: Post, content_dir: Path) -> list[Problem]:
     return out
 
 
-def check_renderings(post: Post, renderer: Renderer) -> list[Problem]:
-    """Render for every channel of the post and compare with the channel's limit."""
+def check_renderings(post: Post, renderer: Renderer, rendered=None) -> list[Problem]:
+    """Render for every channel of the post (or take ``rendered``, what ``renderer.render_all``
+    gave) and compare with the channel's limit."""
     out: list[Problem] = []
-    renderings, errors = renderer.render_all(post)
+    renderings, errors = rendered if rendered is not None else renderer.render_all(post)
     for err in errors:
         out.append(_p(post, 1, "channel.render", channel=err.channel, detail=err.reason))
     for r in renderings:
@@ -167,7 +168,8 @@ def check_renderings(post: Post, renderer: Renderer) -> list[Problem]:
 
 
 def check_text(post: Post, cfg) -> list[Problem]:
-    """Vietnamese text quality (NFC, legacy encodings, mojibake, tone style, Ð), if available."""
+    """Vietnamese text quality (NFC, legacy encodings, mojibake, tone style, Ð), if available.
+    Only warnings: text quality never holds a post (the publish gate does not run this)."""
     try:
         from pipeline import vietnamese as vn
     except ImportError:  # pragma: no cover
@@ -187,10 +189,12 @@ def check_text(post: Post, cfg) -> list[Problem]:
 
 
 
-def post_problems(post: Post, cfg, renderer: Renderer) -> list[Problem]:
-    """A post's own problems: its front matter against the configuration, its renderings against
-    the channels, its text. Links and duplicates, which depend on other files, are checked apart."""
-    return check_post(post, cfg) + check_renderings(post, renderer) + check_text(post, cfg)
+def post_problems(post: Post, cfg, renderer: Renderer, renderings=None) -> list[Problem]:
+    """A post's own problems, those the publish gate reads: its front matter against the
+    configuration and its renderings against the channels (``renderings``: the result of
+    ``renderer.render_all(post)`` when the caller has it already). Text quality
+    (:func:`check_text`, warnings only), links and duplicates are checked apart."""
+    return check_post(post, cfg) + check_renderings(post, renderer, renderings)
 
 
 _CONTROL_FIELDS = (("title", "tiêu đề", "the title"), ("summary", "tóm tắt", "the summary"),

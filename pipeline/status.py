@@ -64,25 +64,36 @@ def build_status(cfg, p: planmod.Plan, now: datetime, *, days: int, problems: li
     known = {d.post.relpath for d in p.decisions if d.post is not None}
     unusable = [{"path": path, "problems": lines} for path, lines in sorted(errors.items()) if path not in known
                 and not path.startswith(("content/activities/", "activities/"))]
-    failed, retrying, doubt = [], [], []
+    rows = _troubled(troubled)
+    return {"now": now.isoformat(), "upcoming": upcoming, "due": due, "held": held, "failed": rows["failed"],
+            "retrying": rows["retrying"], "in_doubt": rows["in_doubt"],
+            "holds": {name: {"message": h.message, "hint": h.hint, "vendor": h.vendor} for name, h in holds.items()},
+            "pauses": [{"channel": x.channel, "reason": x.reason, "by": x.actor, "since": x.since.isoformat()} for x in pauses],
+            "unusable": unusable, "content_problems": len(problems),
+            "content_errors": sum(x.severity.value == "error" for x in problems), "feeds": _feed_lines(cfg, feeds),
+            "content_stale": _content_stale(pull)}
+
+
+def _troubled(troubled: list) -> dict[str, list[dict]]:
+    """The failed, retrying and in-doubt rows, with the vendor's words and what to do."""
+    out: dict[str, list[dict]] = {"failed": [], "retrying": [], "in_doubt": []}
     for r in troubled:
         e = _err(r.last_error)
-        item = {"post": r.post_id, "channel": r.channel, "title": r.title, "kind": r.error_kind, "attempts": r.attempts,
-                "reason": e.get("reason"), "vendor": e.get("vendor"), "hint": e.get("hint"),
-                "next_attempt_at": r.next_attempt_at.isoformat() if r.next_attempt_at else None}
-        {"failed": failed, "retrying": retrying, "in_doubt": doubt}[r.state].append(item)
-    feed_lines = {}
+        out[r.state].append({"post": r.post_id, "channel": r.channel, "title": r.title, "kind": r.error_kind,
+                             "attempts": r.attempts, "reason": e.get("reason"), "vendor": e.get("vendor"),
+                             "hint": e.get("hint"),
+                             "next_attempt_at": r.next_attempt_at.isoformat() if r.next_attempt_at else None})
+    return out
+
+
+def _feed_lines(cfg, feeds: dict) -> dict[str, str]:
+    out = {}
     for f in cfg.feeds:
         e = feeds.get(f["name"])
         if e:
             detail = e.get("message") or e.get("reason") or ""
-            feed_lines[f["name"]] = f"{e.get('status', '')}{': ' + detail if detail else ''} ({str(e.get('at', ''))[:16]})"
-    return {"now": now.isoformat(), "upcoming": upcoming, "due": due, "held": held, "failed": failed,
-            "retrying": retrying, "in_doubt": doubt,
-            "holds": {name: {"message": h.message, "hint": h.hint, "vendor": h.vendor} for name, h in holds.items()},
-            "pauses": [{"channel": x.channel, "reason": x.reason, "by": x.actor, "since": x.since.isoformat()} for x in pauses],
-            "unusable": unusable, "content_problems": len(problems), "content_errors": sum(x.severity.value == "error" for x in problems), "feeds": feed_lines,
-            "content_stale": _content_stale(pull)}
+            out[f["name"]] = f"{e.get('status', '')}{': ' + detail if detail else ''} ({str(e.get('at', ''))[:16]})"
+    return out
 
 
 def _content_stale(pull: dict | None) -> dict | None:
@@ -92,6 +103,23 @@ def _content_stale(pull: dict | None) -> dict | None:
         return None
     return {"since": pull.get("last_ok") or pull.get("failing_since"), "last_ok": pull.get("last_ok"),
             "failing_since": pull.get("failing_since"), "reason": pull.get("reason") or ""}
+
+
+def _alarms(st: dict, vi: bool, when) -> list[str]:
+    """The lines at the top: stale content, held channels, pauses."""
+    out = []
+    stale = st.get("content_stale")
+    if stale:
+        since = when(stale["since"]) if stale.get("since") else "?"
+        out.append(("!! NỘI DUNG KHÔNG ĐƯỢC CẬP NHẬT TỪ {0} VÌ git pull lỗi: {1}" if vi else
+                    "!! content not updated since {0} because git pull fails: {1}").format(since, stale["reason"]))
+    for name, e in st["holds"].items():
+        out.append(("!! KÊNH {0} BỊ TẠM GIỮ: {1}" if vi else "!! CHANNEL {0} HELD: {1}").format(name, e.get("message", "")) +
+                   (f" — {e['hint']}" if e.get("hint") else ""))
+    for p in st["pauses"]:
+        out.append(("Tạm dừng {0}: {1} ({2})" if vi else "Paused {0}: {1} ({2})").format(
+            p["channel"] or ("mọi kênh" if vi else "all channels"), p["reason"], p["by"]))
+    return out
 
 
 def render_status(st: dict, cfg, lang: str = "vi") -> str:
@@ -106,16 +134,7 @@ def render_status(st: dict, cfg, lang: str = "vi") -> str:
             return ""
         return datetime.fromisoformat(iso).astimezone(cfg.tz).strftime("%d/%m/%Y %H:%M")
 
-    stale = st.get("content_stale")
-    if stale:
-        since = when(stale["since"]) if stale.get("since") else "?"
-        out.append(("!! NỘI DUNG KHÔNG ĐƯỢC CẬP NHẬT TỪ {0} VÌ git pull lỗi: {1}" if vi else
-                    "!! content not updated since {0} because git pull fails: {1}").format(since, stale["reason"]))
-    for name, e in st["holds"].items():
-        out.append(("!! KÊNH {0} BỊ TẠM GIỮ: {1}" if vi else "!! CHANNEL {0} HELD: {1}").format(name, e.get("message", "")) +
-                   (f" — {e['hint']}" if e.get("hint") else ""))
-    for p in st["pauses"]:
-        out.append(("Tạm dừng {0}: {1} ({2})" if vi else "Paused {0}: {1} ({2})").format(p["channel"] or ("mọi kênh" if vi else "all channels"), p["reason"], p["by"]))
+    out.extend(_alarms(st, vi, when))
     h("Sắp đăng", "Upcoming", len(st["upcoming"]))
     for x in st["upcoming"]:
         why = f" [{REASONS_VI.get(x['reason'], x['reason'])}]" if x["reason"] and vi else (f" [{x['reason']}]" if x["reason"] else "")
