@@ -48,9 +48,10 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = build_parser()
     args = parser.parse_args(argv)
-    # everything printed or logged from here on goes through the one redaction point
+    # everything printed or logged from here on goes through the one redaction point, and reaches
+    # the terminal without control characters (a title with an escape sequence shows as \x1b)
     out, err = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = secrets.RedactingStream(out), secrets.RedactingStream(err)
+    sys.stdout, sys.stderr = (secrets.RedactingStream(_Terminal(out)), secrets.RedactingStream(_Terminal(err)))
     logging.basicConfig(level=logging.WARNING - 10 * min(args.verbose, 2),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     secrets.install_log_filter()
@@ -99,3 +100,20 @@ def _run(parser, args) -> int:
         print("loa: internal error (a bug in Loa; please report it with this text):", file=sys.stderr)
         print(secrets.redact(traceback.format_exc()), file=sys.stderr, end="")
         return 1
+
+
+class _Terminal:
+    """A text stream that shows C0/C1 control characters and bidirectional overrides as escapes
+    (``pipeline.vietnamese.escape_control``); tab and newline pass."""
+
+    def __init__(self, stream):
+        from pipeline.vietnamese import escape_control
+
+        self._stream, self._escape = stream, escape_control
+
+    def write(self, text: str) -> int:
+        self._stream.write(self._escape(text))
+        return len(text)
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)

@@ -130,6 +130,13 @@ def test_loa_publish_sends_only_what_passed_the_checks(hostile, capsys):
     assert any("[post.unknown-type]" in line for line in unusable["content/news/type.md"])
     assert any("[post.too-deep]" in line for line in unusable["content/news/deep.md"])
     assert any("[yaml.anchor]" in line for line in unusable["content/news/laughs.md"])
+    # no terminal output carries a control character (the titles are shown escaped)
+    from pipeline.vietnamese import CONTROL
+
+    assert main(["status", "--now", "2024-03-25 09:00"]) in (0, 1)
+    text = capsys.readouterr()
+    assert "\\x1b[31m" in text.out and not CONTROL.search(text.out + text.err)
+    assert main(["log", "--format", "csv"]) == 0 and not CONTROL.search(capsys.readouterr().out)
     assert main(["publish", "--now", "2024-03-25 10:00"]) in (0, 1)
     assert server.creates == 4  # nothing twice
     # loa check agrees: every held file has an error, every sent one has none

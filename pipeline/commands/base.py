@@ -112,9 +112,22 @@ def parse_now(value: str | None, cfg: Config, option: str = "--now") -> datetime
 
 
 def emit_json(data) -> None:
+    """``data`` as JSON on stdout; control characters in strings are shown as escapes, so the
+    JSON stays valid and a terminal or a log shipper never receives one."""
     import json
 
-    json.dump(data, sys.stdout, ensure_ascii=False, indent=2, default=str)
+    from pipeline.vietnamese import escape_control
+
+    def visible(value):
+        if isinstance(value, str):
+            return escape_control(value)
+        if isinstance(value, dict):
+            return {visible(k): visible(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [visible(v) for v in value]
+        return value
+
+    json.dump(visible(data), sys.stdout, ensure_ascii=False, indent=2, default=str)
     sys.stdout.write("\n")
 
 
