@@ -433,7 +433,7 @@ class Engine:
         delay = exc.retry_after if exc.retry_after is not None else self.retry_base
         next_at = self.clock() + timedelta(seconds=max(delay, 0.001))
         ledger.release(item.post.id, channel.name, owner=self.owner, now=self.clock(), next_attempt_at=next_at,
-                       reason=exc.reason)
+                       reason=error_text(exc))
         ledger.throttle(channel.name, next_at, self.clock())
         res.wake_at(next_at)
         res.count(Outcome.RETRY, f"wait {item.post.id} on {channel.name} {delay:.0f}s (rate limit, no attempt "
@@ -478,8 +478,10 @@ class Engine:
             return None
         extra = dict(found.extra or {})
         extra["rendering_hash"] = rendering.hash
+        # the vendor has it, so a request did leave (a worker that lost its result): its send, found
         ledger.record_success(post_id, channel.name, owner=self.owner, remote_id=found.remote_id,
-                              remote_url=found.remote_url, version=row.pending_version, extra=extra, now=self.clock())
+                              remote_url=found.remote_url, version=row.pending_version, extra=extra, now=self.clock(),
+                              send={**_sent(item), "found_by_lookup": True})
         ledger.set_maybe_sent(post_id, channel.name, None, self.clock())
         res.count(Outcome.SETTLED, f"reconciled {post_id} on {channel.name}: already published at "
                                    f"{found.remote_url or found.remote_id}")
