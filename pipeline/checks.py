@@ -11,10 +11,12 @@ import re
 from collections import defaultdict
 from pathlib import Path
 from types import MappingProxyType
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 from pipeline.models import Post, Problem, Severity
-from pipeline.render import Renderer
+
+if TYPE_CHECKING:  # only annotations: importing the renderer pulls in Jinja2 and Markdown (~30 ms a command)
+    from pipeline.render import Renderer
 
 _MD_LINK = re.compile(r"(?<!!)\[[^\]]*\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
 
