@@ -35,7 +35,7 @@ from tests.servers.zalo import ZaloServer
 from tests.test_facebook import png
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
-N = 6
+N = 4
 SOAK_SECONDS = 75
 CHANNELS = ("hook", "facebook", "zalo", "telegram", "mastodon")
 FB_TOKEN = "EAAGloaSoak" + "k" * 40
@@ -96,8 +96,11 @@ class SlowHook(WebhookServer):
         super().__init__()
         self._n = itertools.count(1)
 
+    slow_answers = 0
+
     def handle(self, req):
         if req.method == "POST" and next(self._n) % 3 == 0:
+            self.slow_answers += 1
             time.sleep(5.0)
         return super().handle(req)
 
@@ -177,7 +180,7 @@ def test_soak_every_post_exactly_once_under_throttling_slow_vendors_and_a_second
         assert states == {"published": N * len(CHANNELS)}, (states, log[-3000:], outputs[-2:])
         want = sorted(f"s{i}" for i in range(N))
         assert sorted(collections.Counter(i["post_id"] for i in hook.items.values())) == want
-        assert hook.creates == N
+        assert hook.creates == N and hook.slow_answers >= 1  # a send outlived its first lease
         assert len(fb.posts) == len(fb.live_posts()) == N
         assert len(zalo.articles) == len(zalo.live_articles()) == N
         assert len(tg.messages) == len(tg.live(CHAT)) == N
