@@ -7,14 +7,24 @@ its decision. States and decisions come from :meth:`pipeline.app.Session.plan`, 
 ``loa publish``, ``loa status`` and the daemon use, so a post published in the ledger shows as
 published. No network: the pages carry their own CSS and the post images are copied beside them.
 
+Each post is rendered once. The plan needs every post's own problems (the publish gate holds a
+file with a check error), and those come from its renderings (``checks.post_problems``); so the
+preview runs in two steps of one pool of worker processes, with the plan between them:
+
+1. the workers render each post for its channels, compute its problems from those same renderings
+   and write its page, with marked, empty places for the post's state and each channel's decision;
+2. the parent hands the problems to the session (:meth:`pipeline.app.Session.remember_problems`)
+   and only then calls :meth:`pipeline.app.Session.plan`, which finds them all and renders nothing;
+3. the workers fill each page's marked places with the plan's decisions (a read and a write, no
+   rendering) and render the index rows.
+
 Speed (figures in bench/README.md):
-- the parent reads the posts and plans once; worker processes (one per core), forked after that,
-  inherit the posts and the decisions and take consecutive slices of posts, going stage by stage
-  over a slice (Markdown, channels, pages, index rows, files), which keeps each stage warm in the
-  CPU caches;
-- ``.loa-cache.json`` keeps every post's index row, keyed by its file's stat signature and by the
-  hash of templates, configuration and Loa's code: only posts whose file or decisions changed are
-  rendered again;
+- the parent reads the posts once; worker processes (one per core), forked after that, inherit the
+  posts and take consecutive slices of them, going stage by stage over a slice (Markdown, channels,
+  problems, pages, files), which keeps each stage warm in the CPU caches;
+- ``.loa-cache.json`` keeps every post's index row and own problems, keyed by its file's stat
+  signature, its version and the hash of templates, configuration and Loa's code: only posts whose
+  file changed are rendered again, and a page whose decisions changed only gets them filled in;
 - ``.loa-stamp.json`` lets a re-run with nothing changed (same files, settings and ledger revision,
   and a ``now`` at which no decision can have changed) rewrite only the index's time, after the
   same argument parsing and config loading as any run.
@@ -30,6 +40,7 @@ import shutil
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from pipeline import app
@@ -48,7 +59,7 @@ CACHE_NAME = ".loa-cache.json"  # every post's index row, keyed by file
 STAMP_NAME = ".loa-stamp.json"  # what a re-run needs to see that nothing changed
 INDEX_NAME = ".loa-index.html"  # the index page with GENERATED where its time goes
 GENERATED = "\x00generated\x00"  # stands for the index's time in the kept index page
-STAMP_VERSION = 3
+STAMP_VERSION = 4
 _CODE_DIRS = (os.path.dirname(os.path.abspath(__file__)),
               os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "publishers"))
 _JOB: "_Job | None" = None  # built by the parent, inherited by forked workers
@@ -249,14 +260,15 @@ class _Job:
     renderer: Renderer
     page: jinja2.Template
     row: jinja2.Template  # one row of the index
-    posts: dict[str, Post]  # file -> post, as the parent read it for the plan
-    problems: dict[str, list[Problem]]  # a post's relpath -> its problems
-    decided: dict[str, list[planmod.Decision]]  # post id -> its decisions
+    states: object  # preview/states.html's macros: what fills a page's marked places
+    posts: dict[str, Post]  # file -> post, as the parent read it
+    problems: dict[str, list[Problem]]  # a post's relpath -> the problems of reading it
     sigs: dict[str, int]  # file -> stat signature before reading
     copied: set[str] = field(default_factory=set)  # media/ files this process has seen in place
+    filled: dict = field(default_factory=dict)  # a state or decision -> its HTML, made once per process
 
 
-def _prepare(session, out: Path, content, decided: dict, sigs: dict[str, int]) -> _Job:
+def _prepare(session, out: Path, content, posts: dict[str, Post], sigs: dict[str, int]) -> _Job:
     from pipeline.templating import environment
 
     cfg = session.cfg
@@ -267,13 +279,39 @@ def _prepare(session, out: Path, content, decided: dict, sigs: dict[str, int]) -
     for x in content.problems:
         problems.setdefault(x.path, []).append(x)
     return _Job(cfg, out, renderer, env.get_template("preview/post.html"), env.get_template("preview/index_row.html"),
-                {str(p.path): p for p in content.posts}, problems, decided, sigs)
+                env.get_template("preview/states.html").module, posts, problems, sigs)
+
+
+def _own(problems: list[Problem]) -> list[list]:
+    """A post's own problems as JSON (the cache file) and as what a worker hands back (a Problem's
+    ``args`` is a mappingproxy, which does not pickle): ``[line, col, severity, code, args]``."""
+    return [[x.line, x.col, x.severity.value, x.code, dict(x.args)] for x in problems]
+
+
+def _problems(post: Post, own: list[list]) -> list[Problem]:
+    """The inverse of :func:`_own`, for ``post``."""
+    from pipeline.models import Problem, Severity
+
+    return [Problem(post.relpath, line, col, Severity(sev), code, MappingProxyType(args))
+            for line, col, sev, code, args in own]
+
+
+def _version(post: Post) -> list:
+    """What a kept row's page and problems were made from, besides the settings: the post's file
+    and its image (an image can change while the post's file does not)."""
+    return [post.source_hash, post.image_hash]
+
+
+def _mark(row: dict) -> str:
+    """The key of a page's marked places: the first characters of its file's hash, which the
+    file's own text cannot contain, so that a post cannot write a mark the fill would take."""
+    return (row.get("version") or ["0"])[0][:16] or "0"
 
 
 CHUNK_MAX = 200  # posts per slice: within the renderer's Markdown cache (render.HTML_CACHE_SIZE)
 
 
-def _chunks(todo: list[str], jobs: int) -> list[list[str]]:
+def _chunks(todo: list, jobs: int) -> list[list]:
     """Consecutive slices, each a share of what is left (guided scheduling): large slices first for
     few hand-overs, a few posts each at the end so that the workers finish together."""
     out, i = [], 0
@@ -284,13 +322,16 @@ def _chunks(todo: list[str], jobs: int) -> list[list[str]]:
     return out
 
 
-def _render_chunk(paths: list[str]) -> tuple[list[dict], bytes]:
-    """Worker: render and write the pages of a slice of posts; return the index rows, and their
-    part of the parent's cache file (``"file": {row}, ...`` in UTF-8: made here, in parallel, so
-    that the parent only joins the parts).
+def _render_chunk(paths: list[str]) -> list[dict]:
+    """Worker, first step: render a slice of posts for their channels, find each post's own
+    problems in those renderings (``checks.post_problems``) and write its page with marked, empty
+    places for the decisions (:func:`_fill_chunk` fills them after the plan); return the rows,
+    without state or decisions, each post's problems in ``own`` (:func:`_own`).
 
-    One stage at a time over the whole slice (Markdown, channels, pages, index rows, files): done
-    post by post, each stage pushed the others out of the CPU's caches."""
+    One stage at a time over the whole slice (Markdown, channels, pages, files): done post by
+    post, each stage pushed the others out of the CPU's caches."""
+    from pipeline import checks
+
     job = _JOB
     cfg, renderer = job.cfg, job.renderer
     read = []
@@ -305,7 +346,10 @@ def _render_chunk(paths: list[str]) -> tuple[list[dict], bytes]:
     for post in posts:  # kept by the renderer (HTML_CACHE_SIZE >= CHUNK_MAX) for the channels
         renderer.article_html(post)
     # in the order of ``read``'s usable posts
-    rendered = iter([renderer.render_all(post, [c for c in post.channels if c in cfg.channels]) for post in posts])
+    rendered = [renderer.render_all(post) for post in posts]
+    # the gate's problems from the same renderings: the plan then renders nothing again
+    own = iter([checks.post_problems(post, cfg, renderer, renderings=r) for post, r in zip(posts, rendered)])
+    rendered = iter(rendered)  # both in the order of ``read``'s usable posts
     rows, pages = [], []
     for p, post, problems in read:
         row = {"file": p, "sig": job.sigs[p]}
@@ -314,15 +358,80 @@ def _render_chunk(paths: list[str]) -> tuple[list[dict], bytes]:
             row["state"] = "error"
         else:
             renderings, errors = next(rendered)
-            pages.append((row, _page(job, post, problems, renderings, errors, row)))
+            pages.append((row, _page(job, post, problems, next(own), renderings, errors, row)))
         rows.append(row)
-    for row in rows:
-        row["html"] = job.row.render(r=_Item(row), labels=STATE_LABELS)
     for row, html in pages:
         _write_page(os.path.join(job.out, row["page"]), html.encode("utf-8"))
+    return rows
+
+
+def _fill_chunk(items: list[tuple[dict, dict]]) -> tuple[list[dict], bytes]:
+    """Worker, second step: ``items`` are (row, :func:`shown` decisions). Fill the decisions into
+    each row and into the marked places of its page (read, replaced, written: nothing rendered),
+    render the index rows, and return the rows and their part of the parent's cache file
+    (``"file": {row}, ...`` in UTF-8: made here, in parallel, so that the parent only joins the
+    parts)."""
+    job = _JOB
+    rows = []
+    for row, decided in items:
+        rows.append(row)
+        if "error" in row:
+            row["html"] = job.row.render(r=_Item(row), labels=STATE_LABELS)
+            continue
+        row.update(decided)
+        path = os.path.join(job.out, row["page"])
+        with open(path, "rb") as fh:
+            page = fh.read()
+        _write_page(path, _fill(job, page, _mark(row), decided))
+        row["html"] = job.row.render(r=_Item(row), labels=STATE_LABELS)
     dumps = json.dumps
     return rows, ", ".join(
         f"{dumps(r['file'], ensure_ascii=False)}: {dumps(r, ensure_ascii=False)}" for r in rows).encode("utf-8")
+
+
+class _Marks:
+    """The marked, empty places of a page (``<!--loa:MARK:state--><!--/loa:MARK-->``), which
+    :func:`_fill` fills with the plan's decisions."""
+
+    def __init__(self, mark: str):
+        self.mark = mark
+        self.state = f"<!--loa:{mark}:state--><!--/loa:{mark}-->"
+
+    def decision(self, channel: str) -> str:
+        return f"<!--loa:{self.mark}:d:{channel}--><!--/loa:{self.mark}-->"
+
+
+def _fill(job: _Job, page: bytes, mark: str, decided: dict) -> bytes:
+    """``page`` with each marked place holding the state or the channel's decision of ``decided``
+    (a place whose channel has no decision is left empty). A place filled by an earlier run is
+    filled again: a page whose decisions changed is not rendered again."""
+    start, end = f"<!--loa:{mark}:".encode(), f"<!--/loa:{mark}-->".encode()
+    by_channel = {d[0]: d for d in decided["decisions"]}
+    parts, i = [], 0
+    while (j := page.find(start, i)) != -1:
+        k = page.index(b"-->", j) + 3
+        stop = page.index(end, k)
+        name = page[j + len(start):k - 3].decode()
+        parts += (page[i:k], _filled(job, decided["state"] if name == "state" else by_channel.get(name[2:])), end)
+        i = stop + len(end)
+    parts.append(page[i:])
+    return b"".join(parts)
+
+
+def _filled(job: _Job, what) -> bytes:
+    """The HTML of a state word, or of a decision ``[channel, kind, reason, word]`` (``None``:
+    nothing), from preview/states.html, made once per process for each distinct one."""
+    key = what if isinstance(what, str) or what is None else tuple(what)
+    html = job.filled.get(key)
+    if html is None:
+        if what is None:
+            html = b""
+        elif isinstance(what, str):
+            html = str(job.states.state(what, STATE_LABELS)).encode("utf-8")
+        else:
+            html = str(job.states.decision(*what, STATE_LABELS)).encode("utf-8")
+        job.filled[key] = html
+    return html
 
 
 def _write_page(path: str, data: bytes) -> None:
@@ -336,8 +445,10 @@ def _write_page(path: str, data: bytes) -> None:
         os.close(fd)
 
 
-def _page(job: _Job, post, problems, renderings, errors, row: dict) -> str:
-    """Fill the post's index row and return its preview page."""
+def _page(job: _Job, post, problems, own, renderings, errors, row: dict) -> str:
+    """Fill the post's index row (all but its decisions) and return its preview page, with marked
+    places for the decisions. ``problems``: those of reading the post; ``own``: its own
+    (``checks.post_problems``), which the row keeps for the next run's plan."""
     cfg, out = job.cfg, job.out
     image = None
     if post.image_path:
@@ -350,63 +461,108 @@ def _page(job: _Job, post, problems, renderings, errors, row: dict) -> str:
             job.copied.add(image)
     ctype = cfg.types.get(post.type)
     unit = cfg.units.get(post.unit)
-    decided = shown(job.decided.get(post.id, []))
     row.update({
         "id": post.id, "title": post.title, "type": post.type, "type_label": ctype.label if ctype else post.type,
         "unit": post.unit, "unit_name": unit.name if unit else post.unit,
         "publish_at": post.publish_at.isoformat() if post.publish_at else None, "page": page_name(post.id),
         "over_limit": [r.channel for r in renderings if r.over_limit], "channels": list(post.channels),
-        "problems": [x.format(cfg.language) for x in problems],
-        "state": decided["state"], "decisions": decided["decisions"],
+        # the page lists a channel's render error apart (``errors``)
+        "problems": [x.format(cfg.language) for x in [*problems, *own] if x.code != "channel.render"],
+        "version": _version(post), "own": _own(own),
     })
     return job.page.render(post=post, row=_Item(row), renderings=renderings, errors=errors, image=image,
                            channels=cfg.channels, site={"name": cfg.site_name}, root="../", labels=STATE_LABELS,
-                           decisions={d[0]: d[1:] for d in decided["decisions"]})
+                           marks=_Marks(_mark(row)))
 
 
-def _reusable(row: dict | None, sig: int, pages: set[str], decided: dict[str, list[planmod.Decision]]) -> bool:
-    """Whether a cached row (and its page) is what rendering the file again would give: same
-    file, the page still there, and the same decisions (the page shows them)."""
+def _reusable(row: dict | None, sig: int, pages: set[str], post: Post | None) -> bool:
+    """Whether a cached row, its page and its problems are what rendering the file again would
+    give: the same file (stat signature, and the version read now) and the page still there. Its
+    decisions may have changed: :func:`_fill_chunk` fills them in without rendering."""
     if not row or row.get("sig") != sig:
         return False
     if "error" in row:
         return True
-    if row.get("page", "-")[len("posts/"):] not in pages:
+    if post is None or row.get("version") != _version(post) or not isinstance(row.get("own"), list):
         return False
-    now = shown(decided.get(row.get("id"), []))
-    return row.get("state") == now["state"] and row.get("decisions") == now["decisions"]
+    return row.get("page", "-")[len("posts/"):] in pages
 
 
+def _load_cache(path: Path, key: str) -> dict:
+    try:
+        cached = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(cached, dict) and cached.get("key") == key and isinstance(cached.get("rows"), dict):
+            return cached
+    except (OSError, ValueError):
+        pass
+    return {"rows": {}}
+
+
+# One function for the whole run, in the order it happens (read, reuse, render, plan, fill, index
+# and cache files, stamp): split up, the steps would hand each other a dozen values.
 def _build(session, out: Path, stamp: dict, partial: bool, now: datetime, jobs: int | None) -> PreviewResult:
-    """Plan, render what changed, and write the index, the cache and (for a full run) the stamp."""
+    """Read, render what changed (each post once: pages and problems), plan, fill the decisions
+    in, and write the index, the cache and (for a full run) the stamp."""
+    global _JOB
     cfg, files, sigs = session.cfg, stamp["files"], stamp["sigs"]
     collecting = gc.isenabled()
     gc.disable()  # the posts live for the whole run: collections over the growing heap would free nothing
     try:
         content = session.content()  # every post, also for a partial run: the plan spaces all of a channel's posts
-        the_plan = session.plan(now, content=content)
     finally:
         if collecting:
             gc.enable()
-    decided = decisions_by_post(the_plan)
-    cache_file = out / CACHE_NAME
-    try:
-        cached = json.loads(cache_file.read_text(encoding="utf-8"))
-        if not isinstance(cached, dict) or cached.get("key") != stamp["key"] or not isinstance(cached.get("rows"), dict):
-            cached = {"rows": {}}
-    except (OSError, ValueError):
-        cached = {"rows": {}}
-    old, pages = cached.get("rows", {}), _listdir(out / "posts")
-    rows: dict[str, dict] = {}
+    posts = {str(p.path): p for p in content.posts}
+    cached = _load_cache(out / CACHE_NAME, stamp["key"])
+    old, pages = cached["rows"], _listdir(out / "posts")
+    kept: dict[str, dict] = {}
     todo: list[str] = []
     for f, sig in zip(files, sigs):
         if sig != -1:
-            if _reusable(old.get(f), sig, pages, decided):
-                rows[f] = old[f]
+            if _reusable(old.get(f), sig, pages, posts.get(f)):
+                kept[f] = old[f]
             else:
                 todo.append(f)
-    reused = sum(1 for r in rows.values() if "error" not in r)
-    parts, env = _render(session, out, content, decided, dict(zip(files, sigs)), todo, rows, jobs)
+    _JOB = _prepare(session, out, content, posts, dict(zip(files, sigs)))  # also makes the session's renderer
+    env = _JOB.page.environment
+    workers = _Workers(jobs)
+    try:
+        again = set(todo)
+        for f, row in old.items():  # problems kept with a row of the version read now (kept, or another file's)
+            post = posts.get(f)
+            if post is not None and f not in again and isinstance(row.get("own"), list) and row.get("version") == _version(post):
+                session.remember_problems(post, _problems(post, row["own"]))
+        rows: dict[str, dict] = {}
+        for part in workers.map(_render_chunk, _chunks(todo, workers.jobs), len(todo) > 40):
+            for row in part:
+                rows[row["file"]] = row
+                post = posts.get(row["file"])
+                if post is not None and "own" in row:
+                    session.remember_problems(post, _problems(post, row["own"]))
+        gc.disable()
+        try:
+            the_plan = session.plan(now, content=content)  # every post's problems are known: nothing is rendered
+        finally:
+            if collecting:
+                gc.enable()
+        decided = decisions_by_post(the_plan)
+        fill = [(row, shown(decided.get(row.get("id"), []))) for row in rows.values()]
+        patched = 0
+        for f, row in kept.items():
+            now_shown = shown(decided.get(row.get("id"), []))
+            if "error" not in row and (row.get("state"), row.get("decisions")) != (now_shown["state"], now_shown["decisions"]):
+                fill.append((dict(row), now_shown))
+                patched += 1
+            else:
+                rows[f] = row
+        parts: list[bytes] = []
+        for part, part_json in workers.map(_fill_chunk, _chunks(fill, workers.jobs), len(fill) > 200):
+            rows.update((r["file"], r) for r in part)
+            parts.append(part_json)
+    finally:
+        workers.close()
+        _JOB = None
+    reused = sum(1 for r in kept.values() if "error" not in r) - patched
     if partial:  # keep the rows of posts not asked for this time
         for f, row in old.items():
             rows.setdefault(f, row)
@@ -414,12 +570,12 @@ def _build(session, out: Path, stamp: dict, partial: bool, now: datetime, jobs: 
     ordered = [rows[f] for f in files if f in rows] + [r for f, r in rows.items() if f not in listed]
     index = _index_html(cfg, ordered, env)
     write_text(out / "index.html", index.replace(GENERATED, generated(cfg, now)))
-    if todo or rows != old or cached.get("key") != stamp["key"]:  # else the cache file already says all this
-        dumps, done = json.dumps, set(todo)
+    if fill or rows.keys() != old.keys() or cached.get("key") != stamp["key"]:  # else the cache file says all this
+        dumps, done = json.dumps, {row["file"] for row, _shown in fill}
         parts += (f"{dumps(f, ensure_ascii=False)}: {dumps(r, ensure_ascii=False)}".encode("utf-8")
                   for f, r in rows.items() if f not in done)
         body = b", ".join(p for p in parts if p)
-        write_bytes(cache_file, b'{"key": %s, "rows": {%s}}' % (dumps(stamp["key"]).encode(), body))
+        write_bytes(out / CACHE_NAME, b'{"key": %s, "rows": {%s}}' % (dumps(stamp["key"]).encode(), body))
     failed = [(r["file"], r["error"]) for r in ordered if "error" in r]
     if not partial:  # what the next run needs to see that nothing changed
         until = valid_until(the_plan, cfg, now, session.ledger.active_pauses(now))
@@ -427,42 +583,34 @@ def _build(session, out: Path, stamp: dict, partial: bool, now: datetime, jobs: 
         write_text(out / STAMP_NAME, json.dumps(dict(
             stamp, since=now.timestamp(), until=until.timestamp() if until else None, failed=failed,
             pages=[r["page"][len("posts/"):] for r in ordered if "page" in r])))
-    fresh = sum(1 for f in todo if f in rows and "error" not in rows[f])
+    fresh = sum(1 for f in todo if f in rows and "error" not in rows[f]) + patched
     return PreviewResult(out, fresh, reused, failed)
 
 
-def _render(session, out: Path, content, decided: dict, sigs: dict[str, int], todo: list[str], rows: dict,
-            jobs: int | None) -> tuple[list[bytes], jinja2.Environment | None]:
-    """Render the ``todo`` files into ``rows``; return their part of the cache file, as JSON, and
-    the preview templates' environment if one was made (the index extends the same base page)."""
-    global _JOB
-    parts: list[bytes] = []
-    if not todo:
-        return parts, None
-    _JOB = _prepare(session, out, content, decided, sigs)
-    env = _JOB.page.environment
-    try:
-        jobs = jobs or min(os.cpu_count() or 1, 8)
-        if jobs > 1 and len(todo) > 40:
+class _Workers:
+    """Worker processes forked on first need, after :data:`_JOB` is set, and kept for both steps
+    (rendering, then filling in the decisions). A step with little work runs in this process."""
+
+    def __init__(self, jobs: int | None):
+        self.jobs = jobs or min(os.cpu_count() or 1, 8)
+        self.pool = None
+
+    def map(self, fn, chunks: list, big: bool):
+        if self.jobs <= 1 or not big or not chunks:
+            return map(fn, chunks)
+        if self.pool is None:
             import multiprocessing
 
-            ctx = multiprocessing.get_context("fork")
             gc.freeze()  # the collector must not visit (and so copy) the parent's objects in each worker
-            try:
-                with ctx.Pool(jobs) as pool:
-                    for part, part_json in pool.imap_unordered(_render_chunk, _chunks(todo, jobs)):
-                        rows.update((r["file"], r) for r in part)
-                        parts.append(part_json)
-            finally:
-                gc.unfreeze()  # a long-lived caller (tests, a server) gets its garbage collected again
-        else:
-            for chunk in _chunks(todo, 1):
-                part, part_json = _render_chunk(chunk)
-                rows.update((r["file"], r) for r in part)
-                parts.append(part_json)
-    finally:
-        _JOB = None
-    return parts, env
+            self.pool = multiprocessing.get_context("fork").Pool(self.jobs)
+        return self.pool.imap_unordered(fn, chunks)
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.terminate()
+            self.pool.join()
+            self.pool = None
+            gc.unfreeze()  # a long-lived caller (tests, a server) gets its garbage collected again
 
 
 def _listdir(folder: Path) -> set[str]:

@@ -188,10 +188,12 @@ def test_worker_processes_give_the_same_pages(tmp_path):
     assert _time_free(index(one)).replace(str(one), "") == _time_free(index(two)).replace(str(two), "")
 
 
-def test_each_body_is_converted_once_by_the_workers(tmp_path, monkeypatch):
+def test_each_post_is_rendered_once_for_the_pages_and_the_plan(tmp_path, monkeypatch):
     """Workers convert a whole slice before rendering its channels: the renderer's Markdown cache
-    must hold a slice, or every post would be converted again for its channels. (Only the
-    workers' conversions are counted: the session's check, run by the plan, converts apart.)"""
+    must hold a slice, or every post would be converted again for its channels. And the plan's
+    publish gate takes each post's problems from the workers' renderings: nothing is rendered
+    again, in the parent or anywhere, so every body is converted once and every post's channels
+    rendered once in the whole run."""
     import markdown
 
     from pipeline import preview, render
@@ -199,17 +201,37 @@ def test_each_body_is_converted_once_by_the_workers(tmp_path, monkeypatch):
     assert render.HTML_CACHE_SIZE >= preview.CHUNK_MAX
     monkeypatch.setattr(preview, "CHUNK_MAX", 30)
     monkeypatch.setattr(render, "HTML_CACHE_SIZE", 30)
-    calls, in_worker = [], []
-    original, chunk = markdown.Markdown.convert, preview._render_chunk
-    monkeypatch.setattr(markdown.Markdown, "convert",
-                        lambda self, text: (in_worker and calls.append(1)) or original(self, text))
-    monkeypatch.setattr(preview, "_render_chunk",
-                        lambda paths: in_worker.append(1) or (chunk(paths), in_worker.clear())[0])
+    calls, renders = [], []
+    original, render_all = markdown.Markdown.convert, render.Renderer.render_all
+    monkeypatch.setattr(markdown.Markdown, "convert", lambda self, text: calls.append(1) or original(self, text))
+    monkeypatch.setattr(render.Renderer, "render_all",
+                        lambda self, post, *a: renders.append(post.id) or render_all(self, post, *a))
     posts = {f"news/q{i:02d}.md": post(id=f"q{i:02d}", title=f"Bài {i}", channels=["portal", "facebook", "zalo"])
              for i in range(70)}
     root = make_repo(tmp_path, posts)
     assert run(root, jobs=1).rendered == 70
-    assert len(calls) == 70
+    assert len(calls) == 70 and sorted(renders) == sorted(f"q{i:02d}" for i in range(70))
+
+
+A = "20240325-aaaaaa"  # the id of news/a.md in portal_repo
+
+
+def test_a_post_with_a_check_error_is_held_on_every_channel_and_its_page_says_why(portal_repo):
+    """The publish gate is the plan's: a rendering over a channel's limit is a check error found
+    by the workers, and the plan holds the file everywhere; a later run reuses the page and the
+    problems kept with it, and still agrees with the plan."""
+    a = portal_repo / "content/news/a.md"
+    a.write_text(a.read_text(encoding="utf-8").replace("title: ", "title: " + "Rất dài " * 60, 1), encoding="utf-8")
+    run(portal_repo)
+    planned = _planned(portal_repo, APRIL)
+    assert planned[(A, "portal")] == "held: check-errors" == _shown(portal_repo)[(A, "portal")]
+    assert _shown(portal_repo) == planned
+    page = (portal_repo / f"out/posts/{A}.html").read_text(encoding="utf-8")
+    assert "channel.over-limit" in page
+    (portal_repo / "out" / STAMP_NAME).unlink()
+    again = run(portal_repo)
+    assert (again.rendered, again.reused) == (0, 4)
+    assert _shown(portal_repo) == planned
 
 
 # -- states: the planner's, through the application layer ---------------------------------------
