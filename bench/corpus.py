@@ -28,7 +28,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from pipeline.content import approval_hash, make_slug, sha  # noqa: E402
+from pipeline.approval import current_hash  # noqa: E402
+from pipeline.config import load_config  # noqa: E402
+from pipeline.content import make_slug, read_post, sha  # noqa: E402
 
 # ---- vocabulary: phrases as they appear in city CCHC news (traditional tone marks: hòa, ủy) ----
 SUBJECTS = [
@@ -374,12 +376,19 @@ def generate(root: Path, posts: int, *, seed: int = 20240325, tools: tuple[str, 
         for folder in folders:
             for name, data in images.items():
                 _mk(corpus.loa / "content" / folder / "images" / name).write_bytes(data)
+        approving = []
         for p in corpus.posts:
             if rng.random() < 0.75:  # most posts approved, a quarter awaiting the board
-                p.approved_by = rng.choice([b for b in w.board if b != p.author])
-                img = sha(images[Path(p.image).name]) if p.image else None
-                p.approved_hash = approval_hash(p.title, p.summary, p.body, img)
+                approving.append(p)
             _mk(corpus.loa / "content" / p.rel).write_text(_loa_text(p), encoding="utf-8")
+        # the real approval hash of each post as Loa reads it (every part the board approves)
+        cfg = load_config(corpus.loa / "config.toml")
+        for p in approving:
+            path = corpus.loa / "content" / p.rel
+            post, _problems = read_post(path, cfg)
+            p.approved_by = rng.choice([b for b in w.board if b != p.author])
+            p.approved_hash = current_hash(post)
+            path.write_text(_loa_text(p), encoding="utf-8")
     if "pelican" in tools:
         (_mk(corpus.pelican / "pelicanconf.py")).write_text(PELICAN_SETTINGS, encoding="utf-8")
         for folder in folders:
