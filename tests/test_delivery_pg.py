@@ -141,7 +141,8 @@ def test_two_workers_share_1000_items_exactly_once(tmp_path, receivers, postgres
 # -- the database stopped mid-run -----------------------------------------------------------------
 
 def test_database_stopped_mid_run_skips_ticks_and_resumes_exactly_once(tmp_path, receivers, private_postgres,
-                                                                        caplog):
+                                                                        caplog, monkeypatch):
+    monkeypatch.setenv("LOA_MIN_LEASE_SECONDS", "1")  # a 2 s lease (below the floor) for a quick takeover
     pg = private_postgres
     n = 200  # x 2 channels
     # the daemon's tick reads the real clock: due half an hour ago, well within max_lateness
