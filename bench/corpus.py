@@ -30,7 +30,7 @@ sys.path.insert(0, str(REPO))
 
 from pipeline.approval import current_hash  # noqa: E402
 from pipeline.config import load_config  # noqa: E402
-from pipeline.content import make_slug, read_post, sha  # noqa: E402
+from pipeline.content import make_slug, read_post  # noqa: E402
 
 # ---- vocabulary: phrases as they appear in city CCHC news (traditional tone marks: hòa, ủy) ----
 SUBJECTS = [
