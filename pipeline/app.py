@@ -378,6 +378,41 @@ class Session:
         if channel and channel not in self.cfg.channels:
             raise UsageError(f"unknown channel {channel!r}; expected one of: {', '.join(self.cfg.channels)}")
 
+    def rebuild_site(self, channel: str | None = None) -> "SiteRebuild":
+        """``loa site rebuild``: a static site whose manifest was lost or damaged (the channel is
+        then held) is written again from the ledger and the content. The damaged manifest is kept
+        beside it under a new name; every article the ledger records as published there is written
+        again from its post as it is now (and listed in every index), except posts whose file is
+        gone, has a check error or is retracted, which are named; then, as ``loa retry --channel``,
+        the items that failed on the channel go again at the next pass and the hold is lifted."""
+        from pipeline.publish import idempotency_key
+
+        name = channel or next((n for n, c in self.cfg.channels.items() if c.type == "static_site"), None)
+        ch = self.cfg.channels.get(name) if name else None
+        if ch is None or ch.type != "static_site":
+            raise UsageError(f"{channel or 'no channel'}: loa site rebuild needs a static_site channel")
+        now = self.clock()
+        pub = (self.publisher_factory or self.publisher)(ch, self.ledger)
+        try:
+            aside = pub.set_aside_manifest(now.astimezone(self.cfg.tz).strftime("%Y%m%d-%H%M%S"))
+            content = self.content()
+            blocked = self.check(content, text=False).blocked
+            posts, renderer = {p.id: p for p in content.posts}, self.renderer(content)
+            written, skipped = [], []
+            for row in self.ledger.rows(channel=ch.name, states=("published",)):
+                post = posts.get(row.post_id)
+                if post is None or post.relpath in blocked or post.retracted:
+                    skipped.append(row.post_id)
+                    continue
+                pub.publish(renderer.render(post, ch.name), key=idempotency_key(post.id, ch.name, post.source_hash))
+                written.append(post.id)
+        finally:
+            pub.close()
+        # as loa retry --channel: the items that failed on the damaged site go again at the next pass
+        self.ledger.retry(None, ch.name, actor=actor_name(None, self.env), now=now)
+        self.ledger.lift_hold(ch.name, now)
+        return SiteRebuild(ch.name, aside, written, skipped)
+
     # -- the editorial board ----------------------------------------------------------------
     def approve(self, path: Path, by: str):
         """Approve the post in ``path`` as ``by``: its front matter gets the approval of exactly
@@ -494,6 +529,18 @@ class Session:
 def _version(post: Post, templates) -> tuple:
     """What a post's own problems depend on: its file's version, its image, the templates."""
     return (post.relpath, post.source_hash, post.image_hash, templates)
+
+
+@dataclass(frozen=True)
+class SiteRebuild:
+    """What ``loa site rebuild`` did: the damaged manifest set aside (``None``: there was none),
+    the articles written again, and the published ones it could not write (file gone, check
+    error, retracted)."""
+
+    channel: str
+    set_aside: Path | None
+    written: list[str]
+    skipped: list[str]
 
 
 @dataclass(frozen=True)

@@ -120,6 +120,17 @@ class StaticSitePublisher(Publisher):
                          f"restore {MANIFEST} from a backup, or delete it to start the indexes afresh (pages already "
                          f"written stay online but unlisted), then loa retry --channel {self.name}")
 
+    def set_aside_manifest(self, stamp: str) -> Path | None:
+        """Rename the manifest to ``.loa-site.json.<stamp>`` (kept for a person to look at), so
+        that the site can be written again from the ledger (``loa site rebuild``); the new name, or
+        ``None`` when there was no manifest."""
+        path = self._file(MANIFEST)
+        if not path.exists():
+            return None
+        aside = self._file(f"{MANIFEST}.{stamp}")
+        os.replace(path, aside)
+        return aside
+
     def _save(self, manifest: dict) -> None:
         _atomic_write(self._file(MANIFEST), json.dumps(manifest, ensure_ascii=False, indent=1, default=str))
 

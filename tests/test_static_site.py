@@ -229,3 +229,44 @@ def test_a_missing_manifest_is_a_new_site(world):
     assert world.pub.check().ok
     assert world.pub.lookup(rendering(), "k") == PublishResult(
         "20240325-abc123", "https://cong.example.vn/news/huong-dan.html", {"path": "news/huong-dan.html", "version": "v1"})
+
+
+def test_a_damaged_manifest_holds_the_channel_and_loa_site_rebuild_writes_the_site_again(tmp_path, monkeypatch, capsys):
+    """Through loa: a damaged manifest holds the portal (nothing rewritten with one article), and
+    `loa site rebuild` lists every published article again from the ledger and the content,
+    keeps the damaged manifest aside, and lifts the hold; the next publish and a retraction work."""
+    from pipeline.cli import main
+    from tests.repo import CONFIG_HEAD, make_repo, post
+
+    config = CONFIG_HEAD + """
+[content.types.news]
+label = "Tin tức"
+channels = ["portal"]
+[content.topics]
+cchc = "Cải cách hành chính"
+[editorial]
+board = ["Lê Thị Mai"]
+require_approval = []
+[channels.portal]
+type = "static_site"
+"""
+    root = make_repo(tmp_path, {f"news/p{i}.md": post(id=f"p{i}", title=f"Bài số {i}") for i in range(3)}, config=config)
+    monkeypatch.chdir(root)
+    assert main(["publish", "--now", "2024-03-25 09:00"]) == 0
+    (root / "site" / MANIFEST).write_text("{ not json")
+    (root / "content/news/p3.md").write_text(post(id="p3", title="Bài số 3", publish_at="2024-03-25 10:00"))
+    capsys.readouterr()
+    assert main(["publish", "--now", "2024-03-25 11:00"]) == 1
+    assert "HELD" in capsys.readouterr().out
+    assert "Bài số 3" not in (root / "site/index.html").read_text() and "Bài số 1" in (root / "site/index.html").read_text()
+    assert main(["site", "rebuild"]) == 0
+    out = capsys.readouterr().out
+    assert "3 article(s) written again" in out
+    assert [p.name.startswith(MANIFEST + ".") for p in (root / "site").glob(MANIFEST + ".*")] == [True]
+    assert set(json.loads((root / "site" / MANIFEST).read_text())["articles"]) == {"p0", "p1", "p2"}
+    assert main(["publish", "--now", "2024-03-25 11:00"]) == 0
+    index = (root / "site/index.html").read_text()
+    assert all(f"Bài số {i}" in index for i in range(4))
+    (root / "content/news/p1.md").write_text(post(id="p1", title="Bài số 1", retracted="đăng nhầm"))
+    assert main(["publish", "--now", "2024-03-25 12:00"]) == 0
+    assert "Bài số 1" not in (root / "site/index.html").read_text()

@@ -311,3 +311,24 @@ def _channels_conf(sp):
 
 
 channels.configure = _channels_conf
+
+
+@verb("site", "rebuild the static e-portal from the ledger and the content (after its manifest was lost or damaged)")
+def site(args) -> int:
+    cfg = load(args)
+    with session(args, cfg) as s:
+        done = s.rebuild_site(args.channel)
+    if done.set_aside:
+        print(f"{done.channel}: the old manifest is kept as {done.set_aside}")
+    print(f"{done.channel}: {len(done.written)} article(s) written again; the channel is no longer held")
+    for post_id in done.skipped:
+        print(f"  not written (its file is gone, has a loa check error, or is retracted): {post_id}")
+    return 0
+
+
+def _site_conf(sp):
+    sp.add_argument("action", choices=("rebuild",))
+    sp.add_argument("--channel", help="the static_site channel (default: the first one)")
+
+
+site.configure = _site_conf
