@@ -28,6 +28,7 @@ from typing import Callable, Mapping
 
 import publishers
 from pipeline import plan as planmod
+from pipeline import secrets
 from pipeline.errors import LedgerError, PublishError, RenderError, TransientPublishError
 from pipeline.ledger import Hold, post_meta
 from pipeline.ledger.base import ClaimLost
@@ -73,8 +74,6 @@ def is_throttle(exc: PublishError) -> bool:
 def error_text(exc: PublishError) -> str:
     """What the ledger keeps of a vendor error: the vendor's words and what to do (JSON), every
     field through the one redaction point (:mod:`pipeline.secrets`), before it is encoded."""
-    from pipeline import secrets
-
     return json.dumps(secrets.redact_data({"reason": exc.reason, "vendor": exc.vendor_message, "hint": exc.hint,
                                            "status": exc.status, "code": exc.code}), ensure_ascii=False)
 
@@ -379,7 +378,7 @@ class Engine:
         if is_throttle(exc):
             return self._throttled(ledger, channel, item, exc, res)
         if exc.outcome == "in_doubt":
-            ledger.mark_in_doubt(post_id, channel.name, owner=self.owner, reason=exc.reason, now=now,
+            ledger.mark_in_doubt(post_id, channel.name, owner=self.owner, reason=secrets.redact(exc.reason), now=now,
                                  send=_sent(item))
             res.count(Outcome.IN_DOUBT, f"IN DOUBT {post_id} on {channel.name}: {exc.reason}")
             return True
@@ -444,8 +443,6 @@ class Engine:
         post_id = item.post.id
         tb = traceback.format_exc()
         log.exception("Bug while sending %s to %s", post_id, channel.name)
-        from pipeline import secrets
-
         reason = secrets.redact(f"{type(exc).__name__}: {exc}")  # a bug's text may quote a credential
         ledger.record_failure(post_id, channel.name, owner=self.owner, kind="bug",
                               message=json.dumps({"reason": reason, "traceback": secrets.redact(tb)[-4000:]}),
@@ -454,7 +451,7 @@ class Engine:
 
     def _hold(self, ledger, channel, exc: PublishError, res: PassResult) -> None:
         """An authentication failure holds the whole channel: one loud message, no retry storm."""
-        ledger.hold(channel.name, Hold(exc.reason, exc.hint, exc.vendor_message), self.clock())
+        ledger.hold(channel.name, Hold(*secrets.redact_data([exc.reason, exc.hint, exc.vendor_message])), self.clock())
         res.count(Outcome.FAILED, f"CHANNEL {channel.name} HELD: {exc.reason}" + (f" — {exc.hint}" if exc.hint else ""))
         log.error("Channel %s held: %s", channel.name, exc.reason)
 
