@@ -104,7 +104,7 @@ def _run(parser, args) -> int:
 
 class _Terminal:
     """A text stream that shows C0/C1 control characters and bidirectional overrides as escapes
-    (``pipeline.vietnamese.escape_control``); tab and newline pass."""
+    (``pipeline.vietnamese.escape_control``); tab, newline and CR LF pass."""
 
     def __init__(self, stream):
         from pipeline.vietnamese import escape_control
@@ -112,7 +112,8 @@ class _Terminal:
         self._stream, self._escape = stream, escape_control
 
     def write(self, text: str) -> int:
-        self._stream.write(self._escape(text))
+        # CR LF ends a CSV row (loa log --format csv): kept; any other CR is shown as an escape
+        self._stream.write("\r\n".join(self._escape(part) for part in text.split("\r\n")))
         return len(text)
 
     def __getattr__(self, name: str):
