@@ -220,7 +220,7 @@ class Session:
                              holds={name: h.message for name, h in lg.holds().items()},
                              throttles=lg.throttles(), blocked=checked.blocked, sent_today=self._sent_today(lg, now),
                              last_sent=self._last_sent(lg), only_channel=only_channel, only_post=only_post,
-                             reuse=reuse)
+                             reuse=reuse, leases_at=self.clock())
         except LedgerUnavailable:
             self._drop_ledger()
             raise

@@ -92,7 +92,8 @@ def plan(posts: Iterable[Post], cfg, rows: Mapping[tuple[str, str], object], now
          pauses: Iterable[object] = (), holds: Mapping[str, str] | None = None,
          throttles: Mapping[str, datetime] | None = None, blocked: Collection[str] = frozenset(),
          sent_today: Mapping[str, int] | None = None, last_sent: Mapping[str, datetime | None] | None = None,
-         only_channel: str | None = None, only_post: str | None = None, reuse: Plan | None = None) -> Plan:
+         only_channel: str | None = None, only_post: str | None = None, reuse: Plan | None = None,
+         leases_at: datetime | None = None) -> Plan:
     """Decide, for every post and channel, what happens at ``now``. Pure: no I/O, no clock, and
     the arguments are not modified.
 
@@ -102,6 +103,8 @@ def plan(posts: Iterable[Post], cfg, rows: Mapping[tuple[str, str], object], now
     ``blocked``: the files (``Post.relpath``) with a check error: nothing of theirs is created,
     updated or retracted anywhere until they are fixed.
     ``sent_today`` / ``last_sent``: per channel, for ``max_per_day`` / ``min_interval``.
+    ``leases_at``: the real time, against which claims' leases are judged (``now`` by default;
+    ``loa publish --now`` moves only ``now``, while leases are always written in real time).
 
     ``reuse``: a plan made by an earlier call *from the same posts, config and filters* (the
     caller keys it on the content's revision). Its settled verdicts, which depend on the post and
@@ -110,7 +113,7 @@ def plan(posts: Iterable[Post], cfg, rows: Mapping[tuple[str, str], object], now
     unequal too. The result is the plan a call without ``reuse`` makes (tests/test_plan.py
     compares them).
     """
-    gates = _Gates(cfg, now, pauses, holds or {}, throttles or {}, blocked)
+    gates = _Gates(cfg, now, pauses, holds or {}, throttles or {}, blocked, leases_at or now)
     rev = getattr(rows, "rev", None)
     prev = reuse.decisions if reuse is not None else None
     same_rows = reuse is not None and rev is not None and reuse.rev == rev
@@ -177,8 +180,9 @@ class _Gates:
     requested wait, a blackout."""
 
     def __init__(self, cfg, now: datetime, pauses: Iterable[object], holds: Mapping[str, str],
-                 throttles: Mapping[str, datetime], blocked: Collection[str]):
+                 throttles: Mapping[str, datetime], blocked: Collection[str], leases_at: datetime):
         self.cfg, self.now, self.holds, self.throttles, self.blocked = cfg, now, holds, throttles, blocked
+        self.leases_at = leases_at
         self.paused_all = next((p for p in pauses if getattr(p, "channel", None) is None), None)
         self.paused = {p.channel: p for p in pauses if getattr(p, "channel", None)}
 
@@ -211,7 +215,7 @@ def _decide(post: Post, channel, row, cfg, now: datetime, gate: "_Gates") -> Dec
 
     # claims in flight or lost
     if state == "claimed":
-        if row.lease_until is not None and row.lease_until >= now:
+        if row.lease_until is not None and row.lease_until >= gate.leases_at:
             return D(INFLIGHT, row.action, f"being sent by {row.claim_owner}")
         return gate.throttled(D, channel) or D(DOUBT, row.action, "claim expired without a result")
     if state == "in_doubt":

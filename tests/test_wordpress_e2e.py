@@ -113,8 +113,12 @@ def test_edit_updates_the_same_article_and_retraction_trashes_it(repo, wordpress
     assert gone["id"] == before["id"] and gone["status"] == "trash"
 
 
-def test_killed_between_201_and_the_ledger_write_leaves_one_article(repo, wordpress):
+def test_killed_between_201_and_the_ledger_write_leaves_one_article(repo, wordpress, monkeypatch):
     """The publisher process is killed right after WordPress answered 201, before the ledger write."""
+    # a 2 s lease (below the 30 s floor, for tests only): leases run in real time, whatever --now says
+    monkeypatch.setenv("LOA_MIN_LEASE_SECONDS", "1")
+    text = (repo / "config.toml").read_text(encoding="utf-8")
+    (repo / "config.toml").write_text(text.replace('[daemon]\n', '[daemon]\nlease = "2s"\n', 1), encoding="utf-8")
     cfg = load_config(repo / "config.toml", env={})
     post = next(p for p in read_all(cfg)[0] if p.path.name == "phuong-1-hoi-thi-tim-hieu-cchc-nam-2024.md")
     code = f'''
@@ -136,6 +140,7 @@ sys.exit(main(["publish", "--now", "{NOW}", "--post", "{post.id}"]))
     assert lg.get(post.id, "portal").state == "claimed"
     lg.close()
     # after restart, once the lease has expired: found by slug, recorded, not re-created
+    time.sleep(2.5)
     later = "2024-12-20 08:10"
     r = subprocess.run([sys.executable, "-m", "pipeline", "publish", "--now", later, "--post", post.id],
                        cwd=repo, env=env, capture_output=True, text=True)
