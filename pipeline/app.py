@@ -174,6 +174,7 @@ class Session:
         if self._checked is not None and self._checked[0] == key:
             return self._checked[1]
         problems = list(content.problems)
+        content_dir = self.cfg.content_dir.resolve()
         kept: dict[tuple, dict[str, tuple[Problem, ...]]] = {}
         for post in content.posts:
             k = _version(post, templates)
@@ -184,7 +185,7 @@ class Session:
                 parts["text"] = tuple(checks.check_text(post, self.cfg))
             problems.extend(parts["own"])
             problems.extend(parts.get("text", ()) if text else ())
-            problems.extend(checks.check_links(post, self.cfg.content_dir))
+            problems.extend(checks.check_links(post, self.cfg.content_dir, resolved=content_dir))
         problems.extend(checks.check_duplicates(content.posts))
         problems.sort(key=lambda p: (p.path, p.line, p.col, p.code))
         self._post_problems = kept

@@ -131,10 +131,13 @@ def check_html(post: Post, cfg) -> list[Problem]:
     return out
 
 
-def check_links(post: Post, content_dir: Path) -> list[Problem]:
-    """Relative links in the body must lead to a file inside content/."""
+def check_links(post: Post, content_dir: Path, *, resolved: Path | None = None) -> list[Problem]:
+    """Relative links in the body must lead to a file inside content/ (``resolved``: the content
+    folder's real path, when the caller checks many posts)."""
     out: list[Problem] = []
-    root = content_dir.resolve()
+    if "](" not in post.body:  # no Markdown link at all: nothing to resolve
+        return out
+    root = resolved or content_dir.resolve()
     for i, line in enumerate(post.body.split("\n")):
         for m in _MD_LINK.finditer(line):
             target = m.group(1).split("#", 1)[0]

@@ -23,6 +23,16 @@ PG_URL = os.environ.get("LOA_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.
 REQUIRE_SERVICES = os.environ.get("LOA_REQUIRE_SERVICES") == "1"
 
 
+@pytest.fixture(autouse=True)
+def _forget_secrets() -> Iterator[None]:
+    """The redaction point remembers every secret a process has seen (a daemon's lifetime); one
+    test's made-up secret ("other") must not be masked in the next test's expected text."""
+    yield
+    from pipeline import secrets
+
+    secrets.forget_all()
+
+
 def service_missing(reason: str) -> None:
     """Skip the test for a missing local service, or fail it when LOA_REQUIRE_SERVICES=1."""
     if REQUIRE_SERVICES:
