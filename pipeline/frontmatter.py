@@ -91,8 +91,18 @@ def yaml_refusal(parser) -> tuple[str, Any, dict] | None:
     import yaml
 
     depth = 0
-    while parser.check_event():
-        event = parser.get_event()
+    while True:
+        try:
+            if not parser.check_event():
+                break
+            event = parser.get_event()
+        except yaml.YAMLError as exc:
+            # libyaml (PyYAML >= 6.0.4) stops very deep nesting itself, before Loa's own limit
+            if "nesting depth" in str(exc):
+                mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None) or yaml.Mark(
+                    "", 0, 0, 0, None, None)
+                return "yaml.too-deep", mark, {"limit": MAX_YAML_DEPTH}
+            raise
         anchor = getattr(event, "anchor", None)
         if anchor is not None:
             token = ("*" if isinstance(event, yaml.AliasEvent) else "&") + str(anchor)[:40]
