@@ -171,13 +171,22 @@ def build_preview(session: app.Session, out_dir: Path | None = None, paths: list
     files = paths_mod.post_files(cfg.content_dir, paths)
     sigs = paths_mod.signatures(files)  # before the posts are read: a file changed meanwhile is seen next time
     key = _settings_key(cfg)
-    stamp = {"version": STAMP_VERSION, "key": key, "ledger": _ledger_key(session, now), "files": files, "sigs": sigs}
+    stamp = {"version": STAMP_VERSION, "key": key, "ledger": _ledger_key(session, now), "files": files, "sigs": sigs,
+             "media": _media_key(cfg.content_dir) if paths is None else None}
     if paths is None:
         failed = _unchanged(out, stamp, now, generated(cfg, now))
         if failed is not None:
             return PreviewResult(out, 0, len(files) - len(failed), failed)
     _remove(out / STAMP_NAME)  # the index changes: the stamp no longer vouches for it
     return _build(session, out, stamp, paths is not None, now, jobs)
+
+
+def _media_key(content_dir: Path) -> str:
+    """The other files under content/ (images, above all) with their stat signatures: an image
+    replaced in place changes no post file, yet its posts must be rendered again."""
+    media = sorted(os.path.join(folder, name) for folder, _dirs, names in os.walk(content_dir)
+                   for name in names if not name.endswith(".md"))
+    return hashlib.sha256(json.dumps([media, paths_mod.signatures(media)]).encode()).hexdigest()[:20]
 
 
 def _ledger_key(session, now: datetime) -> str | None:

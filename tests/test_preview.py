@@ -96,6 +96,18 @@ def test_an_edited_post_alone_is_rendered_again(repo):
     assert "Bài thứ hai, đã sửa" in (repo / "out/posts/b.html").read_text(encoding="utf-8")
 
 
+def test_an_image_replaced_in_place_renders_its_post_again(repo):
+    """No post file changes when staff replace an image under the same name; its posts' pages
+    must still show (and approvals bind) the new picture."""
+    first = run(repo)
+    page = (repo / "out/posts/20240325-aaaaaa.html").read_text(encoding="utf-8")
+    image = repo / "content/news/img/a.png"
+    image.write_bytes(image.read_bytes() + b"\0")  # other bytes, same name
+    again = run(repo)
+    assert again.rendered == 1 and again.reused == first.rendered + first.reused - 1
+    assert (repo / "out/posts/20240325-aaaaaa.html").read_text(encoding="utf-8") != page
+
+
 def test_a_decision_that_changes_with_time_renders_that_post_again(portal_repo):
     run(portal_repo)
     assert "Đã lên lịch: 1" in index(portal_repo)
