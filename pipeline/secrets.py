@@ -121,13 +121,9 @@ def redact(text: Any) -> Any:
 
 def redact_data(value: Any) -> Any:
     """A JSON-like value (dicts, lists, strings) with :func:`redact` applied to every string in it."""
-    if isinstance(value, str):
-        return redact(value)
-    if isinstance(value, Mapping):
-        return {redact(k) if isinstance(k, str) else k: redact_data(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [redact_data(v) for v in value]
-    return value
+    from pipeline.vietnamese import each_text
+
+    return each_text(redact, value)
 
 
 def register_stored(raw: str | None) -> None:

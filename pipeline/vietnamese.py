@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from pipeline import legacy_tables as lt
@@ -54,6 +55,18 @@ def escape_control(text: str, *, newlines: bool = False) -> str:
     as ``\\u202e``), for a terminal; ``newlines=True`` escapes line breaks too, so that one
     message stays one line."""
     return (_CONTROL_OR_NEWLINE if newlines else CONTROL).sub(_escaped, text)
+
+
+def each_text(fn, value):
+    """``value`` (JSON-like data: dicts, lists, strings) with ``fn`` applied to every string in it,
+    keys included."""
+    if isinstance(value, str):
+        return fn(value)
+    if isinstance(value, Mapping):
+        return {each_text(fn, k): each_text(fn, v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [each_text(fn, v) for v in value]
+    return value
 
 
 def strip_control(text: str) -> str:

@@ -116,18 +116,9 @@ def emit_json(data) -> None:
     JSON stays valid and a terminal or a log shipper never receives one."""
     import json
 
-    from pipeline.vietnamese import escape_control
+    from pipeline.vietnamese import each_text, escape_control
 
-    def visible(value):
-        if isinstance(value, str):
-            return escape_control(value)
-        if isinstance(value, dict):
-            return {visible(k): visible(v) for k, v in value.items()}
-        if isinstance(value, (list, tuple)):
-            return [visible(v) for v in value]
-        return value
-
-    json.dump(visible(data), sys.stdout, ensure_ascii=False, indent=2, default=str)
+    json.dump(each_text(escape_control, data), sys.stdout, ensure_ascii=False, indent=2, default=str)
     sys.stdout.write("\n")
 
 

@@ -15,7 +15,7 @@ from typing import Any, Iterator
 import jinja2
 
 from pipeline.errors import RenderError
-from pipeline.vietnamese import strip_control
+from pipeline.vietnamese import each_text, strip_control
 from pipeline.report.model import (Item, Report, change_pct, date_header_vi, date_short_vi, format_change_vi,
                                    format_number_vi)
 from pipeline.templating import Environment as SandboxedEnvironment  # the office's templates are not trusted
@@ -127,13 +127,7 @@ def item_json(item: Item) -> dict:
 
 def _clean(value: Any) -> Any:
     """``value`` (JSON data) with no control character or bidi override in any text."""
-    if isinstance(value, str):
-        return strip_control(value)
-    if isinstance(value, dict):
-        return {_clean(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    return value
+    return each_text(strip_control, value)
 
 
 def write_json(report: Report, out_path: Path) -> None:
