@@ -32,7 +32,7 @@ import os
 import re
 import threading
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import quote, quote_plus, unquote, urlsplit, parse_qsl
 
 from pipeline import messages
