@@ -1,22 +1,32 @@
 """Facebook Page publisher (registry key ``facebook``), after channels.md §2.
 
-Options: ``page_id``, ``token_env`` (a Page access token), ``api_base``, ``api_version``,
-``usage_slowdown`` (percent) and ``usage_backoff`` (seconds).
+Options: ``page_id``, ``token_env`` (a Page access token), ``app_secret_env`` and ``app_id``
+(optional), ``api_base``, ``api_version``, ``usage_slowdown`` (percent) and ``usage_backoff`` (seconds).
 
 - kind ``text``: ``POST /{page}/feed`` with ``message`` + ``link``; kind ``caption``:
   ``POST /{page}/photos`` with the image as multipart ``source`` + ``caption``.
-- update: ``POST /{post}`` ``message`` (``POST /{photo}`` ``caption`` for photos); retract: ``DELETE``.
+- update: ``POST /{page_post_id}`` ``message`` for both kinds (the documented edit; a photo's
+  caption is its post's message); retract: ``DELETE``.
+- A create answered with Graph error 1 or 2, or any HTTP 5xx, may still have made the post
+  (Meta's own advice for these codes is to retry, and users report the duplicates that follow):
+  it is raised with ``maybe_sent=True`` so that the engine looks the post up before any resend.
+- With ``app_secret_env`` every call carries ``appsecret_proof`` (HMAC-SHA256 of the token keyed
+  with the app secret), which apps with "Require App Secret" demand. With ``app_id`` as well,
+  ``loa channels check`` asks ``debug_token`` (which needs an app token, never a Page token)
+  for the token's permissions and expiry.
 - Rate limits: every answer carries ``X-App-Usage`` / ``X-Business-Use-Case-Usage``. Once the
   highest figure passes ``usage_slowdown`` the publisher stops calling and raises
   :class:`TransientPublishError` with ``retry_after`` (``estimated_time_to_regain_access`` when
   Facebook gives one, else ``usage_backoff``, doubled for each further high reading) so that the
   Page never reaches 100 % and a block. The reading is per publisher instance (per run).
 - The token travels in the ``Authorization`` header, never in a URL; the one call that must put it
-  in a URL (``debug_token``) is redacted from ``urllib3``'s debug log by a logging filter.
+  in a URL (``debug_token``'s ``input_token``) is redacted from ``urllib3``'s debug log by a logging filter.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import logging
 import mimetypes
@@ -58,6 +68,11 @@ class FacebookPublisher(Publisher):
         OptionSpec("page_id", str, required=True, doc="the numeric id of the Facebook Page"),
         OptionSpec("token_env", str, required=True, secret_env=True,
                    doc="environment variable holding a long-lived Page access token"),
+        OptionSpec("app_secret_env", str, secret_env=True,
+                   doc="environment variable holding the app secret: every call then carries appsecret_proof "
+                       "(needed when the app has \"Require App Secret\" on)"),
+        OptionSpec("app_id", str, doc="the app's id: with app_secret_env, lets `loa channels check` read the "
+                                      "token's permissions and expiry through debug_token"),
         OptionSpec("api_base", str, default="https://graph.facebook.com", doc="Graph API address", check=http_url),
         OptionSpec("api_version", str, default="v19.0", doc="Graph API version put in every path"),
         OptionSpec("usage_slowdown", (int, float), default=75,
@@ -89,20 +104,39 @@ class FacebookPublisher(Publisher):
         _protect(token)
         return token
 
+    def _app_secret(self) -> str | None:
+        if not self.opts.get("app_secret_env"):
+            return None
+        secret = self.secret("app_secret_env")
+        _protect(secret)
+        return secret
+
+    def _proof(self, token: str) -> dict[str, str]:
+        """``appsecret_proof`` for ``token`` when an app secret is configured (Graph's "Securing requests")."""
+        secret = self._app_secret()
+        if secret is None:
+            return {}
+        return {"appsecret_proof": hmac.new(secret.encode(), token.encode(), hashlib.sha256).hexdigest()}
+
     # -- one Graph call -----------------------------------------------------------------
     def _call(self, method: str, path: str, post_id: str | None, *, params: dict | None = None,
-              data: dict | None = None, files: dict | None = None) -> dict[str, Any]:
+              data: dict | None = None, files: dict | None = None, create: bool = False,
+              app_token: str | None = None) -> dict[str, Any]:
+        """One Graph call with the Page token (or ``app_token``). ``create``: the call makes a post,
+        so an answer that does not say whether it was made is raised with ``maybe_sent``."""
         wait = (self._pause_until - self.clock()).total_seconds() if self._pause_until else 0.0
         if wait > 0:
             raise TransientPublishError(
                 self.name, post_id, f"Facebook usage for this Page is at {self._usage:.0f}% of its limit; "
                 "Loa pauses before the next call", retry_after=retry_seconds(wait), throttle=True,
                 hint="nothing to do: Loa spaces the calls out so that Facebook does not block the Page")
-        token = self._token()
+        token = app_token or self._token()
         url = f"{str(self.opts['api_base']).rstrip('/')}/{self.opts['api_version']}/{path}"
+        if app_token is None:  # an app token carries the secret itself: no proof with it
+            params = {**(params or {}), **self._proof(token)}
         try:
             with translate(self.name, post_id):
-                resp = self.session.request(method, url, params=params, data=data, files=files,
+                resp = self.session.request(method, url, params=params or None, data=data, files=files,
                                             headers={"Authorization": f"Bearer {token}"}, timeout=DEFAULT_TIMEOUT)
         except PublishError as exc:  # requests' text carries the URL; debug_token's has the token in it
             exc.vendor_message = redact(exc.vendor_message or "", token) or None
@@ -113,11 +147,12 @@ class FacebookPublisher(Publisher):
         except ValueError:
             body = None
         if isinstance(body, dict) and isinstance(body.get("error"), dict):
-            self._raise_graph_error(body["error"], resp.status_code, regain, post_id, token)
+            self._raise_graph_error(body["error"], resp.status_code, regain, post_id, token, create)
         if resp.status_code >= 400 or not isinstance(body, dict):
-            raise_for(classify_status(resp.status_code), self.name, post_id,
-                      f"Facebook answered HTTP {resp.status_code} without a usable body",
-                      vendor_message=redact(resp.text[:300], token), status=resp.status_code)
+            cls = classify_status(resp.status_code)
+            kw = {"maybe_sent": True} if create and cls is TransientPublishError else {}
+            raise_for(cls, self.name, post_id, f"Facebook answered HTTP {resp.status_code} without a usable body",
+                      vendor_message=redact(resp.text[:300], token), status=resp.status_code, **kw)
         return body
 
     def _note_usage(self, headers: Any) -> int:
@@ -158,7 +193,8 @@ class FacebookPublisher(Publisher):
         if self._pause_until is None or until > self._pause_until:
             self._pause_until = until
 
-    def _raise_graph_error(self, err: dict, status: int, regain: int, post_id: str | None, token: str) -> None:
+    def _raise_graph_error(self, err: dict, status: int, regain: int, post_id: str | None, token: str,
+                           create: bool = False) -> None:
         code = int(err.get("code") or 0)
         sub = err.get("error_subcode")
         words = redact(str(err.get("message") or ""), token)
@@ -177,10 +213,15 @@ class FacebookPublisher(Publisher):
             retry_after = regain * 60.0 if regain else (float(self.opts["usage_backoff"]) if throttled else None)
             if throttled:
                 self._pause_for(retry_after or 0.0)
+            # codes 1 and 2 ("unknown"/"unexpected" error) are answered after the post was often made
+            # anyway; a throttle refusal comes before any work
+            doubt = create and not throttled
             raise TransientPublishError(
                 self.name, post_id,
                 "Facebook is limiting calls to this Page" if throttled else "Facebook had a temporary problem",
-                retry_after=retry_after, hint="nothing to do: Loa retries by itself later", throttle=throttled, **kw)
+                retry_after=retry_after, throttle=throttled, maybe_sent=doubt,
+                hint="nothing to do: Loa looks for the post before sending it again" if doubt
+                else "nothing to do: Loa retries by itself later", **kw)
         if code == 368:
             reason, hint = ("Facebook has temporarily blocked posting on this Page for a policy reason",
                             "check Page quality in Meta Business Suite; Loa will not retry this post by itself")
@@ -196,6 +237,8 @@ class FacebookPublisher(Publisher):
                             "check the post's link and text; the vendor's words say which parameter")
         else:
             cls = TransientPublishError if status >= 500 else PermanentPublishError
+            if cls is TransientPublishError and create:
+                kw["maybe_sent"] = True
             raise_for(cls, self.name, post_id, f"Facebook refused the call (error {label})",
                       hint="read the vendor's message; loa retry sends it again once fixed", **kw)
         raise PermanentPublishError(self.name, post_id, reason, hint=hint, **kw)
@@ -214,12 +257,12 @@ class FacebookPublisher(Publisher):
             ctype = mimetypes.guess_type(rendering.image_path.name)[0] or "application/octet-stream"
             body = self._call("POST", f"{self.page_id}/photos", rendering.post_id,
                               data={"caption": rendering.body, "published": "true"},
-                              files={"source": (rendering.image_path.name, image, ctype)})
+                              files={"source": (rendering.image_path.name, image, ctype)}, create=True)
             return self._result(body.get("post_id") or body["id"], "caption", body.get("id"), rendering.link)
         data = {"message": rendering.body}
         if rendering.link:
             data["link"] = rendering.link
-        body = self._call("POST", f"{self.page_id}/feed", rendering.post_id, data=data)
+        body = self._call("POST", f"{self.page_id}/feed", rendering.post_id, data=data, create=True)
         return self._result(body["id"], "text", None, rendering.link)
 
     def _result(self, post_id: str, kind: str, photo_id: str | None, link: str | None) -> PublishResult:
@@ -238,10 +281,8 @@ class FacebookPublisher(Publisher):
                 hint="Facebook cannot add or remove a photo on a published post: retract it and publish again")
         if (rendering.link or None) != (previous.extra.get("link") or None) and kind == "text":
             log.warning("Facebook cannot change the link of post %s; updating its text only", previous.remote_id)
-        if kind == "caption" and previous.extra.get("photo_id"):
-            self._call("POST", str(previous.extra["photo_id"]), rendering.post_id, data={"caption": rendering.body})
-        else:
-            self._call("POST", previous.remote_id, rendering.post_id, data={"message": rendering.body})
+        # the documented edit, for a photo post too: its caption is the post's message
+        self._call("POST", previous.remote_id, rendering.post_id, data={"message": rendering.body})
         return PublishResult(previous.remote_id, previous.remote_url, dict(previous.extra))
 
     def _retract(self, previous: PublishResult, reason: str) -> None:
@@ -257,7 +298,10 @@ class FacebookPublisher(Publisher):
         want = rendering.body.strip()
         after, seen, depth = None, 0, int(self.opts["lookup_depth"])
         while seen < depth:
-            params = {"fields": "id,message,created_time,attachments", "limit": str(min(25, depth - seen))}
+            # attachment subfields named: without them Graph leaves out unshimmed_url (url is then
+            # Facebook's l.facebook.com redirect, not the link Loa sent)
+            params = {"fields": "id,message,created_time,attachments{type,url,unshimmed_url,target{id,url}}",
+                      "limit": str(min(25, depth - seen))}
             if after:
                 params["after"] = after  # the cursor, never paging.next: that URL may carry a token
             body = self._call("GET", f"{self.page_id}/feed", rendering.post_id, params=params)
@@ -278,26 +322,41 @@ class FacebookPublisher(Publisher):
         return None
 
     def _check(self) -> ChannelHealth:
+        """Only calls a Page token may make: ``/me`` (whose token is it), one read of the Page's feed
+        (what a lookup does); ``debug_token`` (permissions, expiry) only with an app token, because
+        Facebook refuses it with a Page token ("(#100) You must provide an app access token")."""
         me = self._call("GET", "me", None, params={"fields": "id,name"})
-        info = self._call("GET", "debug_token", None, params={"input_token": self._token()}).get("data") or {}
         messages, ok = [], True
         identity = f"{me.get('name')} ({me.get('id')})"
         if str(me.get("id")) != self.page_id:
             ok = False
             messages.append(f"the token belongs to {identity}, not to page {self.page_id}: use a Page token")
-        if not info.get("is_valid", False):
-            ok = False
-            messages.append("Facebook says the token is not valid: "
-                            + redact(str((info.get("error") or {}).get("message", "")), self._token()))
-        missing = [s for s in REQUIRED_SCOPES if s not in (info.get("scopes") or [])]
-        if missing:
-            ok = False
-            messages.append("the token lacks the permission(s) " + ", ".join(missing))
-        exp = int(info.get("expires_at") or 0)
-        expires_at = datetime.fromtimestamp(exp, timezone.utc) if exp else None
-        messages.append(f"token expires {expires_at.isoformat()}" if expires_at else "token does not expire")
+        else:
+            self._call("GET", f"{self.page_id}/feed", None, params={"fields": "id", "limit": "1"})
+        expires_at = None
+        secret = self._app_secret()
+        debugged = bool(secret and self.opts.get("app_id"))
+        if debugged:
+            app_token = f"{self.opts['app_id']}|{secret}"
+            _protect(app_token)
+            info = self._call("GET", "debug_token", None, params={"input_token": self._token()},
+                              app_token=app_token).get("data") or {}
+            if not info.get("is_valid", False):
+                ok = False
+                messages.append("Facebook says the token is not valid: "
+                                + redact(str((info.get("error") or {}).get("message", "")), self._token()))
+            missing = [s for s in REQUIRED_SCOPES if s not in (info.get("scopes") or [])]
+            if missing:
+                ok = False
+                messages.append("the token lacks the permission(s) " + ", ".join(missing))
+            exp = int(info.get("expires_at") or 0)
+            expires_at = datetime.fromtimestamp(exp, timezone.utc) if exp else None
+            messages.append(f"token expires {expires_at.isoformat()}" if expires_at else "token does not expire")
+        else:
+            messages.append("permissions and expiry not checked: Facebook tells them only to an app token "
+                            "(set app_id and app_secret_env to have them checked)")
         if ok:
-            messages.insert(0, f"can publish to {identity}")
+            messages.insert(0, f"can publish to {identity}" if debugged else f"the token works for {identity}")
         return ChannelHealth(self.name, ok, tuple(messages), expires_at, identity)
 
     def close(self) -> None:

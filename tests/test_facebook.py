@@ -98,7 +98,17 @@ def test_update_edits_the_message_and_the_photo_caption(fb, pub, image):
     assert fb.posts[text.remote_id].message == "Lịch tiếp công dân tháng 7 (đính chính: thứ Năm)"
     pub.update(rendering("p4", "Ảnh hội nghị tổng kết", kind="caption", image=image), photo)
     assert fb.posts[photo.remote_id].message == "Ảnh hội nghị tổng kết"
-    assert fb.calls("POST", "/" + photo.extra["photo_id"])  # captions are edited on the photo node
+    (edit,) = fb.calls("POST", "/" + photo.remote_id)  # the documented edit: POST /{page_post_id} message
+    assert edit.form() == {"message": ["Ảnh hội nghị tổng kết"]}
+    assert fb.calls("POST", "/" + photo.extra["photo_id"]) == []  # never the photo node
+
+
+def test_the_photo_node_is_not_an_edit_the_fake_accepts(fb, pub, image):
+    # Loa relies only on the documented edit; the fake refuses the undocumented node form
+    photo = pub.publish(rendering("p4b", "Ảnh", kind="caption", image=image), key="k4b")
+    with pytest.raises(PermanentPublishError) as err:
+        pub._call("POST", photo.extra["photo_id"], "p4b", data={"caption": "Ảnh (sửa)"})
+    assert err.value.code == "100/33"
 
 
 def test_a_post_cannot_gain_a_photo_by_update(fb, pub, image):
@@ -135,6 +145,7 @@ ERRORS = [
     (190, None, PublisherAuthError, "Facebook refused the Page token: the token is not valid"),
     (1, None, TransientPublishError, "Facebook had a temporary problem"),
     (2, None, TransientPublishError, "Facebook had a temporary problem"),
+    (1609005, None, PermanentPublishError, "Facebook refused the call (error 1609005)"),
     (4, None, TransientPublishError, "Facebook is limiting calls to this Page"),
     (17, None, TransientPublishError, "Facebook is limiting calls to this Page"),
     (32, None, TransientPublishError, "Facebook is limiting calls to this Page"),
@@ -147,7 +158,6 @@ ERRORS = [
     (200, None, PermanentPublishError, "Facebook refused: the app or token lacks a permission for this action"),
     (299, None, PermanentPublishError, "Facebook refused: the app or token lacks a permission for this action"),
     (506, None, PermanentPublishError, "Facebook refused the post as a duplicate of the previous one"),
-    (1609005, None, PermanentPublishError, "Facebook refused the call (error 1609005)"),
 ]
 
 
@@ -171,7 +181,50 @@ def test_graph_errors_map_to_the_right_class(fb_shared, code, subcode, cls, reas
     assert exc.vendor_message.endswith(" — Bạn đã đăng quá nhiều.") and exc.hint
     if cls is TransientPublishError:
         assert exc.retry_after == (0.0 if code not in (1, 2) else None)  # no estimate given, backoff set to 0
+        # a create answered "unknown/unexpected error" may have been made; a throttle refusal was not
+        assert exc.maybe_sent is (code in (1, 2))
     assert fb.live_posts() == []
+
+
+@pytest.mark.parametrize("code", [1, 2])
+def test_an_unexpected_error_after_the_post_was_made_is_looked_up_not_resent(fb, pub, image, code):
+    # arsduo/koala#699: "Duplicate Facebook reels/photos getting posted despite error 500" (code 2)
+    r = rendering("u1", f"Ảnh tiếp dân #CCHC {code}", kind="caption", image=image)
+    fb.fail_next(code, match="/photos", commit=True)
+    with pytest.raises(TransientPublishError) as err:
+        pub.publish(r, key="u1")
+    assert err.value.maybe_sent and err.value.status == 500
+    assert err.value.hint == "nothing to do: Loa looks for the post before sending it again"
+    (made,) = fb.live_posts()
+    found = pub.lookup(r, "u1")
+    assert (found.remote_id, found.extra["photo_id"]) == (made.id, made.photo_id)
+
+
+def test_a_5xx_without_a_graph_body_on_a_create_is_maybe_sent_but_not_on_an_edit(fb, pub):
+    fb.inject(_post_to("feed"), after=True, status=502, body="<html>502 Bad Gateway</html>")
+    with pytest.raises(TransientPublishError) as err:
+        pub.publish(rendering("g1", "Tin có link"), key="g1")
+    assert err.value.maybe_sent and err.value.status == 502
+    (made,) = fb.live_posts()
+    found = pub.lookup(rendering("g1", "Tin có link"), "g1")
+    assert found.remote_id == made.id  # the link is matched through unshimmed_url, which Loa asks for
+    fb.fail_next(2, match=made.id)
+    with pytest.raises(TransientPublishError) as edit:
+        pub.update(rendering("g1", "Tin có link (sửa)"), found)
+    assert not edit.value.maybe_sent  # an edit is simply sent again
+
+
+def test_lookup_names_the_attachment_subfields_it_reads(fb, pub):
+    fb.inject(_post_to("feed"), after=True, drop=True)
+    with pytest.raises(TransientPublishError):
+        pub.publish(rendering("a1", "Bài có link"), key="a1")
+    assert pub.lookup(rendering("a1", "Bài có link"), "a1") is not None
+    (read,) = fb.calls("GET", "/feed")
+    assert read.query["fields"] == ["id,message,created_time,attachments{type,url,unshimmed_url,target{id,url}}"]
+    # bare `attachments` gives only Facebook's redirect URL: the link would not be recognised
+    bare = pub._call("GET", f"{fb.page_id}/feed", None, params={"fields": "id,attachments"})
+    (att,) = bare["data"][0]["attachments"]["data"]
+    assert "unshimmed_url" not in att and att["url"].startswith("https://l.facebook.com/l.php?u=")
 
 
 def test_throttle_answer_sets_retry_after_from_the_estimate_and_stops_calling(fb, pub):
@@ -288,20 +341,66 @@ def test_lookup_limits_it_scans_only_the_latest_posts(fb):
 
 
 # -- channels check and secrets -------------------------------------------------------------------
-def test_check_reports_identity_permissions_and_expiry(fb):
-    fb.add_token("short-lived-" + TOKEN, expires_in=5 * 86400)
-    pub = FacebookPublisher("facebook", {"page_id": fb.page_id, "token_env": "T", "api_base": fb.url},
-                            env={"T": "short-lived-" + TOKEN})
+SECRET_ENV = {"LOA_FB_APP_SECRET": "fake-app-secret-0123"}
+
+
+def test_check_uses_only_calls_a_page_token_may_make(fb, pub):
     health = pub.check()
     assert health.ok and health.identity == f"UBND Thành phố Loa ({fb.page_id})"
+    assert health.messages == (f"the token works for UBND Thành phố Loa ({fb.page_id})",
+                               "permissions and expiry not checked: Facebook tells them only to an app token "
+                               "(set app_id and app_secret_env to have them checked)")
+    assert health.expires_at is None and fb.calls("GET", "debug_token") == []
+    # what the check used to do: debug_token with the Page token, which Facebook refuses
+    with pytest.raises(PermanentPublishError) as err:
+        pub._call("GET", "debug_token", None, params={"input_token": TOKEN})
+    assert err.value.vendor_message == ("(#100) You must provide an app access token, or a user access token "
+                                        "that is an owner or developer of the app")
+
+
+def _with_app(fb: FacebookServer, token_var: str, token: str) -> FacebookPublisher:
+    return FacebookPublisher("facebook", {"page_id": fb.page_id, "token_env": "T", "api_base": fb.url,
+                                          "app_id": fb.app_id, "app_secret_env": "LOA_FB_APP_SECRET"},
+                             env={"T": token, **SECRET_ENV})
+
+
+def test_check_with_an_app_token_reports_permissions_and_expiry(fb):
+    fb.add_token("short-lived-" + TOKEN, expires_in=5 * 86400)
+    health = _with_app(fb, "T", "short-lived-" + TOKEN).check()
+    assert health.ok and health.messages[0] == f"can publish to UBND Thành phố Loa ({fb.page_id})"
     assert abs((health.expires_at - datetime.now(timezone.utc)).total_seconds() - 5 * 86400) < 60
-    assert health.messages[0] == f"can publish to UBND Thành phố Loa ({fb.page_id})"
+    (debug,) = fb.calls("GET", "debug_token")
+    assert debug.headers["authorization"] == f"Bearer {fb.app_id}|fake-app-secret-0123"
+    assert "appsecret_proof" not in debug.query  # the app token carries the secret itself
     fb.add_token("weak-" + TOKEN, scopes=("pages_show_list", "pages_read_engagement"))
-    weak = FacebookPublisher("facebook", {"page_id": fb.page_id, "token_env": "T", "api_base": fb.url},
-                             env={"T": "weak-" + TOKEN})
-    health = weak.check()
+    health = _with_app(fb, "T", "weak-" + TOKEN).check()
     assert not health.ok and "the token lacks the permission(s) pages_manage_posts" in health.messages
-    assert make(fb).check().messages[-1] == "token does not expire"
+    assert _with_app(fb, "T", TOKEN).check().messages[-1] == "token does not expire"
+
+
+def test_require_app_secret_is_met_with_appsecret_proof(image):
+    import hashlib
+    import hmac
+    with FacebookServer(token=TOKEN, require_appsecret_proof=True) as fb:
+        bare = make(fb)
+        with pytest.raises(PermanentPublishError) as err:
+            bare.publish(rendering("s1", "Bài"), key="s1")
+        assert err.value.vendor_message == "API calls from the server require an appsecret_proof argument"
+        pub = make(fb, app_secret_env="LOA_FB_APP_SECRET")
+        pub.env = {**ENV, **SECRET_ENV}
+        done = pub.publish(rendering("s1", "Bài"), key="s1")
+        pub.update(rendering("s1", "Bài (sửa)"), done)
+        photo = pub.publish(rendering("s2", "Ảnh", kind="caption", image=image), key="s2")
+        assert pub.lookup(rendering("s2", "Ảnh", kind="caption", image=image), "s2").remote_id == photo.remote_id
+        assert pub.check().ok
+        pub.retract(done, "thử")
+        proof = hmac.new(b"fake-app-secret-0123", TOKEN.encode(), hashlib.sha256).hexdigest()
+        assert all(r.query.get("appsecret_proof") == [proof] for r in fb.requests[1:])
+        wrong = make(fb, app_secret_env="LOA_FB_APP_SECRET")
+        wrong.env = {**ENV, "LOA_FB_APP_SECRET": "not-the-secret"}
+        with pytest.raises(PermanentPublishError) as err:
+            wrong.publish(rendering("s3", "Bài 3"), key="s3")
+        assert err.value.vendor_message == "Invalid appsecret_proof provided in the API argument"
 
 
 def test_no_secret_in_any_exception_or_log_line(fb, caplog, image):
@@ -310,6 +409,7 @@ def test_no_secret_in_any_exception_or_log_line(fb, caplog, image):
     seen: list[Exception] = []
     pub.publish(rendering("s1", "Bài 1"), key="s1")
     pub.check()
+    _with_app(fb, "T", TOKEN).check()  # debug_token: the one call with the Page token in its URL
     for setup in (lambda: fb.fail_next(190, 463), lambda: fb.fail_next(2),
                   lambda: fb.inject(_post_to("feed"), after=True, drop=True)):
         setup()
@@ -318,7 +418,7 @@ def test_no_secret_in_any_exception_or_log_line(fb, caplog, image):
         seen.append(err.value)
     fb.inject(lambda r: "debug_token" in r.path, drop=True)  # the one URL that carries the token
     with pytest.raises(TransientPublishError) as err:
-        pub._check()
+        _with_app(fb, "T", TOKEN)._check()
     seen.append(err.value)
     dead = FacebookPublisher("facebook", {"page_id": "1", "token_env": "LOA_FB_TOKEN",
                                           "api_base": "http://127.0.0.1:9"}, env=ENV)

@@ -6,9 +6,19 @@ What it reproduces:
   ``Authorization: Bearer``;
 - ``POST /{page}/feed`` (message, link) -> ``{"id": "PAGE_POST"}``; ``POST /{page}/photos``
   (multipart ``source`` + ``caption``) -> ``{"id", "post_id"}``; ``POST /{post}`` (message) and
-  ``POST /{photo}`` (caption) -> ``{"success": true}``, refused with ``(#200) App cannot edit non-app
-  posts`` for posts another app made; ``DELETE /{post}``; ``GET /{page}/feed`` with ``fields``,
-  ``limit`` and ``after`` cursors; ``GET /me``; ``GET /debug_token``;
+  -> ``{"success": true}`` (a photo's caption is edited on its post, the documented edit; a
+  ``POST`` on the photo node is refused [U]), refused with ``(#200) App cannot edit non-app
+  posts`` for posts another app made; ``DELETE /{post}``; ``GET /{page}/feed`` with ``fields``
+  (``attachments{...}`` subfields honoured; bare ``attachments`` leaves out ``unshimmed_url``, and
+  ``url`` of a shared link is Facebook's ``l.facebook.com`` redirect), ``limit`` and ``after``
+  cursors; ``GET /me``;
+- ``GET /debug_token`` only with an app token (``APP_ID|APP_SECRET``); a Page token gets
+  ``(#100) You must provide an app access token, or a user access token that is an owner or
+  developer of the app`` (as integrations report, e.g. nyaruka/rapidpro#3734);
+- ``require_appsecret_proof``: every call with a user or Page token must carry
+  ``appsecret_proof`` = HMAC-SHA256(app secret, token), else ``(#100)``;
+- codes 1 and 2 may come after the post was made (``fail_next(..., commit=True)``), as users
+  report (arsduo/koala#699);
 - the error envelope of §2.5 with HTTP 400 (500 for codes 1 and 2), including 190/460/463 for
   tokens, 200 for missing permissions, 506 for a consecutive duplicate, 100/33 for unknown objects;
 - ``X-App-Usage`` and ``X-Business-Use-Case-Usage`` on every answer. Usage grows by
@@ -25,11 +35,14 @@ from __future__ import annotations
 import base64
 import email.parser
 import email.policy
+import hashlib
+import hmac
 import itertools
 import json
 import math
 import re
 import time
+import urllib.parse
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable
@@ -140,6 +153,13 @@ class Post:
 class QueuedError:
     error: GraphError
     match: Callable[[Request], bool]
+    commit: bool = False  # the call is carried out, then answered with the error
+
+
+APP_TOKEN_MESSAGE = ("(#100) You must provide an app access token, or a user access token that is an owner or "
+                     "developer of the app")
+# the default subfields of a story attachment when none are named [U: the exact default set]
+ATTACHMENT_DEFAULT = ("description", "media", "target", "title", "type", "url")
 
 
 class FacebookServer(VendorServer):
@@ -148,10 +168,12 @@ class FacebookServer(VendorServer):
     POST_FIELDS = {"id", "message", "created_time", "permalink_url", "status_type", "attachments", "from"}
 
     def __init__(self, *, page_id: str = "104857600012345", page_name: str = "UBND Thành phố Loa",
-                 token: str | None = None, app_id: str = "880011223344", usage_per_call: float = 0.0,
+                 token: str | None = None, app_id: str = "880011223344", app_secret: str = "fake-app-secret-0123",
+                 require_appsecret_proof: bool = False, usage_per_call: float = 0.0,
                  usage_decay: float = 0.0, throttle_code: int = 80001, latency: float = 0.0):
         super().__init__(latency=latency)
         self.page_id, self.page_name, self.app_id = page_id, page_name, app_id
+        self.app_secret, self.require_appsecret_proof = app_secret, require_appsecret_proof
         self.tokens: dict[str, Token] = {}
         self.posts: dict[str, Post] = {}
         self.photos: dict[str, str] = {}  # photo id -> post id
@@ -190,13 +212,15 @@ class FacebookServer(VendorServer):
 
     def fail_next(self, code: int, subcode: int | None = None, *, message: str | None = None,
                   user_title: str | None = None, user_msg: str | None = None,
-                  match: Callable[[Request], bool] | str | None = None, times: int = 1) -> None:
-        """Answer the next ``times`` matching calls with this Graph error (nothing is done)."""
+                  match: Callable[[Request], bool] | str | None = None, times: int = 1, commit: bool = False) -> None:
+        """Answer the next ``times`` matching calls with this Graph error; nothing is done unless
+        ``commit`` (the call is carried out first, as Facebook often does with codes 1 and 2)."""
         fn = (lambda r: True) if match is None else (lambda r, s=match: s in r.path) if isinstance(match, str) else match
         type_ = "FacebookApiException" if code in (1, 2) else "OAuthException"
         with self.lock:
             for _ in range(times):
-                self._queued.append(QueuedError(GraphError(code, message, subcode, type_, user_title, user_msg), fn))
+                self._queued.append(QueuedError(GraphError(code, message, subcode, type_, user_title, user_msg), fn,
+                                                commit))
 
     def add_foreign_post(self, message: str, link: str | None = None) -> str:
         """A post made by a person on facebook.com (not by our app): our app may not edit it."""
@@ -233,11 +257,21 @@ class FacebookServer(VendorServer):
         for q in self._queued:
             if q.match(req):
                 self._queued.remove(q)
+                if q.commit:
+                    self._dispatch(req, parts, method, token, params, files)
                 raise q.error
+        return self._dispatch(req, parts, method, token, params, files)
+
+    def _dispatch(self, req: Request, parts: list[str], method: str, token: Token | None, params: dict[str, Any],
+                  files: dict) -> Response:
+        if parts == ["debug_token"] and method == "GET":
+            if token is not None:
+                raise GraphError(100, APP_TOKEN_MESSAGE)
+            return Response(200, self._debug_token(params.get("input_token")))
+        if token is None:  # an app token may read public things; nothing Loa needs
+            raise GraphError(200, "(#200) Requires a Page or user access token")
         if parts == ["me"] and method == "GET":
             return Response(200, self._fields({"id": self.page_id, "name": self.page_name}, params, "Page"))
-        if parts == ["debug_token"] and method == "GET":
-            return Response(200, self._debug_token(params.get("input_token")))
         if len(parts) == 2 and parts[0] == self.page_id:
             edge = parts[1]
             if edge == "feed" and method == "POST":
@@ -252,11 +286,23 @@ class FacebookServer(VendorServer):
         raise GraphError(2500, "Unknown path components: /" + "/".join(parts[1:]))
 
     # -- auth and usage ---------------------------------------------------------------------
-    def _authenticate(self, req: Request, params: dict[str, Any]) -> Token:
+    def _authenticate(self, req: Request, params: dict[str, Any]) -> Token | None:
+        """The Page token of the call, or ``None`` for the app token ``APP_ID|APP_SECRET``."""
         auth = req.headers.get("authorization", "")
         value = auth[7:].strip() if auth.lower().startswith("bearer ") else params.get("access_token")
         if not value:
             raise GraphError(104, "An access token is required to request this resource.")
+        if value == f"{self.app_id}|{self.app_secret}":
+            return None
+        proof = params.get("appsecret_proof")
+        if proof is not None or self.require_appsecret_proof:
+            if proof is None:
+                raise GraphError(100, "API calls from the server require an appsecret_proof argument",
+                                 type_="GraphMethodException")
+            want = hmac.new(self.app_secret.encode(), value.encode(), hashlib.sha256).hexdigest()
+            if not hmac.compare_digest(str(proof), want):
+                raise GraphError(100, "Invalid appsecret_proof provided in the API argument",
+                                 type_="GraphMethodException")
         token = self.tokens.get(value)
         if token is None:
             raise GraphError(190, "Invalid OAuth access token - Cannot parse access token")
@@ -378,11 +424,13 @@ class FacebookServer(VendorServer):
             return Response(200, {"success": True})
         if method != "POST":
             raise unsupported(method, object_id)
+        if is_photo:  # the documented edit is on the page post; the photo node's is not relied on
+            raise unsupported(method, object_id)
         if post.app_id != token.app_id:
             raise GraphError(200, "(#200) App cannot edit non-app posts")
-        new = params.get("caption") if is_photo else params.get("message")
+        new = params.get("message")
         if new is None:
-            raise GraphError(100, "(#100) Missing field to update: " + ("caption" if is_photo else "message"))
+            raise GraphError(100, "(#100) Missing field to update: message")
         post.message = new.strip()
         return Response(200, {"success": True})
 
@@ -417,20 +465,25 @@ class FacebookServer(VendorServer):
         if p.photo_id:
             view["attachments"] = {"data": [{"type": "photo", "target": {"id": p.photo_id}, "media_type": "photo"}]}
         elif p.link:
-            view["attachments"] = {"data": [{"type": "share", "url": p.link, "unshimmed_url": p.link,
-                                             "target": {"url": p.link}}]}
+            shim = "https://l.facebook.com/l.php?u=" + urllib.parse.quote(p.link, safe="") + "&h=AT0fake"
+            view["attachments"] = {"data": [{"type": "share", "url": shim, "unshimmed_url": p.link,
+                                             "title": p.link, "target": {"url": shim}}]}
         return view
 
     def _fields(self, view: dict[str, Any], params: dict[str, Any], node: str) -> dict[str, Any]:
         wanted = params.get("fields")
         if not wanted:
             return {k: view[k] for k in ("id", "message", "name", "created_time") if k in view}
-        names = [re.sub(r"\{.*", "", f).strip() for f in re.split(r",(?![^{]*\})", wanted)]
+        fields = _split_fields(wanted)
         allowed = set(view) | (self.POST_FIELDS if node == "PagePost" else set())
-        for n in names:
+        for n in fields:
             if n not in allowed:
                 raise GraphError(100, f"(#100) Tried accessing nonexisting field ({n}) on node type ({node})")
-        return {n: view[n] for n in names if n in view}
+        out = {n: view[n] for n in fields if n in view}
+        if "attachments" in out:
+            sub = fields["attachments"] or {k: None for k in ATTACHMENT_DEFAULT}
+            out["attachments"] = {"data": [_pick(a, sub) for a in out["attachments"]["data"]]}
+        return out
 
     def _debug_token(self, input_token: str | None) -> dict[str, Any]:
         tok = self.tokens.get(input_token or "")
@@ -451,6 +504,31 @@ class FacebookServer(VendorServer):
             data.update(is_valid=False, error={"code": 190, "subcode": 463,
                                                "message": f"Session has expired on {_fb_date(tok.expires_at)}."})
         return {"data": data}
+
+
+def _split_fields(spec: str) -> dict[str, dict | None]:
+    """``a,b{c,d{e}}`` -> ``{"a": None, "b": {"c": None, "d": {"e": None}}}`` (Graph's field expansion)."""
+    out: dict[str, dict | None] = {}
+    depth, start = 0, 0
+    for i, ch in enumerate(spec + ","):
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            part = spec[start:i].strip()
+            start = i + 1
+            if not part:
+                continue
+            name, brace, rest = part.partition("{")
+            out[name.strip()] = _split_fields(rest[:-1]) if brace else None
+    return out
+
+
+def _pick(obj: Any, sub: dict | None) -> Any:
+    if sub is None or not isinstance(obj, dict):
+        return obj
+    return {k: _pick(obj[k], sub[k]) for k in sub if k in obj}
 
 
 def _iso(epoch: float) -> str:
