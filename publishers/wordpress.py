@@ -10,7 +10,16 @@ mapping, discovery of the address form, application passwords and zone, term ids
 
 - One article per post, ever: the slug is the reconciliation key. ``_send`` always looks the slug up
   (live and trashed) before creating, so a create whose answer was lost is found and updated, never
-  created twice. WordPress itself would silently turn a second ``slug`` into ``slug-2``. The engine
+  created twice. WordPress itself would silently turn a second ``slug`` into ``slug-2``.
+- Loa adopts only what it wrote: every article carries the post meta ``_loa_post_id`` (the Markdown
+  post's id), registered for REST by the must-use plugin ``scripts/wordpress/loa-post-marker.php``.
+  An article found under the slug without the post's own id (a staff member's article, a private
+  or trashed post, another Loa post) is never changed: the post fails with a permanent error naming
+  that article. Without the plugin WordPress drops the field silently, so Loa refuses to publish.
+- The content is the article's body only: the theme shows the title, date and featured image, so
+  the template's ``<header>`` (meta line, ``<h1>``, summary -> excerpt), cover figure and topic
+  footer (-> tags) are left out. Images of the body are uploaded once (by content hash) and their
+  ``src`` rewritten to the media URL. The engine
   may batch those lookups with :meth:`WordPressPublisher.prefetch` (each WordPress request costs a
   full bootstrap, so one lookup per article halves the throughput).
 - The post ``date`` is ``publish_at`` in the site's own zone (read from the REST index) with offset.
@@ -24,10 +33,13 @@ mapping, discovery of the address form, application passwords and zone, term ids
 from __future__ import annotations
 
 import hashlib
+import html
 import logging
 import mimetypes
+import os
 import re
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from pipeline.errors import ConfigError, PermanentPublishError
@@ -42,7 +54,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 WP_STATUSES = ("publish", "future", "draft", "pending", "private")  # what POST /wp/v2/posts accepts
-POST_FIELDS = "id,slug,status,link,featured_media,categories,tags"
+POST_FIELDS = "id,slug,status,link,featured_media,categories,tags,meta"
+MARKER = "_loa_post_id"  # post meta registered for REST by scripts/wordpress/loa-post-marker.php
+MARKER_PLUGIN = "scripts/wordpress/loa-post-marker.php"
+MARKER_TTL = 900.0  # seconds the site's registration of the marker is trusted without asking again
 # What publishing needs, and what a person loses without it (shown by ``loa channels check``).
 NEEDED_CAPS = (
     ("publish_posts", "publish articles"),
@@ -63,7 +78,7 @@ class WordPressPublisher(Publisher):
     limits = {"article": None}
     social = False
     can_lookup = True
-    lookup_note = "finds the article by its slug, also in the trash"
+    lookup_note = "finds the article by its slug, also in the trash, and only if Loa's mark says it is this post's"
     options = (
         OptionSpec("url", str, required=True, doc="address of the WordPress site, e.g. \"https://congtt.example.gov.vn\"",
                    check=http_url),
@@ -123,6 +138,7 @@ class WordPressPublisher(Publisher):
             self._absent.update((s, started) for s in chunk if s not in present)
 
     def _send(self, rendering: Rendering, key: str) -> PublishResult:
+        self._ensure_marker(rendering.post_id)
         checked = self._absent.pop(self._slug(rendering), None)  # a prefetch vouches once only
         if checked is not None and self.clock() - checked < timedelta(seconds=PREFETCH_TTL):
             found = None
@@ -185,6 +201,10 @@ class WordPressPublisher(Publisher):
                      "deleted" if force else "moved to the trash", reason)
 
     def _lookup(self, rendering: Rendering, key: str) -> PublishResult | None:
+        """This post's own article under its slug (live before trashed); ``None`` when there is none.
+
+        Raises :class:`PermanentPublishError` when the slug is taken by an article Loa did not write
+        for this post: Loa never changes it, and creating beside it would give ``slug-2``."""
         slug = self._slug(rendering)
         # One request for both: a live article keeps its slug, a trashed one becomes <slug>__trashed.
         resp = self.rest.call("GET", "/wp/v2/posts", "look the article up by its slug", rendering.post_id,
@@ -193,13 +213,60 @@ class WordPressPublisher(Publisher):
         items = self.rest.json(resp, "look the article up", rendering.post_id)
         if not isinstance(items, list) or not items:
             return None
-        live = [p for p in items if p.get("status") != "trash"]
-        post = (live or items)[0]
+        if not all(isinstance(p.get("meta"), dict) and MARKER in p["meta"] for p in items):
+            self._forget_marker()
+            raise self._no_marker(rendering.post_id, f"post {items[0].get('id')} carries the slug {slug!r}")
+        mine = [p for p in items if p["meta"][MARKER] == rendering.post_id]
+        # a trashed article of someone else keeps <slug>__trashed and does not stand in the way
+        blocking = [p for p in items if p not in mine and p.get("slug") == slug]
+        live = [p for p in mine if p.get("status") != "trash"]
+        if blocking and not live:
+            raise self._taken(rendering, slug, blocking[0])
+        if not mine:
+            return None
+        post = (live or mine)[0]
         if len(live) > 1:
             log.warning("%s: %d posts carry the slug %r; using post %s", self.name, len(live), slug, post["id"])
         return PublishResult(str(post["id"]), post.get("link"), {
             "slug": post.get("slug"), "status": post.get("status"), "trashed": post.get("status") == "trash",
             "featured_media": post.get("featured_media") or 0})
+
+    def _taken(self, rendering: Rendering, slug: str, post: Mapping[str, Any]) -> PermanentPublishError:
+        owner = str((post.get("meta") or {}).get(MARKER) or "")
+        whose = f"Loa published it for another post, {owner}" if owner else "Loa did not publish it"
+        return PermanentPublishError(
+            self.name, rendering.post_id,
+            f"the slug {slug!r} is already taken on WordPress by post {post.get('id')} ({post.get('status')}, "
+            f"{post.get('link')}); {whose}, so Loa leaves it untouched and does not publish {rendering.post_id}",
+            code="slug-taken",
+            hint="give this post another `slug:` in its front matter, or rename or delete that article on WordPress "
+                 "(emptying it from the trash too), then run `loa retry`")
+
+    def _no_marker(self, post_id: str | None, seen: str) -> PermanentPublishError:
+        return PermanentPublishError(
+            self.name, post_id, f"WordPress at {self.rest.base} does not keep Loa's mark ({MARKER}) on articles "
+            f"({seen}): without it Loa cannot tell its own articles from the staff's, so it publishes nothing",
+            code="no-marker",
+            hint=f"install {MARKER_PLUGIN} as a must-use plugin (copy it to wp-content/mu-plugins/ on the site), "
+                 "then run `loa channels check`")
+
+    def _ensure_marker(self, post_id: str | None) -> None:
+        """Refuse to publish on a site that would drop Loa's mark silently (asked once per ``MARKER_TTL``)."""
+        known = self.rest._remembered("marker")
+        now = self.clock().timestamp()
+        if known.get("base") == self.rest.base and now - float(known.get("at", 0)) < MARKER_TTL:
+            return
+        # OPTIONS (here through ?_method=, which every proxy passes) answers the route's schema
+        resp = self.rest.call("GET", "/wp/v2/posts", "describe its articles", post_id,
+                              params={"_method": "OPTIONS", "_fields": "schema.properties.meta"})
+        schema = self.rest.json(resp, "describe its articles", post_id)
+        meta = (((schema or {}).get("schema") or {}).get("properties") or {}).get("meta") or {}
+        if MARKER not in (meta.get("properties") or {}):
+            raise self._no_marker(post_id, f"the schema of /wp/v2/posts has no meta field {MARKER}")
+        self.rest._remember("marker", {"base": self.rest.base, "at": now})
+
+    def _forget_marker(self) -> None:
+        self.rest._remember("marker", {})
 
     def _check(self) -> ChannelHealth:
         self.rest.ensure_site(fresh=True)  # `loa channels check` asks the site itself, never the memory
@@ -215,6 +282,12 @@ class WordPressPublisher(Publisher):
         for cap, why in missing:
             messages.append(f"{me.get('username')} ({roles}) cannot {why}: capability {cap} is missing; "
                             "give the user the Editor role")
+        self._forget_marker()
+        try:
+            self._ensure_marker(None)
+        except PermanentPublishError as exc:
+            missing.append(("marker", exc.reason))
+            messages.extend((exc.reason, exc.hint or ""))
         self.rest.recheck_terms()  # the configured category ids are checked on the site, not in the memory
         for ptype, target in (self.opts["category_map"] or {}).items():
             if isinstance(target, int):
@@ -236,9 +309,11 @@ class WordPressPublisher(Publisher):
     def _payload(self, rendering: Rendering, previous: Mapping[str, Any]) -> tuple[dict, dict]:
         """The article as WordPress takes it, and what to remember about its featured image."""
         ex = rendering.extra
+        content, body_media = self._content(rendering, previous)
         payload: dict[str, Any] = {
-            "title": rendering.title, "content": rendering.body, "excerpt": ex.get("summary") or "",
+            "title": rendering.title, "content": content, "excerpt": ex.get("summary") or "",
             "status": self.opts["status"], "slug": self._slug(rendering),
+            "meta": {MARKER: rendering.post_id},  # Loa's mark: the only articles it will ever adopt
         }
         if ex.get("publish_at") is not None:
             self.rest.ensure_site(rendering.post_id)
@@ -252,6 +327,8 @@ class WordPressPublisher(Publisher):
         media_id, media = self._featured(rendering, previous)
         if media_id or previous:
             payload["featured_media"] = media_id  # on update, 0 removes an image the post no longer has
+        if body_media:
+            media = dict(media, body_media=body_media)
         return payload, media
 
     def _result(self, resp: requests.Response, what: str, rendering: Rendering, media: dict) -> PublishResult:
@@ -272,6 +349,94 @@ class WordPressPublisher(Publisher):
             return self.rest.category(target, f"use category {target} (channels.{self.name}.category_map.{ptype})",
                                       post_id)
         return self.rest.term_id("categories", str(target), label if target == ptype else str(target), post_id)
+
+    # -- the article's content -----------------------------------------------------------------
+    def _content(self, rendering: Rendering, previous: Mapping[str, Any]) -> tuple[str, dict]:
+        """The article's body as WordPress's ``content`` (see the module's docstring), its images'
+        ``src`` rewritten to their media URLs; and ``{sha256: media id}`` of those images."""
+        body = article_body(rendering.body)
+        found: dict[str, int] = {}
+        folder: Path | None = None
+
+        def rewrite(m: re.Match) -> str:
+            nonlocal folder
+            src = html.unescape(m.group(2))
+            if not _relative_src(src):
+                return m.group(0)
+            if folder is None:
+                folder = self._post_folder(rendering)
+            path = self._body_image_path(rendering, folder, src)
+            sha, media_id, url = self._body_image(rendering, path, previous)
+            found[sha] = media_id
+            return m.group(1) + html.escape(url, quote=True) + m.group(3)
+
+        return IMG_SRC.sub(rewrite, body), found
+
+    def _post_folder(self, rendering: Rendering) -> Path:
+        """The folder of the post's Markdown file: body images are relative to it."""
+        ex = rendering.extra
+        for key in ("source_dir", "path"):
+            if ex.get(key):
+                where = Path(str(ex[key]))
+                return where if key == "source_dir" else where.parent
+        cover = COVER_SRC.search(rendering.body)
+        if rendering.image_path is not None and cover:
+            rel = Path(html.unescape(cover.group(1)))
+            if ".." not in rel.parts and not rel.is_absolute():
+                return Path(rendering.image_path).parents[len(rel.parts) - 1]
+        content_dir = getattr(self.site, "content_dir", None)
+        if content_dir is not None:
+            needle = re.compile(rf'^id:\s*["\']?{re.escape(rendering.post_id)}["\']?\s*$', re.M)
+            for f in sorted(Path(content_dir).rglob("*.md")):
+                try:
+                    with open(f, encoding="utf-8", errors="replace") as fh:
+                        head = fh.read(4096)
+                except OSError:
+                    continue
+                if needle.search(head):
+                    return f.parent
+        raise PermanentPublishError(self.name, rendering.post_id, "the body has an image with a relative address, "
+                                    "but Loa could not find the post's folder to read it from")
+
+    def _body_image_path(self, rendering: Rendering, folder: Path, src: str) -> Path:
+        path = Path(os.path.realpath(folder / src.split("?", 1)[0].split("#", 1)[0]))
+        root = getattr(self.site, "content_dir", None)
+        root = Path(os.path.realpath(root)) if root is not None else Path(os.path.realpath(folder))
+        ctype = mimetypes.guess_type(path.name)[0] or ""
+        if root not in path.parents:
+            raise PermanentPublishError(self.name, rendering.post_id, f"the body's image {src!r} is outside the "
+                                        "content folder; Loa does not upload it")
+        if not ctype.startswith("image/") or ctype == "image/svg+xml":
+            raise PermanentPublishError(self.name, rendering.post_id, f"the body's image {src!r} is not an image "
+                                        "WordPress accepts", hint="use a .jpg, .png or .webp file")
+        return path
+
+    def _body_image(self, rendering: Rendering, path: Path, previous: Mapping[str, Any]) -> tuple[str, int, str]:
+        """(sha256, media id, URL) of one body image, uploaded only when the site does not have it yet."""
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise PermanentPublishError(self.name, rendering.post_id, f"cannot read the body's image {path.name}: "
+                                        f"{exc.strerror}") from None
+        sha = hashlib.sha256(data).hexdigest()
+        known = self.rest._remembered("media")
+        got = known.get(sha)
+        if isinstance(got, list) and len(got) == 2 and isinstance(got[0], int) and isinstance(got[1], str):
+            return sha, got[0], got[1]
+        media_slug = f"loa-img-{sha[:20]}"
+        resp = self.rest.call("GET", "/wp/v2/media", "look the image up", rendering.post_id,
+                              params={"slug": media_slug, "_fields": "id,source_url"})
+        items = self.rest.json(resp, "look the image up", rendering.post_id)
+        if items:
+            media_id, url = int(items[0]["id"]), str(items[0].get("source_url") or "")
+        else:
+            media_id, url = self._upload(rendering, path, data, media_slug, "", "", with_url=True)
+        if not url:
+            raise PermanentPublishError(self.name, rendering.post_id, f"WordPress gave no address for the image "
+                                        f"{path.name} (media {media_id})")
+        known[sha] = [media_id, url]
+        self.rest._remember("media", known)
+        return sha, media_id, url
 
     # -- the featured image ---------------------------------------------------------------------
     def _featured(self, rendering: Rendering, previous: Mapping[str, Any]) -> tuple[int, dict]:
@@ -304,7 +469,8 @@ class WordPressPublisher(Publisher):
         self._media[sha] = media_id
         return media_id, {"media": {sha: media_id}, "image_alt": alt, "image_caption": caption}
 
-    def _upload(self, rendering: Rendering, path, data: bytes, media_slug: str, alt: str, caption: str) -> int:
+    def _upload(self, rendering: Rendering, path, data: bytes, media_slug: str, alt: str, caption: str, *,
+                with_url: bool = False):
         ctype = mimetypes.guess_type(path.name)[0]
         if not ctype or not ctype.startswith("image/"):
             raise PermanentPublishError(self.name, rendering.post_id, f"{path.name} is not an image WordPress accepts",
@@ -318,8 +484,40 @@ class WordPressPublisher(Publisher):
                                                   "Content-Disposition": f'attachment; filename="{filename}"'})
         body = self.rest.json(resp, "upload the image", rendering.post_id)
         log.info("%s: uploaded %s as media %s", self.name, path.name, body.get("id"))
-        return int(body["id"])
+        return (int(body["id"]), str(body.get("source_url") or "")) if with_url else int(body["id"])
 
     def _set_alt(self, rendering: Rendering, media_id: int, alt: str, caption: str) -> None:
         self.rest.call("POST", f"/wp/v2/media/{media_id}", "set the image's alt text", rendering.post_id,
                        params={"_fields": "id"}, json={"alt_text": alt, "caption": caption})
+
+
+# Loa's portal template (templates/portal/article.html): the body proper sits in div.loa-body; a
+# correction sits in aside.correction; the rest (header, cover figure, topic footer) is the theme's.
+LOA_BODY = re.compile(r'<div class="loa-body">')
+CORRECTION = re.compile(r'<aside class="correction"[^>]*>.*?</aside>', re.S)
+IMG_SRC = re.compile(r'(<img\b[^>]*?\ssrc=")([^"]*)(")', re.I)
+COVER_SRC = re.compile(r'<figure class="loa-figure">\s*<img src="([^"]*)"')
+
+
+def _relative_src(src: str) -> bool:
+    """An address relative to the post's file (``images/x.png``), not a URL, a root path or data."""
+    return bool(src) and not re.match(r"^(?:[a-z][a-z0-9+.-]*:|/|#)", src, re.I)
+
+
+def article_body(rendered: str) -> str:
+    """What WordPress's ``content`` gets from Loa's rendered article: the correction notice and the
+    body proper. A template without ``div.loa-body`` (a site's own) is sent whole, less a leading
+    ``<h1>`` that would repeat the theme's title."""
+    start = LOA_BODY.search(rendered)
+    if start is None:
+        return re.sub(r"^\s*<h1\b[^>]*>.*?</h1>\s*", "", rendered, count=1, flags=re.S | re.I)
+    stop = len(rendered)
+    for tail in ("<footer", "</article>"):
+        at = rendered.rfind(tail, start.end())
+        if at != -1:
+            stop = min(stop, at)
+    end = rendered.rfind("</div>", start.end(), stop)
+    inner = rendered[start.end():end if end != -1 else stop].strip("\n")
+    correction = CORRECTION.search(rendered, 0, start.start())
+    parts = [correction.group(0)] if correction else []
+    return "\n".join([*parts, inner]).strip() + "\n"

@@ -49,6 +49,17 @@ SILENT_401 = ("WordPress answers 'not logged in' also when it ignored the creden
 # 5xx codes that a retry cannot cure.
 PERMANENT_5XX = {"rest_upload_unknown_error", "rest_upload_sideload_error", "rest_trash_not_supported"}
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+# Codes WordPress (or a plugin through the rest_authentication_errors filter) gives an anonymous
+# request on a site whose REST API is closed to anonymous readers.
+CLOSED_REST = {"rest_login_required", "rest_not_logged_in", "rest_cannot_access", "rest_forbidden",
+               "rest_authentication_required", "rest_api_disabled", "rest_disabled"}
+# What the firewall or proxy in front of a site shows of itself in a refusal that is not WordPress's.
+WAF_SIGNS = (("cloudflare", "Cloudflare"), ("cf-ray", "Cloudflare"), ("attention required", "Cloudflare"),
+             ("sucuri", "Sucuri"), ("wordfence", "Wordfence"), ("mod_security", "ModSecurity"),
+             ("modsecurity", "ModSecurity"), ("not acceptable!", "ModSecurity"), ("imunify360", "Imunify360"),
+             ("akamai", "Akamai"), ("reference #", "Akamai"), ("the requested url was rejected", "F5 BIG-IP ASM"),
+             ("support id", "F5 BIG-IP ASM"), ("aws waf", "AWS WAF"), ("request blocked", "a web application firewall"),
+             ("access denied", "a web application firewall"))
 SITE_TTL = 900.0  # seconds the discovered REST form and site zone are trusted without asking again
 INDEX_FIELDS = "name,home,namespaces,authentication,timezone_string,gmt_offset"
 
@@ -152,6 +163,9 @@ class WordPressREST:
             hint = ROLE_HINT.format(name=self.channel, env=self._password_env or "password_env")
             if status == 401:
                 hint = SILENT_401 + ". " + hint[0].upper() + hint[1:]
+            if code in CLOSED_REST and code not in ("rest_forbidden", "rest_not_logged_in"):
+                hint = ("a plugin closes the REST API to requests WordPress does not count as logged in; Loa signs "
+                        "in with an application password, so WordPress did not accept it: " + hint)
             raise PublisherAuthError(self.channel, post_id, f"WordPress refused to let {self.username!r} {what}: "
                                      f"{message} [{code}]" + (" (it treated Loa as not logged in)" if status == 401
                                                               else ""),
@@ -179,6 +193,16 @@ class WordPressREST:
                 retry_after=retry_after,
                 hint="Loa retries by itself and looks the article up by its slug first, so nothing is "
                      "published twice; if it lasts, check that WordPress (PHP) runs behind the proxy")
+        if status in (401, 403, 406, 429):
+            waf = waf_of(resp)
+            who = f"a firewall in front of WordPress ({waf})" if waf else "the web server or a proxy in front of WordPress"
+            raise_for(TransientPublishError if status == 429 else PermanentPublishError, self.channel, post_id,
+                      f"{who} refused to let Loa {what} (HTTP {status} {resp.reason}, not an answer of WordPress: "
+                      "WordPress itself has not judged Loa's application password)", vendor_message=snippet,
+                      status=status, retry_after=retry_after, code="not-wordpress",
+                      hint="ask whoever runs the site to let the REST API (/wp-json/ or ?rest_route=) through for the "
+                           "address Loa publishes from, with its Authorization header; the page it answered is in "
+                           "the vendor message")
         raise_for(classify_status(status), self.channel, post_id,
                   f"WordPress's server answered HTTP {status} {resp.reason} without a WordPress error "
                   f"when trying to {what}", vendor_message=snippet, status=status, retry_after=retry_after)
@@ -193,8 +217,17 @@ class WordPressREST:
         index, found = self._find_index(post_id)
         scheme = urlsplit(self.base).scheme
         if "application-passwords" not in (index.get("authentication") or {}):
-            why = ("over plain http WordPress 6.1 accepts them only when its environment type is 'local'"
-                   if scheme == "http" else "a plugin or the wp_is_application_passwords_available filter turned them off")
+            home = str(index.get("home") or "")
+            if scheme == "http":
+                why = "over plain http WordPress 6.1 accepts them only when its environment type is 'local'"
+            elif home.startswith("http://"):
+                why = (f"its own address is {home}: WordPress believes it is reached over plain http, as behind a "
+                       "proxy that terminates TLS without telling it (set $_SERVER['HTTPS'] = 'on' in wp-config.php "
+                       "when the proxy's X-Forwarded-Proto is https)")
+            else:
+                why = ("a plugin or the wp_is_application_passwords_available filter turned them off, or WordPress "
+                       "sits behind a proxy that terminates TLS and does not tell it the request was https (then "
+                       "set $_SERVER['HTTPS'] = 'on' in wp-config.php when X-Forwarded-Proto is https)")
             raise PublisherAuthError(
                 self.channel, post_id, f"WordPress at {self.base} does not accept application passwords ({why}); "
                 "it would ignore Loa's credentials silently and every write would fail with 401 'not logged in'",
@@ -240,7 +273,11 @@ class WordPressREST:
             try:
                 data = resp.json()
             except ValueError:
+                if resp.status_code in (401, 403, 406, 429):  # a firewall's page, not "no WordPress here"
+                    self.refuse(resp, "read the REST index", post_id)
                 continue
+            if resp.status_code in (401, 403) and isinstance(data, dict) and data.get("code") in CLOSED_REST:
+                return self._closed_index(url, query, data, form, post_id)
             if resp.ok and isinstance(data, dict) and "wp/v2" in (data.get("namespaces") or ()):
                 return data, form
             if isinstance(data, dict) and data.get("message"):  # e.g. a plugin that locks the REST API
@@ -249,6 +286,29 @@ class WordPressREST:
             self.channel, post_id, f"no WordPress REST API found at {self.base} (tried {'; '.join(tried)})",
             hint=f"check channels.{self.channel}.url; with rest_form = \"auto\" Loa tries /wp-json/ then "
                  "/?rest_route=/")
+
+    def _closed_index(self, url: str, query: dict, refusal: dict, form: str, post_id: str | None) -> tuple[dict, str]:
+        """The index of a site whose REST API refuses anonymous requests: asked again signed in,
+        when the credentials cannot leak (https or loopback)."""
+        parts = urlsplit(self.base)
+        code, message = str(refusal.get("code")), text_of(refusal.get("message"))
+        if parts.scheme != "https" and parts.hostname not in LOOPBACK:
+            raise PublisherAuthError(
+                self.channel, post_id, f"WordPress at {self.base} closes its REST API to anonymous requests "
+                f"({message} [{code}]) and is plain http: Loa does not send the application password unencrypted",
+                code=code, hint=f"use the https:// address of the portal in channels.{self.channel}.url")
+        with translate(self.channel, post_id):
+            resp = self.session.get(url, params=query, timeout=self.timeout, auth=(self.username, self._password()))
+        try:
+            data = resp.json()
+        except ValueError:
+            data = None
+        if resp.ok and isinstance(data, dict) and "wp/v2" in (data.get("namespaces") or ()):
+            log.info("%s: %s closes its REST API to anonymous requests (%s); signed in for the index",
+                     self.channel, self.base, code)
+            return data, form
+        self.refuse(resp, "read the REST index (it is closed to anonymous requests)", post_id)
+        raise AssertionError("unreachable")
 
     # -- terms ----------------------------------------------------------------------------------
     def term_id(self, taxonomy: str, slug: str, name: str, post_id: str | None) -> int:
@@ -342,3 +402,17 @@ def _error_of(body: Mapping[str, Any], status: int) -> tuple[str, str, int]:
         if isinstance(sub, dict) and (sub.get("data") or {}).get("status") in (401, 403):
             status, code, message = sub["data"]["status"], str(sub.get("code")), text_of(sub.get("message"))
     return code, message, status
+
+
+def waf_of(resp: requests.Response) -> str | None:
+    """The firewall or proxy a refusal shows of itself (its name), else ``None``."""
+    headers = {k.lower(): str(v).lower() for k, v in resp.headers.items()}
+    if "cf-ray" in headers or headers.get("server") == "cloudflare":
+        return "Cloudflare"
+    if "x-sucuri-id" in headers or "x-sucuri-block" in headers:
+        return "Sucuri"
+    seen = " ".join((headers.get("server", ""), text_of(resp.text)[:2000].lower()))
+    for needle, name in WAF_SIGNS:
+        if needle in seen:
+            return name
+    return None

@@ -17,7 +17,9 @@ server; running it twice is fine. ``stop`` kills the server's process group.
 Everything of one instance lives in its run folder (default ``var/wordpress`` in the repository,
 git-ignored): config, wp-content, log, pid, and ``credentials.json`` (mode 600) holding the
 application passwords of three users: ``loa-admin`` (administrator), ``loa-author`` (author) and
-``loa-contributor`` (contributor, who can neither publish nor create categories).
+``loa-contributor`` (contributor, who can neither publish nor create categories). Its must-use
+plugins are ``loa-local.php`` (no mail) and ``scripts/wordpress/loa-post-marker.php``, which every
+portal Loa publishes to needs (docs/channels.md, WordPress).
 See /work/shared/docs/wordpress-local.md for the measured facts behind each step.
 """
 
@@ -42,6 +44,7 @@ WP_ROOT = Path("/usr/share/wordpress")
 THEME = WP_ROOT / "wp-content/themes/twentytwentythree"
 APT_PACKAGES = ["wordpress", "php-cli", "php-mysql", "php-curl", "php-xml", "php-mbstring"]
 DEFAULT_DIR = REPO / "var" / "wordpress"
+MARKER_PLUGIN = REPO / "scripts" / "wordpress" / "loa-post-marker.php"  # the portal installs the same file
 DEFAULT_NAME = "loa-local"
 DEFAULT_PORT = 8089
 USERS = (("admin", "loa-admin", "administrator"),
@@ -307,7 +310,7 @@ class Instance:
             db=_php(_db_ident(self.name)), dbpw=_php(sec["db_password"]), home=_php(self.url),
             content=_php(str(content)), salts=salts), 0o600)
         _write(self.dir / "router.php", ROUTER_PHP)
-        _write(content / "mu-plugins" / "loa-local.php", MU_PLUGIN_PHP)
+        self.write_plugins()
         _write(self.dir / "install.php", INSTALL_PHP)
         link = Path(f"/etc/wordpress/config-{self.name}.php")
         link.parent.mkdir(parents=True, exist_ok=True)
@@ -315,6 +318,13 @@ class Instance:
             link.unlink(missing_ok=True)
             link.symlink_to(self.dir / "config.php")
         _write(self.dir / "state.json", json.dumps({"name": self.name, "port": self.port}))
+
+    def write_plugins(self) -> None:
+        """The must-use plugins (also on a running instance: a plugin added since takes effect at once)."""
+        mu = self.dir / "wp-content" / "mu-plugins"
+        _write(mu / "loa-local.php", MU_PLUGIN_PHP)
+        # Loa's mark on its own articles (post meta _loa_post_id for REST): a real portal needs it too
+        _write(mu / MARKER_PLUGIN.name, MARKER_PLUGIN.read_text(encoding="utf-8"))
 
     def install(self) -> dict:
         """Create or repair the instance; idempotent. Returns the credentials."""
@@ -370,6 +380,7 @@ class Instance:
         if self.pid() and self.answers():
             creds = _read_json(self.credentials_path)
             if creds.get("url") == self.url:
+                self.write_plugins()
                 return creds
             self.stop()  # asked for another port: restart there
         creds = self.install()
