@@ -11,7 +11,10 @@ Options: ``chat_id`` (``@channelname`` or a numeric id), ``token_env`` (the bot 
   is made to that chat before it runs out); sends to one chat are spaced ``pace_seconds`` apart.
 - The token is part of every URL (``/bot<token>/...``): it is removed from exception texts and
   from ``urllib3``'s debug log lines.
-- Telegram has no way to read a channel's history, so ``can_lookup`` is false.
+- Telegram has no way to read a channel's history, so ``can_lookup`` is false. A send answered
+  with a 5xx (a gateway's ``502 Bad Gateway`` page or Telegram's own ``{"error_code": 502}``)
+  may have been delivered (users report the doubles a blind retry makes), so it is raised with
+  ``maybe_sent=True``, exactly like a timeout: the engine holds it for ``loa resolve``.
 
 :func:`to_telegram_html` turns the portal's article HTML into Telegram-HTML for the renderer.
 """
@@ -38,6 +41,7 @@ _ENTITY = re.compile(r"&(#[0-9]+|#[xX][0-9a-fA-F]+|lt|gt|amp|quot);")
 _TAG = re.compile(r"<[^>]*>")
 _NAMED = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
 SEND_METHODS = {"sendMessage", "sendPhoto", "editMessageText", "editMessageCaption"}
+CREATE_METHODS = {"sendMessage", "sendPhoto"}  # a lost or unclear answer to these may hide a delivered message
 MAX_SLEEP = 1.0  # a shorter pause is slept through; a longer one is handed to the engine as retry_after
 
 
@@ -126,9 +130,10 @@ class TelegramPublisher(Publisher):
         if isinstance(body, dict) and body.get("ok") is True:
             return body.get("result")
         if not isinstance(body, dict):
-            raise_for(classify_status(resp.status_code), self.name, post_id,
-                      f"Telegram answered HTTP {resp.status_code} without a usable body",
-                      vendor_message=redact(resp.text[:300], token), status=resp.status_code)
+            cls = classify_status(resp.status_code)
+            doubt = {"maybe_sent": True} if cls is TransientPublishError and method in CREATE_METHODS else {}
+            raise_for(cls, self.name, post_id, f"Telegram answered HTTP {resp.status_code} without a usable body",
+                      vendor_message=redact(resp.text[:300], token), status=resp.status_code, **doubt)
         code = int(body.get("error_code") or resp.status_code)
         desc = redact(str(body.get("description") or ""), token)
         extra = body.get("parameters") or {}
@@ -139,7 +144,7 @@ class TelegramPublisher(Publisher):
                         new, new, self.name)
             self._chat_override = new
             return self._call(method, post_id, {**params, "chat_id": new}, files, migrated=True)
-        raise self._error(code, desc, extra, post_id)
+        raise self._error(code, desc, extra, post_id, method)
 
     def _wait(self, counted: bool) -> float:
         """Seconds before the next call may go out: Telegram's retry_after, and pacing for a send or edit."""
@@ -149,7 +154,7 @@ class TelegramPublisher(Publisher):
             ends.append(self._last_send + timedelta(seconds=float(self.opts["pace_seconds"])))
         return max([0.0] + [(end - now).total_seconds() for end in ends if end is not None])
 
-    def _error(self, code: int, desc: str, extra: dict, post_id: str | None) -> PublishError:
+    def _error(self, code: int, desc: str, extra: dict, post_id: str | None, method: str = "") -> PublishError:
         kw = dict(vendor_message=desc, status=code, code=str(code))
         low = desc.lower()
         if code == 429:
@@ -169,6 +174,12 @@ class TelegramPublisher(Publisher):
                 hint="check chat_id, and add the bot to the channel as an administrator allowed to post, "
                      "edit and delete messages; Loa holds this channel until then", **kw)
         if code >= 500:
+            if method in CREATE_METHODS:  # the gateway may have passed the message on before failing
+                return TransientPublishError(self.name, post_id, "Telegram had a temporary problem",
+                                             maybe_sent=True,
+                                             hint="Telegram cannot be asked whether it arrived: Loa holds it for "
+                                                  "`loa resolve` instead of sending it again",
+                                             **kw)
             return TransientPublishError(self.name, post_id, "Telegram had a temporary problem",
                                          hint="nothing to do: Loa retries by itself", **kw)
         if "can't parse entities" in low:

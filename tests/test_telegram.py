@@ -311,6 +311,35 @@ def test_lost_answer_cannot_be_looked_up(tg, pub):
     assert len(tg.live(CHANNEL)) == 2
 
 
+@pytest.mark.parametrize("fault", ["json-502", "html-502", "html-504"])
+@pytest.mark.parametrize("kind", ["text", "caption"])
+def test_a_gateway_error_after_a_send_is_in_doubt_not_retried(tg, pub, image, fault, kind):
+    # users report doubles after "502 Bad Gateway" (scraton/node-red-contrib-telegrambot-home#14):
+    # the message may be delivered, and Telegram cannot be asked, so this is a timeout's case
+    method = "sendPhoto" if kind == "caption" else "sendMessage"
+    if fault == "json-502":
+        tg.fail_next(502, "Bad Gateway", method=method, commit=True)
+    else:
+        tg.gateway_page(method, 502 if fault == "html-502" else 504)
+    r = rendering("gw", "Thông báo lịch tiếp dân", kind=kind, image=image if kind == "caption" else None)
+    with pytest.raises(TransientPublishError) as err:
+        pub.publish(r, key="gw")
+    assert err.value.maybe_sent and err.value.status in (502, 504)
+    assert len(tg.live(CHANNEL)) == 1  # delivered: a blind resend would double it
+
+
+def test_a_gateway_error_on_an_edit_or_a_refusal_before_the_work_is_not_in_doubt(tg, pub):
+    sent = pub.publish(rendering("ge", "Tin"), key="ge")
+    tg.fail_next(502, "Bad Gateway", method="editMessageText")
+    with pytest.raises(TransientPublishError) as err:
+        pub.update(rendering("ge", "Tin (sửa)"), sent)
+    assert not err.value.maybe_sent  # an edit is simply sent again
+    tg.fail_next(429, "Too Many Requests: retry after 1", {"retry_after": 1}, method="sendMessage")
+    with pytest.raises(TransientPublishError) as throttled:
+        pub.publish(rendering("gf", "Tin khác"), key="gf")
+    assert not throttled.value.maybe_sent
+
+
 def test_check_reports_the_bot_and_its_rights(tg, pub):
     health = pub.check()
     assert health.ok and health.messages == ("can post to UBND Thành phố Loa as @loa_city_bot",)

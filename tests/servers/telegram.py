@@ -16,7 +16,11 @@ What it reproduces:
   may not post, group -> supergroup migration with ``parameters.migrate_to_chat_id``;
 - a per-chat flood limit (``rate_limit(count, per)``): a send or edit beyond it is answered ``429``
   with ``parameters.retry_after`` and recorded in ``violations``; a request that arrives before
-  that ``retry_after`` ran out is also recorded in ``ignored_retry_after``.
+  that ``retry_after`` ran out is also recorded in ``ignored_retry_after``;
+- gateway errors after the work was done: ``fail_next(502, "Bad Gateway", commit=True)`` delivers
+  the message, then answers ``{"ok": false, "error_code": 502, "description": "Bad Gateway"}``
+  (the shape seen in tdlib/telegram-bot-api#868); ``gateway_page(...)`` answers nginx's HTML
+  ``502 Bad Gateway`` page instead, as users of the Bot API report (nickoala/telepot#31).
 """
 
 from __future__ import annotations
@@ -191,7 +195,7 @@ class TelegramServer(VendorServer):
         self.violations: list[Request] = []
         self.ignored_retry_after: list[Request] = []
         self.clock_offset = 0.0
-        self._queued: list[tuple[Callable[[Request], bool], ApiError]] = []
+        self._queued: list[tuple[Callable[[Request], bool], ApiError, bool]] = []
         self._mids = itertools.count(101)
         self._files = itertools.count(1)
 
@@ -217,10 +221,19 @@ class TelegramServer(VendorServer):
         self.clock_offset += seconds
 
     def fail_next(self, code: int, description: str, parameters: dict | None = None,
-                  method: str | None = None) -> None:
+                  method: str | None = None, commit: bool = False) -> None:
+        """Answer the next matching call with this error; with ``commit`` the call is carried out first."""
         fn = (lambda r: True) if method is None else (lambda r, m=method.lower(): r.path.lower().endswith("/" + m))
         with self.lock:
-            self._queued.append((fn, ApiError(code, description, parameters)))
+            self._queued.append((fn, ApiError(code, description, parameters), commit))
+
+    def gateway_page(self, method: str, status: int = 502, *, commit: bool = True) -> None:
+        """The front proxy answers ``status`` with its HTML page (after the Bot API did the work when ``commit``)."""
+        reason = {502: "Bad Gateway", 504: "Gateway Time-out"}.get(status, "Error")
+        page = (f"<html>\r\n<head><title>{status} {reason}</title></head>\r\n<body>\r\n<center><h1>{status} "
+                f"{reason}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n")
+        self.inject(lambda r, m=method.lower(): r.path.lower().endswith("/" + m), after=commit, status=status,
+                    body=page, headers={"Content-Type": "text/html"})
 
     def live(self, chat_id: int) -> list[Message]:
         with self.lock:
@@ -248,11 +261,13 @@ class TelegramServer(VendorServer):
         handler = getattr(self, "_m_" + method, None)
         if handler is None:
             raise ApiError(404, "Not Found")
+        params, files = all_params(req)
         for q in self._queued:
             if q[0](req):
                 self._queued.remove(q)
+                if q[2]:
+                    handler(req, params, files)
                 raise q[1]
-        params, files = all_params(req)
         return handler(req, params, files)
 
     def _now(self) -> float:
