@@ -91,6 +91,12 @@ class Proxy(VendorServer):
         return Response(r.status_code, body, {"Content-Type": r.headers.get("Content-Type", "application/json")})
 
 
+def inject_always(proxy: Proxy, match, **kw) -> None:
+    """The same fault for the next several matching requests (the base server's faults are one-shot)."""
+    for _ in range(6):
+        proxy.inject(match, **kw)
+
+
 def lookups(proxy: Proxy) -> list[Request]:
     """The article lookups that went through ``proxy`` (not the once-a-while check of Loa's mark)."""
     return [q for q in proxy.calls("GET", "/wp-json/wp/v2/posts") if "_method" not in q.query]
@@ -412,3 +418,208 @@ def test_the_password_never_reaches_logs_or_errors(wordpress, caplog, tmp_path):
     assert "created post" in caplog.text  # the log did record the work
     for secret in (good, bad, good.replace(" ", "")):
         assert secret not in shown
+
+
+# -- Loa adopts only what it wrote (issue 16, finding 5) ----------------------------------------------
+def human_post(site: WordPressSite, slug: str, status: str, role: str = "admin") -> dict:
+    """An article a staff member wrote in WordPress itself (no Loa mark)."""
+    r = site.session(role).post(site.rest("/wp/v2/posts"), json={
+        "title": "Bài của cán bộ", "content": "<p>Viết tay trên WordPress.</p>", "slug": slug, "status": status})
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+@pytest.mark.parametrize("status", ["publish", "private", "draft"])
+def test_a_staff_article_with_the_same_slug_is_never_touched(wordpress, status):
+    slug = f"t{RUN}-human-{status}"
+    human = human_post(wordpress, slug, status)
+    before = read_post(wordpress, human["id"])
+    pub = publisher(wordpress)
+    r = rendering(f"human-{status}")
+    with pytest.raises(PermanentPublishError):  # never reported as Loa's article
+        pub.lookup(r, "k")
+    with pytest.raises(PermanentPublishError) as err:
+        pub.publish(r, key="k")
+    e = err.value
+    assert e.code == "slug-taken" and type(e) is PermanentPublishError
+    assert e.reason.startswith(f"the slug {slug!r} is already taken on WordPress by post {human['id']} ({status}, ")
+    assert "Loa did not publish it, so Loa leaves it untouched" in e.reason and "slug:" in e.hint
+    after = read_post(wordpress, human["id"])
+    assert (after["status"], after["slug"], after["title"]["raw"], after["content"]["raw"], after["modified_gmt"]) == (
+        before["status"], before["slug"], before["title"]["raw"], before["content"]["raw"], before["modified_gmt"])
+    assert [p["id"] for p in posts_with_slug(wordpress, slug)] == [human["id"]]  # no slug-2 beside it
+
+
+def test_a_trashed_staff_article_stays_in_the_trash_and_loa_creates_its_own(wordpress):
+    slug = f"t{RUN}-human-trash"
+    human = human_post(wordpress, slug, "publish")
+    s = wordpress.session()
+    assert s.delete(wordpress.rest(f"/wp/v2/posts/{human['id']}")).status_code == 200  # to the trash
+    pub = publisher(wordpress)
+    r = rendering("human-trash")
+    assert pub.lookup(r, "k") is None
+    result = pub.publish(r, key="k")
+    assert int(result.remote_id) != human["id"]
+    trashed = read_post(wordpress, human["id"])
+    assert trashed["status"] == "trash" and trashed["title"]["raw"] == "Bài của cán bộ"
+    mine = read_post(wordpress, result.remote_id)
+    assert mine["slug"] == slug and mine["meta"]["_loa_post_id"] == r.post_id
+    # retracting Loa's article trashes Loa's article, not the person's
+    pub.retract(result, "thu hồi")
+    assert read_post(wordpress, result.remote_id)["status"] == "trash"
+    assert read_post(wordpress, human["id"])["title"]["raw"] == "Bài của cán bộ"
+
+
+def test_another_loa_post_with_the_same_slug_is_not_taken_over(wordpress):
+    """Two Markdown posts with one slug (a check error, see test_slug_collision_across_years_...)."""
+    pub = publisher(wordpress)
+    first = pub.publish(rendering("twin"), key="k")
+    other = Rendering(**{**rendering("twin").__dict__, "post_id": "2027/twin"})
+    with pytest.raises(PermanentPublishError) as err:
+        publisher(wordpress).publish(other, key="k")
+    assert f"Loa published it for another post, {rendering('twin').post_id}" in err.value.reason
+    assert read_post(wordpress, first.remote_id)["meta"]["_loa_post_id"] == rendering("twin").post_id
+
+
+def test_a_site_without_the_marker_plugin_gets_nothing(wordpress, proxy):
+    """WordPress drops unregistered meta silently: without the plugin Loa could not tell its own
+    articles from the staff's, so it refuses before creating anything, and says how to fix it."""
+    def no_marker(q):
+        return q.method == "GET" and q.query.get("_method") == ["OPTIONS"]
+
+    proxy.inject(no_marker, status=200, body={"schema": {"properties": {"meta": {"type": "object", "properties": {}}}}})
+    pub = publisher(wordpress, url=proxy.url, rest_form="wp-json")
+    with pytest.raises(PermanentPublishError) as err:
+        pub.publish(rendering("nomark"), key="k")
+    assert "does not keep Loa's mark (_loa_post_id)" in err.value.reason
+    assert "scripts/wordpress/loa-post-marker.php" in err.value.hint and "mu-plugins" in err.value.hint
+    assert posts_with_slug(wordpress, f"t{RUN}-nomark") == []
+    proxy.inject(no_marker, status=200, body={"schema": {"properties": {"meta": []}}})
+    health = publisher(wordpress, url=proxy.url, rest_form="wp-json").check()
+    assert not health.ok and any("does not keep Loa's mark" in m for m in health.messages)
+
+
+def test_every_article_carries_the_mark(wordpress):
+    result = publisher(wordpress).publish(rendering("marked"), key="k")
+    assert read_post(wordpress, result.remote_id)["meta"] == {"_loa_post_id": rendering("marked").post_id}
+    anonymous = requests.get(wordpress.rest(f"/wp/v2/posts/{result.remote_id}")).json()
+    assert "_loa_post_id" not in (anonymous.get("meta") or {})  # only editors see it
+
+
+# -- the body: only the article, its images on WordPress (finding 6) ----------------------------------
+def test_only_the_body_is_sent_and_its_images_are_uploaded_once(wordpress, tmp_path):
+    folder = tmp_path / "news" / "2026"
+    (folder / "images").mkdir(parents=True)
+    cover = png(folder / "images" / "bia.png", (9, 9, 9))
+    inline = png(folder / "images" / "so-do.png", (40, 80, 160))
+    body = ('<article class="loa-article" lang="vi" data-post-id="2026/body">\n  <header>\n'
+            '    <p class="loa-meta"><span class="loa-type">Tin tức</span> · Văn phòng</p>\n'
+            '    <h1>Tiêu đề</h1>\n    <p class="loa-summary"><strong>Tóm tắt</strong></p>\n  </header>\n'
+            '  <aside class="correction" role="note">\n    <p><strong>Đính chính:</strong> Sửa số liệu.</p>\n  </aside>\n'
+            '  <figure class="loa-figure">\n    <img src="images/bia.png" alt="bìa" loading="lazy">\n  </figure>\n'
+            '  <div class="loa-body">\n<p>Đoạn một.</p>\n<div class="note"><p><img alt="sơ đồ" src="images/so-do.png">'
+            '</p></div>\n<p><img src="https://example.org/x.png" alt="ngoài"></p>\n  </div>\n'
+            '  <footer><p class="loa-topics">Chủ đề: CCHC</p></footer>\n</article>\n')
+    r = rendering("body", image=cover, alt="bìa")
+    r = Rendering(**{**r.__dict__, "body": body})
+    from publishers.base import MemoryState
+
+    state = MemoryState()
+    pub = publisher(wordpress, state=state)
+    result = pub.publish(r, key="k")
+    content = read_post(wordpress, result.remote_id)["content"]["raw"]
+    assert "<h1>" not in content and "loa-meta" not in content and "loa-summary" not in content
+    assert "loa-figure" not in content and "loa-topics" not in content  # featured image and tags instead
+    assert content.startswith('<aside class="correction"') and "<p>Đoạn một.</p>" in content
+    assert '<div class="note">' in content and content.count("<div") == content.count("</div>")  # loa-body's own div gone
+    assert 'src="images/' not in content and 'src="https://example.org/x.png"' in content
+    (media_id,) = result.extra["body_media"].values()
+    media = wordpress.session().get(wordpress.rest(f"/wp/v2/media/{media_id}")).json()
+    assert f'src="{media["source_url"]}"' in content
+    assert requests.get(media["source_url"]).content == inline.read_bytes()
+    # an update (another run, same state) uploads nothing again
+    uploads = []
+    pub2 = publisher(wordpress, state=state)
+    orig = pub2.rest.call
+
+    def spy(method, route, *a, **kw):
+        if method == "POST" and route == "/wp/v2/media":
+            uploads.append(route)
+        return orig(method, route, *a, **kw)
+
+    pub2.rest.call = spy
+    pub2.update(r, result)
+    assert uploads == []
+    # a body image outside the content folder is never uploaded
+    secret = tmp_path / "outside.png"
+    png(secret, (1, 1, 1))
+    bad = Rendering(**{**r.__dict__, "post_id": "2026/body-out", "extra": MappingProxyType(
+        {**r.extra, "slug": f"t{RUN}-body-out", "source_dir": str(folder)}),
+        "body": body.replace("images/so-do.png", "../../outside.png")})
+    pub3 = publisher(wordpress)
+    pub3.site = type("Cfg", (), {"content_dir": tmp_path / "news"})()
+    with pytest.raises(PermanentPublishError) as err:
+        pub3.publish(bad, key="k")
+    assert "outside the content folder" in err.value.reason
+
+
+# -- a firewall, a closed REST API, a TLS proxy (finding 8) -------------------------------------------
+def test_a_firewall_403_is_not_an_application_password_failure(wordpress, proxy):
+    proxy.inject(lambda q: q.method == "POST" and q.path == "/wp-json/wp/v2/posts", status=403,
+                 body=b"<html><title>Attention Required! | Cloudflare</title>Sorry, you have been blocked</html>",
+                 headers={"Content-Type": "text/html", "CF-RAY": "8a1b2c3d4e5f-SIN"})
+    pub = publisher(wordpress, url=proxy.url, rest_form="wp-json")
+    with pytest.raises(PermanentPublishError) as err:
+        pub.publish(rendering("waf"), key="k")
+    e = err.value
+    assert type(e) is PermanentPublishError and not isinstance(e, PublisherAuthError)
+    assert e.reason.startswith("a firewall in front of WordPress (Cloudflare) refused to let Loa create the article "
+                               "(HTTP 403 Forbidden, not an answer of WordPress")
+    assert e.code == "not-wordpress" and "REST API" in e.hint
+
+
+def test_a_firewall_on_the_index_is_named_not_called_no_rest_api(wordpress, proxy):
+    inject_always(proxy, lambda q: q.path == "/wp-json/" or q.query.get("rest_route") == ["/"], status=403,
+                 body=b"<html><head><title>Not Acceptable!</title></head><body>An appropriate representation was "
+                      b"not found. This error was generated by Mod_Security.</body></html>",
+                 headers={"Content-Type": "text/html"})
+    with pytest.raises(PermanentPublishError) as err:
+        publisher(wordpress, url=proxy.url).publish(rendering("waf-index"), key="k")
+    assert "a firewall in front of WordPress (ModSecurity) refused to let Loa read the REST index" in err.value.reason
+    assert not isinstance(err.value, PublisherAuthError) and "no WordPress REST API" not in err.value.reason
+
+
+def test_a_rest_api_closed_to_anonymous_readers_is_read_signed_in(wordpress, proxy):
+    def anonymous_index(q):
+        return q.path == "/wp-json/" and "authorization" not in q.headers
+
+    inject_always(proxy, anonymous_index, status=401, body={
+        "code": "rest_login_required", "message": "REST API restricted to authenticated users.", "data": {"status": 401}})
+    pub = publisher(wordpress, url=proxy.url, rest_form="wp-json")
+    result = pub.publish(rendering("closed"), key="k")
+    assert read_post(wordpress, result.remote_id)["status"] == "publish"
+
+
+def test_a_closed_rest_api_with_a_bad_password_is_an_auth_error(wordpress, proxy):
+    closed = {"code": "rest_login_required", "message": "REST API restricted to authenticated users.",
+              "data": {"status": 401}}
+    inject_always(proxy, lambda q: q.path == "/wp-json/" and "authorization" not in q.headers, status=401, body=closed)
+    with pytest.raises(PublisherAuthError) as err:
+        publisher(wordpress, url=proxy.url, rest_form="wp-json", password="abcd EFGH ijkl MNOP qrst UVWX").publish(
+            rendering("closed-bad"), key="k")
+    assert err.value.status == 401 and "application password" in err.value.hint
+
+
+def test_https_behind_a_tls_proxy_that_wordpress_does_not_know_about(wordpress):
+    """WordPress turns application passwords off when is_ssl() is false: behind a TLS-terminating
+    proxy that does not say so, the index lacks them and names its own address as http://."""
+    from unittest import mock
+
+    pub = publisher(wordpress, url="https://portal.example.gov.vn")
+    index = {"namespaces": ["wp/v2"], "authentication": [], "home": "http://portal.example.gov.vn",
+             "timezone_string": "Asia/Ho_Chi_Minh"}
+    with mock.patch.object(pub.rest, "_find_index", return_value=(index, "wp-json")):
+        with pytest.raises(PublisherAuthError) as err:
+            pub.rest.ensure_site()
+    assert "believes it is reached over plain http, as behind a proxy that terminates TLS" in err.value.reason
+    assert "X-Forwarded-Proto" in err.value.reason
