@@ -623,3 +623,32 @@ def test_https_behind_a_tls_proxy_that_wordpress_does_not_know_about(wordpress):
             pub.rest.ensure_site()
     assert "believes it is reached over plain http, as behind a proxy that terminates TLS" in err.value.reason
     assert "X-Forwarded-Proto" in err.value.reason
+
+
+def test_slug_collision_across_years_and_types_is_a_check_error(tmp_path):
+    """One slug is one WordPress article (and one static page): two posts sharing it, derived from
+    the title in different years or written out in different types, are refused by `loa check`."""
+    from pipeline import checks
+    from pipeline.config import load_config
+    from pipeline.content import read_all
+    from tests.repo import make_repo
+
+    def post(pid: str, title: str, type_: str = "news", slug: str = "") -> str:
+        return (f'---\nid: "{pid}"\ntitle: "{title}"\ntype: {type_}\nunit: phuong-rach-dua\nauthor: "A"\n'
+                f'publish_at: "2024-03-15 08:00"\nchannels: [portal]\nstatus: draft\n'
+                + (f"slug: {slug}\n" if slug else "") + "summary: \"Tóm tắt.\"\n---\n\nNội dung.\n")
+
+    root = make_repo(tmp_path, {
+        "news/2024/a.md": post("20240315-aaaaaa", "Hội nghị tổng kết công tác"),
+        "news/2025/a.md": post("20250315-bbbbbb", "Hội nghị tổng kết công tác"),
+        "news/2025/b.md": post("20250316-cccccc", "Tin khác", slug="lich-tiep-dan"),
+        "guide/2025/c.md": post("20250317-dddddd", "Lịch tiếp dân", type_="guide"),
+    })
+    cfg = load_config(root / "config.toml", env={})
+    posts = read_all(cfg)[0]
+    assert len(posts) == 4
+    found = {(p.path, p.code, p.args["value"]) for p in checks.check_duplicates(posts)}
+    assert {(path, value) for path, code, value in found if code == "post.duplicate-slug"} == {
+        ("content/news/2024/a.md", "hoi-nghi-tong-ket-cong-tac"), ("content/news/2025/a.md", "hoi-nghi-tong-ket-cong-tac"),
+        ("content/news/2025/b.md", "lich-tiep-dan"), ("content/guide/2025/c.md", "lich-tiep-dan")}
+    assert all(p.severity.name == "ERROR" for p in checks.check_duplicates(posts))
