@@ -163,3 +163,27 @@ def test_wrong_password_holds_the_channel_with_the_message_a_user_needs(repo, wo
     assert main(["status", "--now", NOW, "--lang", "en"]) == 1
     status = capsys.readouterr().out
     assert "!! CHANNEL portal HELD" in status
+
+
+def test_a_staff_article_holding_a_slug_is_left_alone_and_loa_status_says_so(repo, wordpress, capsys):
+    """Issue 16, finding 5: the slug lookup used to take a person's article over and republish it."""
+    cfg = load_config(repo / "config.toml", env={})
+    post = next(p for p in read_all(cfg)[0] if p.path.name == "phuong-1-hoi-thi-tim-hieu-cchc-nam-2024.md")
+    s = wordpress.session()
+    r = s.post(wordpress.rest("/wp/v2/posts"), json={"title": "Bài riêng của cán bộ", "slug": post.slug,
+                                                     "status": "private", "content": "<p>Không được sửa.</p>"})
+    assert r.status_code == 201, r.text
+    human = r.json()
+    assert main(["publish", "--now", NOW, "--post", post.id]) == 1
+    capsys.readouterr()
+    after = wp_get(wordpress, f"/wp/v2/posts/{human['id']}", context="edit")
+    assert (after["status"], after["title"]["raw"], after["content"]["raw"]) == (
+        "private", "Bài riêng của cán bộ", "<p>Không được sửa.</p>")
+    assert [p["id"] for p in by_slug(wordpress, post.slug)] == [human["id"]]
+    lg = open_ledger(None, repo)
+    row = lg.get(post.id, "portal")
+    lg.close()
+    assert row.state == "failed" and row.remote_id is None
+    main(["status", "--now", NOW, "--lang", "en"])
+    status = capsys.readouterr().out
+    assert f"already taken on WordPress by post {human['id']}" in status, status
