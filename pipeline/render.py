@@ -281,6 +281,7 @@ class Renderer:
                 "unit": post.unit, "unit_name": ctx["unit_name"], "author": post.author,
                 "publish_at": post.publish_at, "correction": post.correction, "retracted": post.retracted,
                 "description": post.summary[:300], "image_hash": post.image_hash,
+                "source_dir": str(post.path.parent),  # where relative images in the body are
             })
             self._last_extra = (post, extra)
         return Rendering(
