@@ -14,9 +14,16 @@ still young enough (``idempotency_window``, a little under the hour). Past the w
 tell, and says so with an :class:`~pipeline.errors.InDoubtPublishError` instead of risking a second status.
 
 Rate limits: ``X-RateLimit-Remaining`` / ``-Reset`` of every answer are remembered per bucket
-(general; media uploads; deletes). An operation starts only while more than ``rate_reserve``
-requests remain, and no request is sent to a bucket known to be exhausted: the adapter raises
+(general; media uploads; deletes; ``statuses``: the answer to a status creation describes
+Mastodon's separate 300-per-3-hours posting limiter, not the general one, so it is kept apart).
+An operation starts only while more than ``rate_reserve`` requests remain, and no request is
+sent to a bucket known to be exhausted: the adapter raises
 ``TransientPublishError(retry_after=<seconds until Reset>)`` instead of collecting a 429.
+
+Media still processing: Mastodon refuses a status with unprocessed media with a 422 whose text
+is translated into the account's language, so the text is never read: a 422 to a status with
+media is followed by ``GET /api/v1/media/:id``, and its ``206`` (still processing) makes the
+refusal transient.
 """
 
 from __future__ import annotations
@@ -41,7 +48,7 @@ log = logging.getLogger(__name__)
 VISIBILITIES = ("public", "unlisted", "private", "direct")
 URL_RE = re.compile(r"(?<![\w/])https?://[^\s<>\"]+[^\s<>\".,:;!?'\")\]]")
 REMOTE_MENTION_RE = re.compile(r"(?<![\w/])@([a-z0-9_]+(?:[a-z0-9_.-]+[a-z0-9_])?)@[\w.-]+\w", re.I)
-NOT_READY = "Cannot attach files that have not finished processing"
+REQUIRED_SCOPES = ("write:statuses", "write:media")
 
 
 def _extends(ch: str) -> bool:
@@ -195,9 +202,6 @@ class MastodonPublisher(Publisher):
                                      vendor_message=msg, status=status,
                                      hint=f"create a new access token with scopes write:statuses write:media, "
                                           f"put it in {self.opts['token_env']} and run `loa channels check`")
-        if status == 422 and msg.startswith(NOT_READY):
-            raise TransientPublishError(self.name, post_id, f"Mastodon: {msg}", vendor_message=msg, status=status,
-                                        retry_after=float(self.opts["media_poll_interval"]), holds_channel=False)
         if status == 422:
             raise PermanentPublishError(self.name, post_id, f"Mastodon refused it: {msg}", vendor_message=msg,
                                         status=status)
@@ -253,6 +257,21 @@ class MastodonPublisher(Publisher):
                                     retry_after=float(self.opts["media_poll_interval"]) * attempts, code="processing",
                                     holds_channel=False)
 
+    def _still_processing(self, exc: PublishError, media_ids: list[str], post_id: str | None) -> None:
+        """After a 422 to a status with media: raise a transient error if the media is still
+        processing (``206`` from the media endpoint), whatever language the refusal was in."""
+        if exc.status != 422 or not media_ids or isinstance(exc, PublisherAuthError):
+            return
+        try:
+            resp, _ = self._request("GET", f"/api/v1/media/{media_ids[0]}", "general", post_id)
+        except PublishError:
+            return  # the refusal stands as it was
+        if resp.status_code == 206:
+            raise TransientPublishError(self.name, post_id, "Mastodon is still processing the image",
+                                        vendor_message=exc.vendor_message, status=422, code="processing",
+                                        retry_after=float(self.opts["media_poll_interval"]),
+                                        holds_channel=False) from None
+
     # -- hooks ------------------------------------------------------------------------------------------
     def _age(self, iso: str) -> float:
         return (self.clock() - datetime.fromisoformat(iso)).total_seconds()
@@ -270,6 +289,7 @@ class MastodonPublisher(Publisher):
                 hint="look at the account: if the status is there, record it as published; if not, run `loa retry`")
         needed = 1 + int(self.opts["rate_reserve"]) + (2 if rendering.image_path else 0)
         self._gate("general", rendering.post_id, needed)
+        self._gate("statuses", rendering.post_id, 1)  # the posting limiter: no upload for a status that must wait
         try:
             media_ids, sha = self._media(rendering, rec)
         finally:  # an upload still processing is reused by the retry, not uploaded again
@@ -283,7 +303,7 @@ class MastodonPublisher(Publisher):
         if media_ids:
             payload["media_ids"] = media_ids
         try:
-            _, body = self._request("POST", "/api/v1/statuses", "general", rendering.post_id, json=payload,
+            _, body = self._request("POST", "/api/v1/statuses", "statuses", rendering.post_id, json=payload,
                                     headers={"Idempotency-Key": _header_key(key)})
         except PublishError as exc:
             # 422 comes from the service after its key check: nothing exists under this key.
@@ -291,6 +311,7 @@ class MastodonPublisher(Publisher):
             if exc.status == 422:
                 rec["state"] = "failed"
                 self._save(key, rec)
+                self._still_processing(exc, media_ids, rendering.post_id)
             raise
         rec.update(state="done", id=str(body["id"]), url=body.get("url"))
         self._save(key, rec)
@@ -315,9 +336,17 @@ class MastodonPublisher(Publisher):
                 media_ids, sha = rec["media_ids"], data_sha  # already attached to this status
             else:
                 media_ids, sha = self._media(rendering, {})
-        payload = {"status": rendering.body, "language": self.opts["language"], "media_ids": media_ids}
-        _, body = self._request("PUT", f"/api/v1/statuses/{previous.remote_id}", "general", rendering.post_id,
-                                needed=1 + int(self.opts["rate_reserve"]), json=payload)
+        payload: dict[str, Any] = {"status": rendering.body, "language": self.opts["language"], "media_ids": media_ids}
+        if media_ids:
+            # the alt text travels with the edit: PUT /api/v1/media/:id only reaches media not yet
+            # attached, and an unchanged image is not uploaded again
+            payload["media_attributes"] = [{"id": m, "description": rendering.image_alt or ""} for m in media_ids]
+        try:
+            _, body = self._request("PUT", f"/api/v1/statuses/{previous.remote_id}", "general", rendering.post_id,
+                                    needed=1 + int(self.opts["rate_reserve"]), json=payload)
+        except PublishError as exc:
+            self._still_processing(exc, media_ids, rendering.post_id)
+            raise
         log.info("Edited %s on Mastodon channel %s (%s)", rendering.post_id, self.name, previous.remote_id)
         return PublishResult(previous.remote_id, body.get("url") or previous.remote_url,
                              {"media_ids": media_ids, "media_sha": sha, "edited_at": body.get("edited_at")})
@@ -333,17 +362,41 @@ class MastodonPublisher(Publisher):
         log.info("Deleted Mastodon status %s from channel %s: %s", previous.remote_id, self.name, reason)
 
     def _check(self) -> ChannelHealth:
-        _, me = self._request("GET", "/api/v1/accounts/verify_credentials", "general", None)
+        """``GET /api/v1/apps/verify_credentials``, which any token of the app may call (Mastodon
+        4.x; some older versions want ``read``, and answer 403 for a token without it: the token
+        is then valid all the same). The account is read only when the app has ``read:accounts``."""
+        messages: list[str] = []
+        ok = True
+        scopes: set[str] | None = None
+        app: dict[str, Any] = {}
+        try:
+            _, app = self._request("GET", "/api/v1/apps/verify_credentials", "general", None)
+        except PublisherAuthError as exc:
+            if exc.status != 403:
+                raise
+            messages.append("the token is valid; this instance tells its scopes only to a token with `read`")
+        if isinstance(app.get("scopes"), list):
+            scopes = {str(x) for x in app["scopes"]}
+            missing = [s for s in REQUIRED_SCOPES if s not in scopes and "write" not in scopes]
+            if missing:
+                ok = False
+                messages.append("the app lacks the scope(s) " + ", ".join(missing)
+                                + ": create a token with write:statuses write:media")
         _, inst = self._request("GET", "/api/v2/instance", "general", None)
+        domain = inst.get("domain") or self.base.split("//")[-1]
+        acct = None
+        if scopes is not None and scopes & {"read", "read:accounts"}:
+            _, me = self._request("GET", "/api/v1/accounts/verify_credentials", "general", None)
+            acct = me.get("acct")
+        identity = f"@{acct}@{domain}" if acct else f"app {app.get('name') or '?'} on {domain}"
+        messages.insert(0, f"Mastodon account {identity}" if acct else f"Mastodon token of {identity}")
         conf = (inst.get("configuration") or {}).get("statuses") or {}
-        identity = f"@{me.get('acct', '?')}@{inst.get('domain') or self.base.split('//')[-1]}"
-        messages = [f"Mastodon account {identity}"]
         limit = conf.get("max_characters")
         if limit is not None and int(limit) != self.limits["text"]:
             messages.append(f"this instance allows {limit} characters; Loa renders for {self.limits['text']}")
         if conf.get("characters_reserved_per_url", 23) != 23:
             messages.append(f"this instance counts URLs as {conf['characters_reserved_per_url']} characters, not 23")
-        return ChannelHealth(self.name, True, tuple(messages), identity=identity)
+        return ChannelHealth(self.name, ok, tuple(messages), identity=identity)
 
 
 def _header_key(key: str) -> str:

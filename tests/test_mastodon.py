@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import json
 import logging
 import threading
 import time
@@ -137,6 +139,73 @@ def test_edit_replaces_text_and_keeps_or_swaps_the_image(server, image, tmp_path
     assert status.media_ids == []
 
 
+def test_an_alt_text_change_alone_is_sent_with_the_edit(server, image):
+    pub = make(server)
+    first = pub.publish(rendering(image=image, alt="ảnh"), key="k1")
+    [mid] = first.extra["media_ids"]
+    # the media endpoint cannot do it once the media is attached (Mastodon: where(status_id: nil))
+    assert requests.put(f"{server.url}/api/v1/media/{mid}", headers=auth(), json={"description": "x"}).status_code == 404
+    edited = pub.update(rendering(image=image, alt="Người dân nộp hồ sơ tại bộ phận một cửa"), first)
+    assert edited.extra["media_ids"] == [mid] and len(server.calls("POST", "/api/v2/media")) == 1
+    assert server.media[mid].description == "Người dân nộp hồ sơ tại bộ phận một cửa"
+    [put] = server.calls("PUT", "/api/v1/statuses/")
+    assert json.loads(put.body)["media_attributes"] == [{"id": mid, "description": "Người dân nộp hồ sơ tại bộ phận "
+                                                                                  "một cửa"}]
+
+
+def _vietnamese_account_with_unprocessed_media(server, image, clock):
+    server.accounts["1"].locale = "vi"
+    server.media_delay = 5.0
+    server.use_clock(clock)
+    up = requests.post(server.url + "/api/v2/media", headers=auth(), files={"file": ("a.png", PNG, "image/png")})
+    return up.json()["id"]
+
+
+def test_still_processing_is_recognised_in_any_language(server, image):
+    clock = FakeClock()
+    mid = _vietnamese_account_with_unprocessed_media(server, image, clock)
+    early = requests.post(server.url + "/api/v1/statuses", headers=auth(), json={"status": "x", "media_ids": [mid]})
+    assert early.status_code == 422 and not early.json()["error"].startswith("Cannot attach")
+    # a resend under the same key after a restart reuses the upload without polling it first
+    pub = make(server, shared=clock)
+    sha = hashlib.sha256(PNG).hexdigest()
+    pub._save("k1", {"state": "sending", "at": clock().isoformat(), "media_ids": [mid], "media_sha": sha,
+                     "media_at": clock().isoformat()})
+    with pytest.raises(TransientPublishError) as exc:
+        pub.publish(rendering(image=image, alt="ảnh"), key="k1")
+    assert (exc.value.status, exc.value.code, exc.value.reason) == (422, "processing",
+                                                                   "Mastodon is still processing the image")
+    assert exc.value.holds_channel is False and exc.value.vendor_message == early.json()["error"]
+    clock.sleep(5.0)
+    done = pub.publish(rendering(image=image, alt="ảnh"), key="k1")
+    assert done.extra["media_ids"] == [mid] and len(server.live_statuses()) == 1
+
+
+def test_another_422_in_vietnamese_stays_permanent(server, image):
+    server.accounts["1"].locale = "vi"
+    server.max_characters = 10
+    with pytest.raises(PermanentPublishError) as exc:
+        make(server).publish(rendering(image=image, alt="ảnh"), key="k1")
+    assert exc.value.status == 422 and not isinstance(exc.value, TransientPublishError)
+
+
+def test_the_posting_limiter_is_kept_apart_from_the_general_bucket(server):
+    server.buckets["statuses"] = Bucket(2, 10800.0)  # Mastodon: 300 statuses per 3 hours
+    pub = make(server)
+    first = pub.publish(rendering(post_id="a"), key="a")
+    pub.publish(rendering(post_id="b"), key="b")
+    assert len(server.calls("POST", "/api/v1/statuses")) == 2
+    sent = len(server.requests)
+    with pytest.raises(TransientPublishError) as exc:
+        pub.publish(rendering(post_id="c"), key="c")
+    assert exc.value.code == "rate_limit" and len(server.requests) == sent  # refused here, nothing sent
+    assert exc.value.retry_after <= 10800
+    # edits and deletions are not posts: they go on
+    pub.update(rendering("Đính chính", post_id="a"), first)
+    pub.retract(first, "gỡ")
+    assert server.throttled == [] and len(server.live_statuses()) == 1
+
+
 def test_delete_then_delete_again_is_already_gone(server):
     pub = make(server)
     result = pub.publish(rendering(), key="k1")
@@ -153,12 +222,38 @@ def test_delete_answers_the_status_with_its_source_text(server):
     assert gone.status_code == 200 and gone.json()["text"] == "nguồn" and gone.json()["id"] == created["id"]
 
 
-def test_check_reports_account_and_instance_limits(server):
+def test_check_works_with_the_scopes_loa_asks_for(server):
+    # write:statuses write:media only: accounts/verify_credentials (read:accounts) is refused...
+    refused = requests.get(server.url + "/api/v1/accounts/verify_credentials", headers=auth())
+    assert (refused.status_code, refused.json()) == (403, {"error": "This action is outside the authorized scopes"})
+    # ...so the check asks the app's own verify_credentials, which any token of the app may call
     health = make(server).check()
-    assert health.ok and health.identity == "@ubnd@127.0.0.1"
-    assert health.messages == ("Mastodon account @ubnd@127.0.0.1",)
+    assert health.ok and health.identity == "app Loa on 127.0.0.1"
+    assert health.messages == ("Mastodon token of app Loa on 127.0.0.1",)
+    assert server.calls("GET", "/api/v1/accounts/verify_credentials")[1:] == []
     server.max_characters = 400
     assert make(server).check().messages[-1] == "this instance allows 400 characters; Loa renders for 500"
+
+
+def test_check_names_the_account_when_the_token_may_read_it_and_missing_write_scopes(server):
+    server.add_account("reader-token", "ubnd", scopes="read:accounts write:statuses write:media")
+    health = make(server, env={"LOA_MASTODON_TOKEN": "reader-token"}).check()
+    assert health.ok and health.identity == "@ubnd@127.0.0.1"
+    assert health.messages == ("Mastodon account @ubnd@127.0.0.1",)
+    server.add_account("text-only", "ubnd", scopes="write:statuses")
+    health = make(server, env={"LOA_MASTODON_TOKEN": "text-only"}).check()
+    assert not health.ok and health.messages[1] == ("the app lacks the scope(s) write:media: create a token with "
+                                                    "write:statuses write:media")
+    server.add_account("all-write", "ubnd", scopes="write")
+    assert make(server, env={"LOA_MASTODON_TOKEN": "all-write"}).check().ok
+
+
+def test_check_on_an_instance_whose_app_endpoint_wants_read(server):
+    server.app_verify_needs_read = True  # Mastodon before 4.3: doorkeeper_authorize! :read
+    health = make(server).check()
+    assert health.ok and health.messages == (
+        "Mastodon token of app ? on 127.0.0.1",
+        "the token is valid; this instance tells its scopes only to a token with `read`")
 
 
 def test_bad_visibility_is_a_config_error(server):

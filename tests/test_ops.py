@@ -27,10 +27,11 @@ def test_vietnamese_date_filters():
     assert thu(date(2024, 3, 25)) == "thứ Hai" and thu(date(2024, 3, 31)) == "Chủ nhật"
 
 
-def _fb_repo(tmp_path, server, posts):
+def _fb_repo(tmp_path, server, posts, extra=""):
     cfg = (make_repo.__globals__["ROOT"] / "config.toml").read_text(encoding="utf-8")
     cfg = cfg.replace('[channels.facebook]\ntype = "facebook"\nenabled = false\npage_id = "123456789"',
-                      f'[channels.facebook]\ntype = "facebook"\nenabled = true\npage_id = "{server.page_id}"\napi_base = "{server.url}"')
+                      f'[channels.facebook]\ntype = "facebook"\nenabled = true\npage_id = "{server.page_id}"\napi_base = "{server.url}"'
+                      + extra)
     return make_repo(tmp_path, posts, config=cfg)
 
 
@@ -39,17 +40,22 @@ def test_channels_check_shows_expiry_and_warns_about_later_posts(tmp_path, monke
     with FacebookServer() as server:
         server.add_token(token, expires_in=3 * 86400)
         when = (datetime.now(VN) + timedelta(days=5)).strftime("%Y-%m-%d %H:%M")
-        root = _fb_repo(tmp_path, server, {"news/a.md": post(publish_at=when, channels=["facebook"], unit="phuong-vung-tau")})
+        app = f'\napp_id = "{server.app_id}"\napp_secret_env = "LOA_FACEBOOK_APP_SECRET"'
+        root = _fb_repo(tmp_path, server, {"news/a.md": post(publish_at=when, channels=["facebook"], unit="phuong-vung-tau")},
+                        extra=app)
         monkeypatch.chdir(root)
         monkeypatch.setenv("LOA_FACEBOOK_TOKEN", token)
+        # expiry comes from debug_token, which Facebook answers only to an app token (app_id|secret)
+        monkeypatch.setenv("LOA_FACEBOOK_APP_SECRET", server.app_secret)
         monkeypatch.setenv("LOA_SERVER_CONFIG", approve({"facebook": {"api_base": server.url,
-                                                                      "token_env": "LOA_FACEBOOK_TOKEN"}}))
+                                                                      "token_env": "LOA_FACEBOOK_TOKEN",
+                                                                      "app_secret_env": "LOA_FACEBOOK_APP_SECRET"}}))
         code = main(["channels", "check", "--channel", "facebook"])
         out = capsys.readouterr().out
         assert code == 0, out
         assert out.startswith("facebook (facebook): OK, expires ")
         assert "WARNING: 1 scheduled post(s) would go out after the credential expires" in out
-        assert token not in out
+        assert token not in out and server.app_secret not in out
         monkeypatch.setenv("LOA_FACEBOOK_TOKEN", "EAAGwrong")
         assert main(["channels", "check", "--channel", "facebook"]) == 1
         out = capsys.readouterr().out
