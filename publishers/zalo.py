@@ -2,7 +2,23 @@
 
 Options: ``app_id``, ``app_secret_env``, ``refresh_token_env`` (the first refresh token),
 ``token_env`` (optional first access token), ``api_base``, ``oauth_base``, ``verify_attempts``,
-``verify_interval``, ``article_status``, ``comment``, and the knobs for what Zalo does not document.
+``verify_interval``, ``article_status``, ``comment``, ``media_base_url``, the ``broadcast`` options,
+and the knobs for what Zalo does not document.
+
+Cover: Zalo's servers fetch the article's ``cover.photo_url`` themselves (the OA image upload
+answers only a chat ``attachment_id``). The URL is the post's image as the portal publishes it:
+``media_base_url`` + ``<image hash><suffix>`` (the static site's ``media/`` layout); by default
+``media_base_url`` is the ``media/`` folder at the root of the post's portal link. It is sent
+percent-encoded. A cover Zalo could not fetch (verify ``-200 "Upload media failed"``, e.g. the
+portal has not published the image yet) is transient.
+
+Broadcast (``broadcast = true``): once the article exists, one broadcast (``/v2.0/oa/message``,
+``recipient.target``, a ``media`` template with the article) brings it to followers' chat, at most
+once per publish key: the attempt is written to the job record before the call and its
+``message_id`` after; an attempt whose answer was lost is never repeated (recorded as "in doubt").
+Loa counts its broadcasts against ``broadcast_per_day`` / ``broadcast_per_month`` (Zalo's
+documented follower quotas; the calendar in Asia/Ho_Chi_Minh) and a spent quota, Loa's own count or
+Zalo's ``quota_codes``, is a wait until the next day or month, never a failure.
 
 Tokens: the access token lives 25 h (``expires_in``, a string), the refresh token is single-use
 and every refresh returns a new one. Both live in the durable state store (keys
@@ -24,10 +40,11 @@ the same key verifies the stored token instead of creating again; a create whose
 is searched for in ``getslice`` (title + ``create_date``) before anything is created again.
 
 Unverified (channels.md [U]/[S]) and therefore configurable: ``token_error_codes`` (default
-``[-216]``), ``processing_codes`` (``[-214]``), ``gone_codes`` (what ``remove`` answers for an
-article already removed; default none, so a second removal is reported, not assumed),
-``create_date`` in milliseconds, the upload answer carrying ``url``, ``max_image_bytes``
-(1 MB), ``refresh_valid_days`` (90).
+``[-216, -124]``: invalid, expired), ``processing_codes`` (``[-214]``), ``media_failed_codes``
+(``[-200]``), ``gone_codes`` (what ``remove`` answers for an article already removed; default none,
+so a second removal is reported, not assumed), ``quota_codes`` (none known), ``max_image_bytes``
+(1 MB), ``refresh_valid_days`` (90). Read either way: ``create_date`` in milliseconds or seconds,
+the article link in ``link_view`` or ``link`` (or none).
 """
 
 from __future__ import annotations
@@ -35,11 +52,11 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import mimetypes
 import threading
 import unicodedata
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping
+from urllib.parse import quote, urljoin, urlsplit
 
 from pipeline.errors import PermanentPublishError, PublisherAuthError, TransientPublishError
 from pipeline.models import PublishResult, Rendering
@@ -50,6 +67,9 @@ log = logging.getLogger(__name__)
 
 #: Without a ledger (a state store with no ``lock``), threads of this process still take turns.
 _LOCAL_REFRESH = threading.Lock()
+
+#: Zalo's follower quotas count calendar days and months in Vietnam.
+VN = timezone(timedelta(hours=7))
 
 REAUTHORIZE = ("authorize the Official Account again in the Zalo developer console, put the new refresh "
                "token in {var} and run `loa channels check`")
@@ -67,7 +87,8 @@ class ZaloPublisher(Publisher):
                    "with the same title created after the attempt. Limits: only `lookup_pages` pages are read, "
                    "two posts with the same title in that window are indistinguishable, and an article that "
                    "Zalo has not listed within `lookup_settle` seconds is taken as never created.")
-    TITLE_MAX, DESCRIPTION_MAX, AUTHOR_MAX = 150, 300, 50
+    # Zalo refuses a title of 150 and a description of 300 characters: both must be *shorter*.
+    TITLE_MAX, DESCRIPTION_MAX, AUTHOR_MAX = 149, 299, 50
     options = (
         OptionSpec("app_id", str, required=True, doc="Zalo app id"),
         OptionSpec("app_secret_env", str, required=True, secret_env=True, doc="variable holding the app secret key"),
@@ -85,8 +106,18 @@ class ZaloPublisher(Publisher):
         OptionSpec("lookup_pages", int, default=3, doc="getslice pages (10 articles) searched by lookup"),
         OptionSpec("lookup_settle", (int, float), default=300,
                    doc="seconds after a lost create during which 'not listed' still means 'maybe'"),
-        OptionSpec("token_error_codes", list, default=[-216], doc="error codes meaning the access token is bad [U]"),
+        OptionSpec("media_base_url", str, default="",
+                   doc="public URL of the folder where the portal serves post images (default: <portal>/media/)"),
+        OptionSpec("broadcast", bool, default=False, doc="send each new article to the followers' chat (once)"),
+        OptionSpec("broadcast_per_day", int, default=1, doc="broadcasts a follower can receive per day [S]"),
+        OptionSpec("broadcast_per_month", int, default=4,
+                   doc="broadcasts a follower can receive per month: 1 basic, 4 advanced/trial, 6 premium [S]"),
+        OptionSpec("token_error_codes", list, default=[-216, -124],
+                   doc="error codes meaning the access token is invalid or expired [S]"),
         OptionSpec("processing_codes", list, default=[-214], doc="verify error codes meaning 'still processing' [U]"),
+        OptionSpec("media_failed_codes", list, default=[-200],
+                   doc="verify error codes meaning 'could not fetch the cover' (transient) [S]"),
+        OptionSpec("quota_codes", list, default=[], doc="broadcast error codes meaning 'quota spent' [U]"),
         OptionSpec("gone_codes", list, default=[], doc="remove error codes meaning 'already removed' [U]"),
         OptionSpec("max_image_bytes", int, default=1024 * 1024, doc="largest cover Zalo accepts [S]"),
         OptionSpec("refresh_valid_days", int, default=90, doc="refresh token lifetime [S]"),
@@ -242,7 +273,7 @@ class ZaloPublisher(Publisher):
         if r.link and (not paragraphs or paragraphs[-1] != r.link):
             paragraphs.append(r.link)
         return {"type": "normal", "title": r.title, "author": str(r.extra.get("author") or ""),
-                "description": str(r.extra.get("description") or ""),
+                "description": self._description(r),
                 "cover": {"cover_type": "photo", "photo_url": cover_url, "status": "show"},
                 "body": [{"type": "text", "content": p} for p in paragraphs],
                 "status": self.opts["article_status"], "comment": self.opts["comment"]}
@@ -254,8 +285,10 @@ class ZaloPublisher(Publisher):
         if r.image_path is None:
             refuse("a Zalo article needs a cover image and this post has none",
                    "add an image to the post, or remove zalo from its channels")
+        # The description is the post's summary, already cut by the renderer: it is shortened
+        # here too (see _description); the title and the author are the reader's first words and
+        # are reported instead.
         for label, value, limit in (("title", r.title, self.TITLE_MAX),
-                                    ("description", str(r.extra.get("description") or ""), self.DESCRIPTION_MAX),
                                     ("author", str(r.extra.get("author") or ""), self.AUTHOR_MAX)):
             if len(value) > limit:
                 refuse(f"the {label} is {len(value)} characters; Zalo accepts at most {limit}",
@@ -265,32 +298,53 @@ class ZaloPublisher(Publisher):
         if not r.body.strip():
             refuse("a Zalo article needs a body and this post's text is empty", "write the post's text")
 
-    def _cover(self, r: Rendering, job: dict[str, Any]) -> tuple[str, str]:
-        """Upload the cover unless this exact image was uploaded before; return (url, sha256)."""
+    def _description(self, r: Rendering) -> str:
+        text = " ".join(str(r.extra.get("description") or "").split())
+        if len(text) <= self.DESCRIPTION_MAX:
+            return text
+        cut = text[:self.DESCRIPTION_MAX - 1]
+        if " " in cut[-40:]:
+            cut = cut.rsplit(" ", 1)[0]
+        return cut.rstrip(" ,;:.") + "…"
+
+    def _cover(self, r: Rendering) -> tuple[str, str]:
+        """The cover's public URL on the portal (Zalo fetches it) and the image's sha256."""
         try:
             data = r.image_path.read_bytes()  # type: ignore[union-attr]
         except OSError as exc:
             raise PermanentPublishError(self.name, r.post_id, f"cannot read the cover image {r.image_path}: {exc.strerror}")
-        sha = hashlib.sha256(data).hexdigest()
-        if job.get("cover_sha") == sha and job.get("cover_url"):
-            return job["cover_url"], sha
         if len(data) > int(self.opts["max_image_bytes"]):
             raise PermanentPublishError(self.name, r.post_id,
                                         f"the cover image is {len(data)} bytes; Zalo accepts at most {self.opts['max_image_bytes']}",
                                         hint="save a smaller JPEG or PNG (under 1 MB) as the post's image")
-        mime = mimetypes.guess_type(r.image_path.name)[0] or "image/jpeg"  # type: ignore[union-attr]
-        got = self._api("POST", "/v2.0/oa/upload/image", r.post_id, files={"file": (r.image_path.name, data, mime)})  # type: ignore[union-attr]
-        url = got.get("url") or got.get("photo_url")
-        if not url:
-            raise PermanentPublishError(self.name, r.post_id, "Zalo accepted the cover image but gave no URL for it",
-                                        vendor_message=", ".join(sorted(got)))
-        return url, sha
+        if not (data.startswith(b"\xff\xd8\xff") or data.startswith(b"\x89PNG\r\n\x1a\n")):
+            raise PermanentPublishError(self.name, r.post_id, "the cover image is not a JPEG or PNG; Zalo articles take "
+                                        "only those", hint="save the post's image as JPEG or PNG")
+        sha = hashlib.sha256(data).hexdigest()
+        base = str(self.opts["media_base_url"] or "")
+        if not base:
+            parts = urlsplit(r.link or "")
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                raise PermanentPublishError(self.name, r.post_id,
+                                            "the cover must be a public URL and neither media_base_url nor the post's "
+                                            "portal link gives one", hint=f"set channels.{self.name}.media_base_url")
+            base = f"{parts.scheme}://{parts.netloc}/media/"
+        name = f"{r.extra.get('image_hash') or sha}{r.image_path.suffix.lower()}"  # type: ignore[union-attr]
+        return public_url(urljoin(base if base.endswith("/") else base + "/", name)), sha
 
     def _verify(self, token: str, post_id: str | None) -> str:
         attempts = max(1, int(self.opts["verify_attempts"]))
         for n in range(attempts):
             try:
                 data = self._api("POST", "/v2.0/article/verify", post_id, json={"token": token})
+            except PermanentPublishError as exc:
+                if isinstance(exc, PublisherAuthError) or _int(exc.code) not in self.opts["media_failed_codes"]:
+                    raise
+                raise TransientPublishError(self.name, post_id,
+                                            f"Zalo could not fetch the cover image ({exc.vendor_message}); it must be "
+                                            "public on the portal. Loa tries again later", vendor_message=exc.vendor_message,
+                                            code="media_failed", retry_after=float(self.opts["lookup_settle"]),
+                                            holds_channel=False) from None
             except TransientPublishError as exc:
                 if exc.code is None or _int(exc.code) not in self.opts["processing_codes"]:
                     raise
@@ -315,7 +369,7 @@ class ZaloPublisher(Publisher):
                 raise
             log.warning("Published %s to %s as %s but could not read its link: %s", post_id, self.name, article_id, exc.reason)
             return None
-        return data.get("link_view") or data.get("link")
+        return _link_of(data)
 
     # -- hooks ------------------------------------------------------------------------------------
     def _send(self, rendering: Rendering, key: str) -> PublishResult:
@@ -324,7 +378,9 @@ class ZaloPublisher(Publisher):
         found = self._settle(rendering, key, job)
         if found is not None:
             return found
-        cover_url, sha = self._cover(rendering, job)
+        cover_url, sha = self._cover(rendering)
+        if self.opts["broadcast"]:
+            self._quota_wait(rendering.post_id)  # the article and its notice go out together
         job = {"cover_url": cover_url, "cover_sha": sha, "at": self.clock().isoformat()}
         self._save("job." + key, job)  # before create: a lost answer is then searched for, not re-created
         try:
@@ -343,6 +399,7 @@ class ZaloPublisher(Publisher):
     def _settle(self, r: Rendering, key: str, job: dict[str, Any]) -> PublishResult | None:
         """What an earlier attempt with this key left behind: a result, or ``None`` to create anew."""
         if job.get("id"):
+            self._broadcast(r, key, job)
             return PublishResult(job["id"], job.get("url"), _extra(job))
         if job.get("token"):
             return self._finish(r, key, job)
@@ -352,6 +409,7 @@ class ZaloPublisher(Publisher):
         if found is not None:
             job.update(id=found.remote_id, url=found.remote_url)
             self._save("job." + key, job)
+            self._broadcast(r, key, job)
             return PublishResult(found.remote_id, found.remote_url, _extra(job))
         age = (self.clock() - datetime.fromisoformat(job["at"])).total_seconds()
         if age < float(self.opts["lookup_settle"]):
@@ -365,8 +423,9 @@ class ZaloPublisher(Publisher):
     def _finish(self, r: Rendering, key: str, job: dict[str, Any]) -> PublishResult:
         try:
             article_id = self._verify(job["token"], r.post_id)
-        except PermanentPublishError as exc:
-            if not isinstance(exc, PublisherAuthError):
+        except (PermanentPublishError, TransientPublishError) as exc:
+            if not isinstance(exc, PublisherAuthError) and (isinstance(exc, PermanentPublishError)
+                                                            or exc.code == "media_failed"):
                 # the job is dead; keep "at" so that a retry searches getslice before creating again
                 job.pop("token", None)
                 self._save("job." + key, job)
@@ -374,34 +433,116 @@ class ZaloPublisher(Publisher):
         job.update(id=article_id, url=self._link(article_id, r.post_id))
         self._save("job." + key, job)
         log.info("Published %s to Zalo channel %s as article %s", r.post_id, self.name, article_id)
+        self._broadcast(r, key, job)
         return PublishResult(article_id, job["url"], _extra(job))
 
+    # -- the broadcast ----------------------------------------------------------------------------
+    def _sent_broadcasts(self) -> list[datetime]:
+        return [datetime.fromisoformat(t) for t in self._load("broadcasts").get("sent", [])]
+
+    def _quota_wait(self, post_id: str | None) -> None:
+        """Raise a throttle until the next day or month when Loa's broadcasts have spent the quota."""
+        now = self.clock().astimezone(VN)
+        sent = [t.astimezone(VN) for t in self._sent_broadcasts()]
+        month = [t for t in sent if (t.year, t.month) == (now.year, now.month)]
+        today = [t for t in month if t.date() == now.date()]
+        per_day, per_month = int(self.opts["broadcast_per_day"]), int(self.opts["broadcast_per_month"])
+        if len(month) >= per_month:
+            until, why = _next_month(now), f"{len(month)} of {per_month} this month"
+        elif len(today) >= per_day:
+            until, why = _next_day(now), f"{len(today)} of {per_day} today"
+        else:
+            return
+        raise TransientPublishError(self.name, post_id,
+                                    f"Zalo's broadcast quota is spent ({why}); the article and its notice wait "
+                                    f"until {until.isoformat()}", code="broadcast_quota", throttle=True,
+                                    retry_after=max((until - now).total_seconds(), 1.0))
+
+    def _broadcast(self, r: Rendering, key: str, job: dict[str, Any]) -> None:
+        """Send the article to the followers once, if the channel asks for it (module docstring)."""
+        if not self.opts["broadcast"] or job.get("broadcast", {}).get("state") in ("sent", "in_doubt", "refused"):
+            return
+        if job.get("broadcast", {}).get("state") == "sending":
+            # the answer to an earlier attempt was lost: Zalo may be delivering it; never twice
+            job["broadcast"]["state"] = "in_doubt"
+            self._save("job." + key, job)
+            log.warning("The broadcast of %s on Zalo channel %s may or may not have gone out (its answer was lost); "
+                        "Loa does not send it again: see the OA's broadcast history", r.post_id, self.name)
+            return
+        lock = getattr(self.state, "lock", None)
+        with lock("zalo.broadcast") if lock is not None else _LOCAL_REFRESH:
+            self._quota_wait(r.post_id)
+            now = self.clock()
+            job["broadcast"] = {"state": "sending", "at": now.isoformat()}
+            self._save("job." + key, job)  # before the call: a lost answer is never sent again
+            book = self._load("broadcasts")
+            keep = now - timedelta(days=62)
+            book["sent"] = [t for t in book.get("sent", []) if datetime.fromisoformat(t) > keep] + [now.isoformat()]
+            self._save("broadcasts", book)
+        body = {"recipient": {"target": {}},
+                "message": {"attachment": {"type": "template", "payload": {
+                    "template_type": "media", "elements": [{"media_type": "article", "attachment_id": job["id"]}]}}}}
+        try:
+            data = self._api("POST", "/v2.0/oa/message", r.post_id, json=body)
+        except (TransientPublishError, PermanentPublishError) as exc:
+            if exc.code is None or (isinstance(exc, TransientPublishError) and exc.maybe_sent):
+                raise  # no answer: "sending" stays, and the next attempt records it as in doubt
+            self._unbook(now)
+            if _int(exc.code) in self.opts["quota_codes"]:
+                job.pop("broadcast")
+                self._save("job." + key, job)
+                until = _next_day(self.clock().astimezone(VN))
+                raise TransientPublishError(self.name, r.post_id, f"Zalo refused the broadcast for its quota: "
+                                            f"{exc.vendor_message}; Loa sends it after {until.isoformat()}",
+                                            vendor_message=exc.vendor_message, code="broadcast_quota", throttle=True,
+                                            retry_after=max((until - self.clock()).total_seconds(), 1.0)) from None
+            if isinstance(exc, PublisherAuthError) or isinstance(exc, TransientPublishError):
+                job.pop("broadcast")
+                self._save("job." + key, job)
+                raise
+            # refused for good: the article is published; the ledger keeps why its notice is missing
+            job["broadcast"] = {"state": "refused", "at": now.isoformat(), "error": exc.vendor_message or exc.reason}
+            self._save("job." + key, job)
+            log.warning("Zalo refused the broadcast of %s on channel %s: %s", r.post_id, self.name, exc.reason)
+            return
+        job["broadcast"] = {"state": "sent", "at": now.isoformat(), "message_id": str(data.get("message_id") or "")}
+        self._save("job." + key, job)
+        log.info("Broadcast %s to the followers of Zalo channel %s (message %s)", r.post_id, self.name,
+                 job["broadcast"]["message_id"])
+
+    def _unbook(self, at: datetime) -> None:
+        book = self._load("broadcasts")
+        book["sent"] = [t for t in book.get("sent", []) if t != at.isoformat()]
+        self._save("broadcasts", book)
+
     def _find(self, r: Rendering, since: datetime) -> PublishResult | None:
-        since_ms = (since.timestamp() - 120) * 1000  # clock skew between us and Zalo
+        since_s = since.timestamp() - 120  # clock skew between us and Zalo
         title = _norm(r.title)
         for page in range(int(self.opts["lookup_pages"])):
             data = self._api("GET", "/v2.0/article/getslice", r.post_id,
                              params={"offset": page * 10, "limit": 10, "type": "normal"})
             medias = data.get("medias") or []
             for m in medias:
-                created = float(m.get("create_date") or 0)
-                if created < since_ms:
+                created = _epoch_seconds(m.get("create_date"))
+                if created is not None and created < since_s:
                     return None  # newest first: everything after this is older than the attempt
                 if _norm(str(m.get("title") or "")) == title:
-                    return PublishResult(str(m["id"]), m.get("link_view"))
+                    return PublishResult(str(m["id"]), _link_of(m))
             if len(medias) < 10:
                 return None
         return None
 
     def _update(self, rendering: Rendering, previous: PublishResult) -> PublishResult:
         self._check_article(rendering)
-        cover_url, sha = self._cover(rendering, dict(previous.extra))
+        cover_url, sha = self._cover(rendering)
         doc = self._article(rendering, cover_url) | {"id": previous.remote_id}
         data = self._api("POST", "/v2.0/article/update", rendering.post_id, json=doc)
         # update is a full replacement, so repeating it after a lost answer is harmless
         self._verify(str(data.get("token") or ""), rendering.post_id)
         log.info("Updated %s on Zalo channel %s (article %s)", rendering.post_id, self.name, previous.remote_id)
-        return PublishResult(previous.remote_id, previous.remote_url, {"cover_url": cover_url, "cover_sha": sha})
+        # an edit is not announced again: the broadcast record of the first publish is kept
+        extra = {k: previous.extra[k] for k in ("broadcast",) if k in previous.extra}
+        return PublishResult(previous.remote_id, previous.remote_url, {"cover_url": cover_url, "cover_sha": sha, **extra})
 
     def _retract(self, previous: PublishResult, reason: str) -> None:
         try:
@@ -451,4 +592,39 @@ def _norm(text: str) -> str:
 
 
 def _extra(job: dict[str, Any]) -> dict[str, Any]:
-    return {"cover_url": job.get("cover_url"), "cover_sha": job.get("cover_sha")}
+    extra = {"cover_url": job.get("cover_url"), "cover_sha": job.get("cover_sha")}
+    if job.get("broadcast"):
+        extra["broadcast"] = dict(job["broadcast"])
+    return extra
+
+
+def _next_day(now: datetime) -> datetime:
+    return datetime(now.year, now.month, now.day, tzinfo=VN) + timedelta(days=1)
+
+
+def _next_month(now: datetime) -> datetime:
+    return datetime(now.year + now.month // 12, now.month % 12 + 1, 1, tzinfo=VN)
+
+
+def public_url(url: str) -> str:
+    """``url`` percent-encoded as Zalo wants it: spaces and non-ASCII letters escaped (UTF-8),
+    the URL's own delimiters and existing ``%XX`` escapes kept."""
+    return quote(url, safe=":/?#[]@!$&'()*+,;=%~")
+
+
+def _epoch_seconds(value: Any) -> float | None:
+    """getslice's ``create_date``, read as milliseconds or seconds (channels.md: unverified).
+
+    A value above 10^11 cannot be seconds (the year 5138), and one below cannot be milliseconds
+    of an article (March 1973), so the magnitude decides."""
+    try:
+        n = float(value)
+    except (TypeError, ValueError):
+        return None
+    return n / 1000 if n > 1e11 else n
+
+
+def _link_of(data: Mapping[str, Any]) -> str | None:
+    """The article's public link: ``link_view`` as clients report it, ``link`` as some mirrors do."""
+    link = data.get("link_view") or data.get("link")
+    return str(link) if link else None

@@ -334,8 +334,10 @@ ERRORS = [
      "Loa holds this channel until then", None),
     ("zalo", lambda w: w.zalo.inject("/v2.0/article/create", status=502, body={"message": "Bad Gateway"}),
      "anh.png", "retrying", "Zalo answered HTTP 502 to /v2.0/article/create", "Bad Gateway", None, None),
-    ("zalo", lambda w: None, "anh.gif", "failed", "Zalo refused image: Image must be jpg or png (error -201)",
-     "Image must be jpg or png", None, None),
+    ("zalo", lambda w: w.zalo.inject("/v2.0/article/create", status=200,
+                                     body={"error": -201, "message": "title allow 1 to 150 characters"}),
+     "anh.png", "failed", "Zalo refused create: title allow 1 to 150 characters (error -201)",
+     "title allow 1 to 150 characters", None, None),
     ("zalo", _zalo_auth, "anh.png", "auth", "Zalo refused to refresh the access token",
      "Invalid refresh token: Refresh token is invalid or has been used",
      "authorize the Official Account again in the Zalo developer console, put the new refresh token in "

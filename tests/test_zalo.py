@@ -14,6 +14,7 @@ from pipeline.errors import PermanentPublishError, PublisherAuthError, Transient
 from pipeline.models import Rendering
 from publishers.base import MemoryState
 from publishers.zalo import ZaloPublisher
+from tests.servers.base import Request, Response, VendorServer
 from tests.servers.zalo import ZaloServer
 
 PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==")
@@ -47,9 +48,32 @@ class Clock:
         return datetime.now(timezone.utc) + self.offset
 
 
+class Portal(VendorServer):
+    """The e-portal, where the post's image is public and Zalo's servers fetch the cover."""
+
+    def __init__(self):
+        super().__init__()
+        self.files: dict[str, bytes] = {}
+
+    def handle(self, req: Request) -> Response:
+        data = self.files.get(req.path)
+        return Response(200, data, {"Content-Type": "image/png"}) if data else Response(404, "not found")
+
+
+IMAGE_HASH = "9f2c4e"
+
+
 @pytest.fixture
-def server():
-    with ZaloServer() as s:
+def portal():
+    with Portal() as p:
+        p.files[f"/media/{IMAGE_HASH}.png"] = PNG
+        yield p
+
+
+@pytest.fixture
+def server(portal):
+    with ZaloServer(fetch_covers=True) as s:
+        s.portal = portal
         yield s
 
 
@@ -69,16 +93,17 @@ def image(tmp_path):
 def make(server, env, *, state=None, clock=None, **opts):
     o = {"app_id": server.app_id, "app_secret_env": "ZALO_SECRET", "refresh_token_env": "ZALO_REFRESH",
          "token_env": "ZALO_ACCESS", "api_base": server.url, "oauth_base": server.url,
-         "verify_interval": 0.01, "verify_attempts": 3}
+         "verify_interval": 0.01, "verify_attempts": 3, "media_base_url": server.portal.url + "/media/"}
     o.update(opts)
     return ZaloPublisher("zalo", o, env=env, state=state if state is not None else MemoryState(), clock=clock)
 
 
 def rendering(image, *, title="Nộp hồ sơ trực tuyến từ 1/3", body=BODY, description="Hướng dẫn nộp hồ sơ",
-              author="Phòng Văn hóa và Thông tin", post_id="2025-02-dvctt"):
+              author="Phòng Văn hóa và Thông tin", post_id="2025-02-dvctt", image_hash=IMAGE_HASH):
     return Rendering(post_id=post_id, channel="zalo", channel_type="zalo", kind="article", title=title, body=body,
                      length=len(body), limit=None, source_hash="s1", hash="h1", image_path=image, image_alt="ảnh",
-                     link=LINK, extra=MappingProxyType({"description": description, "author": author}))
+                     link=LINK, extra=MappingProxyType({"description": description, "author": author,
+                                                    "image_hash": image_hash}))
 
 
 def refreshes(server):
@@ -86,7 +111,7 @@ def refreshes(server):
 
 
 # -- happy paths ---------------------------------------------------------------------------------------
-def test_publish_uploads_cover_creates_and_verifies(server, env, image):
+def test_publish_gives_the_portal_cover_url_creates_and_verifies(server, env, image):
     server.verify_pending = 2
     result = make(server, env).publish(rendering(image), key="k1")
     [art] = server.live_articles()
@@ -95,9 +120,11 @@ def test_publish_uploads_cover_creates_and_verifies(server, env, image):
     assert art.doc["body"] == [{"type": "text", "content": "Từ ngày 1/3, người dân có thể nộp hồ sơ trực tuyến."},
                                {"type": "text", "content": "Mọi thắc mắc xin gọi đường dây nóng."},
                                {"type": "text", "content": LINK}]
-    assert art.doc["cover"] == {"cover_type": "photo", "photo_url": f"{server.url}/media/1.png", "status": "show"}
+    cover = f"{server.portal.url}/media/{IMAGE_HASH}.png"
+    assert art.doc["cover"] == {"cover_type": "photo", "photo_url": cover, "status": "show"}
     assert (art.doc["status"], art.doc["comment"], art.doc["author"]) == ("show", "show", "Phòng Văn hóa và Thông tin")
-    assert server.images["1"] == PNG
+    assert server.fetched == [cover] and server.calls("POST", "/v2.0/oa/upload/image") == []
+    assert result.extra["cover_url"] == cover
     assert len(server.calls("POST", "/v2.0/article/verify")) == 3  # two -214, then the id
     for call in server.calls(path_contains="/v2.0/"):
         assert call.headers["access_token"] == env["ZALO_ACCESS"] and "authorization" not in call.headers
@@ -118,8 +145,7 @@ def test_post_without_image_cannot_go_to_zalo(server, env):
 
 
 @pytest.mark.parametrize("field, value, reason", [
-    ("title", "T" * 151, "the title is 151 characters; Zalo accepts at most 150"),
-    ("description", "D" * 301, "the description is 301 characters; Zalo accepts at most 300"),
+    ("title", "T" * 150, "the title is 150 characters; Zalo accepts at most 149"),
     ("author", "A" * 51, "the author is 51 characters; Zalo accepts at most 50"),
     ("description", "", "a Zalo article needs a description and this post's summary is empty"),
 ])
@@ -139,7 +165,12 @@ def test_server_validates_the_article_itself(server, env):
             "body": [{"type": "text", "content": "c"}], "status": "show", "comment": "show"}
     assert create(good)["error"] == 0 and create(good)["data"]["token"]
     assert create(good | {"cover": None}) == {"error": -201, "message": "cover is required"}
-    assert create(good | {"title": "x" * 151}) == {"error": -201, "message": "title must not exceed 150 characters"}
+    assert create(good | {"title": "x" * 149})["error"] == 0
+    assert create(good | {"title": "x" * 150}) == {"error": -201, "message": "title allow 1 to 150 characters"}
+    assert create(good | {"description": "d" * 300}) == {"error": -201, "message": "description allow 1 to 300 characters"}
+    for bad in ("https://x/ảnh bìa.png", "https://x/ảnh.png", "https://x/a b.png", "/media/a.png"):
+        cover = good["cover"] | {"photo_url": bad}
+        assert create(good | {"cover": cover}) == {"error": -201, "message": "photo_url is invalid"}
     assert create(good | {"body": [{"type": "poll"}]}) == {"error": -201, "message": "body item type is invalid"}
 
 
@@ -160,8 +191,8 @@ def test_update_replaces_and_verifies_reusing_the_cover(server, env, image):
     assert updated.remote_id == first.remote_id == art.id
     assert art.doc["title"] == "Đính chính: nộp hồ sơ từ 5/3"
     assert art.doc["body"][0]["content"] == "Nội dung mới." and art.doc["body"][-1]["content"] == LINK
-    assert len(server.calls("POST", "/v2.0/oa/upload/image")) == 1
     assert len(server.calls("POST", "/v2.0/article/verify")) == 3  # one for create, two for update
+    assert server.calls("POST", "/v2.0/oa/upload/image") == []
 
 
 def test_retract_removes_and_a_second_removal_is_reported(server, env, image):
@@ -197,7 +228,6 @@ def test_slow_processing_keeps_the_job_and_never_creates_twice(server, env, imag
     result = pub.publish(rendering(image), key="k1")
     assert [a.id for a in server.live_articles()] == [result.remote_id]
     assert len(server.calls("POST", "/v2.0/article/create")) == 1
-    assert len(server.calls("POST", "/v2.0/oa/upload/image")) == 1
 
 
 def test_lost_verify_answer_verifies_again(server, env, image):
@@ -302,7 +332,8 @@ def test_crash_right_after_refresh_never_loses_the_new_refresh_token(server, env
         make(server, env, state=state).publish(rendering(image), key="k1")
     # The old refresh token is spent at Zalo; the new one is already in the durable store.
     assert not server.refresh_tokens[env["ZALO_REFRESH"]]
-    result = make(server, env, state=state).publish(rendering(image), key="k1")
+    # the crash came between the create's -124 and its retry: the attempt is searched for first
+    result = make(server, env, state=state, lookup_settle=0).publish(rendering(image), key="k1")
     assert result.remote_id == server.live_articles()[0].id
     sent = [c.form()["refresh_token"][0] for c in refreshes(server)]
     assert sent.count(env["ZALO_REFRESH"]) == 1 and len(sent) == 2
@@ -510,3 +541,192 @@ def test_named_lock_excludes_other_processes_and_threads(ledger_url, tmp_path):
     finally:
         a.close()
         b.close()
+
+
+# -- issue 16: the contract as the live API behaves ------------------------------------------------------
+def test_oa_image_upload_answers_only_a_chat_attachment_id(server, env):
+    resp = requests.post(server.url + "/v2.0/oa/upload/image", headers={"access_token": env["ZALO_ACCESS"]},
+                         files={"file": ("a.png", PNG, "image/png")}).json()
+    assert resp["error"] == 0 and set(resp["data"]) == {"attachment_id"}
+
+
+def test_cover_url_is_percent_encoded(server, env, image):
+    server.portal.files["/t%E1%BB%87p%20tin/" + IMAGE_HASH + ".png"] = PNG  # the portal's folder "tệp tin"
+    make(server, env, media_base_url=server.portal.url + "/tệp tin").publish(rendering(image), key="k1")
+    [art] = server.live_articles()
+    assert art.doc["cover"]["photo_url"] == f"{server.portal.url}/t%E1%BB%87p%20tin/{IMAGE_HASH}.png"
+
+
+def test_default_cover_url_is_the_portal_media_folder(server, env, image):
+    server.fetch_covers = False  # cong.gov.vn is not reachable from the test
+    opts = {"media_base_url": ""}
+    make(server, env, **opts).publish(rendering(image), key="k1")
+    [art] = server.live_articles()
+    assert art.doc["cover"]["photo_url"] == f"https://cong.gov.vn/media/{IMAGE_HASH}.png"
+
+
+def test_cover_not_a_jpeg_or_png_is_refused_before_sending(server, env, tmp_path):
+    gif = tmp_path / "a.gif"
+    gif.write_bytes(b"GIF89a" + b"\0" * 20)
+    with pytest.raises(PermanentPublishError) as exc:
+        make(server, env).publish(rendering(gif), key="k1")
+    assert exc.value.reason == "the cover image is not a JPEG or PNG; Zalo articles take only those"
+    assert server.requests == []
+
+
+def test_cover_zalo_cannot_fetch_is_transient_then_created_once_it_is_public(server, env, image, portal):
+    portal.files.clear()  # the portal has not published the image yet
+    clock = Clock()
+    pub = make(server, env, clock=clock, lookup_settle=300)
+    with pytest.raises(TransientPublishError) as exc:
+        pub.publish(rendering(image), key="k1")
+    assert exc.value.code == "media_failed" and exc.value.retry_after == 300 and not exc.value.holds_channel
+    assert exc.value.vendor_message == "Upload media failed" and server.live_articles() == []
+    portal.files[f"/media/{IMAGE_HASH}.png"] = PNG
+    clock.offset = timedelta(minutes=6)  # the failed attempt is searched for first, then created again
+    result = pub.publish(rendering(image), key="k1")
+    assert [a.id for a in server.live_articles()] == [result.remote_id]
+    assert len(server.calls("POST", "/v2.0/article/create")) == 2
+
+
+def test_description_of_300_is_shortened_below_zalo_limit(server, env, image):
+    text = ("Hướng dẫn nộp hồ sơ trực tuyến " * 20)[:300]
+    make(server, env).publish(rendering(image, description=text), key="k1")
+    [art] = server.live_articles()
+    sent = art.doc["description"]
+    assert len(sent) < 300 and sent.endswith("…") and text.startswith(sent[:-1])
+
+
+def test_title_of_149_goes_through(server, env, image):
+    make(server, env).publish(rendering(image, title="T" * 149), key="k1")
+    assert len(server.live_articles()) == 1
+
+
+def test_seeded_expired_token_answers_124_and_is_refreshed_once(server, env, image):
+    server.expire_access_tokens()  # the token in LOA_ZALO_ACCESS has lived its 25 h; its expiry is unknown to Loa
+    got = requests.get(server.url + "/v2.0/oa/getoa", headers={"access_token": env["ZALO_ACCESS"]}).json()
+    assert got == {"error": -124, "message": "Access token has expired"}
+    pub = make(server, env)
+    result = pub.publish(rendering(image), key="k1")
+    assert result.remote_id == server.live_articles()[0].id and len(refreshes(server)) == 1
+    assert pub._load("access")["token"] != env["ZALO_ACCESS"]
+    pub.publish(rendering(image, post_id="b"), key="b")  # the stored token is used from now on
+    assert len(refreshes(server)) == 1
+
+
+def test_getslice_create_date_in_seconds_is_read_as_seconds(portal, env, image):
+    """Read as milliseconds, 1.7e9 seconds would be January 1970 and the lost article never found."""
+    with ZaloServer(create_date_unit="s") as s:
+        s.portal = portal
+        access, refresh = s.issue()
+        e = env | {"ZALO_ACCESS": access, "ZALO_REFRESH": refresh}
+        s.inject("/v2.0/article/create", after=True, drop=True)
+        pub = make(s, e, lookup_settle=0)
+        with pytest.raises(TransientPublishError):
+            pub.publish(rendering(image), key="k1")
+        page = requests.get(s.url + "/v2.0/article/getslice", params={"offset": 0, "limit": 10},
+                            headers={"access_token": access}).json()["data"]
+        assert page["medias"][0]["create_date"] < 10**10  # seconds
+        found = pub.lookup(rendering(image), "k1")
+        [art] = s.live_articles()
+        assert found is not None and found.remote_id == art.id
+
+
+def test_getdetail_without_link_view_publishes_without_a_link(portal, env, image):
+    with ZaloServer(detail_link_view=False) as s:
+        s.portal = portal
+        access, refresh = s.issue()
+        result = make(s, env | {"ZALO_ACCESS": access, "ZALO_REFRESH": refresh}).publish(rendering(image), key="k1")
+        assert result.remote_id == s.live_articles()[0].id and result.remote_url is None
+
+
+# -- the broadcast ----------------------------------------------------------------------------------------
+def test_broadcast_sends_the_article_to_followers_once(server, env, image):
+    pub = make(server, env, broadcast=True)
+    result = pub.publish(rendering(image), key="k1")
+    [b] = server.broadcasts
+    assert b["articles"] == [result.remote_id] and b["target"] == {}
+    assert result.extra["broadcast"]["state"] == "sent" and result.extra["broadcast"]["message_id"] == b["message_id"]
+    assert pub.publish(rendering(image), key="k1").remote_id == result.remote_id  # a repeat sends nothing
+    pub.update(rendering(image, body="Nội dung mới."), result)  # nor does an edit
+    assert len(server.broadcasts) == 1
+
+
+def test_broadcast_off_by_default(server, env, image):
+    make(server, env).publish(rendering(image), key="k1")
+    assert server.broadcasts == [] and server.calls("POST", "/v2.0/oa/message") == []
+
+
+def test_broadcast_quota_is_a_wait_until_the_next_day_not_a_failure(server, env, image):
+    clock = Clock()
+    pub = make(server, env, broadcast=True, clock=clock)
+    pub.publish(rendering(image, post_id="a"), key="a")
+    with pytest.raises(TransientPublishError) as exc:
+        pub.publish(rendering(image, post_id="b", title="Tin thứ hai"), key="b")
+    assert exc.value.code == "broadcast_quota" and exc.value.throttle and not exc.value.maybe_sent
+    now = clock().astimezone(timezone(timedelta(hours=7)))
+    midnight = datetime(now.year, now.month, now.day, tzinfo=now.tzinfo) + timedelta(days=1)
+    assert exc.value.retry_after == pytest.approx((midnight - now).total_seconds(), abs=2)
+    assert len(server.live_articles()) == 1  # the second article waits with its notice
+    clock.offset = midnight - now + timedelta(minutes=1)
+    server.broadcast_daily = 2  # the fake's own day is the real one; Loa's count is what is under test
+    pub.publish(rendering(image, post_id="b", title="Tin thứ hai"), key="b")
+    assert len(server.broadcasts) == 2 and len(server.live_articles()) == 2
+
+
+def test_broadcast_monthly_quota_waits_for_the_first_of_next_month(server, env, image):
+    clock = Clock()
+    pub = make(server, env, broadcast=True, clock=clock, broadcast_per_month=1)
+    pub.publish(rendering(image, post_id="a"), key="a")
+    clock.offset = timedelta(days=1)
+    with pytest.raises(TransientPublishError) as exc:
+        pub.publish(rendering(image, post_id="b", title="Tin thứ hai"), key="b")
+    assert "1 of 1 this month" in exc.value.reason and exc.value.throttle
+
+
+def test_zalo_quota_answer_after_the_article_is_a_wait_and_the_notice_follows(server, env, image):
+    server.inject("/v2.0/oa/message", status=200, body={"error": -32, "message": "Quota exceeded"})
+    pub = make(server, env, broadcast=True, quota_codes=[-32])
+    with pytest.raises(TransientPublishError) as exc:
+        pub.publish(rendering(image), key="k1")
+    assert exc.value.code == "broadcast_quota" and exc.value.throttle and exc.value.vendor_message == "Quota exceeded"
+    [art] = server.live_articles()
+    result = pub.publish(rendering(image), key="k1")  # the article is not created again; the notice goes
+    assert result.remote_id == art.id and len(server.broadcasts) == 1
+    assert len(server.calls("POST", "/v2.0/article/create")) == 1
+
+
+def test_broadcast_whose_answer_was_lost_is_never_sent_again(server, env, image, caplog):
+    server.inject("/v2.0/oa/message", after=True, drop=True)
+    pub = make(server, env, broadcast=True)
+    with pytest.raises(TransientPublishError):
+        pub.publish(rendering(image), key="k1")
+    result = pub.publish(rendering(image), key="k1")
+    assert result.extra["broadcast"]["state"] == "in_doubt" and len(server.broadcasts) == 1
+    assert len(server.calls("POST", "/v2.0/oa/message")) == 1
+    assert "may or may not have gone out" in caplog.text
+
+
+def test_broadcast_refused_keeps_the_article_published(server, env, image):
+    server.inject("/v2.0/oa/message", status=200, body={"error": -201, "message": "OA chưa được cấp quyền gửi tin"})
+    result = make(server, env, broadcast=True).publish(rendering(image), key="k1")
+    assert result.remote_id == server.live_articles()[0].id
+    assert result.extra["broadcast"] == {"state": "refused", "at": result.extra["broadcast"]["at"],
+                                         "error": "OA chưa được cấp quyền gửi tin"}
+
+
+def test_server_broadcast_contract(server, env, image):
+    aid = make(server, env).publish(rendering(image), key="k1").remote_id
+
+    def send(elements, target=None):
+        body = {"recipient": {"target": target if target is not None else {}},
+                "message": {"attachment": {"type": "template",
+                                           "payload": {"template_type": "media", "elements": elements}}}}
+        return requests.post(server.url + "/v2.0/oa/message", headers={"access_token": env["ZALO_ACCESS"]},
+                             json=body).json()
+
+    assert send([{"media_type": "article", "attachment_id": "nope"}])["message"] == "attachment_id is invalid"
+    assert send([{"media_type": "article", "attachment_id": aid}] * 6)["message"] == "message is invalid"
+    assert send([{"media_type": "article", "attachment_id": aid}], {"gender": 1})["data"]["message_id"]
+    assert send([{"media_type": "article", "attachment_id": aid}]) == {"error": -32,
+                                                                       "message": "The OA has used up its broadcast quota"}
