@@ -485,8 +485,9 @@ class ZaloPublisher(Publisher):
         try:
             data = self._api("POST", "/v2.0/oa/message", r.post_id, json=body)
         except (TransientPublishError, PermanentPublishError) as exc:
-            if exc.code is None or (isinstance(exc, TransientPublishError) and exc.maybe_sent):
-                raise  # no answer: "sending" stays, and the next attempt records it as in doubt
+            maybe = isinstance(exc, TransientPublishError) and (exc.maybe_sent or (exc.status or 0) >= 500)
+            if maybe:
+                raise  # Zalo may have it: "sending" stays, and the next attempt records it as in doubt
             self._unbook(now)
             if _int(exc.code) in self.opts["quota_codes"]:
                 job.pop("broadcast")
@@ -496,8 +497,8 @@ class ZaloPublisher(Publisher):
                                             f"{exc.vendor_message}; Loa sends it after {until.isoformat()}",
                                             vendor_message=exc.vendor_message, code="broadcast_quota", throttle=True,
                                             retry_after=max((until - self.clock()).total_seconds(), 1.0)) from None
-            if isinstance(exc, PublisherAuthError) or isinstance(exc, TransientPublishError):
-                job.pop("broadcast")
+            if isinstance(exc, (PublisherAuthError, TransientPublishError)) or exc.code is None:
+                job.pop("broadcast")  # nothing was sent: the next attempt sends it
                 self._save("job." + key, job)
                 raise
             # refused for good: the article is published; the ledger keeps why its notice is missing

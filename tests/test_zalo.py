@@ -730,3 +730,18 @@ def test_server_broadcast_contract(server, env, image):
     assert send([{"media_type": "article", "attachment_id": aid}], {"gender": 1})["data"]["message_id"]
     assert send([{"media_type": "article", "attachment_id": aid}]) == {"error": -32,
                                                                        "message": "The OA has used up its broadcast quota"}
+
+
+def test_broadcast_unreachable_is_sent_later_but_a_5xx_is_in_doubt(server, env, image):
+    server.inject("/v2.0/oa/message", status=429, body={"message": "slow down"})
+    pub = make(server, env, broadcast=True)
+    with pytest.raises(TransientPublishError):
+        pub.publish(rendering(image), key="k1")
+    assert pub.publish(rendering(image), key="k1").extra["broadcast"]["state"] == "sent"
+    server.inject("/v2.0/oa/message", status=502, body={"message": "Bad Gateway"})
+    server.broadcast_daily = 5
+    pub2 = make(server, env, broadcast=True, broadcast_per_day=5)
+    with pytest.raises(TransientPublishError):
+        pub2.publish(rendering(image, post_id="b", title="Tin hai"), key="b")
+    assert pub2.publish(rendering(image, post_id="b", title="Tin hai"), key="b").extra["broadcast"]["state"] == "in_doubt"
+    assert len(server.calls("POST", "/v2.0/oa/message")) == 3
