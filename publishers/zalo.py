@@ -108,6 +108,9 @@ class ZaloPublisher(Publisher):
                    doc="seconds after a lost create during which 'not listed' still means 'maybe'"),
         OptionSpec("media_base_url", str, default="",
                    doc="public URL of the folder where the portal serves post images (default: <portal>/media/)"),
+        OptionSpec("media_names", str, default="static_site", choices=("static_site", "wordpress"),
+                   doc="how the portal names post images under media_base_url: `static_site` (<image hash>.<ext>) "
+                       "or `wordpress` (loa-img-<sha256[:20]>.<ext>, the Loa plugin's uploads/loa/ folder)"),
         OptionSpec("broadcast", bool, default=False, doc="send each new article to the followers' chat (once)"),
         OptionSpec("broadcast_per_day", int, default=1, doc="broadcasts a follower can receive per day [S]"),
         OptionSpec("broadcast_per_month", int, default=4,
@@ -329,7 +332,11 @@ class ZaloPublisher(Publisher):
                                             "the cover must be a public URL and neither media_base_url nor the post's "
                                             "portal link gives one", hint=f"set channels.{self.name}.media_base_url")
             base = f"{parts.scheme}://{parts.netloc}/media/"
-        name = f"{r.extra.get('image_hash') or sha}{r.image_path.suffix.lower()}"  # type: ignore[union-attr]
+        suffix = r.image_path.suffix.lower()  # type: ignore[union-attr]
+        if self.opts["media_names"] == "wordpress":  # as publishers/wordpress.py uploads it (docs/channels.md)
+            name = f"loa-img-{sha[:20]}{suffix}"
+        else:
+            name = f"{r.extra.get('image_hash') or sha}{suffix}"
         return public_url(urljoin(base if base.endswith("/") else base + "/", name)), sha
 
     def _verify(self, token: str, post_id: str | None) -> str:

@@ -136,6 +136,21 @@ def test_create_writes_every_field_and_the_image(wordpress, tmp_path):
     assert list(result.extra["media"].values()) == [post["featured_media"]]
 
 
+def test_loa_images_are_served_at_an_address_known_before_the_upload(wordpress, tmp_path):
+    """The Loa plugin puts Loa's uploads in uploads/loa/ under their content-hash name, so a Zalo
+    cover can point at the portal's copy (channels.<zalo>.media_names = "wordpress")."""
+    import hashlib
+
+    pub = publisher(wordpress)
+    image = png(tmp_path / "bia-zalo.png", (30, 90, 200))
+    result = pub.publish(rendering("zalo-cover", image=image, alt="Ảnh bìa"), key="k-zalo")
+    post = read_post(wordpress, result.remote_id)
+    media = wordpress.session().get(wordpress.rest(f"/wp/v2/media/{post['featured_media']}")).json()
+    sha = hashlib.sha256(image.read_bytes()).hexdigest()
+    assert media["source_url"] == f"{wordpress.url}/wp-content/uploads/loa/loa-img-{sha[:20]}.png"
+    assert requests.get(media["source_url"]).content == image.read_bytes()
+
+
 def test_update_keeps_the_article_and_does_not_upload_the_image_again(wordpress, tmp_path):
     pub = publisher(wordpress)
     image = png(tmp_path / "a.png", (10, 120, 10))

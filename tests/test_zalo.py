@@ -745,3 +745,17 @@ def test_broadcast_unreachable_is_sent_later_but_a_5xx_is_in_doubt(server, env, 
         pub2.publish(rendering(image, post_id="b", title="Tin hai"), key="b")
     assert pub2.publish(rendering(image, post_id="b", title="Tin hai"), key="b").extra["broadcast"]["state"] == "in_doubt"
     assert len(server.calls("POST", "/v2.0/oa/message")) == 3
+
+
+def test_a_wordpress_portal_cover_url_is_the_loa_plugin_upload_name(server, env, image):
+    """With a WordPress portal, images live where the Loa plugin puts Loa's uploads
+    (uploads/loa/loa-img-<sha256[:20]>.<ext>; tests/test_wordpress.py checks WordPress serves them
+    there): the cover URL is known before WordPress has uploaded it."""
+    import hashlib
+
+    sha = hashlib.sha256(image.read_bytes()).hexdigest()
+    server.portal.files[f"/wp-content/uploads/loa/loa-img-{sha[:20]}.png"] = image.read_bytes()
+    make(server, env, media_base_url=server.portal.url + "/wp-content/uploads/loa/", media_names="wordpress").publish(
+        rendering(image), key="k1")
+    [art] = server.live_articles()
+    assert art.doc["cover"]["photo_url"] == f"{server.portal.url}/wp-content/uploads/loa/loa-img-{sha[:20]}.png"

@@ -27,3 +27,26 @@ add_action('init', function () {
         },
     ));
 });
+
+/*
+ * Loa's images (file names loa-img-<sha256 prefix>.<ext>) go to wp-content/uploads/loa/, not to a
+ * year/month folder, so that their public address can be known before they are uploaded: a Zalo
+ * article's cover is a URL Zalo's servers fetch (channels.<zalo>.media_names = "wordpress").
+ */
+$GLOBALS['loa_image_upload'] = false;
+$loa_mark = function ($file) {
+    $GLOBALS['loa_image_upload'] = isset($file['name']) && strpos(basename($file['name']), 'loa-img-') === 0;
+    return $file;
+};
+add_filter('wp_handle_upload_prefilter', $loa_mark);
+add_filter('wp_handle_sideload_prefilter', $loa_mark);
+add_filter('upload_dir', function ($dirs) {
+    if (empty($GLOBALS['loa_image_upload'])) {
+        return $dirs;
+    }
+    $dirs['subdir'] = '/loa';
+    $dirs['path'] = $dirs['basedir'] . '/loa';
+    $dirs['url'] = $dirs['baseurl'] . '/loa';
+    return $dirs;
+});
+
