@@ -311,6 +311,22 @@ class Session:
         """The last pull's outcome (``record_pull``), or ``None`` when none was recorded."""
         return self.ledger.content_pull()
 
+    # -- the daemon's health (/healthz, /metrics) ------------------------------------------
+    def record_tick(self) -> None:
+        """Remember that this session's daemon finished a publishing tick now (``/healthz``)."""
+        self.ledger.record_tick(self.owner, self.clock())
+
+    def health(self, now: datetime | None = None):
+        """:class:`pipeline.health.Health` at ``now``, on a ledger connection of its own: the
+        health server asks from its thread while a tick may be using the session's."""
+        from pipeline import health
+
+        lg = self.ledger_factory()
+        try:
+            return health.read(lg, now or self.clock(), channels=tuple(self.cfg.channels), tick=self.cfg.daemon.tick)
+        finally:
+            lg.close()
+
     def _announce_blocked(self, p: planmod.Plan, content: Content) -> None:
         """Log each file held for check errors once per version (a daemon passes every minute)."""
         checked = self.check(content, text=False)
@@ -414,6 +430,43 @@ class Session:
         self.ledger.lift_hold(ch.name, now)
         return SiteRebuild(ch.name, aside, written, skipped)
 
+    # -- operations -------------------------------------------------------------------------
+    def doctor(self, *, min_free: int | None = None, git_timeout: float | None = None) -> list:
+        """``loa doctor``: findings (:mod:`pipeline.doctor`) on all a deployment needs, in order:
+        secrets, the ledger (reachable, migrated; looked at, never created nor migrated), file
+        modes, the content's git remote, disk space, the clock, each channel's health."""
+        from pipeline import doctor
+        from pipeline.errors import LoaError
+        from pipeline.ledger.migrations import LATEST
+
+        cfg, lg = self.cfg, self.ledger
+        found = [doctor.config_loaded(cfg), *doctor.channel_secrets(cfg, self.env)]
+        state, usable = doctor.ledger_state(lg, LATEST)
+        found += [*state, *doctor.permissions(lg, self.env),
+                  doctor.git_remote(cfg.root, timeout=git_timeout or doctor.GIT_TIMEOUT),
+                  *doctor.disk_space(doctor.places(cfg, lg), min_free=doctor.MIN_FREE if min_free is None else min_free),
+                  doctor.clock_offset(lg)]
+        if not usable:
+            return found + [doctor.channels_unchecked(None)]
+        try:
+            return found + doctor.channels(self.check_channels(), cfg.tz)
+        except LoaError as e:
+            return found + [doctor.channels_unchecked(str(e))]
+
+    def backup(self, path: Path) -> int:
+        """``loa backup``: a consistent, verified copy of the ledger at the new file ``path`` (0600),
+        taken while a daemon may be writing; returns the copy's schema version."""
+        return self.ledger.backup(Path(path))
+
+    def restore(self, path: Path) -> tuple[Path | None, int]:
+        """``loa restore``: the verified backup ``path`` becomes the ledger while no daemon holds it;
+        returns where the current ledger was kept aside (``None``: there was none) and the schema
+        version the restored ledger was migrated to."""
+        stamp = self.clock().astimezone(self.cfg.tz).strftime("%Y%m%d-%H%M%S")
+        aside = self.ledger.restore(Path(path), owner=self.owner, stamp=stamp)
+        self.close()
+        return aside, self.ledger.migrate()
+
     # -- the editorial board ----------------------------------------------------------------
     def approve(self, path: Path, by: str):
         """Approve the post in ``path`` as ``by``: its front matter gets the approval of exactly
@@ -467,6 +520,80 @@ class Session:
             rows = [r for r in rows if q in fold(r.title or "")]
         rows.sort(key=lambda r: (r.first_published_at or r.updated_at, r.post_id, r.channel))
         return rows
+
+    # -- telling people (loa run) ----------------------------------------------------------
+    def notify(self, now: datetime | None = None, *, reports: list[Path] | tuple = (), transports=None):
+        """Tell people what needs them (``[notify]`` in the server file; nothing without it): held
+        channels, long vendor waits, failed or in-doubt items, a failing ``git pull``, to the IT
+        officer; to each author their post held by check errors; the board's morning digest (with,
+        once a day, each token that expires before posts scheduled for it); ``reports`` written, to
+        the report recipients. Each is sent once, reminded, and said resolved: :mod:`pipeline.notify`."""
+        from pipeline import notify as nt
+
+        settings = getattr(self.cfg.server, "notify", None) if self.cfg.server else None
+        if settings is None:
+            return nt.Delivery()
+        now = now or self.clock()
+        tz, labels = self.cfg.tz, {n: c.label for n, c in self.cfg.channels.items()}
+        try:
+            lg = self.ledger
+            notices = self._notices(nt, settings, lg, now, labels)
+            if reports:
+                notices.append(nt.report_notice(list(reports)))
+            outs = nt.transports(settings, self.env) if transports is None else transports
+            return nt.deliver(notices, lg, outs, now, reminder_after=settings.reminder_after, tz=tz)
+        except LedgerUnavailable:
+            self._drop_ledger()
+            raise
+
+    def _notices(self, nt, settings, lg, now: datetime, labels: dict) -> list:
+        tz, out = self.cfg.tz, []
+        for name, hold in sorted(lg.holds().items()):
+            out.append(nt.hold_notice(name, labels.get(name, name), hold, tz))
+        opened = lg.notices()
+        for name, until in sorted(lg.throttles().items()):
+            if until > now and (until - now > settings.vendor_wait or (opened.get(f"wait:{name}") or {}).get("state") == "open"):
+                out.append(nt.wait_notice(name, labels.get(name, name), until, tz))
+        for row in lg.rows(states=("failed", "in_doubt")):
+            out.append(nt.item_notice(row, labels.get(row.channel, row.channel)))
+        pull = self.content_pull()
+        if pull and not pull.get("ok"):
+            out.append(nt.pull_notice(pull, tz))
+        content = self.content()
+        p = self.plan(now, content=content)
+        checked, told = self.check(content, text=False), set()
+        for d in p.of(planmod.HELD):
+            address = settings.authors.get(d.post.author or "") if d.post else None
+            if d.reason != "check-errors" or not address or d.post.relpath in told:
+                continue
+            told.add(d.post.relpath)
+            errors = [x.format("vi") for x in checked.of(d.post.relpath) if x.severity is Severity.ERROR]
+            out.append(nt.author_notice(d.post, errors, address))
+        local = now.astimezone(tz)
+        day = local.date().isoformat()
+        if local.hour < settings.digest_hour:
+            return out
+        board = settings.roles.get("board") or "board" in (settings.telegram or {}).get("roles", ())
+        if board and (opened.get(f"digest:{day}") or {}).get("state") != "sent":
+            today = [d for d in p.active() if d.kind in (planmod.SCHEDULED, planmod.WAITING, planmod.DUE)
+                     and d.post is not None and (d.at or now).astimezone(tz).date() == local.date()]
+            blocked = [d for d in p.of(planmod.HELD) if d.reason == "awaiting-approval" and d.post is not None]
+            out.append(nt.digest_notice(local.strftime("%d/%m/%Y"), self.approval_queue(), today, blocked, tz, labels))
+        if (opened.get("tokens-checked") or {}).get("day") != day:
+            lg.record_notice("tokens-checked", {"state": "checked", "day": day}, now)
+            out += self._token_notices(nt, now, labels)
+        return out
+
+    def _token_notices(self, nt, now: datetime, labels: dict) -> list:
+        """Once a day with the digest: each credential that expires before posts scheduled for it
+        (``check_channels`` asks every vendor, too slow for every tick)."""
+        try:
+            reports = self.check_channels(now=now)
+        except Exception as exc:  # noqa: BLE001 - a vendor down must not stop the other notices
+            log.warning("Token expiry not checked: %s", exc)
+            return []
+        return [nt.token_notice(r.name, labels.get(r.name, r.name), r.health.expires_at, r.late, self.cfg.tz)
+                for r in reports if r.late and r.health is not None and r.health.expires_at]
 
     # -- feeds and reports ----------------------------------------------------------------
     def ingest(self, *, dry_run: bool, now: datetime | None = None):

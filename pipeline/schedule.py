@@ -3,7 +3,9 @@
 Jobs: a publishing tick (interval ``daemon.tick``, coalesced, one instance at a time), a one-off
 wake-up at the next due time (so a post goes out within seconds of its time, not a whole interval
 later), feed ingestion every ``daemon.ingest_every`` when feeds are configured, and the periodic
-reports each morning after a cut-off. The daemon keeps no state of its own: every tick re-derives
+reports each morning after a cut-off; after each tick, the notifications (:meth:`Session.notify`:
+each problem told once, reminded, said resolved; the board's digest after ``[notify] digest_hour``).
+The daemon keeps no state of its own: every tick re-derives
 everything from files + ledger (the session only keeps what it can tell is unchanged).
 
 SIGTERM / SIGINT: no new item is started; the call in flight finishes and is recorded; then exit.
@@ -17,9 +19,12 @@ import subprocess
 import threading
 from datetime import datetime, timedelta, timezone
 
+from pipeline import logs
 from pipeline.errors import LedgerUnavailable
 
 log = logging.getLogger(__name__)
+#: Item outcomes a person may need to act on: logged at WARNING, the others at INFO.
+_LOUD = {"fail", "in_doubt", "bug"}
 
 
 class Daemon:
@@ -33,6 +38,9 @@ class Daemon:
         self.scheduler = None
         self.done = threading.Event()
         self.ticks = 0
+        self.health_server = None
+        self._held: set[tuple[str, str, str]] = set()  # held items already logged (each once while held)
+        logs.use_zone(self.cfg.tz)  # log lines in the site zone, like everything else Loa shows
 
     # -- jobs -----------------------------------------------------------------------------
     def tick(self) -> None:
@@ -49,11 +57,35 @@ class Daemon:
                 log.error("Tick skipped: the ledger is unavailable (%s); nothing was half-written", exc)
                 return
             self.ticks += 1
-            for line in result.lines:
-                log.info("%s", line)
+            self._log_items(result)
+            try:
+                self.session.record_tick()  # /healthz: the last successful tick
+            except LedgerUnavailable as exc:
+                log.error("The tick's time was not recorded: the ledger is unavailable (%s)", exc)
             self._schedule_wakeup(result.next_wakeup)
+            self.notify()
         finally:
             self.tick_lock.release()
+
+    def _log_items(self, result) -> None:
+        """One line per item sent, updated, retracted, skipped, held, retried or failed, with its
+        post id, channel, action and link as fields (``--log-format json``); an item held for a
+        person is logged when it becomes held, not at every tick. Other lines of the pass as they are."""
+        held = set()
+        for item in result.items:
+            if item.action == "hold" and not item.line.startswith("CHANNEL"):
+                key = (item.post_id, item.channel, item.line)
+                held.add(key)
+                if key in self._held:
+                    continue
+            level = logging.WARNING if item.action in _LOUD or item.line.startswith("CHANNEL") else logging.INFO
+            log.log(level, "%s", item.line, extra={"post_id": item.post_id, "channel": item.channel,
+                                                   "action": item.action, "link": item.link})
+        self._held = held
+        told = {item.line for item in result.items}
+        for line in result.lines:
+            if line not in told:
+                log.info("%s", line)
 
     def _schedule_wakeup(self, when: datetime | None) -> None:
         if self.scheduler is None or when is None:
@@ -93,9 +125,22 @@ class Daemon:
 
     def reports(self) -> None:
         try:
-            self.session.write_due_reports()
+            written = self.session.write_due_reports()
         except Exception:  # noqa: BLE001 - one failing job must not stop the daemon
             log.exception("Periodic report failed")
+            return
+        if written:
+            self.notify(reports=written)
+
+    def notify(self, reports=()) -> None:
+        """After each tick (and with the reports written): tell people what needs them, each once
+        (``[notify]``; the board's digest goes with the first tick after ``digest_hour``)."""
+        try:
+            self.session.notify(reports=reports)
+        except LedgerUnavailable as exc:
+            log.error("Notifications skipped: the ledger is unavailable (%s)", exc)
+        except Exception:  # noqa: BLE001 - one failing job must not stop the daemon
+            log.exception("Notifications failed")
 
     # -- lifecycle ------------------------------------------------------------------------
     def stop(self, *_args) -> None:
@@ -128,9 +173,16 @@ class Daemon:
         self.scheduler.add_job(self.reports, "cron", hour=self.cfg.report.send_hour, minute=5, id="reports")
         signal.signal(signal.SIGTERM, self.stop)
         signal.signal(signal.SIGINT, self.stop)
+        if d.health_port:
+            from pipeline.health import HealthServer
+
+            self.health_server = HealthServer(self.session.health, d.health_port, self.cfg.tz).start()
+            log.warning("Serving /healthz and /metrics on 127.0.0.1:%s", self.health_server.port)
         self.scheduler.start()
         log.warning("Loa daemon %s running (tick %s)", self.session.owner, d.tick)
         self.done.wait()
         self.scheduler.shutdown(wait=True)  # waits for the tick in flight to record its result
         with self.tick_lock:
             pass
+        if self.health_server is not None:
+            self.health_server.stop()

@@ -39,6 +39,7 @@ import os
 import stat
 import tomllib
 from dataclasses import dataclass
+from datetime import timedelta
 from types import MappingProxyType
 from typing import Any, Mapping
 from urllib.parse import urlsplit
@@ -87,8 +88,8 @@ register({
         "the server file {path} belongs to user id {uid}, neither root nor the user running Loa; "
         "run `chown root {path}`"),
     "server.expected": ("cần {expected_vi} nhưng nhận được: {value}", "expected {expected_en} but received: {value}"),
-    "server.unknown-key": ("khóa lạ trong tệp cấu hình máy chủ; chỉ có [ledger] url và các bảng [channels.<tên>]",
-                           "unknown key in the server file; it holds only [ledger] url and [channels.<name>] tables"),
+    "server.unknown-key": ("khóa lạ trong tệp cấu hình máy chủ; chỉ có [ledger] url, các bảng [channels.<tên>] và [notify]",
+                           "unknown key in the server file; it holds only [ledger] url, [channels.<name>] tables and [notify]"),
     "server.ledger-ignored": (
         "[ledger] url trong config.toml bị bỏ qua: sổ cái do {source} quy định",
         "config.toml's [ledger] url is ignored: the ledger is set by {source}"),
@@ -102,6 +103,23 @@ class ServerSettings:
     path: str
     ledger_url: str | None
     channels: Mapping[str, Mapping[str, tuple[str, ...]]]
+    #: who is told what, and how (``[notify]``); ``None`` when the file has no such table
+    notify: "NotifySettings | None" = None
+
+
+@dataclass(frozen=True)
+class NotifySettings:
+    """``[notify]``: recipients by role (``it``, ``board``, ``reports``: e-mail addresses;
+    ``authors``: author name -> address), the transports (``smtp``, ``telegram``: plain mappings,
+    secrets only as the names of environment variables) and the timing. See docs/notifications.md."""
+
+    roles: Mapping[str, tuple[str, ...]]
+    authors: Mapping[str, str]
+    smtp: Mapping[str, Any] | None
+    telegram: Mapping[str, Any] | None
+    reminder_after: timedelta = timedelta(hours=24)
+    vendor_wait: timedelta = timedelta(hours=1)
+    digest_hour: int = 7
 
 
 def load_server_settings(env: Mapping[str, str], errors: list, root: str | os.PathLike | None = None
@@ -142,6 +160,7 @@ def load_server_settings(env: Mapping[str, str], errors: list, root: str | os.Pa
 
 def _parse(path: str, raw: Mapping[str, Any], errors: list) -> ServerSettings:
     ledger_url = None
+    notify = None
     channels: dict[str, Mapping[str, tuple[str, ...]]] = {}
     for key, value in raw.items():
         if key == "ledger" and isinstance(value, dict):
@@ -166,9 +185,74 @@ def _parse(path: str, raw: Mapping[str, Any], errors: list) -> ServerSettings:
                         continue
                     approved[opt] = tuple(values)
                 channels[name] = MappingProxyType(approved)
+        elif key == "notify" and isinstance(value, dict):
+            notify = _parse_notify(value, errors)
         else:
             errors.append((f"server:{key}", Detail("server.unknown-key")))
-    return ServerSettings(path, ledger_url, MappingProxyType(channels))
+    return ServerSettings(path, ledger_url, MappingProxyType(channels), notify)
+
+
+NOTIFY_ROLES = ("it", "board", "reports")
+_SMTP_KEYS = {"host": str, "port": int, "security": str, "user": str, "password_env": str, "from": str,
+              "timeout": int}
+_TELEGRAM_KEYS = {"token_env": str, "chat_id": (str, int), "api_base": str, "roles": list}
+
+
+def _parse_notify(raw: Mapping[str, Any], errors: list) -> NotifySettings:
+    """``[notify]`` (see :class:`NotifySettings`); each wrong value is an error naming its key."""
+    from pipeline.durations import parse_duration
+
+    roles: dict[str, tuple[str, ...]] = {}
+    authors: dict[str, str] = {}
+    timing: dict[str, Any] = {}
+    tables: dict[str, Mapping[str, Any] | None] = {"smtp": None, "telegram": None}
+    for k, v in raw.items():
+        where = f"server:notify.{k}"
+        if k in NOTIFY_ROLES:
+            values = [v] if isinstance(v, str) else v
+            if not isinstance(values, list) or not all(isinstance(x, str) and "@" in x for x in values):
+                errors.append((where, _expected("an e-mail address or a list of them", "một địa chỉ e-mail hoặc danh sách", v)))
+            else:
+                roles[k] = tuple(values)
+        elif k == "authors" and isinstance(v, dict):
+            for name, addr in v.items():
+                if isinstance(addr, str) and "@" in addr:
+                    authors[name] = addr
+                else:
+                    errors.append((f"{where}.{name}", _expected("an e-mail address", "một địa chỉ e-mail", addr)))
+        elif k in ("reminder_after", "vendor_wait"):
+            try:
+                timing[k] = parse_duration(v)
+            except ValueError:
+                errors.append((where, _expected('a duration such as "4h"', 'một khoảng thời gian như "4h"', v)))
+        elif k == "digest_hour":
+            if isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 23:
+                timing[k] = v
+            else:
+                errors.append((where, _expected("an hour 0-23", "một giờ từ 0 đến 23", v)))
+        elif k in tables and isinstance(v, dict):
+            spec = _SMTP_KEYS if k == "smtp" else _TELEGRAM_KEYS
+            ok = {}
+            for opt, val in v.items():
+                if opt not in spec:
+                    errors.append((f"{where}.{opt}", Detail("server.unknown-key")))
+                elif not isinstance(val, spec[opt]) or isinstance(val, bool):
+                    errors.append((f"{where}.{opt}", _expected("another type", "kiểu khác", val)))
+                else:
+                    ok[opt] = val
+            if k == "smtp" and ok.get("security", "starttls") not in ("starttls", "ssl", "none"):
+                errors.append((f"{where}.security", _expected('"starttls", "ssl" or "none"',
+                                                              '"starttls", "ssl" hoặc "none"', ok["security"])))
+            required = ("host", "from") if k == "smtp" else ("token_env", "chat_id")
+            missing = [r for r in required if r not in ok]
+            if missing:
+                errors.append((where, _expected(f"the keys {', '.join(required)}", f"các khóa {', '.join(required)}", v)))
+            else:
+                tables[k] = MappingProxyType(ok)
+        else:
+            errors.append((where, Detail("server.unknown-key")))
+    return NotifySettings(MappingProxyType(roles), MappingProxyType(authors), tables["smtp"], tables["telegram"],
+                          **timing)
 
 
 def _expected(en: str, vi: str, value: Any) -> Detail:

@@ -8,6 +8,7 @@ The keys are the ones earlier Loa versions wrote, so an existing ledger keeps it
 ``throttle:{channel}``                 ISO time until which the vendor asked the channel to wait
 ``maybe-sent:{post_id}:{channel}``     idempotency key of a create that may have reached the vendor
 ``ingest:status:{feed}``               JSON written by :mod:`pipeline.ingest`
+``notify:{key}``                       JSON state of one notification (:mod:`pipeline.notify`)
 ``pub:{channel}:...``, ``ingest:...``  :class:`~pipeline.ledger.state.LedgerState` stores
 =====================================  ======================================================
 
@@ -31,6 +32,7 @@ HOLD_PREFIX = "hold:"
 THROTTLE_PREFIX = "throttle:"
 MAYBE_SENT_PREFIX = "maybe-sent:"
 FEED_STATUS_PREFIX = "ingest:status:"
+NOTICE_PREFIX = "notify:"
 
 
 def _maybe_sent(post_id: str, channel: str) -> str:
@@ -137,4 +139,14 @@ class KeyValue(SqlCore):
         for feed, text, _ in self._kv_scan(FEED_STATUS_PREFIX):
             data = _json_object(text)
             out[feed] = data if data is not None else {"reason": text}
+        return out
+
+    # -- notifications --------------------------------------------------------------------------
+
+    def notices(self):
+        out = {}
+        for key, text, _ in self._kv_scan(NOTICE_PREFIX):
+            data = _json_object(text)
+            if data is not None:
+                out[key] = data
         return out

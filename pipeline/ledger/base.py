@@ -204,6 +204,20 @@ class Ledger(abc.ABC):
     def schema_version(self) -> int:
         """The highest migration applied to the database (0 for an empty database)."""
 
+    def backup(self, path: Any) -> int:
+        """Write a consistent, verified copy of the ledger to the new file ``path`` (mode 0600),
+        even while a daemon writes; return the copy's schema version. ``LedgerError`` when the
+        copy fails its check, when ``path`` exists, or when the backend is backed up by its own
+        tools (PostgreSQL: ``pg_dump``, docs/operations.md)."""
+        raise LedgerError(f"loa backup copies only a SQLite ledger, not a {self.dialect} one; "
+                          "see docs/operations.md")
+
+    def restore(self, path: Any, *, owner: str, stamp: str) -> Any:
+        """Replace the ledger with the verified copy ``path`` while no daemon holds it; the current
+        ledger is kept aside under a name ending in ``stamp``, which is returned."""
+        raise LedgerError(f"loa restore restores only a SQLite ledger, not a {self.dialect} one; "
+                          "see docs/operations.md")
+
     @abc.abstractmethod
     def close(self) -> None:
         """Close the connection. The object must not be used afterwards."""
@@ -392,7 +406,7 @@ class Ledger(abc.ABC):
         use the typed method, not the raw key: ``hold:{channel}`` (:meth:`holds`),
         ``throttle:{channel}`` (:meth:`throttles`), ``maybe-sent:{post_id}:{channel}``
         (:meth:`maybe_sent_key`), ``pub:{channel}:`` (:meth:`publisher_state`), ``ingest:``
-        (:meth:`ingest_state`, :meth:`feed_statuses`)."""
+        (:meth:`ingest_state`, :meth:`feed_statuses`), ``notify:`` (:meth:`notice`, :meth:`notices`)."""
 
     @abc.abstractmethod
     def kv_set(self, key: str, value: str | None, now: datetime) -> None:
@@ -479,6 +493,49 @@ class Ledger(abc.ABC):
         import json
 
         self.kv_set("content:git-pull", json.dumps(dict(outcome), ensure_ascii=False), now)
+
+    def last_tick(self) -> dict[str, Any] | None:
+        """The daemon's last successful publishing tick (``at``: ISO time, ``owner``), or ``None``
+        when no daemon has finished one. Stored under the kv key ``daemon:last-tick``; read by
+        ``/healthz`` and ``/metrics`` (:mod:`pipeline.health`)."""
+        import json
+
+        text = self.kv_get("daemon:last-tick")
+        try:
+            data = json.loads(text) if text else None
+        except ValueError:
+            return None
+        return data if isinstance(data, dict) and isinstance(data.get("at"), str) else None
+
+    def record_tick(self, owner: str, now: datetime) -> None:
+        """Store :meth:`last_tick`'s value: ``owner`` finished a tick at ``now``."""
+        import json
+
+        self.kv_set("daemon:last-tick", json.dumps({"at": now.isoformat(), "owner": owner}), now)
+
+    # -- notifications (pipeline.notify): what was told to whom, so it is told once -------------
+
+    def notice(self, key: str) -> dict[str, Any] | None:
+        """The state of notification ``key`` (``state``: ``open``/``sent``/``resolved``, ``first``,
+        ``last``, what was said), or ``None`` when it was never sent. Stored under ``notify:{key}``."""
+        import json
+
+        text = self.kv_get("notify:" + key)
+        try:
+            data = json.loads(text) if text else None
+        except ValueError:
+            return None
+        return data if isinstance(data, dict) else None
+
+    def record_notice(self, key: str, state: Mapping[str, Any] | None, now: datetime) -> None:
+        """Store :meth:`notice`'s value (``None``: forget it)."""
+        import json
+
+        self.kv_set("notify:" + key, None if state is None else json.dumps(dict(state), ensure_ascii=False), now)
+
+    @abc.abstractmethod
+    def notices(self) -> dict[str, dict[str, Any]]:
+        """Every stored :meth:`notice`, ``{key: state}``, read in one statement."""
 
     @abc.abstractmethod
     def pause(self, channel: str | None, *, reason: str, actor: str, now: datetime,
