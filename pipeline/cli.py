@@ -32,6 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", help="path to config.toml (default: ./config.toml)")
     parser.add_argument("--lang", choices=("vi", "en"), help="language of messages (default: site.language)")
     parser.add_argument("-v", "--verbose", action="count", default=0)
+    parser.add_argument("--log-format", choices=("text", "json"), default="text",
+                        help="log lines as text (default) or one JSON object per line, for log shippers")
     sub = parser.add_subparsers(dest="verb", metavar="VERB")
     for name, (fn, help_text) in VERBS.items():
         sp = sub.add_parser(name, help=help_text, description=help_text)
@@ -42,9 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    import logging
-
-    from pipeline import secrets
+    from pipeline import logs, secrets
 
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -52,9 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     # the terminal without control characters (a title with an escape sequence shows as \x1b)
     out, err = sys.stdout, sys.stderr
     sys.stdout, sys.stderr = (secrets.RedactingStream(_Terminal(out)), secrets.RedactingStream(_Terminal(err)))
-    logging.basicConfig(level=logging.WARNING - 10 * min(args.verbose, 2),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    secrets.install_log_filter()
+    logs.configure(args.log_format, args.verbose)  # the redacting filter on every handler
     try:
         return _run(parser, args)
     finally:

@@ -89,6 +89,7 @@ class DaemonSettings:
     git_pull: bool
     ingest_every: timedelta
     workers: int
+    health_port: int | None = None  # /healthz and /metrics on 127.0.0.1 (pipeline/health.py)
 
 
 @dataclass(frozen=True)
@@ -278,7 +279,8 @@ def _feeds(raw: list, units: Mapping[str, Unit], topics: Mapping[str, str], site
 def _daemon(d: Mapping[str, Any]) -> DaemonSettings:
     return DaemonSettings(tick=parse_duration(d["tick"]), lease=parse_duration(d["lease"]), max_attempts=d["max_attempts"],
                           retry_base=parse_duration(d["retry_base"]), git_pull=d["git_pull"],
-                          ingest_every=parse_duration(d["ingest_every"]), workers=d["workers"])
+                          ingest_every=parse_duration(d["ingest_every"]), workers=d["workers"],
+                          health_port=d.get("health_port"))
 
 
 def _report(r: Mapping[str, Any], root: Path) -> ReportSettings:

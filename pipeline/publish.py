@@ -57,6 +57,7 @@ class Outcome(enum.Enum):
 
 
 _DONE = {"create": Outcome.SENT, "update": Outcome.UPDATED, "retract": Outcome.RETRACTED}
+_ACTION = {"create": "send", "update": "update", "retract": "retract"}
 
 
 def idempotency_key(post_id: str, channel: str, version: str) -> str:
@@ -78,6 +79,20 @@ def error_text(exc: PublishError) -> str:
                                            "status": exc.status, "code": exc.code}), ensure_ascii=False)
 
 
+@dataclass(frozen=True)
+class ItemOutcome:
+    """One item's outcome in a pass, as data for a log line (``loa run`` logs one per item).
+
+    ``action``: send, update, retract, settle, skip, hold, retry, wait, fail, in_doubt, bug;
+    ``link``: where the item is now (its remote URL or id), when there is one."""
+
+    action: str
+    post_id: str
+    channel: str
+    link: str | None
+    line: str
+
+
 @dataclass
 class PassResult:
     """What one pass did: a count per :class:`Outcome`, the lines to show, when to come back."""
@@ -86,12 +101,16 @@ class PassResult:
     held: int = 0  # decisions held for a person or a config change
     skipped: int = 0
     lines: list[str] = field(default_factory=list)
+    items: list[ItemOutcome] = field(default_factory=list)
     next_wakeup: datetime | None = None
     dry_run: bool = False
 
-    def count(self, outcome: Outcome, line: str) -> None:
+    def count(self, outcome: Outcome, line: str, item: tuple[str, str, str, str | None] | None = None) -> None:
+        """Count ``outcome`` and show ``line``; ``item`` is ``(action, post_id, channel, link)``."""
         self.counts[outcome] += 1
         self.lines.append(line)
+        if item is not None:
+            self.items.append(ItemOutcome(*item, line))
 
     sent = property(lambda self: self.counts[Outcome.SENT])
     updated = property(lambda self: self.counts[Outcome.UPDATED])
@@ -113,6 +132,7 @@ class PassResult:
     def add(self, other: "PassResult") -> None:
         self.counts.update(other.counts)
         self.lines.extend(other.lines)
+        self.items.extend(other.items)
         self.wake_at(other.next_wakeup)
 
     def wake_at(self, when: datetime | None) -> None:
@@ -224,8 +244,12 @@ class Engine:
         for d in skips:
             result.skipped += 1
             result.lines.append(f"skip {d.post_id} {d.channel}: {d.reason}")
+            result.items.append(ItemOutcome("skip", d.post_id, d.channel, None, result.lines[-1]))
             if not dry_run:
                 ledger.skip(d.post_id, d.channel, reason=d.reason, now=now, meta=post_meta(d.post, git_commit=commit))
+        for d in p.of(planmod.HELD):  # not lines: `loa publish` counts them; the daemon logs each once
+            result.items.append(ItemOutcome("hold", d.post_id, d.channel, d.row.remote_url if d.row else None,
+                                            f"held {d.post_id} on {d.channel}: {d.reason}"))
         if dry_run:
             for d in work:
                 result.lines.append(f"would {d.action or 'reconcile'} {d.post_id} on {d.channel}" + (f" ({d.reason})" if d.reason else ""))
@@ -354,7 +378,8 @@ class Engine:
                               send=_sent(item))
         if action == "create" and ledger.maybe_sent_key(post.id, channel.name):
             ledger.set_maybe_sent(post.id, channel.name, None, self.clock())
-        res.count(_DONE[action], f"{action} {post.id} on {channel.name}: {result.remote_url or result.remote_id}")
+        res.count(_DONE[action], f"{action} {post.id} on {channel.name}: {result.remote_url or result.remote_id}",
+                  (_ACTION[action], post.id, channel.name, result.remote_url or result.remote_id))
 
     @staticmethod
     def _send(pub, item: _Item) -> PublishResult:
@@ -380,17 +405,19 @@ class Engine:
         if exc.outcome == "in_doubt":
             ledger.mark_in_doubt(post_id, channel.name, owner=self.owner, reason=secrets.redact(exc.reason), now=now,
                                  send=_sent(item))
-            res.count(Outcome.IN_DOUBT, f"IN DOUBT {post_id} on {channel.name}: {exc.reason}")
+            res.count(Outcome.IN_DOUBT, f"IN DOUBT {post_id} on {channel.name}: {exc.reason}",
+                      ("in_doubt", post_id, channel.name, item.row.remote_url))
             return True
         if exc.outcome == "retry":
             return self._retry_later(ledger, channel, item, exc, res)
         ledger.record_failure(post_id, channel.name, owner=self.owner, kind=exc.kind, message=error_text(exc),
                               next_attempt_at=None, now=now, send=_sent(item))
         if exc.holds_channel:
-            self._hold(ledger, channel, exc, res)
+            self._hold(ledger, channel, exc, res, post_id)
             return False
         res.count(Outcome.FAILED, f"failed {post_id} on {channel.name}: {exc.reason}"
-                  + (f" ({exc.vendor_message})" if exc.vendor_message else ""))
+                  + (f" ({exc.vendor_message})" if exc.vendor_message else ""),
+                  ("fail", post_id, channel.name, item.row.remote_url))
         return True
 
     def _retry_later(self, ledger, channel, item: _Item, exc: TransientPublishError, res: PassResult) -> bool:
@@ -402,7 +429,8 @@ class Engine:
         if attempts >= self.max_attempts:
             ledger.record_failure(post_id, channel.name, owner=self.owner, kind="permanent",
                                   message=error_text(exc), next_attempt_at=None, now=self.clock(), send=_sent(item))
-            res.count(Outcome.FAILED, f"gave up {post_id} on {channel.name} after {attempts} attempts: {exc.reason}")
+            res.count(Outcome.FAILED, f"gave up {post_id} on {channel.name} after {attempts} attempts: {exc.reason}",
+                      ("fail", post_id, channel.name, item.row.remote_url))
             return True
         delay = exc.retry_after if exc.retry_after is not None else self._backoff(attempts)
         next_at = self.clock() + timedelta(seconds=delay)
@@ -411,7 +439,8 @@ class Engine:
         # the plan was made before this retry existed: the daemon's wake-up must know it, or a
         # throttled item waits for the next regular tick instead of the vendor's retry_after
         res.wake_at(next_at)
-        res.count(Outcome.RETRY, f"retry {post_id} on {channel.name} in {delay:.0f}s: {exc.reason}")
+        res.count(Outcome.RETRY, f"retry {post_id} on {channel.name} in {delay:.0f}s: {exc.reason}",
+                  ("retry", post_id, channel.name, item.row.remote_url))
         if exc.retry_after is None:
             # an HTTP error for this item: go on with the others; no connection at all: the
             # server is down, the rest of the channel waits for the next tick
@@ -436,7 +465,7 @@ class Engine:
         ledger.throttle(channel.name, next_at, self.clock())
         res.wake_at(next_at)
         res.count(Outcome.RETRY, f"wait {item.post.id} on {channel.name} {delay:.0f}s (rate limit, no attempt "
-                                 f"spent): {exc.reason}")
+                                 f"spent): {exc.reason}", ("wait", item.post.id, channel.name, item.row.remote_url))
         return False
 
     def _bug(self, ledger, channel, item: _Item, exc: Exception, res: PassResult) -> None:
@@ -447,12 +476,13 @@ class Engine:
         ledger.record_failure(post_id, channel.name, owner=self.owner, kind="bug",
                               message=json.dumps({"reason": reason, "traceback": secrets.redact(tb)[-4000:]}),
                               next_attempt_at=None, now=self.clock())
-        res.count(Outcome.BUG, f"BUG {post_id} on {channel.name}: {reason}")
+        res.count(Outcome.BUG, f"BUG {post_id} on {channel.name}: {reason}", ("bug", post_id, channel.name, None))
 
-    def _hold(self, ledger, channel, exc: PublishError, res: PassResult) -> None:
+    def _hold(self, ledger, channel, exc: PublishError, res: PassResult, post_id: str | None = None) -> None:
         """An authentication failure holds the whole channel: one loud message, no retry storm."""
         ledger.hold(channel.name, Hold(*secrets.redact_data([exc.reason, exc.hint, exc.vendor_message])), self.clock())
-        res.count(Outcome.FAILED, f"CHANNEL {channel.name} HELD: {exc.reason}" + (f" — {exc.hint}" if exc.hint else ""))
+        res.count(Outcome.FAILED, f"CHANNEL {channel.name} HELD: {exc.reason}" + (f" — {exc.hint}" if exc.hint else ""),
+                  ("hold", post_id or "-", channel.name, None))
         log.error("Channel %s held: %s", channel.name, exc.reason)
 
     def _reconcile(self, ledger, pub, channel, item: _Item, res: PassResult) -> Outcome | None:
@@ -467,7 +497,8 @@ class Engine:
                                         f"check the channel and run loa resolve", now=self.clock())
             ledger.set_maybe_sent(post_id, channel.name, None, self.clock())  # loa resolve decides now
             res.count(Outcome.IN_DOUBT, f"IN DOUBT {post_id} on {channel.name}: run `loa resolve {post_id} "
-                                        f"{channel.name} --published URL | --not-published`")
+                                        f"{channel.name} --published URL | --not-published`",
+                      ("in_doubt", post_id, channel.name, None))
             return Outcome.IN_DOUBT
         found = pub.lookup(rendering, item.key)
         if found is None:
@@ -481,7 +512,8 @@ class Engine:
                               send={**_sent(item), "found_by_lookup": True})
         ledger.set_maybe_sent(post_id, channel.name, None, self.clock())
         res.count(Outcome.SETTLED, f"reconciled {post_id} on {channel.name}: already published at "
-                                   f"{found.remote_url or found.remote_id}")
+                                   f"{found.remote_url or found.remote_id}",
+                  ("settle", post_id, channel.name, found.remote_url or found.remote_id))
         return Outcome.SETTLED
 
     def _backoff(self, attempts: int) -> float:

@@ -248,6 +248,8 @@ SCHEMA = Section((
         Key("git_pull", bool, default=False, doc="Run `git pull --ff-only` in the content repository before each tick."),
         Key("ingest_every", str, default="30m", duration=True, min="1m", max="7d", doc="Interval of feed ingestion in `loa run`."),
         Key("workers", int, default=4, min=1, max=64, doc="Channels sent to in parallel."),
+        Key("health_port", int, min=1, max=65535,
+            doc="Port on 127.0.0.1 where `loa run` serves `/healthz` and Prometheus `/metrics`. Empty: not served."),
     ))),
     Key("preview", section=Section((
         Key("out_dir", str, default="var/preview", doc="Folder `loa preview` writes to."),
