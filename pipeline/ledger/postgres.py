@@ -239,6 +239,16 @@ class PostgresLedger(SqlLedger):
         finally:
             conn.close()  # ends the session, and with it the lock
 
+    def backup(self, path: Any) -> int:
+        # pg_dump takes a consistent snapshot while daemons write, and the DBA's tools restore it;
+        # Loa copying rows itself would be a second, weaker pg_dump
+        raise LedgerError(f"loa backup copies only a SQLite ledger; back up the PostgreSQL ledger {self.where} with "
+                          f"pg_dump --format=custom --file={path} (docs/operations.md, \"PostgreSQL\")")
+
+    def restore(self, path: Any, *, owner: str, stamp: str) -> Any:
+        raise LedgerError(f"loa restore restores only a SQLite ledger; restore the PostgreSQL ledger {self.where} with "
+                          f"pg_restore after stopping every daemon (docs/operations.md, \"PostgreSQL\")")
+
     def close(self) -> None:
         with self._lock:
             self._discard()

@@ -6,8 +6,10 @@ import fcntl
 import logging
 import os
 import re
+import shutil
 import socket
 import sqlite3
+import tempfile
 import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -16,6 +18,7 @@ from typing import Any, Callable, Iterator, Sequence, TypeVar
 
 from pipeline import secrets
 from pipeline.errors import LedgerError, LedgerLocked, LedgerUnavailable
+from pipeline.ledger import migrations
 from pipeline.ledger._sqlledger import SqlLedger
 from pipeline.ledger._sql import Tx, aware
 
@@ -200,8 +203,92 @@ class SQLiteLedger(SqlLedger):
         finally:
             os.close(fd)
 
+    def backup(self, path: str | os.PathLike) -> int:
+        target = Path(path)
+        if target.exists() or target.is_symlink():
+            raise LedgerError(f"{target} exists; a backup never overwrites a file: choose a new name")
+        secrets.private_dir(target.parent)
+        fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)  # 0600
+        os.close(fd)
+        try:
+            copy = sqlite3.connect(name, isolation_level=None)
+            try:
+                with self._lock:
+                    # SQLite's online backup in one step: the copy is the database as of one read
+                    # transaction, while the daemon's connections go on writing (WAL)
+                    self._connect().backup(copy)
+                copy.execute("PRAGMA journal_mode = DELETE")  # one self-contained file, no -wal
+            finally:
+                copy.close()
+            version = verify_copy(name)
+            _fsync(name)
+            os.link(name, target)  # never replaces a file that appeared meanwhile
+        except sqlite3.Error as e:
+            raise self._translate(e) from e
+        except FileExistsError:
+            raise LedgerError(f"{target} exists; a backup never overwrites a file: choose a new name") from None
+        finally:
+            os.unlink(name)
+        return version
+
+    def restore(self, path: str | os.PathLike, *, owner: str, stamp: str) -> Path | None:
+        source = Path(path)
+        verify_copy(source)
+        if source.resolve() == self.path.resolve():
+            raise LedgerError(f"{source} is the ledger itself; restore from a backup file")
+        with self.daemon_lock(owner):  # LedgerLocked while a daemon runs on this ledger
+            self.close()
+            fd, name = tempfile.mkstemp(prefix=f".{self.path.name}.restore-", dir=self.path.parent)  # 0600
+            os.close(fd)
+            try:
+                shutil.copyfile(source, name)
+                _fsync(name)
+                verify_copy(name)  # the bytes that go in place, not only the file named
+                aside = self.path.with_name(f"{self.path.name}.before-restore-{stamp}") if self.path.exists() else None
+                for suffix in ("", "-wal", "-shm"):  # the WAL belongs to its database: it goes aside with it
+                    current = self.path.with_name(self.path.name + suffix)
+                    if aside is not None and current.exists():
+                        os.replace(current, aside.with_name(aside.name + suffix))
+                os.replace(name, self.path)
+            finally:
+                if os.path.exists(name):
+                    os.unlink(name)
+        return aside
+
     def close(self) -> None:
         with self._lock:
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
+
+
+def verify_copy(path: str | os.PathLike) -> int:
+    """The schema version of the SQLite ledger file ``path``, read-only, after ``PRAGMA
+    integrity_check``; ``LedgerError`` naming what is wrong (missing, not a Loa ledger, damaged,
+    written by a newer Loa)."""
+    p = Path(path)
+    if not p.is_file():
+        raise LedgerError(f"{p}: no such file")
+    try:
+        conn = sqlite3.connect(f"{p.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            found = [row[0] for row in conn.execute("PRAGMA integrity_check")]
+            if found != ["ok"]:
+                raise LedgerError(f"{p} is damaged: PRAGMA integrity_check says {'; '.join(map(str, found[:3]))}")
+            if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").fetchone() is None:
+                raise LedgerError(f"{p} is not a Loa ledger (it has no schema_migrations table)")
+            version = conn.execute("SELECT MAX(version) FROM schema_migrations").fetchone()[0] or 0
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as e:
+        raise LedgerError(f"{p} is not a usable SQLite ledger: {e}") from e
+    migrations.pending(version, str(p))  # a copy written by a newer Loa is refused
+    return version
+
+
+def _fsync(path: str | os.PathLike) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
