@@ -187,6 +187,16 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "config.bad-category": ("cần slug hoặc mã số của một chuyên mục nhưng nhận được: {value}",
                             "expected a category slug or id but received: {value}"),
     "config.type-unloadable": ("không nạp được loại kênh {ptype}: {detail}", "channel type {ptype} cannot be loaded: {detail}"),
+    # loa backup / loa restore (docs/operations.md)
+    "ops.backup-done": ("đã sao lưu sổ cái vào {path} (quyền 0600; kiểm tra toàn vẹn: ok; lược đồ phiên bản {version}). "
+                        "Bản sao chứa khóa của kênh Zalo: giữ kín như sổ cái",
+                        "the ledger is backed up to {path} (mode 0600; integrity check: ok; schema version {version}). "
+                        "It holds Zalo's tokens: keep it as private as the ledger"),
+    "ops.restore-done": ("đã khôi phục sổ cái từ {path} (lược đồ phiên bản {version})",
+                         "the ledger is restored from {path} (schema version {version})"),
+    "ops.restore-aside": ("sổ cái trước đó được giữ lại tại {aside}", "the previous ledger is kept as {aside}"),
+    "ops.restore-next": ("khởi động lại dịch vụ (`systemctl start loa`), rồi `loa status` để xem các bài đã đăng sau bản sao lưu",
+                         "start the service again (`systemctl start loa`), then `loa status` for what was sent after the backup"),
 }
 
 
