@@ -83,7 +83,9 @@ def error_text(exc: PublishError) -> str:
 class ItemOutcome:
     """One item's outcome in a pass, as data for a log line (``loa run`` logs one per item).
 
-    ``action``: send, update, retract, settle, skip, hold, retry, wait, fail, in_doubt, bug;
+    ``action``: send, update, retract, settle, skip, hold (an item held for a person), hold-channel
+    (the whole channel held; ``post_id`` the item that met the refusal, or ``-``), retry, wait, fail,
+    in_doubt, bug;
     ``link``: where the item is now (its remote URL or id), when there is one."""
 
     action: str
@@ -482,7 +484,7 @@ class Engine:
         """An authentication failure holds the whole channel: one loud message, no retry storm."""
         ledger.hold(channel.name, Hold(*secrets.redact_data([exc.reason, exc.hint, exc.vendor_message])), self.clock())
         res.count(Outcome.FAILED, f"CHANNEL {channel.name} HELD: {exc.reason}" + (f" — {exc.hint}" if exc.hint else ""),
-                  ("hold", post_id or "-", channel.name, None))
+                  ("hold-channel", post_id or "-", channel.name, None))
         log.error("Channel %s held: %s", channel.name, exc.reason)
 
     def _reconcile(self, ledger, pub, channel, item: _Item, res: PassResult) -> Outcome | None:

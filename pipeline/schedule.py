@@ -24,7 +24,7 @@ from pipeline.errors import LedgerUnavailable
 
 log = logging.getLogger(__name__)
 #: Item outcomes a person may need to act on: logged at WARNING, the others at INFO.
-_LOUD = {"fail", "in_doubt", "bug"}
+_LOUD = {"fail", "in_doubt", "bug", "hold-channel"}
 
 
 class Daemon:
@@ -73,12 +73,12 @@ class Daemon:
         person is logged when it becomes held, not at every tick. Other lines of the pass as they are."""
         held = set()
         for item in result.items:
-            if item.action == "hold" and not item.line.startswith("CHANNEL"):
+            if item.action == "hold":
                 key = (item.post_id, item.channel, item.line)
                 held.add(key)
                 if key in self._held:
                     continue
-            level = logging.WARNING if item.action in _LOUD or item.line.startswith("CHANNEL") else logging.INFO
+            level = logging.WARNING if item.action in _LOUD else logging.INFO
             log.log(level, "%s", item.line, extra={"post_id": item.post_id, "channel": item.channel,
                                                    "action": item.action, "link": item.link})
         self._held = held

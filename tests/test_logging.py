@@ -163,3 +163,12 @@ def test_a_held_item_is_logged_when_it_becomes_held_not_at_every_tick(tmp_path, 
     assert held[0].getMessage() == "held a on hook: awaiting-approval"
     assert [r.getMessage() for r in caplog.records if getattr(r, "action", None) == "send"] == [
         "create a on portal: https://portal.example.gov.vn/news/phuong-1-to-chuc-hoi-thi-tim-hieu-cai-cach-hanh-chinh.html"]
+
+
+def test_a_held_channel_is_one_warning_with_its_fields(tmp_path, server):
+    root = repo(tmp_path, server, {"news/a.md": post(id="a", publish_at=due())})
+    server.inject("/items", status=401, body={"error": "token expired"})
+    objs = [json.loads(x) for x in run(root, "--log-format", "json")]
+    held = [o for o in objs if o.get("action") == "hold-channel"]
+    assert [(o["level"], o["post_id"], o["channel"]) for o in held] == [("WARNING", "a", "hook")], objs
+    assert held[0]["message"].startswith("CHANNEL hook HELD: the webhook answered HTTP 401")
