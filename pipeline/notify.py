@@ -133,6 +133,24 @@ def token_notice(channel: str, label: str, expires_at: datetime, late: Sequence[
         lasting=False)
 
 
+def ledger_notice(since: datetime, reason: str, tz: tzinfo) -> Notice:
+    return Notice("ledger", "it", "Sổ theo dõi (ledger) không truy cập được",
+                  f"Loa không mở được sổ theo dõi từ {_local(since, tz)}: {reason}\n"
+                  "Không bài nào được gửi trong thời gian này (không mất gì, không gửi trùng).\n"
+                  "Việc cần làm: kiểm tra máy chủ cơ sở dữ liệu (PostgreSQL) hoặc tệp var/loa.db, "
+                  "ổ đĩa còn trống, quyền truy cập; Loa tự tiếp tục khi sổ mở lại được.")
+
+
+def deliver_without_ledger(notice: Notice, kind: str, outs: Sequence[Transport]) -> bool:
+    """Send ``notice`` (``new`` or ``resolved``) when the ledger itself is what fails: nothing is
+    recorded, the caller (the daemon) keeps the state in memory."""
+    ok, errors = _send(notice if kind == "new" else _resolved({"key": notice.key, "role": notice.role,
+                                                                 "subject": notice.subject}), kind, outs)
+    for e in errors:
+        log.warning("Notification %s not sent by %s", notice.key, e)
+    return ok
+
+
 def report_notice(paths: Sequence[Path]) -> Notice:
     """Reports written: sent once to the ``reports`` recipients with the files attached."""
     names = "\n".join(f"- {p.name}" for p in paths)

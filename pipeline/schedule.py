@@ -40,6 +40,8 @@ class Daemon:
         self.ticks = 0
         self.health_server = None
         self._held: set[tuple[str, str, str]] = set()  # held items already logged (each once while held)
+        # the ledger's outage, kept here because the ledger cannot keep it: (since, told the IT officer)
+        self._ledger_down: tuple[datetime, bool] | None = None
         logs.use_zone(self.cfg.tz)  # log lines in the site zone, like everything else Loa shows
 
     # -- jobs -----------------------------------------------------------------------------
@@ -55,7 +57,9 @@ class Daemon:
                 result = self.session.publish()
             except LedgerUnavailable as exc:
                 log.error("Tick skipped: the ledger is unavailable (%s); nothing was half-written", exc)
+                self._ledger_outage(str(exc))
                 return
+            self._ledger_outage(None)
             self.ticks += 1
             self._log_items(result)
             try:
@@ -131,6 +135,33 @@ class Daemon:
             return
         if written:
             self.notify(reports=written)
+
+    def _ledger_outage(self, reason: str | None) -> None:
+        """Tell the IT officer once when the ledger has been unreachable for ``[notify]
+        ledger_down`` (default 10 minutes), and once more when it is back. Nothing can be recorded
+        in the ledger meanwhile, so this daemon remembers it; after a restart during an outage the
+        notice may come once more."""
+        settings = getattr(self.cfg.server, "notify", None) if self.cfg.server else None
+        now = self.session.clock()
+        if reason is None:
+            if self._ledger_down is not None and self._ledger_down[1] and settings is not None:
+                self._send_outage(settings, "resolved", self._ledger_down[0], "")
+            self._ledger_down = None
+            return
+        since, told = self._ledger_down or (now, False)
+        if settings is not None and not told and now - since >= settings.ledger_down:
+            told = self._send_outage(settings, "new", since, reason)
+        self._ledger_down = (since, told)
+
+    def _send_outage(self, settings, kind: str, since: datetime, reason: str) -> bool:
+        from pipeline import notify as nt
+
+        try:
+            return nt.deliver_without_ledger(nt.ledger_notice(since, reason, self.cfg.tz), kind,
+                                             nt.transports(settings, self.session.env))
+        except Exception:  # noqa: BLE001 - a failing mail server must not stop the daemon
+            log.exception("The ledger-outage notice could not be sent")
+            return False
 
     def notify(self, reports=()) -> None:
         """After each tick (and with the reports written): tell people what needs them, each once

@@ -120,6 +120,7 @@ class NotifySettings:
     reminder_after: timedelta = timedelta(hours=24)
     vendor_wait: timedelta = timedelta(hours=1)
     digest_hour: int = 7
+    ledger_down: timedelta = timedelta(minutes=10)
 
 
 def load_server_settings(env: Mapping[str, str], errors: list, root: str | os.PathLike | None = None
@@ -220,7 +221,7 @@ def _parse_notify(raw: Mapping[str, Any], errors: list) -> NotifySettings:
                     authors[name] = addr
                 else:
                     errors.append((f"{where}.{name}", _expected("an e-mail address", "một địa chỉ e-mail", addr)))
-        elif k in ("reminder_after", "vendor_wait"):
+        elif k in ("reminder_after", "vendor_wait", "ledger_down"):
             try:
                 timing[k] = parse_duration(v)
             except ValueError:

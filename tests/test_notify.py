@@ -298,3 +298,39 @@ def test_two_daemons_on_postgres_send_once(tmp_path, smtp, postgres_url):
     lg = open_ledger(postgres_url, root)
     assert set(lg.notices()) >= {"hold:portal", "pull"}
     lg.close()
+
+
+def test_a_ledger_unreachable_for_long_is_told_once_and_its_return_too(tmp_path, smtp):
+    """The ledger cannot record this notice: the daemon remembers the outage, tells the IT officer
+    once after `ledger_down`, and once more when the ledger answers again."""
+    from pipeline.errors import LedgerUnavailable
+
+    root = make_repo(tmp_path / "repo")
+    clock = Clock(T0)
+    s = session(root, server_file(smtp.port, ledger_down="10m"), clock)
+    d = Daemon(s, once=True)
+    real_publish = s.publish
+    down = {"on": True}
+
+    def publish(*a, **kw):
+        if down["on"]:
+            raise LedgerUnavailable("could not connect to server: Connection refused")
+        return real_publish(*a, **kw)
+
+    s.publish = publish
+    for minutes in (0, 5, 9):  # not yet ten minutes: nothing said
+        clock.t = T0 + timedelta(minutes=minutes)
+        d.tick()
+    assert smtp.subjects() == []
+    for minutes in (11, 20, 40):
+        clock.t = T0 + timedelta(minutes=minutes)
+        d.tick()
+    [told] = smtp.subjects()
+    assert "ledger" in told and "Connection refused" in text_of(smtp.messages[-1][1])
+    down["on"] = False
+    clock.t = T0 + timedelta(minutes=45)
+    d.tick()
+    d.tick()
+    assert [x for x in smtp.subjects() if "Đã hết" in x] == ["[Loa] Đã hết: Sổ theo dõi (ledger) không truy cập được"]
+    assert len(smtp.subjects()) == 2
+    s.close()
