@@ -253,8 +253,8 @@ register({
     "doctor.secret-missing": ("kênh {channel}: biến môi trường {var} ({opt}) chưa được đặt",
                               "channel {channel}: the environment variable {var} ({opt}) is not set"),
     "doctor.secret-missing.fix": (
-        "ghi {var}=... vào tệp môi trường của dịch vụ (ví dụ /etc/loa/env, quyền 0600), rồi `systemctl restart loa`",
-        "put {var}=... in the service's environment file (e.g. /etc/loa/env, mode 0600), then `systemctl restart loa`"),
+        "ghi {var}=... vào tệp môi trường của dịch vụ (ví dụ /etc/loa/loa.env, quyền 0600), rồi `systemctl restart loa-run`",
+        "put {var}=... in the service's environment file (e.g. /etc/loa/loa.env, mode 0600), then `systemctl restart loa-run`"),
     "doctor.ledger-ok": ("sổ cái {where}: truy cập được, lược đồ phiên bản {version} (mới nhất)",
                          "ledger {where}: reachable, schema version {version} (the latest)"),
     "doctor.ledger-missing": ("không có sổ cái tại {where}", "there is no ledger at {where}"),

@@ -195,8 +195,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "ops.restore-done": ("đã khôi phục sổ cái từ {path} (lược đồ phiên bản {version})",
                          "the ledger is restored from {path} (schema version {version})"),
     "ops.restore-aside": ("sổ cái trước đó được giữ lại tại {aside}", "the previous ledger is kept as {aside}"),
-    "ops.restore-next": ("khởi động lại dịch vụ (`systemctl start loa`), rồi `loa status` để xem các bài đã đăng sau bản sao lưu",
-                         "start the service again (`systemctl start loa`), then `loa status` for what was sent after the backup"),
+    "ops.restore-next": ("khởi động lại dịch vụ (`systemctl start loa-run`), rồi `loa status` để xem các bài đã đăng sau bản sao lưu",
+                         "start the service again (`systemctl start loa-run`), then `loa status` for what was sent after the backup"),
 }
 
 

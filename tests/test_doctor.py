@@ -92,8 +92,8 @@ def test_a_missing_secret_is_named_with_its_fix_and_a_set_one_is_never_printed(t
         found = [f for f in s.doctor() if f.check == "secrets"]
     assert [f.text("en") for f in found] == [
         "channel telegram: the environment variable LOA_TELEGRAM_TOKEN (token_env) is not set"]
-    assert found[0].fix("en") == ("put LOA_TELEGRAM_TOKEN=... in the service's environment file (e.g. /etc/loa/env, "
-                                  "mode 0600), then `systemctl restart loa`")
+    assert found[0].fix("en") == ("put LOA_TELEGRAM_TOKEN=... in the service's environment file (e.g. /etc/loa/loa.env, "
+                                  "mode 0600), then `systemctl restart loa-run`")
     assert found[0].text("vi") == "kênh telegram: biến môi trường LOA_TELEGRAM_TOKEN (token_env) chưa được đặt"
 
     env = {"LOA_TELEGRAM_TOKEN": "123456:very-secret-token-value"}
