@@ -80,3 +80,14 @@ def approve(channels: dict[str, dict[str, str | list[str]]], ledger_url: str | N
         fh.write("\n".join(lines) + "\n")
     os.chmod(path, 0o600)
     return path
+
+
+def small_config(channels: list[str], *, require_approval: list[str] = ()) -> str:
+    """:data:`CONFIG_HEAD` plus what most small test configurations share: one content type
+    ``news`` sent to ``channels``, one topic, a one-member board, the channels needing approval.
+    The channels' own tables follow it."""
+    import json
+
+    return CONFIG_HEAD + (f'\n[content.types.news]\nlabel = "Tin tức"\nchannels = {json.dumps(channels)}\n'
+                          f'[content.topics]\ncchc = "Cải cách hành chính"\n[editorial]\nboard = ["Lê Thị Mai"]\n'
+                          f'require_approval = {json.dumps(list(require_approval))}\n')

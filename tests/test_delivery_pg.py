@@ -28,21 +28,13 @@ from pipeline.errors import LedgerUnavailable
 from pipeline.ledger import open_ledger
 from pipeline.app import Session
 from pipeline.schedule import Daemon
-from tests.repo import CONFIG_HEAD, make_repo, post
+from tests.repo import make_repo, post, small_config
 from tests.servers.webhook import WebhookServer
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 T0 = datetime(2025, 3, 25, 8, 0, tzinfo=VN)
 
-CONFIG = CONFIG_HEAD + """
-[content.types.news]
-label = "Tin tức"
-channels = ["hook1", "hook2"]
-[content.topics]
-cchc = "Cải cách hành chính"
-[editorial]
-board = ["Lê Thị Mai"]
-require_approval = []
+CONFIG = small_config(["hook1", "hook2"]) + """
 [channels.hook1]
 type = "webhook"
 url = "{url1}/items"

@@ -19,21 +19,13 @@ from pipeline.config import load_config
 from pipeline.ledger import Hold, open_ledger
 from pipeline.models import PublishResult
 from pipeline.schedule import Daemon
-from tests.repo import CONFIG_HEAD, make_repo, post
+from tests.repo import make_repo, post, small_config
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 T0 = datetime(2024, 3, 25, 8, 0, tzinfo=VN)
 NOW = T0 + timedelta(hours=3)
 
-CONFIG = CONFIG_HEAD + """
-[content.types.news]
-label = "Tin tức"
-channels = ["portal", "spaced", "paused", "held"]
-[content.topics]
-cchc = "Cải cách hành chính"
-[editorial]
-board = ["Lê Thị Mai"]
-require_approval = ["portal"]
+CONFIG = small_config(["portal", "spaced", "paused", "held"], require_approval=["portal"]) + """
 [channels.portal]
 type = "static_site"
 [channels.spaced]

@@ -19,20 +19,12 @@ from pipeline.app import Session
 from pipeline.config import load_config
 from pipeline.health import HealthServer, metrics_text, stale_after
 from pipeline.ledger import Hold, open_ledger
-from tests.repo import CONFIG_HEAD, make_repo, post
+from tests.repo import make_repo, post, small_config
 from tests.servers.webhook import WebhookServer
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 T0 = datetime(2024, 3, 25, 8, 0, tzinfo=VN)
-CONFIG = CONFIG_HEAD + """
-[content.types.news]
-label = "Tin tức"
-channels = ["portal", "hook"]
-[content.topics]
-cchc = "Cải cách hành chính"
-[editorial]
-board = ["Lê Thị Mai"]
-require_approval = []
+CONFIG = small_config(["portal", "hook"]) + """
 [channels.portal]
 type = "static_site"
 [channels.hook]

@@ -16,18 +16,10 @@ from pathlib import Path
 import pytest
 
 from pipeline.cli import main
-from tests.repo import CONFIG_HEAD, PNG_1PX, make_repo, post
+from tests.repo import PNG_1PX, make_repo, post, small_config
 from tests.servers.webhook import WebhookServer
 
-CONFIG = CONFIG_HEAD + """
-[content.types.news]
-label = "Tin tức"
-channels = ["portal", "hook"]
-[content.topics]
-cchc = "Cải cách hành chính"
-[editorial]
-board = ["Lê Thị Mai"]
-require_approval = []
+CONFIG = small_config(["portal", "hook"]) + """
 [channels.portal]
 type = "static_site"
 [channels.hook]
@@ -36,7 +28,7 @@ url = "{url}/items"
 """
 
 BILLION_LAUGHS = "---\n" + "\n".join(
-    [f'a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    ['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
     + [f"a{i}: &a{i} [*a{i-1},*a{i-1},*a{i-1},*a{i-1},*a{i-1},*a{i-1},*a{i-1},*a{i-1},*a{i-1}]" for i in range(1, 10)]
     + ["id: lol", "title: *a9"]) + "\n---\n\nThân bài.\n"
 

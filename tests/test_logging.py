@@ -15,20 +15,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from pipeline import logs
-from tests.repo import CONFIG_HEAD, approve, make_repo, post
+from tests.repo import approve, make_repo, post, small_config
 from tests.servers.webhook import WebhookServer
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 TOKEN = "hook-token-5f0c9a1e7d3b42c8"
-CONFIG = CONFIG_HEAD + """
-[content.types.news]
-label = "Tin tức"
-channels = ["portal", "hook"]
-[content.topics]
-cchc = "Cải cách hành chính"
-[editorial]
-board = ["Lê Thị Mai"]
-require_approval = []
+CONFIG = small_config(["portal", "hook"]) + """
 [channels.portal]
 type = "static_site"
 [channels.hook]

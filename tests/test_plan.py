@@ -12,20 +12,12 @@ from pipeline.app import Session
 from pipeline.config import load_config
 from pipeline.ledger import open_ledger
 from pipeline.models import PublishResult
-from tests.repo import CONFIG_HEAD, make_repo, post
+from tests.repo import make_repo, post, small_config
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 T0 = datetime(2024, 3, 25, 6, 0, tzinfo=VN)
 
-CONFIG = CONFIG_HEAD + """
-[content.types.news]
-label = "Tin tức"
-channels = ["a", "b"]
-[content.topics]
-cchc = "Cải cách hành chính"
-[editorial]
-board = ["Lê Thị Mai"]
-require_approval = []
+CONFIG = small_config(["a", "b"]) + """
 [channels.a]
 type = "webhook"
 url = "http://127.0.0.1:9/a"

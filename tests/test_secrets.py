@@ -25,7 +25,7 @@ import pytest
 from pipeline import secrets
 from pipeline.config import load_config
 from pipeline.errors import ConfigError
-from tests.repo import CONFIG_HEAD, ROOT, make_repo, post
+from tests.repo import CONFIG_HEAD, ROOT, make_repo, post, small_config
 from tests.servers.facebook import FacebookServer
 from tests.servers.mastodon import MastodonServer
 from tests.servers.webhook import WebhookServer
@@ -40,15 +40,7 @@ HOOK_TOKEN = "webhook-secret-bearer-1a2b3c"
 ZALO_SECRET = "zalo-app-secret-5e6f7a"
 PG_PASSWORD = "pg-secret-pass-4d5e"
 
-CONFIG = CONFIG_HEAD + """
-[content.types.news]
-label = "Tin tức"
-channels = ["facebook", "zalo", "telegram", "mastodon", "hook"]
-[content.topics]
-cchc = "Cải cách hành chính"
-[editorial]
-board = ["Lê Thị Mai"]
-require_approval = []
+CONFIG = small_config(["facebook", "zalo", "telegram", "mastodon", "hook"]) + """
 [channels.facebook]
 type = "facebook"
 page_id = "{fb_page}"

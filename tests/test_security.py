@@ -16,7 +16,7 @@ import pytest
 from pipeline import app, server
 from pipeline.config import load_config
 from pipeline.errors import ConfigError, RenderError
-from tests.repo import CONFIG_HEAD, ROOT, make_repo, post
+from tests.repo import ROOT, make_repo, post, small_config
 
 PAYLOADS = [
     "{{ cycler.__init__.__globals__.os.popen('touch %(marker)s').read() }}",
@@ -124,15 +124,7 @@ def test_every_jinja_environment_in_pipeline_is_the_sandboxed_one():
 
 # -- endpoints: where a credential may go -----------------------------------------------------------
 
-TG = CONFIG_HEAD + """
-[content.types.news]
-label = "Tin tức"
-channels = ["telegram"]
-[content.topics]
-cchc = "Cải cách hành chính"
-[editorial]
-board = ["Lê Thị Mai"]
-require_approval = []
+TG = small_config(["telegram"]) + """
 [channels.telegram]
 type = "telegram"
 chat_id = "@ubnd"

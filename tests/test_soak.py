@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from pipeline.ledger import open_ledger
-from tests.repo import CONFIG_HEAD, approve, make_repo, post
+from tests.repo import approve, make_repo, post, small_config
 from tests.servers.facebook import FacebookServer
 from tests.servers.mastodon import Bucket, MastodonServer
 from tests.servers.telegram import TelegramServer
@@ -43,15 +43,7 @@ TG_TOKEN = "7012345678:AAHloaSoakSecret_token-ABCDEFGHIJK1"
 MASTO_TOKEN = "mastodon-soak-token-51d0"
 CHAT = -1001987654321
 
-CONFIG = CONFIG_HEAD + """
-[content.types.news]
-label = "Tin tức"
-channels = ["hook", "facebook", "zalo", "telegram", "mastodon"]
-[content.topics]
-cchc = "Cải cách hành chính"
-[editorial]
-board = ["Lê Thị Mai"]
-require_approval = []
+CONFIG = small_config(["hook", "facebook", "zalo", "telegram", "mastodon"]) + """
 [channels.hook]
 type = "webhook"
 url = "{hook}/items"

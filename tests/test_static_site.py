@@ -236,17 +236,9 @@ def test_a_damaged_manifest_holds_the_channel_and_loa_site_rebuild_writes_the_si
     `loa site rebuild` lists every published article again from the ledger and the content,
     keeps the damaged manifest aside, and lifts the hold; the next publish and a retraction work."""
     from pipeline.cli import main
-    from tests.repo import CONFIG_HEAD, make_repo, post
+    from tests.repo import make_repo, post, small_config
 
-    config = CONFIG_HEAD + """
-[content.types.news]
-label = "Tin tức"
-channels = ["portal"]
-[content.topics]
-cchc = "Cải cách hành chính"
-[editorial]
-board = ["Lê Thị Mai"]
-require_approval = []
+    config = small_config(["portal"]) + """
 [channels.portal]
 type = "static_site"
 """
