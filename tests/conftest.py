@@ -160,3 +160,15 @@ def private_postgres(tmp_path):
 
 # -- WordPress (a real one on loopback, started once per session) --------------------------------
 from tests.wordpress import wordpress  # noqa: E402,F401
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[object]:
+    """A headless Debian Chromium driven by Playwright (``tests/browser.py``), one per test run."""
+    from tests import browser
+
+    why = browser.missing()
+    if why:
+        service_missing(why)
+    with browser.launched() as launched:
+        yield launched
