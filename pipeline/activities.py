@@ -107,6 +107,17 @@ def _read_file(path: Path, rel: str, known: set[str] | None, tz: ZoneInfo) -> tu
     problems: list[tuple[str, int, str, dict]] = []
     try:
         text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        return found, [(rel, 1, "activity.yaml", {"error": _yaml_reason(exc)})]
+    return parse_text(text, rel, known, tz)
+
+
+def parse_text(text: str, rel: str, known: set[str] | None, tz: ZoneInfo = SITE_ZONE):
+    """The activities and problems of one file's ``text`` (``rel`` names it in problems): the
+    one validator, for files read by reports and for what the web console is about to write."""
+    found: list[Activity] = []
+    problems: list[tuple[str, int, str, dict]] = []
+    try:
         guard = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
         try:
             refused = yaml_refusal(guard)
@@ -213,3 +224,44 @@ def _entry(rel: str, node: yaml.Node, known: set[str] | None, tz: ZoneInfo):
     return Activity(path=rel, date=datetime(day.year, day.month, day.day, tzinfo=tz), unit=unit,
                     kind=kind, count=count, place="" if place is None else str(place),
                     note="" if note is None else str(note)), []
+
+
+def write_activity(content_dir: str | Path, values: dict, unit_ids: Iterable[str], *, tz: ZoneInfo = SITE_ZONE,
+                   actor: str = "") -> tuple[str | None, list[tuple[str, int, str, dict]]]:
+    """Write one activity (``values`` as a form gives them: text) as a new YAML file under
+    ``activities/<year>/`` of ``content_dir``, after :func:`parse_text` found no problem in the
+    very text written; returns ``(path relative to content_dir, [])`` or ``(None, problems)``
+    and writes nothing. The file name is made from the validated date, unit and kind only, and
+    the path is checked to stay inside ``activities/`` (a planted link is refused)."""
+    from pipeline.paths import inside, plain_name, write_atomic
+
+    entry: dict[str, Any] = {}
+    for key in (*REQUIRED, "place", "note"):
+        raw = values.get(key)
+        value = " ".join(str(raw).split()) if raw is not None else ""
+        if key == "count" and value.isdigit():
+            entry[key] = int(value)
+        elif value or key in REQUIRED:
+            entry[key] = value
+    who = " ".join(str(actor).split())[:80]
+    text = (f"# ghi qua bảng điều khiển{f' bởi {who}' if who else ''}\n"
+            + yaml.safe_dump(entry, allow_unicode=True, sort_keys=False))
+    rel = "activities/new.yaml"
+    acts, problems = parse_text(text, rel, set(unit_ids), tz)
+    if problems or len(acts) != 1:
+        return None, problems
+    act = acts[0]
+    if not (plain_name(act.unit) and plain_name(act.kind)):
+        return None, [(rel, 1, "activity.unit", {"value": act.unit})]
+    base = Path(content_dir) / "activities"
+    year = f"{act.date.year:04d}"
+    stem = f"{act.date.date().isoformat()}-{act.unit}-{act.kind}"
+    for n in range(1, 1000):
+        name = f"{stem}.yaml" if n == 1 else f"{stem}-{n}.yaml"
+        target = inside(base, year, name)
+        if not target.exists():
+            break
+    target.parent.mkdir(parents=True, exist_ok=True)
+    inside(base, year, name)  # the folder just made must not be a link either
+    write_atomic(target, text)
+    return target.relative_to(Path(content_dir).resolve()).as_posix(), []

@@ -126,6 +126,13 @@ class Session:
     def __exit__(self, *exc) -> None:
         self.close()
 
+    @property
+    def accounts(self):
+        """The web console's people and sessions (:class:`pipeline.accounts.Accounts`)."""
+        from pipeline.accounts import Accounts
+
+        return Accounts(self.ledger, self.clock)
+
     def _drop_ledger(self) -> None:
         """After ``LedgerUnavailable``: the next call opens a fresh connection."""
         try:
@@ -520,6 +527,56 @@ class Session:
             rows = [r for r in rows if q in fold(r.title or "")]
         rows.sort(key=lambda r: (r.first_published_at or r.updated_at, r.post_id, r.channel))
         return rows
+
+    # -- the web console's pages (pipeline/calendar.py arranges; nothing there decides) -------
+    def calendar(self, view: str = "month", anchor=None, *, filters: Mapping | None = None,
+                 now: datetime | None = None):
+        """Every post on every channel in the week or month holding ``anchor`` (a date in the site
+        zone; today by default), in its state from :meth:`plan`, with blackouts and pauses."""
+        from pipeline import approval
+        from pipeline import calendar as cal
+
+        now = now or self.clock()
+        p = self.plan(now)
+        lg = self.ledger
+        bands = cal.pause_bands(lg.active_pauses(now), lg.events(kinds=("pause", "resume")), now)
+        return cal.build_calendar(p.decisions, channel_state, view=view,
+                                  anchor=anchor or now.astimezone(self.cfg.tz).date(), tz=self.cfg.tz,
+                                  blackouts=self.cfg.blackouts, pauses=bands, filters=filters,
+                                  unapproved=lambda post: () if approval.is_approved(post, self.cfg)
+                                  else approval.needs_approval(post, self.cfg))
+
+    def post_page(self, post_id: str, now: datetime | None = None):
+        """A post's page: each channel's rendering and state, its ledger rows and events, its
+        check problems and its approval; ``None`` when neither the content nor the ledger knows it."""
+        from pipeline import approval
+        from pipeline import calendar as cal
+
+        now = now or self.clock()
+        content = self.content()
+        post = next((x for x in content.posts if x.id == post_id), None)
+        p = self.plan(now, content=content)
+        rows = {r.channel: r for r in self.ledger.rows(post_id=post_id)}
+        if post is None and not rows:
+            return None
+        renderings, errors = self.renderer(content).render_all(post) if post else ([], [])
+        states = {d.channel: (channel_state(d), d.reason) for d in p.decisions if d.post_id == post_id}
+        return cal.PostPage(
+            post, post_id, renderings, errors, states, rows,
+            cal.post_history(self.ledger.events(post_id=post_id)),
+            self.check(content).of(post.relpath) if post else [],
+            post.approved_by if post else None, bool(post and approval.is_approved(post, self.cfg)),
+            approval.needs_approval(post, self.cfg) if post else (),
+            approval.changed_parts(post) if post and post.approved_hash else None)
+
+    def add_activity(self, values: Mapping[str, object], *, actor: str):
+        """Write one offline activity (pano, poster, contest...) as the YAML file ``loa report``
+        reads, under ``content/activities/<year>/``, after the same validation; returns
+        ``(relative path, [])`` or ``(None, problems)`` and writes nothing then."""
+        from pipeline import activities
+
+        return activities.write_activity(self.cfg.content_dir, values, set(self.cfg.units), tz=self.cfg.tz,
+                                         actor=actor)
 
     # -- telling people (loa run) ----------------------------------------------------------
     def notify(self, now: datetime | None = None, *, reports: list[Path] | tuple = (), transports=None):
