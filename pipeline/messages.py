@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import string
 
+from pipeline import messages_cli as _cli
+
 CATALOGUE: dict[str, tuple[str, str]] = {
     # files
     "file.symlink-outside": ("liên kết tượng trưng trỏ ra ngoài thư mục content ({target}); hãy chép tệp vào content/ thay vì tạo liên kết",
@@ -48,6 +50,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "front.type": ("giá trị của `{key}` sai kiểu: cần {expected}", "`{key}` has the wrong type: expected {expected}"),
     "front.bad-time": ("không đọc được thời gian `{key}: {value}`; viết dạng \"2024-03-25 08:00\" (giờ Việt Nam) hoặc \"2024-03-25T08:00:00+07:00\"",
                        "cannot read time `{key}: {value}`; write \"2024-03-25 08:00\" (site zone) or \"2024-03-25T08:00:00+07:00\""),
+    "front.bad-priority": ("mức ưu tiên `{value}` không hợp lệ; chỉ dùng `normal` (thường), `priority` (ưu tiên: đầu chương trình phát kế tiếp) hoặc `emergency` (khẩn cấp: phát ngay trên loa)",
+                           "priority `{value}` is not valid; use `normal`, `priority` (first in the next programme) or `emergency` (played on the loudspeakers at once)"),
     "front.bad-status": ("trạng thái `{value}` không hợp lệ; chỉ dùng `draft` (bản nháp) hoặc `ready` (sẵn sàng đăng)",
                          "invalid status `{value}`; use `draft` or `ready`"),
     "front.bad-slug": ("slug `{value}` có ký tự không hợp lệ; dùng `{suggestion}`", "slug `{value}` has invalid characters; use `{suggestion}`"),
@@ -198,6 +202,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "ops.restore-next": ("khởi động lại dịch vụ (`systemctl start loa-run`), rồi `loa status` để xem các bài đã đăng sau bản sao lưu",
                          "start the service again (`systemctl start loa-run`), then `loa status` for what was sent after the backup"),
 }
+CATALOGUE.update(_cli.MESSAGES)  # the loa command's words: --help, output, argparse (messages_cli.py)
 
 
 class Detail(str):
@@ -253,7 +258,7 @@ def _load_contributions() -> None:
     if _loaded:
         return
     _loaded = True
-    for mod in ("pipeline.vietnamese", "pipeline.activities"):
+    for mod in ("pipeline.vietnamese", "pipeline.activities", "pipeline.webtext"):
         try:
             m = __import__(mod, fromlist=["MESSAGES"])
         except ImportError:
