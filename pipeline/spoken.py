@@ -1,0 +1,396 @@
+"""A post as a script to be read aloud on the ward loudspeaker (issue 20): the text part.
+
+Pure functions, no I/O. :func:`script_of` turns a post's Markdown into sentences (no links, images
+or markup; steps as ``Bước một, ...``; a table as sentences) and :func:`normalise` writes each
+sentence's numbers, dates, times, money, phone numbers, ordinals, Roman numerals, units and
+abbreviations as the words an announcer or a speech engine says. :func:`reading_seconds`
+estimates how long a script takes to read. The rules and their reasons are in docs/loudspeaker.md,
+"Script"; the number words in :mod:`pipeline.spoken_numbers`.
+
+Input is untrusted text: every rule is a regular expression without nested repetition, so no post
+can make it slow, and what no rule recognises is left as it is.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from types import MappingProxyType
+
+from pipeline import spoken_numbers as sn
+from pipeline.vietnamese import nfc, strip_control
+
+__all__ = ["SpokenOptions", "DEFAULT_GLOSSARY", "normalise", "script_of", "reading_seconds",
+           "WORDS_PER_MINUTE", "PAUSE_SECONDS"]
+
+#: Abbreviations read as their full words. Config may add to or override these (the loudspeaker
+#: channel's glossary); keys are matched as whole words, case-sensitively.
+DEFAULT_GLOSSARY: Mapping[str, str] = MappingProxyType({
+    "UBND": "Ủy ban nhân dân", "HĐND": "Hội đồng nhân dân", "UBMTTQ": "Ủy ban Mặt trận Tổ quốc",
+    "MTTQ": "Mặt trận Tổ quốc", "CCHC": "cải cách hành chính", "TTHC": "thủ tục hành chính",
+    "DVC": "dịch vụ công", "DVCTT": "dịch vụ công trực tuyến", "CBCCVC": "cán bộ, công chức, viên chức",
+    "CBCC": "cán bộ, công chức", "VNeID": "Vê en e ai đi", "CCCD": "căn cước công dân",
+    "CMND": "chứng minh nhân dân", "TTĐT": "thông tin điện tử", "CSDL": "cơ sở dữ liệu",
+    "BHXH": "bảo hiểm xã hội", "BHYT": "bảo hiểm y tế", "CNTT": "công nghệ thông tin",
+    "CĐS": "chuyển đổi số", "TP.": "thành phố", "TP": "thành phố", "BCĐ": "Ban Chỉ đạo",
+    "BBT": "Ban Biên tập", "THCS": "trung học cơ sở", "THPT": "trung học phổ thông",
+    "PCCC": "phòng cháy chữa cháy", "ATTP": "an toàn thực phẩm", "GPLX": "giấy phép lái xe",
+    "SĐT": "số điện thoại", "ĐT": "điện thoại", "V/v": "về việc", "QR": "kiu a", "OTP": "ô tê pê",
+    "CP": "Chính phủ", "TTg": "Thủ tướng Chính phủ", "QH": "Quốc hội", "BNV": "Bộ Nội vụ",
+    "BTC": "Bộ Tài chính", "BTTTT": "Bộ Thông tin và Truyền thông", "BCA": "Bộ Công an",
+    "BTP": "Bộ Tư pháp", "BQP": "Bộ Quốc phòng", "BYT": "Bộ Y tế", "BGDĐT": "Bộ Giáo dục và Đào tạo",
+    "BLĐTBXH": "Bộ Lao động, Thương binh và Xã hội", "TTLT": "thông tư liên tịch",
+    "NĐ": "nghị định", "QĐ": "quyết định", "NQ": "nghị quyết", "TT": "thông tư", "CT": "chỉ thị",
+    "KH": "kế hoạch", "BC": "báo cáo", "TB": "thông báo", "HD": "hướng dẫn", "CV": "công văn",
+    "TT&TT": "Thông tin và Truyền thông", "PAR INDEX": "chỉ số cải cách hành chính",
+})
+
+#: Code letters of a document number that name its kind (already said: "Nghị định số ..."), so a
+#: number's code reads as its issuer only: 09/2019/NĐ-CP is "số chín năm ... của Chính phủ".
+DOCUMENT_KINDS = frozenset({"NĐ", "QĐ", "NQ", "TT", "TTLT", "CT", "KH", "BC", "TB", "HD", "CV", "L",
+                            "UBTVQH", "PL", "QC"})
+
+#: Words a minute. Measured: eSpeak NG's Vietnamese voice at its default speed (175) reads the
+#: sample guides' scripts at about this many words (syllables) a minute, pauses included; an
+#: announcer's news reading is of the same order (docs/loudspeaker.md, "Script").
+WORDS_PER_MINUTE = 150
+PAUSE_SECONDS = 0.0
+
+
+@dataclass(frozen=True)
+class SpokenOptions:
+    """How a script is written: the glossary of abbreviations (whole words, case-sensitive), the
+    word for a zero ten (``linh`` 105 "một trăm linh năm", or ``lẻ``) and the portal's name, which
+    the sentence replacing a link points to."""
+    glossary: Mapping[str, str] = field(default_factory=lambda: DEFAULT_GLOSSARY)
+    hundred_zero: str = "linh"  # or "lẻ"
+    portal_name: str = "Cổng thông tin điện tử của thành phố"
+
+    def __post_init__(self):
+        if self.hundred_zero not in sn.HUNDRED_ZERO:
+            raise ValueError(f"hundred_zero: expected one of {sn.HUNDRED_ZERO}, got {self.hundred_zero!r}")
+
+
+# -- normalise: the rules, in the order they run --------------------------------------------------
+# Each rule turns one written form into words, so later rules see no digits where an earlier one
+# matched. The order matters: document numbers and phone numbers before dates (09/2019 is not a
+# date), full dates before ranges (15-3-2024 is not a range), ranges before times and dates
+# ("7h30-11h30" keeps both ends), everything before the plain numbers.
+
+_S = r"(?<![\w.,/:])(?<!\w-)"        # a number starts here: not inside a word, code or number
+_E = r"(?![\w]|[.,:/]\d)"            # and ends here
+_INT = r"\d{1,3}(?:\.\d{3})+|\d+"
+_AMOUNT = rf"(?:{_INT})(?:,\d+)?"
+_CI = "(?i:{})".format  # a case-insensitive group of context words
+
+_URL = re.compile(r"(?i)\b(?:https?://|www\.)[^\s<>\"]*[^\s<>\".,;:!?)\]]")
+_EMAIL = re.compile(r"(?i)\b([a-z0-9._%+-]+)@((?:[a-z0-9-]+\.)+[a-z]{2,})\b")
+_DOMAIN = re.compile(r"(?<![\w@.-])((?:[a-z0-9-]+\.)+(?:vn|com|net|org|gov|edu|info))(?![\w-]|\.\w)")
+_DOMAIN_WORDS = {"vn": "vê en", "gov": "gờ o vê", "com": "com", "net": "nét", "org": "o rờ gờ",
+                 "edu": "e đu", "info": "in phô", "www": "vê kép vê kép vê kép"}
+_DOCUMENT = re.compile(r"(?<![\w/.])(\d+)/(?:(\d{4})/)?([A-ZĐ][A-Za-zĐđ&]*\d*(?:-[A-ZĐ][A-Za-zĐđ&]*\d*)*)(?![\w-])")
+_PHONE_CONTEXT = re.compile(
+    r"(?:\b" + _CI(r"hotline|đường dây nóng|tổng đài|điện thoại|số máy|gọi(?: đến| tới| cho)?(?: số)?|zalo")
+    + r"|\bS?ĐT)" + r"(?P<sep>\s*:?\s*(?:số\s+)?)(?P<num>\d+(?:[ .]\d+)*)" + _E)
+_PHONE = re.compile(_S + r"(0\d{1,3}(?:[ .]\d{2,4}){1,3}|0\d{8,10}|(?:1900|1800)(?:[ .]?\d{3,4}){1,2})" + _E)
+_FULL_DATE = re.compile(r"(?:(?P<ngay>[Nn]gày)\s+)?" + _S + r"(?P<d>\d{1,2})(?P<s>[/.-])(?P<m>\d{1,2})(?P=s)(?P<y>\d{4})" + _E)
+_ISO_DATE = re.compile(r"(?:(?P<ngay>[Nn]gày)\s+)?" + _S + r"(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})" + _E)
+_ATOM = r"\d{1,2}h(?:\d{2})?|\d{1,2}:\d{2}|\d{1,2}/\d{1,2}|" + _AMOUNT
+_RANGE = re.compile(_S + rf"({_ATOM})\s?[-–—]\s?({_ATOM})(?![\w/-]|[.,]\d)")
+_CLOCK = re.compile(_S + r"(\d{1,2}):(\d{2})(?::(\d{2}))?" + _E)
+_HOUR = re.compile(_S + r"(\d{1,2})h(\d{2})?(?:'|p\b)?(?![\w])")
+_HOUR_WORDS = re.compile(_S + r"(\d{1,2})(\s+giờ\s+)(\d{1,2})(?!\d|\s*phút)(?![\w])")
+_MONTH_YEAR = re.compile(r"(?:(?P<thang>[Tt]háng)\s+)?" + _S + r"(?P<m>\d{1,2})/(?P<y>\d{4})" + _E)
+_DAY_MONTH = re.compile(r"(?:(?P<ngay>[Nn]gày)\s+)?" + _S + r"(?P<d>\d{1,2})/(?P<m>\d{1,2})" + _E)
+_MONTH = re.compile(r"\b([Tt]háng)\s+" + _S + r"(\d{1,2})" + _E)
+_PERCENT = re.compile(_S + rf"({_AMOUNT})\s?%")
+_MONEY = re.compile(_S + rf"({_AMOUNT})\s?(?:đồng|đ|VNĐ|VND|vnđ|vnd|₫)(?![\w])")
+_MONEY_CODE = re.compile(r"(?<![\w])(?:VNĐ|VND|vnđ)(?![\w])")
+UNITS = {"km²": "ki-lô-mét vuông", "km2": "ki-lô-mét vuông", "km/h": "ki-lô-mét một giờ",
+         "km": "ki-lô-mét", "m²": "mét vuông", "m2": "mét vuông", "m³": "mét khối", "m3": "mét khối",
+         "cm": "xen-ti-mét", "mm": "mi-li-mét", "m": "mét", "kg": "ki-lô-gam", "g": "gam",
+         "ha": "héc-ta", "ml": "mi-li-lít", "l": "lít", "kWh": "ki-lô-oát giờ", "kW": "ki-lô-oát",
+         "MW": "mê-ga-oát", "MB": "mê-ga-bai", "GB": "gi-ga-bai", "°C": "độ xê"}
+_UNIT = re.compile(_S + rf"({_AMOUNT})\s?(" + "|".join(map(re.escape, UNITS)) + r")(?![\w²³])")
+_UNIT_ALONE = re.compile(r"(?<![\w])(km²|km/h|km|m²|m³|kg|°C)(?![\w²³])")
+_ROMAN = re.compile(r"(?<![\w])(" + _CI(r"quý|khóa|khoá|nhiệm kỳ|kỳ|chương|phần|mục|phụ lục|đại hội|"
+                                          r"thế kỷ|thế kỉ|hội nghị|lần thứ|thứ|điều|quốc hội|lần")
+                    + r")\s+([IVXLCDM]+)(?:/(\d{4}))?(?![\w])")
+_ORDINAL = re.compile(r"(?<![\w])(" + _CI("thứ|hạng") + r")\s+" + _S + r"(\d+)" + _E)
+_DECIMAL = re.compile(_S + r"(\d{1,3}(?:\.\d{3})+|\d+),(\d+)" + _E)
+_INTEGER = re.compile(_S + rf"({_INT})" + _E)
+_DOTTED = re.compile(_S + r"(\d+(?:\.\d+)+)" + _E)   # 2.1, 1.2.3: section numbers, "chấm"
+_PER = re.compile(r"(?<=\w)/(?=\w)")
+_DASH = re.compile(r"\s+[-–—]\s+")
+_SPACES = re.compile(r"[ \t]+")
+_SPACE_PUNCT = re.compile(r"\s+([,.;:!?…)])")
+
+
+def _integer(text: str, hz: str) -> str:
+    digits = text.replace(".", "")
+    if len(digits) > 15 or (len(digits) > 2 and digits.startswith("0") and "." not in text):
+        return sn.digit_words(digits)  # a code, not a quantity: 007, 0254
+    return sn.number_words(int(digits), hz)
+
+
+def _amount(text: str, hz: str) -> str:
+    if "," in text:
+        whole, fraction = text.split(",", 1)
+        return sn.decimal_words(str(int(whole.replace(".", ""))), fraction, hz)
+    return _integer(text, hz)
+
+
+def _date(ngay: str | None, d: int, m: int, y: int | None, hz: str) -> str | None:
+    if not (1 <= d <= 31 and 1 <= m <= 12):
+        return None
+    out = f"{ngay or 'ngày'} {sn.number_words(d, hz)} tháng {sn.month_words(m)}"
+    return out + (f" năm {sn.number_words(y, hz)}" if y is not None else "")
+
+
+def _clock(h: int, m: int, s: int, hz: str) -> str | None:
+    if h > 24 or m > 59 or s > 59:
+        return None
+    out = f"{sn.number_words(h, hz)} giờ"
+    out += f" {sn.number_words(m, hz)} phút" if m else ""
+    return out + (f" {sn.number_words(s, hz)} giây" if s else "")
+
+
+def _spell_code(code: str, glossary: Mapping[str, str], hz: str) -> str:
+    """``CP`` "Chính phủ" (from the glossary), ``QH15`` "Quốc hội khóa mười lăm"; letters no
+    glossary knows are kept as written."""
+    letters, digits = re.fullmatch(r"(\D*)(\d*)", code).groups()
+    words = glossary.get(letters, letters)
+    if digits:
+        words += (" khóa " if letters == "QH" else " ") + sn.number_words(int(digits), hz)
+    return words
+
+
+def _document(m: re.Match, o: SpokenOptions) -> str:
+    number, year, code = m.groups()
+    hz = o.hundred_zero
+    out = sn.number_words(int(number), hz) + (f" năm {sn.number_words(int(year), hz)}" if year else "")
+    parts = [p for p in code.split("-") if p not in DOCUMENT_KINDS]
+    if parts:
+        out += " của " + _spell_code(parts[0], o.glossary, hz)
+    return out
+
+
+def _phone(m: re.Match) -> str:
+    return ", ".join(sn.digit_words(g) for g in re.split(r"[ .]", m.group("num") if "num" in m.re.groupindex else m.group(1)))
+
+
+def _phone_number_ok(text: str) -> bool:
+    return 9 <= sum(c.isdigit() for c in text) <= 11 or text[:4] in ("1900", "1800")
+
+
+def _domain(name: str) -> str:
+    return " chấm ".join(_DOMAIN_WORDS.get(label, sn.digit_words(label) if label.isdigit() else label)
+                         for label in name.lower().split("."))
+
+
+def _glossary_pattern(glossary: Mapping[str, str]) -> re.Pattern | None:
+    keys = sorted((k for k in glossary if k), key=len, reverse=True)
+    if not keys:
+        return None
+    return re.compile(r"(?<![\w&/])(" + "|".join(map(re.escape, keys)) + r")(?![\w&]|/\w)")
+
+
+_PATTERNS: dict[tuple, re.Pattern | None] = {}
+
+
+def _expand(text: str, glossary: Mapping[str, str]) -> str:
+    key = tuple(sorted(glossary))
+    if key not in _PATTERNS:
+        _PATTERNS[key] = _glossary_pattern(glossary)
+    pattern = _PATTERNS[key]
+    if pattern is None:
+        return text
+
+    def one(m: re.Match) -> str:
+        words = glossary[m.group(1)]
+        start = m.start() == 0 or re.search(r"[.!?]\s+$", text[max(0, m.start() - 3):m.start()])
+        return words[:1].upper() + words[1:] if start else words
+    return pattern.sub(one, text)
+
+
+def _maybe(words: str | None, m: re.Match) -> str:
+    return m.group(0) if words is None else words
+
+
+# why one function: the rules are one ordered list, and reading them in order is the point
+def normalise(text: str, options: SpokenOptions) -> str:
+    """One sentence or paragraph of plain text as the words to read aloud: ``"Phí 8.000đ, hạn
+    15/3/2024."`` gives ``"Phí tám nghìn đồng, hạn ngày mười lăm tháng ba năm hai nghìn không trăm
+    hai mươi tư."`` Words with digits inside (4G, COVID-19) and everything no rule knows stay as
+    they are. ``normalise(normalise(t)) == normalise(t)``."""
+    o, hz = options, options.hundred_zero
+    num = lambda s: sn.number_words(int(s), hz)  # noqa: E731
+    t = strip_control(nfc(text))
+    t = _URL.sub("", t)
+    t = _EMAIL.sub(lambda m: f"{m.group(1)} a còng {_domain(m.group(2))}", t)
+    t = _DOMAIN.sub(lambda m: _domain(m.group(1)), t)
+    t = _DOCUMENT.sub(lambda m: _document(m, o), t)
+    t = _PHONE_CONTEXT.sub(lambda m: m.group(0)[:m.start("num") - m.start()] + _phone(m), t)
+    t = _PHONE.sub(lambda m: _phone(m) if _phone_number_ok(m.group(1)) else m.group(0), t)
+    for rx in (_FULL_DATE, _ISO_DATE):
+        t = rx.sub(lambda m: _maybe(_date(m["ngay"], int(m["d"]), int(m["m"]), int(m["y"]), hz), m), t)
+    t = _RANGE.sub(r"\1 đến \2", t)
+    t = _CLOCK.sub(lambda m: _maybe(_clock(int(m[1]), int(m[2]), int(m[3] or 0), hz), m), t)
+    t = _HOUR.sub(lambda m: _maybe(_clock(int(m[1]), int(m[2] or 0), 0, hz), m), t)
+    t = _HOUR_WORDS.sub(lambda m: f"{m[1]}{m[2]}{m[3]} phút" if int(m[3]) < 60 else m[0], t)
+    t = _MONTH_YEAR.sub(lambda m: f"{m['thang'] or 'tháng'} {sn.month_words(int(m['m']))} năm {num(m['y'])}"
+                        if 1 <= int(m["m"]) <= 12 else m[0], t)
+    t = _DAY_MONTH.sub(lambda m: _maybe(_date(m["ngay"], int(m["d"]), int(m["m"]), None, hz), m), t)
+    t = _MONTH.sub(lambda m: f"{m[1]} {sn.month_words(int(m[2]))}" if 1 <= int(m[2]) <= 12 else m[0], t)
+    t = _PERCENT.sub(lambda m: f"{_amount(m[1], hz)} phần trăm", t)
+    t = _MONEY.sub(lambda m: f"{_amount(m[1], hz)} đồng", t)
+    t = _MONEY_CODE.sub("đồng", t)
+    t = _UNIT.sub(lambda m: f"{_amount(m[1], hz)} {UNITS[m[2]]}", t)
+    t = _UNIT_ALONE.sub(lambda m: UNITS[m[1]], t)
+    t = _ROMAN.sub(lambda m: _roman(m, hz), t)
+    t = _ORDINAL.sub(lambda m: f"{m[1]} {sn.ordinal_words(int(m[2]), hz)}", t)
+    t = _expand(t, o.glossary)
+    t = _DECIMAL.sub(lambda m: sn.decimal_words(str(int(m[1].replace(".", ""))), m[2], hz), t)
+    t = _INTEGER.sub(lambda m: _integer(m[1], hz), t)
+    t = _DOTTED.sub(lambda m: " chấm ".join(_integer(p, hz) for p in m[1].split(".")), t)
+    t = re.sub(r"(?<=\bđồng)/(?=\w)", " một ", t)
+    for word in set(UNITS.values()):
+        t = t.replace(word + "/", word + " một ")
+    t = _PER.sub(" ", t).replace("&", " và ")
+    t = _DASH.sub(", ", t)
+    t = _SPACE_PUNCT.sub(r"\1", _SPACES.sub(" ", t))
+    return t.strip()
+
+
+def _roman(m: re.Match, hz: str) -> str:
+    word, numeral, year = m.groups()
+    value = sn.roman_value(numeral)
+    if value is None or (len(numeral) == 1 and numeral not in "IVX"):
+        return m.group(0)  # "Mục C", "Phần D": a letter, not a number
+    said = sn.ordinal_words(value, hz) if word.lower().endswith("thứ") else sn.number_words(value, hz)
+    return f"{word} {said}" + (f" năm {sn.number_words(int(year), hz)}" if year else "")
+
+
+# -- script_of: Markdown to sentences ---------------------------------------------------------------
+
+_BLOCKS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "dt", "dd", "div"}
+_SKIPPED = {"pre", "script", "style", "iframe", "object", "svg", "audio", "video", "figure"}
+_END = re.compile(r"[.!?…]$")
+
+
+class _Sentences(HTMLParser):
+    """The article HTML as blocks of plain text: ``(text, has_link)``; a table as one block per
+    cell row, a list item with its step number."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.blocks: list[tuple[str, bool]] = []
+        self.buf: list[str] = []
+        self.link = False
+        self.skip = 0
+        self.lists: list[list] = []   # per open list: [ordered, next number]
+        self.table: list[list[str]] | None = None
+        self.row: list[str] | None = None
+        self.prefix = ""
+
+    def flush(self):
+        text = " ".join("".join(self.buf).split())
+        if text and self.row is not None:
+            self.row.append(text)
+        elif text:
+            self.blocks.append((self.prefix + text, self.link))
+        self.buf, self.link, self.prefix = [], False, ""
+
+    def handle_starttag(self, tag, attrs):
+        if tag in _SKIPPED:
+            self.skip += 1
+        elif tag in _BLOCKS or tag in ("ol", "ul", "table", "tr", "td", "th", "br", "hr"):
+            self.flush() if tag not in ("br",) else self.buf.append(" ")
+        if tag in ("ol", "ul"):
+            start = dict(attrs).get("start") or "1"
+            self.lists.append([tag == "ol", int(start) if start.isdigit() else 1])
+        elif tag == "li" and self.lists and self.lists[-1][0]:
+            self.prefix = f"Bước {sn.number_words(self.lists[-1][1])}, "
+            self.lists[-1][1] += 1
+        elif tag == "table":
+            self.table = []
+        elif tag == "tr":
+            self.row = []
+        elif tag == "a":
+            self.link = True
+
+    def handle_endtag(self, tag):
+        if tag in _SKIPPED:
+            self.skip = max(0, self.skip - 1)
+        elif tag in _BLOCKS or tag in ("td", "th"):
+            self.flush()
+        if tag in ("ol", "ul") and self.lists:
+            self.lists.pop()
+        elif tag == "tr" and self.row is not None:
+            if self.table is not None:
+                self.table.append(self.row)
+            self.row = None
+        elif tag == "table" and self.table is not None:
+            self.blocks += _table_sentences(self.table)
+            self.table = None
+
+    def handle_data(self, data):
+        if not self.skip:
+            self.buf.append(data)
+
+
+def _table_sentences(rows: list[list[str]]) -> list[tuple[str, bool]]:
+    """A header row and body rows as sentences: each row's first cell, then ``Header: cell.`` for
+    the others (``Phí: tám nghìn đồng.``); a two-column table without a first-column header reads
+    ``Key: value.``."""
+    if not rows:
+        return []
+    head, body = rows[0], rows[1:] or [rows[0]]
+    out = []
+    for row in body:
+        parts = [row[0]] if row else []
+        for label, cell in zip(head[1:], row[1:]):
+            parts.append(f"{label.rstrip(':')}: {cell}" if label else cell)
+        out.append((" ".join(_sentence_end(p) for p in parts if p), False))
+    return out
+
+
+def _sentence_end(text: str) -> str:
+    text = text.rstrip().rstrip(",;:").rstrip()
+    return text if not text or _END.search(text) else text + "."
+
+
+def script_of(markdown_body: str, title: str, options: SpokenOptions) -> str:
+    """A post as the script an announcer reads: the title, then one paragraph per block, each
+    normalised and ending with a full stop. No links (a block that had one is followed by ``Chi
+    tiết xem tại <portal>.``), no images, no code, no markup; numbered items become ``Bước một,
+    ...``, bullets and headings sentences, a table one sentence per row."""
+    from pipeline.render import new_markdown  # the one Markdown converter of posts
+
+    parser = _Sentences()
+    parser.feed(new_markdown().convert(nfc(markdown_body)))
+    parser.close()
+    parser.flush()
+    pointer = _sentence_end(f"Chi tiết xem tại {options.portal_name}")
+    out = [_sentence_end(normalise(title, options))] if title.strip() else []
+    for text, link in parser.blocks:
+        link = link or bool(_URL.search(text))
+        said = _sentence_end(normalise(text, options))
+        if said:
+            out.append(said)
+        if link and out and out[-1] != pointer:
+            out.append(pointer)
+    return "\n\n".join(p for p in out if p)
+
+
+def reading_seconds(script: str, words_per_minute: int = WORDS_PER_MINUTE,
+                    pause_seconds: float = PAUSE_SECONDS) -> float:
+    """Seconds to read ``script`` aloud: its words (Vietnamese syllables) at ``words_per_minute``,
+    plus ``pause_seconds`` after each sentence."""
+    if words_per_minute <= 0:
+        raise ValueError(f"words_per_minute must be positive, got {words_per_minute}")
+    words = len(re.findall(r"\w+", script))
+    sentences = len(re.findall(r"[.!?…](?:\s|$)", script))
+    return words * 60.0 / words_per_minute + sentences * pause_seconds
