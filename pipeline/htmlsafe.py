@@ -60,6 +60,7 @@ ARTICLE_ATTRIBUTES = {
     "a": frozenset({"href", "title"}),
     "img": frozenset({"src", "alt", "title", "width", "height"}),
     "abbr": frozenset({"title"}),
+    "ol": frozenset({"start"}),  # a list numbered from 3 stays numbered from 3 (render.markdown_extensions)
     "th": _CELL,
     "td": _CELL,
     "col": frozenset({"span"}),

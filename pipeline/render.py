@@ -1,7 +1,7 @@
 """``Post`` x channel -> :class:`~pipeline.models.Rendering` through Jinja2 with ``StrictUndefined``.
 
-Markdown is converted once per post (Python-Markdown with tables, fenced code and attribute lists,
-sped up by :mod:`pipeline.markdown_fast`, which gives the same HTML in less time);
+Markdown is converted once per post (Python-Markdown with tables, fenced code, attribute lists and
+sane lists, sped up by :mod:`pipeline.markdown_fast`, which gives the same HTML in less time);
 each channel then gets its own template under ``templates/<folder>/``: the channel's ``template``
 option, else a folder named after the channel, else the publisher's family (``portal``,
 ``facebook``, ``telegram``, ``mastodon``, ``zalo``). A rendering carries the hash of its source and
@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import html
 import re
-from html.parser import HTMLParser
 from pathlib import Path
 from types import MappingProxyType
 from typing import Iterable
@@ -22,22 +21,27 @@ import jinja2
 import markdown
 
 import publishers
-from pipeline import htmlsafe, markdown_fast
+from pipeline import htmlsafe, markdown_fast, plaintext
 from pipeline.content import real_join
 from pipeline.errors import RenderError
 from pipeline.models import Post, Rendering
 from pipeline.templating import environment
 
-MD_EXTENSIONS = ["tables", "fenced_code", "attr_list"]
+MD_EXTENSIONS = ["tables", "fenced_code", "attr_list", "sane_lists"]
 
 
 def markdown_extensions() -> list:
     """The MD_EXTENSIONS as instances: given names, Python-Markdown first scans the entry points of
-    every installed package at every start; the extensions and the HTML are the same."""
+    every installed package at every start; the extensions and the HTML are the same.
+
+    ``sane_lists``: a list numbered from 3 starts at 3 (``<ol start="3">``), as the author wrote it and
+    as CommonMark does (Python-Markdown alone renumbers it from 1), and a ``1.`` list right after a
+    ``-`` list is a list of its own."""
     from markdown.extensions.attr_list import AttrListExtension
+    from markdown.extensions.sane_lists import SaneListExtension
     from markdown.extensions.tables import TableExtension
 
-    return [TableExtension(), _fenced_code_extension()(), AttrListExtension()]
+    return [TableExtension(), _fenced_code_extension()(), AttrListExtension(), SaneListExtension()]
 
 
 def _fenced_code_extension() -> type:
@@ -80,6 +84,7 @@ class Renderer:
         self.templates_dirs = list(cfg.templates_dirs)
         self.env = environment(self.templates_dirs, cfg.tz, autoescape=jinja2.select_autoescape(["html", "htm", "xml"]))
         self.env.filters["hashtag"] = hashtag
+        self.env.filters["plain_text"] = plain_text  # the body as plain-text channels show it
         self.md = new_markdown()
         self.posts_by_path = posts_by_path or {}
         self.resolver = resolver
@@ -258,6 +263,11 @@ class Renderer:
         except Exception as exc:  # noqa: BLE001 - Markdown on one hostile body fails for that post only
             raise RenderError(post.id, channel_name, f"markdown: {type(exc).__name__}: {exc}"[:300]) from None
         ctx["kind"] = kind
+        if hasattr(cls, "template_context"):  # the loudspeaker's script (publishers/loudspeaker.py)
+            try:
+                ctx.update(cls.template_context(post, channel, self.cfg))
+            except Exception as exc:  # noqa: BLE001 - one hostile body fails for that post only
+                raise RenderError(post.id, channel_name, f"script: {type(exc).__name__}: {exc}"[:300]) from None
         name = _template_name(family)
         try:
             body = self._template(f"{folder}/{name}").render(ctx).strip() + ("\n" if family == "portal" else "")
@@ -284,6 +294,8 @@ class Renderer:
                 "source_dir": str(post.path.parent),  # where relative images in the body are
             })
             self._last_extra = (post, extra)
+        if "loudspeaker" in ctx:  # the broadcast's station, slot, priority and estimate, for the publisher
+            extra = MappingProxyType({**extra, "loudspeaker": ctx["loudspeaker"]})
         return Rendering(
             post_id=post.id, channel=channel_name, channel_type=channel.type, kind=kind, title=post.title,
             body=body, length=length, limit=limit, source_hash=post.source_hash,
@@ -317,106 +329,22 @@ def hashtag(label: str) -> str:
     return "#" + "".join(w[:1].upper() + w[1:] for w in words) if words else ""
 
 
+def plain_text(fragment) -> str:
+    """The ``plain_text`` template filter: ``{{ content_html | plain_text }}`` is the article as
+    Zalo shows it (numbered steps, tables as ``label: value`` lines), for Facebook, Telegram and
+    Mastodon templates; in an HTML template (Telegram) Jinja escapes it like any text."""
+    return plaintext.to_text(str(fragment))
+
+
 def _tidy_text(text: str) -> str:
     if " \n" in text or "\t\n" in text:  # the only places r"[ \t]+\n" can match
         text = re.sub(r"[ \t]+\n", "\n", text)
     return _squeeze_blank_lines(text).strip()
 
 
-class _TextParser(HTMLParser):
-    BLOCK = {"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "table", "tr", "blockquote", "pre", "figure", "aside", "section", "article", "header", "footer"}
-
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.skip = 0
-
-    def handle_starttag(self, tag, attrs):
-        if tag in ("script", "style"):
-            self.skip += 1
-        elif tag in self.BLOCK:
-            self.parts.append("\n\n")
-        elif tag == "li":
-            self.parts.append("\n- ")
-        elif tag == "br":
-            self.parts.append("\n")
-        elif tag in ("td", "th"):
-            self.parts.append(" | ")
-
-    def handle_endtag(self, tag):
-        if tag in ("script", "style"):
-            self.skip = max(0, self.skip - 1)
-        elif tag in self.BLOCK:
-            self.parts.append("\n\n")
-
-    def handle_data(self, data):
-        if not self.skip:
-            self.parts.append(data)
-
-
-# The fast path of html_to_text: well-formed tags with double-quoted attributes only (what Markdown
-# and Jinja's autoescape produce), no comments, declarations, processing instructions, script or
-# style. Anything else goes through HTMLParser, whose results the fast path reproduces exactly.
-_FAST_TAG = re.compile(r'<(?:/([a-zA-Z][a-zA-Z0-9]*)\s*|([a-zA-Z][a-zA-Z0-9]*)'
-                       r'(?:\s+[a-zA-Z_:][-a-zA-Z0-9_:.]*(?:\s*=\s*"[^"<>]*")?)*\s*(/?))>')
-_SLOW_ONLY = re.compile(r"<[!?]|<\s*/?\s*(?:script|style)", re.I)
-
-
-def _fast_text_parts(fragment: str) -> list[str] | None:
-    """The parts _TextParser would collect, or ``None`` when the fragment needs the real parser."""
-    if _SLOW_ONLY.search(fragment):
-        return None
-    pieces = _FAST_TAG.split(fragment)  # text, (end tag, start tag, "/"), text, ...: no per-match objects
-    texts = pieces[::4]
-    for data in texts:
-        if "<" in data or ">" in data:
-            return None
-    start_parts, end_parts = _START_PARTS, _END_PARTS
-    unescape = html.unescape
-    parts: list[str] = []
-    append = parts.append
-    for i in range(0, len(pieces) - 1, 4):
-        data = pieces[i]
-        if data:
-            append(unescape(data) if "&" in data else data)
-        end_tag, tag, closing = pieces[i + 1], pieces[i + 2], pieces[i + 3]
-        if end_tag is not None:
-            if end_tag.lower() in _BLOCK:
-                append("\n\n")
-            continue
-        tag = tag.lower()
-        part = start_parts.get(tag)
-        if part:
-            append(part)
-        if closing and tag in _BLOCK:  # <p/>: HTMLParser calls the start then the end handler
-            append(end_parts)
-    last = pieces[-1]
-    if last:
-        append(unescape(last) if "&" in last else last)
-    return parts
-
-
-_BLOCK = frozenset(_TextParser.BLOCK)
-_START_PARTS = {**{t: "\n\n" for t in _BLOCK}, "li": "\n- ", "br": "\n", "td": " | ", "th": " | "}
-_END_PARTS = "\n\n"
-
-
 def html_to_text(fragment: str) -> str:
-    """Plain text of an HTML fragment: paragraphs separated by blank lines, list items as ``- ``."""
-    parts = _fast_text_parts(fragment)
-    if parts is None:
-        p = _TextParser()
-        p.feed(fragment)
-        p.close()
-        parts = p.parts
-    text = "".join(parts)
-    # Same as re.sub(r"[ \t\r\f\v]+", " "), re.sub(r" *\n *", "\n"), re.sub(r"\n{3,}", "\n\n"), but
-    # with substring tests first: the regular expressions cost more than the rest of a Zalo rendering.
-    if "  " in text or "\t" in text or "\r" in text or "\f" in text or "\v" in text:
-        text = re.sub(r"[ \t\r\f\v]+", " ", text)
-    if " \n" in text or "\n " in text:
-        text = "\n".join([line.strip(" ") for line in text.split("\n")])
-    return _squeeze_blank_lines(text).strip()
+    """Plain text of an HTML fragment (:func:`pipeline.plaintext.to_text`, the one conversion)."""
+    return plaintext.to_text(fragment)
 
 
 def _squeeze_blank_lines(text: str) -> str:

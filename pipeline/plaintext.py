@@ -1,0 +1,281 @@
+"""Article HTML -> plain text: the one conversion every plain-text channel uses (Zalo's article
+body, and the ``plain_text`` template filter of Facebook, Telegram and Mastodon templates).
+
+What a reader of the channel sees (docs/channels.md, "The post's text on plain-text channels"):
+
+- paragraphs, headings, quotes: blocks separated by a blank line;
+- lists: one line per item, ``1.`` ``2.`` ... for an ordered list, starting from the number the
+  author wrote (``<ol start="3">``), ``- `` for an unordered one; a nested list is indented three
+  spaces per level; a list stays one block (no blank line between its items);
+- tables: one line per row. A two-column table reads ``label: value`` (``Phí: 8.000 đồng``), every
+  row, the header row too (a two-column table is most often a list of pairs). A wider table reads
+  ``- first cell — header2: value2; header3: value3`` per body row (the first column names the row;
+  empty cells left out); without a header row, ``- `` and its cells joined by ``; ``. A one-column
+  table is its cells, one a line;
+- links keep their text, images and scripts are dropped.
+
+Well-formed HTML (what Markdown and the templates produce) is read by a regular expression; anything
+else (comments, declarations, script, style, a stray ``<``) by :class:`html.parser.HTMLParser`. Both
+feed the same :class:`_Writer`, so the two readings give the same text (tests/test_fuzz.py).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from html.parser import HTMLParser
+
+BLOCK = frozenset({"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "figure", "figcaption",
+                   "aside", "section", "article", "header", "footer", "dl", "dt", "dd", "hr", "address"})
+INDENT = "   "  # one level of a nested list
+_SPACE, _LINE, _BLANK = 1, 2, 3  # separators waiting for the next text, weakest first
+_WS = re.compile(r"[ \t\r\f\v]+")
+_START = re.compile(r'\bstart\s*=\s*"?\s*(-?\d{1,9})', re.I)
+
+
+class _Writer:
+    """Receives tags and text in document order and writes the plain text."""
+
+    def __init__(self) -> None:
+        self.out: list[str] = []
+        self.pending = 0          # the separator owed before the next text
+        self.line_start = True    # nothing but indentation on the current line yet
+        self.lists: list[list] = []  # [ordered, next number] per open list
+        self.items = 0            # open <li>, for the indentation of continuation lines
+        self.skip = 0             # inside script/style
+        self.table: list[list[list]] | None = None  # rows of [is_th, [text parts]]
+        self.table_depth = 0
+
+    # -- separators and text ------------------------------------------------------------
+    def _want(self, level: int) -> None:
+        if level > self.pending:
+            self.pending = level
+
+    def _block(self) -> None:
+        self._want(_LINE if self.items else _BLANK)
+
+    def _emit(self, text: str, indent: str | None = None) -> None:
+        if self.out:
+            if self.pending >= _LINE:
+                self.out.append("\n\n" if self.pending == _BLANK else "\n")
+                self.out.append(INDENT * self.items if indent is None else indent)
+            elif self.pending == _SPACE and not self.line_start:
+                self.out.append(" ")
+        elif indent:
+            self.out.append(indent)
+        self.out.append(text)
+        self.pending = 0
+        self.line_start = False
+
+    # -- events ---------------------------------------------------------------------------
+    def start(self, tag: str, attrs: str | dict) -> None:
+        if tag in ("script", "style"):
+            self.skip += 1
+        elif self.table is not None:
+            self._table_start(tag)
+        elif tag == "table":
+            self._block()
+            self.table, self.table_depth = [], 1
+        elif tag in ("ul", "ol"):
+            self._want(_LINE if self.lists else _BLANK)
+            self.lists.append([tag == "ol", _start_number(attrs) if tag == "ol" else 1])
+        elif tag == "li":
+            self._item()
+        elif tag == "br":
+            self._want(_LINE)
+        elif tag in BLOCK and not (self.items and self.line_start):  # <li><p>: the text stays on the marker's line
+            self._block()
+
+    def end(self, tag: str) -> None:
+        if tag in ("script", "style"):
+            self.skip = max(0, self.skip - 1)
+        elif self.table is not None:
+            self._table_end(tag)
+        elif tag in ("ul", "ol"):
+            if self.lists:
+                self.lists.pop()
+            self.items = min(self.items, len(self.lists))
+            self._want(_LINE if self.lists else _BLANK)
+        elif tag == "li":
+            self.items = max(0, min(self.items - 1, len(self.lists)))
+        elif tag in BLOCK:
+            self._block()
+
+    def data(self, text: str) -> None:
+        if self.skip:
+            return
+        if self.table is not None:
+            if self.table and self.table[-1]:
+                self.table[-1][-1][1].append(text)
+            return
+        if text.isspace():  # between tags: a space at most (a soft line break inside text stays one)
+            self._want(_SPACE)
+            return
+        for i, line in enumerate(text.split("\n")):
+            if i:
+                self._want(_LINE)
+            if not line:
+                continue
+            line = _WS.sub(" ", line)
+            if line[0] == " ":
+                self._want(_SPACE)
+            words = line.strip(" ")
+            if words:
+                self._emit(words)
+                if line[-1] == " ":
+                    self._want(_SPACE)
+
+    def _item(self) -> None:
+        if not self.lists:  # an <li> outside any list: an unordered item
+            self.lists.append([False, 1])
+        if self.items >= len(self.lists):  # the previous item was not closed: HTML closes it here
+            self.items = len(self.lists) - 1
+        frame = self.lists[-1]
+        marker = f"{frame[1]}. " if frame[0] else "- "
+        frame[1] += 1
+        self._want(_LINE)
+        self._emit(marker, INDENT * (len(self.lists) - 1))
+        self.items = len(self.lists)
+        self.line_start = True
+
+    # -- tables -----------------------------------------------------------------------------
+    def _table_start(self, tag: str) -> None:
+        rows = self.table
+        assert rows is not None
+        if tag == "table":
+            self.table_depth += 1
+        elif self.table_depth > 1:  # a table inside a cell: its text joins the cell
+            if rows and rows[-1]:
+                rows[-1][-1][1].append(" ")
+        elif tag == "tr":
+            rows.append([])
+        elif tag in ("td", "th"):
+            if not rows:
+                rows.append([])
+            rows[-1].append([tag == "th", []])
+        elif rows and rows[-1]:  # a block, a list item or a line break inside a cell
+            rows[-1][-1][1].append(" ")
+
+    def _table_end(self, tag: str) -> None:
+        if tag != "table":
+            rows = self.table
+            if (tag in BLOCK or tag in ("li", "td", "th")) and rows and rows[-1]:
+                rows[-1][-1][1].append(" ")
+            return
+        self.table_depth -= 1
+        if self.table_depth:
+            return
+        rows, self.table = self.table, None
+        for i, line in enumerate(table_lines(rows)):
+            if i:
+                self._want(_LINE)
+            self._emit(line)
+        self._block()
+
+    def text(self) -> str:
+        if self.table is not None:  # an unclosed table: written as if it were closed
+            self.table_depth = 1
+            self._table_end("table")
+        return "".join(self.out).strip()
+
+
+def _start_number(attrs: str | dict) -> int:
+    """``<ol start="3">``: 3; anything unreadable: 1 (as browsers do)."""
+    raw = f'start="{attrs.get("start") or ""}"' if isinstance(attrs, dict) else attrs
+    m = _START.search(raw)
+    return int(m.group(1)) if m else 1
+
+
+def table_lines(rows: list[list[list]]) -> list[str]:
+    """The lines of a table: rows of ``[is_th, [text parts]]`` as the module docstring says."""
+    cells = [[_WS.sub(" ", "".join(parts).replace("\n", " ")).strip() for _th, parts in row] for row in rows]
+    header: list[str] = []
+    if rows and rows[0] and all(th for th, _parts in rows[0]):
+        header, cells = cells[0], cells[1:]
+    width = max([len(header)] + [len(r) for r in cells])
+    if width == 2:
+        return [_pair(r) for r in ([header] if header else []) + cells if any(r)]
+    if width <= 1:
+        return [c for r in ([header] if header else []) + cells for c in r if c]
+    out = []
+    for r in cells:
+        if header:
+            pairs = [f"{h}: {v}" if h else v for h, v in zip(header[1:] + [""] * len(r), r[1:]) if v]
+            line = (f"{r[0]} — " if r and r[0] and pairs else r[0] if r else "") + "; ".join(pairs)
+        else:
+            line = "; ".join(v for v in r if v)
+        if line:
+            out.append("- " + line)
+    if not out and header:
+        out.append("; ".join(h for h in header if h))
+    return out
+
+
+def _pair(row: list[str]) -> str:
+    label, value = (row + ["", ""])[:2]
+    return f"{label}: {value}" if label and value else label or value
+
+
+# -- reading the HTML ------------------------------------------------------------------------------
+class _Parser(HTMLParser):
+    """The slow reading, for any HTML."""
+
+    def __init__(self, writer: _Writer) -> None:
+        super().__init__(convert_charrefs=True)
+        self.w = writer
+
+    def handle_starttag(self, tag, attrs):
+        self.w.start(tag, {k: v or "" for k, v in attrs})
+
+    def handle_endtag(self, tag):
+        self.w.end(tag)
+
+    def handle_data(self, data):
+        self.w.data(data)
+
+
+# Well-formed tags with double-quoted attributes only (what Markdown and Jinja's autoescape
+# produce), no comments, declarations, processing instructions, script or style.
+_FAST_TAG = re.compile(r'<(?:/([a-zA-Z][a-zA-Z0-9]*)\s*|([a-zA-Z][a-zA-Z0-9]*)'
+                       r'((?:\s+[a-zA-Z_:][-a-zA-Z0-9_:.]*(?:\s*=\s*"[^"<>]*")?)*)\s*(/?))>')
+_SLOW_ONLY = re.compile(r"<[!?]|<\s*/?\s*(?:script|style)", re.I)
+
+
+def _read_fast(fragment: str, w: _Writer) -> bool:
+    """Feed ``w`` from the fast reading; ``False`` (nothing fed) when the fragment needs the parser."""
+    if _SLOW_ONLY.search(fragment):
+        return False
+    pieces = _FAST_TAG.split(fragment)  # text, (end tag, start tag, attributes, "/"), text, ...
+    for data in pieces[::5]:
+        if "<" in data or ">" in data:
+            return False
+    unescape = html.unescape
+    for i in range(0, len(pieces) - 1, 5):
+        data = pieces[i]
+        if data:
+            w.data(unescape(data) if "&" in data else data)
+        end_tag, tag = pieces[i + 1], pieces[i + 2]
+        if end_tag is not None:
+            w.end(end_tag.lower())
+            continue
+        tag = tag.lower()
+        attrs = pieces[i + 3] or ""
+        w.start(tag, unescape(attrs) if "&" in attrs else attrs)
+        if pieces[i + 4]:  # <p/>: HTMLParser calls the start then the end handler
+            w.end(tag)
+    last = pieces[-1]
+    if last:
+        w.data(unescape(last) if "&" in last else last)
+    return True
+
+
+def to_text(fragment: str, *, fast: bool = True) -> str:
+    """The plain text of an HTML fragment (the module docstring says how it reads). ``fast=False``
+    always takes the parser (the tests compare the two readings)."""
+    w = _Writer()
+    if not (fast and _read_fast(fragment, w)):
+        w = _Writer()
+        p = _Parser(w)
+        p.feed(fragment)
+        p.close()
+    return w.text()
