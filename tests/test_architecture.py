@@ -11,7 +11,7 @@ PACKAGES = ("pipeline", "publishers")
 
 #: Front ends parse input, call the application layer and print; the application layer wires the
 #: stages; every other module is a stage. A module may import its own layer or any layer below.
-FRONT_ENDS = ("pipeline.cli", "pipeline.__main__", "pipeline.commands", "pipeline.schedule")
+FRONT_ENDS = ("pipeline.cli", "pipeline.__main__", "pipeline.commands", "pipeline.schedule", "pipeline.web")
 APPLICATION = ("pipeline.app", "pipeline.preview")
 LIMIT = 60  # lines; a longer function says why in a comment right above it (docs/architecture.md)
 

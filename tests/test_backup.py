@@ -17,6 +17,7 @@ from pipeline.app import Session
 from pipeline.cli import main
 from pipeline.config import load_config
 from pipeline.errors import LedgerError
+from pipeline.ledger.migrations import LATEST
 from pipeline.ledger.sqlite import SQLiteLedger, verify_copy
 from pipeline.report import write_report
 from tests.repo import make_repo
@@ -96,13 +97,13 @@ def test_a_backup_taken_while_another_thread_writes_is_consistent(tmp_path):
                 while len(written) < 20 * (i + 1) and thread.is_alive():
                     threading.Event().wait(0.001)
                 copies.append(tmp_path / f"copy-{i}.db")
-                assert reader.backup(copies[-1]) == 1
+                assert reader.backup(copies[-1]) == LATEST
         finally:
             stop.set()
             thread.join()
     counts = []
     for copy in copies:
-        assert verify_copy(copy) == 1
+        assert verify_copy(copy) == LATEST
         con = sqlite3.connect(copy)
         rows = con.execute("SELECT count(*), sum(state = 'published') FROM publications").fetchone()
         # one transaction writes the row's success and its event: a torn copy would differ
@@ -206,7 +207,7 @@ def test_restore_with_no_current_ledger_puts_the_backup_in_place(published, tmp_
         p.unlink()
     with Session(cfg, env={}) as s:
         aside, version = s.restore(tmp_path / "b.db")
-        assert aside is None and version == 1
+        assert aside is None and version == LATEST
         assert s.ledger.rows(states=("published",))
     assert stat.S_IMODE(os.stat(root / "var" / "loa.db").st_mode) == 0o600
     with pytest.raises(LedgerError, match="is the ledger itself"):

@@ -3,4 +3,4 @@
 :data:`MODULES` lists them in the order ``loa --help`` shows their verbs.
 """
 
-MODULES = ("authoring", "check", "preview", "publishing", "reporting", "ingesting", "operating")
+MODULES = ("authoring", "check", "preview", "publishing", "reporting", "ingesting", "operating", "console")

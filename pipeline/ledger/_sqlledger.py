@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pipeline.ledger._accounts import Accounts
 from pipeline.ledger._claims import Claims
 from pipeline.ledger._events import Events
 from pipeline.ledger._kv import KeyValue
@@ -10,7 +11,7 @@ from pipeline.ledger._rows import Publications
 from pipeline.ledger._spacing import Spacing
 
 
-class SqlLedger(Publications, Claims, Events, KeyValue, Pauses, Spacing):
+class SqlLedger(Publications, Claims, Events, KeyValue, Pauses, Spacing, Accounts):
     """The full :class:`~pipeline.ledger.base.Ledger` over SQL. A backend subclass supplies the
     connection (:meth:`SqlCore._run`, ``_table_exists``, ``query``, ``daemon_lock``, ``close``) and
     the dialect's switches (``_for_update``, ``_differs``, ``_same``, ``_text_times``)."""

@@ -42,7 +42,9 @@ ACTIONS = ("create", "update", "retract")
 ERROR_KINDS = ("transient", "permanent", "auth", "bug")
 #: Event kinds accepted by :meth:`Ledger.add_event` (the ledger itself writes the same kinds).
 EVENT_KINDS = ("claim", "send", "success", "failure", "update", "retract", "skip", "pause", "resume",
-               "resolve", "in_doubt", "retry", "release", "claim_lost")
+               "resolve", "in_doubt", "retry", "release", "claim_lost",
+               # the web console (issue 18): accounts, sign-in, and the board's decisions
+               "user", "login", "login_failed", "logout", "approve", "send_back")
 #: Post metadata copied into the row by ``ensure``/``claim``/``skip`` (``meta`` mapping keys).
 META_KEYS = ("title", "unit", "type", "author", "path", "git_commit", "topics", "publish_at")
 
@@ -171,6 +173,19 @@ class Hold:
     hint: str | None = None
     vendor: str | None = None
     since: datetime | None = None
+
+
+@dataclass(frozen=True)
+class User:
+    """A person who signs in to the web console; ``role`` one of ``pipeline.accounts.ROLES``."""
+
+    name: str
+    full_name: str
+    role: str
+    password_hash: str
+    disabled_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
 
 
 def post_meta(post: Any, *, git_commit: str | None = None) -> dict[str, Any]:
@@ -571,3 +586,48 @@ class Ledger(abc.ABC):
         Writes are refused with ``LedgerError``. Datetime parameters may be passed directly; time
         columns come back as aware UTC datetimes on both backends (SQLite values in the stored
         ISO format are converted; computed strings such as ``substr(at, 1, 7)`` stay strings)."""
+
+    # -- web console accounts (pipeline/ledger/_accounts.py) --------------------------------------
+
+    @abc.abstractmethod
+    def user_get(self, name: str) -> User | None:
+        """The person signing in as ``name``, or ``None``."""
+
+    @abc.abstractmethod
+    def users(self) -> list[User]:
+        """Every person, by name."""
+
+    @abc.abstractmethod
+    def user_add(self, name: str, *, full_name: str, role: str, password_hash: str, actor: str,
+                 now: datetime) -> User:
+        """Add a person (``KeyError`` when the name is taken); appends a ``user`` event."""
+
+    @abc.abstractmethod
+    def user_change(self, name: str, *, actor: str, now: datetime, password_hash: str | None = None,
+                    disabled: bool | None = None) -> User:
+        """New password and/or (dis)abled; ends the person's sessions when disabled or reset."""
+
+    @abc.abstractmethod
+    def web_session_start(self, token_hash: str, *, user_name: str, csrf: str, now: datetime,
+                          expires_at: datetime) -> None:
+        """Record a signed-in session (by the hash of its token); appends a ``login`` event."""
+
+    @abc.abstractmethod
+    def web_session(self, token_hash: str, now: datetime) -> tuple[User, str, datetime] | None:
+        """``(user, csrf token, last seen)`` of a live session, else ``None``."""
+
+    @abc.abstractmethod
+    def web_session_touch(self, token_hash: str, *, now: datetime, expires_at: datetime) -> None:
+        """The session was used now: it lives until ``expires_at``."""
+
+    @abc.abstractmethod
+    def web_session_end(self, token_hash: str, *, now: datetime) -> bool:
+        """End a session (sign out); ``False`` when it was not live."""
+
+    @abc.abstractmethod
+    def login_attempt(self, account: str, ip: str, *, ok: bool, now: datetime) -> None:
+        """Count one sign-in attempt; a failed one also appends a ``login_failed`` event."""
+
+    @abc.abstractmethod
+    def login_failures(self, account: str, ip: str, since: datetime) -> tuple[int, int]:
+        """Failed sign-ins since ``since``: for ``account`` (after its last success), from ``ip``."""

@@ -135,8 +135,49 @@ $$""",
     "FOR EACH STATEMENT EXECUTE FUNCTION loa_events_append_only()",
 )
 
+
+def _accounts(time: str, id_column: str, false: str) -> tuple[str, ...]:
+    """The web console's accounts (issue 18): people, their signed-in sessions, sign-in attempts.
+
+    Passwords are Argon2 hashes; a session is stored by the SHA-256 of its cookie token, so a copy
+    of the ledger (a backup) does not hold a token anyone could sign in with."""
+    return (
+        f"""CREATE TABLE users (
+    name          TEXT PRIMARY KEY,
+    full_name     TEXT NOT NULL,
+    role          TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    disabled_at   {time},
+    created_at    {time} NOT NULL,
+    updated_at    {time} NOT NULL
+)""",
+        f"""CREATE TABLE web_sessions (
+    token_hash TEXT PRIMARY KEY,
+    user_name  TEXT NOT NULL,
+    csrf       TEXT NOT NULL,
+    created_at {time} NOT NULL,
+    seen_at    {time} NOT NULL,
+    expires_at {time} NOT NULL,
+    ended_at   {time}
+)""",
+        "CREATE INDEX ix_web_sessions_user ON web_sessions (user_name)",
+        f"""CREATE TABLE login_attempts (
+    id      {id_column},
+    at      {time} NOT NULL,
+    account TEXT NOT NULL,
+    ip      TEXT NOT NULL,
+    ok      BOOLEAN NOT NULL DEFAULT {false}
+)""",
+        "CREATE INDEX ix_login_attempts_account ON login_attempts (account, at)",
+        "CREATE INDEX ix_login_attempts_ip ON login_attempts (ip, at)",
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "publications, events (append-only), kv, pauses", _SQLITE_V1, _POSTGRES_V1),
+    Migration(2, "web console: users, web_sessions, login_attempts",
+              _accounts("TEXT", "INTEGER PRIMARY KEY AUTOINCREMENT", "0"),
+              _accounts("TIMESTAMPTZ", "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", "FALSE")),
 )
 
 #: The schema version this code writes.
