@@ -17,26 +17,26 @@ if TYPE_CHECKING:  # the rest is imported where it is used: see main()
     import argparse
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The parser of every verb (each verb module registers its own with ``@verb``)."""
-    import argparse
+def build_parser(lang: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every verb (each verb module registers its own with ``@verb``), speaking
+    ``lang`` (default: ``LOA_LANG``, else Vietnamese; :mod:`pipeline.commands.parser`)."""
     import importlib
 
     from pipeline.commands import MODULES
     from pipeline.commands.base import VERBS
+    from pipeline.commands.parser import LoaParser, language
 
     for module in MODULES:
         importlib.import_module(f"pipeline.commands.{module}")
-    parser = argparse.ArgumentParser(prog="loa", description="Loa: Markdown posts in git -> e-portal and social channels, exactly once.")
-    parser.add_argument("--version", action="version", version=f"loa {__version__}")
-    parser.add_argument("--config", help="path to config.toml (default: ./config.toml)")
-    parser.add_argument("--lang", choices=("vi", "en"), help="language of messages (default: site.language)")
-    parser.add_argument("-v", "--verbose", action="count", default=0)
-    parser.add_argument("--log-format", choices=("text", "json"), default="text",
-                        help="log lines as text (default) or one JSON object per line, for log shippers")
-    sub = parser.add_subparsers(dest="verb", metavar="VERB")
-    for name, (fn, help_text) in VERBS.items():
-        sp = sub.add_parser(name, help=help_text, description=help_text)
+    parser = LoaParser(prog="loa", description="help.loa", lang=lang or language([]))
+    parser.add_argument("--version", action="version", version=f"loa {__version__}", help="argparse.version")
+    parser.add_argument("--config", help="help.opt.config")
+    parser.add_argument("--lang", choices=("vi", "en"), help="help.opt.lang")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="help.opt.verbose")
+    parser.add_argument("--log-format", choices=("text", "json"), default="text", help="help.opt.log-format")
+    sub = parser.add_subparsers(dest="verb", metavar="metavar.verb", title="help.verbs")
+    for name, (fn, help_code) in VERBS.items():
+        sp = sub.add_parser(name, help=help_code, description=help_code)
         fn.configure(sp)
         sp.set_defaults(func=fn)
     return parser
@@ -46,7 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     from pipeline import logs, secrets
 
-    parser = build_parser()
+    from pipeline.commands.parser import language
+
+    parser = build_parser(language(argv))  # --help and usage errors speak --lang / LOA_LANG / vi
     args = parser.parse_args(argv)
     # everything printed or logged from here on goes through the one redaction point, and reaches
     # the terminal without control characters (a title with an escape sequence shows as \x1b)
@@ -95,7 +97,7 @@ def _run(parser, args) -> int:
     except BrokenPipeError:
         return 0
     except Exception:  # noqa: BLE001 - the one boundary: anything else is a bug
-        print("loa: internal error (a bug in Loa; please report it with this text):", file=sys.stderr)
+        print(msg("cli.internal-error", lang_of(args)), file=sys.stderr)
         print(secrets.redact(traceback.format_exc()), file=sys.stderr, end="")
         return 1
 

@@ -204,7 +204,7 @@ ARGPARSE: dict[str, tuple[str, str]] = {
     "argparse.expected-n": ("cần %s giá trị", "expected %s argument"),
     "argparse.expected-n-plural": ("cần %s giá trị", "expected %s arguments"),
     "argparse.ignored-explicit": ("không dùng được giá trị %r ở đây", "ignored explicit argument %r"),
-    "argparse.invalid-value": ("giá trị %(type)s không hợp lệ: %(value)r", "invalid %(type)s value: %(value)r"),
+    "argparse.invalid-value": ("giá trị không hợp lệ (cần kiểu %(type)s): %(value)r", "invalid %(type)s value: %(value)r"),
     "argparse.invalid-choice": ("lựa chọn không hợp lệ: %(value)r (chọn một trong: %(choices)s)",
                                 "invalid choice: %(value)r (choose from %(choices)s)"),
     "argparse.not-allowed-with": ("không dùng được cùng với tham số %s", "not allowed with argument %s"),

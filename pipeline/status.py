@@ -8,21 +8,13 @@ from datetime import datetime, timedelta
 
 from pipeline import plan as planmod
 
-REASONS_VI = {
-    "awaiting-approval": "chờ Ban biên tập duyệt",
-    "check-errors": "bài còn lỗi (xem loa check); chưa gửi đi đâu cho đến khi sửa xong",
-    "channel-disabled": "kênh đang tắt",
-    "expired": "đã hết hạn trước khi đăng",
-    "no-publish-time": "chưa có thời điểm đăng (publish_at)",
-    "failed": "gửi lỗi",
-    "in_doubt": "chưa rõ đã đăng hay chưa",
-    "deleted": "tệp bài đã bị xóa nhưng bài vẫn đang đăng",
-    "draft": "bản nháp",
-    "spacing": "giãn cách giữa các bài",
-    "retry": "chờ thử lại",
-    "vendor-wait": "nhà cung cấp yêu cầu chờ (giới hạn tần suất)",
-    "rescheduled": "đã bị bỏ qua vì quá hạn, nay được dời lịch nên đăng theo giờ mới",
-}
+def reason_text(reason: str, lang: str = "vi") -> str:
+    """A plan decision's ``reason`` for people, from the catalogue (``reason.<code>``); a reason
+    with a detail ("paused: Quốc tang") keeps it; one the catalogue lacks is shown as it is."""
+    from pipeline.messages import CATALOGUE, text
+
+    code, _, detail = reason.partition(": ")
+    return text(f"reason.{code}", lang, detail=detail) if f"reason.{code}" in CATALOGUE else reason
 
 
 def _err(text: str | None) -> dict:
@@ -105,73 +97,81 @@ def _content_stale(pull: dict | None) -> dict | None:
             "failing_since": pull.get("failing_since"), "reason": pull.get("reason") or ""}
 
 
-def _alarms(st: dict, vi: bool, when) -> list[str]:
+def _alarms(st: dict, lang: str, when) -> list[str]:
     """The lines at the top: stale content, held channels, pauses."""
+    from pipeline.messages import localized, text as msg
+
     out = []
     stale = st.get("content_stale")
     if stale:
-        since = when(stale["since"]) if stale.get("since") else "?"
-        out.append(("!! NỘI DUNG KHÔNG ĐƯỢC CẬP NHẬT TỪ {0} VÌ git pull lỗi: {1}" if vi else
-                    "!! content not updated since {0} because git pull fails: {1}").format(since, stale["reason"]))
+        out.append(msg("status.stale", lang, since=when(stale["since"]) if stale.get("since") else "?", reason=stale["reason"]))
     for name, e in st["holds"].items():
-        out.append(("!! KÊNH {0} BỊ TẠM GIỮ: {1}" if vi else "!! CHANNEL {0} HELD: {1}").format(name, e.get("message", "")) +
-                   (f" — {e['hint']}" if e.get("hint") else ""))
+        out.append(msg("status.hold", lang, channel=name, message=localized(e.get("message", ""), lang)) +
+                   (f" — {localized(e['hint'], lang)}" if e.get("hint") else ""))
     for p in st["pauses"]:
-        out.append(("Tạm dừng {0}: {1} ({2})" if vi else "Paused {0}: {1} ({2})").format(
-            p["channel"] or ("mọi kênh" if vi else "all channels"), p["reason"], p["by"]))
+        out.append(msg("status.pause", lang, channel=p["channel"] or msg("cli.all-channels", lang), reason=p["reason"], by=p["by"]))
     return out
 
 
 def render_status(st: dict, cfg, lang: str = "vi") -> str:
-    vi = lang != "en"
+    """``loa status`` as text in ``lang``; every heading, label and reason from the catalogue."""
+    from pipeline.messages import text as msg
+
     out = []
 
-    def h(vi_text, en_text, n):
-        out.append(f"\n== {vi_text if vi else en_text} ({n}) ==")
+    def h(code, n):
+        out.append(f"\n== {msg(code, lang)} ({n}) ==")
 
     def when(iso):
         if not iso:
             return ""
         return datetime.fromisoformat(iso).astimezone(cfg.tz).strftime("%d/%m/%Y %H:%M")
 
-    out.extend(_alarms(st, vi, when))
-    h("Sắp đăng", "Upcoming", len(st["upcoming"]))
+    out.extend(_alarms(st, lang, when))
+    h("status.upcoming", len(st["upcoming"]))
     for x in st["upcoming"]:
-        why = f" [{REASONS_VI.get(x['reason'], x['reason'])}]" if x["reason"] and vi else (f" [{x['reason']}]" if x["reason"] else "")
+        why = f" [{reason_text(x['reason'], lang)}]" if x["reason"] else ""
         out.append(f"  {when(x['at'])}  {x['channel']:9} {x['title']}{why}")
     if st["due"]:
-        h("Đến giờ, chờ lượt gửi", "Due now", len(st["due"]))
+        h("status.due", len(st["due"]))
         for x in st["due"]:
             out.append(f"  {x['channel']:9} {x['action']:7} {x['title']}")
-    h("Đang giữ lại", "Held", len(st["held"]))
+    h("status.held", len(st["held"]))
     for x in st["held"]:
-        reason = REASONS_VI.get(x["reason"], x["reason"]) if vi else x["reason"]
-        out.append(f"  {x['channel']:9} {x['title']} — {reason} ({x['path']})")
+        out.append(f"  {x['channel']:9} {x['title']} — {reason_text(x['reason'], lang)} ({x['path']})")
         for line in x.get("problems", ()):
             out.append(f"      {line}")
     if st.get("unusable"):
-        h("Tệp bài không đọc được (chưa gửi đi đâu)", "Post files that cannot be read (nothing sent)", len(st["unusable"]))
+        h("status.unusable", len(st["unusable"]))
         for x in st["unusable"]:
             out.append(f"  {x['path']}")
             for line in x["problems"]:
                 out.append(f"      {line}")
-    h("Lỗi cần xử lý", "Failed", len(st["failed"]))
-    for x in st["failed"]:
-        out.append(f"  {x['channel']:9} {x['title']} — {x['reason']}")
-        if x.get("vendor"):
-            out.append(f"      {'Máy chủ trả lời' if vi else 'Vendor said'}: {x['vendor']}")
-        if x.get("hint"):
-            out.append(f"      {'Cần làm' if vi else 'What to do'}: {x['hint']}")
-        out.append(f"      {'Sau khi sửa' if vi else 'When fixed'}: loa retry {x['post']} --channel {x['channel']}")
-    h("Đang thử lại", "Retrying", len(st["retrying"]))
-    for x in st["retrying"]:
-        out.append(f"  {x['channel']:9} {x['title']} — {x['reason']} ({'lần' if vi else 'attempt'} {x['attempts']}, {'thử lại lúc' if vi else 'next at'} {when(x['next_attempt_at'])})")
-    h("Chưa rõ đã đăng chưa", "In doubt", len(st["in_doubt"]))
-    for x in st["in_doubt"]:
-        out.append(f"  {x['channel']:9} {x['title']} — {x['reason']}")
-        out.append(f"      loa resolve {x['post']} {x['channel']} --published URL | --not-published")
+    _troubled_lines(st, lang, h, when, out)
     if st["feeds"]:
-        h("Nguồn tin", "Feeds", len(st["feeds"]))
+        h("status.feeds", len(st["feeds"]))
         for name, line in st["feeds"].items():
             out.append(f"  {name}: {line}")
     return "\n".join(out).lstrip("\n")
+
+
+def _troubled_lines(st: dict, lang: str, h, when, out: list[str]) -> None:
+    """Failed (with the vendor's words, what to do, and the command once fixed), retrying, in doubt."""
+    from pipeline.messages import localized, text as msg
+
+    h("status.failed", len(st["failed"]))
+    for x in st["failed"]:
+        out.append(f"  {x['channel']:9} {x['title']} — {localized(x['reason'], lang)}")
+        if x.get("vendor"):
+            out.append(f"      {msg('status.vendor', lang)}: {x['vendor']}")
+        if x.get("hint"):
+            out.append(f"      {msg('status.hint', lang)}: {localized(x['hint'], lang)}")
+        out.append(f"      {msg('status.when-fixed', lang)}: loa retry {x['post']} --channel {x['channel']}")
+    h("status.retrying", len(st["retrying"]))
+    for x in st["retrying"]:
+        out.append(f"  {x['channel']:9} {x['title']} — {localized(x['reason'], lang)} "
+                   f"({msg('status.attempt', lang, attempts=x['attempts'], at=when(x['next_attempt_at']))})")
+    h("status.in-doubt", len(st["in_doubt"]))
+    for x in st["in_doubt"]:
+        out.append(f"  {x['channel']:9} {x['title']} — {localized(x['reason'], lang)}")
+        out.append(f"      loa resolve {x['post']} {x['channel']} --published URL | --not-published")

@@ -68,7 +68,7 @@ def local(text):
 def test_a_future_now_is_refused_on_a_pass_that_sends(tmp_path, server, monkeypatch, capsys):
     root = repo(tmp_path, server, {"news/a.md": post(id="a", publish_at="2030-01-01 08:00")})
     monkeypatch.chdir(root)
-    assert main(["publish", "--now", "2030-01-02 08:00"]) == 2
+    assert main(["--lang", "en", "publish", "--now", "2030-01-02 08:00"]) == 2
     assert "is in the future" in capsys.readouterr().err
     assert not any(r.first_published_at for r in rows(root).values()) and server.creates == 0
     assert main(["publish", "--dry-run", "--now", "2030-01-02 08:00"]) == 0  # a dry run may look ahead
@@ -101,7 +101,7 @@ def test_a_past_now_decides_what_is_due_but_the_ledger_keeps_the_real_time(tmp_p
 def test_odd_times_are_usage_errors_not_tracebacks(tmp_path, server, monkeypatch, capsys, argv, words):
     root = repo(tmp_path, server, {"news/a.md": post(id="a")})
     monkeypatch.chdir(root)
-    assert main(argv) == 2
+    assert main(["--lang", "en", *argv]) == 2
     err = capsys.readouterr().err
     assert words in err and "Traceback" not in err
 
@@ -205,12 +205,12 @@ def test_resume_without_channel_ends_every_pause(tmp_path, server, monkeypatch, 
     assert main(["pause", "--reason", "Quốc tang", "--by", "it"]) == 0
     assert main(["pause", "--channel", "hook", "--reason", "đổi mật khẩu", "--by", "it"]) == 0
     capsys.readouterr()
-    assert main(["resume", "--channel", "hook", "--by", "it"]) == 0
+    assert main(["--lang", "en", "resume", "--channel", "hook", "--by", "it"]) == 0
     out = capsys.readouterr().out
     assert "resumed hook (1 pause(s) ended)" in out and "still paused: all channels (Quốc tang); loa resume" in out
     assert main(["pause", "--channel", "hook", "--reason", "again", "--by", "it"]) == 0
     capsys.readouterr()
-    assert main(["resume", "--by", "it"]) == 0
+    assert main(["--lang", "en", "resume", "--by", "it"]) == 0
     out = capsys.readouterr().out
     assert out == "resumed all channels (2 pause(s) ended)\n"
     lg = open_ledger(None, root)
@@ -230,7 +230,7 @@ def test_a_held_channel_is_a_non_zero_exit_on_every_pass(tmp_path, server, monke
     lg.hold("hook", Hold("the token was refused (401)", "renew LOA_HOOK_TOKEN"), datetime.now(timezone.utc))
     lg.close()
     for _ in range(2):
-        assert main(["publish"]) == 1
+        assert main(["--lang", "en", "publish"]) == 1
         assert "HELD hook: the token was refused (401)" in capsys.readouterr().err
     assert main(["publish", "--channel", "portal"]) == 0  # a pass on another channel is not held
     assert main(["retry", "--channel", "hook", "--by", "it"]) == 0
@@ -239,7 +239,7 @@ def test_a_held_channel_is_a_non_zero_exit_on_every_pass(tmp_path, server, monke
 
 def test_publish_help_documents_exit_codes_and_now(capsys):
     with pytest.raises(SystemExit):
-        main(["publish", "--help"])
+        main(["--lang", "en", "publish", "--help"])
     out = capsys.readouterr().out
     assert "exit codes:" in out and "a channel is held after an authentication failure" in out
     assert "--replay-until" in out

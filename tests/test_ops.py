@@ -50,14 +50,14 @@ def test_channels_check_shows_expiry_and_warns_about_later_posts(tmp_path, monke
         monkeypatch.setenv("LOA_SERVER_CONFIG", approve({"facebook": {"api_base": server.url,
                                                                       "token_env": "LOA_FACEBOOK_TOKEN",
                                                                       "app_secret_env": "LOA_FACEBOOK_APP_SECRET"}}))
-        code = main(["channels", "check", "--channel", "facebook"])
+        code = main(["--lang", "en", "channels", "check", "--channel", "facebook"])
         out = capsys.readouterr().out
         assert code == 0, out
         assert out.startswith("facebook (facebook): OK, expires ")
         assert "WARNING: 1 scheduled post(s) would go out after the credential expires" in out
         assert token not in out and server.app_secret not in out
         monkeypatch.setenv("LOA_FACEBOOK_TOKEN", "EAAGwrong")
-        assert main(["channels", "check", "--channel", "facebook"]) == 1
+        assert main(["--lang", "en", "channels", "check", "--channel", "facebook"]) == 1
         out = capsys.readouterr().out
         assert "facebook (facebook): PROBLEM" in out and "EAAGwrong" not in out
 

@@ -90,7 +90,7 @@ def test_sample_content_appears_in_wordpress_with_every_field(repo, wordpress, c
             media = wp_get(wordpress, f"/wp/v2/media/{wp['featured_media']}", context="edit")
             assert media["alt_text"] == p.image_alt
     # re-running publishes nothing new
-    assert main(["publish", "--now", NOW]) == 0
+    assert main(["--lang", "en", "publish", "--now", NOW]) == 0
     assert "sent 0, updated 0" in capsys.readouterr().err
 
 

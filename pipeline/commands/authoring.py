@@ -12,7 +12,7 @@ from pipeline.commands.base import lang_of, load, parse_now, rel, verb
 from pipeline.errors import UsageError
 
 
-@verb("new", "write a new post with a fresh id at content/<type>/<year>/<slug>.md (never overwrites)")
+@verb("new", "help.new")
 def new(args) -> int:
     from pipeline.content import make_slug, new_id, parse_time
     from pipeline.messages import text as msg
@@ -65,18 +65,18 @@ def _git_user(root: Path) -> str | None:
 
 
 def _new_conf(sp) -> None:
-    sp.add_argument("type", help="post type (news, guide)")
-    sp.add_argument("title", help="title of the post")
-    sp.add_argument("--unit", required=True, help="unit id, e.g. phuong-1")
-    sp.add_argument("--at", help="publish time, e.g. \"2024-03-25 08:00\" (site zone)")
-    sp.add_argument("--author", help="author name (default: git user.name)")
-    sp.add_argument("--topic", action="append", help="topic id; repeat for several")
+    sp.add_argument("type", help="help.new.type")
+    sp.add_argument("title", help="help.new.title")
+    sp.add_argument("--unit", required=True, help="help.new.unit")
+    sp.add_argument("--at", help="help.new.at")
+    sp.add_argument("--author", help="help.new.author")
+    sp.add_argument("--topic", action="append", help="help.new.topic")
 
 
 new.configure = _new_conf
 
 
-@verb("approve", "record approval of a post by an editorial board member, bound to its content; --list: the queue")
+@verb("approve", "help.approve")
 def approve(args) -> int:
     from pipeline import approval
     from pipeline.app import Session
@@ -133,10 +133,10 @@ def set_front_keys(text: str, values: dict) -> str:
 
 
 def _approve_conf(sp) -> None:
-    sp.add_argument("path", nargs="?", help="the post file")
-    sp.add_argument("--by", help="name of the board member, as in editorial.board")
-    sp.add_argument("--list", action="store_true", help="list the posts waiting for approval and what changed since the last one")
-    sp.add_argument("--lang", choices=("vi", "en"), default=argparse.SUPPRESS, help="language of messages")
+    sp.add_argument("path", nargs="?", help="help.approve.path")
+    sp.add_argument("--by", help="help.approve.by")
+    sp.add_argument("--list", action="store_true", help="help.approve.list")
+    sp.add_argument("--lang", choices=("vi", "en"), default=argparse.SUPPRESS, help="help.opt.lang")
 
 
 approve.configure = _approve_conf

@@ -21,10 +21,12 @@ if TYPE_CHECKING:
 VERBS: dict[str, tuple] = {}  # name -> (function, help), filled by the @verb decorators, in order
 
 
-def verb(name: str, help_text: str):
-    """Register a verb: ``fn(args) -> exit code``, with ``fn.configure(subparser)`` for its options."""
+def verb(name: str, help_code: str):
+    """Register a verb: ``fn(args) -> exit code``, with ``fn.configure(subparser)`` for its options.
+    ``help_code`` and every ``help=`` of its options are catalogue codes (``help.<verb>``,
+    ``help.<verb>.<option>``; :mod:`pipeline.messages_cli`), shown in the user's language."""
     def deco(fn):
-        VERBS[name] = (fn, help_text)
+        VERBS[name] = (fn, help_code)
         return fn
     return deco
 
@@ -94,20 +96,23 @@ def _under(path: str, folder: str) -> bool:
 EARLIEST, LATEST = 1970, 2200
 
 
-def parse_now(value: str | None, cfg: Config, option: str = "--now") -> datetime:
+def parse_now(value: str | None, cfg: Config, option: str = "--now", lang: str | None = None) -> datetime:
     """A time given on the command line (``--now``, ``--replay-until``); default the real current
-    time. Unreadable or outside the years 1970-2200: ``UsageError`` (exit 2) naming the option."""
+    time. Unreadable or outside the years 1970-2200: ``UsageError`` (exit 2) naming the option, in
+    ``lang`` (default ``site.language``)."""
     from pipeline.content import parse_time
     from pipeline.errors import UsageError
+    from pipeline.messages import text as msg
 
     if not value:
         return datetime.now(cfg.tz)
     try:
         when = parse_time(value, cfg.tz)
     except (ValueError, OverflowError):
-        raise UsageError(f"{option}: cannot read {value!r}; write \"2024-03-25 08:00\"") from None
+        raise UsageError(msg("cli.bad-time", lang or cfg.language, option=option, value=repr(value))) from None
     if not EARLIEST <= when.year <= LATEST - 1:
-        raise UsageError(f"{option}: {value!r} is outside the years {EARLIEST}-{LATEST - 1}")
+        raise UsageError(msg("cli.time-range", lang or cfg.language, option=option, value=repr(value), first=EARLIEST,
+                             last=LATEST - 1))
     return when
 
 

@@ -10,10 +10,11 @@ from pipeline.models import Severity
 from pipeline.vietnamese import escape_control
 
 
-@verb("check", "check config.toml and every post; print problems as path:line:col: error|warning: message [code]")
+@verb("check", "help.check")
 def check(args) -> int:
     from pipeline import content as content_mod
     from pipeline.app import Session
+    from pipeline.messages import text as msg
 
     cfg = load(args)
     lang = lang_of(args, cfg)
@@ -52,10 +53,7 @@ def check(args) -> int:
         for p in problems:
             # a file name or a quoted value may hold ESC or a bidi override: shown, never obeyed
             print(escape_control(p.format(lang), newlines=True))
-        if lang == "en":
-            print(f"{len(posts)} posts checked: {errors} errors, {warnings} warnings", file=sys.stderr)
-        else:
-            print(f"Đã kiểm tra {len(posts)} bài: {errors} lỗi, {warnings} cảnh báo", file=sys.stderr)
+        print(msg("check.summary", lang, posts=len(posts), errors=errors, warnings=warnings), file=sys.stderr)
     # warnings (a post awaiting approval, a style issue) do not fail the run unless --strict
     return 1 if errors else 0
 
@@ -81,12 +79,12 @@ def _activity_problems(read_activities, cfg):
 
 
 def _configure(sp) -> None:
-    sp.add_argument("paths", nargs="*", metavar="PATH", help="posts or folders to check (default: all of content/)")
-    sp.add_argument("--strict", action="store_true", help="treat warnings as errors")
-    sp.add_argument("--format", choices=("text", "json"), default="text")
-    sp.add_argument("--lang", choices=("vi", "en"), default=argparse.SUPPRESS, help="language of messages")
-    sp.add_argument("--fix", action="store_true", help="repair what can be repaired safely (Unicode NFC, legacy encodings, Ð, tone style) and show every change")
-    sp.add_argument("--backup", action="store_true", help="with --fix: keep a .bak copy of each file changed")
+    sp.add_argument("paths", nargs="*", help="help.check.paths")
+    sp.add_argument("--strict", action="store_true", help="help.check.strict")
+    sp.add_argument("--format", choices=("text", "json"), default="text", help="help.opt.format")
+    sp.add_argument("--lang", choices=("vi", "en"), default=argparse.SUPPRESS, help="help.opt.lang")
+    sp.add_argument("--fix", action="store_true", help="help.check.fix")
+    sp.add_argument("--backup", action="store_true", help="help.check.backup")
 
 
 check.configure = _configure

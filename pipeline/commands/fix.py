@@ -19,6 +19,7 @@ from pipeline.vietnamese import escape_control
 
 
 def run_fix(cfg, args, lang: str) -> int:
+    from pipeline.messages import text as msg
     from pipeline.vietnamese import fix_file_bytes
 
     paths = [Path(p) for p in args.paths] if args.paths else None
@@ -37,8 +38,7 @@ def run_fix(cfg, args, lang: str) -> int:
             continue
         rel = escape_control(content.relpath(f, cfg), newlines=True)  # a file name is shown, never obeyed
         if result.encoding_found != "utf-8":
-            print((f"{rel}: đã chuyển từ bảng mã {result.encoding_found} sang UTF-8 (NFC)" if lang == "vi"
-                   else f"{rel}: converted from {result.encoding_found} to UTF-8 (NFC)"))
+            print(msg("fix.converted", lang, path=rel, encoding=result.encoding_found))
         for ch in result.changes:
             print(f"{rel}:{ch.line}: {ch.code}: {ch.before!r} -> {ch.after!r}")
         if result.encoding_found == "utf-8":
@@ -46,12 +46,12 @@ def run_fix(cfg, args, lang: str) -> int:
 
             decoded = data.decode("utf-8", errors="replace")
             if unicodedata.normalize("NFC", decoded) != decoded:
-                print((f"{rel}: đã chuẩn hóa Unicode tổ hợp sang dựng sẵn (NFC)" if lang == "vi" else f"{rel}: normalised to Unicode NFC"))
+                print(msg("fix.nfc", lang, path=rel))
         if args.backup:
             shutil.copy2(f, f.with_name(f.name + ".bak"))
         tmp = f.with_name(f".{f.name}.loa-fix")
         tmp.write_bytes(new)
         os.replace(tmp, f)
         changed += 1
-    print((f"Đã sửa {changed} tệp." if lang == "vi" else f"{changed} file(s) fixed."), file=sys.stderr)
+    print(msg("fix.count", lang, count=changed), file=sys.stderr)
     return changed

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from pipeline.commands.base import load, session, verb
+from pipeline.commands.base import lang_of, load, session, verb
 
 
-@verb("ingest", "fetch the configured government feeds into drafts for review (content/drafts/)")
+@verb("ingest", "help.ingest")
 def ingest_(args) -> int:
+    from pipeline.messages import text as msg
+
     cfg = load(args)
     if not cfg.feeds:
-        print("no [[feeds]] in config.toml; nothing to ingest")
+        print(msg("ingest.no-feeds", lang_of(args, cfg)))
         return 0
     with session(args, cfg) as s:
         report = s.ingest(dry_run=args.dry_run)
@@ -19,8 +21,8 @@ def ingest_(args) -> int:
 
 
 def _conf(sp):
-    sp.add_argument("--dry-run", action="store_true", help="show what would be created; write nothing")
-    sp.add_argument("--items", dest="verbose_items", action="store_true", help="list every item considered")
+    sp.add_argument("--dry-run", action="store_true", help="help.ingest.dry-run")
+    sp.add_argument("--items", dest="verbose_items", action="store_true", help="help.ingest.items")
 
 
 ingest_.configure = _conf

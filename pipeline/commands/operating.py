@@ -19,8 +19,7 @@ def _session(cfg):
     return Session(cfg)
 
 
-@verb("doctor", "check everything a deployment needs (config, secrets, ledger, file modes, git remote, disk, "
-                "clock, channels) and say what to fix")
+@verb("doctor", "help.doctor")
 def doctor(args) -> int:
     from pipeline import doctor as checks
     from pipeline.errors import ConfigError
@@ -44,15 +43,14 @@ def doctor(args) -> int:
 
 
 def _doctor_conf(sp):
-    sp.add_argument("--min-free-gb", type=float, default=1.0,
-                    help="free space needed on the ledger's, the site's and the content's file systems (default 1)")
-    sp.add_argument("--git-timeout", type=float, default=20.0, help="seconds git ls-remote may take (default 20)")
+    sp.add_argument("--min-free-gb", type=float, default=1.0, help="help.doctor.min-free-gb")
+    sp.add_argument("--git-timeout", type=float, default=20.0, help="help.doctor.git-timeout")
 
 
 doctor.configure = _doctor_conf
 
 
-@verb("backup", "copy the SQLite ledger to a new file, consistently while the daemon runs, and verify the copy")
+@verb("backup", "help.backup")
 def backup(args) -> int:
     from pipeline.messages import text as msg
 
@@ -64,13 +62,13 @@ def backup(args) -> int:
 
 
 def _backup_conf(sp):
-    sp.add_argument("path", help="the new backup file (never overwritten)")
+    sp.add_argument("path", help="help.backup.path")
 
 
 backup.configure = _backup_conf
 
 
-@verb("restore", "put a verified backup in place of the SQLite ledger (no daemon may run); the current one is kept aside")
+@verb("restore", "help.restore")
 def restore(args) -> int:
     from pipeline.messages import text as msg
 
@@ -86,7 +84,7 @@ def restore(args) -> int:
 
 
 def _restore_conf(sp):
-    sp.add_argument("path", help="a file written by loa backup")
+    sp.add_argument("path", help="help.restore.path")
 
 
 restore.configure = _restore_conf

@@ -9,13 +9,13 @@ from pathlib import Path
 from pipeline.commands.base import lang_of, load, parse_now, post_paths, rel, session, verb
 
 
-@verb("preview", "write a static preview site: every post as every channel will receive it, with character counts")
+@verb("preview", "help.preview")
 def preview(args) -> int:
     from pipeline.preview import build_preview, summary
 
     cfg = load(args)
     lang = lang_of(args, cfg)
-    now = parse_now(args.now, cfg)
+    now = parse_now(args.now, cfg, lang=lang)
     out = Path(args.out) if args.out else None
     with session(args, cfg) as s:
         result = build_preview(s, out, post_paths(args, cfg), now=now, jobs=args.jobs)
@@ -26,11 +26,11 @@ def preview(args) -> int:
 
 
 def _configure(sp) -> None:
-    sp.add_argument("paths", nargs="*", metavar="PATH", help="posts or folders (default: all)")
-    sp.add_argument("--out", help="output folder (default: preview.out_dir, var/preview)")
-    sp.add_argument("--now", help="show states as at this time (default: now)")
-    sp.add_argument("--jobs", type=int, help="worker processes (default: number of cores)")
-    sp.add_argument("--lang", choices=("vi", "en"), default=argparse.SUPPRESS)  # else it hides `loa --lang en VERB`
+    sp.add_argument("paths", nargs="*", help="help.preview.paths")
+    sp.add_argument("--out", help="help.preview.out")
+    sp.add_argument("--now", help="help.preview.now")
+    sp.add_argument("--jobs", type=int, help="help.preview.jobs")
+    sp.add_argument("--lang", choices=("vi", "en"), default=argparse.SUPPRESS, help="help.opt.lang")  # else it hides `loa --lang en VERB`
 
 
 preview.configure = _configure

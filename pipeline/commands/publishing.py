@@ -24,52 +24,42 @@ def _actor(args) -> str:
 #: the operator's idea of "now" and the server's); anything later is refused.
 NOW_SLACK = timedelta(minutes=5)
 
-PUBLISH_EXIT_CODES = """exit codes:
-  0   all well
-  1   a permanent failure or a bug, or a channel is held after an authentication failure
-      (every pass while the hold lasts: fix the credential, then loa retry --channel C)
-  2   config or usage error
-  75  only transient failures left (try again later)
-
---now T decides what is due as at T (docs/delivery.md): with --dry-run any time 1970-2199;
-on a pass that sends, T may not be later than the real time. Whatever T is, the ledger
-records the real time (claims, leases, first publication), so later passes are not confused.
---replay-until D publishes each post due by D as of its own publish_at (a demo ledger's
-history, e.g. the sample content into 2024); see docs/delivery.md before using it."""
+PUBLISH_EXIT_CODES = "help.publish.epilog"  # exit codes and --now/--replay-until, in the catalogue
 
 
-@verb("publish", "run one publishing pass: send every due item to its channels, exactly once")
+@verb("publish", "help.publish")
 def publish(args) -> int:
     from pipeline.errors import UsageError
+    from pipeline.messages import localized, text as msg
 
     cfg = load(args)
+    lang = lang_of(args, cfg)
     if args.replay_until:
         if args.now or args.dry_run or args.post:
-            raise UsageError("--replay-until cannot be combined with --now, --dry-run or --post")
-        until = parse_now(args.replay_until, cfg, "--replay-until")
+            raise UsageError(msg("publish.replay-combined", lang))
+        until = parse_now(args.replay_until, cfg, "--replay-until", lang)
         if _date_only(args.replay_until):
             until += timedelta(days=1) - timedelta(microseconds=1)  # the whole day named
         with session(args, cfg) as s:
             result = s.replay(until, only_channel=args.channel)
             held = s.ledger.holds()
     else:
-        now = parse_now(args.now, cfg)
+        now = parse_now(args.now, cfg, lang=lang)
         if args.now and not args.dry_run and now > datetime.now(timezone.utc) + NOW_SLACK:
-            raise UsageError(f"--now {args.now!r} is in the future: a pass that sends acts at the real time; "
-                             f"use --dry-run to see what would go out then")
+            raise UsageError(msg("publish.future-now", lang, value=repr(args.now)))
         # the session's clock stays real: --now moves only the plan's "now" (what is due)
         with session(args, cfg) as s:
             result = s.publish(now, dry_run=args.dry_run, only_channel=args.channel, only_post=args.post)
             held = s.ledger.holds()
     held = {name: h for name, h in held.items() if not args.channel or name == args.channel}
     for line in result.lines:
-        print(line)
+        print(localized(line, lang))
     for name, h in held.items():
-        print(f"HELD {name}: {h.message}; fix it, then loa retry --channel {name}", file=sys.stderr)
-    summary = (f"sent {result.sent}, updated {result.updated}, retracted {result.retracted}, skipped {result.skipped}, "
-               f"reconciled {result.settled}, retrying {result.transient}, failed {result.permanent}, bugs {result.bugs}, "
-               f"in doubt {result.in_doubt}, held {result.held}")
-    print(("(dry run) " if args.dry_run else "") + summary, file=sys.stderr)
+        print(msg("publish.held", lang, channel=name, message=localized(h.message, lang)), file=sys.stderr)
+    summary = msg("publish.summary", lang, sent=result.sent, updated=result.updated, retracted=result.retracted,
+                  skipped=result.skipped, settled=result.settled, transient=result.transient, permanent=result.permanent,
+                  bugs=result.bugs, in_doubt=result.in_doubt, held=result.held)
+    print((msg("publish.dry-run", lang) if args.dry_run else "") + summary, file=sys.stderr)
     if held and not args.dry_run and result.exit_code in (0, 75):
         return 1  # a held channel needs a person: cron must notice on every pass, not only the first
     return result.exit_code
@@ -84,19 +74,17 @@ def _date_only(text: str) -> bool:
 def _publish_conf(sp):
     sp.epilog = PUBLISH_EXIT_CODES
     sp.formatter_class = argparse.RawDescriptionHelpFormatter
-    sp.add_argument("--dry-run", action="store_true", help="show what would be sent; change nothing")
-    sp.add_argument("--now", help="decide what is due as at this time (site zone); later than the real time "
-                                  "only with --dry-run")
-    sp.add_argument("--replay-until", metavar="DATE", help="publish each post due by DATE as of its own "
-                                                            "publish_at (a demo ledger's history; docs/delivery.md)")
-    sp.add_argument("--channel", help="only this channel")
-    sp.add_argument("--post", help="only this post id")
+    sp.add_argument("--dry-run", action="store_true", help="help.publish.dry-run")
+    sp.add_argument("--now", help="help.publish.now")
+    sp.add_argument("--replay-until", help="help.publish.replay-until")
+    sp.add_argument("--channel", help="help.opt.channel")
+    sp.add_argument("--post", help="help.publish.post")
 
 
 publish.configure = _publish_conf
 
 
-@verb("run", "run the daemon: publish each post at its time, ingest feeds, write periodic reports")
+@verb("run", "help.run")
 def run(args) -> int:
     from pipeline.schedule import Daemon
 
@@ -105,22 +93,24 @@ def run(args) -> int:
 
 
 def _run_conf(sp):
-    sp.add_argument("--once", action="store_true", help="one tick, then exit (for cron or a test)")
+    sp.add_argument("--once", action="store_true", help="help.run.once")
 
 
 run.configure = _run_conf
 
 
 # ---------------------------------------------------------------------------------------------
-@verb("status", "what goes out in the next 14 days, what is held and why, what failed, what is in doubt")
+@verb("status", "help.status")
 def status(args) -> int:
     from pipeline.status import render_status
 
+    from pipeline.messages import text as msg
+
     cfg = load(args)
     if not 0 <= args.days <= 3660:
-        raise UsageError(f"--days: {args.days} is out of range: from 0 to 3660")
+        raise UsageError(msg("status.days-range", lang_of(args, cfg), value=args.days))
     with session(args, cfg) as s:
-        st = s.status(parse_now(args.now, cfg), days=args.days, lang=lang_of(args, cfg))
+        st = s.status(parse_now(args.now, cfg, lang=lang_of(args, cfg)), days=args.days, lang=lang_of(args, cfg))
     if args.format == "json":
         emit_json(st)
     else:
@@ -129,36 +119,40 @@ def status(args) -> int:
 
 
 def _status_conf(sp):
-    sp.add_argument("--now", help="as at this time")
-    sp.add_argument("--days", type=int, default=14)
-    sp.add_argument("--format", choices=("text", "json"), default="text")
-    sp.add_argument("--lang", choices=("vi", "en"), default=argparse.SUPPRESS)  # else it hides `loa --lang en VERB`
+    sp.add_argument("--now", help="help.opt.now")
+    sp.add_argument("--days", type=int, default=14, help="help.status.days")
+    sp.add_argument("--format", choices=("text", "json"), default="text", help="help.opt.format")
+    sp.add_argument("--lang", choices=("vi", "en"), default=argparse.SUPPRESS, help="help.opt.lang")  # else it hides `loa --lang en VERB`
 
 
 status.configure = _status_conf
 
 
-@verb("log", "every item on every channel, with its link")
+@verb("log", "help.log")
 def log_(args) -> int:
     from pipeline.content import parse_time
+    from pipeline.messages import text as msg
 
     cfg = load(args)
+    lang = lang_of(args, cfg)
     since = parse_time(args.since, cfg.tz) if args.since else None
     with session(args, cfg) as s:
         rows = s.log_rows(since=since, unit=args.unit, channel=args.channel, search=args.search)
     fields = ("published", "channel", "state", "unit", "type", "post_id", "title", "url")
 
-    def rec(r):
+    def rec(r, for_people: bool = True):
+        # JSON is for programs: its keys and states are the ledger's codes in every language
         when = r.first_published_at.astimezone(cfg.tz).strftime("%Y-%m-%d %H:%M") if r.first_published_at else ""
-        return dict(zip(fields, (when, r.channel, r.state, r.unit or "", r.type or "", r.post_id, r.title or "", r.remote_url or "")))
+        state = msg(f"state.{r.state}", lang) if for_people else r.state
+        return dict(zip(fields, (when, r.channel, state, r.unit or "", r.type or "", r.post_id, r.title or "", r.remote_url or "")))
 
     if args.format == "json":
-        emit_json([rec(r) for r in rows])
+        emit_json([rec(r, for_people=False) for r in rows])
     elif args.format == "csv":
         from pipeline.report.text import csv_safe  # a title from a feed may start like a formula
 
         w = csv.writer(sys.stdout)
-        w.writerow(fields)
+        w.writerow([msg(f"log.{f}", lang) for f in fields])
         for r in rows:
             w.writerow(csv_safe(rec(r).values()))
     else:
@@ -169,166 +163,187 @@ def log_(args) -> int:
 
 
 def _log_conf(sp):
-    sp.add_argument("--since", help="from this date (site zone)")
-    sp.add_argument("--unit")
-    sp.add_argument("--channel")
-    sp.add_argument("--search", help="words in the title (diacritics and case do not matter)")
-    sp.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    sp.add_argument("--since", help="help.log.since")
+    sp.add_argument("--unit", help="help.log.unit")
+    sp.add_argument("--channel", help="help.opt.channel")
+    sp.add_argument("--search", help="help.log.search")
+    sp.add_argument("--format", choices=("table", "csv", "json"), default="table", help="help.log.format")
 
 
 log_.configure = _log_conf
 
 
 # ---------------------------------------------------------------------------------------------
-@verb("retry", "send failed items again now (and lift a channel hold after credentials were fixed)")
+@verb("retry", "help.retry")
 def retry(args) -> int:
+    from pipeline.messages import text as msg
+
     with session(args) as s:
         n, lifted = s.retry(args.post, args.channel, actor=_actor(args))
+        lang = lang_of(args, s.cfg)
     for name in lifted:
-        print(f"lifted hold on {name}")
-    print(f"{n} item(s) will be sent again at the next pass")
+        print(msg("retry.lifted", lang, channel=name))
+    print(msg("retry.count", lang, count=n))
     return 0
 
 
 def _retry_conf(sp):
-    sp.add_argument("post", nargs="?", help="post id (default: all failed)")
-    sp.add_argument("--channel")
-    sp.add_argument("--by", help="who (default: login name)")
+    sp.add_argument("post", nargs="?", help="help.retry.post")
+    sp.add_argument("--channel", help="help.opt.channel")
+    sp.add_argument("--by", help="help.opt.by")
 
 
 retry.configure = _retry_conf
 
 
-@verb("resolve", "settle an item in doubt: it was published at URL, or it was not")
+@verb("resolve", "help.resolve")
 def resolve(args) -> int:
+    from pipeline.messages import text as msg
+
+    cfg = load(args)
+    lang = lang_of(args, cfg)
     if bool(args.published) == bool(args.not_published):
-        raise UsageError("give exactly one of --published URL or --not-published")
-    with session(args) as s:
+        raise UsageError(msg("resolve.exactly-one", lang))
+    with session(args, cfg) as s:
         row = s.resolve(args.post, args.channel, published_url=args.published, remote_id=args.remote_id,
                         actor=_actor(args))
-    print(f"{args.post} on {args.channel}: {row.state}")
+    print(msg("resolve.done", lang, post=args.post, channel=args.channel, state=msg(f"state.{row.state}", lang)))
     return 0
 
 
 def _resolve_conf(sp):
-    sp.add_argument("post")
-    sp.add_argument("channel")
-    sp.add_argument("--published", metavar="URL")
-    sp.add_argument("--remote-id", help="the vendor's id of the item, when known")
-    sp.add_argument("--not-published", action="store_true")
-    sp.add_argument("--by")
+    sp.add_argument("post", help="help.resolve.post")
+    sp.add_argument("channel", help="help.resolve.channel")
+    sp.add_argument("--published", help="help.resolve.published")
+    sp.add_argument("--remote-id", help="help.resolve.remote-id")
+    sp.add_argument("--not-published", action="store_true", help="help.resolve.not-published")
+    sp.add_argument("--by", help="help.opt.by")
 
 
 resolve.configure = _resolve_conf
 
 
-@verb("pause", "stop publishing (one channel or all) until loa resume; audited")
+@verb("pause", "help.pause")
 def pause(args) -> int:
+    from pipeline.messages import text as msg
+
     with session(args) as s:
         s.pause(args.channel, reason=args.reason, actor=_actor(args))
-    print(f"paused {args.channel or 'all channels'}: {args.reason}")
+        lang = lang_of(args, s.cfg)
+    print(msg("pause.done", lang, channel=args.channel or msg("cli.all-channels", lang), reason=args.reason))
     return 0
 
 
 def _pause_conf(sp):
-    sp.add_argument("--channel")
-    sp.add_argument("--reason", required=True)
-    sp.add_argument("--by")
+    sp.add_argument("--channel", help="help.pause.channel")
+    sp.add_argument("--reason", required=True, help="help.pause.reason")
+    sp.add_argument("--by", help="help.opt.by")
 
 
 pause.configure = _pause_conf
 
 
-@verb("resume", "resume publishing after loa pause (without --channel: every pause ends)")
+@verb("resume", "help.resume")
 def resume(args) -> int:
+    from pipeline.messages import text as msg
+
     with session(args) as s:
         n = s.resume(args.channel, actor=_actor(args))
         left = s.ledger.active_pauses(s.clock())
-    print(f"resumed {args.channel or 'all channels'} ({n} pause(s) ended)")
+        lang = lang_of(args, s.cfg)
+    every = msg("cli.all-channels", lang)
+    print(msg("resume.done", lang, channel=args.channel or every, count=n))
     for p in left:  # `--channel C` does not end a pause of every channel, nor another channel's
-        print(f"still paused: {p.channel or 'all channels'} ({p.reason}); loa resume"
-              + (f" --channel {p.channel}" if p.channel else ""))
+        print(msg("resume.still", lang, channel=p.channel or every, reason=p.reason,
+                  option=f" --channel {p.channel}" if p.channel else ""))
     return 0
 
 
 def _resume_conf(sp):
-    sp.add_argument("--channel")
-    sp.add_argument("--by")
+    sp.add_argument("--channel", help="help.resume.channel")
+    sp.add_argument("--by", help="help.opt.by")
 
 
 resume.configure = _resume_conf
 
 
-@verb("retract", "mark a post retracted (written into its front matter); the next pass takes it down")
+@verb("retract", "help.retract")
 def retract(args) -> int:
     from pathlib import Path
 
     from pipeline.commands.authoring import set_front_keys
+    from pipeline.messages import text as msg
 
-    load(args)
+    lang = lang_of(args, load(args))
     path = Path(args.path)
     if not path.is_file():
-        raise UsageError(f"no such post file: {path}")
+        raise UsageError(msg("retract.no-file", lang, path=path))
     text = path.read_text(encoding="utf-8")
     path.write_text(set_front_keys(text, {"retracted": args.reason}), encoding="utf-8")
-    print(f"{path}: retracted: {args.reason!r}; the next publishing pass removes it where the channel allows")
+    print(msg("retract.done", lang, path=path, reason=repr(args.reason)))
     return 0
 
 
 def _retract_conf(sp):
-    sp.add_argument("path")
-    sp.add_argument("--reason", required=True)
+    sp.add_argument("path", help="help.retract.path")
+    sp.add_argument("--reason", required=True, help="help.retract.reason")
 
 
 retract.configure = _retract_conf
 
 
-@verb("channels", "check every channel's credentials and permissions (loa channels check)")
+@verb("channels", "help.channels")
 def channels(args) -> int:
+    from pipeline.messages import localized, text as msg
+
     cfg = load(args)
+    lang = lang_of(args, cfg)
     with session(args, cfg) as s:
         reports = s.check_channels(args.channel)
     bad = 0
     for r in reports:
         if r.health is None:
-            print(f"{r.name} ({r.type}): disabled")
+            print(msg("channels.disabled", lang, name=r.name, type=r.type))
             continue
         h = r.health
         bad += not h.ok
-        exp = f", expires {h.expires_at.astimezone(cfg.tz):%Y-%m-%d %H:%M}" if h.expires_at else ""
-        print(f"{r.name} ({r.type}): {'OK' if h.ok else 'PROBLEM'}{exp}" + (f" as {h.identity}" if h.identity else ""))
+        exp = msg("channels.expires", lang, at=f"{h.expires_at.astimezone(cfg.tz):%Y-%m-%d %H:%M}") if h.expires_at else ""
+        who = msg("channels.identity", lang, who=h.identity) if h.identity else ""
+        print(msg("channels.ok" if h.ok else "channels.problem", lang, name=r.name, type=r.type, expires=exp, identity=who))
         for m in h.messages:
-            print(f"  {m}")
+            print(f"  {localized(m, lang)}")
         if r.late:
-            print(f"  WARNING: {len(r.late)} scheduled post(s) would go out after the credential expires "
-                  f"(first at {r.late[0].astimezone(cfg.tz):%Y-%m-%d %H:%M}); renew it before then")
+            print(msg("channels.late", lang, count=len(r.late), first=f"{r.late[0].astimezone(cfg.tz):%Y-%m-%d %H:%M}"))
     return 1 if bad else 0
 
 
 def _channels_conf(sp):
-    sp.add_argument("action", choices=("check",))
-    sp.add_argument("--channel")
+    sp.add_argument("action", choices=("check",), help="help.channels.action")
+    sp.add_argument("--channel", help="help.opt.channel")
 
 
 channels.configure = _channels_conf
 
 
-@verb("site", "rebuild the static e-portal from the ledger and the content (after its manifest was lost or damaged)")
+@verb("site", "help.site")
 def site(args) -> int:
+    from pipeline.messages import text as msg
+
     cfg = load(args)
+    lang = lang_of(args, cfg)
     with session(args, cfg) as s:
         done = s.rebuild_site(args.channel)
     if done.set_aside:
-        print(f"{done.channel}: the old manifest is kept as {done.set_aside}")
-    print(f"{done.channel}: {len(done.written)} article(s) written again; the channel is no longer held")
+        print(msg("site.set-aside", lang, channel=done.channel, path=done.set_aside))
+    print(msg("site.written", lang, channel=done.channel, count=len(done.written)))
     for post_id in done.skipped:
-        print(f"  not written (its file is gone, has a loa check error, or is retracted): {post_id}")
+        print(msg("site.skipped", lang, post=post_id))
     return 0
 
 
 def _site_conf(sp):
-    sp.add_argument("action", choices=("rebuild",))
-    sp.add_argument("--channel", help="the static_site channel (default: the first one)")
+    sp.add_argument("action", choices=("rebuild",), help="help.site.action")
+    sp.add_argument("--channel", help="help.site.channel")
 
 
 site.configure = _site_conf
