@@ -258,7 +258,7 @@ def _load_contributions() -> None:
     if _loaded:
         return
     _loaded = True
-    for mod in ("pipeline.vietnamese", "pipeline.activities", "pipeline.webtext"):
+    for mod in ("pipeline.vietnamese", "pipeline.activities", "pipeline.webtext", "pipeline.consoletext"):
         try:
             m = __import__(mod, fromlist=["MESSAGES"])
         except ImportError:
