@@ -153,7 +153,8 @@ class Config:
 
 # ----------------------------------------------------------------------------------------
 def find_config(start: Path | None = None, explicit: str | os.PathLike | None = None) -> Path | None:
-    """The config file: ``--config PATH`` if given, else ``config.toml`` in the current folder."""
+    """The config file: ``--config PATH`` if given, else the nearest ``config.toml`` in ``start``
+    (default: the current folder) or a folder above it (:func:`pipeline.paths.config_file`)."""
     found = paths.config_file(explicit, os.fspath(start) if start else None)
     return Path(found) if found else None
 
@@ -200,6 +201,9 @@ def build_config(raw: Mapping[str, Any], root: Path, path: Path | None = None, *
     server = _server.load_server_settings(env or {}, errors, root)  # what the content repository cannot change
     for name, ch in channels.items():
         errors.extend(_server.check_channel(name, _publisher_class(ch.type), ch.options, env or {}, server))
+        check = getattr(_publisher_class(ch.type), "config_problems", None)  # checks that need the units
+        if check is not None and ch.enabled:
+            errors.extend(check(name, ch.options, units, content["types"]))
     ledger_url = _server.ledger_url(env or {}, server, data["ledger"].get("url"), warnings)
     feeds = _feeds(data.get("feeds", []), units, topics, data["site"]["timezone"], errors)
 

@@ -150,8 +150,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "config.error": ("cấu hình {path}: {key}: {detail}", "config {path}: {key}: {detail}"),
     "config.warning": ("cấu hình {path}: {key}: {detail}", "config {path}: {key}: {detail}"),
     # config details (pipeline/config.py); {value} arrives already quoted as Python shows it
-    "config.no-file": ("không có config.toml trong thư mục này; chạy Loa trong kho nội dung hoặc dùng --config ĐƯỜNG_DẪN",
-                       "no config.toml in this folder; run Loa in the content repository or pass --config PATH"),
+    "config.no-file": ("không có config.toml trong thư mục này hay thư mục nào phía trên; chạy Loa trong kho nội dung "
+                       "(ở bất kỳ thư mục con nào) hoặc dùng --config ĐƯỜNG_DẪN",
+                       "no config.toml in this folder or any folder above it; run Loa inside the content repository "
+                       "(any subfolder will do) or pass --config PATH"),
     "config.not-found": ("không tìm thấy tệp: {path}", "file not found: {path}"),
     "config.not-utf8": ("tệp không phải UTF-8 ({reason} ở byte {start}); hãy lưu tệp với bảng mã UTF-8",
                         "not valid UTF-8 ({reason} at byte {start}); save the file as UTF-8"),
@@ -201,6 +203,33 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "ops.restore-aside": ("sổ cái trước đó được giữ lại tại {aside}", "the previous ledger is kept as {aside}"),
     "ops.restore-next": ("khởi động lại dịch vụ (`systemctl start loa-run`), rồi `loa status` để xem các bài đã đăng sau bản sao lưu",
                          "start the service again (`systemctl start loa-run`), then `loa status` for what was sent after the backup"),
+    # the ward loudspeaker (issue 20, docs/loudspeaker.md)
+    "loudspeaker.no-stations": ("kênh loa cần ít nhất một đài: [channels.<tên>.stations.<mã-đài>] với wards và slots",
+                                "a loudspeaker channel needs at least one station: [channels.<name>.stations.<station-id>] with wards and slots"),
+    "loudspeaker.bad-station-id": ("mã đài {value} không hợp lệ; chỉ dùng chữ thường không dấu, số, - và _",
+                                   "station id {value} is not valid; use lower-case letters, digits, - and _"),
+    "loudspeaker.unknown-station-key": ("khóa này không có trong một đài; các khóa là: {choices}",
+                                        "unknown key in a station; the keys are: {choices}"),
+    "loudspeaker.no-wards": ("đài phải phục vụ ít nhất một phường/xã (wards = [\"mã-đơn-vị\"], mã trong [[units]])",
+                             "a station must serve at least one ward (wards = [\"unit-id\"], ids from [[units]])"),
+    "loudspeaker.not-a-ward": ("{value} là đơn vị loại {kind}, không phải phường/xã; đài loa chỉ phục vụ phường, xã",
+                               "{value} is a unit of kind {kind}, not a ward or commune; a loudspeaker station serves wards and communes"),
+    "loudspeaker.bad-slots": ("giờ phát phải là một danh sách không rỗng như [\"06:00\", \"17:30\"], nhận được {value}",
+                              "broadcast slots must be a non-empty list like [\"06:00\", \"17:30\"], received {value}"),
+    "loudspeaker.bad-slot": ("giờ phát {value} không hợp lệ; viết HH:MM theo giờ địa phương, ví dụ \"06:00\"",
+                             "broadcast slot {value} is not valid; write HH:MM in local time, e.g. \"06:00\""),
+    "loudspeaker.duplicate-slot": ("một giờ phát bị viết hai lần", "a broadcast slot is written twice"),
+    "loudspeaker.unknown-type": ("loại bài {value} không có trong [content.types] ({choices})",
+                                 "post type {value} is not in [content.types] ({choices})"),
+    "loudspeaker.bad-repeat": ("quy tắc phát lại {value} không hợp lệ; viết ví dụ {{ times = 3, days = 3 }} (3 lần trong 3 ngày)",
+                               "repeat rule {value} is not valid; write e.g. {{ times = 3, days = 3 }} (3 times over 3 days)"),
+    "loudspeaker.audio-missing": ("chưa có âm thanh: {reason}; kịch bản và manifest vẫn được giao để phát thanh viên đọc",
+                                  "no audio: {reason}; the script and the manifest are delivered for the announcer to read"),
+    "loudspeaker.report-title": ("Trên hệ thống thông tin cơ sở", "On the grassroots information system"),
+    "loudspeaker.report-head": ("Đài | Bản tin | Lượt phát | Số phút phát", "Station | Bulletins | Broadcasts | Broadcast minutes"),
+    "loudspeaker.report-none": ("Chưa có bản tin nào được phát trên loa trong kỳ.", "No bulletin went out on the loudspeakers in the period."),
+    "loudspeaker.preview-script": ("Kịch bản đọc trên loa (khoảng {seconds} giây)", "Script read on the loudspeakers (about {seconds} seconds)"),
+    "loudspeaker.preview-audio": ("Nghe thử", "Listen"),
 }
 CATALOGUE.update(_cli.MESSAGES)  # the loa command's words: --help, output, argparse (messages_cli.py)
 

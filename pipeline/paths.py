@@ -23,13 +23,23 @@ SKIP_NAMES = frozenset({"README.md", "readme.md"})  # never posts
 
 
 def config_file(explicit: str | os.PathLike | None = None, cwd: str | None = None) -> str | None:
-    """The config file: ``--config PATH`` if given (a folder means its ``config.toml``), else
-    ``config.toml`` in the current folder if there is one."""
+    """The config file: ``--config PATH`` if given (a folder means its ``config.toml``), else the
+    first ``config.toml`` in the current folder or one of its parents, as git finds ``.git``: Loa
+    works from any folder of the content repository (``content/news/2024``). ``None``: none up to
+    the file system's root. Relative paths in the file are read from its own folder (the
+    configuration's ``root``), wherever Loa was started."""
     if explicit:
         p = os.fspath(explicit)
         return os.path.join(p, CONFIG_NAME) if os.path.isdir(p) else p
-    p = os.path.join(cwd or os.getcwd(), CONFIG_NAME)
-    return p if os.path.isfile(p) else None
+    folder = os.path.abspath(cwd or os.getcwd())
+    while True:
+        p = os.path.join(folder, CONFIG_NAME)
+        if os.path.isfile(p):
+            return p
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return None
+        folder = parent
 
 
 def display(path: str | os.PathLike, root: str | os.PathLike) -> str:
