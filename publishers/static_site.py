@@ -1,45 +1,62 @@
 """The embedded default channel: the e-portal as a static site (registry key ``static_site``).
 
-Options: ``out_dir`` (default ``site``, relative to config.toml). Writes one page per article at
-``<type>/<slug>.html``, index pages by type, topic and unit, a home page and an Atom feed — files
-nginx serves as they are. A manifest (``.loa-site.json``) records the published articles, so the
-indexes are rebuilt from it and the publisher can look items up (``can_lookup``): a send whose
-result was lost is found there, never written twice.
+Writes one page per article at ``<type>/<slug>.html`` in a branded, accessible layout
+(:mod:`publishers.portal_pages`, templates ``templates/portal/site/``), lists by type, unit, topic
+and month with pagination, hubs for each, a search page that works with no server, a home page
+and an Atom feed: files nginx serves as they are. What was published is recorded in the site's
+manifest and journal (:mod:`publishers.site_store`), so the publisher can look items up
+(``can_lookup``): a send whose result was lost is found there, never written twice.
 
-Writes are atomic (a fresh temporary file + rename); a retraction removes the page and the index
-entries. Every file name comes from a plain name (:func:`pipeline.paths.plain_name`: the type, slug,
-unit and topic of front matter and config) and every path is checked to stay in ``out_dir``
-(:func:`pipeline.paths.inside`) before anything is written or removed: a bad name fails the item, a
-link leading out of the site holds the channel. A manifest that cannot be read also holds the
-channel: treated as empty, the next article would rewrite every index with itself alone.
+Each item writes its own page and one journal line; the lists, hubs, feed and search shards are
+written once per publish pass, in :meth:`StaticSitePublisher.close`, and only the pages whose
+content changed (see docs/configuration.md, "The static portal"). Addresses are stable: an
+article whose slug or type changes leaves a redirect page at its old address, and no other article
+may take an address that is, or was, an article's.
+
+Writes are atomic (a fresh temporary file + rename); a retraction removes the page, its redirects,
+its image (unless another article shows the same file) and its list entries. Every file name comes
+from a plain name (:func:`pipeline.paths.plain_name`) and every path is checked to stay in
+``out_dir`` (:func:`pipeline.paths.inside`) before anything is written or removed: a bad name fails
+the item, a link leading out of the site holds the channel. A manifest or journal that cannot be
+read also holds the channel: treated as empty, the next pass would rewrite every list with one article.
 """
 
 from __future__ import annotations
 
 import fcntl
-import functools
+import hashlib
 import json
+import logging
 import os
 import re
 import shutil
 import tempfile
 from contextlib import contextmanager
 from datetime import datetime, timezone
-from pathlib import Path
 from html import escape
+from pathlib import Path
 
 from pipeline.errors import PermanentPublishError
 from pipeline.models import PublishResult, Rendering
 from pipeline.paths import inside, plain_name
+from publishers import portal_pages as pages
 from publishers.base import ChannelHealth, OptionSpec, Publisher
+from publishers.site_store import JOURNAL, MANIFEST, RESERVED, SiteStore, StoreProblem
 
-MANIFEST = ".loa-site.json"
-#: Folders of the index pages and the images: an article type of that name would overwrite them.
-RESERVED = frozenset({"loai", "don-vi", "chu-de", "media"})
-_PAGE_PATH = re.compile(r"([a-z0-9][a-z0-9-]*)/([a-z0-9][a-z0-9-]*)\.html")
+__all__ = ["MANIFEST", "JOURNAL", "RESERVED", "StaticSitePublisher", "strip_controls"]
+
+log = logging.getLogger(__name__)
+PAGE_KEYS = ".loa-site-pages.json"
 # C0 and C1 controls but tab and newline, DEL, lone surrogates and the two non-characters XML
 # refuses: one of them in a title makes feed.xml unreadable for every subscriber.
 _CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+_EMAIL = re.compile(r"[^@\s<>\"]+@[^@\s<>\"]+\.[a-z]{2,}", re.I)
+_PHONE = re.compile(r"\+?[0-9][0-9 .()-]{5,24}")
+_EMBLEM = re.compile(r"(?:https://\S+|[^\s:]+)\.(?:png|svg|jpe?g|webp|gif)", re.I)
+#: The legal footer of a government e-portal (Decree 42/2022/NĐ-CP and Decree 72/2013/NĐ-CP, art. 20):
+#: option -> what the footer calls it.
+LEGAL = {"owner": "cơ quan chủ quản", "responsible": "người chịu trách nhiệm chính", "licence": "giấy phép",
+         "address": "địa chỉ", "phone": "điện thoại", "email": "thư điện tử"}
 
 
 def strip_controls(text: str) -> str:
@@ -47,24 +64,67 @@ def strip_controls(text: str) -> str:
     return _CONTROLS.sub("", text)
 
 
+def _check_email(value):
+    return None if _EMAIL.fullmatch(value) else f"{value!r} is not an e-mail address (name@example.gov.vn)"
+
+
+def _check_phone(value):
+    return None if _PHONE.fullmatch(value) else f"{value!r} is not a telephone number (digits, spaces, + . - ( ))"
+
+
+def _check_emblem(value):
+    return None if _EMBLEM.fullmatch(value) and ".." not in value.split("/") else (
+        f"{value!r} is not an image file relative to config.toml or an https:// address (png, svg, jpg, webp, gif)")
+
+
+_check_email.describes = "an e-mail address"
+_check_phone.describes = "a telephone number"
+_check_emblem.describes = "an image path relative to config.toml, or an https:// address"
+
+
 class StaticSitePublisher(Publisher):
-    """Static e-portal. Key ``static_site``; option ``out_dir``."""
+    """Static e-portal. Key ``static_site``; options ``out_dir``, the emblem and the legal footer."""
 
     type = "static_site"
     family = "portal"
     limits = {"article": None}
-    options = (OptionSpec("out_dir", str, default="site", doc="Folder of the static site, relative to config.toml."),)
+    options = (
+        OptionSpec("out_dir", str, default="site", doc="Folder of the static site, relative to config.toml."),
+        OptionSpec("emblem", str, default="", check=_check_emblem,
+                   doc="Emblem shown in the header beside the organisation's name: an image relative to config.toml (copied into the site) or an https:// address."),
+        OptionSpec("parent", str, default="", doc="Line above the name in the header (e.g. `ỦY BAN NHÂN DÂN TỈNH BÀ RỊA - VŨNG TÀU`)."),
+        OptionSpec("owner", str, default="", doc="Footer: cơ quan chủ quản (owning agency), required on a government portal."),
+        OptionSpec("responsible", str, default="", doc="Footer: người chịu trách nhiệm chính (name and position of the person responsible)."),
+        OptionSpec("licence", str, default="", doc="Footer: giấy phép (licence number, issuer and date), when the portal holds one."),
+        OptionSpec("address", str, default="", doc="Footer: địa chỉ (postal address of the owning agency)."),
+        OptionSpec("phone", str, default="", check=_check_phone, doc="Footer: điện thoại."),
+        OptionSpec("email", str, default="", check=_check_email, doc="Footer: thư điện tử."),
+        OptionSpec("notice", str, default="", doc="Footer: one more line (e.g. `Ghi rõ nguồn khi phát hành lại thông tin từ cổng này.`)."),
+    )
     can_lookup = True
     social = False
-    lookup_note = "looks the article up in the site's manifest (.loa-site.json)"
+    lookup_note = "looks the article up in the site's manifest (.loa-site.json and .loa-site.journal)"
 
     def __init__(self, name, options, **kw):
         super().__init__(name, options, **kw)
-        root = Path(getattr(self.site, "root", None) or ".")
-        self.out = (root / self.opts["out_dir"]).resolve()
+        self.root = Path(getattr(self.site, "root", None) or ".")
+        self.out = (self.root / self.opts["out_dir"]).resolve()
         self.base_url = getattr(self.site, "base_url", "") or ""
         self.site_name = getattr(self.site, "site_name", "") or "Loa"
         self.tz = getattr(self.site, "tz", timezone.utc)
+        self.store = SiteStore(self._file, _atomic_write)
+        self._layout = None
+        self._before: dict[str, str] = {}  # the page keys as the pass found them (close)
+
+    @property
+    def layout(self) -> pages.Layout:
+        if self._layout is None:
+            info = {k: strip_controls(str(self.opts.get(k) or "")) for k in ("parent", *LEGAL, "notice")}
+            emblem = self.opts.get("emblem") or ""
+            info["emblem"] = emblem if emblem.startswith("https://") else (
+                "emblem" + Path(emblem).suffix.lower() if emblem else "")
+            self._layout = pages.Layout(self.root, self.site_name, info, self.tz)
+        return self._layout
 
     # -- paths ---------------------------------------------------------------------------
     def _file(self, rel: str, post_id: str | None = None) -> Path:
@@ -101,62 +161,48 @@ class StaticSitePublisher(Publisher):
         finally:
             os.close(fd)
 
-    def _load(self) -> dict:
-        """The manifest; ``{"articles": {}}`` only when there is none yet. A manifest that cannot be
+    def _load(self) -> SiteStore:
+        """The store, read again if another process changed it; a manifest or journal that cannot be
         read or holds a path out of the site raises an error that holds the channel."""
-        path = self._file(MANIFEST)
         try:
-            manifest = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return {"articles": {}}
-        except (OSError, ValueError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
-            problem = getattr(exc, "strerror", None) or str(exc)
-        else:
-            problem = _manifest_problem(manifest)
-            if problem is None:
-                return manifest
-        raise self._held(None, f"the site's manifest {path} cannot be used ({problem}); publishing would "
+            return self.store.load()
+        except StoreProblem as exc:
+            problem = str(exc)
+        raise self._held(None, f"the site's manifest {self._file(MANIFEST)} cannot be used ({problem}); publishing would "
                                "rewrite every index with the new article alone and leave retracted pages online",
-                         f"restore {MANIFEST} from a backup, or delete it to start the indexes afresh (pages already "
-                         f"written stay online but unlisted), then loa retry --channel {self.name}")
+                         f"restore {MANIFEST} and {JOURNAL} from a backup, or delete it to start the indexes afresh (with {JOURNAL}; "
+                         f"pages already written stay online but unlisted), then loa retry --channel {self.name}")
 
     def set_aside_manifest(self, stamp: str) -> Path | None:
-        """Rename the manifest to ``.loa-site.json.<stamp>`` (kept for a person to look at), so
-        that the site can be written again from the ledger (``loa site rebuild``); the new name, or
-        ``None`` when there was no manifest."""
-        path = self._file(MANIFEST)
-        if not path.exists():
-            return None
-        aside = self._file(f"{MANIFEST}.{stamp}")
-        os.replace(path, aside)
-        return aside
-
-    def _save(self, manifest: dict) -> None:
-        _atomic_write(self._file(MANIFEST), json.dumps(manifest, ensure_ascii=False, indent=1, default=str))
+        """Rename the manifest and its journal to ``<name>.<stamp>`` (kept for a person to look at),
+        so that the site can be written again from the ledger (``loa site rebuild``); the
+        manifest's new name, or ``None`` when there was none."""
+        self._file(PAGE_KEYS).unlink(missing_ok=True)  # every list is written again
+        return self.store.set_aside(stamp)
 
     # -- hooks ---------------------------------------------------------------------------
     def _send(self, rendering: Rendering, key: str) -> PublishResult:
-        with self._locked() as manifest:
-            return self._write(manifest, rendering)
+        with self._locked() as store:
+            return self._write(store, rendering)
 
     def _update(self, rendering: Rendering, previous: PublishResult) -> PublishResult:
-        with self._locked() as manifest:
-            return self._write(manifest, rendering)
+        with self._locked() as store:
+            return self._write(store, rendering)
 
     def _retract(self, previous: PublishResult, reason: str) -> None:
-        with self._locked() as manifest:
-            art = manifest["articles"].get(previous.remote_id)
+        with self._locked() as store:
+            art = store.articles.get(previous.remote_id)
             if not art:
                 return
-            page = self._file(art["path"], previous.remote_id)
-            writes = self._indexes(manifest, remove=previous.remote_id)
-            page.unlink(missing_ok=True)
-            del manifest["articles"][previous.remote_id]
-            self._save(manifest)
-            _write_all(writes)
+            pid = previous.remote_id
+            files = [self._file(art["path"], pid)] + [self._file(p, pid) for p, o in store.redirects.items() if o == pid]
+            image = self._unused_image(store, pid, art, None)
+            store.append({"del": pid, "old": art})
+            for f in files + ([image] if image else []):
+                f.unlink(missing_ok=True)
 
     def _lookup(self, rendering: Rendering, key: str) -> PublishResult | None:
-        art = self._load()["articles"].get(rendering.post_id)
+        art = self._load().articles.get(rendering.post_id)
         if art and self._file(art["path"], rendering.post_id).exists():
             return PublishResult(rendering.post_id, self._url(art["path"]), {"path": art["path"], "version": art.get("version")})
         return None
@@ -173,9 +219,14 @@ class StaticSitePublisher(Publisher):
             self._load()
         except PermanentPublishError as exc:
             return ChannelHealth(self.name, False, (exc.reason, exc.hint))
-        return ChannelHealth(self.name, True, (f"writes the portal as a static site to {self.out}",))
+        lines = [f"writes the portal as a static site to {self.out}"]
+        missing = [label for key, label in LEGAL.items() if key != "licence" and not self.opts.get(key)]
+        if missing:
+            lines.append(f"the footer lacks what a government portal must show: {', '.join(missing)} "
+                         f"(options of [channels.{self.name}], docs/configuration.md)")
+        return ChannelHealth(self.name, True, tuple(lines))
 
-    # -- writing -------------------------------------------------------------------------
+    # -- writing an article ---------------------------------------------------------------
     def _path(self, r: Rendering) -> str:
         kind = self._name(r, "type", r.extra.get("type") or "bai-viet")
         if kind in RESERVED:
@@ -187,7 +238,7 @@ class StaticSitePublisher(Publisher):
     def _url(self, path: str) -> str:
         return f"{self.base_url}/{path}" if self.base_url else path
 
-    def _entry(self, r: Rendering, path: str) -> dict:
+    def _entry(self, r: Rendering, path: str, image: str | None) -> dict:
         """The article's manifest entry; its unit and topics become file names, so they are checked."""
         unit = r.extra.get("unit")
         if unit is not None:
@@ -203,65 +254,181 @@ class StaticSitePublisher(Publisher):
             "topics": {tid: strip_controls(str(label)) for tid, label in topics.items()},
             "summary": strip_controls(r.extra.get("summary") or ""),
             "publish_at": pub.isoformat() if isinstance(pub, datetime) else pub,
-            "version": r.source_hash, "updated": self.clock().isoformat(),
+            "image": image, "version": r.source_hash, "updated": self.clock().isoformat(),
         }
 
-    def _write(self, manifest: dict, r: Rendering) -> PublishResult:
+    def _claimed(self, store: SiteStore, path: str, pid: str) -> None:
+        """Two posts never share an address, nor does a post take one that was another's."""
+        other = store.by_path.get(path)
+        if other is not None and other != pid:
+            raise PermanentPublishError(self.name, pid, f"{path} is already the page of {other}",
+                                        hint="give one of the two posts another slug")
+        owner = store.redirects.get(path)
+        if owner is not None and owner != pid:
+            raise PermanentPublishError(self.name, pid, f"{path} was the address of {owner} before it moved, and links "
+                                        "shared then still lead there", hint="give this post another slug")
+
+    def _write(self, store: SiteStore, r: Rendering) -> PublishResult:
         # every name and path is checked before the first file is touched
         path = self._path(r)
-        entry = self._entry(r, path)
-        for pid, art in manifest["articles"].items():
-            if art["path"] == path and pid != r.post_id:
-                raise PermanentPublishError(self.name, r.post_id, f"{path} is already the page of {pid}",
-                                            hint="give one of the two posts another slug")
+        self._claimed(store, path, r.post_id)
         page = self._file(path, r.post_id)
-        old = manifest["articles"].get(r.post_id)
-        stale = self._file(old["path"], r.post_id) if old and old["path"] != path else None
-        body, media = r.body, None
+        old = store.articles.get(r.post_id)
+        moved = old["path"] if old and old["path"] != path else None
+        stale = self._file(moved, r.post_id) if moved else None
+        body, media, image = r.body, None, None
         if r.image_path is not None:
             name, suffix = str(r.extra.get("image_hash") or ""), r.image_path.suffix.lower()
             if not (plain_name(name) and re.fullmatch(r"\.[a-z0-9]{1,8}", suffix)):
                 raise PermanentPublishError(self.name, r.post_id, f"image {r.image_path.name!r} cannot be copied "
                                             "into the site: no content hash or an unusual extension")
-            media = self._file(f"media/{name}{suffix}", r.post_id)
+            image = f"media/{name}{suffix}"
+            media = self._file(image, r.post_id)
             body = _replace_img_src(body, os.path.relpath(media, page.parent))
-        html = _templates()[0].render(title=r.title, body=body, site=self.site_name,
-                                      home=os.path.relpath(self.out / "index.html", page.parent))
-        manifest["articles"][r.post_id] = entry
-        writes = self._indexes(manifest, remove=None, before=old)
+        entry = self._entry(r, path, image)
+        for group in pages.groups_of(entry, self.tz):  # a list the pass will write must be inside the site too
+            self._file(group.path, r.post_id)
+        unused = self._unused_image(store, r.post_id, old, image)
+        html = self.layout.article(path, entry, body, store.related(r.post_id, entry["topics"]))
+        words = pages.search_words(entry["title"], entry["summary"], r.body)
 
         if media is not None and not media.exists():
             _atomic_copy(r.image_path, media)
         _atomic_write(page, html)
-        if stale is not None:
-            stale.unlink(missing_ok=True)
-        self._save(manifest)
-        _write_all(writes)
+        if stale is not None:  # the old address keeps working: links to it were shared
+            _atomic_write(stale, self.layout.redirect(moved, path, entry["title"]))
+        store.append({"put": r.post_id, "entry": entry, "old": old, "redirect": moved, "words": words})
+        if unused is not None:  # a replaced image goes, as a retracted one does
+            unused.unlink(missing_ok=True)
         return PublishResult(r.post_id, self._url(path), {"path": path})
 
-    def _indexes(self, manifest: dict, *, remove: str | None, before: dict | None = None) -> list[tuple[Path, str]]:
-        """The index pages and the feed as (path, text), every path checked. The groups of the article
-        being removed, or of its previous version, are written too, if need be empty: a page left
-        behind would still list it."""
-        arts = sorted(((pid, a) for pid, a in manifest["articles"].items() if pid != remove),
-                      key=lambda kv: kv[1].get("publish_at") or "", reverse=True)
-        groups: dict[str, tuple[str, list]] = {"index.html": (self.site_name, [a for _, a in arts])}
-        gone = [manifest["articles"][remove]] if remove else [before] if before else []
-        for a, keep in [(a, True) for _, a in arts] + [(a, False) for a in gone]:
-            for path, title in _groups_of(a):
-                items = groups.setdefault(path, (title, []))[1]
-                if keep:
-                    items.append(a)
-        out = []
-        for path, (title, items) in groups.items():
-            target = self._file(path)
-            base = target.parent
-            links = [(os.path.relpath(self.out / a["path"], base), a) for a in items]
-            out.append((target, _templates()[1].render(title=title, links=links, site=self.site_name,
-                                                       home=os.path.relpath(self.out / "index.html", base),
-                                                       feed=os.path.relpath(self.out / "feed.xml", base))))
-        out.append((self._file("feed.xml"), self._atom([a for _, a in arts][:50])))
-        return out
+    def _unused_image(self, store: SiteStore, pid: str, old: dict | None, keep: str | None) -> Path | None:
+        """The file of ``old``'s image when no article but ``pid`` shows it and ``pid`` no longer
+        does (``keep``): a retracted article's image must not stay online (privacy retractions)."""
+        image = (old or {}).get("image")
+        if not image or image == keep:
+            return None
+        if any(a.get("image") == image for other, a in store.articles.items() if other != pid):
+            return None
+        return self._file(image, pid)
+
+    # -- the lists, once per pass ------------------------------------------------------------
+    def close(self) -> None:
+        """Write what the pass changed in the lists, hubs, feed and search (see the module's
+        docstring). A site that cannot be written is logged, not raised (the engine closes every
+        publisher, held or not): its changes stay pending in the journal for the next pass."""
+        if not self.out.exists():
+            return
+        try:
+            self._write_indexes()
+        except PermanentPublishError as exc:
+            log.error("%s: the lists of the site were not written: %s (%s)", self.name, exc.reason, exc.hint)
+
+    def _write_indexes(self) -> None:
+        with self._locked() as store:
+            keys = self._page_keys()
+            if not store.pending and keys.get("site.css") is not None:
+                return
+            fresh, self._before = dict(keys), keys
+            self._write_lists(store, fresh)
+            self._write_assets(fresh)
+            for path in set(keys) - set(fresh):  # pages of a list that became shorter
+                self._file(path).unlink(missing_ok=True)
+            if fresh != keys:
+                _atomic_write(self._file(PAGE_KEYS), json.dumps(fresh, sort_keys=True, separators=(",", ":")))
+            store.mark_indexed()
+
+    def _page_keys(self) -> dict[str, str]:
+        try:
+            keys = json.loads(self._file(PAGE_KEYS).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return {k: v for k, v in keys.items() if isinstance(v, str)} if isinstance(keys, dict) else {}
+
+    def _put(self, keys: dict, path: str, key: str, text) -> None:
+        """Write page ``path`` unless it already shows ``key``; ``text`` makes it."""
+        if self._before.get(path) != key or not self._file(path).exists():
+            _atomic_write(self._file(path), text() if callable(text) else text)
+        keys[path] = key
+
+    # Writing the lists touched by the pass takes these steps in order; split, it would only pass
+    # the same five collections from function to function.
+    def _write_lists(self, store: SiteStore, keys: dict) -> None:
+        members: dict[str, list] = {}
+        titles: dict[str, pages.Group] = {}
+        for a in store.articles.values():
+            for g in pages.groups_of(a, self.tz):
+                members.setdefault(g.path, []).append(a)
+                titles[g.path] = g
+        touched: dict[str, pages.Group] = {}
+        months, changed = set(), {}
+        for rec in store.pending:
+            for a in (rec.get("old"), rec.get("entry")):
+                if a:
+                    for g in pages.groups_of(a, self.tz):
+                        touched.setdefault(g.path, titles.get(g.path, g))
+                    months.add(pages.month_of(a, self.tz))
+            changed[rec.get("put") or rec.get("del")] = rec
+        if not keys.get("index.html"):
+            touched["index.html"] = pages.Group("index.html", "", None)
+        for gpath, group in touched.items():
+            items = sorted(members.get(gpath, ()), key=lambda a: (a.get("publish_at") or "", a["path"]))
+            stem = gpath[:-len(".html")] + "/trang-" if gpath != "index.html" else "trang-"
+            for path in [p for p in keys if p == gpath or p.startswith(stem)]:
+                del keys[path]  # written again below, or removed
+            for path, shown, nav in pages.pages_of(group, items):
+                key = pages.page_key(shown, nav, group.title)
+                self._put(keys, path, key, lambda p=path, s=shown, n=nav: self.layout.listing(p, group, s, n))
+        hubs = {g.hub for g in touched.values() if g.hub}
+        for hub in sorted(hubs | ({h for h in pages.HUBS if f"{h}/index.html" not in keys})):
+            groups = sorted(((p, titles[p].title, len(m)) for p, m in members.items() if titles[p].hub == hub),
+                            key=lambda t: t[0], reverse=hub == "luu-tru")
+            self._put(keys, f"{hub}/index.html", pages.page_key([], {"g": groups}, hub), lambda: self.layout.hub(hub, groups))
+        newest = sorted(store.articles.values(), key=lambda a: a.get("publish_at") or "", reverse=True)[:50]
+        self._put(keys, "feed.xml", pages.page_key(newest, {}, "feed"), lambda: self._atom(newest))
+        self._write_search(store, keys, {m for m in months if m}, changed, members)
+
+    def _write_search(self, store: SiteStore, keys: dict, months: set, changed: dict, members: dict) -> None:
+        """The search shards of the months the pass touched (``tim-kiem/<yyyy-mm>.js``): the
+        entries of changed articles replaced, the rest kept as they are."""
+        for month in sorted(months):
+            rel = f"{pages.SEARCH_DIR}/{month}.js"
+            try:
+                entries = pages.read_shard(self._file(rel).read_text(encoding="utf-8"))
+            except OSError:
+                entries = []
+            entries = [e for e in entries if e.get("p") not in changed]
+            for pid, rec in changed.items():
+                a = store.articles.get(pid)
+                if "put" in rec and a is not None and pages.month_of(a, self.tz) == month:
+                    card = self.layout.card(a)
+                    entries.append({"p": pid, "u": a["path"], "t": a["title"], "s": a.get("summary") or "",
+                                    "d": card["date"], "i": card["iso"], "w": rec.get("words") or ""})
+            if entries:
+                _atomic_write(self._file(rel), pages.shard_text(entries))
+            else:
+                self._file(rel).unlink(missing_ok=True)
+        shards = sorted((p[len("luu-tru/"):-len(".html")] + ".js" for p in members if p.startswith("luu-tru/")), reverse=True)
+        self._put(keys, f"{pages.SEARCH_DIR}/index.html", pages.page_key([], {"s": shards}, "search"),
+                  lambda: self.layout.search(shards))
+
+    def _write_assets(self, keys: dict) -> None:
+        for name in ("site.css", "search.js"):
+            text = pages.asset(name, self.root)
+            self._put(keys, name, hashlib.blake2b(text.encode(), digest_size=12).hexdigest(), text)
+        emblem = self.opts.get("emblem") or ""
+        if emblem and not emblem.startswith("https://"):
+            src = self.root / emblem
+            try:
+                data = src.read_bytes()
+            except OSError as exc:
+                raise self._held(None, f"the emblem {src} cannot be read ({exc.strerror})",
+                                 f"correct emblem in [channels.{self.name}] of config.toml") from None
+            rel = "emblem" + src.suffix.lower()
+            key = hashlib.blake2b(data, digest_size=12).hexdigest()
+            if self._before.get(rel) != key or not self._file(rel).exists():
+                _atomic(self._file(rel), lambda fh: fh.write(data))
+            keys[rel] = key
 
     def _atom(self, items: list[dict]) -> str:
         now = max((a.get("updated") or "" for a in items), default=self.clock().isoformat())
@@ -276,41 +443,8 @@ class StaticSitePublisher(Publisher):
                 f"<link rel=\"self\" href=\"{escape(base)}/feed.xml\"/><updated>{escape(now)}</updated>{entries}</feed>\n")
 
 
-def _groups_of(a: dict) -> list[tuple[str, str]]:
-    """The index pages listing article ``a``: (path, title)."""
-    out = []
-    if a.get("type"):
-        out.append((f"loai/{a['type']}.html", a.get("type_label") or a["type"]))
-    if a.get("unit"):
-        out.append((f"don-vi/{a['unit']}.html", a.get("unit_name") or a["unit"]))
-    out += [(f"chu-de/{tid}.html", label) for tid, label in (a.get("topics") or {}).items()]
-    return out
-
-
-def _manifest_problem(manifest) -> str | None:
-    """Why ``manifest`` cannot be used, or ``None``. Its paths and names become files to write and
-    delete, so each is checked as a new article's would be."""
-    if not isinstance(manifest, dict) or not isinstance(manifest.get("articles"), dict):
-        return "no \"articles\" table"
-    for pid, a in manifest["articles"].items():
-        if not isinstance(a, dict) or not isinstance(a.get("path"), str) or not _PAGE_PATH.fullmatch(a["path"]):
-            return f"article {pid!r} has no page path of the form type/slug.html"
-        if a["path"].split("/", 1)[0] in RESERVED or not isinstance(a.get("title"), str):
-            return f"article {pid!r} has a reserved folder or no title"
-        topics = a.get("topics") or {}
-        if (not isinstance(topics, dict) or not all(plain_name(t) and isinstance(l, str) for t, l in topics.items())
-                or not all(a.get(k) is None or plain_name(a[k]) for k in ("type", "unit"))):
-            return f"article {pid!r} has a type, unit or topic that is not a plain name"
-    return None
-
-
 def _replace_img_src(body: str, src: str) -> str:
     return re.sub(r'(<figure class="loa-figure">\s*<img src=")[^"]*(")', lambda m: m.group(1) + src + m.group(2), body, count=1)
-
-
-def _write_all(writes: list[tuple[Path, str]]) -> None:
-    for path, text in writes:
-        _atomic_write(path, text)
 
 
 def _atomic_write(path: Path, text: str) -> None:
@@ -340,32 +474,3 @@ def _atomic(path: Path, fill) -> None:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-
-
-@functools.cache
-def _templates() -> tuple:
-    """The article page and the index page (Jinja2 imported and compiled on first use only)."""
-    import jinja2
-
-    env = jinja2.Environment(autoescape=True)
-    return env.from_string(_PAGE), env.from_string(_INDEX)
-
-
-_PAGE = """<!doctype html>
-<html lang="vi"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{ title }} · {{ site }}</title>
-<style>body{font-family:"Times New Roman",serif;max-width:46rem;margin:2rem auto;padding:0 1rem;line-height:1.6;color:#1d2733}
-img{max-width:100%;height:auto}aside.correction{border-left:4px solid #c77700;background:#fff8e6;padding:.3rem .8rem}
-table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3rem .5rem}</style></head>
-<body><nav><a href="{{ home }}">{{ site }}</a></nav><main>
-{{ body | safe }}
-</main></body></html>
-"""
-_INDEX = """<!doctype html>
-<html lang="vi"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{ title }} · {{ site }}</title><link rel="alternate" type="application/atom+xml" href="{{ feed }}">
-<style>body{font-family:"Times New Roman",serif;max-width:46rem;margin:2rem auto;padding:0 1rem;line-height:1.6}</style></head>
-<body><nav><a href="{{ home }}">{{ site }}</a></nav><main><h1>{{ title }}</h1><ul>
-{% for href, a in links %}<li><a href="{{ href }}">{{ a.title }}</a> <small>{{ a.unit_name }} · {{ (a.publish_at or "")[:10] }}</small></li>
-{% endfor %}</ul></main></body></html>
-"""

@@ -6,7 +6,6 @@ channels hold (the webhook receiver's items and the static site's manifest).
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import signal
@@ -76,8 +75,9 @@ def test_kill_9_at_random_points_never_loses_or_doubles(tmp_path):
         assert server.creates == N, f"{server.creates} creates for {N} posts; twice: {detail}"
         assert sorted(i["post_id"] for i in live) == [f"p{i:03d}" for i in range(N)]
         # and on the static site
-        manifest = json.loads((root / "site/.loa-site.json").read_text())
-        assert sorted(manifest["articles"]) == [f"p{i:03d}" for i in range(N)]
+        from publishers.site_store import SiteStore  # the manifest and its journal, as the site reads them
+        store = SiteStore(lambda rel: root / "site" / rel, None).load()
+        assert sorted(store.articles) == [f"p{i:03d}" for i in range(N)]
         pages = list((root / "site/news").glob("*.html"))
         assert len(pages) == N
         # the ledger agrees with what the channels hold

@@ -143,6 +143,7 @@ def test_retraction_never_deletes_outside_the_site(world):
 
 def test_a_tampered_manifest_path_holds_the_channel_and_deletes_nothing(world):
     first = world.pub.publish(rendering(), key="k")
+    world.pub.close()
     manifest = json.loads((world.site / MANIFEST).read_text())
     manifest["articles"][first.remote_id]["path"] = "../../outside/x.html"
     (world.site / MANIFEST).write_text(json.dumps(manifest))
@@ -165,21 +166,28 @@ def test_a_planted_temporary_link_is_not_written_through(world):
     for pid in range(os.getpid() - 2, os.getpid() + 3):  # the names the publisher used to write through
         (world.site / f".index.html.{pid}.tmp").symlink_to(world.outside / "x.html")
     world.pub.publish(rendering(), key="k")
+    world.pub.close()
     assert (world.outside / "x.html").read_text() == "keep me"
     assert "Hướng dẫn nộp hồ sơ" in (world.site / "index.html").read_text()
 
 
-def test_update_to_a_new_slug_removes_the_old_page_and_empties_the_old_indexes(world):
+def test_update_to_a_new_slug_leaves_a_redirect_and_empties_the_old_indexes(world):
     first = world.pub.publish(rendering(slug="cu", unit="phuong-1"), key="k")
+    world.pub.close()
     world.pub.update(rendering(slug="moi", unit="phuong-2", version="v2"), first)
-    assert not (world.site / "news/cu.html").exists() and (world.site / "news/moi.html").exists()
+    world.pub.close()
+    # the old address was shared: it stays, as a page that sends the reader to the new one
+    old = (world.site / "news/cu.html").read_text()
+    assert 'http-equiv="refresh" content="0; url=moi.html"' in old and (world.site / "news/moi.html").exists()
     assert "Hướng dẫn" not in (world.site / "don-vi/phuong-1.html").read_text()
     assert "Hướng dẫn" in (world.site / "don-vi/phuong-2.html").read_text()
 
 
 def test_retraction_removes_the_page_and_its_index_entries(world):
     first = world.pub.publish(rendering(), key="k")
+    world.pub.close()
     world.pub.retract(first, "sai")
+    world.pub.close()
     assert not (world.site / "news/huong-dan.html").exists()
     for index in ("index.html", "loai/news.html", "don-vi/phuong-1.html", "chu-de/cchc.html", "feed.xml"):
         assert "Hướng dẫn" not in (world.site / index).read_text(), index
@@ -197,6 +205,7 @@ def test_images_are_copied_under_their_hash(world, tmp_path):
 # -- 2. control characters -----------------------------------------------------------------------
 def test_control_characters_never_reach_the_feed_or_the_pages(world):
     world.pub.publish(rendering(title="Thông báo\x1b[31m khẩn\x0c cấp\x85"), key="k")
+    world.pub.close()
     feed = (world.site / "feed.xml").read_text(encoding="utf-8")
     root = ET.fromstring(feed.encode("utf-8"))  # raises on an invalid character
     titles = [e.text for e in root.iter("{http://www.w3.org/2005/Atom}title")]
@@ -210,6 +219,7 @@ def test_control_characters_never_reach_the_feed_or_the_pages(world):
 @pytest.mark.parametrize("content", [b"{not json", b"\xff\xfe", b"[]", b'{"articles": {"x": {"path": "a.html"}}}'])
 def test_an_unreadable_manifest_holds_the_channel_and_changes_nothing(world, content):
     first = world.pub.publish(rendering("20240301-aaaaaa", slug="mot"), key="k0")
+    world.pub.close()
     (world.site / MANIFEST).write_bytes(content)
     before = snapshot(world.site)
     with pytest.raises(PermanentPublishError) as err:
@@ -251,7 +261,7 @@ type = "static_site"
     assert main(["publish", "--now", "2024-03-25 11:00"]) == 1
     assert "HELD" in capsys.readouterr().out
     assert "Bài số 3" not in (root / "site/index.html").read_text() and "Bài số 1" in (root / "site/index.html").read_text()
-    assert main(["site", "rebuild"]) == 0
+    assert main(["--lang", "en", "site", "rebuild"]) == 0
     out = capsys.readouterr().out
     assert "3 article(s) written again" in out
     assert [p.name.startswith(MANIFEST + ".") for p in (root / "site").glob(MANIFEST + ".*")] == [True]
