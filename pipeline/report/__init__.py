@@ -23,6 +23,8 @@ from pipeline.report.model import Report, date_header_vi, format_change_vi, form
 from pipeline.report.periods import Period, make_period, parse_period, period_ending_before
 
 FORMATS = ("md", "html", "docx", "xlsx", "csv", "json")
+#: Written when asked for (the console's download), never by default: it needs LibreOffice.
+ON_REQUEST = ("pdf",)
 
 
 def report_path(out_dir: str | Path, key: str, fmt: str, *, unit: str | None = None) -> Path:
@@ -30,7 +32,7 @@ def report_path(out_dir: str | Path, key: str, fmt: str, *, unit: str | None = N
     ``2024-Q1-phuong-1.docx`` for one unit. The key is written as :func:`parse_period` reads it
     (``2024-q1`` -> ``2024-Q1``); a unit that is not a plain name (``[a-z0-9-]``), or a file that
     leads out of ``out_dir`` (a link planted there), is a :class:`UsageError`."""
-    if fmt not in FORMATS:
+    if fmt not in FORMATS + ON_REQUEST:
         raise UsageError(f"unknown report format {fmt!r}; expected one of: {', '.join(FORMATS)}")
     stem = parse_period(key).key
     if unit is not None:
@@ -50,7 +52,7 @@ def write_report(report: Report, fmt: str, out_path: str | Path, *, templates_di
 
     ``templates_dir`` is the site's template folder; its ``report/`` files override the shipped wording.
     """
-    if fmt not in FORMATS:
+    if fmt not in FORMATS + ON_REQUEST:
         raise UsageError(f"unknown report format {fmt!r}; expected one of: {', '.join(FORMATS)}")
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -76,6 +78,9 @@ def write_report(report: Report, fmt: str, out_path: str | Path, *, templates_di
         elif fmt == "docx":
             from pipeline.report.docx import write_docx
             write_docx(report, tmp, templates_dir)
+        elif fmt == "pdf":
+            from pipeline.report.pdf import write_pdf
+            write_pdf(report, tmp, templates_dir)
         else:
             from pipeline.report.xlsx import write_xlsx
             write_xlsx(report, tmp, templates_dir)
