@@ -143,6 +143,46 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "new.empty-slug": ("tiêu đề không tạo được đường dẫn (slug); hãy viết tiêu đề có chữ", "the title gives an empty slug; write a title with letters"),
     "new.exists": ("đã có tệp {path}; không ghi đè. Hãy đổi tiêu đề hoặc sửa tệp đó.", "{path} already exists; not overwritten. Change the title or edit that file."),
     "new.placeholder": ("Viết nội dung bài ở đây (Markdown).", "Write the post here (Markdown)."),
+    # what `loa new` writes under the front matter (pipeline/scaffold.py): headings are published
+    # in the site's language, the [Viết ở đây: ...] hints are for the author and a check error when ready
+    "scaffold.marker": ("Viết ở đây", "Write here"),
+    "scaffold.other": ("nội dung bài (Markdown)", "the post's text (Markdown)"),
+    "scaffold.guide.intro": ("một hai câu giới thiệu: thủ tục gì, giúp người dân việc gì, theo văn bản nào",
+                             "one or two sentences: which procedure, what it does for citizens, under which regulation"),
+    "scaffold.guide.who": ("Đối tượng", "Who may apply"),
+    "scaffold.guide.who-hint": ("ai được thực hiện thủ tục này, và điều kiện nếu có",
+                                "who may use this procedure, and on what conditions"),
+    "scaffold.guide.papers": ("Hồ sơ cần chuẩn bị", "Papers to prepare"),
+    "scaffold.guide.papers-hint": ("mỗi giấy tờ một dòng gạch đầu dòng, ghi rõ bản chính hay bản sao, số lượng",
+                                   "one paper per bullet line, saying original or copy, and how many"),
+    "scaffold.guide.steps": ("Các bước thực hiện", "Steps"),
+    "scaffold.guide.step-1": ("bước đầu tiên; mỗi bước một dòng, đánh số 1. 2. 3.",
+                              "the first step; one step per line, numbered 1. 2. 3."),
+    "scaffold.guide.step-2": ("bước tiếp theo", "the next step"),
+    "scaffold.guide.fees": ("Phí, lệ phí", "Fees and charges"),
+    "scaffold.guide.fee-item": ("Nội dung", "Item"),
+    "scaffold.guide.fee-amount": ("Mức thu", "Amount"),
+    "scaffold.guide.fee-item-hint": ("tên khoản phí", "name of the fee"),
+    "scaffold.guide.fee-amount-hint": ("số tiền, ví dụ 8.000 đồng; hoặc Miễn phí", "the amount, e.g. 8.000 đồng; or Free"),
+    "scaffold.guide.time": ("Thời hạn giải quyết", "Time to decide"),
+    "scaffold.guide.time-hint": ("bao nhiêu ngày làm việc kể từ khi nhận đủ hồ sơ hợp lệ",
+                                 "how many working days from a complete, valid application"),
+    "scaffold.guide.office": ("Cơ quan giải quyết", "Deciding office"),
+    "scaffold.guide.office-hint": ("tên cơ quan, địa chỉ Bộ phận Một cửa, giờ làm việc",
+                                   "the office, the address of its one-stop desk, its opening hours"),
+    "scaffold.guide.contact": ("Liên hệ", "Contact"),
+    "scaffold.guide.contact-hint": ("số điện thoại, thư điện tử hoặc đường dây nóng để người dân hỏi thêm",
+                                    "a phone number, e-mail or hotline for questions"),
+    "scaffold.news.lead": ("đoạn mở đầu: việc gì, ở đâu, khi nào, ai thực hiện",
+                           "the lead: what happened, where, when, who did it"),
+    "scaffold.news.body": ("nội dung chính: kết quả, số liệu, ý nghĩa đối với người dân",
+                           "the body: results, figures, what it means for citizens"),
+    "scaffold.news.contact": ("nơi người dân hỏi thêm hoặc xem văn bản, nếu có (xóa dòng này nếu không có)",
+                              "where citizens can ask or read the document, if anywhere (delete this line if not)"),
+    "post.placeholder": ("còn chữ mẫu của `loa new` chưa thay: “{text}”; hãy viết nội dung thật vào chỗ này "
+                         "(hoặc xóa cả mục nếu không áp dụng), rồi chạy lại `loa check`",
+                         "text left from `loa new`: “{text}”; write the real content in its place "
+                         "(or delete the section if it does not apply), then run `loa check` again"),
     "approval.queue-count": ("{count} bài chờ Ban biên tập duyệt", "{count} post(s) waiting for the editorial board"),
     "approval.not-board": ("`approved_by: {by}` không phải thành viên Ban biên tập ({board})", "`approved_by: {by}` is not an editorial board member ({board})"),
     "approval.own-post": ("{by} là tác giả nên không thể tự duyệt bài của mình", "{by} is the author and cannot approve their own post"),
@@ -245,7 +285,7 @@ class Detail(str):
         return obj
 
     def localized(self, lang: str) -> str:
-        return text(self.code, lang, **self.args)
+        return text(self.code, lang, **{k: localized(v, lang) for k, v in self.args.items()})
 
     def __reduce__(self):  # pickle and copy rebuild it from its code, not from its English text
         return (_detail, (self.code, self.args))

@@ -32,6 +32,7 @@ from pipeline import secrets
 from pipeline.errors import LedgerError, PublishError, RenderError, TransientPublishError
 from pipeline.ledger import Hold, post_meta
 from pipeline.ledger.base import ClaimLost
+from pipeline.messages import Detail  # a line is its English text (logs) and its catalogue code (loa publish)
 from pipeline.models import PublishResult
 
 log = logging.getLogger(__name__)
@@ -245,7 +246,7 @@ class Engine:
                                  post_meta(d.post, git_commit=commit)) for d in missing], now=now)
         for d in skips:
             result.skipped += 1
-            result.lines.append(f"skip {d.post_id} {d.channel}: {d.reason}")
+            result.lines.append(Detail("pass.skip", post=d.post_id, channel=d.channel, reason=d.reason))
             result.items.append(ItemOutcome("skip", d.post_id, d.channel, None, result.lines[-1]))
             if not dry_run:
                 ledger.skip(d.post_id, d.channel, reason=d.reason, now=now, meta=post_meta(d.post, git_commit=commit))
@@ -254,7 +255,8 @@ class Engine:
                                             f"held {d.post_id} on {d.channel}: {d.reason}"))
         if dry_run:
             for d in work:
-                result.lines.append(f"would {d.action or 'reconcile'} {d.post_id} on {d.channel}" + (f" ({d.reason})" if d.reason else ""))
+                result.lines.append(Detail(f"pass.would-{d.action or 'reconcile'}", post=d.post_id, channel=d.channel,
+                                           why=f" ({d.reason})" if d.reason else ""))
             return result
         if not work:
             return result
@@ -271,7 +273,8 @@ class Engine:
             try:
                 rendering = renderer.render(d.post, d.channel) if d.action != "retract" or d.kind == planmod.DOUBT else None
             except RenderError as exc:
-                result.count(Outcome.BUG, f"render failed {d.post_id} {d.channel}: {exc.reason}")
+                result.count(Outcome.BUG, Detail("pass.render-failed", post=d.post_id, channel=d.channel,
+                                                           reason=exc.reason))
                 continue
             jobs.setdefault(d.channel, []).append((d, rendering))
         return jobs
@@ -296,18 +299,18 @@ class Engine:
                 if exc.holds_channel and exc.outcome != "retry":
                     self._hold(ledger, channel, exc, res)
                 else:
-                    res.count(Outcome.RETRY, f"{name}: {exc.reason}; left for the next run")
+                    res.count(Outcome.RETRY, Detail("pass.left", channel=name, reason=exc.reason))
                 return res
             for d, rendering in items:
                 if self.stop.is_set():
-                    res.lines.append(f"stopping: {name} left for the next run")
+                    res.lines.append(Detail("pass.stopping", channel=name))
                     break
                 if not self._one(ledger, pub, channel, d, rendering, commit, res, beat):
                     break  # the channel is held (auth), or its vendor asked it to wait
         except LedgerError as exc:
             if not exc.exit_code == 75:  # LedgerUnavailable: this channel stops for this pass
                 raise
-            res.count(Outcome.RETRY, f"ledger unavailable: {name} stopped for this run")
+            res.count(Outcome.RETRY, Detail("pass.ledger-unavailable", channel=name))
         finally:
             beat.stop()
             if pub is not None:
@@ -348,8 +351,7 @@ class Engine:
         ledger.add_event("claim_lost", post_id=item.post.id, channel=channel.name, actor=self.owner,
                          version=item.row.pending_version,
                          detail={"action": item.action, "key": item.key, "reason": str(exc)}, now=self.clock())
-        res.count(Outcome.IN_DOUBT, f"lost the claim on {item.post.id} on {channel.name}: another worker "
-                                    f"reconciles it")
+        res.count(Outcome.IN_DOUBT, Detail("pass.claim-lost", post=item.post.id, channel=channel.name))
 
     def _claim(self, ledger, channel, d, rendering, commit) -> _Item | None:
         post, now = d.post, self.clock()
@@ -380,7 +382,8 @@ class Engine:
                               send=_sent(item))
         if action == "create" and ledger.maybe_sent_key(post.id, channel.name):
             ledger.set_maybe_sent(post.id, channel.name, None, self.clock())
-        res.count(_DONE[action], f"{action} {post.id} on {channel.name}: {result.remote_url or result.remote_id}",
+        res.count(_DONE[action], Detail(f"pass.done-{action}", post=post.id, channel=channel.name,
+                                        link=result.remote_url or result.remote_id),
                   (_ACTION[action], post.id, channel.name, result.remote_url or result.remote_id))
 
     @staticmethod
@@ -407,7 +410,7 @@ class Engine:
         if exc.outcome == "in_doubt":
             ledger.mark_in_doubt(post_id, channel.name, owner=self.owner, reason=secrets.redact(exc.reason), now=now,
                                  send=_sent(item))
-            res.count(Outcome.IN_DOUBT, f"IN DOUBT {post_id} on {channel.name}: {exc.reason}",
+            res.count(Outcome.IN_DOUBT, Detail("pass.in-doubt", post=post_id, channel=channel.name, reason=exc.reason),
                       ("in_doubt", post_id, channel.name, item.row.remote_url))
             return True
         if exc.outcome == "retry":
@@ -417,8 +420,8 @@ class Engine:
         if exc.holds_channel:
             self._hold(ledger, channel, exc, res, post_id)
             return False
-        res.count(Outcome.FAILED, f"failed {post_id} on {channel.name}: {exc.reason}"
-                  + (f" ({exc.vendor_message})" if exc.vendor_message else ""),
+        res.count(Outcome.FAILED, Detail("pass.failed", post=post_id, channel=channel.name, reason=exc.reason,
+                                         vendor=f" ({exc.vendor_message})" if exc.vendor_message else ""),
                   ("fail", post_id, channel.name, item.row.remote_url))
         return True
 
@@ -431,7 +434,8 @@ class Engine:
         if attempts >= self.max_attempts:
             ledger.record_failure(post_id, channel.name, owner=self.owner, kind="permanent",
                                   message=error_text(exc), next_attempt_at=None, now=self.clock(), send=_sent(item))
-            res.count(Outcome.FAILED, f"gave up {post_id} on {channel.name} after {attempts} attempts: {exc.reason}",
+            res.count(Outcome.FAILED, Detail("pass.gave-up", post=post_id, channel=channel.name, attempts=attempts,
+                                             reason=exc.reason),
                       ("fail", post_id, channel.name, item.row.remote_url))
             return True
         delay = exc.retry_after if exc.retry_after is not None else self._backoff(attempts)
@@ -441,7 +445,7 @@ class Engine:
         # the plan was made before this retry existed: the daemon's wake-up must know it, or a
         # throttled item waits for the next regular tick instead of the vendor's retry_after
         res.wake_at(next_at)
-        res.count(Outcome.RETRY, f"retry {post_id} on {channel.name} in {delay:.0f}s: {exc.reason}",
+        res.count(Outcome.RETRY, Detail("pass.retry", post=post_id, channel=channel.name, delay=f"{delay:.0f}", reason=exc.reason),
                   ("retry", post_id, channel.name, item.row.remote_url))
         if exc.retry_after is None:
             # an HTTP error for this item: go on with the others; no connection at all: the
@@ -466,8 +470,8 @@ class Engine:
                        reason=error_text(exc))
         ledger.throttle(channel.name, next_at, self.clock())
         res.wake_at(next_at)
-        res.count(Outcome.RETRY, f"wait {item.post.id} on {channel.name} {delay:.0f}s (rate limit, no attempt "
-                                 f"spent): {exc.reason}", ("wait", item.post.id, channel.name, item.row.remote_url))
+        res.count(Outcome.RETRY, Detail("pass.wait", post=item.post.id, channel=channel.name, delay=f"{delay:.0f}",
+                                        reason=exc.reason), ("wait", item.post.id, channel.name, item.row.remote_url))
         return False
 
     def _bug(self, ledger, channel, item: _Item, exc: Exception, res: PassResult) -> None:
@@ -478,12 +482,13 @@ class Engine:
         ledger.record_failure(post_id, channel.name, owner=self.owner, kind="bug",
                               message=json.dumps({"reason": reason, "traceback": secrets.redact(tb)[-4000:]}),
                               next_attempt_at=None, now=self.clock())
-        res.count(Outcome.BUG, f"BUG {post_id} on {channel.name}: {reason}", ("bug", post_id, channel.name, None))
+        res.count(Outcome.BUG, Detail("pass.bug", post=post_id, channel=channel.name, reason=reason), ("bug", post_id, channel.name, None))
 
     def _hold(self, ledger, channel, exc: PublishError, res: PassResult, post_id: str | None = None) -> None:
         """An authentication failure holds the whole channel: one loud message, no retry storm."""
         ledger.hold(channel.name, Hold(*secrets.redact_data([exc.reason, exc.hint, exc.vendor_message])), self.clock())
-        res.count(Outcome.FAILED, f"CHANNEL {channel.name} HELD: {exc.reason}" + (f" — {exc.hint}" if exc.hint else ""),
+        res.count(Outcome.FAILED, Detail("pass.held", channel=channel.name, reason=exc.reason,
+                                         hint=f" — {exc.hint}" if exc.hint else ""),
                   ("hold-channel", post_id or "-", channel.name, None))
         log.error("Channel %s held: %s", channel.name, exc.reason)
 
@@ -498,13 +503,12 @@ class Engine:
                                  reason=f"the result of a send was lost and {channel.type} cannot be asked; "
                                         f"check the channel and run loa resolve", now=self.clock())
             ledger.set_maybe_sent(post_id, channel.name, None, self.clock())  # loa resolve decides now
-            res.count(Outcome.IN_DOUBT, f"IN DOUBT {post_id} on {channel.name}: run `loa resolve {post_id} "
-                                        f"{channel.name} --published URL | --not-published`",
+            res.count(Outcome.IN_DOUBT, Detail("pass.in-doubt-resolve", post=post_id, channel=channel.name),
                       ("in_doubt", post_id, channel.name, None))
             return Outcome.IN_DOUBT
         found = pub.lookup(rendering, item.key)
         if found is None:
-            res.lines.append(f"reconciled {post_id} on {channel.name}: not there, sending")
+            res.lines.append(Detail("pass.absent", post=post_id, channel=channel.name))
             return None
         extra = dict(found.extra or {})
         extra["rendering_hash"] = rendering.hash
@@ -513,8 +517,8 @@ class Engine:
                               remote_url=found.remote_url, version=row.pending_version, extra=extra, now=self.clock(),
                               send={**_sent(item), "found_by_lookup": True})
         ledger.set_maybe_sent(post_id, channel.name, None, self.clock())
-        res.count(Outcome.SETTLED, f"reconciled {post_id} on {channel.name}: already published at "
-                                   f"{found.remote_url or found.remote_id}",
+        res.count(Outcome.SETTLED, Detail("pass.settled", post=post_id, channel=channel.name,
+                                          link=found.remote_url or found.remote_id),
                   ("settle", post_id, channel.name, found.remote_url or found.remote_id))
         return Outcome.SETTLED
 

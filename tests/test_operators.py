@@ -71,7 +71,7 @@ def test_a_future_now_is_refused_on_a_pass_that_sends(tmp_path, server, monkeypa
     assert main(["--lang", "en", "publish", "--now", "2030-01-02 08:00"]) == 2
     assert "is in the future" in capsys.readouterr().err
     assert not any(r.first_published_at for r in rows(root).values()) and server.creates == 0
-    assert main(["publish", "--dry-run", "--now", "2030-01-02 08:00"]) == 0  # a dry run may look ahead
+    assert main(["--lang", "en", "publish", "--dry-run", "--now", "2030-01-02 08:00"]) == 0  # a dry run may look ahead
     assert "would create a on hook" in capsys.readouterr().out
 
 
