@@ -37,6 +37,7 @@ from pipeline.feeds.drafts import SeenIndex, guid_key, normalize_link, render_dr
 from pipeline.feeds.fetch import DEFAULT_LIMITS, FetchFailed, FetchLimits, FetchResult, fetch
 from pipeline.feeds.parse import FeedUnreadable, Item, parse_feed
 from pipeline.feeds.sanitize import escape_markdown, md_url
+from pipeline.messages import Detail  # lines are English text (logs, status) and catalogue codes (loa ingest)
 from pipeline.vietnamese import fold
 
 log = logging.getLogger(__name__)
@@ -70,14 +71,13 @@ class FeedReport:
 
     def line(self, dry_run: bool = False) -> str:
         if self.status == ERROR:
-            return f"{self.name}: error: {self.message}"
+            return Detail("ingest.feed-error", name=self.name, message=self.message)
         if self.status == NOT_MODIFIED:
-            return f"{self.name}: not modified" + (f" ({self.message})" if self.message else "")
-        verb = "would create" if dry_run else "created"
-        n = len(self.created)
-        return (f"{self.name}: ok, {verb} {n} draft{'' if n == 1 else 's'}, "
-                f"{len(self.duplicates)} duplicate{'' if len(self.duplicates) == 1 else 's'}, "
-                f"{len(self.filtered)} filtered")
+            return Detail("ingest.not-modified", name=self.name, why=f" ({self.message})" if self.message else "")
+        n, dup = len(self.created), len(self.duplicates)
+        return Detail("ingest.feed-ok", name=self.name, n=n, dup=dup, filtered=len(self.filtered),
+                      done_vi="sẽ tạo" if dry_run else "đã tạo", done_en="would create" if dry_run else "created",
+                      drafts_en="draft" if n == 1 else "drafts", dups_en="duplicate" if dup == 1 else "duplicates")
 
 
 @dataclass(frozen=True)
@@ -112,7 +112,7 @@ class IngestReport:
         out: list[str] = []
         for f in self.feeds:
             out.append(f.line(self.dry_run))
-            out.extend(f"{f.name}: warning: {w}" for w in f.warnings)
+            out.extend(Detail("ingest.warning", name=f.name, warning=w) for w in f.warnings)
             out.extend(f"  + {show(p)}" for p in f.created)
             if verbose:
                 out.extend(f"  = {t} ({why})" for t, why in f.duplicates)

@@ -7,7 +7,7 @@ from pipeline.commands.base import lang_of, load, session, verb
 
 @verb("ingest", "help.ingest")
 def ingest_(args) -> int:
-    from pipeline.messages import text as msg
+    from pipeline.messages import localized, text as msg
 
     cfg = load(args)
     if not cfg.feeds:
@@ -16,7 +16,7 @@ def ingest_(args) -> int:
     with session(args, cfg) as s:
         report = s.ingest(dry_run=args.dry_run)
     for line in report.lines(verbose=args.verbose_items, relative_to=cfg.root):
-        print(line)
+        print(localized(line, lang_of(args, cfg)))
     return 0 if report.ok else 1
 
 
