@@ -94,6 +94,7 @@ class Session:
         self._renderer_key: tuple | None = None
         self._plan_key: tuple | None = None
         self._plan_reuse: planmod.Plan | None = None
+        self._estimates: dict[tuple[str, str, str], float] = {}  # loudspeaker reading times (_estimator)
         self._checked: tuple[tuple, Checked] | None = None
         self._post_problems: dict[tuple, tuple[Problem, ...]] = {}
         self._announced: set[tuple[str, str]] = set()  # (file, version) held for errors, logged once
@@ -229,11 +230,45 @@ class Session:
                              throttles=lg.throttles(), blocked=checked.blocked, sent_today=self._sent_today(lg, now),
                              last_sent=self._last_sent(lg), only_channel=only_channel, only_post=only_post,
                              reuse=reuse, leases_at=self.clock())
+            self._plan_key, self._plan_reuse = key, p
+            composed = self._composed_plan(content, rows, now, checked, lg, only_channel, only_post)
         except LedgerUnavailable:
             self._drop_ledger()
             raise
-        self._plan_key, self._plan_reuse = key, p
-        return p
+        return composed.merged_into(p) if composed is not None else p
+
+    def _composed_plan(self, content: Content, rows, now: datetime, checked, lg, only_channel: str | None,
+                       only_post: str | None) -> planmod.Plan | None:
+        """The loudspeaker channels' broadcast items at ``now`` (pipeline/bulletin.py), decided by
+        the same plan as every post; ``None`` when no such channel is configured."""
+        from pipeline import bulletin
+
+        chans = [c for c in self.cfg.channels.values() if c.type in planmod.COMPOSED_TYPES
+                 and (only_channel is None or c.name == only_channel)]
+        if not chans:
+            return None
+        items = []
+        for ch in chans:
+            s = bulletin.settings(ch.name, ch.options)
+            hist = bulletin.history(rows, ch.name, self.cfg.tz)
+            found = bulletin.compose(content.posts, s, self.cfg.units, hist, now, self.cfg.tz, self._estimator(ch))
+            items += bulletin.item_posts([i for i in found if only_post is None or i.post.id == only_post], s)
+        return planmod.plan(items, self.cfg, rows, now, pauses=lg.active_pauses(now),
+                            holds={name: h.message for name, h in lg.holds().items()}, throttles=lg.throttles(),
+                            blocked=checked.blocked, leases_at=self.clock(), composed=True)
+
+    def _estimator(self, channel) -> Callable[[Post], float]:
+        """Seconds to read a post aloud on ``channel``, kept per (post, version) for the session."""
+        from publishers.loudspeaker import LoudspeakerPublisher
+
+        cache = self._estimates
+
+        def estimate(post: Post) -> float:
+            k = (channel.name, post.id, post.source_hash)
+            if k not in cache:
+                cache[k] = LoudspeakerPublisher.template_context(post, channel, self.cfg)["seconds"]
+            return cache[k]
+        return estimate
 
     def _sent_today(self, lg, now: datetime) -> dict[str, int]:
         local = now.astimezone(self.cfg.tz)
@@ -475,11 +510,12 @@ class Session:
         return aside, self.ledger.migrate()
 
     # -- the editorial board ----------------------------------------------------------------
-    def approve(self, path: Path, by: str):
+    def approve(self, path: Path, by: str, *, account: str | None = None, expected: str | None = None):
         """Approve the post in ``path`` as ``by``: its front matter gets the approval of exactly
         this content. Returns ``(post, front)`` written, or ``(None, problems)`` when the file is
         not a post, or ``(post, Refusal)`` when ``by`` may not approve it
-        now (a draft, a post with errors, one's own post, not on the board)."""
+        now (a draft, a post with errors, one's own post, not on the board, or ``expected`` given
+        and the post's content is no longer that version). The ledger gets an ``approve`` event."""
         from pipeline import approval
         from pipeline.content import relpath
 
@@ -489,11 +525,57 @@ class Session:
         if post is None:
             return None, found
         refused = approval.refusal(post, by, found, self.cfg)
+        if refused is None and expected is not None and expected != approval.current_hash(post):
+            # the console's form names the version the board member read: a post changed since
+            # then is not approved unread
+            refused = approval.Refusal("web.approval.changed-since", {"path": post.relpath}, 1)
         if refused is not None:
             return post, refused
         front = approval.approval_front(post, by, self.cfg)
         paths.write_atomic(Path(path), approval.set_front_keys(Path(path).read_text(encoding="utf-8"), front))
+        # the audit: who approved which content version, from which front end (``account``: the
+        # console's signed-in person; ``None``: ``loa approve``)
+        self.ledger.add_event("approve", post_id=post.id, actor=front["approved_by"], version=front["approved_hash"],
+                              detail={"path": post.relpath, "account": account}, now=self.clock())
         return post, front
+
+    def send_back(self, path: Path, by: str, comment: str, *, account: str | None = None):
+        """A board member returns the post in ``path`` to its author with ``comment``, for exactly
+        this content: a ``send_back`` event (the file is not changed, so the post stays unapproved).
+        It leaves the queue until its content changes (:meth:`sent_back`). Returns ``(post, event)``,
+        ``(None, problems)`` or ``(post, Refusal)`` as :meth:`approve` (errors do not refuse it)."""
+        from pipeline import approval
+        from pipeline.content import relpath
+
+        content = self.content()
+        post = next((p for p in content.posts if p.path.resolve() == Path(path).resolve()), None)
+        if post is None:
+            return None, self.check(content).of(relpath(path, self.cfg))
+        refused = approval.refusal(post, by, [], self.cfg)
+        if refused is not None and refused.exit_code == 2:
+            return post, refused
+        name = approval.board_name(by, self.cfg.board) or " ".join(by.split())
+        event = self.ledger.add_event("send_back", post_id=post.id, actor=name, version=approval.current_hash(post),
+                                      detail={"path": post.relpath, "comment": comment, "account": account},
+                                      now=self.clock())
+        return post, event
+
+    def sent_back(self, posts=None) -> dict:
+        """``{post id: the latest send_back event}`` for posts returned at their current content (a
+        post changed since it was sent back is not here: it is waiting again)."""
+        from pipeline import approval
+
+        posts = {p.id: p for p in (posts if posts is not None else self.content().posts)}
+        out = {}
+        for e in self.ledger.events(kinds=("send_back", "approve")):
+            post = posts.get(e.post_id)
+            if post is None:
+                continue
+            if e.kind == "send_back" and e.version == approval.current_hash(post):
+                out[e.post_id] = e
+            elif e.kind == "approve":
+                out.pop(e.post_id, None)
+        return out
 
     def approval_queue(self) -> list:
         """Every ready post waiting for the board, with what changed since its last approval."""

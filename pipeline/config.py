@@ -42,6 +42,27 @@ class Unit:
     valid_from: date | None
     valid_to: date | None
     successor: str | None
+    parent: str | None = None                 # header of the unit's own report (--unit)
+    name_lines: tuple[str, ...] = ()
+    number_symbol: str | None = None
+
+    def in_force(self, day: date) -> bool:
+        return (self.valid_from is None or day >= self.valid_from) and (self.valid_to is None or day <= self.valid_to)
+
+
+@dataclass(frozen=True)
+class Organization:
+    """Who issues the reports from ``valid_from`` to ``valid_to`` (``None`` = open): its header lines,
+    place, and, when it has its own, number symbol, signature block and recipients."""
+
+    name_lines: tuple[str, ...]
+    place: str
+    valid_from: date | None = None
+    valid_to: date | None = None
+    number_symbol: str | None = None
+    signer_lines: tuple[str, ...] | None = None
+    signer_name: str | None = None
+    recipients: tuple[str, ...] | None = None
 
     def in_force(self, day: date) -> bool:
         return (self.valid_from is None or day >= self.valid_from) and (self.valid_to is None or day <= self.valid_to)
@@ -106,6 +127,7 @@ class ReportSettings:
     recipients: tuple[str, ...]
     targets: Mapping[str, Any]
     send_hour: int
+    narrative_dir: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -144,6 +166,16 @@ class Config:
     iframe_hosts: tuple[str, ...] = ()
     #: the server file (``LOA_SERVER_CONFIG``) the channels were approved against, see :mod:`pipeline.server`
     server: _server.ServerSettings | None = None
+    #: the issuing organisation by date: ``[organization]`` itself, then its ``history`` entries
+    organizations: tuple[Organization, ...] = ()
+
+    def organization_at(self, day: date) -> Organization:
+        """The organisation that issues a report dated ``day``: the last entry in force that day,
+        else ``[organization]`` as written (an old config has no dates: always that one)."""
+        for org in reversed(self.organizations):
+            if org.in_force(day):
+                return org
+        return self.organizations[0] if self.organizations else Organization(self.org_lines, self.org_place)
 
     @property
     def templates_dirs(self) -> list[Path]:
@@ -206,6 +238,7 @@ def build_config(raw: Mapping[str, Any], root: Path, path: Path | None = None, *
             errors.extend(check(name, ch.options, units, content["types"]))
     ledger_url = _server.ledger_url(env or {}, server, data["ledger"].get("url"), warnings)
     feeds = _feeds(data.get("feeds", []), units, topics, data["site"]["timezone"], errors)
+    organizations = _organizations(data["organization"], errors)
 
     if errors:
         raise ConfigError(errors, str(path) if path else None, warnings)
@@ -223,6 +256,7 @@ def build_config(raw: Mapping[str, Any], root: Path, path: Path | None = None, *
         tone_style=data["text"].get("tone_style"), proper_names=tuple(data["text"]["proper_names"]),
         daemon=_daemon(data["daemon"]), article_url=site["article_url"], preview_dir=root / data["preview"]["out_dir"],
         warnings=tuple(warnings), raw=raw, iframe_hosts=tuple(site["iframe_hosts"]),
+        organizations=tuple(organizations),
     )
 
 
@@ -232,7 +266,8 @@ def _units(raw: list, errors: list) -> dict[str, Unit]:
         key = f"units[{i}]"
         if u["id"] in units:
             errors.append((f"{key}.id", Detail("config.duplicate-unit", value=repr(u['id']))))
-        units[u["id"]] = Unit(u["id"], u["name"], u["kind"], u.get("valid_from"), u.get("valid_to"), u.get("successor"))
+        units[u["id"]] = Unit(u["id"], u["name"], u["kind"], u.get("valid_from"), u.get("valid_to"), u.get("successor"),
+                              u.get("parent"), tuple(u.get("name_lines") or ()), u.get("number_symbol"))
         days = [u.get(k) for k in ("valid_from", "valid_to")]
         if all(isinstance(d, date) and not isinstance(d, datetime) for d in days) and days[1] < days[0]:
             errors.append((f"{key}.valid_to", Detail("config.valid-to-before-from")))
@@ -240,6 +275,25 @@ def _units(raw: list, errors: list) -> dict[str, Unit]:
         if u.get("successor") and u["successor"] not in units:
             errors.append((f"units[{i}].successor", Detail("config.unknown-successor", value=repr(u['successor']))))
     return units
+
+
+def _organizations(org: Mapping[str, Any], errors: list) -> list[Organization]:
+    """``[organization]`` (until its ``valid_to``) and its dated ``history`` entries, in date order;
+    two entries in force on one day are an error."""
+    out = [Organization(tuple(org["name_lines"]), org["place"], None, org.get("valid_to"))]
+    for i, h in enumerate(org.get("history") or ()):
+        opt = lambda k: tuple(h[k]) if h.get(k) is not None else None  # noqa: E731
+        out.append(Organization(tuple(h["name_lines"]), h["place"], h["valid_from"], h.get("valid_to"),
+                                h.get("number_symbol"), opt("signer_lines"), h.get("signer_name"), opt("recipients")))
+        if h.get("valid_to") and h["valid_to"] < h["valid_from"]:
+            errors.append((f"organization.history[{i}].valid_to", Detail("config.valid-to-before-from")))
+    dated = sorted(out[1:], key=lambda o: o.valid_from)
+    for before, after in zip([out[0]] + dated, dated):
+        if before.valid_to is None or before.valid_to >= after.valid_from:
+            if before is out[0] and before.valid_to is None:
+                continue  # an undated [organization] is the fallback before the first entry
+            errors.append(("organization.history", Detail("config.org-overlap", start=after.valid_from.isoformat())))
+    return [out[0]] + dated
 
 
 def _types(raw: Mapping[str, Any], channels: Mapping[str, Channel], errors: list) -> dict[str, ContentType]:
@@ -291,7 +345,8 @@ def _report(r: Mapping[str, Any], root: Path) -> ReportSettings:
     return ReportSettings(periods=r["periods"], out_dir=root / r["out_dir"], formats=tuple(r["formats"]),
                           number_symbol=r["number_symbol"], signer_lines=tuple(r["signer_lines"]),
                           signer_name=r["signer_name"], recipients=tuple(r["recipients"]),
-                          targets=MappingProxyType(dict(r["targets"])), send_hour=r["send_hour"])
+                          targets=MappingProxyType(dict(r["targets"])), send_hour=r["send_hour"],
+                          narrative_dir=root / r["narrative_dir"])
 
 
 def _aware(value: Any, tz: ZoneInfo) -> datetime | None:

@@ -44,12 +44,14 @@ __all__ = [
 FIELDS = (
     "id", "title", "type", "unit", "author", "publish_at", "expire_at", "topics", "channels", "status",
     "summary", "image", "image_alt", "slug", "social", "approved_by", "approved_hash", "correction",
-    "correction_at", "retracted",
+    "correction_at", "retracted", "priority",
     # written by `loa ingest` on drafts
     "source", "source_title", "source_link", "source_guid", "source_published", "source_image",
 )
 REQUIRED = ("id", "title", "type", "unit", "author", "status")
 STATUSES = ("draft", "ready")
+#: ``priority`` in front matter: the three levels of the grassroots information system (docs/loudspeaker.md)
+PRIORITIES = ("normal", "priority", "emergency")
 SLUG_MAX = 80
 #: Deepest nesting of lists and block quotes accepted in a body. Python-Markdown nests by
 #: recursion: a few hundred levels raise RecursionError and deep indentation grows its time with
@@ -371,6 +373,11 @@ class _Reader:
         if not pid or not usable:
             return None
         extra = {k: meta[k] for k in _SOURCE_FIELDS if k in meta}
+        priority = self.text_field("priority").strip()
+        if priority and priority not in PRIORITIES:
+            self.p(self.line("priority"), "front.bad-priority", value=priority)
+        elif priority and priority != "normal":
+            extra["priority"] = priority
         return Post(
             path=self.path, relpath=self.rel, id=pid, title=title, type=ptype, unit=self.text_field("unit"),
             author=self.text_field("author"), publish_at=publish_at, expire_at=expire_at, topics=topics,

@@ -17,6 +17,10 @@ from typing import Collection, Iterable, Mapping
 from pipeline.checks import is_approved
 from pipeline.models import Post
 
+#: Channel types whose items are composed, not the posts themselves (pipeline/bulletin.py): a
+#: post's plan leaves them out; the application layer plans their items with ``composed=True``.
+COMPOSED_TYPES = frozenset({"loudspeaker"})
+
 # Decision kinds
 DUE = "due"              # act now (action create / update / retract)
 SCHEDULED = "scheduled"  # publish_at in the future
@@ -65,6 +69,14 @@ class Plan:
         ds = self.decisions
         return [ds[i] for i in self.live]
 
+    def merged_into(self, first: "Plan") -> "Plan":
+        """``first``'s decisions followed by this plan's, as one plan (the composed channels' items
+        after the posts'); ``first`` is left as it is, for its reuse by the next plan."""
+        n = len(first.decisions)
+        live = None if first.live is None or self.live is None else first.live + [i + n for i in self.live]
+        return Plan(first.decisions + self.decisions, live, first.rev,
+                    first.unsettled + [i + n for i in self.unsettled])
+
     def next_wakeup(self) -> datetime | None:
         """Earliest time something scheduled or waiting becomes due (for the daemon's wake-up job)."""
         times = [d.at for d in self.active() if d.kind in (SCHEDULED, WAITING) and d.at is not None]
@@ -93,7 +105,7 @@ def plan(posts: Iterable[Post], cfg, rows: Mapping[tuple[str, str], object], now
          throttles: Mapping[str, datetime] | None = None, blocked: Collection[str] = frozenset(),
          sent_today: Mapping[str, int] | None = None, last_sent: Mapping[str, datetime | None] | None = None,
          only_channel: str | None = None, only_post: str | None = None, reuse: Plan | None = None,
-         leases_at: datetime | None = None) -> Plan:
+         leases_at: datetime | None = None, composed: bool = False) -> Plan:
     """Decide, for every post and channel, what happens at ``now``. Pure: no I/O, no clock, and
     the arguments are not modified.
 
@@ -112,6 +124,9 @@ def plan(posts: Iterable[Post], cfg, rows: Mapping[tuple[str, str], object], now
     made from, only its unsettled pairs are decided again; otherwise every pair whose row compares
     unequal too. The result is the plan a call without ``reuse`` makes (tests/test_plan.py
     compares them).
+
+    ``composed``: ``posts`` are broadcast items (:func:`pipeline.bulletin.item_posts`) and only
+    channels of a ``COMPOSED_TYPES`` type are decided; otherwise those channels are left out.
     """
     gates = _Gates(cfg, now, pauses, holds or {}, throttles or {}, blocked, leases_at or now)
     rev = getattr(rows, "rev", None)
@@ -122,10 +137,13 @@ def plan(posts: Iterable[Post], cfg, rows: Mapping[tuple[str, str], object], now
         _apply_spacing(out, cfg, now, sent_today or {}, last_sent or {})
         return out
     out = Plan(live=[], rev=rev)
-    seen = _decide_all(out, posts, cfg, rows, now, gates, prev, only_channel, only_post)
+    seen = _decide_all(out, posts, cfg, rows, now, gates, prev, only_channel, only_post, composed)
     # rows whose post file is gone: never treated as a retraction
-    for pair, row in rows.items():
+    skip = {n for n, c in cfg.channels.items() if c.type in COMPOSED_TYPES}
+    for pair, row in (() if composed else rows.items()):
         if pair in seen or (only_channel and pair[1] != only_channel) or (only_post and pair[0] != only_post):
+            continue
+        if pair[1] in skip:  # a broadcast of a past slot is not a post that is gone
             continue
         if getattr(row, "state", None) in ("published",):
             out.live.append(len(out.decisions))
@@ -136,7 +154,7 @@ def plan(posts: Iterable[Post], cfg, rows: Mapping[tuple[str, str], object], now
 
 
 def _decide_all(out: Plan, posts: Iterable[Post], cfg, rows, now: datetime, gates: "_Gates", prev: list | None,
-                only_channel: str | None, only_post: str | None) -> set[tuple[str, str]]:
+                only_channel: str | None, only_post: str | None, composed: bool = False) -> set[tuple[str, str]]:
     """Every (post, channel) pair into ``out``, keeping ``prev``'s settled verdict where the pair's
     row is unchanged; returns the pairs seen."""
     decisions, live = out.decisions, out.live
@@ -146,7 +164,7 @@ def _decide_all(out: Plan, posts: Iterable[Post], cfg, rows, now: datetime, gate
             continue
         for ch in post.channels:
             channel = cfg.channels.get(ch)
-            if channel is None or (only_channel and ch != only_channel):
+            if channel is None or (only_channel and ch != only_channel) or (channel.type in COMPOSED_TYPES) != composed:
                 continue
             pair = (post.id, ch)
             seen.add(pair)

@@ -19,6 +19,7 @@ REGISTRY: dict[str, str] = {
     "telegram": "publishers.telegram:TelegramPublisher",
     "mastodon": "publishers.mastodon:MastodonPublisher",
     "webhook": "publishers.webhook:WebhookPublisher",
+    "loudspeaker": "publishers.loudspeaker:LoudspeakerPublisher",
 }
 
 

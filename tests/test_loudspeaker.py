@@ -1,0 +1,278 @@
+"""The ward loudspeaker channel (issue 20): config, bulletin composition, exactly-once items in the
+ledger, eSpeak NG audio, the drop folder, the push, the report section."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from pipeline import bulletin
+from pipeline.app import Session
+from pipeline.config import load_config
+from pipeline.errors import ConfigError
+from pipeline.ledger import open_ledger
+from tests.repo import make_repo, post
+from tests.servers.webhook import WebhookServer
+
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
+HEAD = """
+[site]
+name = "Cổng thử"
+base_url = "https://portal.example.gov.vn"
+[organization]
+name_lines = ["ỦY BAN NHÂN DÂN", "THÀNH PHỐ VŨNG TÀU"]
+place = "Vũng Tàu"
+[[units]]
+id = "ubnd"
+name = "Văn phòng UBND"
+kind = "office"
+[[units]]
+id = "phuong-1"
+name = "Phường 1"
+kind = "ward"
+[[units]]
+id = "phuong-2"
+name = "Phường 2"
+kind = "ward"
+[content.types.news]
+label = "Tin tức"
+channels = ["portal", "loudspeaker"]
+[content.types.guide]
+label = "Hướng dẫn"
+channels = ["portal", "loudspeaker"]
+[content.topics]
+cchc = "Cải cách hành chính"
+[editorial]
+board = ["Lê Thị Mai"]
+require_approval = []
+[channels.portal]
+type = "static_site"
+"""
+CHANNEL = """
+[channels.loudspeaker]
+type = "loudspeaker"
+engine = "{engine}"
+minutes = {minutes}
+slots = ["06:00", "17:30"]
+drop_dir = "var/loa"
+docx = {docx}
+{extra}
+[channels.loudspeaker.repeat]
+guide = {{ times = 3, days = 3 }}
+[channels.loudspeaker.stations.p1]
+name = "Đài truyền thanh Phường 1"
+wards = ["phuong-1"]
+[channels.loudspeaker.stations.p2]
+name = "Đài truyền thanh Phường 2"
+wards = ["phuong-2"]
+"""
+BODY = ("UBND phường hướng dẫn người dân nộp hồ sơ trực tuyến trên Cổng DVC quốc gia. "
+        "Lệ phí 8.000 đồng, hạn chót ngày 15/3/2024.\n\n"
+        "1. Đăng nhập bằng tài khoản VNeID.\n2. Chọn thủ tục cần làm.\n3. Nộp hồ sơ và theo dõi kết quả.\n")
+
+
+def config(engine="none", minutes=5, docx="false", extra=""):
+    return HEAD + CHANNEL.format(engine=engine, minutes=minutes, docx=docx, extra=extra)
+
+
+def at(day, hh, mm=0):
+    return datetime(2024, 3, day, hh, mm, tzinfo=VN)
+
+
+class Repo:
+    def __init__(self, tmp_path, posts, **kw):
+        self.root = make_repo(tmp_path, posts, config=config(**kw))
+        self.cfg = load_config(self.root / "config.toml", env={})
+
+    def ledger(self):
+        lg = open_ledger(None, self.root)
+        lg.migrate()
+        return lg
+
+    def session(self, now):
+        return Session(self.cfg, self.ledger, owner="t", clock=lambda: now, env={})
+
+    def publish(self, now, **kw):
+        with self.session(now) as s:
+            return s.publish(now=now, **kw)
+
+    def rows(self):
+        lg = self.ledger()
+        try:
+            return [r for r in lg.rows() if r.channel == "loudspeaker"]
+        finally:
+            lg.close()
+
+
+def news(i, unit="ubnd", when="2024-03-10 07:00", **kw):
+    kw.setdefault("body", BODY)
+    return post(id=f"2024031{i % 10}-{i:06x}", title=f"Tin số {i}", unit=unit, publish_at=when, **kw)
+
+
+# -- config -------------------------------------------------------------------------------------
+def test_config_errors_name_their_dotted_keys(tmp_path):
+    bad = HEAD + """
+[channels.loudspeaker]
+type = "loudspeaker"
+engine = "festival"
+slots = ["6h", "17:30"]
+minutes = 0
+[channels.loudspeaker.repeat]
+guide = { times = 0, days = 3 }
+notice = { times = 1 }
+[channels.loudspeaker.stations.p1]
+wards = ["ubnd", "phuong-9"]
+slots = ["06:00", "06:00"]
+colour = "red"
+"""
+    root = make_repo(tmp_path, {}, config=bad)
+    with pytest.raises(ConfigError) as e:
+        load_config(root / "config.toml", env={})
+    keys = {k for k, _ in e.value.errors}
+    assert {"channels.loudspeaker.engine", "channels.loudspeaker.slots", "channels.loudspeaker.minutes",
+            "channels.loudspeaker.repeat.guide.times", "channels.loudspeaker.repeat.notice",
+            "channels.loudspeaker.stations.p1.wards", "channels.loudspeaker.stations.p1.slots",
+            "channels.loudspeaker.stations.p1.colour"} <= keys, keys
+    text = str(e.value)
+    assert "ubnd" in text and "phuong-9" in text
+
+
+def test_a_bad_priority_in_front_matter_is_an_error(tmp_path):
+    from pipeline.app import Session as S
+
+    r = Repo(tmp_path, {"a.md": news(1, priority="urgent")})
+    with S(r.cfg, r.ledger, owner="t", env={}) as s:
+        codes = [p.code for p in s.check().problems]
+    assert "front.bad-priority" in codes
+
+
+# -- composition (pure) ---------------------------------------------------------------------------
+def _settings(minutes=5, **kw):
+    opts = {"stations": {"p1": {"wards": ["phuong-1"]}, "p2": {"wards": ["phuong-2"]}}, "minutes": minutes,
+            "repeat": {"guide": {"times": 3, "days": 3}}, **kw}
+    return bulletin.settings("loudspeaker", opts)
+
+
+class _Unit:
+    def __init__(self, kind):
+        self.kind = kind
+
+
+UNITS = {"ubnd": _Unit("office"), "phuong-1": _Unit("ward"), "phuong-2": _Unit("ward")}
+
+
+def _posts(tmp_path, texts):
+    r = Repo(tmp_path, texts)
+    with r.session(at(1, 0)) as s:
+        return r, list(s.content().posts)
+
+
+def test_a_ward_hears_its_own_posts_and_the_citys_not_another_wards(tmp_path):
+    _, posts = _posts(tmp_path, {"a.md": news(1), "b.md": news(2, unit="phuong-1"), "c.md": news(3, unit="phuong-2")})
+    items = bulletin.compose(posts, _settings(), UNITS, {}, at(10, 17, 10), VN, lambda p: 30.0)
+    by_station = {}
+    for i in items:
+        by_station.setdefault(i.station, []).append(i.post.id)
+    assert sorted(by_station["p1"]) == sorted([posts[0].id, posts[1].id] if posts[1].unit == "phuong-1" else [])
+    assert {p.unit for p in posts if p.id in by_station["p2"]} == {"ubnd", "phuong-2"}
+    assert all(i.slot == at(10, 17, 30) for i in items)
+
+
+def test_nothing_is_composed_outside_the_lead_before_a_slot(tmp_path):
+    _, posts = _posts(tmp_path, {"a.md": news(1)})
+    assert bulletin.compose(posts, _settings(), UNITS, {}, at(10, 12, 0), VN, lambda p: 30.0) == []
+    assert bulletin.compose(posts, _settings(), UNITS, {}, at(10, 17, 30), VN, lambda p: 30.0) == []  # it has begun
+
+
+def test_priority_first_and_what_does_not_fit_waits_for_the_next_slot(tmp_path):
+    texts = {f"n{i}.md": news(i, when=f"2024-03-10 0{i}:00") for i in range(1, 6)}
+    texts["p.md"] = news(9, when="2024-03-10 09:00", priority="priority")
+    _, posts = _posts(tmp_path, texts)
+    s = _settings(minutes=2)  # 120 s - 30 s reserved: three items of 30 s
+    items = [i for i in bulletin.compose(posts, s, UNITS, {}, at(10, 17, 10), VN, lambda p: 30.0) if i.station == "p1"]
+    ids = [i.post.id for i in items]
+    assert len(ids) == 3
+    assert ids[0] == next(p.id for p in posts if p.extra.get("priority") == "priority")
+    assert [p.publish_at.hour for p in posts if p.id in ids[1:]] == [1, 2]  # the oldest normal ones
+    # the next slot: those aired count, the others come now
+    hist = {(i.post.id, "p1"): [(i.slot.strftime("%Y%m%dT%H%M"), _Aired())] for i in items}
+    later = [i.post.id for i in bulletin.compose(posts, s, UNITS, hist, at(11, 5, 40), VN, lambda p: 30.0)
+             if i.station == "p1"]
+    assert set(later).isdisjoint(ids) and len(later) == 3
+
+
+class _Aired:
+    first_published_at = datetime(2024, 1, 1, tzinfo=VN)
+    state = "published"
+
+
+def test_a_guide_three_times_over_three_days_once_per_slot(tmp_path):
+    _, posts = _posts(tmp_path, {"g.md": news(1, type="guide", when="2024-03-10 05:00")})
+    s, hist, aired = _settings(), {}, []
+    t = at(10, 5, 45)
+    while t < at(16, 0):
+        for i in bulletin.compose(posts, s, UNITS, hist, t, VN, lambda p: 30.0):
+            key = i.slot.strftime("%Y%m%dT%H%M")
+            if i.station == "p1" and key not in [k for k, _ in hist.get((i.post.id, "p1"), [])]:
+                aired.append(i.slot)
+                hist.setdefault((i.post.id, "p1"), []).append((key, _Aired()))
+        t += timedelta(minutes=10)
+    assert aired == [at(10, 6), at(11, 6), at(12, 6)]
+
+
+def test_an_emergency_goes_out_at_once_outside_the_slots(tmp_path):
+    _, posts = _posts(tmp_path, {"e.md": news(1, when="2024-03-10 11:00", priority="emergency")})
+    items = bulletin.compose(posts, _settings(), UNITS, {}, at(10, 11, 5), VN, lambda p: 30.0)
+    assert {(i.station, i.slot) for i in items} == {("p1", None), ("p2", None)}
+    assert all(i.id.endswith("@khan") for i in items)
+
+
+# -- publishing: ledger, drop folder ----------------------------------------------------------------
+def test_each_post_station_slot_is_one_ledger_item_sent_once(tmp_path):
+    r = Repo(tmp_path, {"a.md": news(1), "b.md": news(2, unit="phuong-2")})
+    first = r.publish(at(10, 17, 5))
+    assert first.sent >= 3, first.lines
+    rows = {x.post_id: x for x in r.rows()}
+    assert sorted(rows) == sorted(
+        [f"{p}@p1@20240310T1730" for p in ("20240311-000001",)] +
+        [f"{p}@p2@20240310T1730" for p in ("20240311-000001", "20240312-000002")])
+    assert all(x.state == "published" for x in rows.values())
+    again = r.publish(at(10, 17, 15))
+    assert again.sent == 0
+    folder = r.root / "var/loa/p2/20240310T1730"
+    manifest = json.loads((folder / "bulletin.json").read_text())
+    assert [i["id"] for i in manifest["items"]] == sorted(i for i in rows if "@p2@" in i)
+    item = json.loads((folder / "20240311-000001.json").read_text())
+    assert item["priority"] == "normal" and item["slot"] == "2024-03-10T17:30:00+07:00"
+    assert item["wards"] == ["phuong-2"] and item["audio"] is None and "none" in item["audio_missing"]
+    script = (folder / "20240311-000001.txt").read_text()
+    assert "tám nghìn đồng" in script and "http" not in script
+    assert "Đài truyền thanh Phường 2" in (folder / "opening.txt").read_text()
+
+
+@pytest.mark.skipif(not shutil.which("espeak-ng"), reason="espeak-ng is not installed")
+def test_espeak_audio_lasts_within_20_percent_of_the_estimate(tmp_path):
+    r = Repo(tmp_path, {"a.md": news(1), "g.md": news(2, type="guide", body=BODY * 3)}, engine="espeak-ng", minutes=10)
+    r.publish(at(10, 17, 5))
+    items = [json.loads(p.read_text()) for p in (r.root / "var/loa/p1/20240310T1730").glob("2*.json")]
+    assert len(items) == 2
+    for item in items:
+        assert item["audio"].endswith(".wav")
+        ratio = item["duration_seconds"] / item["estimated_seconds"]
+        assert 0.8 <= ratio <= 1.2, (item["duration_seconds"], item["estimated_seconds"])
+
+
+def test_push_to_the_information_source_system_once_per_item(tmp_path):
+    with WebhookServer() as server:
+        r = Repo(tmp_path, {"a.md": news(1, priority="priority")}, extra=f'push_url = "{server.url}/items"')
+        r.publish(at(10, 17, 5))
+        r.publish(at(10, 17, 6))
+        assert server.creates == 2
+        got = sorted(server.items.values(), key=lambda i: i["station"])
+        assert [i["station"] for i in got] == ["p1", "p2"]
+        assert got[0]["priority"] == "priority" and got[0]["slot"] == "2024-03-10T17:30:00+07:00"
+        assert "tám nghìn đồng" in got[0]["script"]
