@@ -16,7 +16,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from types import MappingProxyType
 
 from pipeline import spoken_numbers as sn
@@ -44,7 +43,7 @@ DEFAULT_GLOSSARY: Mapping[str, str] = MappingProxyType({
     "BLĐTBXH": "Bộ Lao động, Thương binh và Xã hội", "TTLT": "thông tư liên tịch",
     "NĐ": "nghị định", "QĐ": "quyết định", "NQ": "nghị quyết", "TT": "thông tư", "CT": "chỉ thị",
     "KH": "kế hoạch", "BC": "báo cáo", "TB": "thông báo", "HD": "hướng dẫn", "CV": "công văn",
-    "TT&TT": "Thông tin và Truyền thông", "PAR INDEX": "chỉ số cải cách hành chính",
+    "TT&TT": "Thông tin và Truyền thông", "GD&ĐT": "Giáo dục và Đào tạo", "PAR INDEX": "chỉ số cải cách hành chính",
 })
 
 #: Code letters of a document number that name its kind (already said: "Nghị định số ..."), so a
@@ -52,10 +51,11 @@ DEFAULT_GLOSSARY: Mapping[str, str] = MappingProxyType({
 DOCUMENT_KINDS = frozenset({"NĐ", "QĐ", "NQ", "TT", "TTLT", "CT", "KH", "BC", "TB", "HD", "CV", "L",
                             "UBTVQH", "PL", "QC"})
 
-#: Words a minute. Measured: eSpeak NG's Vietnamese voice at its default speed (175) reads the
-#: sample guides' scripts at about this many words (syllables) a minute, pauses included; an
-#: announcer's news reading is of the same order (docs/loudspeaker.md, "Script").
-WORDS_PER_MINUTE = 150
+#: Words (Vietnamese syllables) a minute, pauses included. Measured: eSpeak NG's Vietnamese voice
+#: at its default speed (``-s 175``) reads the six sample guides' scripts at 216-227 a minute;
+#: Vietnamese television hosts speak 3.7-5.5 a second (222-330 a minute), and a loudspeaker
+#: announcer reads slower than a talk-show host (docs/loudspeaker.md, "Script").
+WORDS_PER_MINUTE = 220
 PAUSE_SECONDS = 0.0
 
 
@@ -98,11 +98,12 @@ _PHONE = re.compile(_S + r"(0\d{1,3}(?:[ .]\d{2,4}){1,3}|0\d{8,10}|(?:1900|1800)
 _FULL_DATE = re.compile(r"(?:(?P<ngay>[Nn]gày)\s+)?" + _S + r"(?P<d>\d{1,2})(?P<s>[/.-])(?P<m>\d{1,2})(?P=s)(?P<y>\d{4})" + _E)
 _ISO_DATE = re.compile(r"(?:(?P<ngay>[Nn]gày)\s+)?" + _S + r"(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})" + _E)
 _ATOM = r"\d{1,2}h(?:\d{2})?|\d{1,2}:\d{2}|\d{1,2}/\d{1,2}|" + _AMOUNT
+_WEEKDAYS = re.compile(r"(?<![\w])([Tt]hứ\s+\d)\s*[-–—]\s*((?:[Tt]hứ\s+\d|[Cc]hủ nhật)(?![\w]))")
 _RANGE = re.compile(_S + rf"({_ATOM})\s?[-–—]\s?({_ATOM})(?![\w/-]|[.,]\d)")
 _CLOCK = re.compile(_S + r"(\d{1,2}):(\d{2})(?::(\d{2}))?" + _E)
 _HOUR = re.compile(_S + r"(\d{1,2})h(\d{2})?(?:'|p\b)?(?![\w])")
 _HOUR_WORDS = re.compile(_S + r"(\d{1,2})(\s+giờ\s+)(\d{1,2})(?!\d|\s*phút)(?![\w])")
-_MONTH_YEAR = re.compile(r"(?:(?P<thang>[Tt]háng)\s+)?" + _S + r"(?P<m>\d{1,2})/(?P<y>\d{4})" + _E)
+_MONTH_YEAR = re.compile(r"(?:(?P<thang>[Tt]háng|[Qq]uý)\s+)?" + _S + r"(?P<m>\d{1,2})/(?P<y>\d{4})" + _E)
 _DAY_MONTH = re.compile(r"(?:(?P<ngay>[Nn]gày)\s+)?" + _S + r"(?P<d>\d{1,2})/(?P<m>\d{1,2})" + _E)
 _MONTH = re.compile(r"\b([Tt]háng)\s+" + _S + r"(\d{1,2})" + _E)
 _PERCENT = re.compile(_S + rf"({_AMOUNT})\s?%")
@@ -122,7 +123,7 @@ _ORDINAL = re.compile(r"(?<![\w])(" + _CI("thứ|hạng") + r")\s+" + _S + r"(\d
 _DECIMAL = re.compile(_S + r"(\d{1,3}(?:\.\d{3})+|\d+),(\d+)" + _E)
 _INTEGER = re.compile(_S + rf"({_INT})" + _E)
 _DOTTED = re.compile(_S + r"(\d+(?:\.\d+)+)" + _E)   # 2.1, 1.2.3: section numbers, "chấm"
-_PER = re.compile(r"(?<=\w)/(?=\w)")
+_PER = re.compile(r"(?<=[^\W\d_])/(?=[^\W\d_])")  # và/hoặc; not 0/0
 _DASH = re.compile(r"\s+[-–—]\s+")
 _SPACES = re.compile(r"[ \t]+")
 _SPACE_PUNCT = re.compile(r"\s+([,.;:!?…)])")
@@ -226,22 +227,22 @@ def normalise(text: str, options: SpokenOptions) -> str:
     hai mươi tư."`` Words with digits inside (4G, COVID-19) and everything no rule knows stay as
     they are. ``normalise(normalise(t)) == normalise(t)``."""
     o, hz = options, options.hundred_zero
-    num = lambda s: sn.number_words(int(s), hz)  # noqa: E731
     t = strip_control(nfc(text))
-    t = _URL.sub("", t)
+    t = _URL.sub(o.portal_name, t)
     t = _EMAIL.sub(lambda m: f"{m.group(1)} a còng {_domain(m.group(2))}", t)
     t = _DOMAIN.sub(lambda m: _domain(m.group(1)), t)
     t = _DOCUMENT.sub(lambda m: _document(m, o), t)
-    t = _PHONE_CONTEXT.sub(lambda m: m.group(0)[:m.start("num") - m.start()] + _phone(m), t)
+    t = _PHONE_CONTEXT.sub(lambda m: m[0][:m.start("num") - m.start()] + _phone(m)
+                           if sum(c.isdigit() for c in m["num"]) >= 3 else m[0], t)
     t = _PHONE.sub(lambda m: _phone(m) if _phone_number_ok(m.group(1)) else m.group(0), t)
     for rx in (_FULL_DATE, _ISO_DATE):
         t = rx.sub(lambda m: _maybe(_date(m["ngay"], int(m["d"]), int(m["m"]), int(m["y"]), hz), m), t)
+    t = _WEEKDAYS.sub(r"\1 đến \2", t)
     t = _RANGE.sub(r"\1 đến \2", t)
     t = _CLOCK.sub(lambda m: _maybe(_clock(int(m[1]), int(m[2]), int(m[3] or 0), hz), m), t)
     t = _HOUR.sub(lambda m: _maybe(_clock(int(m[1]), int(m[2] or 0), 0, hz), m), t)
     t = _HOUR_WORDS.sub(lambda m: f"{m[1]}{m[2]}{m[3]} phút" if int(m[3]) < 60 else m[0], t)
-    t = _MONTH_YEAR.sub(lambda m: f"{m['thang'] or 'tháng'} {sn.month_words(int(m['m']))} năm {num(m['y'])}"
-                        if 1 <= int(m["m"]) <= 12 else m[0], t)
+    t = _MONTH_YEAR.sub(lambda m: _month_year(m, hz), t)
     t = _DAY_MONTH.sub(lambda m: _maybe(_date(m["ngay"], int(m["d"]), int(m["m"]), None, hz), m), t)
     t = _MONTH.sub(lambda m: f"{m[1]} {sn.month_words(int(m[2]))}" if 1 <= int(m[2]) <= 12 else m[0], t)
     t = _PERCENT.sub(lambda m: f"{_amount(m[1], hz)} phần trăm", t)
@@ -264,6 +265,16 @@ def normalise(text: str, options: SpokenOptions) -> str:
     return t.strip()
 
 
+def _month_year(m: re.Match, hz: str) -> str:
+    """``tháng 3/2024``, ``3/2024`` "tháng ba năm ..."; ``quý 1/2024`` "quý một năm ..."."""
+    word, month, year = m["thang"] or "tháng", int(m["m"]), int(m["y"])
+    quarter = word.lower() == "quý"
+    if not (1 <= month <= (4 if quarter else 12)):
+        return m[0]
+    said = sn.number_words(month, hz) if quarter else sn.month_words(month)
+    return f"{word} {said} năm {sn.number_words(year, hz)}"
+
+
 def _roman(m: re.Match, hz: str) -> str:
     word, numeral, year = m.groups()
     value = sn.roman_value(numeral)
@@ -274,87 +285,19 @@ def _roman(m: re.Match, hz: str) -> str:
 
 
 # -- script_of: Markdown to sentences ---------------------------------------------------------------
+# The post's Markdown goes through the one Markdown converter and the one plain-text reading of
+# its HTML (pipeline/plaintext.py, what Zalo, Facebook, Telegram and Mastodon carry): steps as
+# "1. ...", a table as "label: value" lines or "- row — header: value; ..." lines, links as their
+# text, no images. Each line then becomes a sentence. The end of each link is marked with a
+# private-use character (taken out of the post first), so a block that had a link is followed by
+# the sentence pointing to the portal.
 
-_BLOCKS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "blockquote", "dt", "dd", "div"}
-_SKIPPED = {"pre", "script", "style", "iframe", "object", "svg", "audio", "video", "figure"}
+_LINK_END = "\ue000"
+_A_END = re.compile(r"</a\s*>", re.I)
+_STEP = re.compile(r"(\d{1,9})\.\s+(.*)")
+_ITEM = re.compile(r"[-•]\s+(.*)")
+_ROW_PAIR = re.compile(r";\s+(?=[^;:]{1,60}:\s)")   # "; Căn cứ: ..." starts a new sentence
 _END = re.compile(r"[.!?…]$")
-
-
-class _Sentences(HTMLParser):
-    """The article HTML as blocks of plain text: ``(text, has_link)``; a table as one block per
-    cell row, a list item with its step number."""
-
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.blocks: list[tuple[str, bool]] = []
-        self.buf: list[str] = []
-        self.link = False
-        self.skip = 0
-        self.lists: list[list] = []   # per open list: [ordered, next number]
-        self.table: list[list[str]] | None = None
-        self.row: list[str] | None = None
-        self.prefix = ""
-
-    def flush(self):
-        text = " ".join("".join(self.buf).split())
-        if text and self.row is not None:
-            self.row.append(text)
-        elif text:
-            self.blocks.append((self.prefix + text, self.link))
-        self.buf, self.link, self.prefix = [], False, ""
-
-    def handle_starttag(self, tag, attrs):
-        if tag in _SKIPPED:
-            self.skip += 1
-        elif tag in _BLOCKS or tag in ("ol", "ul", "table", "tr", "td", "th", "br", "hr"):
-            self.flush() if tag not in ("br",) else self.buf.append(" ")
-        if tag in ("ol", "ul"):
-            start = dict(attrs).get("start") or "1"
-            self.lists.append([tag == "ol", int(start) if start.isdigit() else 1])
-        elif tag == "li" and self.lists and self.lists[-1][0]:
-            self.prefix = f"Bước {sn.number_words(self.lists[-1][1])}, "
-            self.lists[-1][1] += 1
-        elif tag == "table":
-            self.table = []
-        elif tag == "tr":
-            self.row = []
-        elif tag == "a":
-            self.link = True
-
-    def handle_endtag(self, tag):
-        if tag in _SKIPPED:
-            self.skip = max(0, self.skip - 1)
-        elif tag in _BLOCKS or tag in ("td", "th"):
-            self.flush()
-        if tag in ("ol", "ul") and self.lists:
-            self.lists.pop()
-        elif tag == "tr" and self.row is not None:
-            if self.table is not None:
-                self.table.append(self.row)
-            self.row = None
-        elif tag == "table" and self.table is not None:
-            self.blocks += _table_sentences(self.table)
-            self.table = None
-
-    def handle_data(self, data):
-        if not self.skip:
-            self.buf.append(data)
-
-
-def _table_sentences(rows: list[list[str]]) -> list[tuple[str, bool]]:
-    """A header row and body rows as sentences: each row's first cell, then ``Header: cell.`` for
-    the others (``Phí: tám nghìn đồng.``); a two-column table without a first-column header reads
-    ``Key: value.``."""
-    if not rows:
-        return []
-    head, body = rows[0], rows[1:] or [rows[0]]
-    out = []
-    for row in body:
-        parts = [row[0]] if row else []
-        for label, cell in zip(head[1:], row[1:]):
-            parts.append(f"{label.rstrip(':')}: {cell}" if label else cell)
-        out.append((" ".join(_sentence_end(p) for p in parts if p), False))
-    return out
 
 
 def _sentence_end(text: str) -> str:
@@ -362,27 +305,42 @@ def _sentence_end(text: str) -> str:
     return text if not text or _END.search(text) else text + "."
 
 
+def _line_sentence(line: str, options: SpokenOptions) -> str:
+    """One line of the plain text as a sentence: ``1. Nộp`` "Bước một, Nộp."; ``- item``
+    "item."; a table row's first cell and each ``header: value`` its own sentence."""
+    indented = line[:1].isspace()
+    line = line.strip()
+    step = _STEP.fullmatch(line)
+    if step and not indented:
+        line = f"Bước {sn.number_words(int(step[1]), options.hundred_zero)}, {step[2]}"
+    elif step:
+        line = step[2]  # a nested numbered list: its items as sentences
+    elif item := _ITEM.fullmatch(line):
+        head, row, rest = item[1].partition(" — ")  # a table row: "first cell — header: value; ..."
+        parts = [head] + (_ROW_PAIR.split(rest) if row else [])
+        line = " ".join(_sentence_end(p) for p in parts)
+    return _sentence_end(normalise(line, options))
+
+
 def script_of(markdown_body: str, title: str, options: SpokenOptions) -> str:
-    """A post as the script an announcer reads: the title, then one paragraph per block, each
-    normalised and ending with a full stop. No links (a block that had one is followed by ``Chi
-    tiết xem tại <portal>.``), no images, no code, no markup; numbered items become ``Bước một,
-    ...``, bullets and headings sentences, a table one sentence per row."""
+    """A post as the script an announcer reads: the title, then one paragraph per sentence line
+    (a paragraph, a step, an item, a table row), each normalised and ending with a full stop. No
+    links (a block that had one is followed by ``Chi tiết xem tại <portal>.``), no images, no
+    code, no markup; numbered items become ``Bước một, ...``."""
+    from pipeline.plaintext import to_text
     from pipeline.render import new_markdown  # the one Markdown converter of posts
 
-    parser = _Sentences()
-    parser.feed(new_markdown().convert(nfc(markdown_body)))
-    parser.close()
-    parser.flush()
+    html = new_markdown().convert(nfc(markdown_body).replace(_LINK_END, ""))
     pointer = _sentence_end(f"Chi tiết xem tại {options.portal_name}")
     out = [_sentence_end(normalise(title, options))] if title.strip() else []
-    for text, link in parser.blocks:
-        link = link or bool(_URL.search(text))
-        said = _sentence_end(normalise(text, options))
-        if said:
-            out.append(said)
-        if link and out and out[-1] != pointer:
+    for block in to_text(_A_END.sub(_LINK_END + "</a>", html)).split("\n\n"):
+        for line in block.split("\n"):
+            said = _line_sentence(line.replace(_LINK_END, ""), options)
+            if said.strip("."):
+                out.append(said)
+        if _LINK_END in block and out[-1:] != [pointer]:
             out.append(pointer)
-    return "\n\n".join(p for p in out if p)
+    return "\n\n".join(out)
 
 
 def reading_seconds(script: str, words_per_minute: int = WORDS_PER_MINUTE,
