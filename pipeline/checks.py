@@ -65,7 +65,19 @@ def check_post(post: Post, cfg) -> list[Problem]:
     out.extend(_approval(post, cfg))
     out.extend(check_html(post, cfg))
     out.extend(check_control(post))
+    out.extend(check_placeholders(post))
     return out
+
+
+def check_placeholders(post: Post) -> list[Problem]:
+    """On a ready post, an error at every ``[Viết ở đây: ...]`` that ``loa new`` wrote and nobody
+    replaced (:func:`pipeline.scaffold.placeholders`); a draft may keep them."""
+    if post.status != "ready" or "[" not in post.body and "ở đây" not in post.body and "here" not in post.body:
+        return []
+    from pipeline.scaffold import placeholders
+
+    return [_p(post, post.body_line + i, "post.placeholder", col=col, text=found)
+            for i, col, found in placeholders(post.body)]
 
 
 def _approval(post: Post, cfg) -> list[Problem]:

@@ -47,8 +47,11 @@ def new(args) -> int:
         "summary": "",
     }
     from pipeline.approval import render_key
+    from pipeline.scaffold import body
 
-    text = "---\n" + "".join(line + "\n" for k, v in front.items() for line in render_key(k, v)) + "---\n\n" + msg("new.placeholder", lang) + "\n"
+    # the sections the type needs, with [Viết ở đây: ...] to replace (an error on a ready post)
+    text = ("---\n" + "".join(line + "\n" for k, v in front.items() for line in render_key(k, v)) + "---\n\n"
+            + body(args.type, lang, cfg.language))
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "x", encoding="utf-8") as fh:  # "x": refuse to overwrite, even in a race
         fh.write(text)
