@@ -294,6 +294,7 @@ def _roman(m: re.Match, hz: str) -> str:
 
 _LINK_END = "\ue000"
 _A_END = re.compile(r"</a\s*>", re.I)
+_PRE = re.compile(r"<pre\b.*?</pre\s*>", re.I | re.S)  # code: nothing an announcer can read
 _STEP = re.compile(r"(\d{1,9})\.\s+(.*)")
 _ITEM = re.compile(r"[-•]\s+(.*)")
 _ROW_PAIR = re.compile(r";\s+(?=[^;:]{1,60}:\s)")   # "; Căn cứ: ..." starts a new sentence
@@ -326,14 +327,15 @@ def script_of(markdown_body: str, title: str, options: SpokenOptions) -> str:
     """A post as the script an announcer reads: the title, then one paragraph per sentence line
     (a paragraph, a step, an item, a table row), each normalised and ending with a full stop. No
     links (a block that had one is followed by ``Chi tiết xem tại <portal>.``), no images, no
-    code, no markup; numbered items become ``Bước một, ...``."""
+    code blocks, no markup; numbered items become ``Bước một, ...``."""
     from pipeline.plaintext import to_text
     from pipeline.render import new_markdown  # the one Markdown converter of posts
 
     html = new_markdown().convert(nfc(markdown_body).replace(_LINK_END, ""))
-    pointer = _sentence_end(f"Chi tiết xem tại {options.portal_name}")
+    html = _A_END.sub(_LINK_END + "</a>", _PRE.sub("", html))
+    pointer = _sentence_end(normalise(f"Chi tiết xem tại {options.portal_name}", options))
     out = [_sentence_end(normalise(title, options))] if title.strip() else []
-    for block in to_text(_A_END.sub(_LINK_END + "</a>", html)).split("\n\n"):
+    for block in to_text(html).split("\n\n"):
         for line in block.split("\n"):
             said = _line_sentence(line.replace(_LINK_END, ""), options)
             if said.strip("."):
