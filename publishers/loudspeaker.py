@@ -137,11 +137,13 @@ class LoudspeakerPublisher(Publisher):
         audio, missing = self._audio(rendering.body, base)
         docx = self._docx(rendering, base, station) if self.opts["docx"] else None
         manifest = self._manifest(rendering, info, station, key, audio, missing, docx)
+        # the drop folder is whole before the push: a push found by lookup after a crash has its files
+        write_atomic(base.with_suffix(".json"), json.dumps(manifest, ensure_ascii=False, indent=2))
+        self._bulletin(folder, station, info)
         pushed = self._push(manifest, key) if self.push else None
         if pushed is not None:
             manifest["push_id"] = pushed.remote_id
-        write_atomic(base.with_suffix(".json"), json.dumps(manifest, ensure_ascii=False, indent=2))
-        self._bulletin(folder, station, info)
+            write_atomic(base.with_suffix(".json"), json.dumps(manifest, ensure_ascii=False, indent=2))
         return PublishResult(pushed.remote_id if pushed else f"{station.id}/{folder.name}/{base.name}",
                              pushed.remote_url if pushed else str(base.with_suffix(".json")),
                              {"station": station.id, "slot": manifest["slot"], "seconds": manifest["duration_seconds"]
