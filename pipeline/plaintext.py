@@ -111,12 +111,13 @@ class _Writer:
         if text.isspace():  # between tags: a space at most (a soft line break inside text stays one)
             self._want(_SPACE)
             return
-        for i, line in enumerate(text.split("\n")):
+        for i, line in enumerate(text.split("\n") if "\n" in text else (text,)):
             if i:
                 self._want(_LINE)
             if not line:
                 continue
-            line = _WS.sub(" ", line)
+            if "  " in line or "\t" in line or "\r" in line or "\f" in line or "\v" in line:  # cheaper than the sub
+                line = _WS.sub(" ", line)
             if line[0] == " ":
                 self._want(_SPACE)
             words = line.strip(" ")
@@ -153,7 +154,7 @@ class _Writer:
             if not rows:
                 rows.append([])
             rows[-1].append([tag == "th", []])
-        elif rows and rows[-1]:  # a block, a list item or a line break inside a cell
+        elif rows and rows[-1] and (tag in BLOCK or tag in ("li", "br", "ul", "ol")):  # a break inside a cell
             rows[-1][-1][1].append(" ")
 
     def _table_end(self, tag: str) -> None:
@@ -239,6 +240,9 @@ class _Parser(HTMLParser):
 _FAST_TAG = re.compile(r'<(?:/([a-zA-Z][a-zA-Z0-9]*)\s*|([a-zA-Z][a-zA-Z0-9]*)'
                        r'((?:\s+[a-zA-Z_:][-a-zA-Z0-9_:.]*(?:\s*=\s*"[^"<>]*")?)*)\s*(/?))>')
 _SLOW_ONLY = re.compile(r"<[!?]|<\s*/?\s*(?:script|style)", re.I)
+#: Tags that change nothing in the text (:class:`_Writer` ignores them): the fast reading skips them.
+_INLINE = frozenset({"a", "strong", "em", "b", "i", "u", "s", "code", "span", "img", "sup", "sub", "mark", "small",
+                     "abbr", "cite", "q", "kbd", "del", "ins"})
 
 
 def _read_fast(fragment: str, w: _Writer) -> bool:
@@ -249,23 +253,27 @@ def _read_fast(fragment: str, w: _Writer) -> bool:
     for data in pieces[::5]:
         if "<" in data or ">" in data:
             return False
-    unescape = html.unescape
+    unescape, on_data, on_start, on_end = html.unescape, w.data, w.start, w.end
     for i in range(0, len(pieces) - 1, 5):
         data = pieces[i]
         if data:
-            w.data(unescape(data) if "&" in data else data)
+            on_data(unescape(data) if "&" in data else data)
         end_tag, tag = pieces[i + 1], pieces[i + 2]
         if end_tag is not None:
-            w.end(end_tag.lower())
+            end_tag = end_tag.lower()
+            if end_tag not in _INLINE:
+                on_end(end_tag)
             continue
         tag = tag.lower()
+        if tag in _INLINE:
+            continue
         attrs = pieces[i + 3] or ""
-        w.start(tag, unescape(attrs) if "&" in attrs else attrs)
+        on_start(tag, unescape(attrs) if "&" in attrs else attrs)
         if pieces[i + 4]:  # <p/>: HTMLParser calls the start then the end handler
-            w.end(tag)
+            on_end(tag)
     last = pieces[-1]
     if last:
-        w.data(unescape(last) if "&" in last else last)
+        on_data(unescape(last) if "&" in last else last)
     return True
 
 
