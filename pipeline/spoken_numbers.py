@@ -17,7 +17,9 @@ Pure functions. The rules (docs/loudspeaker.md, "Script"):
 from __future__ import annotations
 
 DIGITS = ("không", "một", "hai", "ba", "bốn", "năm", "sáu", "bảy", "tám", "chín")
-SCALES = ("", "nghìn", "triệu")
+#: the words of the groups of three digits below a billion, and of a billion (docs/loudspeaker.md)
+SCALES = ("triệu", "nghìn", "")
+BILLION = "tỷ"
 HUNDRED_ZERO = ("linh", "lẻ")
 #: ordinals that differ from the cardinal: ``thứ nhất``, ``thứ tư`` (``thứ hai`` is the cardinal)
 ORDINALS = {1: "nhất", 4: "tư"}
@@ -59,9 +61,9 @@ def _words(n: int, *, full: bool, hundred_zero: str) -> list[str]:
     billions, rest = divmod(n, 1_000_000_000)
     words: list[str] = []
     if billions:
-        words = _words(billions, full=full, hundred_zero=hundred_zero) + ["tỷ"]
+        words = _words(billions, full=full, hundred_zero=hundred_zero) + [BILLION]
     groups = [(rest // 1_000_000) % 1000, (rest // 1000) % 1000, rest % 1000]
-    for scale, value in zip(("triệu", "nghìn", ""), groups):
+    for scale, value in zip(SCALES, groups):
         if value:
             words += _group(value, full=full or bool(words), hundred_zero=hundred_zero)
             words += [scale] if scale else []
