@@ -41,7 +41,8 @@ D = bulletin.DEFAULTS
 
 
 class LoudspeakerPublisher(Publisher):
-    """Ward loudspeaker stations. Key ``loudspeaker``."""
+    """Ward loudspeaker stations (docs/loudspeaker.md). Key ``loudspeaker``; each station a table
+    under ``stations`` with its wards, slots and minutes."""
 
     type = "loudspeaker"
     family = "loudspeaker"
@@ -58,8 +59,8 @@ class LoudspeakerPublisher(Publisher):
         OptionSpec("minutes", (int, float), default=D["minutes"], doc="Longest bulletin of a slot, in minutes."),
         OptionSpec("lead", str, default=D["lead"], doc="How long before a slot its bulletin is composed and delivered."),
         OptionSpec("repeat", dict, default=D["repeat"], doc="Per post type: `{ times = 3, days = 3 }` (at most that many "
-                   "broadcasts over that many days from publication); a type not named is broadcast once."),
-        OptionSpec("wpm", int, default=D["wpm"], doc="Reading rate in words per minute: the estimate and eSpeak NG's `-s`."),
+                   "broadcasts over that many days from the first); a type not named is broadcast once."),
+        OptionSpec("wpm", int, default=D["wpm"], doc="Reading rate in Vietnamese syllables a minute: the estimate, and eSpeak NG's `-s` (wpm / 1.27)."),
         OptionSpec("reserve_seconds", (int, float), default=D["reserve_seconds"], doc="Seconds of each slot kept for the opening and closing formulas."),
         OptionSpec("max_wait", str, default=D["max_wait"], doc="A post that found no room in any bulletin this long after publication is no longer broadcast."),
         OptionSpec("emergency_within", str, default=D["emergency_within"], doc="An emergency post older than this is no longer broadcast at once."),
