@@ -6,7 +6,7 @@ What a reader of the channel sees (docs/channels.md, "The post's text on plain-t
 - paragraphs, headings, quotes: blocks separated by a blank line;
 - lists: one line per item, ``1.`` ``2.`` ... for an ordered list, starting from the number the
   author wrote (``<ol start="3">``), ``- `` for an unordered one; a nested list is indented three
-  spaces per level; a list stays one block (no blank line between its items);
+  spaces per level (six levels at most); a list stays one block (no blank line between its items);
 - tables: one line per row. A two-column table reads ``label: value`` (``Phí: 8.000 đồng``), every
   row, the header row too (a two-column table is most often a list of pairs). A wider table reads
   ``- first cell — header2: value2; header3: value3`` per body row (the first column names the row;
@@ -28,6 +28,7 @@ from html.parser import HTMLParser
 BLOCK = frozenset({"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "figure", "figcaption",
                    "aside", "section", "article", "header", "footer", "dl", "dt", "dd", "hr", "address"})
 INDENT = "   "  # one level of a nested list
+MAX_LEVELS = 6  # deeper lists are indented as the sixth level: hostile nesting cannot make the text quadratic
 _SPACE, _LINE, _BLANK = 1, 2, 3  # separators waiting for the next text, weakest first
 _WS = re.compile(r"[ \t\r\f\v]+")
 _START = re.compile(r'\bstart\s*=\s*"?\s*(-?\d{1,9})', re.I)
@@ -58,7 +59,7 @@ class _Writer:
         if self.out:
             if self.pending >= _LINE:
                 self.out.append("\n\n" if self.pending == _BLANK else "\n")
-                self.out.append(INDENT * self.items if indent is None else indent)
+                self.out.append(INDENT * min(self.items, MAX_LEVELS) if indent is None else indent)
             elif self.pending == _SPACE and not self.line_start:
                 self.out.append(" ")
         elif indent:
@@ -135,7 +136,7 @@ class _Writer:
         marker = f"{frame[1]}. " if frame[0] else "- "
         frame[1] += 1
         self._want(_LINE)
-        self._emit(marker, INDENT * (len(self.lists) - 1))
+        self._emit(marker, INDENT * min(len(self.lists) - 1, MAX_LEVELS))
         self.items = len(self.lists)
         self.line_start = True
 

@@ -171,3 +171,10 @@ def test_the_portal_keeps_the_number_the_author_wrote(tmp_path):
     renderer = Renderer(cfg)
     assert '<ol start="3">' in renderer.article_html(p)  # kept by the sanitiser too
     assert "3. Ký nhận\n4. Lưu mã" in renderer.render(p, "zalo").body
+
+
+def test_hostile_nesting_stays_linear():
+    depth = 3000
+    text = to_text("<ul><li>x" * depth + "</li></ul>" * depth)
+    assert text.count("\n") == depth - 1 and len(text) < depth * 30
+    assert text.split("\n")[-1] == "                  - x"  # the sixth level, not the 3000th
