@@ -52,7 +52,7 @@ PAGE_KEYS = ".loa-site-pages.json"
 _CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 _EMAIL = re.compile(r"[^@\s<>\"]+@[^@\s<>\"]+\.[a-z]{2,}", re.I)
 _PHONE = re.compile(r"\+?[0-9][0-9 .()-]{5,24}")
-_EMBLEM = re.compile(r"(?:https://\S+|[^\s:]+)\.(?:png|svg|jpe?g|webp|gif)", re.I)
+_EMBLEM = re.compile(r"(?:https://\S+|[^\s:]+)\.(?:png|jpe?g|webp|gif)", re.I)
 #: The legal footer of a government e-portal (Decree 42/2022/NĐ-CP and Decree 72/2013/NĐ-CP, art. 20):
 #: option -> what the footer calls it.
 LEGAL = {"owner": "cơ quan chủ quản", "responsible": "người chịu trách nhiệm chính", "licence": "giấy phép",
@@ -74,7 +74,7 @@ def _check_phone(value):
 
 def _check_emblem(value):
     return None if _EMBLEM.fullmatch(value) and ".." not in value.split("/") else (
-        f"{value!r} is not an image file relative to config.toml or an https:// address (png, svg, jpg, webp, gif)")
+        f"{value!r} is not an image file relative to config.toml or an https:// address (png, jpg, webp, gif; no SVG, which can carry scripts)")
 
 
 _check_email.describes = "an e-mail address"
@@ -121,6 +121,9 @@ class StaticSitePublisher(Publisher):
         if self._layout is None:
             info = {k: strip_controls(str(self.opts.get(k) or "")) for k in ("parent", *LEGAL, "notice")}
             emblem = self.opts.get("emblem") or ""
+            if emblem and not emblem.startswith("https://") and not (self.root / emblem).is_file():
+                log.warning("%s: the emblem %s is not there; the header shows the name alone", self.name, self.root / emblem)
+                emblem = ""
             info["emblem"] = emblem if emblem.startswith("https://") else (
                 "emblem" + Path(emblem).suffix.lower() if emblem else "")
             self._layout = pages.Layout(self.root, self.site_name, info, self.tz)
@@ -220,6 +223,9 @@ class StaticSitePublisher(Publisher):
         except PermanentPublishError as exc:
             return ChannelHealth(self.name, False, (exc.reason, exc.hint))
         lines = [f"writes the portal as a static site to {self.out}"]
+        emblem = self.opts.get("emblem") or ""
+        if emblem and not emblem.startswith("https://") and not (self.root / emblem).is_file():
+            lines.append(f"the emblem {self.root / emblem} is not there: the header shows the name alone")
         missing = [label for key, label in LEGAL.items() if key != "licence" and not self.opts.get(key)]
         if missing:
             lines.append(f"the footer lacks what a government portal must show: {', '.join(missing)} "
@@ -416,15 +422,15 @@ class StaticSitePublisher(Publisher):
         for name in ("site.css", "search.js"):
             text = pages.asset(name, self.root)
             self._put(keys, name, hashlib.blake2b(text.encode(), digest_size=12).hexdigest(), text)
-        emblem = self.opts.get("emblem") or ""
+        emblem = self.layout.info["emblem"]
         if emblem and not emblem.startswith("https://"):
-            src = self.root / emblem
+            src = self.root / self.opts["emblem"]
             try:
                 data = src.read_bytes()
             except OSError as exc:
-                raise self._held(None, f"the emblem {src} cannot be read ({exc.strerror})",
-                                 f"correct emblem in [channels.{self.name}] of config.toml") from None
-            rel = "emblem" + src.suffix.lower()
+                log.warning("%s: the emblem %s cannot be read (%s)", self.name, src, exc.strerror)
+                return
+            rel = emblem
             key = hashlib.blake2b(data, digest_size=12).hexdigest()
             if self._before.get(rel) != key or not self._file(rel).exists():
                 _atomic(self._file(rel), lambda fh: fh.write(data))
