@@ -258,7 +258,7 @@ type = "static_site"
     (root / "site" / MANIFEST).write_text("{ not json")
     (root / "content/news/p3.md").write_text(post(id="p3", title="Bài số 3", publish_at="2024-03-25 10:00"))
     capsys.readouterr()
-    assert main(["publish", "--now", "2024-03-25 11:00"]) == 1
+    assert main(["--lang", "en", "publish", "--now", "2024-03-25 11:00"]) == 1
     assert "HELD" in capsys.readouterr().out
     assert "Bài số 3" not in (root / "site/index.html").read_text() and "Bài số 1" in (root / "site/index.html").read_text()
     assert main(["--lang", "en", "site", "rebuild"]) == 0
