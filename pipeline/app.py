@@ -34,6 +34,7 @@ from pipeline import paths
 from pipeline import plan as planmod
 from pipeline.content import PostCache
 from pipeline.errors import LedgerUnavailable, UsageError
+from pipeline.messages import Detail  # a user error is its English text (logs) and its code (loa speaks vi/en)
 from pipeline.ledger import open_ledger
 from pipeline.models import Post, Problem, Severity
 
@@ -294,8 +295,7 @@ class Session:
     def publish(self, now: datetime | None = None, *, dry_run: bool = False, only_channel: str | None = None,
                 only_post: str | None = None):
         """One publishing pass (``loa publish``, one daemon tick): plan, then send what is due."""
-        if only_channel and only_channel not in self.cfg.channels:
-            raise UsageError(f"unknown channel {only_channel!r}; expected one of: {', '.join(self.cfg.channels)}")
+        self._known_channel(only_channel)
         now = now or self.clock()
         content = self.content()
         p = self.plan(now, only_channel=only_channel, only_post=only_post, content=content)
@@ -313,12 +313,11 @@ class Session:
         history never goes out of order; it holds the daemon lock (no daemon may run meanwhile)."""
         real = self.clock()
         if until > real:
-            raise UsageError(f"--replay-until {until.isoformat()} is in the future; replay only into the past")
+            raise UsageError(Detail("replay.future", until=until.isoformat()))
         lg = self.ledger
         last = max((t for t in (lg.last_sent_at(n) for n in self.cfg.channels) if t is not None), default=None)
         if last is not None and until <= last:
-            raise UsageError(f"the ledger already holds publications up to {last.isoformat()}; a replay only "
-                             f"continues after them")
+            raise UsageError(Detail("replay.before-last", last=last.isoformat()))
         times = sorted({p.publish_at for p in self.content().posts if p.publish_at is not None
                         and p.publish_at <= until and (last is None or p.publish_at > last)} | {until})
         total, clock, lock = None, self.clock, self.ledger_factory()
@@ -435,7 +434,7 @@ class Session:
 
     def _known_channel(self, channel: str | None) -> None:
         if channel and channel not in self.cfg.channels:
-            raise UsageError(f"unknown channel {channel!r}; expected one of: {', '.join(self.cfg.channels)}")
+            raise UsageError(Detail("cli.unknown-channel", value=repr(channel), choices=", ".join(self.cfg.channels)))
 
     def rebuild_site(self, channel: str | None = None) -> "SiteRebuild":
         """``loa site rebuild``: a static site whose manifest was lost or damaged (the channel is
@@ -449,7 +448,7 @@ class Session:
         name = channel or next((n for n, c in self.cfg.channels.items() if c.type == "static_site"), None)
         ch = self.cfg.channels.get(name) if name else None
         if ch is None or ch.type != "static_site":
-            raise UsageError(f"{channel or 'no channel'}: loa site rebuild needs a static_site channel")
+            raise UsageError(Detail("site.needs-static", channel=channel or "-"))
         now = self.clock()
         pub = (self.publisher_factory or self.publisher)(ch, self.ledger)
         try:
@@ -743,21 +742,60 @@ class Session:
         return ingest([dict(f) for f in self.cfg.feeds], content_dir=self.cfg.content_dir,
                       state=self.ledger.ingest_state(lambda: now), now=now, site_tz=self.cfg.tz, dry_run=dry_run)
 
-    def report(self, key: str, *, unit: str | None = None, as_of: datetime | None = None, now: datetime | None = None):
-        """The report of period ``key`` (``2024-Q1``), for one unit or all."""
+    def report(self, key: str, *, unit: str | None = None, as_of: datetime | None = None, now: datetime | None = None,
+               narrative: bool = True):
+        """The report of period ``key`` (``2024-Q1``), for one unit or all: the figures, the issuing
+        organisation at the report's date and (unless ``narrative`` is false) the officials' own
+        sections from :meth:`narrative_path`."""
         from pipeline.activities import read_activities
-        from pipeline.report import build_report, parse_period
+        from pipeline.report import build_report, inputs_from_config, parse_period
+        from pipeline.report.narrative import read_narrative
 
-        cfg, rep = self.cfg, self.cfg.report
-        period = parse_period(key, mode=rep.periods, tz=cfg.tz)
+        cfg = self.cfg
+        period = parse_period(key, mode=cfg.report.periods, tz=cfg.tz)
+        now = (now or self.clock()).astimezone(cfg.tz)
         activities, _problems = read_activities(cfg.content_dir, set(cfg.units), tz=cfg.tz)
-        org = {"name_lines": list(cfg.org_lines), "place": cfg.org_place, "signer_lines": list(rep.signer_lines),
-               "signer_name": rep.signer_name, "recipients": list(rep.recipients), "number_symbol": rep.number_symbol}
-        labels = {"channels": {n: c.label for n, c in cfg.channels.items()},
-                  "types": {t: c.label for t, c in cfg.types.items()}, "topics": dict(cfg.topics)}
-        return build_report(self.ledger, period, units=list(cfg.units.values()), unit_filter=unit,
-                            targets=dict(rep.targets), activities=activities, org=org, as_of=as_of, tz=cfg.tz,
-                            now=now, labels=labels)
+        inputs = inputs_from_config(cfg, day=now.date(), unit=unit)
+        path = self.narrative_path(key, unit=unit)
+        sections = read_narrative(path, paths.display(path, cfg.root)) if narrative else {}
+        report = build_report(self.ledger, period, unit_filter=unit, activities=activities, as_of=as_of, now=now,
+                              narrative=sections, **inputs)
+        return self._with_grassroots(report, period, as_of, unit)
+
+    def _with_grassroots(self, report, period, as_of: datetime | None, unit: str | None):
+        """The report with its loudspeaker section (pipeline/report/grassroots.py), when a
+        loudspeaker channel is configured."""
+        import dataclasses
+
+        from pipeline.report.grassroots import grassroots, stations_of
+
+        names = stations_of(self.cfg, unit)
+        if not names:
+            return report
+        rows = grassroots(self.ledger, period, as_of=as_of, names=names, stations=set(names) if unit else None)
+        return dataclasses.replace(report, grassroots=rows)
+
+    def narrative_path(self, key: str, *, unit: str | None = None) -> Path:
+        """The officials' own sections of a report: ``narrative/2024-Q1.md`` (``[report] narrative_dir``),
+        ``narrative/2024-Q1-phuong-1.md`` for a unit report."""
+        from pipeline.report import report_path
+
+        return report_path(self.cfg.report.narrative_dir or self.cfg.root / "narrative", key, "md", unit=unit)
+
+    def draft_narrative(self, key: str, *, unit: str | None = None, force: bool = False,
+                        now: datetime | None = None) -> Path:
+        """Write a first draft of the report's own sections from its figures; an existing file is
+        kept unless ``force`` (it holds an official's words). Returns the file."""
+        from pipeline.messages import text
+        from pipeline.report.narrative import draft_narrative
+
+        path = self.narrative_path(key, unit=unit)
+        if (path.exists() or path.is_symlink()) and not force:
+            raise UsageError(text("report.narrative-exists", file=paths.display(path, self.cfg.root)))
+        rep = self.report(key, unit=unit, now=now, narrative=False)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        paths.write_atomic(path, draft_narrative(rep))
+        return path
 
     def write_report(self, key: str, formats: list[str], out_dir: Path | None = None, *, unit: str | None = None,
                      as_of: datetime | None = None, now: datetime | None = None):

@@ -136,6 +136,15 @@ def _hosts(value: Any) -> str | None:
     return None
 
 
+def _label(value: Any) -> str | None:
+    """A channel's report label: printed in a document for signature, so plain, short text."""
+    if isinstance(value, str) and (not value.strip() or len(value) > 80
+                                   or any(ord(ch) < 32 or 0x7f <= ord(ch) < 0xa0 or 0x202a <= ord(ch) <= 0x202e
+                                          or 0x2066 <= ord(ch) <= 0x2069 for ch in value)):
+        return Detail("config.bad-label", value=repr(value))
+    return None
+
+
 DATE = (_dt.date,)
 DATETIME = (_dt.datetime, _dt.date)
 
@@ -146,6 +155,20 @@ UNIT = Section((
     Key("valid_from", DATE, check=_date_only, doc="First day the unit exists (TOML date). Empty = always existed."),
     Key("valid_to", DATE, check=_date_only, doc="Last day the unit exists (TOML date). Empty = still exists."),
     Key("successor", str, doc="Id of the unit that took over after `valid_to` (merger or rename)."),
+    Key("parent", str, doc="The unit's parent body, the first header line of its own report (`--unit`); default: the issuing organisation's name at the report's date."),
+    Key("name_lines", list, item_type=str, doc="Header lines of the unit's own report (`--unit`), as on its documents (`[\"ỦY BAN NHÂN DÂN\", \"PHƯỜNG VŨNG TÀU\"]`); default: the parent, then the unit's name."),
+    Key("number_symbol", str, doc="Symbol after the number on the unit's own report (`BC-UBND`); default: `[report] number_symbol`."),
+))
+
+ORG_ENTRY = Section((
+    Key("valid_from", DATE, required=True, check=_date_only, doc="First day this organisation issues the reports (TOML date)."),
+    Key("valid_to", DATE, check=_date_only, doc="Last day (TOML date). Empty = still issues them."),
+    Key("name_lines", list, required=True, item_type=str, doc="Agency name lines as on its documents."),
+    Key("place", str, required=True, doc="Place name for its date line."),
+    Key("number_symbol", str, doc="Symbol after the number; default: `[report] number_symbol`."),
+    Key("signer_lines", list, item_type=str, doc="Its signature block lines; default: `[report] signer_lines`."),
+    Key("signer_name", str, doc="Its signer; default: `[report] signer_name`."),
+    Key("recipients", list, item_type=str, doc="Its `Nơi nhận:` lines; default: `[report] recipients`."),
 ))
 
 CONTENT_TYPE = Key("<type>", section=Section((
@@ -156,7 +179,7 @@ CONTENT_TYPE = Key("<type>", section=Section((
 CHANNEL_COMMON = (
     Key("type", str, required=True, doc="Publisher registry key: static_site, wordpress, facebook, zalo, telegram, mastodon."),
     Key("enabled", bool, default=True, doc="A disabled channel is rendered and previewed but never sent to."),
-    Key("label", str, doc="Name shown in previews and reports."),
+    Key("label", str, check=_label, doc="Name shown in previews and reports (`Trang Facebook`); default in reports: the Vietnamese name of the channel type (`Cổng Thông tin điện tử`, `Trang Facebook`, `Zalo OA`, `Telegram`, `Mastodon`)."),
     Key("max_lateness", str, duration=True, none_word=True, min="0s", max="3650d",
         doc="A post whose time passed longer ago than this is skipped, not sent (default 24h for social channels, none for the portal; \"none\" = unlimited)."),
     Key("min_interval", str, default="0s", duration=True, min="0s", max="30d", doc="Least time between two new items on this channel (e.g. \"10m\")."),
@@ -199,6 +222,7 @@ REPORT = Section((
     Key("recipients", list, default=["Sở Nội vụ;", "Lưu: VT, NV."], item_type=str, doc="`Nơi nhận:` lines."),
     Key("targets", dict, default={}, doc="Minimum items per quarter: `[report.targets.<unit kind or unit id>] <channel> = N`."),
     Key("send_hour", int, default=7, min=0, max=23, doc="Hour (site zone) on the morning after a cut-off when `loa run` writes the report."),
+    Key("narrative_dir", str, default="narrative", doc="Folder of the officials' own sections, one Markdown file per period (`narrative/2024-Q1.md`, `narrative/2024-Q1-phuong-1.md`): đánh giá chung, tồn tại/hạn chế, nguyên nhân, phương hướng, kiến nghị."),
 ))
 
 SCHEMA = Section((
@@ -215,6 +239,8 @@ SCHEMA = Section((
     Key("organization", section=Section((
         Key("name_lines", list, required=True, item_type=str, doc="Agency name lines as on documents (`ỦY BAN NHÂN DÂN`, `THÀNH PHỐ VŨNG TÀU`)."),
         Key("place", str, required=True, doc="Place name for the date line (`Vũng Tàu`)."),
+        Key("valid_to", DATE, check=_date_only, doc="Last day these name lines issue the reports (TOML date), when `history` says who issues them after. Empty = always."),
+        Key("history", section=ORG_ENTRY, many=True, doc="Issuing organisations by date (after a merger): a report dated inside an entry's `valid_from`..`valid_to` carries that entry's header, place and signature block."),
     ))),
     Key("units", section=UNIT, many=True, doc="The units that write content."),
     Key("content", section=Section((

@@ -388,8 +388,10 @@ def test_quarter_counts_respect_cutoffs(ledger):
     ids = {i.post_id for i in report.iter_items()}
     assert {"edge-before-cut", "edge-q1-start", "retracted-later"} <= ids
     assert not {"edge-after-cut", "edge-q4-end"} & ids
+    # each Decree 09 month says its dates, so 15-31 December under "tháng 1" reads as the rule
+    labels = ("Tháng 1 (15/12/2023-14/01/2024)", "Tháng 2 (15/01-14/02)", "Tháng 3 (15/02-14/03)")
     assert report.per_month == tuple(
-        (f"tháng {m}/2024", expected(SPECS, local(2024 if m > 1 else 2023, m - 1 or 12, 15, 0),
+        (labels[m - 1], expected(SPECS, local(2024 if m > 1 else 2023, m - 1 or 12, 15, 0),
                                      local(2024, m, 15, 0))["items"]) for m in (1, 2, 3))
     prev = expected(SPECS, local(2023, 9, 15, 0), local(2023, 12, 15, 0))
     year = expected(SPECS, local(2022, 12, 15, 0), local(2023, 3, 15, 0))
@@ -422,7 +424,15 @@ def test_year_with_merged_units(ledger, tmp_path):
     text = write_report(report, "md", tmp_path / "2025.md").read_text("utf-8")
     # a year's previous period is last year, the same as "cùng kỳ": said once
     assert "So với kỳ trước" not in text and "2. So với cùng kỳ năm trước (năm 2024: " in text
-    assert "Phường 1 |" in text and "chuyển thành/sáp nhập vào Phường Vũng Tàu" in text
+    assert "Phường 1 |" in text and "đến 30/6/2025" in text
+    # the merger is said once, not one note per ward
+    assert text.count("Từ ngày 1/7/2025, Phường 1, Phường 2 hợp nhất thành Phường Vũng Tàu.") == 1
+    assert text.count("Phường 7 chuyển thành Phường Tam Thắng.") == 1 and text.count("Ghi chú về đơn vị") == 1
+    assert text.count("Phòng Văn hóa và Thông tin kết thúc hoạt động từ ngày 1/7/2025.") == 1
+    # the 2024 report, a period before the merger, carries no note of it
+    text_2024 = write_report(report_for(ledger, "2024-Q1"), "md", tmp_path / "q1.md").read_text("utf-8")
+    assert "Ghi chú về đơn vị" not in text_2024 and "30/6/2025" not in text_2024
+    assert "chuyển thành/sáp nhập" not in text
     exp = expected(SPECS, local(2024, 12, 15, 0), local(2025, 12, 15, 0))
     check_totals(report, exp)
     rows = {u.id: u for u in report.units}
@@ -504,8 +514,8 @@ def test_unit_missing_from_config_is_listed_and_counted(factory):
 
 def test_unknown_format(ledger, tmp_path):
     with pytest.raises(UsageError) as err:
-        write_report(report_for(ledger, "2024-Q1"), "pdf", tmp_path / "x.pdf")
-    assert str(err.value) == "unknown report format 'pdf'; expected one of: md, html, docx, xlsx, csv, json"
+        write_report(report_for(ledger, "2024-Q1"), "odt", tmp_path / "x.odt")
+    assert str(err.value) == "unknown report format 'odt'; expected one of: md, html, docx, xlsx, csv, json"
 
 
 # --- every number in every format ------------------------------------------------------------------
@@ -795,7 +805,7 @@ def test_loa_log_csv_writes_a_formula_title_as_text(tmp_path, monkeypatch, capsy
     monkeypatch.chdir(root)
     assert main(["publish", "--now", "2024-03-25 09:00"]) == 0
     capsys.readouterr()
-    assert main(["log", "--format", "csv"]) == 0
+    assert main(["--lang", "en", "log", "--format", "csv"]) == 0  # the English headers; Vietnamese by default
     rows = list(csv.reader(capsys.readouterr().out.splitlines()))
     assert rows[0] == ["published", "channel", "state", "unit", "type", "post_id", "title", "url"]
     assert rows[1][6] == "'" + title

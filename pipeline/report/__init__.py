@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -91,13 +92,15 @@ def write_report(report: Report, fmt: str, out_path: str | Path, *, templates_di
     return out
 
 
-CHANNEL_TYPE_LABELS = {"static_site": "Cổng TTĐT", "wordpress": "Cổng TTĐT", "facebook": "Facebook",
-                       "zalo": "Zalo OA", "telegram": "Telegram", "mastodon": "Mastodon"}
+#: What a report calls a channel whose config gives no ``label``: the name of its type an official writes.
+CHANNEL_TYPE_LABELS = {"static_site": "Cổng Thông tin điện tử", "wordpress": "Cổng Thông tin điện tử",
+                       "facebook": "Trang Facebook", "zalo": "Zalo OA", "telegram": "Telegram", "mastodon": "Mastodon"}
 
 
 def channel_labels(channels) -> dict[str, str]:
     """Report labels of the configured channels: the channel's own ``label`` when it has one, else
-    the usual Vietnamese name of its type (``Cổng TTĐT``), with the channel name when two share a type."""
+    the usual Vietnamese name of its type (``Cổng Thông tin điện tử``), with the channel name when two share
+    a type."""
     types = [ch.type for ch in channels.values()]
     out = {}
     for name, ch in channels.items():
@@ -111,20 +114,43 @@ def channel_labels(channels) -> dict[str, str]:
     return out
 
 
-def inputs_from_config(config) -> dict[str, Any]:
+def issuer(config, day: date, unit: str | None = None) -> dict[str, Any]:
+    """The ``org`` of a report dated ``day``: the organisation in force that day (``[organization]``
+    and its dated ``history``), its signature block and recipients (else ``[report]``'s); for a unit
+    report, that unit's own header (its ``name_lines``, else its parent, by default the organisation's
+    name, then the unit's name) and number symbol."""
+    r = config.report
+    org = config.organization_at(day) if hasattr(config, "organization_at") else None
+    name_lines = list(org.name_lines if org else config.org_lines)
+    out = {"name_lines": name_lines, "place": org.place if org else config.org_place,
+           "signer_lines": list(org.signer_lines if org and org.signer_lines is not None else r.signer_lines),
+           "signer_name": org.signer_name if org and org.signer_name is not None else r.signer_name,
+           "recipients": list(org.recipients if org and org.recipients is not None else r.recipients),
+           "number_symbol": (org.number_symbol if org and org.number_symbol else r.number_symbol) or "BC-UBND",
+           "date": day}
+    u = config.units.get(unit) if unit else None
+    if u is not None:
+        parent = getattr(u, "parent", None) or " ".join(name_lines)
+        out["name_lines"] = list(getattr(u, "name_lines", ()) or (parent, u.name))
+        out["unit_header"] = True
+        out["number_symbol"] = getattr(u, "number_symbol", None) or out["number_symbol"]
+    return out
+
+
+def inputs_from_config(config, *, day: date | None = None, unit: str | None = None) -> dict[str, Any]:
     """The keyword arguments of :func:`build_report` that ``config.toml`` provides: ``units``,
-    ``targets``, ``org``, ``labels`` and ``tz``. The caller adds the ledger, the period
-    (``parse_period(key, mode=config.report["periods"], tz=config.tz)``) and the activities
+    ``targets``, ``org`` (:func:`issuer` at ``day``, default today in the site zone; ``unit`` for a unit
+    report), ``labels`` and ``tz``. The caller adds the ledger, the period
+    (``parse_period(key, mode=config.report.periods, tz=config.tz)``) and the activities
     (:func:`pipeline.activities.read_activities`); ``write_report(..., templates_dir=config.root /
     "templates")`` lets the office's own ``templates/report/`` change the wording."""
     r = config.report
+    day = day or datetime.now(config.tz).date()
     return {
         "units": [{"id": u.id, "name": u.name, "kind": u.kind, "valid_from": u.valid_from,
                    "valid_to": u.valid_to, "successor": u.successor} for u in config.units.values()],
-        "targets": {key: dict(value) for key, value in (r.get("targets") or {}).items()},
-        "org": {"name_lines": list(config.org_lines), "place": config.org_place,
-                "signer_lines": list(r.get("signer_lines") or []), "signer_name": r.get("signer_name") or "",
-                "recipients": list(r.get("recipients") or []), "number_symbol": r.get("number_symbol") or "BC-UBND"},
+        "targets": {key: dict(value) for key, value in (r.targets or {}).items()},
+        "org": issuer(config, day, unit),
         "labels": {"channels": channel_labels(config.channels),
                    "types": {key: t.label for key, t in config.types.items()},
                    "topics": dict(config.topics)},
@@ -132,6 +158,6 @@ def inputs_from_config(config) -> dict[str, Any]:
     }
 
 
-__all__ = ["inputs_from_config", "FORMATS", "ITEMS_LIMIT", "Period", "Report", "UsageError", "build_report", "date_header_vi",
+__all__ = ["inputs_from_config", "issuer", "channel_labels", "FORMATS", "ITEMS_LIMIT", "Period", "Report", "UsageError", "build_report", "date_header_vi",
            "format_change_vi", "format_number_vi", "make_period", "parse_period", "period_ending_before",
            "report_path", "write_report"]

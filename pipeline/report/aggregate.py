@@ -21,13 +21,14 @@ import json
 import logging
 import math
 from collections import defaultdict
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any, Iterable, Iterator, Mapping
 from zoneinfo import ZoneInfo
 
 from pipeline.activities import KINDS
 from pipeline.errors import UsageError
-from pipeline.report.model import (ActivityRow, Comparison, Item, Report, Totals, UnitRow, frozen_map)
+from pipeline.report.model import (ActivityRow, Comparison, Item, Report, Totals, UnitRow, date_short_vi,
+                                   frozen_map)
 from pipeline.report.periods import Period
 
 log = logging.getLogger(__name__)
@@ -345,16 +346,15 @@ def _targets_for(u: dict, targets: Mapping, period: Period) -> dict[str, int]:
 def build_report(ledger, period: Period, *, units: list, unit_filter: str | None = None,
                  targets: Mapping | None = None, activities: Iterable = (), org: Mapping | None = None,
                  as_of: datetime | None = None, tz: ZoneInfo | None = None, now: datetime | None = None,
-                 labels: Mapping | None = None, items_limit: int = ITEMS_LIMIT) -> Report:
+                 labels: Mapping | None = None, items_limit: int = ITEMS_LIMIT,
+                 narrative: Mapping[str, str] | None = None) -> Report:
     """Aggregate the ledger for ``period`` into a :class:`Report`.
 
-    ``units``: dicts (or config ``Unit`` values) with id, name, kind, valid_from, valid_to, successor.
-    ``unit_filter``: a unit id; the report then covers it and the units merged into it (UsageError if
-    unknown). ``targets``: ``{unit kind or id: {channel: minimum items per quarter}}``.
-    ``activities``: :class:`pipeline.models.Activity` values. ``org``: name_lines, place, signer_lines,
-    signer_name, recipients, number_symbol (optional title, date). ``labels``: ``{"channels"|"types"|
-    "topics": {key: label}}``. ``now`` is the generation time (defaults to the clock).
-    The ledger must stay open while the report is written: ``Report.iter_items()`` streams from it.
+    ``units``: dicts (or config ``Unit`` values) with id, name, kind, valid_from, valid_to, successor;
+    ``unit_filter``: a unit id, the report then covers it and the units merged into it. ``targets``:
+    ``{unit kind or id: {channel: minimum per quarter}}``; ``activities``: ``pipeline.models.Activity``;
+    ``org``: :func:`pipeline.report.issuer`; ``labels``: ``{"channels"|"types"|"topics": {key: label}}``;
+    ``narrative``: :func:`pipeline.report.narrative.read_narrative`. Keep the ledger open while writing.
     """
     tz = tz or period.tz
     if as_of is not None and as_of.tzinfo is None:
@@ -378,7 +378,7 @@ def build_report(ledger, period: Period, *, units: list, unit_filter: str | None
         seen |= set(r.targets)
     channel_order = list((labels or {}).get("channels", {}))
     channels = tuple([c for c in channel_order if c in seen] + sorted(seen - set(channel_order)))
-    month_labels = [m.label_vi for m in period.months()]
+    month_labels = [m.month_label_vi for m in period.months()]
     preview, capped = _items_preview(ledger, period, as_of, chosen, names, tz, items_limit) if total else ([], False)
     if not total:
         log.info("Report %s: nothing was published in the period", period.key)
@@ -401,6 +401,7 @@ def build_report(ledger, period: Period, *, units: list, unit_filter: str | None
         activities=tuple(_activities(activities, period, as_of, chosen, names)), items=tuple(preview),
         items_capped=capped, labels=_labels(labels),
         item_source=_item_stream(ledger, period, as_of, chosen, names, tz),
+        succession=succession_notes(unit_list, period, names, chosen), narrative=frozen_map(narrative),
     )
 
 
@@ -480,6 +481,43 @@ def _unit_row(u, status, names, unit_channel, targets, period, prev_unit, year_u
                    by_channel=frozen_map(by_ch), targets=frozen_map(tg), shares=frozen_map(shares),
                    behind=behind, previous=prev_unit.get(uid, 0), year_ago=year_unit.get(uid, 0),
                    retracted=r, corrected=c, failed_open=f)
+
+
+def _near(day: date, period: Period) -> bool:
+    """Whether a unit change on ``day`` (its first day under the new shape) is within the period, the
+    previous one (whose figures the report compares with) or the month after it (a report written
+    just before a merger that takes effect)."""
+    prev = period.previous()
+    return prev.first_day <= day <= period.last_day + timedelta(days=31)
+
+
+def succession_notes(units: list[dict], period: Period, names: Mapping[str, str], chosen=None) -> tuple[str, ...]:
+    """The unit changes (mergers, renames, units that ceased or began) near the period, each said once:
+    the wards that merged into one new ward in one sentence, not one note per ward."""
+    merged: dict[tuple[str, date], list[str]] = defaultdict(list)
+    ended: dict[date, list[str]] = defaultdict(list)
+    started: dict[date, list[str]] = defaultdict(list)
+    has_predecessor = {u.get("successor") for u in units if u.get("successor")}
+    for u in units:
+        if chosen is not None and u["id"] not in chosen:
+            continue
+        vt, vf = u.get("valid_to"), u.get("valid_from")
+        if vt and _near(vt + timedelta(days=1), period):
+            day = vt + timedelta(days=1)
+            (merged[(u["successor"], day)] if u.get("successor") else ended[day]).append(names.get(u["id"], u["id"]))
+        if vf and _near(vf, period) and u["id"] not in has_predecessor:
+            started[vf].append(names.get(u["id"], u["id"]))
+    notes = []
+    for (succ, day), olds in sorted(merged.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        verb = "hợp nhất thành" if len(olds) > 1 else "chuyển thành"
+        notes.append(f"Từ ngày {date_short_vi(day)}, {', '.join(olds)} {verb} {names.get(succ, succ)}.")
+    for day, olds in sorted(ended.items()):
+        notes.append(f"{', '.join(olds)} kết thúc hoạt động từ ngày {date_short_vi(day)}.")
+    for day, news in sorted(started.items()):
+        notes.append(f"{', '.join(news)} bắt đầu hoạt động từ ngày {date_short_vi(day)}.")
+    if notes:
+        notes.append("Số liệu của mỗi đơn vị được tính trong thời gian đơn vị hoạt động.")
+    return tuple(notes)
 
 
 def _activities(activities, period: Period, as_of, chosen, names) -> list[ActivityRow]:

@@ -10,6 +10,7 @@ centred in the top margin from page 2 on.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from pipeline.report.model import Report, date_header_vi
@@ -127,12 +128,15 @@ def _header(doc, ctx) -> None:
     _set_widths(table, [LEFT_COL_MM, right_mm])
     left, right = table.cell(0, 0), table.cell(0, 1)
     first = True
-    for line in ctx["org_lines"]:
+    lines = ctx["org_lines"]
+    for i, line in enumerate(lines):
         p = _cell_paragraph(left) if first else left.add_paragraph()
         first = False
         p.alignment = docx.enum.text.WD_ALIGN_PARAGRAPH.CENTER
         p.paragraph_format.space_after = docx.shared.Pt(0)
-        _run(p, line.upper(), 13, bold=True)
+        # Decree 30: a unit's parent body (cơ quan chủ quản) above it in regular type, the unit in bold
+        parent = ctx["org"].get("unit_header") and i == 0 and len(lines) > 1
+        _run(p, line.upper(), 13, bold=not parent)
     _rule(left, 22, LEFT_COL_MM)
     p = _cell_paragraph(right)
     p.alignment = docx.enum.text.WD_ALIGN_PARAGRAPH.CENTER
@@ -203,6 +207,8 @@ def _data_table(doc, report: Report, name: str, headers: list[str], ctx) -> None
                 sub(sub(r, qn("w:rPr")), qn("w:b"))
             t = sub(r, qn("w:t"), {SPACE: "preserve"})
             t.text = strip_control(cell_text((kind, value)))
+            if name == "items" and t.text.startswith(("http://", "https://")):
+                t.text = url_breaks(t.text)
 
     add([("t", h) for h in heads], True, head=True)
     total_last = name in ("channels", "types", "months", "units", "activities") and rows
@@ -225,6 +231,17 @@ def _column_widths(name: str, heads: list[str]) -> list[float]:
     return [first] + [rest] * middle + ([last] if last else [])
 
 
+#: after these a URL may break; never inside a run of letters or digits (a word of the address)
+_URL_BREAK = re.compile(r"([/.?&=_#])(?=[^/])")
+
+
+def url_breaks(text: str) -> str:
+    """``text`` (URLs) with a zero-width space after each ``/ . ? & = _ #``: Word and LibreOffice
+    then wrap a long address at its punctuation, not in the middle of a word (a hyphen already is a
+    break). The address under the text is unchanged for a reader who types it."""
+    return _URL_BREAK.sub("\\1\u200b", text)
+
+
 def _body(doc, report: Report, text: str, ctx) -> None:
     for raw in text.splitlines():
         line = raw.strip()
@@ -236,6 +253,8 @@ def _body(doc, report: Report, text: str, ctx) -> None:
             name = name.strip()
             headers = [h.strip() for h in heads.split("|")] if heads.strip() else TABLE_HEADERS[name]
             _data_table(doc, report, name, headers, ctx)
+        elif line.startswith("> "):  # an official's paragraph: text as written, never a directive
+            _para(doc, line[2:], BODY_PT, align="justify", after=6, indent_cm=1)
         elif line.startswith("## "):
             _para(doc, line[3:], BODY_PT, bold=True, italic=True, align="justify", before=6, after=3,
                   indent_cm=1).paragraph_format.keep_with_next = True

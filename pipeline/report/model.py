@@ -134,6 +134,19 @@ class UnitRow:
             parts.append("không có trong cấu hình")
         return "; ".join(parts)
 
+    @property
+    def short_note_vi(self) -> str:
+        """The table's "Ghi chú" cell: only when the unit changed inside the period or is listed for
+        its comparison figures; the merger itself is said once under the table (``Report.succession``)."""
+        if self.status == "unknown":
+            return "không có trong cấu hình"
+        parts = []
+        if self.valid_from and self.status in ("started", "partial"):
+            parts.append(f"từ {date_short_vi(self.valid_from)}")
+        if self.valid_to and self.status in ("ended", "partial", "inactive"):
+            parts.append(f"đến {date_short_vi(self.valid_to)}")
+        return "; ".join(parts)
+
 
 @dataclass(frozen=True)
 class ActivityRow:
@@ -181,6 +194,12 @@ class Report:
     items_capped: bool
     labels: Mapping[str, Mapping[str, str]] = field(default_factory=lambda: MappingProxyType({}))
     item_source: Callable[[], Iterator[Item]] | None = field(default=None, compare=False, repr=False)
+    #: unit changes near the period, each said once (:func:`pipeline.report.aggregate.succession_notes`)
+    succession: tuple[str, ...] = ()
+    #: the official's sections by key (``danh_gia``, ``ton_tai``...), from the period's Markdown file
+    narrative: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    #: bulletins and broadcast minutes per loudspeaker station (:mod:`pipeline.report.grassroots`)
+    grassroots: tuple = ()
 
     def iter_items(self) -> Iterator[Item]:
         """Every item of the period, streamed from the ledger (not capped)."""

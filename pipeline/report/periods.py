@@ -90,6 +90,19 @@ class Period:
         return f"tháng {self.index}/{self.year}"
 
     @property
+    def month_label_vi(self) -> str:
+        """A month of a report's per-month table: ``Tháng 2 (15/01-14/02)`` under Decree 09, so items of
+        15-31 January under "tháng 2" read as the rule, not an error; ``Tháng 2`` for calendar months.
+        A span that crosses a year names it (``Tháng 1 (15/12/2023-14/01/2024)``)."""
+        name = f"Tháng {self.index}" if self.kind == "month" else self.label_vi
+        if self.mode != "decree09":
+            return name
+        a, b = self.first_day, self.last_day
+        if a.year == b.year:
+            return f"{name} ({a.day:02d}/{a.month:02d}-{b.day:02d}/{b.month:02d})"
+        return f"{name} ({a.day:02d}/{a.month:02d}/{a.year}-{b.day:02d}/{b.month:02d}/{b.year})"
+
+    @property
     def label_en(self) -> str:
         return {"quarter": f"Q{self.index} {self.year}", "half": f"H{self.index} {self.year}",
                 "9m": f"9 months {self.year}", "year": str(self.year),

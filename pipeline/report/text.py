@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -18,6 +19,7 @@ from pipeline.errors import RenderError
 from pipeline.vietnamese import each_text, strip_control
 from pipeline.report.model import (Item, Report, change_pct, date_header_vi, date_short_vi, format_change_vi,
                                    format_number_vi)
+from pipeline.report.narrative import as_context
 from pipeline.templating import Environment as SandboxedEnvironment  # the office's templates are not trusted
 
 SHIPPED_TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates"
@@ -34,8 +36,29 @@ def template_env(templates_dir: str | Path | None = None, *, autoescape: bool = 
                                trim_blocks=trim_blocks, lstrip_blocks=True, keep_trailing_newline=True)
     env.filters.update(num=format_number_vi, pct=lambda v: format_number_vi(v, percent=True),
                        change=lambda pair: format_change_vi(*pair), dshort=date_short_vi,
-                       dheader=date_header_vi, change_pct=lambda pair: change_pct(*pair))
+                       dheader=date_header_vi, change_pct=lambda pair: change_pct(*pair), roman=roman,
+                       mdtext=md_text)
     return env
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|#!])")
+
+
+def md_text(paragraph: str) -> str:
+    """An official's paragraph as Markdown that shows exactly its text: every character Markdown or
+    HTML would act on behind a backslash; a ``- `` list item stays one."""
+    bullet = paragraph.startswith("- ")
+    body = _MD_SPECIAL.sub(r"\\\1", paragraph[2:] if bullet else paragraph)
+    return ("- " if bullet else "") + body
+
+
+def roman(n: int) -> str:
+    """Section numbers of a Vietnamese report: 1 -> I, 4 -> IV, 9 -> IX (up to 39)."""
+    out = ""
+    for value, numeral in ((10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I")):
+        while n >= value:
+            out, n = out + numeral, n - value
+    return out
 
 
 def context(report: Report, env: jinja2.Environment | None = None) -> dict[str, Any]:
@@ -71,6 +94,8 @@ def context(report: Report, env: jinja2.Environment | None = None) -> dict[str, 
         "items_capped": report.items_capped,
         "as_of": report.as_of.astimezone(p.tz) if report.as_of else None,
         "channel_label": lambda c: lab("channels", c),
+        "succession": list(report.succession),
+        "narrative": as_context(report.narrative),
         "unit_cells": lambda u: [u.by_channel.get(c, 0) for c in report.channels],
     }
 
@@ -115,6 +140,7 @@ def report_json_head(report: Report) -> dict:
                    "corrected": u.corrected, "failed_open": u.failed_open} for u in report.units],
         "activities": [{"unit": a.unit, "unit_name": a.unit_name, "kind": a.kind, "label": a.label,
                         "count": a.count, "entries": a.entries} for a in report.activities],
+        "grassroots": [dict(vars(g)) for g in report.grassroots],  # the loudspeaker stations (report/grassroots.py)
     }
 
 
@@ -265,7 +291,7 @@ def table_rows(report: Report, name: str, items=None) -> list[list[tuple[str, An
         return [[s(m), n(v)] for m, v in report.per_month] + [[s("Tổng"), n(t.items)]]
     if name == "units":
         rows = [[s(u.name)] + [n(u.by_channel.get(c, 0)) for c in report.channels]
-                + [n(u.items), n(u.previous), n(u.year_ago), s(u.note_vi)] for u in report.units]
+                + [n(u.items), n(u.previous), n(u.year_ago), s(u.short_note_vi)] for u in report.units]
         return rows + [[s("Tổng")] + [n(t.by_channel.get(c, 0)) for c in report.channels]
                        + [n(t.items), n(report.previous.items), n(report.year_ago.items), s("")]]
     if name == "targets":

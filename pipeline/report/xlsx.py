@@ -8,9 +8,10 @@ as a string with Excel's quote prefix, never as a formula (:func:`pipeline.repor
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
-from pipeline.report.model import Report, change_pct, date_short_vi
+from pipeline.report.model import Report, change_pct
 from pipeline.report.text import TABLE_HEADERS, expand_headers, formula_like, report_title, table_rows
 from pipeline.vietnamese import strip_control
 
@@ -42,6 +43,21 @@ def _text(ws, value):
     return c
 
 
+DATE_FORMAT, TIME_FORMAT = "dd/mm/yyyy", "dd/mm/yyyy hh:mm"
+
+
+def _date_cell(ws, value, fmt: str):
+    """A real date cell (Excel sorts and filters it as a date) shown the Vietnamese way. Times are the
+    site zone's wall clock: Excel has no zones."""
+    from openpyxl.cell import WriteOnlyCell
+    if isinstance(value, datetime):
+        value = value.replace(tzinfo=None) if fmt == TIME_FORMAT else value.date()
+    c = WriteOnlyCell(ws, value=value)
+    if value is not None:
+        c.number_format = fmt
+    return c
+
+
 def _cell(ws, kind, value):
     from openpyxl.cell import WriteOnlyCell
     if kind == "n":
@@ -55,7 +71,7 @@ def _cell(ws, kind, value):
         c = WriteOnlyCell(ws, value=None if pct is None else round(pct / 100.0, 4))
         c.number_format = "+0.0%;-0.0%;0%"
     elif kind == "d":
-        c = _text(ws, date_short_vi(value))
+        c = _date_cell(ws, value, DATE_FORMAT)
     else:
         c = _text(ws, value)
     return c
@@ -100,12 +116,13 @@ def write_xlsx(report: Report, out_path: Path, templates_dir=None) -> None:
             if written >= EXCEL_MAX_ROWS - 1:
                 break
             values = (_clean(v) for v in (
-                item.date.strftime("%d/%m/%Y %H:%M"), item.post_id, item.unit_name, item.title, item.type,
-                report.label("channels", ch), item.links.get(ch, ""),
-                date_short_vi(item.corrected_at), date_short_vi(item.retracted_at)))
+                item.post_id, item.unit_name, item.title, report.label("types", item.type) if item.type else "",
+                report.label("channels", ch), item.links.get(ch, "")))
             # openpyxl refuses control characters (IllegalCharacterError): a ledger title from
             # before the check existed must not stop the report
-            ws.append([_text(ws, v) if formula_like(v) else v for v in values])  # plain values stream faster
+            ws.append([_date_cell(ws, item.date, TIME_FORMAT)]
+                      + [_text(ws, v) if formula_like(v) else v for v in values]  # plain values stream faster
+                      + [_date_cell(ws, item.corrected_at, DATE_FORMAT), _date_cell(ws, item.retracted_at, DATE_FORMAT)])
             written += 1
         else:
             continue
