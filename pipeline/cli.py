@@ -90,7 +90,9 @@ def _run(parser, args) -> int:
                   + " [config.warning]", file=sys.stderr)
         return exc.exit_code
     except LoaError as exc:
-        print(f"loa: {secrets.redact(str(exc))}", file=sys.stderr)
+        # a message raised as a catalogue Detail is shown in the user's language; any other as it is
+        said = exc.args[0] if len(exc.args) == 1 and isinstance(exc.args[0], str) else str(exc)
+        print(f"loa: {secrets.redact(localized(said, lang_of(args)))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130

@@ -373,3 +373,12 @@ def test_every_word_argparse_shows_a_user_is_in_the_catalogue():
     assert not missing, f"argparse words without a catalogue entry (add them to ARGPARSE_WORDS): {missing}"
     assert all(code in CATALOGUE and CATALOGUE[code][1] == msgid for msgid, code in ARGPARSE_WORDS.items()
                if code != "argparse.expected-n-plural") and text("argparse.usage", "vi") == "cách dùng: "
+
+
+def test_an_application_error_reaches_the_user_in_their_language(tmp_path, monkeypatch, capsys):
+    make_repo(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    assert main(["publish", "--dry-run", "--channel", "nope"]) == 2
+    assert "loa: không có kênh 'nope'; dùng một trong: " in capsys.readouterr().err
+    assert main(["--lang", "en", "publish", "--dry-run", "--channel", "nope"]) == 2
+    assert "loa: unknown channel 'nope'; expected one of: " in capsys.readouterr().err

@@ -124,7 +124,7 @@ def test_replay_publishes_each_post_as_of_its_own_time_for_a_demo_report(tmp_pat
     data = json.loads(next((tmp_path / "rep").glob("*.json")).read_text())
     assert data["totals"]["items"] >= 1
     # history never goes out of order, and never into the future
-    assert main(["publish", "--replay-until", "2024-05-01"]) == 2
+    assert main(["--lang", "en", "publish", "--replay-until", "2024-05-01"]) == 2
     assert "a replay only continues after them" in capsys.readouterr().err
     assert main(["publish", "--replay-until", "2999-01-01"]) == 2
 

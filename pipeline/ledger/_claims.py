@@ -17,6 +17,7 @@ from typing import Any, Mapping
 from pipeline.errors import LedgerError
 from pipeline.ledger._sql import SELECT_PUBLICATIONS, SqlCore, Tx, aware, check_meta, check_states
 from pipeline.ledger.base import ACTIONS, ERROR_KINDS, ClaimLost, Publication
+from pipeline.messages import Detail
 
 _SUCCESS_EVENT = {"create": "success", "update": "update", "retract": "retract"}
 
@@ -186,8 +187,7 @@ class Claims(SqlCore):
         def body(tx: Tx) -> Publication:
             row = self._locked(tx, post_id, channel, "resolve it")
             if row.state != "in_doubt":
-                raise LedgerError(f"{post_id} on {channel} is not in doubt (state {row.state}); "
-                                  f"nothing to resolve")
+                raise LedgerError(Detail("resolve.not-in-doubt", post=post_id, channel=channel, state=row.state))
             changes: dict[str, Any] = {"attempts": 0, "last_error": None, "error_kind": None,
                                        "next_attempt_at": None}
             if published_url is None:
