@@ -276,3 +276,26 @@ def test_push_to_the_information_source_system_once_per_item(tmp_path):
         assert [i["station"] for i in got] == ["p1", "p2"]
         assert got[0]["priority"] == "priority" and got[0]["slot"] == "2024-03-10T17:30:00+07:00"
         assert "tám nghìn đồng" in got[0]["script"]
+
+
+def test_the_report_counts_bulletins_and_minutes_per_station(tmp_path):
+    from pipeline.report import write_report
+
+    r = Repo(tmp_path, {"a.md": news(1), "b.md": news(2, unit="phuong-2"),
+                        "e.md": news(3, when="2024-03-11 10:00", priority="emergency")})
+    r.publish(at(10, 17, 5))   # the 17:30 bulletins: p1 one item, p2 two
+    r.publish(at(11, 10, 1))   # the emergency at once, on both stations
+    r.publish(at(11, 17, 5))   # the emergency post again, first in the next bulletin (news: once in the slots)
+    seconds = {x.post_id: x.extra["seconds"] for x in r.rows()}
+    with r.session(at(20, 0)) as s:
+        rep = s.report("2024-Q1")
+        out = write_report(rep, "md", tmp_path / "r.md")
+    rows = {g.station: g for g in rep.grassroots}
+    assert (rows["p1"].bulletins, rows["p1"].broadcasts, rows["p1"].emergencies) == (3, 3, 1)
+    assert (rows["p2"].bulletins, rows["p2"].broadcasts, rows["p2"].emergencies) == (3, 4, 1)
+    assert rows["p2"].minutes == round(sum(v for k, v in seconds.items() if "@p2@" in k) / 60, 1) > 0
+    text = out.read_text()
+    assert "Trên hệ thống thông tin cơ sở" in text and "Đài truyền thanh Phường 2" in text
+    with r.session(at(20, 0)) as s:
+        assert s.report("2024-Q2").grassroots == ()
+        assert [g.station for g in s.report("2024-Q1", unit="phuong-1").grassroots] == ["p1"]
