@@ -86,10 +86,11 @@ _AMOUNT = rf"(?:{_INT})(?:,\d+)?"
 _CI = "(?i:{})".format  # a case-insensitive group of context words
 
 _URL = re.compile(r"(?i)\b(?:https?://|www\.)[^\s<>\"]*[^\s<>\".,;:!?)\]]")
-_EMAIL = re.compile(r"(?i)\b([a-z0-9._%+-]+)@((?:[a-z0-9-]+\.)+[a-z]{2,})\b")
+_EMAIL = re.compile(r"(?i)(?<![a-z0-9._%+-])([a-z0-9._%+-]+)@((?:[a-z0-9-]+\.)+[a-z]{2,})\b")
 _DOMAIN = re.compile(r"(?<![\w@.-])((?:[a-z0-9-]+\.)+(?:vn|com|net|org|gov|edu|info))(?![\w-]|\.\w)")
 _DOMAIN_WORDS = {"vn": "vê en", "gov": "gờ o vê", "com": "com", "net": "nét", "org": "o rờ gờ",
                  "edu": "e đu", "info": "in phô", "www": "vê kép vê kép vê kép"}
+_NAMED_LATER = re.compile(r"\s*,?\s*(?:[Nn]gày\s+\d{1,2}[/.-]\d{1,2}[/.-]\d{4}\s*,?\s*)?của\s+")
 _DOCUMENT = re.compile(r"(?<![\w/.])(\d+)/(?:(\d{4})/)?([A-ZĐ][A-Za-zĐđ&]*\d*(?:-[A-ZĐ][A-Za-zĐđ&]*\d*)*)(?![\w-])")
 _PHONE_CONTEXT = re.compile(
     r"(?:\b" + _CI(r"hotline|đường dây nóng|tổng đài|điện thoại|số máy|gọi(?: đến| tới| cho)?(?: số)?|zalo")
@@ -123,6 +124,9 @@ _ORDINAL = re.compile(r"(?<![\w])(" + _CI("thứ|hạng") + r")\s+" + _S + r"(\d
 _DECIMAL = re.compile(_S + r"(\d{1,3}(?:\.\d{3})+|\d+),(\d+)" + _E)
 _INTEGER = re.compile(_S + rf"({_INT})" + _E)
 _DOTTED = re.compile(_S + r"(\d+(?:\.\d+)+)" + _E)   # 2.1, 1.2.3: section numbers, "chấm"
+_DIGIT = re.compile(r"\d")
+_PRICE_PER = re.compile("(" + "|".join(map(re.escape, sorted({"đồng", *UNITS.values()}, key=len, reverse=True)))
+                        + r")/(?=\w)")   # 2.000 đồng/trang: "hai nghìn đồng một trang"
 _PER = re.compile(r"(?<=[^\W\d_])/(?=[^\W\d_])")  # và/hoặc; not 0/0
 _DASH = re.compile(r"\s+[-–—]\s+")
 _SPACES = re.compile(r"[ \t]+")
@@ -174,7 +178,12 @@ def _document(m: re.Match, o: SpokenOptions) -> str:
     out = sn.number_words(int(number), hz) + (f" năm {sn.number_words(int(year), hz)}" if year else "")
     parts = [p for p in code.split("-") if p not in DOCUMENT_KINDS]
     if parts:
-        out += " của " + _spell_code(parts[0], o.glossary, hz)
+        issuer = _spell_code(parts[0], o.glossary, hz)
+        # "09/2019/NĐ-CP của Chính phủ", "45/2016/QĐ-TTg ngày 19/10/2016 của Thủ tướng Chính phủ":
+        # the sentence names the issuer itself, so it is said once
+        after = _NAMED_LATER.match(m.string, m.end())
+        if not (after and m.string[after.end():].lower().startswith(issuer.lower())):
+            out += " của " + issuer
     return out
 
 
@@ -220,7 +229,6 @@ def _maybe(words: str | None, m: re.Match) -> str:
     return m.group(0) if words is None else words
 
 
-# why one function: the rules are one ordered list, and reading them in order is the point
 def normalise(text: str, options: SpokenOptions) -> str:
     """One sentence or paragraph of plain text as the words to read aloud: ``"Phí 8.000đ, hạn
     15/3/2024."`` gives ``"Phí tám nghìn đồng, hạn ngày mười lăm tháng ba năm hai nghìn không trăm
@@ -229,8 +237,28 @@ def normalise(text: str, options: SpokenOptions) -> str:
     o, hz = options, options.hundred_zero
     t = strip_control(nfc(text))
     t = _URL.sub(o.portal_name, t)
-    t = _EMAIL.sub(lambda m: f"{m.group(1)} a còng {_domain(m.group(2))}", t)
-    t = _DOMAIN.sub(lambda m: _domain(m.group(1)), t)
+    if "@" in t:
+        t = _EMAIL.sub(lambda m: f"{m.group(1)} a còng {_domain(m.group(2))}", t)
+    if "." in t:
+        t = _DOMAIN.sub(lambda m: _domain(m.group(1)), t)
+    if _DIGIT.search(t):  # most sentences have no number: the rules for numbers are skipped
+        t = _written_forms(t, o)
+    t = _UNIT_ALONE.sub(lambda m: UNITS[m[1]], t)
+    t = _ROMAN.sub(lambda m: _roman(m, hz), t)
+    t = _expand(t, o.glossary)
+    if _DIGIT.search(t):
+        t = _DECIMAL.sub(lambda m: sn.decimal_words(str(int(m[1].replace(".", ""))), m[2], hz), t)
+        t = _INTEGER.sub(lambda m: _integer(m[1], hz), t)
+        t = _DOTTED.sub(lambda m: " chấm ".join(_integer(p, hz) for p in m[1].split(".")), t)
+    if "/" in t:
+        t = _PER.sub(" ", _PRICE_PER.sub(r"\1 một ", t))
+    t = _DASH.sub(", ", t.replace("&", " và "))
+    return _SPACE_PUNCT.sub(r"\1", _SPACES.sub(" ", t)).strip()
+
+
+def _written_forms(t: str, o: SpokenOptions) -> str:
+    """The rules for numbers in their written forms, in order (see the comment above ``_S``)."""
+    hz = o.hundred_zero
     t = _DOCUMENT.sub(lambda m: _document(m, o), t)
     t = _PHONE_CONTEXT.sub(lambda m: m[0][:m.start("num") - m.start()] + _phone(m)
                            if sum(c.isdigit() for c in m["num"]) >= 3 else m[0], t)
@@ -249,20 +277,7 @@ def normalise(text: str, options: SpokenOptions) -> str:
     t = _MONEY.sub(lambda m: f"{_amount(m[1], hz)} đồng", t)
     t = _MONEY_CODE.sub("đồng", t)
     t = _UNIT.sub(lambda m: f"{_amount(m[1], hz)} {UNITS[m[2]]}", t)
-    t = _UNIT_ALONE.sub(lambda m: UNITS[m[1]], t)
-    t = _ROMAN.sub(lambda m: _roman(m, hz), t)
-    t = _ORDINAL.sub(lambda m: f"{m[1]} {sn.ordinal_words(int(m[2]), hz)}", t)
-    t = _expand(t, o.glossary)
-    t = _DECIMAL.sub(lambda m: sn.decimal_words(str(int(m[1].replace(".", ""))), m[2], hz), t)
-    t = _INTEGER.sub(lambda m: _integer(m[1], hz), t)
-    t = _DOTTED.sub(lambda m: " chấm ".join(_integer(p, hz) for p in m[1].split(".")), t)
-    t = re.sub(r"(?<=\bđồng)/(?=\w)", " một ", t)
-    for word in set(UNITS.values()):
-        t = t.replace(word + "/", word + " một ")
-    t = _PER.sub(" ", t).replace("&", " và ")
-    t = _DASH.sub(", ", t)
-    t = _SPACE_PUNCT.sub(r"\1", _SPACES.sub(" ", t))
-    return t.strip()
+    return _ORDINAL.sub(lambda m: f"{m[1]} {sn.ordinal_words(int(m[2]), hz)}", t)
 
 
 def _month_year(m: re.Match, hz: str) -> str:
@@ -299,6 +314,7 @@ _STEP = re.compile(r"(\d{1,9})\.\s+(.*)")
 _ITEM = re.compile(r"[-•]\s+(.*)")
 _ROW_PAIR = re.compile(r";\s+(?=[^;:]{1,60}:\s)")   # "; Căn cứ: ..." starts a new sentence
 _END = re.compile(r"[.!?…]$")
+_ASKED = re.compile(r"([?!]):\s+")  # a table header that is a question: "Có phải đến?: Không"
 
 
 def _sentence_end(text: str) -> str:
@@ -320,7 +336,7 @@ def _line_sentence(line: str, options: SpokenOptions) -> str:
         head, row, rest = item[1].partition(" — ")  # a table row: "first cell — header: value; ..."
         parts = [head] + (_ROW_PAIR.split(rest) if row else [])
         line = " ".join(_sentence_end(p) for p in parts)
-    return _sentence_end(normalise(line, options))
+    return _sentence_end(normalise(_ASKED.sub(r"\1 ", line), options))
 
 
 def script_of(markdown_body: str, title: str, options: SpokenOptions) -> str:

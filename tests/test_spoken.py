@@ -241,6 +241,9 @@ CASES = [
     ("Công văn 581/BNV-CCHC", "Công văn năm trăm tám mươi mốt của Bộ Nội vụ"),
     ("Chỉ thị 05/CT-TTg", "Chỉ thị năm của Thủ tướng Chính phủ"),
     ("Nghị định 30/2020/NĐ-CP ngày 05/3/2020", "Nghị định ba mươi năm hai nghìn không trăm hai mươi của Chính phủ ngày năm tháng ba năm hai nghìn không trăm hai mươi"),
+    ("Nghị định số 63/2024/NĐ-CP của Chính phủ", "Nghị định số sáu mươi ba năm hai nghìn không trăm hai mươi tư của Chính phủ"),
+    ("Quyết định số 45/2016/QĐ-TTg ngày 19/10/2016 của Thủ tướng Chính phủ về việc",
+     "Quyết định số bốn mươi lăm năm hai nghìn không trăm mười sáu ngày mười chín tháng mười năm hai nghìn không trăm mười sáu của Thủ tướng Chính phủ về việc"),
     # -- addresses on the web, e-mail
     ("trang dichvucong.gov.vn", "trang dichvucong chấm gờ o vê chấm vê en"),
     ("thư motcua@vungtau.gov.vn", "thư motcua a còng vungtau chấm gờ o vê chấm vê en"),
@@ -387,6 +390,8 @@ def test_a_wide_table_reads_one_sentence_a_header():
     assert paragraphs(body, "") == [
         "Chứng thực chữ ký. Phí: mười nghìn đồng một trường hợp. Thời hạn: một ngày.",
         "Khai sinh. Phí: Miễn phí."]
+    asked = "| Cách | Có phải đến cơ quan? | Ghi chú |\n| --- | --- | --- |\n| Toàn trình | Không | |\n"
+    assert paragraphs(asked, "") == ["Toàn trình. Có phải đến cơ quan? Không."]
 
 
 def test_links_keep_their_text_and_the_block_points_to_the_portal():
