@@ -32,7 +32,10 @@ def verb(name: str, help_code: str):
 
 
 def lang_of(args, cfg: Config | None = None) -> str:
-    return getattr(args, "lang", None) or (cfg.language if cfg else None) or os.environ.get("LOA_LANG") or "vi"
+    """The language of messages: ``--lang``, else the user's ``LOA_LANG``, else the site's
+    ``site.language``, else Vietnamese (docs/architecture.md, "Languages")."""
+    env = os.environ.get("LOA_LANG")
+    return getattr(args, "lang", None) or (env if env in ("vi", "en") else None) or (cfg.language if cfg else None) or "vi"
 
 
 def load(args) -> Config:
