@@ -79,7 +79,7 @@ class _Writer:
             self.table, self.table_depth = [], 1
         elif tag in ("ul", "ol"):
             self._want(_LINE if self.lists else _BLANK)
-            self.lists.append([tag == "ol", _start_number(attrs) if tag == "ol" else 1])
+            self.lists.append([tag == "ol", start_number(attrs) if tag == "ol" else 1])
         elif tag == "li":
             self._item()
         elif tag == "br":
@@ -181,7 +181,7 @@ class _Writer:
         return "".join(self.out).strip()
 
 
-def _start_number(attrs: str | dict) -> int:
+def start_number(attrs: str | dict) -> int:
     """``<ol start="3">``: 3; anything unreadable: 1 (as browsers do)."""
     raw = f'start="{attrs.get("start") or ""}"' if isinstance(attrs, dict) else attrs
     m = _START.search(raw)

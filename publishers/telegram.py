@@ -31,6 +31,7 @@ from typing import Any
 
 from pipeline.errors import PermanentPublishError, PublishError, PublisherAuthError, TransientPublishError
 from pipeline.models import PublishResult, Rendering
+from pipeline.plaintext import start_number, table_lines
 from publishers.base import ChannelHealth, OptionSpec, Publisher, http_url
 from publishers.http import (DEFAULT_TIMEOUT, classify_status, new_session, protect_secret, raise_for, redact,
                              retry_seconds, translate)
@@ -309,6 +310,8 @@ class _ToTelegram(HTMLParser):
         self.pre = 0
         self.skip = 0
         self.line_start = True
+        self.table: list | None = None  # rows of [is_th, [text]] while inside a table
+        self.table_depth = 0
 
     def _emit(self, s: str) -> None:
         self.out.append(s)
@@ -333,6 +336,8 @@ class _ToTelegram(HTMLParser):
             return
         if self.skip:
             return
+        if tag == "table" or self.table is not None:
+            return self._table_start(tag)
         if self.pre:
             if tag == "code" and a.get("class", "").startswith("language-"):
                 self._emit(f'<code class="{html.escape(a["class"])}">')
@@ -366,7 +371,7 @@ class _ToTelegram(HTMLParser):
             self.open.append((tag, "</blockquote>"))
         elif tag in ("ul", "ol"):
             self._break(1 if self.lists else 2)
-            self.lists.append([tag == "ol", 0])
+            self.lists.append([tag == "ol", start_number(a) - 1 if tag == "ol" else 0])  # <ol start="3">
         elif tag == "li":
             self._break(1)
             depth = max(1, len(self.lists))
@@ -395,6 +400,9 @@ class _ToTelegram(HTMLParser):
             return
         if self.skip:
             return
+        if self.table is not None:
+            self._table_end(tag)
+            return
         if tag in ("ul", "ol"):
             if self.lists:
                 self.lists.pop()
@@ -414,6 +422,10 @@ class _ToTelegram(HTMLParser):
     def handle_data(self, data: str) -> None:
         if self.skip:
             return
+        if self.table is not None:
+            if self.table and self.table[-1]:
+                self.table[-1][-1][1].append(data)
+            return
         if self.pre:
             self._emit(html.escape(data, quote=False))
             return
@@ -424,7 +436,43 @@ class _ToTelegram(HTMLParser):
             self._emit(html.escape(text, quote=False))
             self.line_start = False
 
+    # A table reads as every plain-text channel reads it (pipeline.plaintext.table_lines): one line
+    # a row, "label: value" for two columns; its cells' formatting is dropped.
+    def _table_start(self, tag: str) -> None:
+        if self.table is None:
+            self._break(1 if self.lists else 2)
+            self.table, self.table_depth = [], 0
+        rows = self.table
+        if tag == "table":
+            self.table_depth += 1
+        elif self.table_depth == 1 and tag == "tr":
+            rows.append([])
+        elif self.table_depth == 1 and tag in ("td", "th"):
+            if not rows:
+                rows.append([])
+            rows[-1].append([tag == "th", []])
+        elif rows and rows[-1] and tag in ("br", "p", "div", "li", "ul", "ol", "table"):
+            rows[-1][-1][1].append(" ")
+
+    def _table_end(self, tag: str) -> None:
+        if tag != "table":
+            if tag in ("td", "th", "p", "div", "li") and self.table and self.table[-1]:
+                self.table[-1][-1][1].append(" ")
+            return
+        self.table_depth -= 1
+        if self.table_depth > 0:
+            return
+        rows, self.table = self.table or [], None
+        lines = table_lines(rows)
+        if lines:
+            self._emit("\n".join(html.escape(line, quote=False) for line in lines))
+            self.line_start = False
+        self._break(1 if self.lists else 2)
+
     def result(self) -> str:
+        if self.table is not None:  # an unclosed table: as if closed
+            self.table_depth = 1
+            self._table_end("table")
         while self.open:
             self._emit(self.open.pop()[1])
         text = "".join(self.out)
@@ -437,7 +485,9 @@ def to_telegram_html(article_html: str) -> str:
     """Rendered article HTML -> Telegram-HTML.
 
     Keeps what Telegram renders (``b i u s a code pre blockquote``), turns headings into bold
-    lines, paragraphs into blank-line-separated blocks and list items into ``•`` / ``1.`` lines;
+    lines, paragraphs into blank-line-separated blocks, list items into ``•`` / ``1.`` lines (from
+    the list's ``start``) and tables into lines as on every plain-text channel
+    (:func:`pipeline.plaintext.table_lines`: ``Phí: 8.000 đồng``);
     drops every other tag (keeping its text) and images; escapes ``& < >`` in text. The result
     passes Telegram's HTML parser and :meth:`TelegramPublisher.measure` counts it as Telegram does.
     """

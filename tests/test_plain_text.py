@@ -178,3 +178,17 @@ def test_hostile_nesting_stays_linear():
     text = to_text("<ul><li>x" * depth + "</li></ul>" * depth)
     assert text.count("\n") == depth - 1 and len(text) < depth * 30
     assert text.split("\n")[-1] == "                  - x"  # the sixth level, not the 3000th
+
+
+def test_telegrams_own_html_formatter_reads_tables_and_numbers_as_the_plain_text_does():
+    """publishers.telegram.to_telegram_html keeps bold and links for Telegram; its tables and list
+    numbers come from the same rules (plaintext.table_lines, start_number)."""
+    from publishers.telegram import to_telegram_html
+
+    html = md((ROOT / "content/guide/2024" / BIRTH).read_text(encoding="utf-8").split("---", 2)[2])
+    shown, _entities = visible(to_telegram_html(html), "HTML")
+    plain = to_text(html)
+    assert steps_of(shown) == [1, 2, 3, 4, 5, 6, 7, 8]
+    assert BIRTH_FEE in shown.split("\n") and BIRTH_FEE in plain.split("\n")
+    assert "|" not in shown
+    assert visible(to_telegram_html(md("Tiếp:\n\n3. Ký\n4. Lưu mã & số\n")), "HTML")[0] == "Tiếp:\n\n3. Ký\n4. Lưu mã & số"
