@@ -89,6 +89,15 @@ def _people(root: Path) -> None:
             s.accounts.add(name, role, PASSWORD, full_name=full, actor="test")
 
 
+def _version(root: Path, post_id: str) -> str:
+    from pipeline import approval
+    from pipeline.app import Session
+    from pipeline.config import load_config
+
+    with Session(load_config(root / "config.toml", env={})) as s:
+        return approval.current_hash(next(p for p in s.content().posts if p.id == post_id))
+
+
 def _row(root: Path, post_id: str):
     from pipeline.config import load_config
     from pipeline.ledger import open_ledger
@@ -203,6 +212,11 @@ def test_board_approves_and_the_post_goes_out_at_the_next_pass(console, chromium
     if mai.locator(own).count():  # the form may be offered; the server refuses it
         mai.click(f"{own} button[type=submit]")
         mai.wait_for_load_state()
+    # and sent as the form would be, with her valid token and the version she read: refused
+    token = mai.evaluate("() => document.querySelector('input[name=csrf_token]').value")
+    answer = mai.request.post(base + "/approvals/approve", max_redirects=0,
+                              form={"csrf_token": token, "post": "own", "version": _version(root, "own")})
+    assert answer.status in (403, 409), answer.status
     assert "approved_by" not in (root / "content/news/own.md").read_text(encoding="utf-8")
     mai.context.close()
     hung = sign_in(chromium, base, "hung")
