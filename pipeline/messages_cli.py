@@ -358,6 +358,8 @@ STATES: dict[str, tuple[str, str]] = {
 #: Why a post waits or is held (pipeline.plan decisions' ``reason``); ``{detail}`` is what follows
 #: the code's colon ("paused: Quốc tang").
 REASONS: dict[str, tuple[str, str]] = {
+    "reason.action-create": ("đăng", "create"), "reason.action-update": ("cập nhật", "update"),
+    "reason.action-retract": ("gỡ", "retract"), "reason.action-reconcile": ("đối soát", "reconcile"),
     "reason.awaiting-approval": ("chờ Ban biên tập duyệt", "awaiting approval"),
     "reason.check-errors": ("bài còn lỗi (xem loa check); chưa gửi đi đâu cho đến khi sửa xong",
                             "the post has errors (see loa check); sent nowhere until they are fixed"),

@@ -135,7 +135,7 @@ def render_status(st: dict, cfg, lang: str = "vi") -> str:
     if st["due"]:
         h("status.due", len(st["due"]))
         for x in st["due"]:
-            out.append(f"  {x['channel']:9} {x['action']:7} {x['title']}")
+            out.append(f"  {x['channel']:9} {reason_text('action-' + (x['action'] or 'reconcile'), lang):9} {x['title']}")
     h("status.held", len(st["held"]))
     for x in st["held"]:
         out.append(f"  {x['channel']:9} {x['title']} — {reason_text(x['reason'], lang)} ({x['path']})")
