@@ -106,6 +106,7 @@ _HOUR = re.compile(_S + r"(\d{1,2})h(\d{2})?(?:'|p\b)?(?![\w])")
 _HOUR_WORDS = re.compile(_S + r"(\d{1,2})(\s+giờ\s+)(\d{1,2})(?!\d|\s*phút)(?![\w])")
 _MONTH_YEAR = re.compile(r"(?:(?P<thang>[Tt]háng|[Qq]uý)\s+)?" + _S + r"(?P<m>\d{1,2})/(?P<y>\d{4})" + _E)
 _DAY_MONTH = re.compile(r"(?:(?P<ngay>[Nn]gày)\s+)?" + _S + r"(?P<d>\d{1,2})/(?P<m>\d{1,2})" + _E)
+_RATIO = re.compile(_S + r"(\d+)/(\d+)" + _E)   # what is not a date: 24/24, 15/20 hồ sơ
 _MONTH = re.compile(r"\b([Tt]háng)\s+" + _S + r"(\d{1,2})" + _E)
 _PERCENT = re.compile(_S + rf"({_AMOUNT})\s?%")
 _MONEY = re.compile(_S + rf"({_AMOUNT})\s?(?:đồng|đ|VNĐ|VND|vnđ|vnd|₫)(?![\w])")
@@ -222,7 +223,19 @@ def _expand(text: str, glossary: Mapping[str, str]) -> str:
         words = glossary[m.group(1)]
         start = m.start() == 0 or re.search(r"[.!?]\s+$", text[max(0, m.start() - 3):m.start()])
         return words[:1].upper() + words[1:] if start else words
-    return pattern.sub(one, text)
+    return _drop_repeats(pattern.sub(one, text))
+
+
+_PAREN = re.compile(r"\s*\(([^()]{2,80})\)")
+
+
+def _drop_repeats(text: str) -> str:
+    """``cải cách hành chính (CCHC)`` defines an abbreviation for readers; expanded, it would be
+    said twice, so a bracket that repeats the words just before it is dropped."""
+    def one(m: re.Match) -> str:
+        before = text[max(0, m.start() - 100):m.start()].rstrip().lower()
+        return "" if before.endswith(m[1].strip().lower()) else m[0]
+    return _PAREN.sub(one, text) if "(" in text else text
 
 
 def _maybe(words: str | None, m: re.Match) -> str:
@@ -272,6 +285,7 @@ def _written_forms(t: str, o: SpokenOptions) -> str:
     t = _HOUR_WORDS.sub(lambda m: f"{m[1]}{m[2]}{m[3]} phút" if int(m[3]) < 60 else m[0], t)
     t = _MONTH_YEAR.sub(lambda m: _month_year(m, hz), t)
     t = _DAY_MONTH.sub(lambda m: _maybe(_date(m["ngay"], int(m["d"]), int(m["m"]), None, hz), m), t)
+    t = _RATIO.sub(lambda m: f"{_integer(m[1], hz)} trên {_integer(m[2], hz)}", t)
     t = _MONTH.sub(lambda m: f"{m[1]} {sn.month_words(int(m[2]))}" if 1 <= int(m[2]) <= 12 else m[0], t)
     t = _PERCENT.sub(lambda m: f"{_amount(m[1], hz)} phần trăm", t)
     t = _MONEY.sub(lambda m: f"{_amount(m[1], hz)} đồng", t)

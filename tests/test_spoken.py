@@ -111,6 +111,8 @@ CASES = [
     ("năm 2024", f"năm {Y2024}"),
     ("ngày 05 tháng 01 năm 2024", f"ngày năm tháng một năm {Y2024}"),
     ("ngày 30 tháng 4", "ngày ba mươi tháng tư"),
+    ("phục vụ 24/24 giờ", "phục vụ hai mươi tư trên hai mươi tư giờ"),
+    ("đạt 15/20 chỉ tiêu", "đạt mười lăm trên hai mươi chỉ tiêu"),
     # -- times
     ("7h30", "bảy giờ ba mươi phút"),
     ("7h", "bảy giờ"),
@@ -215,6 +217,8 @@ CASES = [
     ("Sở TT&TT", "Sở Thông tin và Truyền thông"),
     ("Sở GD&ĐT", "Sở Giáo dục và Đào tạo"),
     ("V/v cấp giấy", "Về việc cấp giấy"),
+    ("Kế hoạch cải cách hành chính (CCHC) năm 2024", f"Kế hoạch cải cách hành chính năm {Y2024}"),
+    ("Chỉ số CCHC (PAR INDEX) và Chỉ số hài lòng (SIPAS)", "Chỉ số cải cách hành chính và Chỉ số hài lòng (SIPAS)"),
     ("UBNDX", "UBNDX"),
     ("ubnd", "ubnd"),
     # -- units
