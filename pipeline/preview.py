@@ -479,9 +479,31 @@ def _page(job: _Job, post, problems, own, renderings, errors, row: dict) -> str:
         "problems": [x.format(cfg.language) for x in [*problems, *own] if x.code != "channel.render"],
         "version": _version(post), "own": _own(own),
     })
+    audio = {r.channel: _spoken(job, r) for r in renderings if r.channel_type == "loudspeaker"}
     return job.page.render(post=post, row=_Item(row), renderings=renderings, errors=errors, image=image,
                            channels=cfg.channels, site={"name": cfg.site_name}, root="../", labels=STATE_LABELS,
-                           marks=_Marks(_mark(row)))
+                           marks=_Marks(_mark(row)), audio=audio)
+
+
+def _spoken(job: _Job, r) -> str | None:
+    """The loudspeaker script as audio for the preview's player (``audio/<rendering hash>.wav``,
+    made once per version), by eSpeak NG only: a preview never calls a paid cloud engine.
+    ``None`` when the channel's engine is not eSpeak NG or it is not installed."""
+    from publishers.speech import SpeechUnavailable
+    from publishers.speech.espeak import EspeakEngine
+
+    opts = job.cfg.channels[r.channel].options
+    if (opts.get("engine") or "espeak-ng") != "espeak-ng":
+        return None
+    name = f"audio/{r.hash}.wav"
+    dest = job.out / name
+    if not dest.exists():
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            EspeakEngine(opts.get("speech") or {}, wpm=opts.get("wpm") or 150).synthesize(r.body, dest.with_suffix(""))
+        except SpeechUnavailable:
+            return None
+    return name
 
 
 def _reusable(row: dict | None, sig: int, pages: set[str], post: Post | None) -> bool:

@@ -299,3 +299,18 @@ def test_the_report_counts_bulletins_and_minutes_per_station(tmp_path):
     with r.session(at(20, 0)) as s:
         assert s.report("2024-Q2").grassroots == ()
         assert [g.station for g in s.report("2024-Q1", unit="phuong-1").grassroots] == ["p1"]
+
+
+@pytest.mark.skipif(not shutil.which("espeak-ng"), reason="espeak-ng is not installed")
+def test_the_preview_shows_the_script_and_plays_its_audio(tmp_path):
+    from pipeline.preview import build_preview
+
+    r = Repo(tmp_path, {"a.md": news(1)}, engine="espeak-ng")
+    with r.session(at(10, 17, 5)) as s:  # inside the 17:30 composing window: broadcast items are decided too
+        build_preview(s, r.root / "out", now=at(10, 17, 5), jobs=1)
+    page = next((r.root / "out").glob("**/20240311-000001*.html")).read_text()
+    assert "<audio controls" in page and "tám nghìn đồng" in page
+    src = page.split('<audio controls preload="none" src="../', 1)[1].split('"', 1)[0]
+    from publishers.speech import wav_seconds
+
+    assert wav_seconds(r.root / "out" / src) > 5
