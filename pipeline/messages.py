@@ -40,7 +40,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                              "`{path}` is not inside this configuration's content folder `{content}`; only posts there can "
                              "be checked and previewed (use `--config` for another content repository)"),
     # front matter
-    "front.missing": ("thiếu phần khai báo đầu bài (front matter) giữa hai dòng `---` ở đầu tệp; dùng `loa new` để tạo bài mẫu",
+    "front.missing": ("thiếu phần đầu bài (thông tin bài: tiêu đề, đơn vị, giờ đăng...) giữa hai dòng `---` ở đầu tệp; dùng `loa new` để tạo bài mẫu",
                       "missing front matter between two `---` lines at the top; use `loa new` to create a post"),
     "front.yaml": ("lỗi cú pháp YAML: {detail}; kiểm tra dấu hai chấm, thụt lề và dấu ngoặc kép ở dòng này",
                    "YAML syntax error: {detail}; check colons, indentation and quotes on this line"),
@@ -54,7 +54,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                            "priority `{value}` is not valid; use `normal`, `priority` (first in the next programme) or `emergency` (played on the loudspeakers at once)"),
     "front.bad-status": ("trạng thái `{value}` không hợp lệ; chỉ dùng `draft` (bản nháp) hoặc `ready` (sẵn sàng đăng)",
                          "invalid status `{value}`; use `draft` or `ready`"),
-    "front.bad-slug": ("slug `{value}` có ký tự không hợp lệ; dùng `{suggestion}`", "slug `{value}` has invalid characters; use `{suggestion}`"),
+    "front.bad-slug": ("địa chỉ bài viết (khóa `slug`) `{value}` có ký tự không hợp lệ; dùng `{suggestion}`", "slug `{value}` has invalid characters; use `{suggestion}`"),
     # images
     "image.remote": ("ảnh phải là tệp trong content/, không phải địa chỉ web ({value})", "the image must be a file in content/, not a web address ({value})"),
     "image.outside": ("đường dẫn ảnh `{value}` ra ngoài thư mục content; đặt ảnh cạnh bài viết, ví dụ `images/anh.png`",
@@ -78,7 +78,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                                    "`expire_at` ({expire}) is not after `publish_at` ({publish})"),
     "post.duplicate-id": ("mã bài `{value}` trùng với {other}; mỗi bài cần một `id` riêng (dùng `loa new` để tạo mã mới)",
                           "id `{value}` is also used by {other}; each post needs its own `id` (`loa new` makes one)"),
-    "post.duplicate-slug": ("đường dẫn (slug) `{value}` trùng với {other}; thêm khóa `slug:` khác cho một trong hai bài",
+    "post.duplicate-slug": ("địa chỉ bài viết `{value}` trùng với {other}; ghi khóa `slug:` khác cho một trong hai bài",
                             "slug `{value}` is also used by {other}; give one of them a different `slug:`"),
     "post.too-deep": ("danh sách hoặc trích dẫn lồng nhau quá sâu ({depth} cấp, tối đa {limit}); hãy bớt thụt lề hoặc tách thành "
                       "các danh sách ngắn hơn. Bài này sẽ không được đăng cho đến khi sửa",
@@ -140,7 +140,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "new.unknown-type": ("loại bài `{value}` không có; dùng một trong: {choices}", "unknown type `{value}`; expected one of: {choices}"),
     "new.unknown-unit": ("đơn vị `{value}` không có; dùng một trong: {choices}", "unknown unit `{value}`; expected one of: {choices}"),
     "new.bad-at": ("--at: không đọc được `{value}`; viết dạng \"2024-03-25 08:00\"", "--at: cannot read `{value}`; write \"2024-03-25 08:00\""),
-    "new.empty-slug": ("tiêu đề không tạo được đường dẫn (slug); hãy viết tiêu đề có chữ", "the title gives an empty slug; write a title with letters"),
+    "new.empty-slug": ("tiêu đề không tạo được địa chỉ bài viết; hãy viết tiêu đề có chữ", "the title gives an empty slug; write a title with letters"),
     "new.exists": ("đã có tệp {path}; không ghi đè. Hãy đổi tiêu đề hoặc sửa tệp đó.", "{path} already exists; not overwritten. Change the title or edit that file."),
     "new.placeholder": ("Viết nội dung bài ở đây (Markdown).", "Write the post here (Markdown)."),
     # what `loa new` writes under the front matter (pipeline/scaffold.py): headings are published
@@ -230,11 +230,19 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                       "expected lower-case letters, digits and hyphens (e.g. \"phuong-1\") but received: {value}"),
     "config.bad-url": ("cần một địa chỉ http:// hoặc https:// nhưng nhận được: {value}",
                        "expected an http:// or https:// address but received: {value}"),
+    "config.bad-email": ("cần một địa chỉ thư điện tử (ví dụ ubnd@vungtau.gov.vn) nhưng nhận được: {value}",
+                         "expected an e-mail address (e.g. ubnd@vungtau.gov.vn) but received: {value}"),
+    "config.bad-phone": ("cần một số điện thoại (chữ số, dấu cách, + . - ( )) nhưng nhận được: {value}",
+                         "expected a telephone number (digits, spaces, + . - ( )) but received: {value}"),
+    "config.bad-emblem": ("cần một tệp ảnh PNG, JPEG, WebP hoặc GIF (đường dẫn tính từ config.toml, không có `..`) hoặc một "
+                          "địa chỉ https://; không dùng SVG vì có thể chứa mã chạy được. Nhận được: {value}",
+                          "expected a PNG, JPEG, WebP or GIF image (a path relative to config.toml, without `..`) or an "
+                          "https:// address; SVG is refused, it can carry scripts. Received: {value}"),
     "config.bad-host": ("cần tên máy chủ viết thường, không có `https://` hay đường dẫn (ví dụ \"www.youtube.com\") nhưng nhận được: {value}",
                         "expected a lower-case host name without `https://` or a path (e.g. \"www.youtube.com\") but received: {value}"),
     "config.bad-duration": ("không đọc được khoảng thời gian {value} (viết ví dụ \"90s\", \"10m\", \"24h\", \"30d\")",
                             "not a duration: {value} (write e.g. \"90s\", \"10m\", \"24h\", \"30d\")"),
-    "config.bad-category": ("cần slug hoặc mã số của một chuyên mục nhưng nhận được: {value}",
+    "config.bad-category": ("cần tên đường dẫn (slug) hoặc mã số của một chuyên mục WordPress nhưng nhận được: {value}",
                             "expected a category slug or id but received: {value}"),
     "config.type-unloadable": ("không nạp được loại kênh {ptype}: {detail}", "channel type {ptype} cannot be loaded: {detail}"),
     # loa backup / loa restore (docs/operations.md)
@@ -267,6 +275,11 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                                  "post type {value} is not in [content.types] ({choices})"),
     "loudspeaker.bad-repeat": ("quy tắc phát lại {value} không hợp lệ; viết ví dụ {{ times = 3, days = 3 }} (3 lần trong 3 ngày)",
                                "repeat rule {value} is not valid; write e.g. {{ times = 3, days = 3 }} (3 times over 3 days)"),
+    "speech.espeak-missing": ("chưa cài espeak-ng (Debian: apt-get install espeak-ng)", "espeak-ng is not installed (Debian: apt-get install espeak-ng)"),
+    "speech.none": ("kênh chọn engine = \"none\": không tạo âm thanh", "engine = \"none\": no audio is made"),
+    "speech.no-key-var": ("chưa khai báo speech.api_key_env (tên biến môi trường chứa khóa FPT.AI)",
+                          "speech.api_key_env is not set (the name of the variable holding the FPT.AI key)"),
+    "speech.key-missing": ("biến môi trường {var} chưa được đặt", "environment variable {var} is not set"),
     "loudspeaker.audio-missing": ("chưa có âm thanh: {reason}; kịch bản và manifest vẫn được giao để phát thanh viên đọc",
                                   "no audio: {reason}; the script and the manifest are delivered for the announcer to read"),
     "loudspeaker.report-title": ("Trên hệ thống thông tin cơ sở", "On the grassroots information system"),

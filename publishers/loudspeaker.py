@@ -32,6 +32,7 @@ from typing import Any, Mapping
 
 from pipeline import bulletin
 from pipeline.errors import PermanentPublishError, PublisherAuthError
+from pipeline.messages import localized, text
 from pipeline.models import PublishResult, Rendering
 from pipeline.paths import inside, write_atomic
 from publishers import http, speech
@@ -153,8 +154,9 @@ class LoudspeakerPublisher(Publisher):
     def _audio(self, script: str, base: Path):
         try:
             return self.engine.synthesize(script, base), None
-        except speech.SpeechUnavailable as exc:
-            return None, str(exc)
+        except speech.SpeechUnavailable as exc:  # delivered without audio, the reason in the manifest
+            reason = exc.args[0] if exc.args else ""
+            return None, text("loudspeaker.audio-missing", "vi", reason=localized(reason, "vi"))
 
     def _docx(self, r: Rendering, base: Path, station) -> str | None:
         """The script in large print (20 pt, 1.5 line spacing) for the announcer; ``None`` without python-docx."""

@@ -248,7 +248,8 @@ def test_each_post_station_slot_is_one_ledger_item_sent_once(tmp_path):
     assert [i["id"] for i in manifest["items"]] == sorted(i for i in rows if "@p2@" in i)
     item = json.loads((folder / "20240311-000001.json").read_text())
     assert item["priority"] == "normal" and item["slot"] == "2024-03-10T17:30:00+07:00"
-    assert item["wards"] == ["phuong-2"] and item["audio"] is None and "none" in item["audio_missing"]
+    assert item["wards"] == ["phuong-2"] and item["audio"] is None and "chưa có âm thanh" in item["audio_missing"]
+    assert "phát thanh viên" in item["audio_missing"] and '"none"' in item["audio_missing"]
     script = (folder / "20240311-000001.txt").read_text()
     assert "tám nghìn đồng" in script and "http" not in script
     assert "Đài truyền thanh Phường 2" in (folder / "opening.txt").read_text()
@@ -314,3 +315,16 @@ def test_the_preview_shows_the_script_and_plays_its_audio(tmp_path):
     from publishers.speech import wav_seconds
 
     assert wav_seconds(r.root / "out" / src) > 5
+
+
+def test_the_announcer_gets_a_large_print_docx(tmp_path):
+    docx = pytest.importorskip("docx")
+    r = Repo(tmp_path, {"a.md": news(1)}, docx="true")
+    r.publish(at(10, 17, 5))
+    path = r.root / "var/loa/p1/20240310T1730/20240311-000001.docx"
+    doc = docx.Document(str(path))
+    assert doc.styles["Normal"].font.size.pt == 20
+    text = "\n".join(p.text for p in doc.paragraphs)
+    assert text.startswith("Tin số 1") and "tám nghìn đồng" in text
+    item = json.loads(path.with_suffix(".json").read_text())
+    assert item["docx"] == path.name

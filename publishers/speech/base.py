@@ -94,7 +94,9 @@ class NoSpeech(SpeechEngine):
     name = "none"
 
     def available(self) -> str | None:
-        return "engine = \"none\": no audio is made"
+        from pipeline.messages import Detail
+
+        return Detail("speech.none")
 
     def synthesize(self, text: str, out_base: Path) -> Audio:
         raise SpeechUnavailable(self.available())

@@ -16,6 +16,7 @@ import subprocess
 from pathlib import Path
 
 from pipeline.errors import PermanentPublishError
+from pipeline.messages import Detail
 from publishers.speech.base import Audio, SpeechEngine, SpeechUnavailable, to_mp3, wav_seconds
 
 
@@ -35,7 +36,7 @@ class EspeakEngine(SpeechEngine):
         return shutil.which(self.options.get("program") or "espeak-ng")
 
     def available(self) -> str | None:
-        return None if self.program() else "espeak-ng is not installed (Debian: apt-get install espeak-ng)"
+        return None if self.program() else Detail("speech.espeak-missing")
 
     def synthesize(self, text: str, out_base: Path) -> Audio:
         prog = self.program()

@@ -22,6 +22,7 @@ import wave
 from pathlib import Path
 
 from pipeline.errors import PermanentPublishError, TransientPublishError
+from pipeline.messages import Detail
 from publishers import http
 from publishers.speech.base import Audio, SpeechEngine, SpeechUnavailable, wav_seconds
 
@@ -59,8 +60,8 @@ class FptEngine(SpeechEngine):
     def available(self) -> str | None:
         var = self.options.get("api_key_env")
         if not var:
-            return "speech.api_key_env is not set (the name of the variable holding the FPT.AI key)"
-        return None if self.env.get(var) else f"environment variable {var} is not set"
+            return Detail("speech.no-key-var")
+        return None if self.env.get(var) else Detail("speech.key-missing", var=var)
 
     def synthesize(self, text: str, out_base: Path) -> Audio:
         problem = self.available()
