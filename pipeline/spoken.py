@@ -21,7 +21,7 @@ from types import MappingProxyType
 from pipeline import spoken_numbers as sn
 from pipeline.vietnamese import nfc, strip_control
 
-__all__ = ["SpokenOptions", "DEFAULT_GLOSSARY", "normalise", "script_of", "reading_seconds",
+__all__ = ["SpokenOptions", "DEFAULT_GLOSSARY", "DOCUMENT_ISSUERS", "normalise", "script_of", "reading_seconds",
            "WORDS_PER_MINUTE", "PAUSE_SECONDS"]
 
 #: Abbreviations read as their full words. Config may add to or override these (the loudspeaker
@@ -37,19 +37,29 @@ DEFAULT_GLOSSARY: Mapping[str, str] = MappingProxyType({
     "BBT": "Ban Biên tập", "THCS": "trung học cơ sở", "THPT": "trung học phổ thông",
     "PCCC": "phòng cháy chữa cháy", "ATTP": "an toàn thực phẩm", "GPLX": "giấy phép lái xe",
     "SĐT": "số điện thoại", "ĐT": "điện thoại", "V/v": "về việc", "QR": "kiu a", "OTP": "ô tê pê",
-    "CP": "Chính phủ", "TTg": "Thủ tướng Chính phủ", "QH": "Quốc hội", "BNV": "Bộ Nội vụ",
-    "BTC": "Bộ Tài chính", "BTTTT": "Bộ Thông tin và Truyền thông", "BCA": "Bộ Công an",
+    "NĐ": "nghị định", "QĐ": "quyết định", "NQ": "nghị quyết", "TTLT": "thông tư liên tịch",
+    "TT&TT": "Thông tin và Truyền thông", "GD&ĐT": "Giáo dục và Đào tạo", "KH&ĐT": "Kế hoạch và Đầu tư",
+    "TN&MT": "Tài nguyên và Môi trường", "LĐ-TB&XH": "Lao động, Thương binh và Xã hội",
+    "PAR INDEX": "chỉ số cải cách hành chính",
+})
+# Left out on purpose: TT, CT, KH, BC, TB, HD, CV (each means several things: TT is thông tư or
+# trung tâm, CT chỉ thị or chủ tịch or công ty) and CP (Chính phủ, but "Công ty CP" is cổ phần).
+
+#: Issuers in document numbers (the part after the kind: 09/2019/NĐ-**CP**), looked up after the
+#: glossary, so config can add its own.
+DOCUMENT_ISSUERS: Mapping[str, str] = MappingProxyType({
+    "CP": "Chính phủ", "TTg": "Thủ tướng Chính phủ", "QH": "Quốc hội", "UBTVQH": "Ủy ban Thường vụ Quốc hội",
+    "BNV": "Bộ Nội vụ", "BTC": "Bộ Tài chính", "BTTTT": "Bộ Thông tin và Truyền thông", "BCA": "Bộ Công an",
     "BTP": "Bộ Tư pháp", "BQP": "Bộ Quốc phòng", "BYT": "Bộ Y tế", "BGDĐT": "Bộ Giáo dục và Đào tạo",
-    "BLĐTBXH": "Bộ Lao động, Thương binh và Xã hội", "TTLT": "thông tư liên tịch",
-    "NĐ": "nghị định", "QĐ": "quyết định", "NQ": "nghị quyết", "TT": "thông tư", "CT": "chỉ thị",
-    "KH": "kế hoạch", "BC": "báo cáo", "TB": "thông báo", "HD": "hướng dẫn", "CV": "công văn",
-    "TT&TT": "Thông tin và Truyền thông", "GD&ĐT": "Giáo dục và Đào tạo", "PAR INDEX": "chỉ số cải cách hành chính",
+    "BLĐTBXH": "Bộ Lao động, Thương binh và Xã hội", "BKHĐT": "Bộ Kế hoạch và Đầu tư",
+    "BTNMT": "Bộ Tài nguyên và Môi trường", "BXD": "Bộ Xây dựng", "VPCP": "Văn phòng Chính phủ",
+    "NHNN": "Ngân hàng Nhà nước",
 })
 
 #: Code letters of a document number that name its kind (already said: "Nghị định số ..."), so a
 #: number's code reads as its issuer only: 09/2019/NĐ-CP is "số chín năm ... của Chính phủ".
 DOCUMENT_KINDS = frozenset({"NĐ", "QĐ", "NQ", "TT", "TTLT", "CT", "KH", "BC", "TB", "HD", "CV", "L",
-                            "UBTVQH", "PL", "QC"})
+                            "PL", "QC", "CĐ", "TTr"})
 
 #: Words (Vietnamese syllables) a minute, pauses included. Measured: eSpeak NG's Vietnamese voice
 #: at its default speed (``-s 175``) reads the six sample guides' scripts at 216-227 a minute;
@@ -59,6 +69,9 @@ WORDS_PER_MINUTE = 220
 PAUSE_SECONDS = 0.0
 
 
+PORTAL_NAME = "Cổng thông tin điện tử của thành phố"
+
+
 @dataclass(frozen=True)
 class SpokenOptions:
     """How a script is written: the glossary of abbreviations (whole words, case-sensitive), the
@@ -66,7 +79,11 @@ class SpokenOptions:
     the sentence replacing a link points to."""
     glossary: Mapping[str, str] = field(default_factory=lambda: DEFAULT_GLOSSARY)
     hundred_zero: str = "linh"  # or "lẻ"
-    portal_name: str = "Cổng thông tin điện tử của thành phố"
+    portal_name: str = PORTAL_NAME  # "" is taken as this default
+
+    @property
+    def portal(self) -> str:
+        return self.portal_name.strip() or PORTAL_NAME
 
     def __post_init__(self):
         if self.hundred_zero not in sn.HUNDRED_ZERO:
@@ -167,9 +184,9 @@ def _spell_code(code: str, glossary: Mapping[str, str], hz: str) -> str:
     """``CP`` "Chính phủ" (from the glossary), ``QH15`` "Quốc hội khóa mười lăm"; letters no
     glossary knows are kept as written."""
     letters, digits = re.fullmatch(r"(\D*)(\d*)", code).groups()
-    words = glossary.get(letters, letters)
-    if digits:
-        words += (" khóa " if letters == "QH" else " ") + sn.number_words(int(digits), hz)
+    words = glossary.get(letters) or DOCUMENT_ISSUERS.get(letters, letters)
+    if digits:  # QH15, UBTVQH14: the National Assembly's term
+        words += (" khóa " if letters.endswith("QH") else " ") + sn.number_words(int(digits), hz)
     return words
 
 
@@ -249,7 +266,7 @@ def normalise(text: str, options: SpokenOptions) -> str:
     they are. ``normalise(normalise(t)) == normalise(t)``."""
     o, hz = options, options.hundred_zero
     t = strip_control(nfc(text))
-    t = _URL.sub(o.portal_name, t)
+    t = _URL.sub(lambda _m: o.portal, t)  # a function: the name is text, not a template
     if "@" in t:
         t = _EMAIL.sub(lambda m: f"{m.group(1)} a còng {_domain(m.group(2))}", t)
     if "." in t:
@@ -363,7 +380,7 @@ def script_of(markdown_body: str, title: str, options: SpokenOptions) -> str:
 
     html = new_markdown().convert(nfc(markdown_body).replace(_LINK_END, ""))
     html = _A_END.sub(_LINK_END + "</a>", _PRE.sub("", html))
-    pointer = _sentence_end(normalise(f"Chi tiết xem tại {options.portal_name}", options))
+    pointer = _sentence_end(normalise(f"Chi tiết xem tại {options.portal}", options))
     out = [_sentence_end(normalise(title, options))] if title.strip() else []
     for block in to_text(html).split("\n\n"):
         for line in block.split("\n"):

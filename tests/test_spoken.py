@@ -219,6 +219,9 @@ CASES = [
     ("V/v cấp giấy", "Về việc cấp giấy"),
     ("Kế hoạch cải cách hành chính (CCHC) năm 2024", f"Kế hoạch cải cách hành chính năm {Y2024}"),
     ("Chỉ số CCHC (PAR INDEX) và Chỉ số hài lòng (SIPAS)", "Chỉ số cải cách hành chính và Chỉ số hài lòng (SIPAS)"),
+    ("Sở KH&ĐT", "Sở Kế hoạch và Đầu tư"),
+    ("Công ty CP Cấp nước", "Công ty CP Cấp nước"),
+    ("Nghị quyết 1234/NQ-UBTVQH14", "Nghị quyết một nghìn hai trăm ba mươi tư của Ủy ban Thường vụ Quốc hội khóa mười bốn"),
     ("UBNDX", "UBNDX"),
     ("ubnd", "ubnd"),
     # -- units
@@ -406,6 +409,9 @@ def test_links_keep_their_text_and_the_block_points_to_the_portal():
         "Bước một, Bước một.", "Bước hai, Bước hai.", POINTER]
     portal = SpokenOptions(glossary={}, portal_name="Cổng thông tin điện tử phường 5")
     assert paragraphs("[a](b)", "", portal) == ["a.", "Chi tiết xem tại Cổng thông tin điện tử phường năm."]
+    assert paragraphs("[a](b)", "", SpokenOptions(glossary={}, portal_name=" ")) == ["a.", POINTER]
+    odd = SpokenOptions(glossary={}, portal_name=r"Cổng \g<x> \n")
+    assert normalise("Xem https://a.vn/x", odd) == r"Xem Cổng \g<x> \n"
 
 
 def test_a_bare_address_becomes_the_portals_name():
