@@ -65,16 +65,22 @@ def strip_controls(text: str) -> str:
 
 
 def _check_email(value):
-    return None if _EMAIL.fullmatch(value) else f"{value!r} is not an e-mail address (name@example.gov.vn)"
+    from pipeline.messages import Detail
+
+    return None if _EMAIL.fullmatch(value) else Detail("config.bad-email", value=repr(value))
 
 
 def _check_phone(value):
-    return None if _PHONE.fullmatch(value) else f"{value!r} is not a telephone number (digits, spaces, + . - ( ))"
+    from pipeline.messages import Detail
+
+    return None if _PHONE.fullmatch(value) else Detail("config.bad-phone", value=repr(value))
 
 
 def _check_emblem(value):
-    return None if _EMBLEM.fullmatch(value) and ".." not in value.split("/") else (
-        f"{value!r} is not an image file relative to config.toml or an https:// address (png, jpg, webp, gif; no SVG, which can carry scripts)")
+    from pipeline.messages import Detail
+
+    ok = _EMBLEM.fullmatch(value) and ".." not in value.split("/") and not value.startswith("/")
+    return None if ok else Detail("config.bad-emblem", value=repr(value))
 
 
 _check_email.describes = "an e-mail address"
@@ -91,14 +97,14 @@ class StaticSitePublisher(Publisher):
     options = (
         OptionSpec("out_dir", str, default="site", doc="Folder of the static site, relative to config.toml."),
         OptionSpec("emblem", str, default="", check=_check_emblem,
-                   doc="Emblem shown in the header beside the organisation's name: an image relative to config.toml (copied into the site) or an https:// address."),
+                   doc="Emblem shown in the header beside the organisation's name: an image relative to config.toml (copied into the site) or an https:// address"),
         OptionSpec("parent", str, default="", doc="Line above the name in the header (e.g. `ỦY BAN NHÂN DÂN TỈNH BÀ RỊA - VŨNG TÀU`)."),
         OptionSpec("owner", str, default="", doc="Footer: cơ quan chủ quản (owning agency), required on a government portal."),
         OptionSpec("responsible", str, default="", doc="Footer: người chịu trách nhiệm chính (name and position of the person responsible)."),
         OptionSpec("licence", str, default="", doc="Footer: giấy phép (licence number, issuer and date), when the portal holds one."),
         OptionSpec("address", str, default="", doc="Footer: địa chỉ (postal address of the owning agency)."),
-        OptionSpec("phone", str, default="", check=_check_phone, doc="Footer: điện thoại."),
-        OptionSpec("email", str, default="", check=_check_email, doc="Footer: thư điện tử."),
+        OptionSpec("phone", str, default="", check=_check_phone, doc="Footer: điện thoại"),
+        OptionSpec("email", str, default="", check=_check_email, doc="Footer: thư điện tử"),
         OptionSpec("notice", str, default="", doc="Footer: one more line (e.g. `Ghi rõ nguồn khi phát hành lại thông tin từ cổng này.`)."),
     )
     can_lookup = True
