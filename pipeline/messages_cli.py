@@ -170,6 +170,25 @@ HELP: dict[str, tuple[str, str]] = {
     "help.restore": ("đặt một bản sao lưu đã kiểm tra vào chỗ sổ cái SQLite (dịch vụ phải dừng); sổ cái hiện tại được giữ lại",
                      "put a verified backup in place of the SQLite ledger (no daemon may run); the current one is kept aside"),
     "help.restore.path": ("tệp do loa backup tạo ra", "a file written by loa backup"),
+    # loa users / loa serve (the web console, issue 18)
+    "help.users": ("tài khoản của trang quản trị trên web: add TÊN --role staff|board|it|reports (thêm), disable (khóa), "
+                   "enable (mở khóa), reset (đặt lại mật khẩu), list (liệt kê)",
+                   "web console accounts: add NAME --role staff|board|it|reports, disable, enable, reset, list"),
+    "help.users.action": ("việc cần làm: add, disable, enable, reset, list", "what to do: add, disable, enable, reset, list"),
+    "help.users.name": ("tên đăng nhập (một từ, không dấu)", "the account name people sign in with (one word)"),
+    "help.users.role": ("đi cùng add: vai trò (staff: cán bộ viết bài, board: Ban biên tập, it: kỹ thuật, reports: báo cáo)",
+                        "with add: what the person may do"),
+    "help.users.full-name": ("đi cùng add: họ tên như ghi trong bài và trong Ban biên tập (editorial.board), ví dụ "
+                             "\"Lê Thị Mai\"; mặc định là TÊN",
+                             "with add: the person's name as written in posts and on the board (editorial.board); default NAME"),
+    "help.users.password-stdin": ("đọc mật khẩu từ một dòng của đầu vào chuẩn (stdin)", "read the password from one line of standard input"),
+    "help.serve": ("chạy trang quản trị trên web (uvicorn), mặc định tại 127.0.0.1:8080",
+                   "run the web console (uvicorn) on 127.0.0.1:8080 unless told otherwise"),
+    "help.serve.host": ("địa chỉ lắng nghe (mặc định 127.0.0.1: chỉ máy này; đưa ra ngoài qua một proxy TLS, xem "
+                        "docs/deploying.md)",
+                        "address to listen on (default 127.0.0.1: only this machine; publish it through a TLS reverse "
+                        "proxy, docs/deploying.md)"),
+    "help.serve.port": ("cổng lắng nghe (mặc định 8080)", "port to listen on (default 8080)"),
 }
 
 #: Placeholders of values in --help and usage lines (argparse's metavar), by option name.
@@ -185,6 +204,8 @@ METAVARS: dict[str, tuple[str, str]] = {
     "metavar.published": ("URL", "URL"), "metavar.remote_id": ("MÃ", "REMOTE_ID"), "metavar.replay_until": ("NGÀY", "DATE"),
     "metavar.min_free_gb": ("GB", "MIN_FREE_GB"), "metavar.git_timeout": ("GIÂY", "GIT_TIMEOUT"),
     "metavar.log_format": ("KIỂU", "LOG_FORMAT"), "metavar.action": ("VIỆC", "ACTION"),
+    "metavar.name": ("TÊN", "NAME"), "metavar.full_name": ("HỌ_TÊN", "FULL_NAME"), "metavar.host": ("ĐỊA_CHỈ", "HOST"),
+    "metavar.port": ("CỔNG", "PORT"),
 }
 
 #: argparse's own words (it looks them up through gettext; pipeline/commands/parser.py answers

@@ -200,7 +200,7 @@ def test_the_scan_fails_on_each_kind_of_bypass_and_passes_clean_code():
 #: English words that never belong in a Vietnamese help screen (commands, options, file names and
 #: config keys are removed first: they are typed as they are).
 ENGLISH = {"the", "and", "of", "with", "default", "only", "this", "from", "usage", "options", "arguments",
-           "show", "exit", "when", "each", "every", "what", "which", "is", "are", "for", "it",
+           "show", "exit", "when", "each", "every", "what", "which", "is", "are", "for",
            "post", "posts", "channel", "write", "run", "check", "send", "file", "folder"}
 VIETNAMESE = re.compile(r"[àáạảãâầấậẩẫăằắặẳẵèéẹẻẽêềếệểễìíịỉĩòóọỏõôồốộổỗơờớợởỡùúụủũưừứựửữỳýỵỷỹđ]", re.I)
 
@@ -212,7 +212,7 @@ def _helps(lang: str) -> dict[str, str]:
 
 
 def _english_words(help_text: str, verbs: set[str]) -> set[str]:
-    typed = re.sub(r"`[^`]*`|--?[a-z][\w-]*|\{[^}]*\}|\S*[/._<>]\S*|\bloa \w+", " ", help_text)
+    typed = re.sub(r"`[^`]*`|--?[a-z][\w-]*|\{[^}]*\}|\S*[/._<>|]\S*|\bloa \w+", " ", help_text)
     return {w for w in re.findall(r"[^\W\d_]+", typed) if w.lower() in ENGLISH and w not in verbs}
 
 
@@ -221,6 +221,7 @@ def test_every_help_screen_is_vietnamese_by_default():
     bad = {name: sorted(_english_words(h, verbs)) for name, h in _helps("vi").items()}
     bad = {k: v for k, v in bad.items() if v}
     assert not bad, f"English words in Vietnamese --help: {bad}"
+    assert _english_words("  --dry-run  show what would be sent (default: all of content/)", verbs) == {"show", "what", "default", "of"}
     helps = _helps("vi")
     assert all(h.startswith("cách dùng: loa") and "tùy chọn:" in h and "in trợ giúp này rồi thoát" in h
                for h in helps.values())

@@ -22,7 +22,7 @@ def _password(args, lang: str) -> str:
     return first
 
 
-@verb("users", "web console accounts: add NAME --role staff|board|it|reports, disable, enable, reset, list")
+@verb("users", "help.users")
 def users(args) -> int:
     from pipeline.app import actor_name
     from pipeline.messages import text as msg
@@ -32,6 +32,7 @@ def users(args) -> int:
     actor = actor_name(None)
     with session(args, cfg) as s:
         accounts = s.accounts
+        accounts.lang = lang
         if args.action == "list":
             for u in accounts.list():
                 state = msg("users.disabled", lang) if u.disabled_at else msg("users.enabled", lang)
@@ -56,18 +57,17 @@ def users(args) -> int:
 
 
 def _users_conf(sp) -> None:
-    sp.add_argument("action", choices=("add", "disable", "enable", "reset", "list"))
-    sp.add_argument("name", nargs="?", help="the account name people sign in with (one word)")
-    sp.add_argument("--role", choices=("staff", "board", "it", "reports"), help="with add: what the person may do")
-    sp.add_argument("--full-name", help="with add: the person's name as written in posts and on the board "
-                                        "(editorial.board), e.g. \"Lê Thị Mai\"; default NAME")
-    sp.add_argument("--password-stdin", action="store_true", help="read the password from one line of standard input")
+    sp.add_argument("action", choices=("add", "disable", "enable", "reset", "list"), help="help.users.action")
+    sp.add_argument("name", nargs="?", help="help.users.name")
+    sp.add_argument("--role", choices=("staff", "board", "it", "reports"), help="help.users.role")
+    sp.add_argument("--full-name", help="help.users.full-name")
+    sp.add_argument("--password-stdin", action="store_true", help="help.users.password-stdin")
 
 
 users.configure = _users_conf
 
 
-@verb("serve", "run the web console (uvicorn) on 127.0.0.1:8080 unless told otherwise")
+@verb("serve", "help.serve")
 def serve(args) -> int:
     import uvicorn
 
@@ -81,9 +81,8 @@ def serve(args) -> int:
 
 
 def _serve_conf(sp) -> None:
-    sp.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: only this machine; "
-                                                        "publish it through a TLS reverse proxy, docs/deploying.md)")
-    sp.add_argument("--port", type=int, default=8080)
+    sp.add_argument("--host", default="127.0.0.1", help="help.serve.host")
+    sp.add_argument("--port", type=int, default=8080, help="help.serve.port")
 
 
 serve.configure = _serve_conf
