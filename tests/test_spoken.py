@@ -340,18 +340,23 @@ _NUMBERS = st.one_of(
     st.integers(1, 3999).map(lambda n: f"khóa {sn.to_roman(n)}"),
     st.tuples(st.integers(1, 99), st.integers(1990, 2030)).map(lambda t: "số %02d/%d/NĐ-CP" % t),
     st.tuples(st.integers(1, 20), st.integers(1, 20)).map(lambda t: "%d-%d km" % t),
+    st.tuples(st.integers(0, 23), st.integers(0, 23)).map(lambda t: "%dh-%dh" % t),
+    st.tuples(st.integers(0, 99), st.integers(1, 99)).map(lambda t: "%d,5-%d%%" % t),
+    st.integers(1, 4).map(lambda n: f"quý {sn.to_roman(n)}/2024"),
+    st.from_regex(r"(hotline|gọi|Tổng đài) 1[0-9]{2,3}", fullmatch=True),
 )
 _WORDS = st.sampled_from(["", "Phí ", "hạn ", "UBND phường ", "gọi ", "từ ", "có ", "(", "khoảng "])
 _ENDS = st.sampled_from(["", ".", ",", " hồ sơ", " người dân.", ";", ")"])
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.tuples(_WORDS, _NUMBERS, _ENDS), min_size=1, max_size=4))
-def test_no_digit_is_left_and_normalise_is_idempotent(parts):
+@given(st.lists(st.tuples(_WORDS, _NUMBERS, _ENDS), min_size=1, max_size=4), st.sampled_from(sn.HUNDRED_ZERO))
+def test_no_digit_is_left_and_normalise_is_idempotent(parts, zero):
+    options = SpokenOptions(glossary=DEFAULT_GLOSSARY, hundred_zero=zero)
     text = " ".join(w + n + e for w, n, e in parts)
-    said = normalise(text, OPTIONS)
+    said = normalise(text, options)
     assert not re.search(r"[0-9]", said), (text, said)
-    assert normalise(said, OPTIONS) == said
+    assert normalise(said, options) == said
 
 
 @settings(max_examples=200, deadline=None)
