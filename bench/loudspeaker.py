@@ -191,14 +191,14 @@ def main(argv=None) -> int:
         rows_copy = dict(rows)
         if not keep:
             cache.clear()
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         items, due = day(cfg, all_posts, rows_copy, target, estimate)
-        results.append((label, time.perf_counter() - t, items, due))
+        results.append((label, time.perf_counter() - t, time.process_time() - c, items, due, len(cache)))
     print(f"{a.posts} posts, {a.wards} stations, slots 06:00 and 17:30 (15 min), one day: 12 June 2024\n")
-    print("| composition of one day's bulletins, no speech | seconds | items | due | target |")
-    print("| --- | ---: | ---: | ---: | ---: |")
-    for label, secs, items, due in results:
-        print(f"| {label} | {secs:.3f} | {items} | {due} | ≤ 1 s |")
+    print("| composition of one day's bulletins, no speech | seconds | CPU s | items | scripts estimated | target |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for label, secs, cpu, items, due, made in results:
+        print(f"| {label} | {secs:.3f} | {cpu:.3f} | {items} | {made} | ≤ 1 s |")
     sp = speech(cfg, all_posts, a.speech_items)
     if sp is None:
         print("\nspeech: espeak-ng is not installed")
