@@ -142,7 +142,7 @@ sys.exit(main(["publish", "--now", "{NOW}", "--post", "{post.id}"]))
     # after restart, once the lease has expired: found by slug, recorded, not re-created
     time.sleep(2.5)
     later = "2024-12-20 08:10"
-    r = subprocess.run([sys.executable, "-m", "pipeline", "publish", "--now", later, "--post", post.id],
+    r = subprocess.run([sys.executable, "-m", "pipeline", "--lang", "en", "publish", "--now", later, "--post", post.id],
                        cwd=repo, env=env, capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "reconciled" in r.stdout and "already published" in r.stdout
@@ -156,7 +156,7 @@ sys.exit(main(["publish", "--now", "{NOW}", "--post", "{post.id}"]))
 
 def test_wrong_password_holds_the_channel_with_the_message_a_user_needs(repo, wordpress, monkeypatch, capsys):
     monkeypatch.setenv("LOA_WORDPRESS_PASSWORD", "abcd efgh ijkl mnop qrst uvwx")
-    assert main(["publish", "--now", NOW]) == 1
+    assert main(["--lang", "en", "publish", "--now", NOW]) == 1
     out = capsys.readouterr().out
     assert "CHANNEL portal HELD" in out
     assert "abcd efgh" not in out
