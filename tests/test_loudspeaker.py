@@ -4,6 +4,7 @@ ledger, eSpeak NG audio, the drop folder, the push, the report section."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -255,12 +256,28 @@ def test_each_post_station_slot_is_one_ledger_item_sent_once(tmp_path):
     assert "Đài truyền thanh Phường 2" in (folder / "opening.txt").read_text()
 
 
+def _sample_guides() -> list[str]:
+    """The bodies of the sample content's how-to guides (content/guide/)."""
+    from tests.repo import ROOT
+
+    out = []
+    for f in sorted((ROOT / "content/guide").rglob("*.md")):
+        text = f.read_text(encoding="utf-8")
+        body = text.split("\n---\n", 1)[1] if text.startswith("---\n") else text
+        out.append(re.sub(r"\]\((?!https?:)[^)]*\)", "](https://portal.example.gov.vn/)", body))  # links to other posts
+    return out
+
+
 @pytest.mark.skipif(not shutil.which("espeak-ng"), reason="espeak-ng is not installed")
 def test_espeak_audio_lasts_within_20_percent_of_the_estimate(tmp_path):
-    r = Repo(tmp_path, {"a.md": news(1), "g.md": news(2, type="guide", body=BODY * 3)}, engine="espeak-ng", minutes=10)
+    """In CI (espeak-ng is in .ci/run's packages) the sample guides' bulletin gets real audio."""
+    guides = _sample_guides()[:4]  # four of the six keep the test to a few seconds
+    assert len(guides) == 4
+    texts = {f"g{i}.md": news(i, type="guide", body=b) for i, b in enumerate(guides)}
+    r = Repo(tmp_path, texts | {"a.md": news(99)}, engine="espeak-ng", minutes=60)
     r.publish(at(10, 17, 5))
     items = [json.loads(p.read_text()) for p in (r.root / "var/loa/p1/20240310T1730").glob("2*.json")]
-    assert len(items) == 2
+    assert len(items) == len(guides) + 1
     for item in items:
         assert item["audio"].endswith(".wav")
         ratio = item["duration_seconds"] / item["estimated_seconds"]
