@@ -133,7 +133,7 @@ def test_status_and_dry_run_and_the_daemon_agree_with_the_plan(repo, capsys):
         if d.kind == planmod.HELD and d.reason not in ("draft", "failed", "in_doubt", "channel-disabled")}
 
     # loa publish --dry-run
-    assert main(["publish", "--dry-run", "--now", "2024-03-25 11:00"]) == 0
+    assert main(["--lang", "en", "publish", "--dry-run", "--now", "2024-03-25 11:00"]) == 0
     out = capsys.readouterr().out
     would = set(re.findall(r"^would \w+ (\S+) on (\S+)", out, re.M))
     assert would == due
