@@ -61,10 +61,16 @@ def same_token(a: str | None, b: str | None) -> bool:
     return bool(a) and bool(b) and hmac.compare_digest(a.encode("utf-8"), b.encode("utf-8"))
 
 
-def valid_name(name: str) -> str:
+def _refuse(code: str, lang: str, **args) -> UsageError:
+    from pipeline.messages import text
+
+    return UsageError(text(code, lang, **args))
+
+
+def valid_name(name: str, lang: str = "vi") -> str:
     name = unicodedata.normalize("NFC", (name or "").strip())
     if not name or len(name) > 64 or any(c.isspace() or not c.isprintable() for c in name):
-        raise UsageError(f"account name {name!r}: one word of printable characters, at most 64")
+        raise _refuse("users.bad-name", lang, name=name)
     return name
 
 
@@ -81,25 +87,26 @@ class SignIn:
 
 
 class Accounts:
-    """People and sessions over one ledger; ``clock()`` is the current (aware) time."""
+    """People and sessions over one ledger; ``clock()`` is the current (aware) time; refusals
+    (``UsageError``) are worded in ``lang``."""
 
-    def __init__(self, ledger, clock: Callable[[], datetime]):
+    def __init__(self, ledger, clock: Callable[[], datetime], lang: str = "vi"):
         from argon2 import PasswordHasher
 
-        self.ledger, self.clock, self.hasher = ledger, clock, PasswordHasher()
+        self.ledger, self.clock, self.hasher, self.lang = ledger, clock, PasswordHasher(), lang
 
     # -- people ------------------------------------------------------------------------------------
     def add(self, name: str, role: str, password: str, *, full_name: str | None, actor: str):
-        name = valid_name(name)
+        name = valid_name(name, self.lang)
         if role not in ROLES:
-            raise UsageError(f"role {role!r}: expected one of {', '.join(ROLES)}")
+            raise _refuse("users.bad-role", self.lang, role=role, roles=", ".join(ROLES))
         self._check_password(password)
         full = " ".join((full_name or name).split())
         try:
             return self.ledger.user_add(name, full_name=full, role=role, password_hash=self.hasher.hash(password),
                                         actor=actor, now=self.clock())
         except KeyError:
-            raise UsageError(f"account {name!r} exists already (loa users reset {name} sets a new password)") from None
+            raise _refuse("users.exists", self.lang, name=name) from None
 
     def disable(self, name: str, *, actor: str, enable: bool = False):
         return self._change(name, actor=actor, disabled=not enable)
@@ -115,12 +122,11 @@ class Accounts:
         try:
             return self.ledger.user_change(name, now=self.clock(), **kw)
         except KeyError:
-            raise UsageError(f"no account {name!r} (loa users list shows them)") from None
+            raise _refuse("users.unknown", self.lang, name=name) from None
 
-    @staticmethod
-    def _check_password(password: str) -> None:
+    def _check_password(self, password: str) -> None:
         if len(password or "") < MIN_PASSWORD:
-            raise UsageError(f"the password must have at least {MIN_PASSWORD} characters")
+            raise _refuse("users.short-password", self.lang, min=MIN_PASSWORD)
 
     # -- signing in ---------------------------------------------------------------------------------
     def sign_in(self, name: str, password: str, ip: str) -> SignIn:

@@ -8,55 +8,22 @@ Routes are enumerated from the application, so a page added later is covered wit
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from datetime import datetime, timezone
 
 import pytest
 
 from pipeline.accounts import MAX_PER_ACCOUNT, ROLES
-from pipeline.app import Session
-from pipeline.config import load_config
 from pipeline.ledger import Hold
 from pipeline.web.app import create_app
 from pipeline.web.auth import PUBLIC_PATHS
 from tests.repo import post
-from tests.web_console import PASSWORD, PEOPLE, ROLE_USER, Client, add_people, console_repo, serve
+from tests.web_console import PASSWORD, PEOPLE, ROLE_USER, Client, console, serve  # noqa: F401 (fixture)
 
 #: What a path parameter is replaced with when the tests open every route.
 PARAMS = {"post_id": "20240325-aaaaaa", "fmt": "csv"}
 HOSTILE = '<script>alert("x")</script>"\'><img src=x onerror=alert(1)>'
 MARKERS = ("<script>alert(", "<img src=x onerror", "<b>Tác giả</b>", "<i>đơn vị</i>")
-
-
-@dataclasses.dataclass
-class Console:
-    root: object
-    cfg: object
-    ledger_url: str
-    app: object
-    base: str
-
-    def client(self) -> Client:
-        return Client(self.base)
-
-    def session(self) -> Session:
-        return Session.open(self.cfg)
-
-
-@pytest.fixture
-def console(ledger_url, tmp_path, request):
-    posts = getattr(request, "param", None)
-    root = console_repo(tmp_path / "repo", posts)
-    cfg = dataclasses.replace(load_config(root / "config.toml"), ledger_url=ledger_url)
-    add_people(cfg)
-    app = create_app(root / "config.toml", secret_key="test-secret", ledger_url=ledger_url, secure_cookies=False,
-                     env={})
-    served = serve(app)
-    try:
-        yield Console(root, cfg, ledger_url, app, served.base)
-    finally:
-        served.stop()
 
 
 def routes(app):
@@ -216,10 +183,10 @@ def test_cookie_flags(console, secure):
 
 HOSTILE_POSTS = {
     "news/a.md": post(id="20240325-aaaaaa", title="Tin " + HOSTILE, summary="Tóm tắt " + HOSTILE,
-                      author="<b>Tác giả</b>\"'", publish_at="2030-03-25 08:00",
+                      author="<b>Tác giả</b>\"'", publish_at="2030-03-25 08:00", unit="phuong-vung-tau",
                       body="Đoạn văn <script>alert(1)</script> và <img src=x onerror=alert(1)>.\n"),
     "news/b.md": post(id="20240326-bbbbbb", title="Bài thứ hai <i>đơn vị</i>", author="Nguyễn Thị Lan",
-                      publish_at="2030-03-26 08:00"),
+                      publish_at="2030-03-26 08:00", unit="phuong-vung-tau"),
 }
 
 

@@ -8,9 +8,11 @@ import re
 import socket
 import threading
 import time
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
 import requests
 
 from tests.repo import make_repo, post
@@ -26,9 +28,10 @@ def console_repo(tmp: Path, posts: dict[str, str] | None = None) -> Path:
     """The sample configuration (portal needs the board's approval) and two posts waiting for it:
     one by Nguyễn Thị Lan, one by board member Lê Thị Mai."""
     return make_repo(tmp, posts if posts is not None else {
-        "news/a.md": post(id="20240325-aaaaaa", author="Nguyễn Thị Lan", publish_at="2030-03-25 08:00"),
+        "news/a.md": post(id="20240325-aaaaaa", author="Nguyễn Thị Lan", publish_at="2030-03-25 08:00",
+                          unit="phuong-vung-tau"),
         "news/b.md": post(id="20240326-bbbbbb", title="Bài của thành viên Ban biên tập", author="Lê Thị Mai",
-                          publish_at="2030-03-26 08:00"),
+                          publish_at="2030-03-26 08:00", unit="phuong-vung-tau"),
     })
 
 
@@ -116,3 +119,42 @@ class Client:
     def send(self, path: str, data: dict | None = None, page: str = "/") -> requests.Response:
         """A POST with the CSRF token of ``page``, as the page's own form sends it."""
         return self.post(path, {**(data or {}), "csrf_token": self.token(page)})
+
+
+@dataclasses.dataclass
+class Console:
+    root: object
+    cfg: object
+    ledger_url: str
+    app: object
+    base: str
+
+    def client(self) -> Client:
+        return Client(self.base)
+
+    def session(self):
+        """A :class:`pipeline.app.Session` of its own on the console's ledger (another process)."""
+        from pipeline.app import Session
+
+        return Session.open(self.cfg)
+
+
+@pytest.fixture
+def console(ledger_url, tmp_path, request):
+    """The console on each ledger backend; ``indirect`` parametrization gives other posts."""
+    posts = getattr(request, "param", None)
+    root = console_repo(tmp_path / "repo", posts)
+    from pipeline.config import load_config
+    from pipeline.web.app import create_app
+
+    cfg = dataclasses.replace(load_config(root / "config.toml"), ledger_url=ledger_url)
+    add_people(cfg)
+    app = create_app(root / "config.toml", secret_key="test-secret", ledger_url=ledger_url, secure_cookies=False,
+                     env={})
+    served = serve(app)
+    try:
+        yield Console(root, cfg, ledger_url, app, served.base)
+    finally:
+        served.stop()
+
+
