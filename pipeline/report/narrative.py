@@ -130,6 +130,12 @@ def read_narrative(path: Path, display: str | None = None) -> dict[str, tuple[st
     return parse_narrative(source, name)
 
 
+def _compared(now: int, before: int, what: str) -> str:
+    if not before:
+        return f"{what} chưa có số liệu để so sánh"
+    return f"so với {what} {format_change_vi(now, before)}"
+
+
 def draft_narrative(report: Report) -> str:
     """A first draft of the sections from the figures, for an official to rewrite."""
     t, lab = report.totals, report.label
@@ -139,9 +145,9 @@ def draft_narrative(report: Report) -> str:
              f"## {SECTIONS['danh_gia']}", "",
              f"Trong {report.period.label_vi} ({report.period.days_prose()}), các đơn vị đã đăng "
              f"{format_number_vi(t.items)} lượt tin, bài ({format_number_vi(t.posts)} tin, bài) trên các kênh thông tin"
-             + (f" ({channels})" if channels else "") + "; so với kỳ trước "
-             f"{format_change_vi(t.items, report.previous.items)}, so với cùng kỳ năm trước "
-             f"{format_change_vi(t.items, report.year_ago.items)}.", ""]
+             + (f" ({channels})" if channels else "") + "; "
+             + _compared(t.items, report.previous.items, "kỳ trước") + ", "
+             + _compared(t.items, report.year_ago.items, "cùng kỳ năm trước") + ".", ""]
     if report.activities:
         lines += [f"Các đơn vị đã thực hiện {format_number_vi(sum(a.count for a in report.activities))} sản phẩm, "
                   "hoạt động tuyên truyền trực quan.", ""]
