@@ -164,6 +164,11 @@ def problems(name: str, options: Mapping[str, Any], units: Mapping[str, Any], ty
         out += _slot_problems(f"{sk}.slots", st.get("slots"))
         out += _minutes_problem(f"{sk}.minutes", st.get("minutes"))
     out += _minutes_problem(f"{key}.minutes", options.get("minutes"))
+    for k, low, high in (("wpm", 60, 400), ("reserve_seconds", 0, 600)):
+        v = options.get(k)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not low <= v <= high):
+            out.append((f"{key}.{k}", Detail("config.out-of-range", value=repr(v), range_en=f"from {low} to {high}",
+                                             range_vi=f"từ {low} đến {high}")))
     out += _repeat_problems(f"{key}.repeat", options.get("repeat"), set(types))
     for k in ("lead", "emergency_within", "max_wait"):
         v = options.get(k)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import tomllib
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -122,6 +123,7 @@ type = "loudspeaker"
 engine = "festival"
 slots = ["6h", "17:30"]
 minutes = 0
+wpm = 0
 [channels.loudspeaker.repeat]
 guide = { times = 0, days = 3 }
 notice = { times = 1 }
@@ -134,7 +136,7 @@ colour = "red"
     with pytest.raises(ConfigError) as e:
         load_config(root / "config.toml", env={})
     keys = {k for k, _ in e.value.errors}
-    assert {"channels.loudspeaker.engine", "channels.loudspeaker.slots", "channels.loudspeaker.minutes",
+    assert {"channels.loudspeaker.engine", "channels.loudspeaker.wpm", "channels.loudspeaker.slots", "channels.loudspeaker.minutes",
             "channels.loudspeaker.repeat.guide.times", "channels.loudspeaker.repeat.notice",
             "channels.loudspeaker.stations.p1.wards", "channels.loudspeaker.stations.p1.slots",
             "channels.loudspeaker.stations.p1.colour"} <= keys, keys
@@ -345,3 +347,44 @@ def test_the_announcer_gets_a_large_print_docx(tmp_path):
     assert text.startswith("Tin số 1") and "tám nghìn đồng" in text
     item = json.loads(path.with_suffix(".json").read_text())
     assert item["docx"] == path.name
+
+
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from tests.test_config import _toml  # noqa: E402 - its TOML writer
+
+_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)
+_SCALAR = st.one_of(st.integers(min_value=-10**6, max_value=10**6), _TEXT, st.booleans(),
+                    st.floats(allow_nan=False, allow_infinity=False), st.dates())
+_ANY = st.one_of(_SCALAR, st.lists(_SCALAR, max_size=3), st.dictionaries(_TEXT, _SCALAR, max_size=2),
+                 st.dictionaries(_TEXT, st.dictionaries(_TEXT, _SCALAR, max_size=2), max_size=2))
+
+
+def _fuzz_config(key: str, value) -> str:
+    raw = tomllib.loads(config(engine="none"))
+    ch = raw["channels"]["loudspeaker"]
+    if key.startswith("stations."):
+        ch["stations"]["p1"][key.split(".", 1)[1]] = value
+    else:
+        ch[key] = value
+    return _toml(raw)
+
+
+OPTION_KEYS = ["slots", "minutes", "lead", "repeat", "wpm", "reserve_seconds", "max_wait", "emergency_within",
+               "engine", "speech", "drop_dir", "glossary", "hundred_zero", "stations", "stations.wards",
+               "stations.slots", "stations.minutes", "stations.name"]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(OPTION_KEYS), _ANY)
+def test_no_loudspeaker_option_value_raises_anything_but_config_error(tmp_path_factory, key, value):
+    root = tmp_path_factory.mktemp("ls")
+    (root / "config.toml").write_text(_fuzz_config(key, value), encoding="utf-8")
+    try:
+        cfg = load_config(root / "config.toml", env={})
+    except ConfigError:
+        return
+    s = bulletin.settings("loudspeaker", cfg.channels["loudspeaker"].options)  # a valid config composes
+    assert 60 <= s.wpm <= 400 and s.stations and all(st.slots and st.wards for st in s.stations)
