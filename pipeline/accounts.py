@@ -28,15 +28,8 @@ from typing import Callable
 
 from pipeline.errors import UsageError
 
-#: The roles, and the pages/actions each allows (a front end asks :func:`may`).
+#: The roles; which pages each may open is said by each route (``pipeline.web.auth.requires``).
 ROLES = ("staff", "board", "it", "reports")
-#: What each role may do; "view" is the shared pages (calendar, a post's page, search).
-PERMISSIONS: dict[str, frozenset[str]] = {
-    "staff": frozenset({"view", "activities"}),
-    "board": frozenset({"view", "approve"}),
-    "it": frozenset({"view", "operate"}),
-    "reports": frozenset({"view", "reports"}),
-}
 MIN_PASSWORD = 10
 MAX_PER_ACCOUNT = 5
 MAX_PER_IP = 30
@@ -45,11 +38,6 @@ IDLE = timedelta(hours=8)
 ABSOLUTE = timedelta(hours=12)
 TOUCH_EVERY = timedelta(minutes=5)  # write seen_at at most this often (a read per request, not a write)
 _DUMMY: str | None = None  # the hash a missing account's password is checked against
-
-
-def may(role: str | None, permission: str) -> bool:
-    """True when ``role`` allows ``permission`` (unknown roles allow nothing)."""
-    return permission in PERMISSIONS.get(role or "", frozenset())
 
 
 def token_hash(token: str) -> str:

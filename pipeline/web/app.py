@@ -90,12 +90,16 @@ def create_app(config_path, *, secret_key: str | None = None, ledger_url: str | 
     if not secret:
         log.warning("LOA_WEB_SECRET is not set: sessions are valid for this console process only")
         secret = secrets.token_urlsafe(32)
+    from pipeline import secrets as redaction
+
+    redaction.register(secret)  # never in a log line or an error page
     if secure_cookies is None:
         secure_cookies = env.get("LOA_WEB_SECURE_COOKIES", "1").strip() not in ("0", "no", "false")
     if trusted_proxies is None:
         trusted_proxies = tuple(p.strip() for p in env.get("LOA_WEB_TRUSTED_PROXIES", "").split(",") if p.strip())
     routes = gather_routes()
     session = Session.open(cfg, **({"clock": clock} if clock else {}))
+    session.content_max_age = 1.0  # a page does not stat every post file; see Session.content_max_age
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
