@@ -28,6 +28,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, timezone
 from pathlib import Path
+from time import monotonic
 from typing import Callable, Mapping
 
 from pipeline import paths
@@ -97,6 +98,13 @@ class Session:
         self._plan_reuse: planmod.Plan | None = None
         self._estimates: dict[tuple[str, str, str], float] = {}  # loudspeaker reading times (_estimator)
         self._checked: tuple[tuple, Checked] | None = None
+        self._calendar_index: tuple[tuple, object] | None = None  # (key, calendar.TimeIndex)
+        #: Seconds for which :meth:`content` trusts its last look at the files without looking again
+        #: (0: it looks every time, as the daemon and the commands need). The web console sets
+        #: one second: a page is then not slowed by a stat of every post file, and a file changed
+        #: by hand shows at most that much later; this session's own writes look again at once.
+        self.content_max_age = 0.0
+        self._content_read: tuple[float, Content] | None = None
         self._post_problems: dict[tuple, tuple[Problem, ...]] = {}
         self._announced: set[tuple[str, str]] = set()  # (file, version) held for errors, logged once
         #: ``factory(channel, ledger) -> Publisher``; ``None``: the channel type's registered class
@@ -148,8 +156,13 @@ class Session:
         if paths_ is not None:
             posts, problems = PostCache().read_all(self.cfg, paths_)
             return Content(posts, problems, ("paths", tuple(map(str, paths_))))
+        if self.content_max_age > 0 and self._content_read is not None \
+                and monotonic() - self._content_read[0] < self.content_max_age:
+            return self._content_read[1]
         posts, problems = self._posts.read_all(self.cfg)
-        return Content(posts, problems, self._posts.revision)
+        content = Content(posts, problems, self._posts.revision)
+        self._content_read = (monotonic(), content)
+        return content
 
     def renderer(self, content: Content | None = None):
         """The renderer for the current templates and content (see the module's docstring)."""
@@ -518,6 +531,7 @@ class Session:
         from pipeline import approval
         from pipeline.content import relpath
 
+        self._content_read = None  # what is approved is the file as it is now, never a recent look
         content = self.content()
         found = self.check(content).of(relpath(path, self.cfg))
         post = next((p for p in content.posts if p.path.resolve() == Path(path).resolve()), None)
@@ -532,6 +546,7 @@ class Session:
             return post, refused
         front = approval.approval_front(post, by, self.cfg)
         paths.write_atomic(Path(path), approval.set_front_keys(Path(path).read_text(encoding="utf-8"), front))
+        self._content_read = None
         # the audit: who approved which content version, from which front end (``account``: the
         # console's signed-in person; ``None``: ``loa approve``)
         self.ledger.add_event("approve", post_id=post.id, actor=front["approved_by"], version=front["approved_hash"],
@@ -614,18 +629,39 @@ class Session:
                  now: datetime | None = None):
         """Every post on every channel in the week or month holding ``anchor`` (a date in the site
         zone; today by default), in its state from :meth:`plan`, with blackouts and pauses."""
-        from pipeline import approval
         from pipeline import calendar as cal
 
         now = now or self.clock()
-        p = self.plan(now)
+        content = self.content()
+        p = self.plan(now, content=content)
+        anchor = anchor or now.astimezone(self.cfg.tz).date()
+        start, end, _days = cal.window(view, anchor, self.cfg.tz)
+        key = (content.revision, p.rev, len(p.decisions))
+        if p.rev is None or self._calendar_index is None or self._calendar_index[0] != key:
+            self._calendar_index = (key, cal.TimeIndex(p.decisions))
+        ds = p.decisions
+        chosen = [ds[i] for i in self._calendar_index[1].between(start, end)]
+        chosen += [d for d in p.active()]  # the rest: not done, decided again at every plan
         lg = self.ledger
         bands = cal.pause_bands(lg.active_pauses(now), lg.events(kinds=("pause", "resume")), now)
-        return cal.build_calendar(p.decisions, channel_state, view=view,
-                                  anchor=anchor or now.astimezone(self.cfg.tz).date(), tz=self.cfg.tz,
+        waiting = self._unapproved()
+        return cal.build_calendar(chosen, channel_state, view=view, anchor=anchor, tz=self.cfg.tz,
                                   blackouts=self.cfg.blackouts, pauses=bands, filters=filters,
-                                  unapproved=lambda post: () if approval.is_approved(post, self.cfg)
-                                  else approval.needs_approval(post, self.cfg))
+                                  unapproved=lambda post: waiting(post.relpath, post))
+
+    def _unapproved(self):
+        """``(relpath, post) -> channels`` still waiting for the board's approval of ``post``,
+        each post looked at once per call (a post is on several channels)."""
+        from pipeline import approval
+
+        seen: dict[str, tuple[str, ...]] = {}
+
+        def waiting(relpath: str, post) -> tuple[str, ...]:
+            if relpath not in seen:
+                need = approval.needs_approval(post, self.cfg)
+                seen[relpath] = need if need and not approval.is_approved(post, self.cfg) else ()
+            return seen[relpath]
+        return waiting
 
     def post_page(self, post_id: str, now: datetime | None = None):
         """A post's page: each channel's rendering and state, its ledger rows and events, its

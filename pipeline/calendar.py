@@ -8,6 +8,7 @@ blackouts and pauses as bands. :func:`post_history` orders a post's ledger event
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Callable, Iterable, Mapping
@@ -63,10 +64,11 @@ class Calendar:
     bands: list[Band]
     filters: Mapping[str, str | None] = field(default_factory=dict)
     counts: Mapping[str, int] = field(default_factory=dict)
+    by_day: Mapping[date, list[Entry]] = field(default_factory=dict)
 
-    def on(self, day: date, tz) -> list[Entry]:
+    def on(self, day: date, tz=None) -> list[Entry]:
         """The entries of ``day`` (site zone), in time order."""
-        return [e for e in self.entries if e.at.astimezone(tz).date() == day]
+        return self.by_day.get(day, [])
 
     def bands_on(self, day: date, tz) -> list[Band]:
         start = datetime.combine(day, time(0), tz)
@@ -100,14 +102,36 @@ def shift(view: str, anchor: date, step: int) -> date:
 
 
 def _time_of(d, row) -> datetime | None:
-    published = getattr(row, "first_published_at", None) if row is not None else None
-    if published is not None:
-        return published
+    if row is not None:
+        published = row.first_published_at
+        if published is not None:
+            return published
     if d.at is not None:
         return d.at
     if d.post is not None:
         return d.post.publish_at
-    return getattr(row, "publish_at", None) if row is not None else None
+    return row.publish_at if row is not None else None
+
+
+class TimeIndex:
+    """The finished (``done``) decisions of one plan, by time: a calendar view then looks only at
+    the few hundred of its window instead of every pair. Valid for as long as the decisions at
+    those places are the same: the caller keys it on the content's revision and the ledger
+    snapshot's ``rev`` (a done decision's time is its row's or its post's)."""
+
+    def __init__(self, decisions: list):
+        found = []
+        for i, d in enumerate(decisions):
+            if d.kind == "done":
+                at = _time_of(d, d.row)
+                if at is not None:
+                    found.append((at, i))
+        found.sort(key=lambda x: x[0])
+        self.times = [t for t, _ in found]
+        self.places = [i for _, i in found]
+
+    def between(self, start: datetime, end: datetime) -> list[int]:
+        return self.places[bisect_left(self.times, start):bisect_left(self.times, end)]
 
 
 def _entry(d, word: str, at: datetime) -> Entry:
@@ -157,14 +181,16 @@ def build_calendar(decisions: Iterable, state_of: Callable[[object], str], *, vi
         entries.append(e)
     entries.sort(key=lambda e: (e.at, e.title, e.channel))
     counts: dict[str, int] = {}
+    by_day: dict[date, list[Entry]] = {}
     for e in entries:
         counts[e.state] = counts.get(e.state, 0) + 1
+        by_day.setdefault(e.at.astimezone(tz).date(), []).append(e)
     channel = filters.get("channel")
     bands = [b for b in (*(Band("blackout", b.start, b.end, b.reason, tuple(b.channels)) for b in blackouts),
                          *pauses)
              if b.start < end and (b.end is None or b.end > start)
              and (not channel or not b.channels or channel in b.channels)]
-    return Calendar(view, start, end, days, entries, bands, filters, counts)
+    return Calendar(view, start, end, days, entries, bands, filters, counts, by_day)
 
 
 def pause_bands(pauses: Iterable, events: Iterable, now: datetime) -> list[Band]:

@@ -44,6 +44,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "page.cal.all-channels": ("mọi kênh", "all channels"),
     "page.cal.open-link": ("xem bài đã đăng", "see it published"),
     "page.cal.count": ("{n} mục", "{n} items"),
+    "page.cal.more": ("và {n} mục khác (xem cả tuần)", "and {n} more (see the week)"),
     "page.weekday.0": ("Thứ Hai", "Monday"),
     "page.weekday.1": ("Thứ Ba", "Tuesday"),
     "page.weekday.2": ("Thứ Tư", "Wednesday"),

@@ -142,3 +142,32 @@ def test_calendar_windows():
     assert cal.shift("week", date(2024, 1, 5), -1) == date(2023, 12, 29)
     with pytest.raises(ValueError):
         cal.window("year", date(2024, 1, 1), VN)
+
+
+def test_the_time_index_gives_what_looking_at_every_decision_gives(repo):
+    approve(repo, "news/a.md")
+    with session(repo, datetime(2024, 3, 25, 8, 1, tzinfo=VN)) as s:
+        s.publish()
+    with session(repo) as s:
+        for view, day in (("month", date(2024, 3, 1)), ("week", date(2024, 3, 25)), ("month", date(2024, 4, 1))):
+            for _ in range(2):  # the second time from the kept index
+                fast = s.calendar(view, day)
+                full = cal.build_calendar(s.plan().decisions, app.channel_state, view=view, anchor=day, tz=VN,
+                                          blackouts=s.cfg.blackouts,
+                                          unapproved=lambda post, w=s._unapproved(): w(post.relpath, post))
+                assert fast.entries == full.entries and fast.entries
+
+
+def test_content_max_age_trusts_the_files_briefly_but_not_after_its_own_write(repo):
+    with session(repo) as s:
+        s.content_max_age = 60.0
+        assert s.post_page("b").post.title == "Chờ duyệt"
+        path = repo / "content/news/b.md"
+        path.write_text(path.read_text(encoding="utf-8").replace("Chờ duyệt", "Đổi tên"), encoding="utf-8")
+        assert s.post_page("b").post.title == "Chờ duyệt"  # within the minute: not looked at again
+        _post, front = s.approve(path, "Lê Thị Mai")
+        assert isinstance(front, dict)
+        assert s.post_page("b").post.title == "Đổi tên" and s.post_page("b").approved
+        s.content_max_age = 0.0
+        path.write_text(path.read_text(encoding="utf-8").replace("Đổi tên", "Lần nữa"), encoding="utf-8")
+        assert s.post_page("b").post.title == "Lần nữa"

@@ -15,6 +15,10 @@ from pipeline.web.views import lang_of, loa_session, render
 #: Who reads the calendar, a post's page and the ledger search.
 READERS = ("staff", "board", "it")
 FILTERS = ("unit", "type", "topic", "channel")
+#: Entries shown in a day of the month view; the rest are counted and linked to the week view,
+#: which shows them all (as calendar programs do with "+N more"): a month page stays readable and
+#: quick with 100 items a day.
+PER_DAY = 8
 
 
 def day_of(value: str | None) -> date | None:
@@ -49,7 +53,7 @@ def calendar_page(request) -> Response:
     weeks = [c.days[i:i + 7] for i in range(0, len(c.days), 7)]
     return render(request, "calendar.html", {
         "cal": c, "weeks": weeks, "tz": cfg.tz, "anchor": anchor, "today": today, "options": options,
-        "filters": filters, "states": cal.STATES,
+        "filters": filters, "states": cal.STATES, "per_day": PER_DAY,
         "prev": cal.shift(view, anchor, -1), "next": cal.shift(view, anchor, 1),
         "labels": {n: ch.label for n, ch in cfg.channels.items()},
         "why": lambda reason: reason_text(reason, lang_of(request)) if reason else "",
