@@ -14,10 +14,17 @@ One difference from a plain ``jinja2.Environment``: a template's globals are one
 Jinja keeps them as a ``ChainMap`` over the environment's globals, which every render copies key
 by key in Python: half the cost of rendering a small social-post template, five times per post.
 Loa never changes globals once templates are loaded, as Jinja's documentation asks.
+
+And one fast path: the sandbox's verdict on an attribute (``post.title``: may a template read it?)
+is kept per class and attribute name (:meth:`Environment.is_safe_attribute`). Jinja works it out
+again at every access, through a dozen ``isinstance`` checks, which made up more than half of
+rendering a preview page or a social post's template; the verdict is the same each time, as
+``tests/test_templating.py`` checks against Jinja's own on every kind of object it tells apart.
 """
 
 from __future__ import annotations
 
+import abc
 import operator
 from pathlib import Path
 from typing import Any, Iterable, MutableMapping
@@ -36,6 +43,34 @@ class Environment(ImmutableSandboxedEnvironment):
     """The sandboxed environment every Loa template renders in (also for the report templates)."""
 
     intercepted_binops = frozenset({"*", "**"})
+    VERDICTS_MAX = 4096  # (class, attribute) verdicts kept; beyond, Jinja decides each time
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._verdicts: dict[tuple[type, str], bool] = {}
+        self._abc_token = abc.get_cache_token()
+
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        """Jinja's verdict (:class:`ImmutableSandboxedEnvironment`), kept per ``(class, attr)``.
+        It depends on nothing else: the name (``_``, ``__``, ``mro``, ``append``...) and which
+        kinds ``obj`` is an instance of (functions, methods, types, frames, generators, mutable
+        lists, dicts and sets), never on ``value``. What could make the kinds differ for one
+        class is not kept: an object whose ``__class__`` is not its type (``isinstance`` reads
+        both), and a class registered with an ABC since (``abc.get_cache_token`` changes, all go)."""
+        cls = type(obj)
+        if obj.__class__ is not cls:
+            return super().is_safe_attribute(obj, attr, value)
+        token = abc.get_cache_token()
+        if token != self._abc_token:
+            self._verdicts.clear()
+            self._abc_token = token
+        key = (cls, attr)
+        verdict = self._verdicts.get(key)
+        if verdict is None:
+            verdict = super().is_safe_attribute(obj, attr, value)
+            if len(self._verdicts) < self.VERDICTS_MAX:
+                self._verdicts[key] = verdict
+        return verdict
 
     def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
         return {**self.globals, **(d or {})}
