@@ -357,6 +357,9 @@ OUTPUT: dict[str, tuple[str, str]] = {
                        "{name}: ok, {done_en} {n} {drafts_en}, {dup} {dups_en}, {filtered} filtered"),
     "ingest.warning": ("{name}: cảnh báo: {warning}", "{name}: warning: {warning}"),
     "ingest.no-feeds": ("config.toml chưa có [[feeds]] nào; không có gì để lấy", "no [[feeds]] in config.toml; nothing to ingest"),
+    # preview
+    "preview.summary": ("Xem trước: {index} ({rendered} bài tạo mới, {reused} bài không đổi, {failed} bài lỗi)",
+                        "Preview: {index} ({rendered} rendered, {reused} unchanged, {failed} unusable)"),
     # check / check --fix
     "check.summary": ("Đã kiểm tra {posts} bài: {errors} lỗi, {warnings} cảnh báo", "{posts} posts checked: {errors} errors, {warnings} warnings"),
     "fix.converted": ("{path}: đã chuyển từ bảng mã {encoding} sang UTF-8 (NFC)", "{path}: converted from {encoding} to UTF-8 (NFC)"),
@@ -381,6 +384,8 @@ STATES: dict[str, tuple[str, str]] = {
 REASONS: dict[str, tuple[str, str]] = {
     "reason.action-create": ("đăng", "create"), "reason.action-update": ("cập nhật", "update"),
     "reason.action-retract": ("gỡ", "retract"), "reason.action-reconcile": ("đối soát", "reconcile"),
+    "reason.feed-ok": ("ổn", "ok"), "reason.feed-error": ("lỗi", "error"),
+    "reason.feed-not modified": ("không có gì mới", "not modified"),
     "reason.awaiting-approval": ("chờ Ban biên tập duyệt", "awaiting approval"),
     "reason.check-errors": ("bài còn lỗi (xem loa check); chưa gửi đi đâu cho đến khi sửa xong",
                             "the post has errors (see loa check); sent nowhere until they are fixed"),

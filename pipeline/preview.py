@@ -88,9 +88,9 @@ class PreviewResult:
 
 def summary(lang: str, index: str, rendered: int, reused: int, failed: int) -> str:
     """The line ``loa preview`` ends with."""
-    if lang == "en":
-        return f"Preview: {index} ({rendered} rendered, {reused} unchanged, {failed} unusable)"
-    return f"Xem trước: {index} ({rendered} bài tạo mới, {reused} bài không đổi, {failed} bài lỗi)"
+    from pipeline.messages import text
+
+    return text("preview.summary", lang, index=index, rendered=rendered, reused=reused, failed=failed)
 
 
 def write_text(path: str | os.PathLike, text: str) -> None:

@@ -151,7 +151,8 @@ def render_status(st: dict, cfg, lang: str = "vi") -> str:
     if st["feeds"]:
         h("status.feeds", len(st["feeds"]))
         for name, line in st["feeds"].items():
-            out.append(f"  {name}: {line}")
+            word, sep, rest = line.partition(":") if ":" in line.split(" (")[0] else line.partition(" (")
+            out.append(f"  {name}: {reason_text('feed-' + word, lang)}{sep}{rest}")
     return "\n".join(out).lstrip("\n")
 
 
