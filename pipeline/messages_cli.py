@@ -304,6 +304,8 @@ OUTPUT: dict[str, tuple[str, str]] = {
     "resume.done": ("đã cho đăng tiếp {channel} ({count} lần tạm dừng kết thúc)", "resumed {channel} ({count} pause(s) ended)"),
     "resume.still": ("vẫn đang tạm dừng: {channel} ({reason}); loa resume{option}", "still paused: {channel} ({reason}); loa resume{option}"),
     "retract.no-file": ("không có tệp bài viết này: {path}", "no such post file: {path}"),
+    "retract.no-front": ("{path}: không ghi được `retracted:` vì không đọc được phần đầu bài; chạy `loa check {path}` để xem lỗi",
+                         "{path}: cannot write `retracted:` because its front matter cannot be read; run `loa check {path}` to see why"),
     "retract.done": ("{path}: đã ghi retracted: {reason}; lượt đăng tới sẽ gỡ bài ở những kênh cho phép gỡ",
                      "{path}: retracted: {reason}; the next publishing pass removes it where the channel allows"),
     # channels

@@ -26,7 +26,8 @@ from tests.repo import make_repo
 ROOT = Path(__file__).resolve().parent.parent
 
 #: The files whose strings reach a staff member's terminal, and the calls that show a string.
-SCANNED = sorted([ROOT / "pipeline/cli.py", ROOT / "pipeline/status.py", *(ROOT / "pipeline/commands").glob("*.py")])
+SCANNED = sorted([ROOT / "pipeline/cli.py", ROOT / "pipeline/__main__.py", ROOT / "pipeline/status.py",
+                  ROOT / "pipeline/preview.py", ROOT / "pipeline/doctor.py", *(ROOT / "pipeline/commands").glob("*.py")])
 SINKS = {"print", "write", "emit", "error", "exit"}
 #: status.py builds its text as a list of lines: there, appending a line is showing it.
 EXTRA_SINKS = {"status.py": {"append", "extend"}}
@@ -133,12 +134,23 @@ def bypasses(source: str, filename: str = "<sample>", verbs: set[str] | None = N
                 for lit in _literals(arg):
                     if _is_language(lit.value, verbs):
                         flag(lit, "error message not from the catalogue")
+        elif isinstance(node, ast.Compare) and _inline_translation(node):
+            flag(node, "inline translation (if lang == ...) instead of a catalogue code")
         elif isinstance(node, ast.Assign):
             for t in node.targets:
                 if isinstance(t, ast.Attribute) and t.attr in HELP_KEYWORDS and not code_or_suppress(node.value) \
                         and _has_words(node.value, verbs):
                     flag(node.value, f".{t.attr} is not a catalogue code")
     return found
+
+
+def _inline_translation(node: ast.Compare) -> bool:
+    """``lang == "en"`` / ``lang != "vi"``: two texts chosen in the code, not in the catalogue."""
+    sides = [node.left, *node.comparators]
+    names = [ast.unparse(x) for x in sides if isinstance(x, (ast.Name, ast.Attribute))]
+    langs = [x.value for x in sides if isinstance(x, ast.Constant)]
+    return any(isinstance(op, (ast.Eq, ast.NotEq)) for op in node.ops) and any("lang" in n for n in names) \
+        and any(v in ("vi", "en") for v in langs)
 
 
 def _has_words(node: ast.AST, verbs: set[str]) -> bool:
@@ -165,6 +177,7 @@ def _conf(sp):
     sp.add_argument("--force", help="do it anyway")
     sp.epilog = "exit codes: 0 fine"
     parser.error("bad usage")
+    hello = "Xin chào" if lang == "vi" else "Hello"
 '''
 
 SAMPLE_CLEAN = '''
@@ -190,7 +203,7 @@ def test_the_scan_fails_on_each_kind_of_bypass_and_passes_clean_code():
     assert kinds == set([
         "verb help is not a catalogue code", "print() shows words not from the catalogue",
         "error message not from the catalogue", "help= is not a catalogue code", ".epilog is not a catalogue code",
-        "error() shows words not from the catalogue"]), found
+        "error() shows words not from the catalogue", "inline translation (if lang == ...) instead of a catalogue code"]), found
     assert not any("loa: " in f or "retry.count" in f for f in found)  # a lookup and the program's name pass
     assert bypasses(SAMPLE_CLEAN.replace("out.append", "print"), verbs={"zap", "resolve"}) == []
 
@@ -383,3 +396,12 @@ def test_an_application_error_reaches_the_user_in_their_language(tmp_path, monke
     assert "loa: không có kênh 'nope'; dùng một trong: " in capsys.readouterr().err
     assert main(["--lang", "en", "publish", "--dry-run", "--channel", "nope"]) == 2
     assert "loa: unknown channel 'nope'; expected one of: " in capsys.readouterr().err
+
+
+def test_retracting_a_file_without_front_matter_is_a_message_not_a_bug(tmp_path, monkeypatch, capsys):
+    make_repo(tmp_path, {"news/a.md": "Chỉ có nội dung, không có phần đầu bài.\n"})
+    monkeypatch.chdir(tmp_path)
+    assert main(["retract", "content/news/a.md", "--reason", "sai"]) == 2
+    err = capsys.readouterr().err
+    assert "không ghi được `retracted:` vì không đọc được phần đầu bài" in err and "Traceback" not in err
+    assert (tmp_path / "content/news/a.md").read_text(encoding="utf-8") == "Chỉ có nội dung, không có phần đầu bài.\n"

@@ -279,7 +279,11 @@ def retract(args) -> int:
     if not path.is_file():
         raise UsageError(msg("retract.no-file", lang, path=path))
     text = path.read_text(encoding="utf-8")
-    path.write_text(set_front_keys(text, {"retracted": args.reason}), encoding="utf-8")
+    try:
+        changed = set_front_keys(text, {"retracted": args.reason})
+    except ValueError:  # no front matter, or not YAML: loa check says where; nothing is written
+        raise UsageError(msg("retract.no-front", lang, path=path)) from None
+    path.write_text(changed, encoding="utf-8")
     print(msg("retract.done", lang, path=path, reason=repr(args.reason)))
     return 0
 
