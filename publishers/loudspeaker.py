@@ -30,6 +30,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
 
+import jinja2
+
 from pipeline import bulletin
 from pipeline.errors import PermanentPublishError, PublisherAuthError
 from pipeline.messages import localized, text
@@ -218,9 +220,15 @@ class LoudspeakerPublisher(Publisher):
         dirs = getattr(self.site, "templates_dirs", None) or []
         env = templating.environment(dirs, self.tz, autoescape=False)
         slot = info.get("slot")
+        if isinstance(slot, str):  # from a manifest
+            slot = datetime.fromisoformat(slot)
         ctx = {"station": {"id": station.id, "name": station.name}, "slot": slot, "priority": info.get("priority"),
                "site": {"name": getattr(self.site, "site_name", "")}, "org_lines": list(getattr(self.site, "org_lines", ()))}
-        return tuple(env.get_template(self.opts[k]).render(ctx).strip() for k in ("opening_template", "closing_template"))
+        try:
+            return tuple(env.get_template(self.opts[k]).render(ctx).strip() for k in ("opening_template", "closing_template"))
+        except jinja2.TemplateError as exc:  # the content repository's template: the item fails, named
+            raise PermanentPublishError(self.name, None, f"opening/closing template: {exc}"[:300],
+                                        hint="fix templates/loudspeaker/opening.txt or closing.txt") from None
 
     # -- the push ------------------------------------------------------------------------------
     def session(self):

@@ -388,3 +388,19 @@ def test_no_loudspeaker_option_value_raises_anything_but_config_error(tmp_path_f
         return
     s = bulletin.settings("loudspeaker", cfg.channels["loudspeaker"].options)  # a valid config composes
     assert 60 <= s.wpm <= 400 and s.stations and all(st.slots and st.wards for st in s.stations)
+
+
+def test_a_retraction_before_the_slot_takes_the_item_out_of_the_bulletin(tmp_path):
+    with WebhookServer() as server:
+        r = Repo(tmp_path, {"a.md": news(1), "b.md": news(2)}, extra=f'push_url = "{server.url}/items"')
+        r.publish(at(10, 17, 0))
+        folder = r.root / "var/loa/p1/20240310T1730"
+        assert len(json.loads((folder / "bulletin.json").read_text())["items"]) == 2
+        text = (r.root / "content/b.md").read_text()
+        (r.root / "content/b.md").write_text(text.replace("status: ready", "status: ready\nretracted: Thông tin chưa chính xác"))
+        r.publish(at(10, 17, 10))
+        items = json.loads((folder / "bulletin.json").read_text())["items"]
+        assert [i["id"] for i in items] == ["20240311-000001@p1@20240310T1730"]
+        assert not list(folder.glob("20240312-000002.*"))
+        assert sorted(i["station"] for i in server.live()) == ["p1", "p2"]  # b deleted at the push system
+        assert {x.post_id: x.state for x in r.rows()}["20240312-000002@p1@20240310T1730"] == "retracted"
