@@ -165,3 +165,46 @@ def test_loa_users_from_the_command_line(console, monkeypatch, capsys):
 def test_loa_serve_listens_on_this_machine_only_by_default():
     args = build_parser().parse_args(["serve"])
     assert (args.host, args.port) == ("127.0.0.1", 8080)
+
+
+def _troubled(console, post_id: str, state: str, vendor: str) -> None:
+    """The ledger's record of a vendor refusal (``failed``) or an unknown outcome (``in_doubt``)."""
+    import json
+    from datetime import timedelta
+
+    now = datetime.now(timezone.utc)
+    with console.session() as s:
+        lg = s.ledger
+        lg.ensure(post_id, "portal", channel_type="static_site", meta={"title": "Tin <b>lỗi</b>"}, now=now)
+        lg.claim(post_id, "portal", owner="w", action="create", version="v1", lease=timedelta(minutes=5), now=now,
+                 allowed_states=("pending",))
+        if state == "failed":
+            lg.record_failure(post_id, "portal", owner="w", kind="permanent", now=now, next_attempt_at=None,
+                              message=json.dumps({"reason": "bị từ chối", "vendor": vendor, "hint": "sửa bài"}))
+        else:
+            lg.mark_in_doubt(post_id, "portal", owner="w", reason=vendor, now=now)
+
+
+def test_operations_shows_the_vendors_words_and_acts_on_items(console):
+    _troubled(console, A, "failed", "(#100) Invalid parameter <x>")
+    _troubled(console, B, "in_doubt", "timeout after the request left")
+    it = console.client().signed_in("binh")
+    page = it.get("/ops").text
+    assert "(#100) Invalid parameter &lt;x&gt;" in page and "Tin &lt;b&gt;lỗi&lt;/b&gt;" in page
+    assert it.send("/ops/retry", {"post": A, "channel": "portal"}, "/ops").status_code == 200
+    answer = it.send("/ops/resolve", {"post": B, "channel": "portal", "outcome": "published",
+                                      "published_url": "https://portal.example.gov.vn/b"}, "/ops")
+    assert answer.status_code == 200, answer.text[-800:]
+    with console.session() as s:
+        assert s.ledger.get(A, "portal").state == "pending"
+        row = s.ledger.get(B, "portal")
+        assert (row.state, row.remote_url) == ("published", "https://portal.example.gov.vn/b")
+        assert [(e.kind, e.actor) for e in s.ledger.events(kinds=("retry", "resolve"))] == [("retry", "binh"),
+                                                                                        ("resolve", "binh")]
+
+
+def test_channel_health_page_for_the_it_officer(console):
+    it = console.client().signed_in("binh")
+    page = it.get("/ops/channels")
+    assert page.status_code == 200
+    assert "portal (static_site)" in page.text and "đang tắt" in page.text  # the sample's social channels are off
