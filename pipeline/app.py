@@ -434,6 +434,8 @@ class Session:
 
     def resolve(self, post_id: str, channel: str, *, published_url: str | None, remote_id: str | None, actor: str):
         self._known_channel(channel)
+        if self.ledger.get(post_id, channel) is None:  # a mistyped id: said plainly, before the ledger's own check
+            raise UsageError(Detail("resolve.unknown", post=post_id, channel=channel))
         return self.ledger.resolve(post_id, channel, published_url=published_url, remote_id=remote_id,
                                    actor=actor, now=self.clock())
 

@@ -405,3 +405,12 @@ def test_retracting_a_file_without_front_matter_is_a_message_not_a_bug(tmp_path,
     err = capsys.readouterr().err
     assert "không ghi được `retracted:` vì không đọc được phần đầu bài" in err and "Traceback" not in err
     assert (tmp_path / "content/news/a.md").read_text(encoding="utf-8") == "Chỉ có nội dung, không có phần đầu bài.\n"
+
+
+def test_resolving_an_unknown_item_says_so_in_the_users_language(tmp_path, monkeypatch, capsys):
+    make_repo(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    assert main(["resolve", "khong-co", "portal", "--not-published"]) == 2
+    assert "loa: sổ cái không có bài khong-co trên kênh portal" in capsys.readouterr().err
+    assert main(["--lang", "en", "resolve", "khong-co", "portal", "--not-published"]) == 2
+    assert "loa: the ledger has no item khong-co on portal" in capsys.readouterr().err
