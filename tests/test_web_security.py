@@ -271,3 +271,50 @@ def test_sign_in_never_redirects_off_the_console(console, target):
     c = console.client()
     answer = c.post("/login", {"name": "hung", "password": PASSWORD, "csrf_token": c.token("/login"), "next": target})
     assert answer.status_code == 303 and answer.headers["location"] == "/"
+
+
+def test_sign_in_is_throttled_per_address_and_forwarded_for_is_believed_only_from_the_proxy(console, monkeypatch):
+    from pipeline import accounts
+
+    monkeypatch.setattr(accounts, "MAX_PER_IP", 3)
+    direct = console.client()
+    for name in ("lan", "hung", "binh"):  # one address guessing several accounts
+        assert direct.login(name, "sai mật khẩu").status_code == 401
+    assert direct.login("hoa").status_code == 429
+    # a client cannot leave its count behind by claiming another address
+    spoofed = console.client()
+    spoofed.http.headers["X-Forwarded-For"] = "203.0.113.9"
+    assert spoofed.login("hoa").status_code == 429
+    # behind the trusted proxy, each client is counted by the address the proxy wrote
+    proxied = serve(create_app(console.root / "config.toml", secret_key="test-secret", ledger_url=console.ledger_url,
+                               secure_cookies=False, trusted_proxies=("127.0.0.1",), env={}))
+    try:
+        other = Client(proxied.base)
+        other.http.headers["X-Forwarded-For"] = "198.51.100.7"
+        assert other.login("hoa").status_code == 303
+        with console.session() as s:
+            ips = {r[0] for r in s.ledger.query("SELECT ip FROM login_attempts")}
+        assert ips == {"127.0.0.1", "198.51.100.7"}
+    finally:
+        proxied.stop()
+
+
+def test_an_idle_session_ends(console):
+    from datetime import timedelta
+
+    from pipeline.accounts import IDLE
+
+    now = [datetime.now(timezone.utc)]
+    app = create_app(console.root / "config.toml", secret_key="s", ledger_url=console.ledger_url,
+                     secure_cookies=False, env={}, clock=lambda: now[0])
+    served = serve(app)
+    try:
+        c = Client(served.base).signed_in("hung")
+        now[0] += IDLE - timedelta(minutes=1)
+        assert c.get("/").status_code == 200  # used: it lives IDLE from now
+        now[0] += IDLE - timedelta(minutes=1)
+        assert c.get("/").status_code == 200
+        now[0] += IDLE + timedelta(seconds=1)
+        assert c.get("/").status_code == 303
+    finally:
+        served.stop()

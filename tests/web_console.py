@@ -74,7 +74,10 @@ def serve(app) -> Served:
     import uvicorn
 
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    # as `loa serve` runs it: uvicorn's own X-Forwarded-For handling off (the console decides whom
+    # to believe: LOA_WEB_TRUSTED_PROXIES)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on",
+                                           proxy_headers=False))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10

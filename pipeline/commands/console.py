@@ -75,6 +75,8 @@ def serve(args) -> int:
 
     cfg = load(args)
     app = create_app(cfg.path)
+    # proxy_headers off: uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1, i.e. from
+    # anyone on the machine; the console believes it only from LOA_WEB_TRUSTED_PROXIES (throttling)
     uvicorn.run(app, host=args.host, port=args.port, proxy_headers=False, server_header=False,
                 log_level="warning" if not args.verbose else "info")
     return 0
