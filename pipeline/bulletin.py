@@ -332,7 +332,8 @@ def item_posts(items: Iterable[Item], s: Settings) -> list[Post]:
         due = it.post.publish_at if it.slot is None else max(it.post.publish_at, it.slot - s.lead)
         extra = dict(it.post.extra)
         extra["loudspeaker"] = MappingProxyType({"station": it.station, "slot": it.slot, "seconds": it.seconds,
-                                                 "priority": it.priority, "post_id": it.post.id})
+                                                 "priority": it.priority, "post_id": it.post.id,
+                                                 "published": it.post.publish_at.isoformat()})
         out.append(dataclasses.replace(it.post, id=it.id, channels=(s.channel,), publish_at=due, expire_at=None,
                                        extra=MappingProxyType(extra)))
     return out

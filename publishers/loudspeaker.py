@@ -184,6 +184,7 @@ class LoudspeakerPublisher(Publisher):
     def _manifest(self, r: Rendering, info: dict, station, key: str, audio, missing, docx) -> dict:
         slot = info.get("slot")
         return {"schema": "loa.loudspeaker.item/1", "id": r.post_id, "post_id": info["post_id"], "key": key,
+                "published": info.get("published"),
                 "title": r.title, "priority": info.get("priority", "normal"),
                 "slot": slot.isoformat() if isinstance(slot, datetime) else None,
                 "station": station.id, "station_name": station.name, "wards": list(station.wards),
@@ -202,17 +203,28 @@ class LoudspeakerPublisher(Publisher):
                 items.append(json.loads(f.read_text(encoding="utf-8")))
             except (OSError, ValueError):
                 continue
-        items.sort(key=lambda m: (bulletin.RANK.get(m.get("priority"), 2), m.get("id")))
+        items.sort(key=lambda m: (bulletin.RANK.get(m.get("priority"), 2), m.get("published") or "", m.get("id")))
         opening, closing = self._formulas(station, info)
-        write_atomic(folder / "opening.txt", opening + "\n")
-        write_atomic(folder / "closing.txt", closing + "\n")
+        sounds = {name: self._formula(folder, name, words) for name, words in (("opening", opening), ("closing", closing))}
         total = sum((m.get("duration_seconds") or m.get("estimated_seconds") or 0) for m in items)
         write_atomic(folder / "bulletin.json", json.dumps({
             "schema": "loa.loudspeaker.bulletin/1", "station": station.id, "station_name": station.name,
             "wards": list(station.wards), "slot": items[0]["slot"] if items else None,
             "items": [{k: m.get(k) for k in ("id", "title", "priority", "estimated_seconds", "duration_seconds",
                                              "audio", "script", "docx", "audio_missing")} for m in items],
-            "opening": opening, "closing": closing, "seconds": round(total, 1)}, ensure_ascii=False, indent=2))
+            "opening": opening, "closing": closing, "opening_audio": sounds["opening"], "closing_audio": sounds["closing"],
+            "seconds": round(total, 1)}, ensure_ascii=False, indent=2))
+
+    def _formula(self, folder: Path, name: str, words: str) -> str | None:
+        """``opening.txt`` / ``closing.txt`` and their audio, made again only when the words changed;
+        the audio file's name, or ``None`` without a speech engine."""
+        txt = folder / f"{name}.txt"
+        made = [p for p in (folder / f"{name}.wav", folder / f"{name}.mp3") if p.exists()]
+        if made and txt.exists() and txt.read_text(encoding="utf-8") == words + "\n":
+            return made[0].name
+        write_atomic(txt, words + "\n")
+        audio, _missing = self._audio(words, folder / name)
+        return audio.path.name if audio else None
 
     def _formulas(self, station, info: dict) -> tuple[str, str]:
         from pipeline import templating

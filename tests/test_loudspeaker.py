@@ -282,6 +282,9 @@ def test_espeak_audio_lasts_within_20_percent_of_the_estimate(tmp_path):
     assert len(items) == len(guides) + 1
     for item in items:
         assert item["audio"].endswith(".wav")
+    manifest = json.loads((r.root / "var/loa/p1/20240310T1730/bulletin.json").read_text())
+    assert manifest["opening_audio"] == "opening.wav" and manifest["closing_audio"] == "closing.wav"
+    for item in items:
         ratio = item["duration_seconds"] / item["estimated_seconds"]
         assert 0.8 <= ratio <= 1.2, (item["duration_seconds"], item["estimated_seconds"])
 
@@ -404,3 +407,17 @@ def test_a_retraction_before_the_slot_takes_the_item_out_of_the_bulletin(tmp_pat
         assert not list(folder.glob("20240312-000002.*"))
         assert sorted(i["station"] for i in server.live()) == ["p1", "p2"]  # b deleted at the push system
         assert {x.post_id: x.state for x in r.rows()}["20240312-000002@p1@20240310T1730"] == "retracted"
+
+
+def test_an_edit_before_the_slot_replaces_the_item(tmp_path):
+    with WebhookServer() as server:
+        r = Repo(tmp_path, {"a.md": news(1)}, extra=f'push_url = "{server.url}/items"')
+        r.publish(at(10, 17, 0))
+        path = r.root / "content/a.md"
+        path.write_text(path.read_text().replace("8.000 đồng", "12.000 đồng"))
+        res = r.publish(at(10, 17, 10))
+        assert res.updated == 3, res.lines  # the portal and the two stations
+        script = (r.root / "var/loa/p1/20240310T1730/20240311-000001.txt").read_text()
+        assert "mười hai nghìn đồng" in script and "tám nghìn" not in script
+        live = server.live()
+        assert len(live) == 2 and all("mười hai nghìn đồng" in i["script"] for i in live)
