@@ -529,7 +529,8 @@ class Session:
         this content. Returns ``(post, front)`` written, or ``(None, problems)`` when the file is
         not a post, or ``(post, Refusal)`` when ``by`` may not approve it
         now (a draft, a post with errors, one's own post, not on the board, or ``expected`` given
-        and the post's content is no longer that version). The ledger gets an ``approve`` event."""
+        and the post's content is no longer that version). With ``account`` (the console's
+        signed-in person) the ledger also gets an ``approve`` event."""
         from pipeline import approval
         from pipeline.content import relpath
 
@@ -549,10 +550,13 @@ class Session:
         front = approval.approval_front(post, by, self.cfg)
         paths.write_atomic(Path(path), approval.set_front_keys(Path(path).read_text(encoding="utf-8"), front))
         self._content_read = None
-        # the audit: who approved which content version, from which front end (``account``: the
-        # console's signed-in person; ``None``: ``loa approve``)
-        self.ledger.add_event("approve", post_id=post.id, actor=front["approved_by"], version=front["approved_hash"],
-                              detail={"path": post.relpath, "account": account}, now=self.clock())
+        if account is not None:
+            # the console's audit: who approved which content version, signed in as ``account``.
+            # ``loa approve`` runs on a board member's PC without the server's ledger: its record
+            # is the front matter and the commit that carries it
+            self.ledger.add_event("approve", post_id=post.id, actor=front["approved_by"],
+                                  version=front["approved_hash"], detail={"path": post.relpath, "account": account},
+                                  now=self.clock())
         return post, front
 
     def send_back(self, path: Path, by: str, comment: str, *, account: str | None = None):
