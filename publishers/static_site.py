@@ -23,7 +23,6 @@ read also holds the channel: treated as empty, the next pass would rewrite every
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import logging
@@ -161,6 +160,8 @@ class StaticSitePublisher(Publisher):
     # -- manifest ------------------------------------------------------------------------
     @contextmanager
     def _locked(self):
+        import fcntl  # POSIX, imported here: config loading imports this module on authors' Windows PCs too
+
         self.out.mkdir(parents=True, exist_ok=True)
         # O_NOFOLLOW and no truncation: a lock file that is a link must not empty what it points to
         fd = os.open(self._file(".loa-site.lock"), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)

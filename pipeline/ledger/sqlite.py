@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
 import re
@@ -155,6 +154,8 @@ class SQLiteLedger(SqlLedger):
 
     @contextmanager
     def daemon_lock(self, owner: str) -> Iterator[None]:
+        import fcntl  # POSIX, imported here: authors run loa check/new/preview on Windows, never the daemon
+
         lock_path = self.path.with_name(self.path.name + ".daemon.lock")
         fd = secrets.open_private(lock_path)
         try:
@@ -182,6 +183,8 @@ class SQLiteLedger(SqlLedger):
         # a vendor call, and an open write transaction would stop every other writer meanwhile.
         # The kernel releases it when the holder dies; open file descriptions of one process
         # exclude each other too, so threads are covered.
+        import fcntl  # POSIX, imported here (see daemon_lock)
+
         safe = re.sub(r"[^A-Za-z0-9._-]", "_", name)[:100]
         lock_path = self.path.with_name(f"{self.path.name}.lock-{safe}")
         fd = secrets.open_private(lock_path)  # 0600, and var/ 0700 if this creates it
