@@ -238,8 +238,10 @@ def build_config(raw: Mapping[str, Any], root: Path, path: Path | None = None, *
             errors.extend(check(name, ch.options, units, content["types"]))
     ledger_url = _server.ledger_url(env or {}, server, data["ledger"].get("url"), warnings)
     feeds = _feeds(data.get("feeds", []), units, topics, data["site"]["timezone"], errors)
-    organizations = _organizations(data["organization"], errors)
 
+    if errors:
+        raise ConfigError(errors, str(path) if path else None, warnings)
+    organizations = _organizations(data["organization"], errors)  # once every value has its type
     if errors:
         raise ConfigError(errors, str(path) if path else None, warnings)
 

@@ -248,6 +248,10 @@ from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E
 from pipeline import schema  # noqa: E402
 
 BASE = MINIMAL + """
+[[organization.history]]
+valid_from = 2025-07-01
+name_lines = ["ỦY BAN NHÂN DÂN", "PHƯỜNG VŨNG TÀU"]
+place = "Vũng Tàu"
 [[blackouts]]
 start = 2024-04-30
 end = 2024-05-02

@@ -60,9 +60,14 @@ def vbar_chart(title: str, rows: list[tuple[str, int]], *, width: int = 640, hei
                      f'<text x="{x + bw / 2:.1f}" y="{height - bottom - h - 4}" font-size="12" '
                      f'text-anchor="middle">{format_number_vi(value)}</text>'
                      f'<text x="{x + bw / 2:.1f}" y="{height - bottom + 16}" font-size="11" '
-                     f'text-anchor="middle">{escape(label.replace("tháng ", "T"))}</text>')
+                     f'text-anchor="middle">{escape(_short_month(label))}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+def _short_month(label: str) -> str:
+    """``Tháng 2 (15/01-14/02)`` -> ``T2`` under a bar; the table beside the chart has the dates."""
+    return label.split(" (")[0].replace("Tháng ", "T").replace("tháng ", "T")
 
 
 def charts(report: Report) -> dict[str, Markup]:
