@@ -39,6 +39,7 @@ from pipeline.models import PublishResult, Rendering
 from pipeline.paths import inside, write_atomic
 from publishers import http, speech
 from publishers.base import ChannelHealth, OptionSpec, Publisher, http_url
+from publishers.speech.fpt import URL as FPT_URL
 
 D = bulletin.DEFAULTS
 
@@ -68,7 +69,11 @@ class LoudspeakerPublisher(Publisher):
         OptionSpec("max_wait", str, default=D["max_wait"], doc="A post that found no room in any bulletin this long after publication is no longer broadcast."),
         OptionSpec("emergency_within", str, default=D["emergency_within"], doc="An emergency post older than this is no longer broadcast at once."),
         OptionSpec("engine", str, default=D["engine"], choices=tuple(speech.known()), doc="Speech engine: `espeak-ng`, `fpt` (FPT.AI) or `none`."),
-        OptionSpec("speech", dict, default={}, doc="Engine options: `voice`, `format` (wav/mp3), for `fpt` also `api_key_env`, `speed`, `url`."),
+        OptionSpec("speech", dict, default={}, doc="Engine options: `voice`, `format` (wav/mp3); for `fpt` also `speed` (-3..3), "
+                   "`poll_seconds`, `poll_timeout`."),
+        OptionSpec("speech_key_env", str, secret_env=True, doc="`fpt`: environment variable holding the FPT.AI key."),
+        OptionSpec("speech_url", str, default=FPT_URL, check=http_url, doc="`fpt`: the text-to-speech endpoint (another "
+                   "address only when the server file approves it, like every endpoint a key is sent to)."),
         OptionSpec("drop_dir", str, default=D["drop_dir"], doc="Drop folder, relative to config.toml: one folder per station and slot."),
         OptionSpec("docx", bool, default=True, doc="Also write the script as a large-print .docx (needs python-docx)."),
         OptionSpec("push_url", str, check=http_url, doc="Optional: the provincial information-source system's endpoint (JSON push)."),
@@ -88,7 +93,11 @@ class LoudspeakerPublisher(Publisher):
         self.tz = getattr(self.site, "tz", None)
         self.settings = bulletin.settings(name, self.opts)
         self.stations = {s.id: s for s in self.settings.stations}
-        self.engine = speech.get(self.opts["engine"])(self.opts["speech"], env=self.env, wpm=self.opts["wpm"],
+        # the key and the address it goes to are top-level options, so the server file's approval
+        # of endpoints that receive a secret (pipeline/server.py) covers them; never the nested table
+        engine_opts = {k: v for k, v in dict(self.opts["speech"]).items() if k not in ("api_key_env", "url")}
+        engine_opts.update(api_key_env=self.opts["speech_key_env"], url=self.opts["speech_url"])
+        self.engine = speech.get(self.opts["engine"])(engine_opts, env=self.env, wpm=self.opts["wpm"],
                                                       secret=self._register, sleep=self.sleep)
         self.push = self.opts["push_url"].rstrip("/") if self.opts["push_url"] else None
         self._session = None

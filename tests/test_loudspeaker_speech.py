@@ -53,3 +53,32 @@ def test_fpt_refusals(tmp_path):
 
 def test_espeak_rate_from_the_syllable_rate():
     assert rate_for(150) == 118 and rate_for(220) == 173 and rate_for(30) == 80
+
+
+def test_fpt_through_the_channel_only_to_an_approved_address(tmp_path):
+    """The FPT.AI key goes only to FPT.AI's own address, or to one the server file approves."""
+    import json
+
+    from pipeline.config import load_config
+    from pipeline.errors import ConfigError
+    from tests.repo import approve, make_repo
+    from tests.test_loudspeaker import Repo, at, config, news
+
+    with FptTtsServer() as server:
+        extra = f'speech_key_env = "LOA_FPT_KEY"\nspeech_url = "{server.url}/hmi/tts/v5"\nspeech = {{ voice = "lannhi", poll_seconds = 0.05 }}'
+        root = make_repo(tmp_path / "refused", {}, config=config(engine="fpt", extra=extra))
+        with pytest.raises(ConfigError) as e:
+            load_config(root / "config.toml", env={"LOA_FPT_KEY": "test-key"})
+        assert "channels.loudspeaker.speech_url" in {k for k, _ in e.value.errors}
+
+        env = {"LOA_FPT_KEY": "test-key", "LOA_SERVER_CONFIG": approve(
+            {"loudspeaker": {"speech_url": f"{server.url}/hmi/tts/v5", "speech_key_env": "LOA_FPT_KEY"}})}
+        r = Repo(tmp_path / "approved", {"a.md": news(1)}, engine="fpt", extra=extra)
+        r.cfg = load_config(r.root / "config.toml", env=env)
+        from pipeline.app import Session
+
+        with Session(r.cfg, r.ledger, owner="t", clock=lambda: at(10, 17, 5), env=env) as s:
+            assert s.publish(now=at(10, 17, 5)).sent >= 2
+        item = json.loads((r.root / "var/loa/p1/20240310T1730/20240311-000001.json").read_text())
+        assert item["audio"] == "20240311-000001.wav" and item["duration_seconds"] > 5
+        assert server.requests[0].headers["voice"] == "lannhi"

@@ -10,7 +10,7 @@ The documented contract (docs/loudspeaker.md cites each point):
   from 5 seconds to 2 minutes, so Loa polls it (GET) until it answers 200.
 
 A script longer than 5,000 characters is sent in pieces cut at sentence ends and the WAV pieces
-are joined. The key is read from the environment variable named by ``speech.api_key_env``.
+are joined. The key is read from the environment variable named by the channel's ``speech_key_env``.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ class FptEngine(SpeechEngine):
     def available(self) -> str | None:
         var = self.options.get("api_key_env")
         if not var:
-            return Detail("speech.no-key-var")
+            return Detail("speech.no-key-var")  # the channel's speech_key_env
         return None if self.env.get(var) else Detail("speech.key-missing", var=var)
 
     def synthesize(self, text: str, out_base: Path) -> Audio:
