@@ -164,6 +164,10 @@ def problems(name: str, options: Mapping[str, Any], units: Mapping[str, Any], ty
         out += _slot_problems(f"{sk}.slots", st.get("slots"))
         out += _minutes_problem(f"{sk}.minutes", st.get("minutes"))
     out += _minutes_problem(f"{key}.minutes", options.get("minutes"))
+    out += _speech_problems(f"{key}.speech", options.get("speech"))
+    drop = options.get("drop_dir")
+    if isinstance(drop, str) and (drop.startswith(("/", "\\")) or ".." in re.split(r"[/\\]", drop) or ":" in drop):
+        out.append((f"{key}.drop_dir", Detail("loudspeaker.drop-outside", value=repr(drop))))
     for k, low, high in (("wpm", 60, 400), ("reserve_seconds", 0, 600)):
         v = options.get(k)
         if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not low <= v <= high):
@@ -191,6 +195,33 @@ def _slot_problems(key: str, slots: Any) -> list:
     if len(set(slots)) != len(slots):
         return [(key, Detail("loudspeaker.duplicate-slot"))]
     return []
+
+
+_VOICE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9+_-]{0,40}$")
+SPEECH_KEYS = ("voice", "format", "speed", "poll_seconds", "poll_timeout")
+
+
+def _speech_problems(key: str, table: Any) -> list:
+    """The ``speech`` table: known keys only, a voice that is a name (never a path), wav or mp3."""
+    if not isinstance(table, dict):
+        return []  # absent, or the type check has reported it
+    out = []
+    for k, v in table.items():
+        if k not in SPEECH_KEYS:
+            out.append((f"{key}.{k}", Detail("loudspeaker.unknown-station-key", choices=", ".join(SPEECH_KEYS))))
+        elif k == "voice" and not (isinstance(v, str) and _VOICE.match(v)):
+            out.append((f"{key}.voice", Detail("loudspeaker.bad-voice", value=repr(v))))
+        elif k == "format" and v not in ("wav", "mp3"):
+            out.append((f"{key}.format", Detail("config.expected-one-of", choices="wav, mp3", value=repr(v),
+                                                hint_en="", hint_vi="")))
+        elif k == "speed" and (isinstance(v, bool) or v not in (-3, -2, -1, 0, 1, 2, 3)):
+            out.append((f"{key}.speed", Detail("config.expected-one-of", choices="-3 .. 3", value=repr(v),
+                                               hint_en="", hint_vi="")))
+        elif k in ("poll_seconds", "poll_timeout") and (isinstance(v, bool) or not isinstance(v, (int, float))
+                                                        or not 0 < v <= 3600):
+            out.append((f"{key}.{k}", Detail("config.out-of-range", value=repr(v), range_en="above 0, at most 3600",
+                                             range_vi="lớn hơn 0, tối đa 3600")))
+    return out
 
 
 def _minutes_problem(key: str, minutes: Any) -> list:

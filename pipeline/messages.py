@@ -280,6 +280,12 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "speech.no-key-var": ("chưa khai báo speech_key_env (tên biến môi trường chứa khóa FPT.AI)",
                           "speech_key_env is not set (the name of the variable holding the FPT.AI key)"),
     "speech.key-missing": ("biến môi trường {var} chưa được đặt", "environment variable {var} is not set"),
+    "loudspeaker.bad-voice": ("giọng đọc {value} không hợp lệ; viết tên giọng, ví dụ \"vi\", \"vi-vn-x-south\", \"banmai\"",
+                              "voice {value} is not valid; write a voice name, e.g. \"vi\", \"vi-vn-x-south\", \"banmai\""),
+    "loudspeaker.drop-outside": ("thư mục giao bản tin {value} phải nằm trong kho nội dung (đường dẫn tương đối, không có ..); "
+                                 "muốn giao ra chỗ khác thì gắn (mount) thư mục đó vào trong var/",
+                                 "the drop folder {value} must be inside the content repository (a relative path without ..); "
+                                 "to deliver elsewhere, mount that folder inside var/"),
     "loudspeaker.audio-missing": ("chưa có âm thanh: {reason}; kịch bản và manifest vẫn được giao để phát thanh viên đọc",
                                   "no audio: {reason}; the script and the manifest are delivered for the announcer to read"),
     "loudspeaker.report-title": ("Trên hệ thống thông tin cơ sở", "On the grassroots information system"),

@@ -74,7 +74,7 @@ class LoudspeakerPublisher(Publisher):
         OptionSpec("speech_key_env", str, secret_env=True, doc="`fpt`: environment variable holding the FPT.AI key."),
         OptionSpec("speech_url", str, default=FPT_URL, check=http_url, doc="`fpt`: the text-to-speech endpoint (another "
                    "address only when the server file approves it, like every endpoint a key is sent to)."),
-        OptionSpec("drop_dir", str, default=D["drop_dir"], doc="Drop folder, relative to config.toml: one folder per station and slot."),
+        OptionSpec("drop_dir", str, default=D["drop_dir"], doc="Drop folder inside the content repository (relative, no `..`): one folder per station and slot."),
         OptionSpec("docx", bool, default=True, doc="Also write the script as a large-print .docx (needs python-docx)."),
         OptionSpec("push_url", str, check=http_url, doc="Optional: the provincial information-source system's endpoint (JSON push)."),
         OptionSpec("push_token_env", str, secret_env=True, doc="Environment variable holding the push system's bearer token."),

@@ -124,6 +124,8 @@ engine = "festival"
 slots = ["6h", "17:30"]
 minutes = 0
 wpm = 0
+drop_dir = "../../etc"
+speech = { voice = "/tmp/evil", program = "sh" }
 [channels.loudspeaker.repeat]
 guide = { times = 0, days = 3 }
 notice = { times = 1 }
@@ -136,7 +138,8 @@ colour = "red"
     with pytest.raises(ConfigError) as e:
         load_config(root / "config.toml", env={})
     keys = {k for k, _ in e.value.errors}
-    assert {"channels.loudspeaker.engine", "channels.loudspeaker.wpm", "channels.loudspeaker.slots", "channels.loudspeaker.minutes",
+    assert {"channels.loudspeaker.engine", "channels.loudspeaker.wpm", "channels.loudspeaker.drop_dir",
+            "channels.loudspeaker.speech.voice", "channels.loudspeaker.speech.program", "channels.loudspeaker.slots", "channels.loudspeaker.minutes",
             "channels.loudspeaker.repeat.guide.times", "channels.loudspeaker.repeat.notice",
             "channels.loudspeaker.stations.p1.wards", "channels.loudspeaker.stations.p1.slots",
             "channels.loudspeaker.stations.p1.colour"} <= keys, keys

@@ -33,7 +33,7 @@ class EspeakEngine(SpeechEngine):
     name = "espeak-ng"
 
     def program(self) -> str | None:
-        return shutil.which(self.options.get("program") or "espeak-ng")
+        return shutil.which("espeak-ng")  # never a program named by the config: it is untrusted input
 
     def available(self) -> str | None:
         return None if self.program() else Detail("speech.espeak-missing")
