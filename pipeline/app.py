@@ -271,6 +271,28 @@ class Session:
                             holds={name: h.message for name, h in lg.holds().items()}, throttles=lg.throttles(),
                             blocked=checked.blocked, leases_at=self.clock(), composed=True)
 
+    def _composing_times(self, posts, after: datetime | None, until: datetime) -> set[datetime]:
+        """For a replay: the times the loudspeaker bulletins were composed (each slot, ``lead``
+        before it) while a post opting in could still be broadcast, so a demo ledger has them."""
+        from pipeline import bulletin
+
+        out: set[datetime] = set()
+        for ch in self.cfg.channels.values():
+            if ch.type not in planmod.COMPOSED_TYPES or not ch.enabled:
+                continue
+            s = bulletin.settings(ch.name, ch.options)
+            span = s.max_wait + timedelta(days=max((r.days for r in s.repeat.values()), default=1))
+            firsts = {p.publish_at.astimezone(self.cfg.tz).date() for p in posts
+                      if ch.name in p.channels and p.publish_at is not None and p.publish_at <= until}
+            for first in firsts:
+                for k in range(span.days + 2):
+                    for st in s.stations:
+                        for t in st.slots:
+                            at = datetime.combine(first + timedelta(days=k), t, self.cfg.tz) - s.lead
+                            if at <= until and (after is None or at > after):
+                                out.add(at)
+        return out
+
     def _estimator(self, channel) -> Callable[[Post], float]:
         """Seconds to read a post aloud on ``channel``, kept per (post, version) for the session."""
         from publishers.loudspeaker import LoudspeakerPublisher
@@ -331,8 +353,10 @@ class Session:
         last = max((t for t in (lg.last_sent_at(n) for n in self.cfg.channels) if t is not None), default=None)
         if last is not None and until <= last:
             raise UsageError(Detail("replay.before-last", last=last.isoformat()))
-        times = sorted({p.publish_at for p in self.content().posts if p.publish_at is not None
-                        and p.publish_at <= until and (last is None or p.publish_at > last)} | {until})
+        posts = self.content().posts
+        times = sorted(({p.publish_at for p in posts if p.publish_at is not None
+                         and p.publish_at <= until and (last is None or p.publish_at > last)}
+                        | self._composing_times(posts, last, until)) | {until})
         total, clock, lock = None, self.clock, self.ledger_factory()
         try:
             with lock.daemon_lock(self.owner):

@@ -424,3 +424,11 @@ def test_an_edit_before_the_slot_replaces_the_item(tmp_path):
         assert "mười hai nghìn đồng" in script and "tám nghìn" not in script
         live = server.live()
         assert len(live) == 2 and all("mười hai nghìn đồng" in i["script"] for i in live)
+
+
+def test_a_replay_composes_the_past_bulletins(tmp_path):
+    r = Repo(tmp_path, {"g.md": news(1, type="guide", when="2024-03-10 05:00")})
+    with r.session(at(30, 0)) as s:
+        s.replay(at(20, 0))
+    slots = sorted(x.post_id.rsplit("@", 1)[1] for x in r.rows() if "@p1@" in x.post_id and x.state == "published")
+    assert slots == ["20240310T0600", "20240311T0600", "20240312T0600"]  # a guide: three times over three days
