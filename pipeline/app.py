@@ -97,6 +97,7 @@ class Session:
         self._plan_key: tuple | None = None
         self._plan_reuse: planmod.Plan | None = None
         self._estimates: dict[tuple[str, str, str], float] = {}  # loudspeaker reading times (_estimator)
+        self._histories: dict[str, tuple] = {}  # loudspeaker channel -> (ledger rev, its broadcast rows)
         self._checked: tuple[tuple, Checked] | None = None
         self._calendar_index: tuple[tuple, object] | None = None  # (key, calendar.TimeIndex)
         #: Seconds for which :meth:`content` trusts its last look at the files without looking again
@@ -196,7 +197,7 @@ class Session:
         if self._checked is not None and self._checked[0] == key:
             return self._checked[1]
         problems = list(content.problems)
-        content_dir = self.cfg.content_dir.resolve()
+        content_dir, real = self.cfg.content_dir.resolve(), paths.RealPaths()  # for this pass's links
         kept: dict[tuple, dict[str, tuple[Problem, ...]]] = {}
         for post in content.posts:
             k = _version(post, templates)
@@ -207,7 +208,7 @@ class Session:
                 parts["text"] = tuple(checks.check_text(post, self.cfg))
             problems.extend(parts["own"])
             problems.extend(parts.get("text", ()) if text else ())
-            problems.extend(checks.check_links(post, self.cfg.content_dir, resolved=content_dir))
+            problems.extend(checks.check_links(post, self.cfg.content_dir, resolved=content_dir, real=real))
         problems.extend(checks.check_duplicates(content.posts))
         problems.sort(key=lambda p: (p.path, p.line, p.col, p.code))
         self._post_problems = kept
@@ -263,9 +264,15 @@ class Session:
             return None
         items = []
         for ch in chans:
+            posts = [p for p in content.posts if ch.name in p.channels]
+            if not posts:  # nothing opts in: no item, and no need to read the channel's rows
+                continue
             s = bulletin.settings(ch.name, ch.options)
-            hist = bulletin.history(rows, ch.name, self.cfg.tz)
-            found = bulletin.compose(content.posts, s, self.cfg.units, hist, now, self.cfg.tz, self._estimator(ch))
+            rev = getattr(rows, "rev", None)
+            hist = self._histories.get(ch.name)
+            if hist is None or rev is None or hist[0] != rev:
+                hist = self._histories[ch.name] = (rev, bulletin.history(rows, ch.name, self.cfg.tz))
+            found = bulletin.compose(posts, s, self.cfg.units, hist[1], now, self.cfg.tz, self._estimator(ch))
             items += bulletin.item_posts([i for i in found if only_post is None or i.post.id == only_post], s)
         return planmod.plan(items, self.cfg, rows, now, pauses=lg.active_pauses(now),
                             holds={name: h.message for name, h in lg.holds().items()}, throttles=lg.throttles(),
@@ -673,7 +680,11 @@ class Session:
         chosen = [ds[i] for i in self._calendar_index[1].between(start, end)]
         chosen += [d for d in p.active()]  # the rest: not done, decided again at every plan
         lg = self.ledger
-        bands = cal.pause_bands(lg.active_pauses(now), lg.events(kinds=("pause", "resume")), now)
+        # the pauses table itself (a handful of rows), not the events log (every item's history)
+        bands = cal.pause_bands(lg.query(
+            "SELECT id, channel, reason, actor, since, until, resumed_at FROM pauses "
+            "WHERE since < ? AND (resumed_at IS NULL OR resumed_at > ?) AND (until IS NULL OR until > ?)",
+            (end, start, start)))
         waiting = self._unapproved()
         return cal.build_calendar(chosen, channel_state, view=view, anchor=anchor, tz=self.cfg.tz,
                                   blackouts=self.cfg.blackouts, pauses=bands, filters=filters,
