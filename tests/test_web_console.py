@@ -18,6 +18,15 @@ from tests.web_console import console  # noqa: F401 (fixture)
 A, B = "20240325-aaaaaa", "20240326-bbbbbb"
 
 
+def _edit(console, path) -> None:
+    """An author changes the post's body; the console sees it once its look at the files is older
+    than ``Session.content_max_age`` (a second)."""
+    import time
+
+    path.write_text(path.read_text(encoding="utf-8").replace("Sáng 25/3", "Chiều 25/3"), encoding="utf-8")
+    time.sleep(console.app.state.session.content_max_age + 0.05)
+
+
 def _front(console, rel: str) -> str:
     return (console.root / "content" / rel).read_text(encoding="utf-8")
 
@@ -64,7 +73,7 @@ def test_a_post_changed_after_it_was_read_is_not_approved_unread(console):
     board = console.client().signed_in("hung")
     read = _version(console, A)
     path = console.root / "content" / "news" / "a.md"
-    path.write_text(path.read_text(encoding="utf-8").replace("Sáng 25/3", "Chiều 25/3"), encoding="utf-8")
+    _edit(console, path)
     answer = board.send("/approvals/approve", {"post": A, "version": read}, "/approvals")
     assert answer.status_code == 409 and "đã được sửa sau khi bạn mở trang" in answer.text
     assert "approved_by" not in path.read_text(encoding="utf-8")
@@ -74,7 +83,7 @@ def test_a_changed_post_returns_to_the_queue(console):
     board = console.client().signed_in("hung")
     assert board.send("/approvals/approve", {"post": A, "version": _version(console, A)}, "/approvals").status_code == 200
     path = console.root / "content" / "news" / "a.md"
-    path.write_text(path.read_text(encoding="utf-8").replace("Sáng 25/3", "Chiều 25/3"), encoding="utf-8")
+    _edit(console, path)
     page = board.get("/approvals").text
     assert "Phường 1 tổ chức Hội thi" in page and "Trần Văn Hùng đã duyệt, sau đó sửa" in page and "nội dung" in page
 
@@ -92,7 +101,7 @@ def test_send_back_with_a_comment_until_the_post_changes(console):
         assert s.approval_queue()  # still not approved: nothing was written to the file
     assert "approved_by" not in _front(console, "news/a.md")
     path = console.root / "content" / "news" / "a.md"
-    path.write_text(path.read_text(encoding="utf-8").replace("Sáng 25/3", "Chiều 25/3"), encoding="utf-8")
+    _edit(console, path)
     waiting = board.get("/approvals").text.split("Đã trả lại, chờ tác giả sửa")[0]
     assert "Phường 1 tổ chức Hội thi" in waiting
 
