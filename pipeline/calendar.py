@@ -193,22 +193,16 @@ def build_calendar(decisions: Iterable, state_of: Callable[[object], str], *, vi
     return Calendar(view, start, end, days, entries, bands, filters, counts, by_day)
 
 
-def pause_bands(pauses: Iterable, events: Iterable, now: datetime) -> list[Band]:
-    """Bands for the pauses still active (``pauses``, from the ledger) and those that ended, from
-    the ledger's ``pause``/``resume`` events (a resume event ends the pause it names)."""
-    bands: dict[int, Band] = {}
-    ended: dict[int, datetime] = {}
-    for ev in events:
-        if ev.kind == "resume" and ev.detail.get("pause_id") is not None:
-            ended[int(ev.detail["pause_id"])] = ev.at
-    for ev in events:
-        pid = ev.detail.get("pause_id") if ev.kind == "pause" else None
-        if pid is not None and int(pid) in ended:
-            bands[int(pid)] = Band("pause", ev.at, ended[int(pid)], str(ev.detail.get("reason") or ""),
-                                   (ev.channel,) if ev.channel else (), ev.actor)
-    for p in pauses:
-        bands[p.id] = Band("pause", p.since, p.until, p.reason, (p.channel,) if p.channel else (), p.actor)
-    return sorted(bands.values(), key=lambda b: b.start)
+def pause_bands(rows: Iterable[tuple]) -> list[Band]:
+    """Bands for the ledger's pauses, as rows ``(id, channel, reason, actor, since, until,
+    resumed_at)``: from ``since`` to the earlier of ``until`` and ``resumed_at`` (``None``: still
+    paused, with no end set)."""
+    bands = []
+    for _id, channel, reason, actor, since, until, resumed in rows:
+        ends = [t for t in (until, resumed) if t is not None]
+        bands.append(Band("pause", since, min(ends) if ends else None, reason or "", (channel,) if channel else (),
+                          actor))
+    return sorted(bands, key=lambda b: b.start)
 
 
 @dataclass(frozen=True)
