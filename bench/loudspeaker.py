@@ -201,7 +201,7 @@ def main(argv=None) -> int:
         print(f"| {label} | {secs:.3f} | {cpu:.3f} | {items} | {made} | ≤ 1 s |")
     sp = speech(cfg, all_posts, a.speech_items)
     if sp is None:
-        print("\nspeech: espeak-ng is not installed")
+        print("\nspeech: " + ("not asked (--speech-items 0)" if a.speech_items <= 0 else "espeak-ng is not installed"))
     else:
         work, audio = sp
         print(f"\n| speech (eSpeak NG, -v vi) | items | audio min | compute s | s per audio min |")

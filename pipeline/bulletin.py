@@ -37,6 +37,10 @@ DEFAULTS: Mapping[str, Any] = MappingProxyType({
     "repeat": {"guide": {"times": 3, "days": 3}}, "engine": "espeak-ng", "drop_dir": "var/loudspeaker",
     "hundred_zero": "linh", "emergency_within": "24h", "max_wait": "7d",
 })
+#: Seconds left in a bulletin below which it takes nothing more (a title and one sentence last longer)
+CLOSED_BELOW = 10.0
+#: Items tried that did not fit, after which a bulletin is full (shorter ones later in line may fit before)
+MAX_MISSES = 3
 _SLOT = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 _STATION_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 
@@ -341,16 +345,23 @@ def _aired(row: Any) -> bool:
 
 
 def _fill(st: Station, fixed: list[Item], candidates: list[Item], s: Settings, estimate) -> list[Item]:
-    """The slot's bulletin: what is already in it, then by priority and time while minutes last;
-    an item longer than the whole slot goes alone into an otherwise empty bulletin."""
+    """The slot's bulletin: what is already in it, then by priority and time while minutes last
+    (an item that does not fit is passed over for a shorter one after it, until ``MAX_MISSES`` did
+    not fit or less than ``CLOSED_BELOW`` seconds are left); an item longer than the whole slot goes
+    alone into an otherwise empty bulletin."""
     capacity = st.minutes * 60 - s.reserve_seconds
     used = sum(i.seconds for i in fixed)
     chosen = list(fixed)
+    misses = 0
     for item in sorted(candidates, key=lambda i: (RANK.get(i.priority, 2), i.post.publish_at, i.post.id)):
+        if chosen and (capacity - used < CLOSED_BELOW or misses >= MAX_MISSES):
+            break  # the bulletin is full: the rest wait for the next slot without being read now
         seconds = estimate(item.post)
         if used + seconds <= capacity or not chosen:
             chosen.append(dataclasses.replace(item, seconds=seconds))
             used += seconds
+        else:
+            misses += 1
     chosen.sort(key=lambda i: (RANK.get(i.priority, 2), i.post.publish_at, i.post.id))
     return chosen
 
