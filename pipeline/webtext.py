@@ -40,6 +40,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "web.home.title": ("Bảng điều khiển Loa", "Loa console"),
     "web.home.body": ("Chọn một trang ở thanh điều hướng.", "Choose a page in the navigation."),
     "web.error.title": ("Có lỗi", "Something went wrong"),
+    "web.error.ledger": ("Tạm thời không truy cập được sổ cái của Loa (cơ sở dữ liệu). Không có gì bị ghi dở; hãy thử lại "
+                         "sau ít phút, nếu vẫn lỗi hãy báo cán bộ CNTT.",
+                         "Loa's ledger (the database) cannot be reached just now. Nothing was half-written; try again "
+                         "in a few minutes and tell the IT officer if it goes on."),
+    "web.error.bug": ("Loa gặp lỗi khi xử lý yêu cầu này (lỗi của Loa, đã ghi vào nhật ký). Hãy báo cán bộ CNTT kèm "
+                      "thời điểm xảy ra.",
+                      "Loa failed handling this request (a bug in Loa, written to the log). Tell the IT officer "
+                      "when it happened."),
+    "web.error.again": ("Thử lại", "Try again"),
     # the approval queue
     "web.approvals.title": ("Bài chờ Ban biên tập duyệt", "Posts waiting for the editorial board"),
     "web.approvals.none": ("Không có bài nào chờ duyệt.", "No post is waiting for approval."),

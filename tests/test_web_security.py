@@ -318,3 +318,26 @@ def test_an_idle_session_ends(console):
         assert c.get("/").status_code == 303
     finally:
         served.stop()
+
+
+def test_the_ledger_out_of_reach_or_a_bug_gives_a_page_not_a_traceback(console):
+    from pipeline.errors import LedgerUnavailable
+
+    session = console.app.state.session
+    it = console.client().signed_in("binh")
+
+    def down(*a, **kw):
+        raise LedgerUnavailable("connection refused by db.internal:5432 password=hunter22")
+
+    def bug(*a, **kw):
+        raise KeyError("secret detail of a bug")
+
+    for broken, status, words in ((down, 503, "không truy cập được sổ cái"), (bug, 500, "lỗi của Loa")):
+        session.status = broken
+        try:
+            page = it.get("/ops")
+        finally:
+            del session.status
+        assert page.status_code == status and words in page.text
+        assert "hunter22" not in page.text and "secret detail" not in page.text and "Traceback" not in page.text
+    assert it.get("/ops").status_code == 200  # a fresh ledger connection at the next request

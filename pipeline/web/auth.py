@@ -14,7 +14,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import logging
 from typing import Callable
 from urllib.parse import quote
 
@@ -24,6 +26,8 @@ from starlette.responses import RedirectResponse, Response
 
 from pipeline.web.identity import (CSRF_COOKIE, PUBLIC_PATHS, SESSION_COOKIE, client_ip, csrf_ok, csrf_token,
                                    current_user, end_session, form, session_token, start_session)
+
+log = logging.getLogger(__name__)
 
 __all__ = ["requires", "public", "forbidden", "current_user", "csrf_token", "csrf_ok", "form", "client_ip",
            "start_session", "end_session", "session_token", "SESSION_COOKIE", "CSRF_COOKIE", "PUBLIC_PATHS"]
@@ -72,20 +76,46 @@ def public(fn: Callable) -> Callable:
 
 
 def _public(fn: Callable, request: Request) -> Response:
-    with request.app.state.session_lock:
+    with request.app.state.session_lock, _failures(request) as failed:
         if request.method == "POST" and not csrf_ok(request, form(request)):
             return forbidden(request, "web.csrf")
         return fn(request)
+    return failed[0]
+
+
+@contextlib.contextmanager
+def _failures(request: Request):
+    """The ledger out of reach -> a 503 page and a fresh connection at the next request; any other
+    exception -> a 500 page, its traceback in the log only. The answer is put in the yielded list."""
+    from pipeline.errors import LedgerUnavailable
+    from pipeline.web.views import error_page
+
+    failed: list[Response] = []
+    try:
+        yield failed
+    except LedgerUnavailable as exc:
+        log.warning("web console: the ledger is unavailable: %s", exc)
+        request.app.state.session.close()
+        failed.append(error_page(request, "ledger", 503))
+    except Exception:  # noqa: BLE001 - the console's one boundary, as cli._run is the command's
+        log.exception("web console: %s %s failed", request.method, request.url.path)
+        failed.append(error_page(request, "bug", 500))
 
 
 def _guarded(fn: Callable, allowed: frozenset, request: Request) -> Response:
-    with request.app.state.session_lock:
-        user = current_user(request)
-        if user is None:
-            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-            return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
-        if allowed and user.role not in allowed:
-            return forbidden(request)
-        if request.method == "POST" and not csrf_ok(request, form(request)):
-            return forbidden(request, "web.csrf")
-        return fn(request)
+    with request.app.state.session_lock, _failures(request) as failed:
+        return _checked(fn, allowed, request)
+    return failed[0]
+
+
+def _checked(fn: Callable, allowed: frozenset, request: Request) -> Response:
+    """The checks of every request, in order: signed in, the role, the CSRF token of a POST."""
+    user = current_user(request)
+    if user is None:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+    if allowed and user.role not in allowed:
+        return forbidden(request)
+    if request.method == "POST" and not csrf_ok(request, form(request)):
+        return forbidden(request, "web.csrf")
+    return fn(request)

@@ -88,3 +88,14 @@ def render(request: Request, template_name: str, context: dict[str, Any] | None 
     response = HTMLResponse(body, status_code=status, headers=headers)
     auth.finish(request, response)
     return response
+
+
+def error_page(request: Request, code: str, status: int) -> HTMLResponse:
+    """A page saying what went wrong (``web.error.<code>``) without asking the ledger anything: it
+    is shown when the ledger cannot be reached, or after a bug (whose details go to the log only)."""
+    from pipeline.messages import text
+
+    lang = lang_of(request)
+    values = {"user": None, "csrf_token": "", "lang": lang, "nav": [], "request_path": request.url.path,
+              "t": lambda c, **args: text(c, lang, **args), "code": f"web.error.{code}"}
+    return HTMLResponse(environment().get_template("error.html").render(values), status_code=status)
