@@ -432,3 +432,17 @@ def test_a_replay_composes_the_past_bulletins(tmp_path):
         s.replay(at(20, 0))
     slots = sorted(x.post_id.rsplit("@", 1)[1] for x in r.rows() if "@p1@" in x.post_id and x.state == "published")
     assert slots == ["20240310T0600", "20240311T0600", "20240312T0600"]  # a guide: three times over three days
+
+
+def test_a_shorter_item_after_one_that_does_not_fit_still_gets_the_room(tmp_path):
+    texts = {f"n{i}.md": news(i, when=f"2024-03-10 0{i}:00") for i in range(1, 7)}
+    _, posts = _posts(tmp_path, texts)
+    length = {p.id: s for p, s in zip(sorted(posts, key=lambda p: p.publish_at), (60, 50, 20, 70, 10, 70))}
+    s = _settings(minutes=2)  # 90 s of room
+    items = [i for i in bulletin.compose(posts, s, UNITS, {}, at(10, 17, 10), VN, lambda p: length[p.id])
+             if i.station == "p1"]
+    assert [length[i.post.id] for i in items] == [60, 20, 10]  # 50 and 70 passed over; then the room is used up
+    length.update({k: 70 for k, v in length.items() if v == 10})  # three misses close the bulletin
+    again = [length[i.post.id] for i in bulletin.compose(posts, s, UNITS, {}, at(10, 17, 10), VN, lambda p: length[p.id])
+             if i.station == "p1"]
+    assert again == [60, 20]
