@@ -31,9 +31,20 @@ def repo(tmp_path):
     return tmp_path
 
 
+URL: dict[str, str] = {}  # the ledger of the running test (both backends for some tests)
+
+
 def session(root, now=NOW):
-    cfg = load_config(root / "config.toml", env={})
+    cfg = load_config(root / "config.toml", env={"LOA_LEDGER_URL": URL["url"]} if URL else {})
     return app.Session.open(cfg, clock=lambda: now)
+
+
+@pytest.fixture
+def both(ledger_url):
+    """The test runs on SQLite and on PostgreSQL."""
+    URL["url"] = ledger_url
+    yield ledger_url
+    URL.clear()
 
 
 def approve(root, path, by="Lê Thị Mai"):
@@ -65,7 +76,7 @@ def test_calendar_month_shows_real_states_from_the_ledger(repo):
         assert len(s.calendar("month", date(2024, 3, 1), filters={"channel": "portal", "topic": "cchc"}).entries) == 2
 
 
-def test_calendar_bands_for_blackouts_and_pauses(repo):
+def test_calendar_bands_for_blackouts_and_pauses(repo, both):
     with session(repo) as s:
         s.pause("portal", reason="Quốc tang", actor="it")
         month = s.calendar("month", date(2024, 3, 1))
@@ -82,7 +93,7 @@ def test_calendar_bands_for_blackouts_and_pauses(repo):
             assert any(x.kind == "blackout" and x.reason == b.reason for x in view.bands)
 
 
-def test_post_page_holds_renderings_history_and_approval(repo):
+def test_post_page_holds_renderings_history_and_approval(repo, both):
     approve(repo, "news/a.md")
     with session(repo, datetime(2024, 3, 25, 8, 1, tzinfo=VN)) as s:
         s.publish()
