@@ -446,3 +446,17 @@ def test_a_shorter_item_after_one_that_does_not_fit_still_gets_the_room(tmp_path
     again = [length[i.post.id] for i in bulletin.compose(posts, s, UNITS, {}, at(10, 17, 10), VN, lambda p: length[p.id])
              if i.station == "p1"]
     assert again == [60, 20]
+
+
+def test_without_espeak_the_script_and_manifest_still_go_out(tmp_path, monkeypatch):
+    import publishers.speech.espeak as espeak
+
+    monkeypatch.setattr(espeak.shutil, "which", lambda name: None)
+    r = Repo(tmp_path, {"a.md": news(1)}, engine="espeak-ng")
+    assert r.publish(at(10, 17, 5)).sent == 3  # the portal and both stations
+    item = json.loads((r.root / "var/loa/p1/20240310T1730/20240311-000001.json").read_text())
+    assert item["audio"] is None and "chưa cài espeak-ng" in item["audio_missing"]
+    assert (r.root / "var/loa/p1/20240310T1730/20240311-000001.txt").exists()
+    with r.session(at(10, 17, 6)) as s:
+        report = next(c for c in s.check_channels() if c.name == "loudspeaker")
+    assert any("espeak-ng" in line for line in report.health.messages)
