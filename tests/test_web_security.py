@@ -341,3 +341,8 @@ def test_the_ledger_out_of_reach_or_a_bug_gives_a_page_not_a_traceback(console):
         assert page.status_code == status and words in page.text
         assert "hunter22" not in page.text and "secret detail" not in page.text and "Traceback" not in page.text
     assert it.get("/ops").status_code == 200  # a fresh ledger connection at the next request
+
+
+def test_head_requests_answer_as_get_does(console):
+    assert console.client().http.head(console.base + "/login", timeout=30).status_code == 200
+    assert console.client().http.head(console.base + "/ops", timeout=30, allow_redirects=False).status_code == 303

@@ -77,7 +77,9 @@ def serve(args) -> int:
     app = create_app(cfg.path)
     # proxy_headers off: uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1, i.e. from
     # anyone on the machine; the console believes it only from LOA_WEB_TRUSTED_PROXIES (throttling)
-    uvicorn.run(app, host=args.host, port=args.port, proxy_headers=False, server_header=False,
+    # log_config None: uvicorn's lines go through Loa's handlers (text or JSON, the redacting
+    # filter) set up by cli.main, not through uvicorn's own
+    uvicorn.run(app, host=args.host, port=args.port, proxy_headers=False, server_header=False, log_config=None,
                 log_level="warning" if not args.verbose else "info")
     return 0
 

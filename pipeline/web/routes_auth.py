@@ -24,7 +24,7 @@ def _safe_next(target: str | None) -> str:
 def login(request):
     from pipeline.accounts import WINDOW
 
-    if request.method == "GET":
+    if request.method != "POST":  # GET, HEAD
         if auth.current_user(request) is not None:
             return RedirectResponse(_safe_next(request.query_params.get("next")), status_code=303)
         return render(request, "login.html", {"next": _safe_next(request.query_params.get("next")), "error": None,
