@@ -14,6 +14,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Iterable
 
 from pipeline.models import Post, Problem, Severity
+from pipeline.paths import RealPaths
 
 if TYPE_CHECKING:  # only annotations: importing the renderer pulls in Jinja2 and Markdown (~30 ms a command)
     from pipeline.render import Renderer
@@ -143,20 +144,26 @@ def check_html(post: Post, cfg) -> list[Problem]:
     return out
 
 
-def check_links(post: Post, content_dir: Path, *, resolved: Path | None = None) -> list[Problem]:
+def check_links(post: Post, content_dir: Path, *, resolved: Path | None = None,
+                real: RealPaths | None = None) -> list[Problem]:
     """Relative links in the body must lead to a file inside content/ (``resolved``: the content
-    folder's real path, when the caller checks many posts)."""
+    folder's real path, and ``real``: one :class:`pipeline.paths.RealPaths` for the pass, when the
+    caller checks many posts, so that a folder's real path is looked up once, not per link)."""
     out: list[Problem] = []
     if "](" not in post.body:  # no Markdown link at all: nothing to resolve
         return out
     root = resolved or content_dir.resolve()
+    real = real or RealPaths()
+    folder = str(post.path.parent)
     for i, line in enumerate(post.body.split("\n")):
+        if "](" not in line:  # every _MD_LINK match holds one
+            continue
         for m in _MD_LINK.finditer(line):
             target = m.group(1).split("#", 1)[0]
             if not target or re.match(r"^[a-z][a-z0-9+.-]*:", target, re.I) or target.startswith(("/", "#")):
                 continue
             try:  # ValueError: outside content/, or a NUL in the name
-                resolved = (post.path.parent / target).resolve()
+                resolved = Path(real.join(folder, target))  # (post.path.parent / target).resolve()
                 resolved.relative_to(root)
                 ok = resolved.exists()
             except ValueError:

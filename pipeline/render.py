@@ -22,7 +22,7 @@ import markdown
 
 import publishers
 from pipeline import htmlsafe, markdown_fast, plaintext
-from pipeline.content import real_join
+from pipeline.paths import RealPaths
 from pipeline.errors import RenderError
 from pipeline.models import Post, Rendering
 from pipeline.templating import environment
@@ -96,6 +96,7 @@ class Renderer:
         self._folder: dict[str, str] = {}
         self._templates: dict[str, jinja2.Template] = {}
         self._resolved: dict[tuple[Path, str], Path] = {}
+        self._real = RealPaths()  # folders' real paths, for as long as the posts are these
         self._hashtags: dict[str, str] = {}
         self._last_parts: tuple[Post, tuple] | None = None
         self._last_extra: tuple[Post, MappingProxyType] | None = None
@@ -105,10 +106,11 @@ class Renderer:
         before is dropped: a linked post's address may have changed (a renderer that outlives one
         content revision, as the daemon's does, must be told)."""
         index: dict[Path, Post] = {}
+        real = self._real = RealPaths()
 
         def resolver(path: Path) -> Post | None:
-            if not index:  # built on the first link only
-                index.update((p.path.resolve(), p) for p in posts)
+            if not index:  # built on the first link only; p.path.resolve(), a folder's real path looked up once
+                index.update((Path(real.join(str(p.path.parent), p.path.name)), p) for p in posts)
             return index.get(path)
 
         self.posts_by_path, self.resolver = {}, resolver
@@ -154,7 +156,7 @@ class Renderer:
         key = (post.path.parent, target)
         resolved = self._resolved.get(key)
         if resolved is None:
-            resolved = self._resolved[key] = Path(real_join(str(post.path.parent), target))
+            resolved = self._resolved[key] = Path(self._real.join(str(post.path.parent), target))
         other = self.posts_by_path.get(resolved)
         if other is None and self.resolver is not None:
             other = self.resolver(resolved)
