@@ -217,3 +217,19 @@ def test_channel_health_page_for_the_it_officer(console):
     page = it.get("/ops/channels")
     assert page.status_code == 200
     assert "portal (static_site)" in page.text and "đang tắt" in page.text  # the sample's social channels are off
+
+
+def test_the_ledger_keeps_sign_in_attempts_a_day_and_finished_sessions_a_month(ledger):
+    from datetime import timedelta
+
+    t0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    ledger.user_add("an", full_name="An", role="staff", password_hash="h", actor="t", now=t0)
+    ledger.login_attempt("an", "10.0.0.1", ok=False, now=t0)
+    ledger.web_session_start("old", user_name="an", csrf="c", now=t0, expires_at=t0 + timedelta(hours=8))
+    assert ledger.login_failures("an", "10.0.0.1", t0 - timedelta(minutes=1)) == (1, 1)
+    later = t0 + timedelta(days=40)
+    ledger.login_attempt("an", "10.0.0.2", ok=True, now=later)
+    ledger.web_session_start("new", user_name="an", csrf="c", now=later, expires_at=later + timedelta(hours=8))
+    assert ledger.query("SELECT ip FROM login_attempts") == [("10.0.0.2",)]
+    assert ledger.query("SELECT token_hash FROM web_sessions") == [("new",)]
+    assert [e.kind for e in ledger.events()] == ["user", "login_failed", "login", "login"]  # the audit stays

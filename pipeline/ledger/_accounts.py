@@ -4,11 +4,12 @@ shares one count). Each change to a person appends its event, with who made it."
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pipeline.ledger._sql import SqlCore, Tx, aware
 from pipeline.ledger.base import User
 
+_KEEP = timedelta(days=30)
 _USER_COLUMNS = "name, full_name, role, password_hash, disabled_at, created_at, updated_at"
 
 
@@ -65,6 +66,8 @@ class Accounts(SqlCore):
         now, expires_at = aware(now), aware(expires_at, "expires_at")
 
         def body(tx: Tx) -> None:
+            # sessions over for a month are of no use (the events keep who signed in and out)
+            tx.exec("DELETE FROM web_sessions WHERE expires_at < ? OR ended_at < ?", (now - _KEEP, now - _KEEP))
             tx.exec("INSERT INTO web_sessions (token_hash, user_name, csrf, created_at, seen_at, expires_at) "
                     "VALUES (?, ?, ?, ?, ?, ?)", (token_hash, user_name, csrf, now, now, expires_at))
             self._event(tx, "login", post_id=None, channel=None, actor=user_name, version=None, detail={}, now=now)
@@ -104,6 +107,8 @@ class Accounts(SqlCore):
         now = aware(now)
 
         def body(tx: Tx) -> None:
+            # only the last day counts for throttling; the events keep every failure
+            tx.exec("DELETE FROM login_attempts WHERE at < ?", (now - timedelta(days=1),))
             tx.exec("INSERT INTO login_attempts (at, account, ip, ok) VALUES (?, ?, ?, ?)", (now, account, ip, bool(ok)))
             if not ok:
                 self._event(tx, "login_failed", post_id=None, channel=None, actor=account, version=None,
