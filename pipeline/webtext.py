@@ -138,6 +138,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
                       "no account {name} (`loa users list` shows them)"),
     "users.short-password": ("mật khẩu phải có ít nhất {min} ký tự; chưa thay đổi gì",
                              "the password must have at least {min} characters; nothing was changed"),
+    "users.not-on-board": ("chú ý: {full_name} không có trong Ban biên tập của config.toml ({board}); người này sẽ "
+                           "không duyệt được bài cho đến khi tên được ghi đúng như ở đó (`--full-name`) hoặc được thêm vào "
+                           "editorial.board",
+                           "note: {full_name} is not on config.toml's editorial board ({board}); this person cannot "
+                           "approve until the name is written as it is there (`--full-name`) or added to editorial.board"),
     "users.enabled": ("đang dùng", "enabled"),
     "users.disabled": ("đã khóa", "disabled"),
     "users.done-add": ("Đã tạo tài khoản {name} ({role}, {full_name}).", "Account {name} ({role}, {full_name}) created."),

@@ -145,6 +145,9 @@ def test_loa_users_from_the_command_line(console, monkeypatch, capsys):
     assert "Đã tạo tài khoản thu" in capsys.readouterr().out
     assert run("add", "thu", "--role", "staff", "--password-stdin", stdin="mật khẩu mới của Thu\n") == 2
     assert "đã có" in capsys.readouterr().err
+    assert run("add", "vy", "--role", "board", "--full-name", "Lý Thị Vy", "--password-stdin",
+               stdin="mật khẩu của Vy đây\n") == 0
+    assert "Lý Thị Vy không có trong Ban biên tập" in capsys.readouterr().err
     assert run("add", "ngan", "--role", "it", "--password-stdin", stdin="ngắn\n") == 2
     assert "ít nhất 10 ký tự" in capsys.readouterr().err
     assert run("add", "hai tu", "--role", "it", "--password-stdin", stdin="đủ dài rồi nhé\n") == 2

@@ -53,6 +53,12 @@ def users(args) -> int:
         else:
             u = accounts.disable(args.name, actor=actor, enable=args.action == "enable")
         print(msg(f"users.done-{args.action}", lang, name=u.name, role=u.role, full_name=u.full_name))
+        if args.action == "add" and u.role == "board" and cfg.board:
+            from pipeline.approval import board_name
+
+            if board_name(u.full_name, cfg.board) is None:  # the console approves in this name
+                print(msg("users.not-on-board", lang, full_name=u.full_name, board=", ".join(cfg.board)),
+                      file=sys.stderr)
     return 0
 
 
