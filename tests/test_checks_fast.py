@@ -1,0 +1,36 @@
+"""The fast ways inside pipeline.checks give the slow way's answer (differential tests)."""
+
+from __future__ import annotations
+
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from pipeline import checks
+
+# what the pattern tells apart: scheme letters (İ ı ſ K also match [a-z] under re.I), digits, + . -,
+# '_' (a \w that is no scheme character), Vietnamese letters, spaces, and what starts raw HTML
+PIECES = st.sampled_from(["a", "Z", "h", "t", "p", "s", "1", "+", ".", "-", "_", ":", " ", "\n", "\t", "\u0130",
+                          "\u0131", "\u017f", "\u212a", "é", "ệ", "Đ", "/", "<", "{", "²", "http:", "https:",
+                          "HTTPS:", "mailto:", "tel:", "javascript:", "data:", "Phí: ", "x-y.z+1:"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(PIECES, max_size=40).map("".join))
+@example("javascript:alert(1)")
+@example("Xem https://dichvucong.gov.vn và mailto:a@b.vn")
+@example("Phí: 8.000 đồng; giờ 8:00")
+@example("_javascript:x")
+@example("ệjavascript:x")
+@example("\u212ajava:x")
+@example("hthttp:x")
+@example("http: x")
+@example("a:")
+def test_may_lose_fast_is_the_search(body):
+    assert checks.may_lose(body) == checks.may_lose(body, fast=False)
+
+
+def test_may_lose_on_realistic_bodies():
+    assert not checks.may_lose("Liên hệ: 0254.3852.123, https://vungtau.gov.vn hoặc tel:02543852123.")
+    assert checks.may_lose("Xem [tại đây](javascript:alert(1))")
+    assert checks.may_lose("Bảng {: .lon}") and checks.may_lose("<b>đậm</b>")
+    assert not checks.may_lose("Giờ làm việc 7:30 - 17:00") and checks.may_lose("x ftp:server")
