@@ -81,8 +81,9 @@ def placeholders(markdown: str) -> list[tuple[int, int, str]]:
     if not _PLACEHOLDER:
         _PLACEHOLDER.append(_pattern())
     pattern = _PLACEHOLDER[0]
-    if not pattern.search(markdown):
-        if markdown.isascii() or not pattern.search(unicodedata.normalize("NFC", markdown)):
+    if not pattern.search(markdown):  # then in NFC, unless it is NFC already (the same search again)
+        if markdown.isascii() or unicodedata.is_normalized("NFC", markdown) \
+                or not pattern.search(unicodedata.normalize("NFC", markdown)):
             return []
     out = []
     for i, line in enumerate(markdown.split("\n")):

@@ -34,3 +34,16 @@ def test_may_lose_on_realistic_bodies():
     assert checks.may_lose("Xem [tại đây](javascript:alert(1))")
     assert checks.may_lose("Bảng {: .lon}") and checks.may_lose("<b>đậm</b>")
     assert not checks.may_lose("Giờ làm việc 7:30 - 17:00") and checks.may_lose("x ftp:server")
+
+
+def test_placeholders_are_found_in_nfd_text_and_nfc_text_is_searched_once():
+    import unicodedata
+
+    from pipeline import scaffold
+
+    body = "Đoạn đầu.\n\n[Viết ở đây: thủ tục cần những giấy tờ gì]\n"
+    want = [(2, 1, "[Viết ở đây: thủ tục cần những giấy tờ gì]")]
+    assert scaffold.placeholders(body) == want
+    assert scaffold.placeholders(unicodedata.normalize("NFD", body)) == want  # found after NFC
+    plain = "Đoạn đầu. Thủ tục cần những giấy tờ gì?\n"
+    assert scaffold.placeholders(plain) == scaffold.placeholders(unicodedata.normalize("NFD", plain)) == []
