@@ -367,8 +367,9 @@ def _fill(st: Station, fixed: list[Item], candidates: list[Item], s: Settings, e
 
 
 def item_posts(items: Iterable[Item], s: Settings) -> list[Post]:
-    """Each item as a post of its own for the plan: its id, only this channel, due ``lead``
-    before its slot (at once for an emergency)."""
+    """Each item as a post of its own for the plan: its id, due ``lead`` before its slot (at once
+    for an emergency), decided on this channel only (``extra["composed_for"]``). Its channel list
+    stays the post's, so the board's approval of the post (which binds the list) holds for it."""
     out = []
     for it in items:
         due = it.post.publish_at if it.slot is None else max(it.post.publish_at, it.slot - s.lead)
@@ -376,6 +377,6 @@ def item_posts(items: Iterable[Item], s: Settings) -> list[Post]:
         extra["loudspeaker"] = MappingProxyType({"station": it.station, "slot": it.slot, "seconds": it.seconds,
                                                  "priority": it.priority, "post_id": it.post.id,
                                                  "published": it.post.publish_at.isoformat()})
-        out.append(dataclasses.replace(it.post, id=it.id, channels=(s.channel,), publish_at=due, expire_at=None,
-                                       extra=MappingProxyType(extra)))
+        extra["composed_for"] = s.channel
+        out.append(dataclasses.replace(it.post, id=it.id, publish_at=due, expire_at=None, extra=MappingProxyType(extra)))
     return out

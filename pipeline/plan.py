@@ -166,6 +166,8 @@ def _decide_all(out: Plan, posts: Iterable[Post], cfg, rows, now: datetime, gate
             channel = cfg.channels.get(ch)
             if channel is None or (only_channel and ch != only_channel) or (channel.type in COMPOSED_TYPES) != composed:
                 continue
+            if composed and post.extra.get("composed_for") != ch:  # an item is decided on its own channel only
+                continue
             pair = (post.id, ch)
             seen.add(pair)
             row = rows.get(pair)

@@ -86,8 +86,9 @@ def at(day, hh, mm=0):
 
 
 class Repo:
-    def __init__(self, tmp_path, posts, **kw):
-        self.root = make_repo(tmp_path, posts, config=config(**kw))
+    def __init__(self, tmp_path, posts, *, approval=(), **kw):
+        text = config(**kw).replace("require_approval = []", f"require_approval = {json.dumps(list(approval))}")
+        self.root = make_repo(tmp_path, posts, config=text)
         self.cfg = load_config(self.root / "config.toml", env={})
 
     def ledger(self):
@@ -460,3 +461,20 @@ def test_without_espeak_the_script_and_manifest_still_go_out(tmp_path, monkeypat
     with r.session(at(10, 17, 6)) as s:
         report = next(c for c in s.check_channels() if c.name == "loudspeaker")
     assert any("espeak-ng" in line for line in report.health.messages)
+
+
+def test_the_boards_approval_of_a_post_holds_for_its_broadcasts(tmp_path):
+    from pipeline.approval import approval_front, set_front_keys
+
+    r = Repo(tmp_path, {"a.md": news(1), "b.md": news(2)}, approval=["loudspeaker"])
+    with r.session(at(1, 0)) as s:
+        post_a = next(p for p in s.content().posts if p.id.endswith("000001"))
+    path = r.root / "content/a.md"
+    path.write_text(set_front_keys(path.read_text(), approval_front(post_a, "Lê Thị Mai", r.cfg)))
+    r.publish(at(10, 17, 5))
+    states = {x.post_id: x.state for x in r.rows()}
+    assert {k: v for k, v in states.items() if v == "published"} == {
+        "20240311-000001@p1@20240310T1730": "published", "20240311-000001@p2@20240310T1730": "published"}
+    with r.session(at(10, 17, 6)) as s:
+        held = [d for d in s.plan(at(10, 17, 6)).of("held") if d.channel == "loudspeaker"]
+    assert {d.reason for d in held} == {"awaiting-approval"} and len(held) == 2  # b, on both stations
