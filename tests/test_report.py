@@ -466,6 +466,23 @@ def test_unit_filter_takes_units_merged_into_it(ledger):
     assert {u.id for u in report.units} <= chosen
 
 
+@pytest.mark.parametrize("key, as_of, unit", [
+    ("2024-Q1", None, None), ("2024-Q1", local(2024, 2, 20), None), ("2025", None, "phuong-vung-tau"),
+    ("2024-H1", local(2024, 5, 1), "phuong-2"), ("2025-Q3", None, None), ("2024-03", None, None)])
+def test_months_and_comparisons_match_the_oracle(ledger, key, as_of, unit):
+    """The months (index range counts) and the comparison columns (a loose index scan) against the
+    oracle, with and without as_of and a unit filter: each query of the aggregation checked on its own."""
+    period = parse_period(key)
+    units = {u["id"] for u in UNITS if u["id"] == unit or u.get("successor") == unit} if unit else None
+    report = report_for(ledger, key, as_of=as_of, unit_filter=unit)
+    months = [expected(SPECS, m.start, m.end, as_of=as_of, units=units)["items"] for m in period.months()]
+    assert [n for _, n in report.per_month] == months and sum(months) == report.totals.items
+    for got, other in ((report.previous, period.previous()), (report.year_ago, period.same_period_last_year())):
+        exp = expected(SPECS, other.start, other.end, as_of=as_of, units=units)
+        assert (got.items, dict(got.by_channel), dict(got.by_unit)) == (
+            exp["items"], dict(exp["by_channel"]), dict(exp["by_unit"]))
+
+
 def test_unknown_unit_filter(ledger):
     with pytest.raises(UsageError) as err:
         report_for(ledger, "2024-Q1", unit_filter="phuong-99")
