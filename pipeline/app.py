@@ -863,12 +863,11 @@ class Session:
                         now: datetime | None = None) -> Path:
         """Write a first draft of the report's own sections from its figures; an existing file is
         kept unless ``force`` (it holds an official's words). Returns the file."""
-        from pipeline.messages import text
         from pipeline.report.narrative import draft_narrative
 
         path = self.narrative_path(key, unit=unit)
         if (path.exists() or path.is_symlink()) and not force:
-            raise UsageError(text("report.narrative-exists", file=paths.display(path, self.cfg.root)))
+            raise UsageError(Detail("report.narrative-exists", file=paths.display(path, self.cfg.root)))
         rep = self.report(key, unit=unit, now=now, narrative=False)
         path.parent.mkdir(parents=True, exist_ok=True)
         paths.write_atomic(path, draft_narrative(rep))

@@ -24,6 +24,7 @@ from pipeline.cli import main
 from pipeline.config import ConfigError, load_config
 from pipeline.errors import UsageError
 from pipeline.ledger import open_ledger
+from pipeline.messages import localized
 from pipeline.report.narrative import parse_narrative, read_narrative
 from tests.conftest import service_missing
 
@@ -246,13 +247,15 @@ def test_draft_narrative_never_overwrites_without_force(repo, monkeypatch, capsy
 def test_a_bad_narrative_file_is_named_with_its_line(tmp_path):
     bad = tmp_path / "2024-Q1.md"
     bad.write_text("## Đánh giá chung\nỔn.\n\n## Thành tích nổi bật\nx\n", "utf-8")
-    with pytest.raises(UsageError, match=r"narrative/2024-Q1.md, dòng 4: .*Thành tích nổi bật"):
+    with pytest.raises(UsageError, match=r"narrative/2024-Q1.md, line 4: .*Thành tích nổi bật") as err:
         read_narrative(bad, "narrative/2024-Q1.md")
+    said = localized(err.value.args[0], "vi")  # what loa prints by default
+    assert said.startswith("narrative/2024-Q1.md, dòng 4: tiêu đề «Thành tích nổi bật»") and "Kiến nghị, đề xuất" in said
     bad.write_bytes("## Đánh giá chung\n".encode("cp1258"))
     with pytest.raises(UsageError, match="UTF-8"):
         read_narrative(bad, "narrative/2024-Q1.md")
     bad.write_text("Chữ trước tiêu đề\n## Đánh giá chung\n", "utf-8")
-    with pytest.raises(UsageError, match="dòng 1"):
+    with pytest.raises(UsageError, match="line 1"):
         read_narrative(bad, "narrative/2024-Q1.md")
     assert read_narrative(tmp_path / "none.md") == {}
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Mapping
 
 from pipeline.errors import UsageError
-from pipeline.messages import text
+from pipeline.messages import Detail
 from pipeline.report.model import Report, format_change_vi, format_number_vi
 from pipeline.vietnamese import fold, strip_control
 
@@ -87,13 +87,13 @@ def parse_narrative(source: str, name: str) -> dict[str, tuple[str, ...]]:
             flush()
             current = _section_of(heading.group(1))
             if current is None:
-                raise UsageError(text("report.narrative-heading", file=name, line=no, heading=heading.group(1)[:80],
+                raise UsageError(Detail("report.narrative-heading", file=name, line=no, heading=heading.group(1)[:80],
                                       sections=", ".join(SECTIONS.values())))
             out.setdefault(current, [])
         elif not line:
             flush()
         elif current is None:
-            raise UsageError(text("report.narrative-before-heading", file=name, line=no,
+            raise UsageError(Detail("report.narrative-before-heading", file=name, line=no,
                                   sections=", ".join(SECTIONS.values())))
         elif _LIST.match(line):
             flush()
@@ -115,18 +115,18 @@ def read_narrative(path: Path, display: str | None = None) -> dict[str, tuple[st
     if not path.exists():
         return {}
     if not path.is_file():
-        raise UsageError(text("report.narrative-unreadable", file=name, reason="không phải tệp"))
+        raise UsageError(Detail("report.narrative-unreadable", file=name, reason="not a file"))
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise UsageError(text("report.narrative-unreadable", file=name, reason=exc.strerror or str(exc))) from None
+        raise UsageError(Detail("report.narrative-unreadable", file=name, reason=exc.strerror or str(exc))) from None
     if len(data) > MAX_BYTES:
-        raise UsageError(text("report.narrative-too-big", file=name, size_kb=len(data) // 1024,
+        raise UsageError(Detail("report.narrative-too-big", file=name, size_kb=len(data) // 1024,
                               max_kb=MAX_BYTES // 1024))
     try:
         source = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise UsageError(text("report.narrative-not-utf8", file=name)) from None
+        raise UsageError(Detail("report.narrative-not-utf8", file=name)) from None
     return parse_narrative(source, name)
 
 

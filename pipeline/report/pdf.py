@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 
 from pipeline.errors import UsageError
-from pipeline.messages import text
+from pipeline.messages import Detail
 from pipeline.report.model import Report
 
 TIMEOUT_S = 180
@@ -35,7 +35,7 @@ def docx_to_pdf(docx_path: Path, out_path: Path) -> None:
     """Convert ``docx_path`` to ``out_path`` with LibreOffice."""
     binary = soffice()
     if binary is None:
-        raise UsageError(text("report.pdf-no-soffice"))
+        raise UsageError(Detail("report.pdf-no-soffice"))
     with tempfile.TemporaryDirectory(prefix="loa-soffice-") as work:
         profile = Path(work, "profile").as_uri()
         cmd = [binary, f"-env:UserInstallation={profile}", "--headless", "--norestore", "--convert-to", "pdf",
@@ -45,11 +45,11 @@ def docx_to_pdf(docx_path: Path, out_path: Path) -> None:
             done = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT_S, check=False,
                                   stdin=subprocess.DEVNULL, env={**os.environ, "HOME": work})
         except subprocess.TimeoutExpired:
-            raise UsageError(text("report.pdf-failed", reason=f"timeout after {TIMEOUT_S} s")) from None
+            raise UsageError(Detail("report.pdf-failed", reason=f"timeout after {TIMEOUT_S} s")) from None
         made = Path(work, docx_path.stem + ".pdf")
         if done.returncode != 0 or not made.is_file():
             reason = (done.stderr or done.stdout or f"exit {done.returncode}").strip().splitlines()
-            raise UsageError(text("report.pdf-failed", reason=(reason[-1] if reason else "?")[:300]))
+            raise UsageError(Detail("report.pdf-failed", reason=(reason[-1] if reason else "?")[:300]))
         shutil.move(str(made), str(out_path))
 
 
