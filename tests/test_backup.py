@@ -61,7 +61,7 @@ def test_a_restored_ledger_gives_the_same_report(published, tmp_path, capsys):
 
     assert main(["--lang", "en", "restore", str(tmp_path / "ledger.bak")]) == 0
     out = capsys.readouterr().out
-    assert f"the ledger is restored from {tmp_path / 'ledger.bak'} (schema version 1)" in out
+    assert f"the ledger is restored from {tmp_path / 'ledger.bak'} (schema version {LATEST})" in out
     aside = [p for p in (root / "var").iterdir() if ".before-restore-" in p.name and not p.name.endswith(("-wal", "-shm"))]
     assert len(aside) == 1 and f"the previous ledger is kept as {aside[0]}" in out
     assert report_json(cfg, tmp_path / "after.json") == before
