@@ -120,6 +120,7 @@ class StaticSitePublisher(Publisher):
         self.store = SiteStore(self._file, _atomic_write)
         self._layout = None
         self._before: dict[str, str] = {}  # the page keys as the pass found them (close)
+        self._inside: set[str] = set()  # list pages found inside the site during this pass
 
     @property
     def layout(self) -> pages.Layout:
@@ -300,7 +301,9 @@ class StaticSitePublisher(Publisher):
             body = _replace_img_src(body, os.path.relpath(media, page.parent))
         entry = self._entry(r, path, image)
         for group in pages.groups_of(entry, self.tz):  # a list the pass will write must be inside the site too
-            self._file(group.path, r.post_id)
+            if group.path not in self._inside:  # checked again when close() writes it
+                self._file(group.path, r.post_id)
+                self._inside.add(group.path)
         unused = self._unused_image(store, r.post_id, old, image)
         html = self.layout.article(path, entry, body, store.related(r.post_id, entry["topics"]))
         words = pages.search_words(entry["title"], entry["summary"], r.body)
