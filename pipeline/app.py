@@ -857,7 +857,12 @@ class Session:
         ``narrative/2024-Q1-phuong-1.md`` for a unit report."""
         from pipeline.report import report_path
 
-        return report_path(self.cfg.report.narrative_dir or self.cfg.root / "narrative", key, "md", unit=unit)
+        path = report_path(self.cfg.report.narrative_dir or self.cfg.root / "narrative", key, "md", unit=unit)
+        try:  # a link in the repository must not make Loa read or write elsewhere
+            return paths.inside(self.cfg.root, os.path.relpath(path, self.cfg.root))
+        except ValueError:
+            raise UsageError(Detail("report.narrative-unreadable", file=paths.display(path, self.cfg.root),
+                                    reason="it leads outside the content repository")) from None
 
     def draft_narrative(self, key: str, *, unit: str | None = None, force: bool = False,
                         now: datetime | None = None) -> Path:

@@ -204,6 +204,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "config.valid-to-before-from": ("valid_to ở trước valid_from", "valid_to is before valid_from"),
     "config.bad-label": ("nhãn {value} không dùng được: cần từ 1 đến 80 ký tự, không có ký tự điều khiển",
                          "the label {value} cannot be used: 1 to 80 characters, no control characters"),
+    "config.path-outside": ("{value} phải là đường dẫn tương đối nằm trong kho nội dung (không bắt đầu bằng / và không có ..)",
+                            "{value} must be a relative path inside the content repository (no leading / and no ..)"),
     "config.org-overlap": ("tổ chức ban hành từ {start} trùng thời gian với mục trước; mỗi ngày chỉ một tổ chức ban hành báo cáo",
                            "the issuing organisation from {start} overlaps the entry before it; one organisation issues the reports on any day"),
     "config.unknown-successor": ("đơn vị kế thừa {value} không có; dùng một trong các mã đơn vị",

@@ -145,6 +145,15 @@ def _label(value: Any) -> str | None:
     return None
 
 
+def _inside_repo(value: Any) -> str | None:
+    """A folder Loa reads from and writes to (``--draft-narrative``): never outside the repository."""
+    import posixpath
+    if isinstance(value, str) and (not value.strip() or value.startswith(("/", "\\")) or ":" in value
+                                   or ".." in posixpath.normpath(value.replace("\\", "/")).split("/")):
+        return Detail("config.path-outside", value=repr(value))
+    return None
+
+
 DATE = (_dt.date,)
 DATETIME = (_dt.datetime, _dt.date)
 
@@ -222,7 +231,7 @@ REPORT = Section((
     Key("recipients", list, default=["Sở Nội vụ;", "Lưu: VT, NV."], item_type=str, doc="`Nơi nhận:` lines."),
     Key("targets", dict, default={}, doc="Minimum items per quarter: `[report.targets.<unit kind or unit id>] <channel> = N`."),
     Key("send_hour", int, default=7, min=0, max=23, doc="Hour (site zone) on the morning after a cut-off when `loa run` writes the report."),
-    Key("narrative_dir", str, default="narrative", doc="Folder of the officials' own sections, one Markdown file per period (`narrative/2024-Q1.md`, `narrative/2024-Q1-phuong-1.md`): đánh giá chung, tồn tại/hạn chế, nguyên nhân, phương hướng, kiến nghị."),
+    Key("narrative_dir", str, default="narrative", check=_inside_repo, doc="Folder of the officials' own sections, one Markdown file per period (`narrative/2024-Q1.md`, `narrative/2024-Q1-phuong-1.md`): đánh giá chung, tồn tại/hạn chế, nguyên nhân, phương hướng, kiến nghị."),
 ))
 
 SCHEMA = Section((

@@ -310,3 +310,24 @@ def test_default_labels_are_vietnamese_names_of_the_channel_types():
     expected = {"portal": "Cổng Thông tin điện tử", "facebook": "Trang Facebook", "zalo": "Zalo OA",
                 "telegram": "Telegram", "mastodon": "Mastodon"}
     assert {k: labels[k] for k in expected} == expected
+
+
+def test_narrative_never_leads_outside_the_repository(repo, monkeypatch, tmp_path, capsys):
+    root = repo[0]
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "2024-Q4.md").write_text("## Kiến nghị\nbí mật ngoài kho\n", "utf-8")
+    link = root / "narrative" / "2024-Q4.md"
+    link.symlink_to(outside / "2024-Q4.md")
+    try:
+        assert loa(repo, monkeypatch, "report", "--period", "2024-Q4", "--format", "md") == 2
+        assert "narrative/2024-Q4.md" in capsys.readouterr().err
+        assert loa(repo, monkeypatch, "report", "--period", "2024-Q4", "--draft-narrative", "--force") == 2
+        assert (outside / "2024-Q4.md").read_text("utf-8") == "## Kiến nghị\nbí mật ngoài kho\n"
+    finally:
+        link.unlink()
+    text = (ROOT / "config.toml").read_text("utf-8").replace("[report]\n", '[report]\nnarrative_dir = "../x"\n', 1)
+    (tmp_path / "config.toml").write_text(text, "utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_config(tmp_path / "config.toml")
+    assert any(k == "report.narrative_dir" for k, _ in err.value.errors)
