@@ -331,3 +331,14 @@ def test_narrative_never_leads_outside_the_repository(repo, monkeypatch, tmp_pat
     with pytest.raises(ConfigError) as err:
         load_config(tmp_path / "config.toml")
     assert any(k == "report.narrative_dir" for k, _ in err.value.errors)
+
+
+def test_unit_header_for_a_department_and_for_the_issuing_ward():
+    from pipeline.report import issuer
+    cfg = load_config(ROOT / "config.toml")
+    dept = issuer(cfg, datetime(2024, 3, 16).date(), "phong-vhtt")
+    assert dept["name_lines"] == ["ỦY BAN NHÂN DÂN THÀNH PHỐ VŨNG TÀU", "Phòng Văn hóa và Thông tin"]
+    assert dept["unit_header"] and dept["number_symbol"] == "BC-UBND"
+    ward = issuer(cfg, datetime(2026, 12, 2).date(), "phuong-vung-tau")  # the ward is the issuer then
+    assert ward["name_lines"] == ["ỦY BAN NHÂN DÂN", "PHƯỜNG VŨNG TÀU"] and not ward.get("unit_header")
+    assert issuer(cfg, datetime(2026, 12, 2).date())["recipients"][0] == "Sở Nội vụ Thành phố Hồ Chí Minh;"

@@ -19,6 +19,7 @@ from typing import Any
 
 from pipeline.errors import UsageError
 from pipeline.paths import inside, plain_name
+from pipeline.vietnamese import fold
 from pipeline.report.aggregate import ITEMS_LIMIT, build_report
 from pipeline.report.model import Report, date_header_vi, format_change_vi, format_number_vi
 from pipeline.report.periods import Period, make_period, parse_period, period_ending_before
@@ -131,8 +132,13 @@ def issuer(config, day: date, unit: str | None = None) -> dict[str, Any]:
     u = config.units.get(unit) if unit else None
     if u is not None:
         parent = getattr(u, "parent", None) or " ".join(name_lines)
-        out["name_lines"] = list(getattr(u, "name_lines", ()) or (parent, u.name))
-        out["unit_header"] = True
+        if getattr(u, "name_lines", ()):
+            out["name_lines"] = list(u.name_lines)
+        elif name_lines and fold(name_lines[-1]) == fold(u.name):  # the unit is the issuer (UBND phường)
+            out["name_lines"] = name_lines
+        else:  # Decree 30: the parent body (cơ quan chủ quản) in regular type over the unit in bold
+            out["name_lines"] = [parent, u.name]
+            out["unit_header"] = True
         out["number_symbol"] = getattr(u, "number_symbol", None) or out["number_symbol"]
     return out
 
