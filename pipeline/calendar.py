@@ -9,7 +9,7 @@ blackouts and pauses as bands. :func:`post_history` orders a post's ledger event
 from __future__ import annotations
 
 from bisect import bisect_left
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Callable, Iterable, Mapping
 
@@ -20,7 +20,7 @@ STATES = ("scheduled", "due", "waiting", "awaiting-approval", "held", "published
           "skipped", "retracted", "expired", "disabled", "draft")
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: a month holds thousands, and a frozen init costs 3x; never changed once built
 class Entry:
     """One post on one channel at its time: the published time when it went out, else the time
     the plan gives it (``Decision.at``), else its ``publish_at``."""
@@ -126,7 +126,7 @@ class TimeIndex:
                 at = _time_of(d, d.row)
                 if at is not None:
                     found.append((at, i))
-        found.sort(key=lambda x: x[0])
+        found.sort(key=lambda x: x[0].timestamp())
         self.times = [t for t, _ in found]
         self.places = [i for _, i in found]
 
@@ -164,7 +164,7 @@ def build_calendar(decisions: Iterable, state_of: Callable[[object], str], *, vi
     blackouts and pauses that overlap it as bands (a channel filter keeps those of that channel
     and those of every channel). ``unapproved(post)``: the channels still waiting for the board's
     approval of ``post``, asked only for the entries still to go out."""
-    filters = dict(filters or {})
+    filters = {k: v for k, v in (filters or {}).items() if v}
     start, end, days = window(view, anchor, tz)
     entries = []
     for d in decisions:  # the time first: a month holds a few hundred of 60,000 pairs
@@ -173,13 +173,15 @@ def build_calendar(decisions: Iterable, state_of: Callable[[object], str], *, vi
             continue
         word = state_of(d)
         e = _entry(d, word, at) if word != "draft" else None
-        if e is None or not _wanted(e, filters):
+        if e is None or (filters and not _wanted(e, filters)):
             continue
         if unapproved is not None and d.post is not None and word in ("scheduled", "waiting", "due") \
                 and d.channel in unapproved(d.post):
-            e = replace(e, unapproved=True)
+            e.unapproved = True
         entries.append(e)
-    entries.sort(key=lambda e: (e.at, e.title, e.channel))
+    # by instant: times come in the site zone (posts) and in UTC (ledger rows), and comparing
+    # datetimes of two zones asks each zone for its offset at every comparison
+    entries.sort(key=lambda e: (e.at.timestamp(), e.title, e.channel))
     counts: dict[str, int] = {}
     by_day: dict[date, list[Entry]] = {}
     for e in entries:
