@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterable, Iterator
 
 from pipeline import app
 from pipeline import content as content_mod
@@ -98,11 +98,16 @@ def write_text(path: str | os.PathLike, text: str) -> None:
     write_bytes(path, text.encode("utf-8"))
 
 
-def write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Replace the file at once (a reader sees the old content or the new, never half)."""
+def write_bytes(path: str | os.PathLike, data: bytes | Iterable[bytes]) -> None:
+    """Replace the file at once (a reader sees the old content or the new, never half). ``data``:
+    the bytes, or pieces written one after the other (the cache file of 10,000 posts is tens of MB:
+    joined first, it would be in memory twice more at the run's peak)."""
     tmp = os.fspath(path) + ".tmp"
     with open(tmp, "wb") as fh:
-        fh.write(data)
+        if isinstance(data, bytes):
+            fh.write(data)
+        else:
+            fh.writelines(data)
     os.replace(tmp, path)
 
 
@@ -605,8 +610,7 @@ def _build(session, out: Path, stamp: dict, partial: bool, now: datetime, jobs: 
         dumps, done = json.dumps, {row["file"] for row, _shown in fill}
         parts += (f"{dumps(f, ensure_ascii=False)}: {dumps(r, ensure_ascii=False)}".encode("utf-8")
                   for f, r in rows.items() if f not in done)
-        body = b", ".join(p for p in parts if p)
-        write_bytes(out / CACHE_NAME, b'{"key": %s, "rows": {%s}}' % (dumps(stamp["key"]).encode(), body))
+        write_bytes(out / CACHE_NAME, _cache_pieces(dumps(stamp["key"]).encode(), [p for p in parts if p]))
     failed = [(r["file"], r["error"]) for r in ordered if "error" in r]
     if not partial:  # what the next run needs to see that nothing changed
         until = valid_until(the_plan, cfg, now, session.ledger.active_pauses(now))
@@ -616,6 +620,16 @@ def _build(session, out: Path, stamp: dict, partial: bool, now: datetime, jobs: 
             pages=[r["page"][len("posts/"):] for r in ordered if "page" in r])))
     fresh = sum(1 for f in todo if f in rows and "error" not in rows[f]) + patched
     return PreviewResult(out, fresh, reused, failed)
+
+
+def _cache_pieces(key: bytes, parts: list[bytes]) -> Iterator[bytes]:
+    """``b'{"key": KEY, "rows": {PART, PART...}}'`` piece by piece (see :func:`write_bytes`)."""
+    yield b'{"key": %s, "rows": {' % key
+    for i, part in enumerate(parts):
+        if i:
+            yield b", "
+        yield part
+    yield b"}}"
 
 
 class _Workers:
