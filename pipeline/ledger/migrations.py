@@ -173,11 +173,19 @@ def _accounts(time: str, id_column: str, false: str) -> tuple[str, ...]:
     )
 
 
+_REPORT_INDEX = "CREATE INDEX ix_publications_report ON publications (type, channel, unit, topics, first_published_at)"
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "publications, events (append-only), kv, pauses", _SQLITE_V1, _POSTGRES_V1),
     Migration(2, "web console: users, web_sessions, login_attempts",
               _accounts("TEXT", "INTEGER PRIMARY KEY AUTOINCREMENT", "0"),
               _accounts("TIMESTAMPTZ", "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", "FALSE")),
+    # The period report groups every row of a period by these four columns: read from this index in
+    # its order, the grouping streams instead of sorting a million rows (SQLite has no hash
+    # aggregation; bench/report.py, 1.7 s -> 0.2 s of CPU). About 85 bytes a row.
+    Migration(3, "reports: covering index for the period's type x channel x unit x topics counts",
+              (_REPORT_INDEX,), (_REPORT_INDEX,)),
 )
 
 #: The schema version this code writes.
