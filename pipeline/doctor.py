@@ -311,7 +311,7 @@ register({
     "doctor.channel-late": ("kênh {channel}: {count} bài đã hẹn giờ sẽ đăng sau khi khóa hết hạn (bài đầu lúc {first})",
                             "channel {channel}: {count} scheduled post(s) would go out after its credential expires (first at {first})"),
     "doctor.channel-late.fix": ("gia hạn khóa của kênh {channel} trước thời điểm đó (docs/security.md)",
-                                "renew the channel's credential before then (docs/security.md)"),
+                                "renew the credential of channel {channel} before then (docs/security.md)"),
     "doctor.channels-need-ledger": ("chưa kiểm tra các kênh: cần sổ cái dùng được trước",
                                     "the channels are not checked: the ledger must be usable first"),
     "doctor.channels-failed": ("không kiểm tra được các kênh: {reason}", "the channels could not be checked: {reason}"),

@@ -13,6 +13,7 @@ import pytest
 from pipeline import doctor
 from pipeline.app import Session
 from pipeline.cli import main
+from pipeline.ledger.migrations import LATEST
 from pipeline.config import load_config
 from publishers.base import ChannelHealth
 from tests.repo import CONFIG_HEAD, make_repo, post
@@ -127,7 +128,7 @@ def test_an_unmigrated_ledger_is_reported_and_left_as_it_is(tmp_path, monkeypatc
     monkeypatch.chdir(root)
     assert main(["--lang", "en", "doctor"]) == 1
     out = capsys.readouterr().out
-    assert (f"✗ the ledger {db} is at schema version 0; this Loa needs 1\n"
+    assert (f"✗ the ledger {db} is at schema version 0; this Loa needs {LATEST}\n"
             "    → back it up (`loa backup var/before-upgrade.db`), then run `loa status` or restart the service: "
             "Loa migrates the schema\n") in out
     assert "- the channels are not checked: the ledger must be usable first" in out
