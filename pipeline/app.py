@@ -106,6 +106,7 @@ class Session:
         #: by hand shows at most that much later; this session's own writes look again at once.
         self.content_max_age = 0.0
         self._content_read: tuple[float, Content] | None = None
+        self._shown: tuple | None = None  # (now, (content revision, ledger rev), plan): _shown_plan
         self._post_problems: dict[tuple, tuple[Problem, ...]] = {}
         self._announced: set[tuple[str, str]] = set()  # (file, version) held for errors, logged once
         #: ``factory(channel, ledger) -> Publisher``; ``None``: the channel type's registered class
@@ -670,7 +671,7 @@ class Session:
 
         now = now or self.clock()
         content = self.content()
-        p = self.plan(now, content=content)
+        p = self._shown_plan(now, content)
         anchor = anchor or now.astimezone(self.cfg.tz).date()
         start, end, _days = cal.window(view, anchor, self.cfg.tz)
         key = (content.revision, p.rev, len(p.decisions))
@@ -689,6 +690,19 @@ class Session:
         return cal.build_calendar(chosen, channel_state, view=view, anchor=anchor, tz=self.cfg.tz,
                                   blackouts=self.cfg.blackouts, pauses=bands, filters=filters,
                                   unapproved=lambda post: waiting(post.relpath, post))
+
+    def _shown_plan(self, now: datetime, content: Content) -> planmod.Plan:
+        """The plan a page shows: :meth:`plan`, or, within ``content_max_age`` of the last one made
+        here for the same content and ledger state, that one (a page then does not decide 6,000
+        scheduled pairs again for each reader; nothing acts on it)."""
+        rev = self.ledger.snapshot().rev
+        kept = self._shown
+        if (self.content_max_age > 0 and kept is not None and kept[1] == (content.revision, rev)
+                and timedelta(0) <= now - kept[0] < timedelta(seconds=self.content_max_age)):
+            return kept[2]
+        p = self.plan(now, content=content)
+        self._shown = (now, (content.revision, rev), p)
+        return p
 
     def _unapproved(self):
         """``(relpath, post) -> channels`` still waiting for the board's approval of ``post``,
