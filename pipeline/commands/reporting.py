@@ -44,7 +44,8 @@ def report(args) -> int:
         print(msg("report.empty", lang, period=args.period, first=f"{rep.period.start:%d/%m/%Y}",
                   last=f"{(rep.period.end - timedelta(days=1)):%d/%m/%Y}"), file=sys.stderr)
     elif not rep.narrative and set(formats) & {"docx", "pdf", "html", "md"}:
-        print(msg("report.narrative-missing", lang, file=rel(narrative, cfg), period=rep.period.key), file=sys.stderr)
+        print(msg("report.narrative-missing", lang, file=rel(narrative, cfg),
+                  period=rep.period.key + (f" --unit {args.unit}" if args.unit else "")), file=sys.stderr)
     return 0
 
 
