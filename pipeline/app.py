@@ -642,7 +642,7 @@ class Session:
 
         now = now or self.clock()
         content = self.content()
-        p = self.plan(now, content=content)
+        p = self._shown_plan(now, content)  # shown, not acted on: see _shown_plan
         lg = self.ledger
         return build_status(self.cfg, p, now, days=days, problems=self.check(content, text=False).problems, lang=lang,
                             holds=lg.holds(), pauses=lg.active_pauses(now),
