@@ -30,8 +30,6 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
 
-import jinja2
-
 from pipeline import bulletin
 from pipeline.errors import PermanentPublishError, PublisherAuthError
 from pipeline.messages import localized, text
@@ -236,6 +234,8 @@ class LoudspeakerPublisher(Publisher):
         return audio.path.name if audio else None
 
     def _formulas(self, station, info: dict) -> tuple[str, str]:
+        import jinja2  # here: config loading imports every publisher, and most commands render nothing
+
         from pipeline import templating
 
         dirs = getattr(self.site, "templates_dirs", None) or []
