@@ -851,7 +851,22 @@ class Session:
         sections = read_narrative(path, paths.display(path, cfg.root)) if narrative else {}
         report = build_report(self.ledger, period, unit_filter=unit, activities=activities, as_of=as_of, now=now,
                               narrative=sections, **inputs)
-        return self._with_grassroots(report, period, as_of, unit)
+        return self._with_audit(self._with_grassroots(report, period, as_of, unit), period, as_of, unit,
+                                inputs["units"])
+
+    def _with_audit(self, report, period, as_of: datetime | None, unit: str | None, units: list):
+        """The report with its approval annex (pipeline/report/audit.py): the ledger's console
+        approvals and send-backs, and the approvals the posts' front matter carries now."""
+        import dataclasses
+
+        from pipeline.report.aggregate import _filter_ids
+        from pipeline.report.audit import approval_audit
+
+        front = {p.id: (p.approved_by, p.approved_hash) for p in self.content().posts if p.approved_by}
+        rows = approval_audit(self.ledger, period, tz=self.cfg.tz, as_of=as_of,
+                              units=_filter_ids(units, unit) if unit else None,
+                              names={u["id"]: u["name"] for u in units}, front_matter=front)
+        return dataclasses.replace(report, audit=rows)
 
     def _with_grassroots(self, report, period, as_of: datetime | None, unit: str | None):
         """The report with its loudspeaker section (pipeline/report/grassroots.py), when a

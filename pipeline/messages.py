@@ -295,6 +295,26 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "loudspeaker.report-none": ("Chưa có bản tin nào được phát trên loa trong kỳ.", "No bulletin went out on the loudspeakers in the period."),
     "loudspeaker.preview-script": ("Kịch bản đọc trên loa (khoảng {seconds} giây)", "Script read on the loudspeakers (about {seconds} seconds)"),
     "loudspeaker.preview-audio": ("Nghe thử", "Listen"),
+    # the report's approval annex (pipeline/report/audit.py, docs/reports.md)
+    "report.audit.title": ("Phụ lục: Nhật ký phê duyệt tin, bài", "Annex: approval log of the posts"),
+    "report.audit.intro": ("Các lần Ban biên tập phê duyệt hoặc trả lại tin, bài được đăng trong kỳ.",
+                           "Each time the editorial board approved or sent back a post published in the period."),
+    "report.audit.cli-note": ("Phê duyệt bằng lệnh `loa approve` được ghi trong tệp bài (approved_by); thời điểm phê duyệt có trong lịch sử git của tệp.",
+                              "An approval given with `loa approve` is recorded in the post's file (approved_by); its time is in the file's git history."),
+    "report.audit.col.published": ("Ngày đăng", "Published"),
+    "report.audit.col.title": ("Tiêu đề", "Title"),
+    "report.audit.col.unit": ("Đơn vị", "Unit"),
+    "report.audit.col.action": ("Thao tác", "Action"),
+    "report.audit.col.by": ("Thành viên BBT", "Board member"),
+    "report.audit.col.account": ("Tài khoản", "Account"),
+    "report.audit.col.at": ("Thời điểm", "When"),
+    "report.audit.col.frontend": ("Qua", "Through"),
+    "report.audit.col.comment": ("Ý kiến", "Comment"),
+    "report.audit.action.approve": ("Phê duyệt", "Approved"),
+    "report.audit.action.send_back": ("Trả lại", "Sent back"),
+    "report.audit.frontend.console": ("Bảng điều khiển web", "Web console"),
+    "report.audit.frontend.cli": ("Lệnh loa approve", "The loa approve command"),
+    "report.audit.at-unknown": ("không ghi nhận", "not recorded"),
 }
 CATALOGUE.update(_cli.MESSAGES)  # the loa command's words: --help, output, argparse (messages_cli.py)
 

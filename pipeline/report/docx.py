@@ -186,8 +186,8 @@ def _data_table(doc, report: Report, name: str, headers: list[str], ctx) -> None
     for col, width in zip(table.columns, widths):
         col.width = Mm(width)
     twips = [str(round(w / 25.4 * 1440)) for w in widths]
-    style = doc.styles[SMALL_STYLE if name in ("items", "units") else TABLE_STYLE].style_id
-    head_style = doc.styles[HEAD_STYLE].style_id if name == "units" else style  # channel names must fit
+    style = doc.styles[SMALL_STYLE if name in ("items", "units", "audit") else TABLE_STYLE].style_id
+    head_style = doc.styles[HEAD_STYLE].style_id if name in ("units", "audit") else style  # channel names must fit
     tbl, sub = table._tbl, etree.SubElement
     W, SPACE = qn("w:val"), "{http://www.w3.org/XML/1998/namespace}space"
 
@@ -222,6 +222,8 @@ def _column_widths(name: str, heads: list[str]) -> list[float]:
     n = len(heads)
     if name == "items" and n == 6:
         return [22, 26, 46, 22, 34, 15]
+    if name == "audit" and n == 9:
+        return [16, 32, 18, 15, 20, 15, 17, 16, 16]
     if name == "summary" and n == 6:
         return [46, 18, 18, 31, 21, 31]
     first = {"units": 42, "targets": 45, "activities": 60}.get(name, 70)
@@ -294,6 +296,19 @@ def _signature(doc, ctx) -> None:
     _run(q, ctx["signer_name"], BODY_PT, bold=True)
 
 
+def _annex(doc, report: Report, ctx) -> None:
+    """The approval annex (report/audit.py) on its own page after the signature, as an annex to
+    an official document is; nothing when no approval was recorded."""
+    from docx.enum.text import WD_BREAK
+    if not ctx["audit"]:
+        return
+    _para(doc).add_run().add_break(WD_BREAK.PAGE)
+    _para(doc, ctx["audit_text"]["title"].upper(), BODY_PT, bold=True, after=6)
+    _para(doc, ctx["audit_text"]["intro"], BODY_PT, align="justify", after=6, indent_cm=1)
+    _data_table(doc, report, "audit", TABLE_HEADERS["audit"], ctx)
+    _para(doc, ctx["audit_text"]["cli_note"], 11, italic=True, align="justify", after=6)
+
+
 def _page_numbers(section) -> None:
     """PAGE field centred in the header, none on page 1 (different first-page header left empty)."""
     from docx.enum.text import WD_ALIGN_PARAGRAPH
@@ -347,5 +362,6 @@ def write_docx(report: Report, out_path: Path, templates_dir=None) -> None:
     _rule(doc, 30, WIDTH_MM)
     _body(doc, report, body, ctx)
     _signature(doc, ctx)
+    _annex(doc, report, ctx)
     _page_numbers(section)
     doc.save(str(out_path))

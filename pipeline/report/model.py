@@ -200,6 +200,8 @@ class Report:
     narrative: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     #: bulletins and broadcast minutes per loudspeaker station (:mod:`pipeline.report.grassroots`)
     grassroots: tuple = ()
+    #: the annex of approvals and send-backs (:mod:`pipeline.report.audit`)
+    audit: tuple = ()
 
     def iter_items(self) -> Iterator[Item]:
         """Every item of the period, streamed from the ledger (not capped)."""

@@ -97,7 +97,33 @@ def context(report: Report, env: jinja2.Environment | None = None) -> dict[str, 
         "succession": list(report.succession),
         "narrative": as_context(report.narrative),
         "unit_cells": lambda u: [u.by_channel.get(c, 0) for c in report.channels],
+        "audit": audit_rows(report),
+        "audit_text": audit_text(),
     }
+
+
+AUDIT_COLUMNS = ("published", "title", "unit", "action", "by", "account", "at", "frontend", "comment")
+
+
+def audit_text(lang: str = "vi") -> dict[str, str]:
+    """The annex's title, notes and column headers (``col_<column>``) from the catalogue."""
+    from pipeline.messages import text
+
+    out = {k: text(f"report.audit.{k.replace('_', '-')}", lang) for k in ("title", "intro", "cli_note")}
+    out.update({f"col_{c}": text(f"report.audit.col.{c}", lang) for c in AUDIT_COLUMNS})
+    return out
+
+
+def audit_rows(report: Report, lang: str = "vi") -> list[dict[str, str]]:
+    """The approval annex (``Report.audit``) as one text cell per column of :data:`AUDIT_COLUMNS`,
+    the same in every format that people read."""
+    from pipeline.messages import text
+
+    return [{"published": date_short_vi(a.published), "title": a.title, "unit": a.unit_name,
+             "action": text(f"report.audit.action.{a.action}", lang), "by": a.by, "account": a.account or "",
+             "at": a.at.strftime("%H:%M ") + date_short_vi(a.at) if a.at else text("report.audit.at-unknown", lang),
+             "frontend": text(f"report.audit.frontend.{a.frontend}", lang), "comment": " ".join((a.comment or "").split())}
+            for a in report.audit]
 
 
 def report_title(report: Report, env: jinja2.Environment | None = None) -> str:
@@ -141,6 +167,10 @@ def report_json_head(report: Report) -> dict:
         "activities": [{"unit": a.unit, "unit_name": a.unit_name, "kind": a.kind, "label": a.label,
                         "count": a.count, "entries": a.entries} for a in report.activities],
         "grassroots": [dict(vars(g)) for g in report.grassroots],  # the loudspeaker stations (report/grassroots.py)
+        "audit": [{"post_id": a.post_id, "title": a.title, "unit": a.unit, "published": a.published.isoformat(),
+                   "action": a.action, "by": a.by, "account": a.account, "at": a.at.isoformat() if a.at else None,
+                   "frontend": a.frontend, "comment": a.comment, "version": a.version}
+                  for a in report.audit],  # the approval annex (report/audit.py)
     }
 
 
@@ -244,6 +274,7 @@ TABLE_HEADERS: dict[str, list[str]] = {
     "targets": ["Đơn vị", "Kênh", "Chỉ tiêu", "Thực hiện", "Tỷ lệ"],
     "activities": ["Đơn vị", "Hình thức", "Số lượng"],
     "items": ["Ngày", "Đơn vị", "Tiêu đề", "Kênh", "Liên kết", "Ghi chú"],
+    "audit": [audit_text()[f"col_{c}"] for c in AUDIT_COLUMNS],
 }
 # Cells of these kinds: "n" count, "p" percent (float, None = "-"), "c" change (current, before), "t" text.
 
@@ -305,6 +336,8 @@ def table_rows(report: Report, name: str, items=None) -> list[list[tuple[str, An
                  s(", ".join(lab("channels", c) for c in it.channels)),
                  s(" ".join(it.links.get(c, "") for c in it.channels if it.links.get(c))), s(item_note(it))]
                 for it in (report.items if items is None else items)]
+    if name == "audit":
+        return [[s(row[c]) for c in AUDIT_COLUMNS] for row in audit_rows(report)]
     raise KeyError(f"unknown report table {name!r}; expected one of: {', '.join(TABLE_HEADERS)}")
 
 

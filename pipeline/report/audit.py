@@ -1,0 +1,138 @@
+"""The report's annex "Phụ lục: Nhật ký phê duyệt tin, bài": who approved each post published in
+the period, when and through which front end, and the posts the board sent back, with the comment.
+
+Each fact is read from the one place that records it (docs/reports.md, "The approval annex"):
+
+* an approval given in the web console, and every sent-back post, is an event in the ledger
+  (``approve`` / ``send_back``, :meth:`pipeline.app.Session.approve` and ``send_back``): the board
+  member's name as written into ``approved_by``, the signed-in account, the time, the comment;
+* an approval given with ``loa approve`` is only the post's front matter (``approved_by``,
+  ``approved_hash``): it runs on a board member's PC without the server's ledger, so its time is
+  not known to Loa (the commit that carries it is its record).
+
+Nothing here says whether a post *is* approved (:mod:`pipeline.approval` decides that); the annex
+lists what was recorded. Like every figure, it covers posts first published in the period (the
+unit filter applies to their ledger rows) and events before the period's end (and ``as_of``), so
+re-running the report gives the same console rows; a front-matter approval is the file's current one.
+
+Bounded by the approval events: the events are found through ``ix_events_kind_at`` (migration 4),
+each checked against the post's rows by primary key, never a pass over the period's publications.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Iterable, Mapping
+
+from pipeline.report.aggregate import _Where, _is_pg, _rows, _ts, _when
+
+APPROVAL_EVENTS = ("approve", "send_back")
+CONSOLE, CLI = "console", "cli"
+_CHUNK = 400
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    """One approval or send-back of a post published in the period (times in the site zone).
+
+    ``action`` ``approve`` or ``send_back``; ``by`` the board member as the board spells the name
+    (``approved_by``); ``account`` the console's signed-in account (``None`` for ``loa approve``);
+    ``at`` when (``None``: ``loa approve``, not recorded by Loa); ``frontend`` ``console`` or ``cli``;
+    ``version`` the approved (or returned) content's ``approved_hash``."""
+
+    post_id: str
+    title: str
+    unit: str
+    unit_name: str
+    published: datetime
+    action: str
+    by: str
+    account: str | None
+    at: datetime | None
+    frontend: str
+    comment: str | None
+    version: str | None
+
+
+def _events(ledger, period, as_of, units) -> list[tuple]:
+    """``approve`` and ``send_back`` events before the period's end (and ``as_of``) of posts first
+    published in the period (in ``units``), oldest first."""
+    # the post's rows by primary key: on SQLite the range is hidden (+) from the planner, which
+    # would otherwise walk the whole period through the first_published_at index for each event
+    w = _Where(ledger, "p.first_published_at" if _is_pg(ledger) else "+p.first_published_at", period, as_of, units)
+    kinds = ", ".join("?" * len(APPROVAL_EVENTS))
+    params = [*APPROVAL_EVENTS, _ts(ledger, period.end)]
+    at_cond = "e.at < ?"
+    if as_of is not None:
+        at_cond += " AND e.at <= ?"
+        params.append(_ts(ledger, as_of))
+    sql = (f"SELECT e.id, e.at, e.post_id, e.kind, e.actor, e.version, e.detail FROM events e "
+           f"WHERE e.kind IN ({kinds}) AND {at_cond} AND e.post_id IS NOT NULL "
+           f"AND EXISTS (SELECT 1 FROM publications p WHERE p.post_id = e.post_id AND {w.sql}) ORDER BY e.at, e.id")
+    return list(_rows(ledger, sql, params + w.params))
+
+
+def _published(ledger, post_ids: Iterable[str], period, as_of, units, tz) -> dict[str, tuple]:
+    """``{post id: (first publication in the period, unit, title)}`` for the posts among ``post_ids``
+    first published in the period (in ``units``), by primary key."""
+    col = "first_published_at" if _is_pg(ledger) else "+first_published_at"  # by key, not the period's range
+    w = _Where(ledger, col, period, as_of, units)
+    ids = sorted(set(post_ids))
+    out: dict[str, tuple] = {}
+    for i in range(0, len(ids), _CHUNK):
+        chunk = ids[i:i + _CHUNK]
+        sql = (f"SELECT post_id, first_published_at, unit, title FROM publications WHERE {w.sql} "
+               f"AND post_id IN ({', '.join('?' * len(chunk))})")
+        for post_id, first, unit, title in _rows(ledger, sql, w.params + chunk):
+            when = _when(first, tz)
+            if post_id not in out or when < out[post_id][0]:
+                out[post_id] = (when, unit or "", title or post_id)
+    return out
+
+
+def _detail(value) -> Mapping:
+    if isinstance(value, Mapping):
+        return value
+    try:
+        found = json.loads(value or "{}")
+    except ValueError:
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def approval_audit(ledger, period, *, tz, as_of: datetime | None = None, units: list[str] | None = None,
+                   names: Mapping[str, str] | None = None,
+                   front_matter: Mapping[str, tuple[str, str | None]] | None = None) -> tuple[AuditRow, ...]:
+    """The annex's rows, by the post's first publication, then time (a ``loa approve`` row first).
+
+    ``units``: the unit ids the report covers (``None``: all); ``names``: unit id -> name;
+    ``front_matter``: ``{post id: (approved_by, approved_hash)}`` of the posts whose file carries an
+    approval now. A front-matter approval is listed as ``loa approve``'s unless a console ``approve``
+    event of the same post and content version is listed (the console writes the same keys)."""
+    names = names or {}
+    front_matter = front_matter or {}
+    events = _events(ledger, period, as_of, units)
+    published = _published(ledger, {e[2] for e in events} | set(front_matter), period, as_of, units, tz)
+    rows: list[AuditRow] = []
+    console_versions = set()
+    for _id, at, post_id, kind, actor, version, detail in events:
+        if post_id not in published:
+            continue
+        first, unit, title = published[post_id]
+        d = _detail(detail)
+        if kind == "approve":
+            console_versions.add((post_id, version))
+        rows.append(AuditRow(post_id, title, unit, names.get(unit, unit), first, kind, actor,
+                             d.get("account"), _when(at, tz), CONSOLE, d.get("comment") if kind == "send_back" else None,
+                             version))
+    for post_id, (by, version) in front_matter.items():
+        if post_id in published and by and (post_id, version) not in console_versions:
+            first, unit, title = published[post_id]
+            rows.append(AuditRow(post_id, title, unit, names.get(unit, unit), first, "approve", by, None, None,
+                                 CLI, None, version))
+    return tuple(sorted(rows, key=lambda r: (r.published, r.post_id, r.at is not None, r.at or r.published)))
+
+
+__all__ = ["AuditRow", "approval_audit", "APPROVAL_EVENTS"]
