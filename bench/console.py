@@ -186,7 +186,8 @@ def main(argv=None) -> int:
             proc.wait(timeout=10)
         cfg = load_config(root / "config.toml", env={})
         with Session.open(cfg) as s:
-            rows.append(("Session.status() in a warm session (what /ops calls)", timed(s.status, args.runs), ""))
+            rows.append(("Session.status(), long-lived session looking at every file each time", timed(s.status, args.runs),
+                         "content_max_age 0, as loa run"))
         cli = [sys.executable, "-m", "pipeline", "--config", str(root / "config.toml"), "status"]
         rows.append(("loa status, a new process each time", timed(
             lambda: _status(cli, root), 3, warm=0), "3 runs"))
