@@ -421,3 +421,24 @@ def test_resolving_an_unknown_item_says_so_in_the_users_language(tmp_path, monke
     assert "loa: sổ cái không có bài khong-co trên kênh portal" in capsys.readouterr().err
     assert main(["--lang", "en", "resolve", "khong-co", "portal", "--not-published"]) == 2
     assert "loa: the ledger has no item khong-co on portal" in capsys.readouterr().err
+
+
+def test_a_wrong_report_period_is_told_in_the_users_language(tmp_path, monkeypatch, capsys):
+    make_repo(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    assert main(["report", "--period", "2024-Q9"]) == 2
+    err = capsys.readouterr().err
+    assert "loa: không có kỳ báo cáo '2024-Q9'; viết một trong các dạng" in err and "unknown" not in err
+    assert main(["--lang", "en", "report", "--period", "2024-Q9"]) == 2
+    assert "loa: unknown period '2024-Q9'; expected one of YYYY-Q1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("since", ["yesterday", "31/2/2024", "2024-13-01"])
+def test_an_unreadable_log_since_is_a_usage_error_not_a_bug(since, tmp_path, monkeypatch, capsys):
+    make_repo(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    assert main(["log", "--since", since]) == 2
+    err = capsys.readouterr().err
+    assert f"loa: --since: không đọc được {since!r}" in err and "Traceback" not in err
+    assert main(["--lang", "en", "log", "--since", since]) == 2
+    assert f"loa: --since: cannot read {since!r}" in capsys.readouterr().err

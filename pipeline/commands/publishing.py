@@ -130,12 +130,11 @@ status.configure = _status_conf
 
 @verb("log", "help.log")
 def log_(args) -> int:
-    from pipeline.content import parse_time
     from pipeline.messages import text as msg
 
     cfg = load(args)
     lang = lang_of(args, cfg)
-    since = parse_time(args.since, cfg.tz) if args.since else None
+    since = parse_now(args.since, cfg, option="--since", lang=lang) if args.since else None
     with session(args, cfg) as s:
         rows = s.log_rows(since=since, unit=args.unit, channel=args.channel, search=args.search)
     fields = ("published", "channel", "state", "unit", "type", "post_id", "title", "url")

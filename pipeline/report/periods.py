@@ -22,6 +22,7 @@ from fractions import Fraction
 from zoneinfo import ZoneInfo
 
 from pipeline.errors import UsageError
+from pipeline.messages import Detail
 
 SITE_ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 MODES = ("decree09", "calendar")
@@ -187,7 +188,7 @@ def parse_period(key: str, *, mode: str = "decree09", tz: ZoneInfo = SITE_ZONE) 
                 break
             index = int(m.group(2)) if kind in ("quarter", "half", "month") else 0
             return make_period(kind, year, index, mode=mode, tz=tz)
-    raise UsageError(f"unknown period {key!r}; expected one of {ACCEPTED}")
+    raise UsageError(Detail("report.unknown-period", value=repr(key)))
 
 
 def period_ending_before(moment: datetime, kind: str = "quarter", *, mode: str = "decree09",
