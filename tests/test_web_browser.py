@@ -263,6 +263,12 @@ def test_home_affairs_downloads_each_report_format(console, chromium):
     check_axe(page)
     assert "Phường Tam Thắng" in page.inner_text("main")
     magic = {"docx": b"PK", "xlsx": b"PK", "pdf": b"%PDF", "csv": None, "html": b"<!"}
+    from pipeline.report.pdf import soffice
+
+    if soffice() is None:  # the PDF is LibreOffice's print of the docx
+        if os.environ.get("LOA_REQUIRE_SERVICES") == "1":
+            pytest.fail("LibreOffice is not installed (apt-get install libreoffice-writer) and LOA_REQUIRE_SERVICES=1")
+        del magic["pdf"]
     for fmt, start in magic.items():
         with page.expect_download(timeout=120_000) as info:
             page.click(f'a[href^="/reports/download/{fmt}?"]')
