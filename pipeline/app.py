@@ -741,6 +741,13 @@ class Session:
             approval.needs_approval(post, self.cfg) if post else (),
             approval.changed_parts(post) if post and post.approved_hash else None)
 
+    def activities(self):
+        """The offline activities the reports count (``content/activities/``) and the problems of
+        the files that cannot be counted, as ``loa report`` reads them."""
+        from pipeline.activities import read_activities
+
+        return read_activities(self.cfg.content_dir, set(self.cfg.units), tz=self.cfg.tz)
+
     def add_activity(self, values: Mapping[str, object], *, actor: str):
         """Write one offline activity (pano, poster, contest...) as the YAML file ``loa report``
         reads, under ``content/activities/<year>/``, after the same validation; returns

@@ -115,6 +115,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "page.act.save": ("Lưu hoạt động", "Save the activity"),
     "page.act.saved": ("Đã lưu vào {path}.", "Saved to {path}."),
     "page.act.problems": ("Chưa lưu, vì:", "Not saved, because:"),
+    "page.act.recorded": ("Đã ghi ({shown} mới nhất trong {total})", "Recorded ({shown} latest of {total})"),
+    "page.act.unreadable": ("Các tệp sau có lỗi nên báo cáo không đếm được:", "These files have errors, so reports cannot count them:"),
+    "page.act.file": ("Tệp", "File"),
     # search
     "page.search.title": ("Tìm trong sổ đăng", "Search the ledger"),
     "page.search.q": ("Từ trong tiêu đề (không phân biệt dấu, hoa thường)", "Words in the title (accents and case do not matter)"),

@@ -141,6 +141,9 @@ def test_activity_form_writes_the_file_reports_read(repo):
         bad, problems = s.add_activity({"date": "2024-02-30", "unit": "../../etc", "kind": "x", "count": "0"}, actor="lan")
         assert bad is None and {p[2] for p in problems} == {"activity.date", "activity.unit", "activity.kind",
                                                              "activity.count"}
+    with session(repo) as s:
+        listed, unreadable = s.activities()
+        assert len(listed) == 2 and unreadable == []
     acts, problems = read_activities(repo / "content", {"phuong-1"}, tz=VN)
     assert problems == [] and sorted((a.count, a.place) for a in acts) == [(1, ""), (3, "Đường Trần Phú")]
 

@@ -323,6 +323,7 @@ def test_staff_records_an_activity(console, chromium):
     assert "content/activities/2024/2024-03-02-phuong-1-pano.yaml" in page.inner_text("main")
     text = (root / "content/activities/2024/2024-03-02-phuong-1-pano.yaml").read_text(encoding="utf-8")
     assert "count: 3" in text and "Trần Phú" in text
+    assert "content/activities/2024/2024-03-02-phuong-1-pano.yaml" in page.inner_text("#recorded-h + table")
     # the server's validator, not only the browser's: a count of 0 sent past the form's own checks
     page.evaluate("() => { document.querySelector('form[action=\"/activities\"]').noValidate = true }")
     page.fill("#a-count", "0")

@@ -12,15 +12,23 @@ from pipeline.web.views import lang_of, loa_session, render
 
 RECORDERS = ("staff", "it")
 FIELDS = ("date", "unit", "kind", "count", "place", "note")
+SHOWN = 50  # the latest activities listed under the form
 
 
 def _page(request, values: dict, *, saved: str | None = None, problems=(), status: int = 200) -> Response:
     from pipeline.activities import KINDS
 
-    cfg = loa_session(request).cfg
+    from pipeline.activities import message
+
+    session = loa_session(request)
+    cfg, lang = session.cfg, lang_of(request)
+    recorded, unreadable = session.activities()
     return render(request, "activities.html", {
         "values": values, "saved": saved, "problems": list(problems),
-        "units": [(u, x.name) for u, x in cfg.units.items()], "kinds": list(KINDS.items())}, status=status)
+        "units": [(u, x.name) for u, x in cfg.units.items()], "kinds": list(KINDS.items()),
+        "recorded": sorted(recorded, key=lambda a: (a.date, a.path), reverse=True)[:SHOWN], "total": len(recorded),
+        "unreadable": [f"content/{path}:{line}: {message(code, lang, **args)}" for path, line, code, args in unreadable],
+        "unit_names": {u: x.name for u, x in cfg.units.items()}, "kind_names": KINDS}, status=status)
 
 
 @requires(*RECORDERS)
