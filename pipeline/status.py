@@ -17,6 +17,26 @@ def reason_text(reason: str, lang: str = "vi") -> str:
     return text(f"reason.{code}", lang, detail=detail) if f"reason.{code}" in CATALOGUE else reason
 
 
+def broadcast(post_id: str, cfg) -> dict | None:
+    """Where and when a loudspeaker item (``<post>@<station>@<slot>``, pipeline/bulletin.py) goes
+    out: ``{"station", "station_name", "slot" (ISO, site zone; None for an emergency), "emergency"}``;
+    ``None`` for a post's own id. Read from the id and the config's station names; decides nothing."""
+    from pipeline.bulletin import EMERGENCY, TYPE, parse_item_id, slot_of
+
+    parsed = parse_item_id(post_id)
+    if parsed is None:
+        return None
+    _post, station, key = parsed
+    names = [dict(ch.options.get("stations") or {}).get(station) for ch in cfg.channels.values() if ch.type == TYPE]
+    name = next(((st or {}).get("name") for st in names if st and st.get("name")), None) or station
+    try:
+        slot = slot_of(key, cfg.tz)
+    except ValueError:  # an id Loa did not make: shown as it is
+        slot = None
+    return {"station": station, "station_name": name, "slot": slot.isoformat() if slot else None,
+            "emergency": key == EMERGENCY}
+
+
 def _err(text: str | None) -> dict:
     if not text:
         return {}
@@ -41,7 +61,8 @@ def build_status(cfg, p: planmod.Plan, now: datetime, *, days: int, problems: li
     for d in p.active():
         title = d.post.title if d.post else (getattr(d.row, "title", None) or d.post_id)
         item = {"post": d.post_id, "channel": d.channel, "title": title, "reason": d.reason,
-                "at": d.at.isoformat() if d.at else None, "path": d.post.relpath if d.post else getattr(d.row, "path", None)}
+                "at": d.at.isoformat() if d.at else None, "path": d.post.relpath if d.post else getattr(d.row, "path", None),
+                "broadcast": broadcast(d.post_id, cfg)}
         if d.kind == planmod.SCHEDULED and d.at and d.at <= horizon:
             upcoming.append(item)
         elif d.kind == planmod.WAITING:
@@ -56,7 +77,7 @@ def build_status(cfg, p: planmod.Plan, now: datetime, *, days: int, problems: li
     known = {d.post.relpath for d in p.decisions if d.post is not None}
     unusable = [{"path": path, "problems": lines} for path, lines in sorted(errors.items()) if path not in known
                 and not path.startswith(("content/activities/", "activities/"))]
-    rows = _troubled(troubled)
+    rows = _troubled(troubled, cfg)
     return {"now": now.isoformat(), "upcoming": upcoming, "due": due, "held": held, "failed": rows["failed"],
             "retrying": rows["retrying"], "in_doubt": rows["in_doubt"],
             "holds": {name: {"message": h.message, "hint": h.hint, "vendor": h.vendor} for name, h in holds.items()},
@@ -66,14 +87,14 @@ def build_status(cfg, p: planmod.Plan, now: datetime, *, days: int, problems: li
             "content_stale": _content_stale(pull)}
 
 
-def _troubled(troubled: list) -> dict[str, list[dict]]:
+def _troubled(troubled: list, cfg) -> dict[str, list[dict]]:
     """The failed, retrying and in-doubt rows, with the vendor's words and what to do."""
     out: dict[str, list[dict]] = {"failed": [], "retrying": [], "in_doubt": []}
     for r in troubled:
         e = _err(r.last_error)
         out[r.state].append({"post": r.post_id, "channel": r.channel, "title": r.title, "kind": r.error_kind,
                              "attempts": r.attempts, "reason": e.get("reason"), "vendor": e.get("vendor"),
-                             "hint": e.get("hint"),
+                             "hint": e.get("hint"), "broadcast": broadcast(r.post_id, cfg),
                              "next_attempt_at": r.next_attempt_at.isoformat() if r.next_attempt_at else None})
     return out
 
@@ -113,6 +134,19 @@ def _alarms(st: dict, lang: str, when) -> list[str]:
     return out
 
 
+def _title(x: dict, lang: str, when) -> str:
+    """An item's title, with the station and the slot for a loudspeaker item."""
+    from pipeline.messages import text as msg
+
+    b = x.get("broadcast")
+    if not b:
+        return x["title"]
+    if b["emergency"] or not b["slot"]:
+        return msg("status.broadcast-emergency" if b["emergency"] else "status.broadcast-station", lang,
+                   title=x["title"], station=b["station_name"])
+    return msg("status.broadcast", lang, title=x["title"], station=b["station_name"], slot=when(b["slot"]))
+
+
 def render_status(st: dict, cfg, lang: str = "vi") -> str:
     """``loa status`` as text in ``lang``; every heading, label and reason from the catalogue."""
     from pipeline.messages import text as msg
@@ -131,14 +165,14 @@ def render_status(st: dict, cfg, lang: str = "vi") -> str:
     h("status.upcoming", len(st["upcoming"]))
     for x in st["upcoming"]:
         why = f" [{reason_text(x['reason'], lang)}]" if x["reason"] else ""
-        out.append(f"  {when(x['at'])}  {x['channel']:9} {x['title']}{why}")
+        out.append(f"  {when(x['at'])}  {x['channel']:9} {_title(x, lang, when)}{why}")
     if st["due"]:
         h("status.due", len(st["due"]))
         for x in st["due"]:
-            out.append(f"  {x['channel']:9} {reason_text('action-' + (x['action'] or 'reconcile'), lang):9} {x['title']}")
+            out.append(f"  {x['channel']:9} {reason_text('action-' + (x['action'] or 'reconcile'), lang):9} {_title(x, lang, when)}")
     h("status.held", len(st["held"]))
     for x in st["held"]:
-        out.append(f"  {x['channel']:9} {x['title']} — {reason_text(x['reason'], lang)} ({x['path']})")
+        out.append(f"  {x['channel']:9} {_title(x, lang, when)} — {reason_text(x['reason'], lang)} ({x['path']})")
         for line in x.get("problems", ()):
             out.append(f"      {line}")
     if st.get("unusable"):
@@ -162,7 +196,7 @@ def _troubled_lines(st: dict, lang: str, h, when, out: list[str]) -> None:
 
     h("status.failed", len(st["failed"]))
     for x in st["failed"]:
-        out.append(f"  {x['channel']:9} {x['title']} — {localized(x['reason'], lang)}")
+        out.append(f"  {x['channel']:9} {_title(x, lang, when)} — {localized(x['reason'], lang)}")
         if x.get("vendor"):
             out.append(f"      {msg('status.vendor', lang)}: {x['vendor']}")
         if x.get("hint"):
@@ -170,9 +204,9 @@ def _troubled_lines(st: dict, lang: str, h, when, out: list[str]) -> None:
         out.append(f"      {msg('status.when-fixed', lang)}: loa retry {x['post']} --channel {x['channel']}")
     h("status.retrying", len(st["retrying"]))
     for x in st["retrying"]:
-        out.append(f"  {x['channel']:9} {x['title']} — {localized(x['reason'], lang)} "
+        out.append(f"  {x['channel']:9} {_title(x, lang, when)} — {localized(x['reason'], lang)} "
                    f"({msg('status.attempt', lang, attempts=x['attempts'], at=when(x['next_attempt_at']))})")
     h("status.in-doubt", len(st["in_doubt"]))
     for x in st["in_doubt"]:
-        out.append(f"  {x['channel']:9} {x['title']} — {localized(x['reason'], lang)}")
+        out.append(f"  {x['channel']:9} {_title(x, lang, when)} — {localized(x['reason'], lang)}")
         out.append(f"      loa resolve {x['post']} {x['channel']} --published URL | --not-published")
