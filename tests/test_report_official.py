@@ -196,6 +196,21 @@ def test_a_unit_report_has_its_own_header_and_number(pdfs):
     assert "/BC-UBND.P1" not in pdfs["2024-Q1"]
 
 
+def test_the_signature_block_is_never_split_from_its_signer(pdfs, repo):
+    """The signer's name stays on the page of the title they sign as, with the closing sentence
+    (a report of the sample once printed "PHÓ CHỦ TỊCH" on one page and the name alone on the next)."""
+    docx = pytest.importorskip("docx")
+    from docx.oxml.ns import qn
+    doc = docx.Document(repo[0] / "reports" / "2025-Q3.docx")
+    block = next(t for t in doc.tables if "Nơi nhận:" in t.cell(0, 0).text)
+    assert block.rows[0]._tr.trPr is not None and block.rows[0]._tr.trPr.find(qn("w:cantSplit")) is not None
+    closing = next(p for p in doc.paragraphs if p.text.startswith("Trên đây là báo cáo"))
+    assert closing.paragraph_format.keep_with_next
+    for name, signer in (("2024-Q1", "Nguyễn Văn An"), ("2025-Q3", "Trần Thị Bình")):
+        page = next(p for p in pdfs[name].split("\f") if flat(signer) in flat(p))
+        assert flat("PHÓ CHỦ TỊCH") in flat(page) and flat("Trên đây là báo cáo") in flat(page), name
+
+
 def url_pattern(url: str) -> re.Pattern:
     """``url`` as printed in a narrow cell: a line may end only after its punctuation (pdftotext drops
     a hyphen that ends a line), never between two letters or digits."""

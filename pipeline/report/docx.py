@@ -270,10 +270,17 @@ def _body(doc, report: Report, text: str, ctx) -> None:
 def _signature(doc, ctx) -> None:
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.shared import Pt
-    _para(doc, "", 6)
+    from docx.oxml.ns import qn
+    closing = doc.paragraphs[-1] if doc.paragraphs else None
+    if closing is not None and closing._p is doc.element.body[-2]:  # "Trên đây là báo cáo ...", before sectPr
+        closing.paragraph_format.keep_with_next = True  # the page that is signed carries text, not only the block
+    _para(doc, "", 6).paragraph_format.keep_with_next = True
     table = doc.add_table(rows=1, cols=2)
     _no_borders(table)
     _set_widths(table, [WIDTH_MM * 0.5, WIDTH_MM * 0.5])
+    # one row that never splits across pages: the signer's name stays under the title they sign as
+    tr_pr = table.rows[0]._tr.get_or_add_trPr()
+    tr_pr.append(tr_pr.makeelement(qn("w:cantSplit"), {}))
     left, right = table.cell(0, 0), table.cell(0, 1)
     p = _cell_paragraph(left)
     p.alignment = WD_ALIGN_PARAGRAPH.LEFT
