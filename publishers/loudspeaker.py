@@ -141,6 +141,7 @@ class LoudspeakerPublisher(Publisher):
         station = self.stations.get(info["station"])
         if station is None:
             raise PermanentPublishError(self.name, rendering.post_id, f"station {info['station']!r} is no longer configured")
+        self._formulas(station, info)  # a broken formula template fails the item before any file is written
         folder = self._folder(station.id, rendering)
         folder.mkdir(parents=True, exist_ok=True)
         base = inside(folder, _safe(info["post_id"]))
@@ -245,11 +246,19 @@ class LoudspeakerPublisher(Publisher):
             slot = datetime.fromisoformat(slot)
         ctx = {"station": {"id": station.id, "name": station.name}, "slot": slot, "priority": info.get("priority"),
                "site": {"name": getattr(self.site, "site_name", "")}, "org_lines": list(getattr(self.site, "org_lines", ()))}
-        try:
-            return tuple(env.get_template(self.opts[k]).render(ctx).strip() for k in ("opening_template", "closing_template"))
-        except jinja2.TemplateError as exc:  # the content repository's template: the item fails, named
-            raise PermanentPublishError(self.name, None, f"opening/closing template: {exc}"[:300],
-                                        hint="fix templates/loudspeaker/opening.txt or closing.txt") from None
+        from pipeline import spoken
+
+        options = spoken_options(self.opts, self.site)
+        out = []
+        for k in ("opening_template", "closing_template"):
+            try:
+                words = env.get_template(self.opts[k]).render(ctx).strip()
+            except jinja2.TemplateError as exc:  # the content repository's template: the item fails, named
+                raise PermanentPublishError(self.name, None, f"templates/{self.opts[k]}: {exc}"[:300],
+                                            hint=f"fix templates/{self.opts[k]} (channels.{self.name}.{k})") from None
+            # read aloud like the items: "lúc 17 giờ 30 phút" is "lúc mười bảy giờ ba mươi phút"
+            out.append("\n".join(spoken.normalise(line, options) for line in words.splitlines()).strip())
+        return out[0], out[1]
 
     # -- the push ------------------------------------------------------------------------------
     def session(self):

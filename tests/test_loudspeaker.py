@@ -259,7 +259,25 @@ def test_each_post_station_slot_is_one_ledger_item_sent_once(tmp_path):
     assert "phát thanh viên" in item["audio_missing"] and '"none"' in item["audio_missing"]
     script = (folder / "20240311-000001.txt").read_text()
     assert "tám nghìn đồng" in script and "http" not in script
-    assert "Đài truyền thanh Phường 2" in (folder / "opening.txt").read_text()
+    opening = (folder / "opening.txt").read_text()
+    assert "Đài truyền thanh Phường hai" in opening  # the station's name read aloud too
+    # the formulas are read aloud like the items: the slot's time in words, no digits
+    assert "mười bảy giờ ba mươi phút" in opening and not re.search(r"\d", opening), opening
+
+
+def test_a_hostile_formula_template_fails_its_item_naming_the_file(tmp_path):
+    """A content repository's opening formula reaching Python's internals: the sandbox refuses it,
+    the item fails (nothing delivered half) and the error names the template file to fix."""
+    r = Repo(tmp_path, {"a.md": news(1)})
+    tpl = r.root / "templates/loudspeaker/opening.txt"
+    tpl.parent.mkdir(parents=True, exist_ok=True)
+    tpl.write_text('{{ station.__class__.__mro__[1].__subclasses__() }}', encoding="utf-8")
+    r.publish(at(10, 17, 5))
+    rows = r.rows()
+    assert not list((r.root / "var/loa").rglob("*.*")), "nothing is delivered for a failed item"
+    assert rows and all(x.state == "failed" for x in rows), [(x.post_id, x.state) for x in rows]
+    assert all("templates/loudspeaker/opening.txt" in (x.last_error or "") for x in rows), [x.last_error for x in rows]
+    assert "unsafe" in rows[0].last_error
 
 
 def _sample_guides() -> list[str]:
