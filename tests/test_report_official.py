@@ -357,3 +357,19 @@ def test_unit_header_for_a_department_and_for_the_issuing_ward():
     ward = issuer(cfg, datetime(2026, 12, 2).date(), "phuong-vung-tau")  # the ward is the issuer then
     assert ward["name_lines"] == ["ỦY BAN NHÂN DÂN", "PHƯỜNG VŨNG TÀU"] and not ward.get("unit_header")
     assert issuer(cfg, datetime(2026, 12, 2).date())["recipients"][0] == "Sở Nội vụ Thành phố Hồ Chí Minh;"
+
+
+def test_a_unit_report_written_after_the_merger_is_headed_by_the_body_that_exists_then():
+    """Phường 11 ended on 30/6/2025 (merged into Phường Phước Thắng): its 2024 report written today is
+    headed by Phường Phước Thắng, not by a ward that no longer exists nor put under Phường Vũng Tàu."""
+    from pipeline.report import issuer
+    cfg = load_config(ROOT / "config.toml")
+    today, then = datetime(2026, 12, 2).date(), datetime(2024, 3, 16).date()
+    assert issuer(cfg, today, "phuong-11")["name_lines"] == ["ỦY BAN NHÂN DÂN", "PHƯỜNG PHƯỚC THẮNG"]
+    assert issuer(cfg, then, "phuong-11")["name_lines"] == ["ỦY BAN NHÂN DÂN THÀNH PHỐ VŨNG TÀU", "Phường 11"]
+    assert issuer(cfg, today, "phuong-thang-tam")["name_lines"] == ["ỦY BAN NHÂN DÂN", "PHƯỜNG VŨNG TÀU"]
+    for unit in cfg.units:  # no report written today carries the city that no longer exists
+        head = " ".join(issuer(cfg, today, unit)["name_lines"]).upper()
+        assert "THÀNH PHỐ VŨNG TÀU" not in head, unit
+        if cfg.units[unit].kind in ("ward", "commune"):  # a ward is not under another ward
+            assert head.count("PHƯỜNG") + head.count("XÃ ") == 1, (unit, head)

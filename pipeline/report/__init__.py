@@ -129,7 +129,7 @@ def issuer(config, day: date, unit: str | None = None) -> dict[str, Any]:
            "recipients": list(org.recipients if org and org.recipients is not None else r.recipients),
            "number_symbol": (org.number_symbol if org and org.number_symbol else r.number_symbol) or "BC-UBND",
            "date": day}
-    u = config.units.get(unit) if unit else None
+    u = _in_force(config.units, config.units.get(unit) if unit else None, day)
     if u is not None:
         parent = getattr(u, "parent", None) or " ".join(name_lines)
         if getattr(u, "name_lines", ()):
@@ -141,6 +141,20 @@ def issuer(config, day: date, unit: str | None = None) -> dict[str, Any]:
             out["unit_header"] = True
         out["number_symbol"] = getattr(u, "number_symbol", None) or out["number_symbol"]
     return out
+
+
+def _in_force(units, u, day: date):
+    """``u``, or, when it no longer exists on ``day`` (merged on 1/7/2025), its successor that does:
+    the body that writes and signs a report dated ``day`` about the old unit (the report's scope
+    stays the old unit and those merged into it). A unit with no successor in force keeps its own."""
+    seen = set()
+    while u is not None and not u.in_force(day) and u.successor in units and u.id not in seen:
+        seen.add(u.id)
+        nxt = units[u.successor]
+        if nxt.valid_from is not None and day < nxt.valid_from:
+            break
+        u = nxt
+    return u
 
 
 def inputs_from_config(config, *, day: date | None = None, unit: str | None = None) -> dict[str, Any]:
