@@ -212,7 +212,10 @@ CASES = [
     ("CCHC là nhiệm vụ", "Cải cách hành chính là nhiệm vụ"),
     ("nộp TTHC qua DVC", "nộp thủ tục hành chính qua dịch vụ công"),
     ("đội ngũ CBCCVC", "đội ngũ cán bộ, công chức, viên chức"),
-    ("tài khoản VNeID", "tài khoản Vê en e ai đi"),
+    ("tài khoản VNeID", "tài khoản Vê-en-e-ai-đi"),
+    ("VNeID mức 2", "Vê-en-e-ai-đi mức hai"),
+    ("mã OTP và mã QR", "mã ô-tê-pê và mã kiu-a"),
+    ("gọi 10 1-1 km", "gọi mười một đến một ki-lô-mét"),  # hypothesis found: a phone number is not half a range
     ("thẻ CCCD", "thẻ căn cước công dân"),
     ("Sở TT&TT", "Sở Thông tin và Truyền thông"),
     ("Sở GD&ĐT", "Sở Giáo dục và Đào tạo"),
@@ -471,6 +474,19 @@ def test_reading_seconds_counts_words_at_the_rate():
     assert reading_seconds("Ủy ban nhân dân, cải cách hành chính.", words_per_minute=60) == pytest.approx(8.0)
     with pytest.raises(ValueError):
         reading_seconds("một", words_per_minute=0)
+
+
+def test_vneid_is_one_name_of_five_syllables():
+    """VNeID is said as one name (Vê-en-e-ai-đi), five syllables for the reading time; eSpeak NG
+    says it as one word, with no pause between the letters as it makes between words."""
+    said = normalise("Cài ứng dụng VNeID trên điện thoại.", OPTIONS)
+    assert said == "Cài ứng dụng Vê-en-e-ai-đi trên điện thoại."
+    assert reading_seconds("Vê-en-e-ai-đi", words_per_minute=60) == pytest.approx(5.0)
+    if shutil.which("espeak-ng"):
+        def phonemes(t):
+            return subprocess.run(["espeak-ng", "-v", "vi", "-q", "-x", t], capture_output=True, text=True,
+                                  timeout=30, check=True).stdout.strip()
+        assert phonemes("Vê-en-e-ai-đi").count("_") < phonemes("Vê en e ai đi").count("_")
 
 
 def test_the_rate_is_espeak_ngs_on_the_sample_guides(tmp_path):
