@@ -496,3 +496,11 @@ def test_the_boards_approval_of_a_post_holds_for_its_broadcasts(tmp_path):
     with r.session(at(10, 17, 6)) as s:
         held = [d for d in s.plan(at(10, 17, 6)).of("held") if d.channel == "loudspeaker"]
     assert {d.reason for d in held} == {"awaiting-approval"} and len(held) == 2  # b, on both stations
+
+
+def test_the_reports_channel_tables_name_the_loudspeaker_in_vietnamese(tmp_path):
+    """A report's columns by channel say what an official writes (it said ``loudspeaker``)."""
+    from pipeline.report import channel_labels
+
+    r = Repo(tmp_path, {"a.md": news(1)})
+    assert channel_labels(r.cfg.channels)["loudspeaker"] == "Đài truyền thanh cơ sở"

@@ -95,7 +95,8 @@ def write_report(report: Report, fmt: str, out_path: str | Path, *, templates_di
 
 #: What a report calls a channel whose config gives no ``label``: the name of its type an official writes.
 CHANNEL_TYPE_LABELS = {"static_site": "Cổng Thông tin điện tử", "wordpress": "Cổng Thông tin điện tử",
-                       "facebook": "Trang Facebook", "zalo": "Zalo OA", "telegram": "Telegram", "mastodon": "Mastodon"}
+                       "facebook": "Trang Facebook", "zalo": "Zalo OA", "telegram": "Telegram", "mastodon": "Mastodon",
+                       "loudspeaker": "Đài truyền thanh cơ sở"}
 
 
 def channel_labels(channels) -> dict[str, str]:
