@@ -99,6 +99,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "page.rep.behind": ("Chưa đạt", "Behind"),
     "page.rep.no-target": ("không có chỉ tiêu", "no target"),
     "page.rep.previous": ("Kỳ trước", "Previous period"),
+    "page.rep.document": ("Văn bản báo cáo (bản html, như tệp tải về)", "The report document (html, as downloaded)"),
     "page.rep.bad": ("Không lập được báo cáo: {reason}", "Cannot make the report: {reason}"),
     # activities
     "page.act.title": ("Hoạt động tuyên truyền trực quan", "Offline activities"),

@@ -262,6 +262,11 @@ def test_home_affairs_downloads_each_report_format(console, chromium):
     page.wait_for_load_state()
     check_axe(page)
     assert "Phường Tam Thắng" in page.inner_text("main")
+    # the html report itself, in its sandboxed frame, with its own styles applied (not the console's)
+    report = page.frame_locator("iframe.report")
+    report.locator(".org").first.wait_for()
+    assert report.locator("body").evaluate("b => getComputedStyle(b).fontFamily").startswith('"Times New Roman"')
+    assert report.locator(".org").first.evaluate("e => getComputedStyle(e).fontWeight") == "700"
     magic = {"docx": b"PK", "xlsx": b"PK", "pdf": b"%PDF", "csv": None, "html": b"<!"}
     from pipeline.report.pdf import soffice
 

@@ -346,3 +346,35 @@ def test_the_ledger_out_of_reach_or_a_bug_gives_a_page_not_a_traceback(console):
 def test_head_requests_answer_as_get_does(console):
     assert console.client().http.head(console.base + "/login", timeout=30).status_code == 200
     assert console.client().http.head(console.base + "/ops", timeout=30, allow_redirects=False).status_code == 303
+
+
+@pytest.mark.parametrize("console", [HOSTILE_POSTS], indirect=True)
+def test_the_html_report_reads_in_the_page_under_its_own_sandbox(console):
+    # the reports page frames the html report (as `loa report --format html` writes it) from its own
+    # route: its inline styles allowed there, no script, a unique origin, framed by the console only
+    (console.root / "templates" / "report").mkdir(parents=True, exist_ok=True)
+    (console.root / "templates" / "report" / "report.html.j2").write_text(
+        '<!doctype html><html lang="vi"><head><title>r</title><style>p{color:red}</style></head>'
+        '<body><p style="color:blue">{{ period.key }}</p><script>alert(1)</script></body></html>', encoding="utf-8")
+    hoa = console.client().signed_in("hoa")
+    page = hoa.get("/reports?period=2030-Q1&unit=phuong-vung-tau")
+    assert page.status_code == 200
+    src = re.search(r'<iframe class="report" sandbox title="[^"]+" src="([^"]+)"', page.text).group(1)
+    assert src == "/reports/view?period=2030-Q1&unit=phuong-vung-tau"
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]  # the console's own pages
+    doc = hoa.get(src)
+    assert doc.status_code == 200 and doc.headers["content-type"].startswith("text/html")
+    assert "<p style=\"color:blue\">2030-Q1</p>" in doc.text
+    csp = [p.strip() for p in doc.headers["content-security-policy"].split(";")]
+    assert "default-src 'none'" in csp and "style-src 'unsafe-inline'" in csp and "sandbox" in csp
+    assert "frame-ancestors 'self'" in csp and not any(p.startswith("script-src") for p in csp)
+    assert doc.headers["x-frame-options"] == "SAMEORIGIN" and doc.headers["content-security-policy"].count("default-src") == 1
+    assert doc.headers["x-content-type-options"] == "nosniff" and doc.headers["cache-control"] == "no-store"
+    # no period: nothing; staff and the anonymous: refused
+    assert hoa.get("/reports/view").status_code == 404
+    assert console.client().signed_in("lan").get(src).status_code == 403
+    assert console.client().get("/reports/view?period=2030-Q1").status_code == 303
+    # a period that cannot be read is a plain-text message, still under the report's policy
+    bad = hoa.get("/reports/view?period=2030-Q9")
+    assert bad.status_code == 400 and bad.headers["content-type"].startswith("text/plain")
+    assert "sandbox" in bad.headers["content-security-policy"]

@@ -34,8 +34,14 @@ SECURITY_HEADERS = {
 }
 
 
+#: Headers a route may set for itself, replacing the console's: only the report's own document
+#: (``/reports/view``, framed by the reports page in a sandbox) does, to allow its inline styles.
+OWN_FRAMING = frozenset({"content-security-policy", "x-frame-options"})
+
+
 class SecurityHeaders:
-    """Pure ASGI middleware adding :data:`SECURITY_HEADERS` (and HSTS when cookies are Secure)."""
+    """Pure ASGI middleware adding :data:`SECURITY_HEADERS` (and HSTS when cookies are Secure). A
+    response that sets its own Content-Security-Policy keeps it and its X-Frame-Options."""
 
     def __init__(self, app, hsts: bool = False):
         self.app, self.hsts = app, hsts
@@ -46,9 +52,12 @@ class SecurityHeaders:
 
         async def sending(message):
             if message["type"] == "http.response.start":
-                headers = [(k, v) for k, v in message.get("headers", []) if k.decode("latin-1").lower()
-                           not in SECURITY_HEADERS]
-                headers += [(k.encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+                given = message.get("headers", [])
+                own = any(k.decode("latin-1").lower() == "content-security-policy" for k, _ in given)
+                kept = OWN_FRAMING if own else frozenset()
+                headers = [(k, v) for k, v in given if k.decode("latin-1").lower() not in SECURITY_HEADERS
+                           or k.decode("latin-1").lower() in kept]
+                headers += [(k.encode(), v.encode()) for k, v in SECURITY_HEADERS.items() if k not in kept]
                 if self.hsts:
                     headers.append((b"strict-transport-security", b"max-age=31536000"))
                 message = {**message, "headers": headers}

@@ -72,7 +72,35 @@ def report_download(request) -> Response:
                     headers={"content-disposition": f'attachment; filename="{name}"'})
 
 
+#: The report's own document: its inline styles and SVG charts only; no script, no request anywhere,
+#: a unique origin (``sandbox`` without ``allow-same-origin``), framed by the console's pages only.
+REPORT_FRAME_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; "
+                    "form-action 'none'; frame-ancestors 'self'; sandbox")
+
+
+@requires(*REPORTERS)
+def report_view(request) -> Response:
+    """The html report of the period and unit, as ``loa report --format html`` writes it, to read
+    inside the reports page (an iframe): the file is the content repository's template's output,
+    so it is shown under :data:`REPORT_FRAME_CSP`, never the console's origin."""
+    session = loa_session(request)
+    period, unit = _asked(request, session.cfg)
+    if not period:
+        return render(request, "notfound.html", {}, status=404)
+    with tempfile.TemporaryDirectory(prefix="loa-report-") as folder:
+        try:
+            _report, written = session.write_report(period, ["html"], Path(folder), unit=unit)
+        except LoaError as exc:
+            return Response(str(exc), status_code=400, media_type="text/plain; charset=utf-8",
+                            headers={"content-security-policy": REPORT_FRAME_CSP, "x-frame-options": "SAMEORIGIN"})
+        data = written[0].read_bytes()
+    return Response(data, media_type=DOWNLOADS["html"],
+                    headers={"content-security-policy": REPORT_FRAME_CSP, "x-frame-options": "SAMEORIGIN",
+                             "content-disposition": "inline"})
+
+
 routes = [
+    Route("/reports/view", report_view, methods=["GET"]),
     Route("/reports", reports_page, methods=["GET"]),
     Route("/reports/download/{fmt}", report_download, methods=["GET"]),
 ]
