@@ -162,7 +162,8 @@ def problems(name: str, options: Mapping[str, Any], units: Mapping[str, Any], ty
             for w in wards:
                 u = units.get(w) if isinstance(w, str) else None
                 if u is None:
-                    out.append((f"{sk}.wards", Detail("config.unknown-unit", value=repr(w))))
+                    known = ", ".join(sorted(uid for uid, x in units.items() if x.kind in WARD_KINDS)) or "-"
+                    out.append((f"{sk}.wards", Detail("loudspeaker.unknown-ward", value=repr(w), choices=known)))
                 elif u.kind not in WARD_KINDS:
                     out.append((f"{sk}.wards", Detail("loudspeaker.not-a-ward", value=repr(w), kind=u.kind)))
         out += _slot_problems(f"{sk}.slots", st.get("slots"))

@@ -272,6 +272,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                               "broadcast slots must be a non-empty list like [\"06:00\", \"17:30\"], received {value}"),
     "loudspeaker.bad-slot": ("giờ phát {value} không hợp lệ; viết HH:MM theo giờ địa phương, ví dụ \"06:00\"",
                              "broadcast slot {value} is not valid; write HH:MM in local time, e.g. \"06:00\""),
+    "loudspeaker.unknown-ward": ("đơn vị {value} không có trong [[units]]; viết mã một phường/xã đã khai báo: {choices}",
+                                 "unknown unit {value} (not in [[units]]); write the id of a declared ward or commune: {choices}"),
     "loudspeaker.duplicate-slot": ("một giờ phát bị viết hai lần", "a broadcast slot is written twice"),
     "loudspeaker.unknown-type": ("loại bài {value} không có trong [content.types] ({choices})",
                                  "post type {value} is not in [content.types] ({choices})"),

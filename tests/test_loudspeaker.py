@@ -146,6 +146,11 @@ colour = "red"
             "channels.loudspeaker.stations.p1.colour"} <= keys, keys
     text = str(e.value)
     assert "ubnd" in text and "phuong-9" in text
+    from pipeline.messages import localized
+
+    wards = [localized(d, "vi") for k, d in e.value.errors if k == "channels.loudspeaker.stations.p1.wards"]
+    unknown = next(w for w in wards if "phuong-9" in w)  # says where units are declared and which exist
+    assert "[[units]]" in unknown and "phuong-1, phuong-2" in unknown, unknown
 
 
 def test_a_bad_priority_in_front_matter_is_an_error(tmp_path):
