@@ -147,7 +147,7 @@ class LoudspeakerPublisher(Publisher):
         base = inside(folder, _safe(info["post_id"]))
         write_atomic(base.with_suffix(".txt"), rendering.body + "\n")
         audio, missing = self._audio(rendering.body, base)
-        docx = self._docx(rendering, base, station) if self.opts["docx"] else None
+        docx = self._docx(rendering, base, station, info) if self.opts["docx"] else None
         manifest = self._manifest(rendering, info, station, key, audio, missing, docx)
         # the drop folder is whole before the push: a push found by lookup after a crash has its files
         write_atomic(base.with_suffix(".json"), json.dumps(manifest, ensure_ascii=False, indent=2))
@@ -168,8 +168,9 @@ class LoudspeakerPublisher(Publisher):
             reason = exc.args[0] if exc.args else ""
             return None, text("loudspeaker.audio-missing", "vi", reason=localized(reason, "vi"))
 
-    def _docx(self, r: Rendering, base: Path, station) -> str | None:
-        """The script in large print (20 pt, 1.5 line spacing) for the announcer; ``None`` without python-docx."""
+    def _docx(self, r: Rendering, base: Path, station, info: dict) -> str | None:
+        """The script in large print (20 pt, 1.5 line spacing) for the announcer, under a small
+        line that is not read: when, how urgent, about how long; ``None`` without python-docx."""
         try:
             import docx
             from docx.shared import Pt
@@ -180,6 +181,8 @@ class LoudspeakerPublisher(Publisher):
         style.font.name, style.font.size = "Times New Roman", Pt(20)
         style.paragraph_format.line_spacing = 1.5
         doc.add_heading(r.title, level=1)
+        note = doc.add_paragraph().add_run(_docx_note(station, info))
+        note.italic, note.font.size = True, Pt(12)
         for para in r.body.split("\n\n"):
             if para.strip():
                 doc.add_paragraph(para.strip())
@@ -364,6 +367,19 @@ def spoken_options(opts: Mapping[str, Any], cfg):
     glossary = {**spoken.DEFAULT_GLOSSARY, **dict(opts.get("glossary") or {})}
     return spoken.SpokenOptions(glossary=MappingProxyType(glossary), hundred_zero=opts.get("hundred_zero") or "linh",
                                 portal_name=opts.get("portal_name") or getattr(cfg, "site_name", ""))
+
+
+def _docx_note(station, info: dict) -> str:
+    """``Không đọc dòng này. Đài ...: phát lúc 17:30 ngày 10/3/2024 · mức thường · đọc khoảng 1 phút 9 giây``."""
+    slot = info.get("slot")
+    if isinstance(slot, str):
+        slot = datetime.fromisoformat(slot)
+    when = (text("loudspeaker.docx-slot", "vi", time=f"{slot:%H:%M}", date=f"{slot.day}/{slot.month}/{slot.year}")
+            if isinstance(slot, datetime) else text("loudspeaker.docx-at-once", "vi"))
+    seconds = round(float(info.get("seconds") or 0))
+    return text("loudspeaker.docx-note", "vi", station=station.name, when=when,
+                priority=text(f"loudspeaker.priority-{info.get('priority') or 'normal'}", "vi"),
+                minutes=seconds // 60, seconds=seconds % 60)
 
 
 def _safe(name: str) -> str:

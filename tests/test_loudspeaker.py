@@ -377,6 +377,12 @@ def test_the_announcer_gets_a_large_print_docx(tmp_path):
     assert text.startswith("Tin số 1") and "tám nghìn đồng" in text
     item = json.loads(path.with_suffix(".json").read_text())
     assert item["docx"] == path.name
+    # under the title, a small line not to be read: the slot, the level and the estimated reading time
+    note = doc.paragraphs[1]
+    est = round(item["estimated_seconds"])
+    assert note.text == (f"Không đọc dòng này. Đài truyền thanh Phường 1: phát lúc 17:30 ngày 10/3/2024 · mức thường"
+                         f" · đọc khoảng {est // 60} phút {est % 60} giây"), note.text
+    assert note.runs[0].italic and note.runs[0].font.size.pt == 12
 
 
 
@@ -509,3 +515,10 @@ def test_the_reports_channel_tables_name_the_loudspeaker_in_vietnamese(tmp_path)
 
     r = Repo(tmp_path, {"a.md": news(1)})
     assert channel_labels(r.cfg.channels)["loudspeaker"] == "Đài truyền thanh cơ sở"
+
+
+def test_the_docx_note_of_an_emergency_says_at_once():
+    from publishers.loudspeaker import _docx_note
+
+    note = _docx_note(type("S", (), {"name": "Đài Phường 1"})(), {"slot": None, "priority": "emergency", "seconds": 75.4})
+    assert note == "Không đọc dòng này. Đài Phường 1: phát ngay, ngoài giờ phát · mức khẩn cấp · đọc khoảng 1 phút 15 giây"
