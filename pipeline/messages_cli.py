@@ -367,6 +367,7 @@ OUTPUT: dict[str, tuple[str, str]] = {
     "preview.summary": ("Xem trước: {index} ({rendered} bài tạo mới, {reused} bài không đổi, {failed} bài lỗi)",
                         "Preview: {index} ({rendered} rendered, {reused} unchanged, {failed} unusable)"),
     # check / check --fix
+    "check.severity.error": ("lỗi", "error"), "check.severity.warning": ("cảnh báo", "warning"),
     "check.summary": ("Đã kiểm tra {posts} bài: {errors} lỗi, {warnings} cảnh báo", "{posts} posts checked: {errors} errors, {warnings} warnings"),
     "fix.converted": ("{path}: đã chuyển từ bảng mã {encoding} sang UTF-8 (NFC)", "{path}: converted from {encoding} to UTF-8 (NFC)"),
     "fix.nfc": ("{path}: đã chuẩn hóa Unicode tổ hợp sang dựng sẵn (NFC)", "{path}: normalised to Unicode NFC"),

@@ -36,7 +36,12 @@ class Problem:
         return text(self.code, lang, **self.args)
 
     def format(self, lang: str = "vi") -> str:
-        return f"{self.path}:{self.line}:{self.col}: {self.severity.value}: {self.message(lang)} [{self.code}]"
+        """``path:line:col: lỗi|cảnh báo: message [code]`` (``error|warning`` in English), as gcc
+        writes its diagnostics in the user's language; ``--format json`` keeps the codes."""
+        from pipeline.messages import text
+
+        severity = text(f"check.severity.{self.severity.value}", lang)
+        return f"{self.path}:{self.line}:{self.col}: {severity}: {self.message(lang)} [{self.code}]"
 
 
 @dataclass(frozen=True, slots=True)  # slots: the daemon keeps every post in memory between ticks

@@ -58,7 +58,7 @@ def test_every_placeholder_of_a_ready_post_is_an_error_with_its_line(tmp_path, m
     capsys.readouterr()
     assert main(["check"]) == 1
     err = capsys.readouterr()
-    first = f"{GUIDE}:{expected[0][0]}:1: error: còn chữ mẫu của `loa new` chưa thay: “[Viết ở đây: một hai câu giới thiệu"
+    first = f"{GUIDE}:{expected[0][0]}:1: lỗi: còn chữ mẫu của `loa new` chưa thay: “[Viết ở đây: một hai câu giới thiệu"
     assert first in err.out + err.err
     assert "hãy viết nội dung thật vào chỗ này (hoặc xóa cả mục nếu không áp dụng), rồi chạy lại `loa check` " \
            "[post.placeholder]" in err.out + err.err

@@ -49,7 +49,7 @@ def test_deeply_nested_list_is_refused_with_its_line_and_the_other_posts_are_che
     code, out, err = check(tmp_path, monkeypatch, capsys)
     assert code == 1
     # the list starts on line 17; its 51st line (50 levels of indentation + its marker) is the first too deep
-    assert ("content/news/2024/deep.md:67:1: error: danh sách hoặc trích dẫn lồng nhau quá sâu (51 cấp, tối đa 50); "
+    assert ("content/news/2024/deep.md:67:1: lỗi: danh sách hoặc trích dẫn lồng nhau quá sâu (51 cấp, tối đa 50); "
             "hãy bớt thụt lề hoặc tách thành các danh sách ngắn hơn. Bài này sẽ không được đăng cho đến khi sửa "
             "[post.too-deep]") in out.splitlines()
     assert "ok.md" not in out and "Đã kiểm tra 1 bài: 1 lỗi" in err
@@ -147,9 +147,9 @@ def test_billion_laughs_post_and_activity_in_loa_check(tmp_path):
     assert time.perf_counter() - started < 30
     assert done.returncode == 1, done.stderr[-2000:]
     lines = done.stdout.splitlines()
-    assert ("content/news/2024/lol.md:3:4: error: không được dùng neo hay bí danh YAML (`&a`); hãy xóa `&tên`/`*tên` "
+    assert ("content/news/2024/lol.md:3:4: lỗi: không được dùng neo hay bí danh YAML (`&a`); hãy xóa `&tên`/`*tên` "
             "và viết đầy đủ giá trị ở từng chỗ [yaml.anchor]") in lines
-    assert any(line.startswith("content/activities/lol.yaml:1:1: error:") and line.endswith("[yaml.anchor]") for line in lines)
+    assert any(line.startswith("content/activities/lol.yaml:1:1: lỗi:") and line.endswith("[yaml.anchor]") for line in lines)
 
 
 def test_an_alias_alone_is_refused_too():
@@ -168,11 +168,11 @@ def test_control_characters_are_errors_with_their_line_and_are_escaped_in_output
     assert code == 1
     assert not CONTROL.search(out), out
     lines = out.splitlines()
-    assert ("content/news/2024/a.md:3:1: error: tiêu đề có ký tự điều khiển vô hình U+001B; hãy xóa ký tự đó (thường do "
+    assert ("content/news/2024/a.md:3:1: lỗi: tiêu đề có ký tự điều khiển vô hình U+001B; hãy xóa ký tự đó (thường do "
             "dán từ Word, PDF hay trang web) và gõ lại chữ ở vị trí này [post.control-char]") in lines
-    assert any(line.startswith("content/news/2024/a.md:16:13: error: nội dung bài có ký tự điều khiển vô hình U+001B;")
+    assert any(line.startswith("content/news/2024/a.md:16:13: lỗi: nội dung bài có ký tự điều khiển vô hình U+001B;")
                for line in lines)
-    assert any(line.startswith("content/news/2024/a.md:17:12: error: nội dung bài có ký tự điều khiển vô hình U+202E;")
+    assert any(line.startswith("content/news/2024/a.md:17:12: lỗi: nội dung bài có ký tự điều khiển vô hình U+202E;")
                for line in lines)
     assert any("`phuong\\u202e-1`" in line and "[post.unknown-unit]" in line for line in lines)  # shown, not obeyed
     code, out, _ = check(tmp_path, monkeypatch, capsys, "--lang", "en", "--format", "json")
