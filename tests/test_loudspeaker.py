@@ -328,6 +328,49 @@ def test_push_to_the_information_source_system_once_per_item(tmp_path):
         assert "tám nghìn đồng" in got[0]["script"]
 
 
+def _schema_problems(body: dict, schema: dict) -> list[str]:
+    """The subset of JSON Schema docs/schemas/loudspeaker-push.schema.json uses (checked by
+    jsonschema too when it is installed; it is not one of Loa's dependencies)."""
+    types = {"string": str, "number": (int, float), "array": list, "null": type(None), "object": dict}
+    out = [f"missing {k}" for k in schema["required"] if k not in body]
+    out += [f"extra {k}" for k in body if k not in schema["properties"]]
+    for k, rule in schema["properties"].items():
+        v = body.get(k)
+        if "enum" in rule and v not in rule["enum"]:
+            out.append(f"{k}: {v!r} not in {rule['enum']}")
+        kinds = rule.get("type")
+        if kinds and not isinstance(v, tuple(types[t] for t in ([kinds] if isinstance(kinds, str) else kinds))):
+            out.append(f"{k}: {v!r} is not {kinds}")
+        if "pattern" in rule and isinstance(v, str) and not re.search(rule["pattern"], v):
+            out.append(f"{k}: {v!r} does not match {rule['pattern']}")
+    return out
+
+
+def test_the_push_body_follows_its_documented_json_schema_at_the_three_levels(tmp_path):
+    from tests.repo import ROOT
+
+    schema = json.loads((ROOT / "docs/schemas/loudspeaker-push.schema.json").read_text(encoding="utf-8"))
+    posts = {"n.md": news(1), "p.md": news(2, priority="priority"),
+             "e.md": news(3, when="2024-03-10 16:50", priority="emergency")}
+    with WebhookServer() as server:
+        r = Repo(tmp_path, posts, extra=f'push_url = "{server.url}/items"')
+        r.publish(at(10, 17, 5))
+        got = [req.json() for req in server.calls("POST", "/items")]  # the bodies as sent
+    assert len(got) == 8  # city posts: three in each station's 17:30 bulletin, and the emergency at once on each
+    assert {i["priority"] for i in got} == {"normal", "priority", "emergency"}
+    assert any(i["slot"] is None and i["id"].endswith("@khan") for i in got)  # the emergency, at once
+    for body in got:
+        assert _schema_problems(body, schema) == [], body
+    try:
+        import jsonschema
+    except ImportError:
+        return
+    for body in got:
+        jsonschema.validate(body, schema)
+    with pytest.raises(jsonschema.ValidationError):  # the schema does refuse
+        jsonschema.validate({**got[0], "priority": "urgent"}, schema)
+
+
 def test_the_report_counts_bulletins_and_minutes_per_station(tmp_path):
     from pipeline.report import write_report
 
