@@ -736,7 +736,8 @@ class Session:
         return cal.PostPage(
             post, post_id, renderings, errors, states, rows,
             cal.post_history(self.ledger.events(post_id=post_id)),
-            self.check(content).of(post.relpath) if post else [],
+            # a file that cannot be read is no post: its problems are found at the path the ledger holds
+            self.check(content).of(post.relpath if post else next((r.path for r in rows.values() if r.path), "")),
             post.approved_by if post else None, bool(post and approval.is_approved(post, self.cfg)),
             approval.needs_approval(post, self.cfg) if post else (),
             approval.changed_parts(post) if post and post.approved_hash else None)

@@ -80,6 +80,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
                           "{by} approved it, but since then changed: {parts}. It needs approval again."),
     "page.post.changed-unknown": ("{by} đã duyệt một phiên bản khác; cần duyệt lại.",
                                   "{by} approved another version; it needs approval again."),
+    "page.post.unreadable": ("Tệp bài đang có lỗi nên không đọc được (xem các vấn đề bên dưới); đây là những gì sổ "
+                             "đăng ghi lại.", "The post's file cannot be read (see the problems below); this is what "
+                             "the ledger holds."),
     "page.post.gone": ("Tệp bài không còn trong kho nội dung; đây là những gì sổ đăng ghi lại.",
                        "The post's file is no longer in the content; this is what the ledger holds."),
     "page.post.meta": ("Đơn vị {unit} · {type} · {when} · tệp {path}", "Unit {unit} · {type} · {when} · file {path}"),

@@ -113,6 +113,13 @@ def test_post_page_holds_renderings_history_and_approval(repo, both):
     with session(repo) as s:
         page = s.post_page("a")
         assert not page.approved and "body" in page.changed_since_approval
+    # the file no longer parses: the page is the ledger's, with the file's problems (not "file gone")
+    path.write_text(path.read_text(encoding="utf-8").replace("title:", "title: [", 1), encoding="utf-8")
+    with session(repo) as s:
+        page = s.post_page("a")
+        assert page.post is None and page.states["portal"][1] == "deleted"
+        assert page.problems and {x.path for x in page.problems} == {"content/news/a.md"}
+        assert any(x.code.startswith("front.") for x in page.problems)
 
 
 def test_failed_and_retracted_are_shown_as_such(repo):
