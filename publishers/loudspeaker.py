@@ -215,7 +215,9 @@ class LoudspeakerPublisher(Publisher):
             except (OSError, ValueError):
                 continue
         items.sort(key=lambda m: (bulletin.RANK.get(m.get("priority"), 2), m.get("published") or "", m.get("id")))
-        opening, closing = self._formulas(station, info)
+        # the formulas speak for the whole bulletin: its most urgent item, whichever item was sent last
+        top = min((m.get("priority") for m in items), key=lambda p: bulletin.RANK.get(p, 2), default=info.get("priority"))
+        opening, closing = self._formulas(station, dict(info, priority=top))
         sounds = {name: self._formula(folder, name, words) for name, words in (("opening", opening), ("closing", closing))}
         total = sum((m.get("duration_seconds") or m.get("estimated_seconds") or 0) for m in items)
         write_atomic(folder / "bulletin.json", json.dumps({

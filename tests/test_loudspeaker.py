@@ -565,3 +565,19 @@ def test_the_docx_note_of_an_emergency_says_at_once():
 
     note = _docx_note(type("S", (), {"name": "Đài Phường 1"})(), {"slot": None, "priority": "emergency", "seconds": 75.4})
     assert note == "Không đọc dòng này. Đài Phường 1: phát ngay, ngoài giờ phát · mức khẩn cấp · đọc khoảng 1 phút 15 giây"
+
+
+def test_the_opening_speaks_for_the_most_urgent_item_whatever_the_order_sent(tmp_path):
+    """An emergency re-aired in a slot leads that bulletin, and its opening says so even when a
+    normal item of the same bulletin was delivered after it (the formulas were those of the item
+    sent last)."""
+    posts = {"e.md": news(1, when="2024-03-10 08:00", priority="emergency"), "n.md": news(2, when="2024-03-10 09:00")}
+    r = Repo(tmp_path, posts)
+    r.publish(at(10, 17, 5))
+    folder = r.root / "var/loa/p1/20240310T1730"
+    assert sorted(p.name for p in folder.glob("2*.json")) == ["20240311-000001.json", "20240312-000002.json"]
+    assert (folder / "opening.txt").read_text().startswith("Thông báo khẩn.")
+    assert json.loads((folder / "bulletin.json").read_text())["opening"].startswith("Thông báo khẩn.")
+    quiet = Repo(tmp_path / "b", {"n.md": news(2, when="2024-03-10 09:00")})
+    quiet.publish(at(10, 17, 5))
+    assert not (quiet.root / "var/loa/p1/20240310T1730/opening.txt").read_text().startswith("Thông báo khẩn")
