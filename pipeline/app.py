@@ -458,6 +458,8 @@ class Session:
         """Failed items go again at the next pass, and a held channel is released; returns the
         number of items and the channels whose hold was lifted."""
         self._known_channel(channel)
+        if post_id and not any(self.ledger.get(post_id, name) for name in ([channel] if channel else self.cfg.channels)):
+            raise UsageError(Detail("retry.unknown", post=post_id))  # a mistyped id is said, not "0 items"
         now = self.clock()
         n = self.ledger.retry(post_id, channel, actor=actor, now=now)
         lifted = [name for name in ([channel] if channel else list(self.cfg.channels))

@@ -354,6 +354,13 @@ def localized(detail: str, lang: str) -> str:
     return detail.localized(lang) if isinstance(detail, Detail) else detail
 
 
+def said(exc: BaseException, lang: str) -> str:
+    """What an error says to a person in ``lang``: its catalogue Detail localized, any other message
+    as it is (the CLI's error boundary and the console's pages show the same words)."""
+    detail = exc.args[0] if len(exc.args) == 1 and isinstance(exc.args[0], str) else str(exc)
+    return localized(detail, lang)
+
+
 def register(messages: dict[str, tuple[str, str]]) -> None:
     """Add a module's own messages (code -> (vi, en))."""
     CATALOGUE.update(messages)

@@ -292,6 +292,8 @@ OUTPUT: dict[str, tuple[str, str]] = {
     "resolve.exactly-one": ("cần đúng một trong hai: --published URL hoặc --not-published",
                             "give exactly one of --published URL or --not-published"),
     "resolve.done": ("{post} trên {channel}: {state}", "{post} on {channel}: {state}"),
+    "retry.unknown": ("sổ cái không có bài {post}; xem mã bài bằng `loa log` hoặc `loa status`",
+                      "the ledger has no item {post}; see the ids with `loa log` or `loa status`"),
     "resolve.unknown": ("sổ cái không có bài {post} trên kênh {channel}; xem mã bài và kênh của các bài chưa rõ bằng `loa status`",
                         "the ledger has no item {post} on {channel}; `loa status` lists the items in doubt with their ids"),
     "resolve.not-in-doubt": ("{post} trên {channel} không ở trạng thái chưa rõ (trạng thái {state}); không có gì để xác nhận",

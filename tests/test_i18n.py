@@ -442,3 +442,13 @@ def test_an_unreadable_log_since_is_a_usage_error_not_a_bug(since, tmp_path, mon
     assert f"loa: --since: không đọc được {since!r}" in err and "Traceback" not in err
     assert main(["--lang", "en", "log", "--since", since]) == 2
     assert f"loa: --since: cannot read {since!r}" in capsys.readouterr().err
+
+
+def test_retrying_an_unknown_post_says_so_in_the_users_language(tmp_path, monkeypatch, capsys):
+    make_repo(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    assert main(["retry", "khong-co"]) == 2
+    assert "loa: sổ cái không có bài khong-co; xem mã bài bằng `loa log`" in capsys.readouterr().err
+    assert main(["--lang", "en", "retry", "khong-co"]) == 2
+    assert "loa: the ledger has no item khong-co" in capsys.readouterr().err
+    assert main(["retry"]) == 0 and "0 bài sẽ được gửi lại" in capsys.readouterr().out  # no id: every failed item

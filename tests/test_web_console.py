@@ -236,3 +236,14 @@ def test_the_ledger_keeps_sign_in_attempts_a_day_and_finished_sessions_a_month(l
     assert ledger.query("SELECT ip FROM login_attempts") == [("10.0.0.2",)]
     assert ledger.query("SELECT token_hash FROM web_sessions") == [("new",)]
     assert [e.kind for e in ledger.events()] == ["user", "login_failed", "login", "login"]  # the audit stays
+
+
+def test_a_refusal_is_shown_in_the_users_language(console):
+    """A wrong period on the reports page and an unknown post on the operations page: the console
+    says it in Vietnamese, as loa does (it showed the English text of the error)."""
+    hoa = console.client().signed_in("hoa")
+    page = hoa.get("/reports?period=2024-Q9")
+    assert page.status_code == 400 and "không có kỳ báo cáo" in page.text and "unknown period" not in page.text
+    it = console.client().signed_in("binh")
+    page = it.send("/ops/retry", {"post": "khong-co", "channel": "portal"}, "/ops")
+    assert page.status_code == 409 and "sổ cái không có bài khong-co" in page.text and "the ledger" not in page.text

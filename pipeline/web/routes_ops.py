@@ -50,12 +50,13 @@ def _act(request, action) -> object:
     """Run ``action(session, actor)``; a refusal of the application layer (``LoaError``) is shown."""
     from pipeline import secrets
     from pipeline.errors import LoaError
+    from pipeline.messages import said
 
     user = auth.current_user(request)
     try:
         return action(loa_session(request), user.name)
     except LoaError as exc:
-        return _page(request, error=secrets.redact(str(exc)), status=409)
+        return _page(request, error=secrets.redact(said(exc, lang_of(request))), status=409)
 
 
 @auth.requires("it")
@@ -131,13 +132,13 @@ def resume(request):
 def channels(request):
     from pipeline import secrets
     from pipeline.errors import LoaError
-    from pipeline.messages import localized
+    from pipeline.messages import localized, said
 
     s, lang, tz = loa_session(request), lang_of(request), loa_session(request).cfg.tz
     try:
         reports, error = s.check_channels(), None
     except LoaError as exc:
-        reports, error = [], secrets.redact(str(exc))
+        reports, error = [], secrets.redact(said(exc, lang_of(request)))
     rows = []
     for r in reports:
         h = r.health

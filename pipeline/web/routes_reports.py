@@ -12,6 +12,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from pipeline.errors import LoaError
+from pipeline.messages import said
 from pipeline.web.auth import requires
 from pipeline.web.views import lang_of, loa_session, render
 
@@ -43,7 +44,7 @@ def reports_page(request) -> Response:
         try:
             report = session.report(period, unit=unit)
         except LoaError as exc:
-            error = str(exc)
+            error = said(exc, lang_of(request))
     return render(request, "reports.html", {
         "period": period or _default_period(session), "unit": unit, "report": report, "error": error,
         "units": [(u, x.name) for u, x in cfg.units.items()], "formats": list(DOWNLOADS),
@@ -63,7 +64,7 @@ def report_download(request) -> Response:
             _report, written = session.write_report(period, [fmt], Path(folder), unit=unit)
         except LoaError as exc:
             return render(request, "reports.html", {
-                "period": period, "unit": unit, "report": None, "error": str(exc),
+                "period": period, "unit": unit, "report": None, "error": said(exc, lang_of(request)),
                 "units": [(u, x.name) for u, x in session.cfg.units.items()], "formats": list(DOWNLOADS),
                 "labels": {}, "lang": lang_of(request)}, status=400)
         data = written[0].read_bytes()
@@ -91,7 +92,7 @@ def report_view(request) -> Response:
         try:
             _report, written = session.write_report(period, ["html"], Path(folder), unit=unit)
         except LoaError as exc:
-            return Response(str(exc), status_code=400, media_type="text/plain; charset=utf-8",
+            return Response(said(exc, lang_of(request)), status_code=400, media_type="text/plain; charset=utf-8",
                             headers={"content-security-policy": REPORT_FRAME_CSP, "x-frame-options": "SAMEORIGIN"})
         data = written[0].read_bytes()
     return Response(data, media_type=DOWNLOADS["html"],
