@@ -45,6 +45,8 @@ from publishers.site_store import JOURNAL, MANIFEST, RESERVED, SiteStore, StoreP
 __all__ = ["MANIFEST", "JOURNAL", "RESERVED", "StaticSitePublisher", "strip_controls"]
 
 log = logging.getLogger(__name__)
+#: Where this site writes an article: the default of ``[site] article_url``, which social posts link to.
+ARTICLE_URL = "{base_url}/{type}/{slug}.html"
 PAGE_KEYS = ".loa-site-pages.json"
 # C0 and C1 controls but tab and newline, DEL, lone surrogates and the two non-characters XML
 # refuses: one of them in a title makes feed.xml unreadable for every subscriber.
@@ -234,6 +236,11 @@ class StaticSitePublisher(Publisher):
         emblem = self.opts.get("emblem") or ""
         if emblem and not emblem.startswith("https://") and not (self.root / emblem).is_file():
             lines.append(f"the emblem {self.root / emblem} is not there: the header shows the name alone")
+        pattern = getattr(self.site, "article_url", None)
+        if pattern and pattern != ARTICLE_URL:  # the one address rule: the social posts must link to these pages
+            return ChannelHealth(self.name, False, (
+                f"[site] article_url is {pattern!r}, but this site writes each article at {ARTICLE_URL!r}: "
+                "the links in social posts would lead nowhere", "remove article_url from [site] in config.toml"))
         missing = [label for key, label in LEGAL.items() if key != "licence" and not self.opts.get(key)]
         if missing:
             lines.append(f"the footer lacks what a government portal must show: {', '.join(missing)} "

@@ -298,3 +298,13 @@ def test_footer_options_are_checked():
         StaticSitePublisher("portal", {"email": "khong-phai-email", "phone": "abc", "emblem": "quoc-huy.svg"})
     text = str(err.value)
     assert "email" in text and "phone" in text and "emblem" in text
+
+
+def test_channels_check_refuses_an_article_url_the_site_does_not_write(tmp_path):
+    site = SimpleNamespace(root=tmp_path, base_url="https://cong.example.vn", site_name="Cổng",
+                           article_url="{base_url}/{year}/{slug}.html")
+    health = StaticSitePublisher("portal", {}, site=site).check()
+    assert not health.ok and "article_url" in health.messages[0]
+    site.article_url = "{base_url}/{type}/{slug}.html"
+    health = StaticSitePublisher("portal", {}, site=site).check()
+    assert health.ok and any("footer lacks" in m for m in health.messages)
