@@ -78,12 +78,16 @@ def _published(ledger, post_ids: Iterable[str], period, as_of, units, tz) -> dic
     """``{post id: (first publication in the period, unit, title)}`` for the posts among ``post_ids``
     first published in the period (in ``units``), by primary key, one row per post."""
     pg = _is_pg(ledger)
-    w = _Where(ledger, "first_published_at" if pg else "+first_published_at", period, as_of, units)  # by key
+    # by primary key: the range is hidden from the planner (an expression on PostgreSQL, ``+`` on
+    # SQLite), which would otherwise read the period's rows through the first_published_at index and
+    # filter them by id (PostgreSQL: 0.24 s for 10,000 ids in a quarter of 124,000 rows)
+    w = _Where(ledger, "(first_published_at + INTERVAL '0 second')" if pg else "+first_published_at", period,
+               as_of, units)
     ids = sorted(set(post_ids))
     out: dict[str, tuple] = {}
     # PostgreSQL: one array parameter (``= ANY``); psycopg prepares a statement seen five times, and
     # the generic plan of an ``IN`` list of 400 parameters took 0.2 s a chunk (bench/report.py)
-    size = 10_000 if pg else _CHUNK
+    size = 1_000 if pg else _CHUNK  # larger arrays make PostgreSQL scan the table instead
     for i in range(0, len(ids), size):
         chunk = ids[i:i + size]
         ids_sql, ids_params = ("= ANY(?)", [chunk]) if pg else (f"IN ({', '.join('?' * len(chunk))})", chunk)
