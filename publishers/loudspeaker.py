@@ -133,8 +133,13 @@ class LoudspeakerPublisher(Publisher):
         return dict(info)
 
     def _folder(self, station: str, r: Rendering) -> Path:
+        """``<station>/<YYYYMMDDTHHMM>`` for a slot's bulletin; ``<station>/khan-<post id>`` for an
+        emergency, a bulletin of its own (one ``khan`` folder for all made its bulletin.json list
+        every emergency the station ever had, to be played again with the next one)."""
         parsed = bulletin.parse_item_id(r.post_id)
-        return inside(self.drop, station, parsed[2] if parsed else "khan")
+        if parsed and parsed[2] != bulletin.EMERGENCY:
+            return inside(self.drop, station, parsed[2])
+        return inside(self.drop, station, f"{bulletin.EMERGENCY}-{_safe(parsed[0] if parsed else r.post_id)}")
 
     def _send(self, rendering: Rendering, key: str) -> PublishResult:
         info = self._info(rendering)

@@ -581,3 +581,20 @@ def test_the_opening_speaks_for_the_most_urgent_item_whatever_the_order_sent(tmp
     quiet = Repo(tmp_path / "b", {"n.md": news(2, when="2024-03-10 09:00")})
     quiet.publish(at(10, 17, 5))
     assert not (quiet.root / "var/loa/p1/20240310T1730/opening.txt").read_text().startswith("Thông báo khẩn")
+
+
+def test_each_emergency_is_a_bulletin_of_its_own(tmp_path):
+    """Two emergencies on one station: two folders, each bulletin.json with its one item (one
+    ``khan`` folder listed every emergency the station ever had, to be played again)."""
+    posts = {"e1.md": news(1, when="2024-03-10 09:00", priority="emergency"),
+             "e2.md": news(2, when="2024-03-10 11:00", priority="emergency")}
+    r = Repo(tmp_path, posts)
+    r.publish(at(10, 9, 5))
+    r.publish(at(10, 11, 5))
+    station = r.root / "var/loa/p1"
+    assert sorted(p.name for p in station.iterdir()) == ["khan-20240311-000001", "khan-20240312-000002"]
+    for folder, pid in ((station / "khan-20240311-000001", "20240311-000001"), (station / "khan-20240312-000002", "20240312-000002")):
+        items = json.loads((folder / "bulletin.json").read_text())["items"]
+        assert [i["id"] for i in items] == [f"{pid}@p1@khan"]
+        assert (folder / "opening.txt").read_text().startswith("Thông báo khẩn.")
+    assert r.publish(at(10, 11, 10)).sent == 0  # found where it was written: sent once
