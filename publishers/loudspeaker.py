@@ -357,6 +357,14 @@ class LoudspeakerPublisher(Publisher):
             lines.append(f"cannot write to {self.drop}: {exc.strerror}")
         problem = self.engine.available()
         lines.append(f"speech engine {self.opts['engine']}: " + (problem or "ready"))
+        for station in list(self.stations.values())[:1]:  # the formulas, as a bulletin at its first slot would have them
+            first = datetime.combine(datetime.now(self.tz).date(), station.slots[0], self.tz) if station.slots else None
+            try:
+                opening, _closing = self._formulas(station, {"slot": first, "priority": "normal"})
+                lines.append(f"opening formula: {opening}")
+            except PermanentPublishError as exc:
+                ok = False
+                lines.append(f"{exc.reason} ({exc.hint})")
         if self.push:
             self._call("GET", self.push, None, params={"key": "loa-channel-check"})
             lines.append(f"{self.push} answers")

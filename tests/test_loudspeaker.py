@@ -283,6 +283,15 @@ def test_a_hostile_formula_template_fails_its_item_naming_the_file(tmp_path):
     assert rows and all(x.state == "failed" for x in rows), [(x.post_id, x.state) for x in rows]
     assert all("templates/loudspeaker/opening.txt" in (x.last_error or "") for x in rows), [x.last_error for x in rows]
     assert "unsafe" in rows[0].last_error
+    # loa channels check says it before any slot: the channel is not ok, and the file is named
+    with r.session(at(10, 17, 5)) as s:
+        report = next(c for c in s.check_channels() if c.name == "loudspeaker")
+    assert not report.health.ok
+    assert any("templates/loudspeaker/opening.txt" in line for line in report.health.messages), report.health.messages
+    tpl.unlink()
+    with r.session(at(10, 17, 5)) as s:
+        report = next(c for c in s.check_channels() if c.name == "loudspeaker")
+    assert report.health.ok and any("Đây là Đài truyền thanh Phường một" in m for m in report.health.messages)
 
 
 def _sample_guides() -> list[str]:
