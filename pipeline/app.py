@@ -435,6 +435,7 @@ class Session:
     def check_channels(self, only: str | None = None, now: datetime | None = None) -> list["ChannelReport"]:
         """``loa channels check``: each channel's health, and the posts that would go out after its
         credential expires."""
+        self._known_channel(only)  # a mistyped name is said, not an empty, successful check
         now = now or self.clock()
         upcoming = self.upcoming_by_channel(now)
         out = []

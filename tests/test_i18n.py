@@ -452,3 +452,34 @@ def test_retrying_an_unknown_post_says_so_in_the_users_language(tmp_path, monkey
     assert main(["--lang", "en", "retry", "khong-co"]) == 2
     assert "loa: the ledger has no item khong-co" in capsys.readouterr().err
     assert main(["retry"]) == 0 and "0 bài sẽ được gửi lại" in capsys.readouterr().out  # no id: every failed item
+
+
+def test_channels_check_of_an_unknown_channel_is_refused(tmp_path, monkeypatch, capsys):
+    make_repo(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    assert main(["channels", "check", "--channel", "nope"]) == 2  # it printed nothing and exited 0
+    assert "loa: không có kênh 'nope'; dùng một trong: " in capsys.readouterr().err
+
+
+def test_a_report_out_that_is_a_file_is_a_message_not_a_traceback(tmp_path, monkeypatch, capsys):
+    make_repo(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a-file").write_text("x")
+    assert main(["report", "--period", "2024-Q1", "--out", "a-file/reports"]) == 2
+    err = capsys.readouterr().err
+    assert "loa: không ghi được báo cáo vào " in err and "a-file/reports: " in err and "Traceback" not in err
+    assert main(["--lang", "en", "report", "--period", "2024-Q1", "--out", "a-file"]) == 2
+    err = capsys.readouterr().err
+    assert "loa: cannot write the report to " in err and "a-file" in err
+
+
+def test_backup_and_restore_refusals_speak_vietnamese_by_default(tmp_path, monkeypatch, capsys):
+    make_repo(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "exists.db").write_text("keep me")
+    assert main(["backup", "exists.db"]) == 1
+    assert "loa: exists.db đã có; bản sao lưu không bao giờ ghi đè một tệp" in capsys.readouterr().err
+    assert main(["restore", "exists.db"]) == 1
+    assert "loa: exists.db không phải sổ cái SQLite dùng được" in capsys.readouterr().err
+    assert main(["restore", "nothing.db"]) == 1
+    assert "loa: nothing.db: không có tệp này" in capsys.readouterr().err

@@ -36,8 +36,13 @@ def report(args) -> int:
             print(msg("report.narrative-written", lang, file=rel(path, cfg)))
             return 0
         narrative = s.narrative_path(args.period, unit=args.unit)
-        rep, written = s.write_report(args.period, formats, Path(args.out) if args.out else None, unit=args.unit,
-                                      as_of=as_of, now=parse_now(args.now, cfg, lang=lang))
+        now = parse_now(args.now, cfg, lang=lang)
+        try:
+            rep, written = s.write_report(args.period, formats, Path(args.out) if args.out else None, unit=args.unit,
+                                          as_of=as_of, now=now)
+        except OSError as exc:  # --out names a file, a folder without permission, a full disk: said, not a traceback
+            raise UsageError(msg("report.cannot-write", lang, path=exc.filename or args.out or "reports/",
+                                 reason=exc.strerror or exc)) from None
     for path in written:
         print(rel(path, cfg))
     if rep.totals.items == 0:

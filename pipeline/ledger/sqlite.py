@@ -20,6 +20,7 @@ from pipeline.errors import LedgerError, LedgerLocked, LedgerUnavailable
 from pipeline.ledger import migrations
 from pipeline.ledger._sqlledger import SqlLedger
 from pipeline.ledger._sql import Tx, aware
+from pipeline.messages import Detail
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -209,7 +210,7 @@ class SQLiteLedger(SqlLedger):
     def backup(self, path: str | os.PathLike) -> int:
         target = Path(path)
         if target.exists() or target.is_symlink():
-            raise LedgerError(f"{target} exists; a backup never overwrites a file: choose a new name")
+            raise LedgerError(Detail("ledger.backup-exists", path=str(target)))
         secrets.private_dir(target.parent)
         fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)  # 0600
         os.close(fd)
@@ -229,7 +230,7 @@ class SQLiteLedger(SqlLedger):
         except sqlite3.Error as e:
             raise self._translate(e) from e
         except FileExistsError:
-            raise LedgerError(f"{target} exists; a backup never overwrites a file: choose a new name") from None
+            raise LedgerError(Detail("ledger.backup-exists", path=str(target))) from None
         finally:
             os.unlink(name)
         return version
@@ -238,7 +239,7 @@ class SQLiteLedger(SqlLedger):
         source = Path(path)
         verify_copy(source)
         if source.resolve() == self.path.resolve():
-            raise LedgerError(f"{source} is the ledger itself; restore from a backup file")
+            raise LedgerError(Detail("ledger.restore-self", path=str(source)))
         with self.daemon_lock(owner):  # LedgerLocked while a daemon runs on this ledger
             self.close()
             fd, name = tempfile.mkstemp(prefix=f".{self.path.name}.restore-", dir=self.path.parent)  # 0600
@@ -271,20 +272,20 @@ def verify_copy(path: str | os.PathLike) -> int:
     written by a newer Loa)."""
     p = Path(path)
     if not p.is_file():
-        raise LedgerError(f"{p}: no such file")
+        raise LedgerError(Detail("ledger.copy-missing", path=str(p)))
     try:
         conn = sqlite3.connect(f"{p.resolve().as_uri()}?mode=ro", uri=True)
         try:
             found = [row[0] for row in conn.execute("PRAGMA integrity_check")]
             if found != ["ok"]:
-                raise LedgerError(f"{p} is damaged: PRAGMA integrity_check says {'; '.join(map(str, found[:3]))}")
+                raise LedgerError(Detail("ledger.copy-damaged", path=str(p), found="; ".join(map(str, found[:3]))))
             if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").fetchone() is None:
-                raise LedgerError(f"{p} is not a Loa ledger (it has no schema_migrations table)")
+                raise LedgerError(Detail("ledger.copy-not-loa", path=str(p)))
             version = conn.execute("SELECT MAX(version) FROM schema_migrations").fetchone()[0] or 0
         finally:
             conn.close()
     except sqlite3.DatabaseError as e:
-        raise LedgerError(f"{p} is not a usable SQLite ledger: {e}") from e
+        raise LedgerError(Detail("ledger.copy-unusable", path=str(p), reason=str(e))) from e
     migrations.pending(version, str(p))  # a copy written by a newer Loa is refused
     return version
 
