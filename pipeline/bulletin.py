@@ -179,6 +179,7 @@ def problems(name: str, options: Mapping[str, Any], units: Mapping[str, Any], ty
             out.append((f"{key}.{k}", Detail("config.out-of-range", value=repr(v), range_en=f"from {low} to {high}",
                                              range_vi=f"từ {low} đến {high}")))
     out += _repeat_problems(f"{key}.repeat", options.get("repeat"), set(types))
+    out += _glossary_problems(f"{key}.glossary", options.get("glossary"))
     for k in ("lead", "emergency_within", "max_wait"):
         v = options.get(k)
         if v is not None:
@@ -186,6 +187,20 @@ def problems(name: str, options: Mapping[str, Any], units: Mapping[str, Any], ty
                 parse_duration(v)
             except (ValueError, TypeError):
                 out.append((f"{key}.{k}", Detail("config.bad-duration", value=repr(v))))
+    return out
+
+
+def _glossary_problems(key: str, glossary: Any) -> list:
+    """Words, not numbers or tables, and no word that holds its own abbreviation ("KP" = "khu phố
+    KP" would be expanded again by each pass: docs/loudspeaker.md, "The glossary")."""
+    if not isinstance(glossary, dict):
+        return []  # the option's type is checked with every option's
+    out = []
+    for abbr, words in glossary.items():
+        if not abbr.strip() or not isinstance(words, str) or not words.strip():
+            out.append((f"{key}.{abbr}", Detail("loudspeaker.bad-glossary", value=repr(words))))
+        elif re.search(rf"(?<!\w){re.escape(abbr)}(?!\w)", words):
+            out.append((f"{key}.{abbr}", Detail("loudspeaker.glossary-loop", value=repr(words), abbr=abbr)))
     return out
 
 

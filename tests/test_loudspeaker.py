@@ -607,3 +607,16 @@ def test_each_emergency_is_a_bulletin_of_its_own(tmp_path):
         assert [i["id"] for i in items] == [f"{pid}@p1@khan"]
         assert (folder / "opening.txt").read_text().startswith("Thông báo khẩn.")
     assert r.publish(at(10, 11, 10)).sent == 0  # found where it was written: sent once
+
+
+def test_glossary_entries_are_words_without_their_own_abbreviation(tmp_path):
+    from pipeline.messages import localized
+
+    extra = 'glossary = { "KP" = "khu phố KP", "TDP" = 3, "ĐVHC" = "đơn vị hành chính" }'
+    root = make_repo(tmp_path, {}, config=config(extra=extra))
+    with pytest.raises(ConfigError) as e:
+        load_config(root / "config.toml", env={})
+    found = {k: localized(d, "vi") for k, d in e.value.errors}
+    assert set(found) == {"channels.loudspeaker.glossary.KP", "channels.loudspeaker.glossary.TDP"}, found
+    assert "bỏ KP khỏi cách đọc" in found["channels.loudspeaker.glossary.KP"]
+    assert '"KP" = "khu phố"' in found["channels.loudspeaker.glossary.TDP"]
