@@ -373,3 +373,12 @@ def test_a_unit_report_written_after_the_merger_is_headed_by_the_body_that_exist
         assert "THÀNH PHỐ VŨNG TÀU" not in head, unit
         if cfg.units[unit].kind in ("ward", "commune"):  # a ward is not under another ward
             assert head.count("PHƯỜNG") + head.count("XÃ ") == 1, (unit, head)
+
+
+def test_the_html_report_says_the_decree_09_months_with_their_dates(repo, monkeypatch):
+    """The chart under the months says T1, T2, T3; the table beside it gives each month's dates, so a
+    January item under "tháng 2" reads as the cut-off, not as an error (the html had the chart only)."""
+    assert loa(repo, monkeypatch, "report", "--period", "2024-Q1", "--format", "html", "--now", "2024-03-16 09:00") == 0
+    page = (repo[0] / "reports" / "2024-Q1.html").read_text("utf-8")
+    rows = re.findall(r"<tr><td>(Tháng [^<]+)</td><td class=\"n\">(\d+)</td></tr>", page)
+    assert rows == [("Tháng 1 (15/12/2023-14/01/2024)", "1"), ("Tháng 2 (15/01-14/02)", "4"), ("Tháng 3 (15/02-14/03)", "0")]
