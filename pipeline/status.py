@@ -58,23 +58,24 @@ def build_status(cfg, p: planmod.Plan, now: datetime, *, days: int, problems: li
         if x.severity.value == "error" and len(errors.setdefault(x.path, [])) < 3:
             errors[x.path].append(x.format(lang or cfg.language))
     upcoming, held, due = [], [], []
-    for d in p.active():
+    def item(d) -> dict:  # made only for the decisions shown (a big calendar has thousands beyond the horizon)
         title = d.post.title if d.post else (getattr(d.row, "title", None) or d.post_id)
-        item = {"post": d.post_id, "channel": d.channel, "title": title, "reason": d.reason,
+        return {"post": d.post_id, "channel": d.channel, "title": title, "reason": d.reason,
                 "at": d.at.isoformat() if d.at else None, "path": d.post.relpath if d.post else getattr(d.row, "path", None),
                 "broadcast": broadcast(d.post_id, cfg)}
-        if d.kind == planmod.SCHEDULED and d.at and d.at <= horizon:
-            upcoming.append(item)
-        elif d.kind == planmod.WAITING:
-            upcoming.append(item)
+
+    for d in p.active():
+        if (d.kind == planmod.SCHEDULED and d.at and d.at <= horizon) or d.kind == planmod.WAITING:
+            upcoming.append(item(d))
         elif d.kind == planmod.DUE:
-            due.append(dict(item, action=d.action))
+            due.append(dict(item(d), action=d.action))
         elif d.kind == planmod.HELD and d.reason not in ("draft", "failed", "in_doubt", "channel-disabled"):
+            shown = item(d)
             if d.reason == "check-errors":
-                item["problems"] = errors.get(d.post.relpath, [])
-            held.append(item)
+                shown["problems"] = errors.get(d.post.relpath, [])
+            held.append(shown)
     upcoming.sort(key=lambda x: x["at"] or "")
-    known = {d.post.relpath for d in p.decisions if d.post is not None}
+    known = {d.post.relpath for d in p.decisions if d.post is not None} if errors else set()
     unusable = [{"path": path, "problems": lines} for path, lines in sorted(errors.items()) if path not in known
                 and not path.startswith(("content/activities/", "activities/"))]
     rows = _troubled(troubled, cfg)
