@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from datetime import datetime, timezone
 
 import pytest
@@ -158,3 +159,24 @@ def test_no_annex_when_nothing_was_approved(tmp_path, ledger_url):
                            now=datetime(2024, 2, 1, tzinfo=timezone.utc))
         rep, [md] = s.write_report("2024-Q1", ["md"], tmp_path / "out", now=datetime(2024, 4, 2, tzinfo=timezone.utc))
     assert rep.audit == () and "PHỤ LỤC" not in md.read_text(encoding="utf-8")  # not published: not listed
+
+
+def test_the_printed_annex_breaks_no_date_or_word(repo, tmp_path):
+    """Through LibreOffice, as the official prints it: at 16 mm the date column read "10/2/20" over
+    "24" and the front end "approv" over "e"."""
+    import shutil
+    import subprocess
+
+    from tests.conftest import service_missing
+    if not ((shutil.which("soffice") or shutil.which("libreoffice")) and shutil.which("pdftotext")):
+        service_missing("LibreOffice (soffice) and poppler-utils (pdftotext) are needed to read the PDF report")
+    cfg, _ = repo
+    with Session.open(cfg) as s:
+        _rep, written = s.write_report("2024-Q1", ["pdf"], tmp_path / "out", now=datetime(2024, 4, 2, 1, 0, tzinfo=timezone.utc))
+    text = subprocess.run(["pdftotext", "-layout", str(written[0]), "-"], check=True, capture_output=True,
+                          timeout=60).stdout.decode("utf-8")
+    annex = text.split("PHỤ LỤC: NHẬT KÝ PHÊ DUYỆT TIN, BÀI")[1]
+    assert "Lệnh loa" in annex and re.search(r"\bapprove\b", annex), annex
+    assert len(re.findall(r"\b10/2/2024\b", annex)) == 5, annex  # A, B, C twice and D, each date whole
+    assert re.search(r"\b1/2/2024\b", annex) and re.search(r"\b3/2/2024\b", annex), annex  # the times too
+    assert "duyệ\n" not in annex.replace(" ", "") and len(re.findall(r"\bduyệt\b", annex)) >= 4, annex  # Phê duyệt

@@ -223,7 +223,9 @@ def _column_widths(name: str, heads: list[str]) -> list[float]:
     if name == "items" and n == 6:
         return [22, 26, 46, 22, 34, 15]
     if name == "audit" and n == 9:
-        return [16, 32, 18, 15, 20, 15, 17, 16, 16]
+        # a date (18/1/2024), a time, "Phê duyệt" and "Lệnh loa approve" need their room (at 16 mm they broke
+        # inside a word); the title and the comment wrap between words
+        return [21, 24, 16, 15, 17, 15, 21, 19, 17]
     if name == "summary" and n == 6:
         return [46, 18, 18, 31, 21, 31]
     first = {"units": 42, "targets": 45, "activities": 60}.get(name, 70)
