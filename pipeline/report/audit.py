@@ -58,20 +58,33 @@ class AuditRow:
 
 def _events(ledger, period, as_of, units) -> list[tuple]:
     """``approve`` and ``send_back`` events before the period's end (and ``as_of``) of posts first
-    published in the period (in ``units``), oldest first."""
-    # the post's rows by primary key: on SQLite the range is hidden (+) from the planner, which
-    # would otherwise walk the whole period through the first_published_at index for each event
-    w = _Where(ledger, "p.first_published_at" if _is_pg(ledger) else "+p.first_published_at", period, as_of, units)
+    published in the period (in ``units``), oldest first, each with its post's first publication in
+    the period, unit and title: ``(id, at, post_id, kind, actor, version, detail, first, unit, title)``.
+
+    One look at the post's rows per event, by primary key (PostgreSQL: a LATERAL aggregate; SQLite:
+    correlated aggregates, its range hidden (+) from the planner, which would otherwise walk the
+    whole period through the first_published_at index for each event)."""
+    pg = _is_pg(ledger)
+    w = _Where(ledger, "p.first_published_at" if pg else "+p.first_published_at", period, as_of, units)
+    w.sql = w.sql.replace(" unit IN", " p.unit IN")
     kinds = ", ".join("?" * len(APPROVAL_EVENTS))
     params = [*APPROVAL_EVENTS, _ts(ledger, period.end)]
     at_cond = "e.at < ?"
     if as_of is not None:
         at_cond += " AND e.at <= ?"
         params.append(_ts(ledger, as_of))
-    sql = (f"SELECT e.id, e.at, e.post_id, e.kind, e.actor, e.version, e.detail FROM events e "
-           f"WHERE e.kind IN ({kinds}) AND {at_cond} AND e.post_id IS NOT NULL "
-           f"AND EXISTS (SELECT 1 FROM publications p WHERE p.post_id = e.post_id AND {w.sql}) ORDER BY e.at, e.id")
-    return ledger.query(sql, params + w.params)
+    cols = "e.id, e.at, e.post_id, e.kind, e.actor, e.version, e.detail"
+    where = f"e.kind IN ({kinds}) AND {at_cond} AND e.post_id IS NOT NULL"
+    if pg:
+        sql = (f"SELECT {cols}, p.first, p.unit, p.title FROM events e CROSS JOIN LATERAL (SELECT "
+               f"MIN(p.first_published_at) AS first, MIN(p.unit) AS unit, MIN(p.title) AS title FROM publications p "
+               f"WHERE p.post_id = e.post_id AND {w.sql}) p WHERE {where} AND p.first IS NOT NULL ORDER BY e.at, e.id")
+        return ledger.query(sql, w.params + params)
+    one = f"FROM publications p WHERE p.post_id = e.post_id AND {w.sql}"
+    sql = (f"SELECT * FROM (SELECT {cols}, (SELECT MIN(p.first_published_at) {one}) AS first, "
+           f"(SELECT MIN(p.unit) {one}) AS unit, (SELECT MIN(p.title) {one}) AS title FROM events e WHERE {where}) "
+           f"WHERE first IS NOT NULL ORDER BY at, id")
+    return ledger.query(sql, w.params * 3 + params)
 
 
 def _published(ledger, post_ids: Iterable[str], period, as_of, units, tz) -> dict[str, tuple]:
@@ -120,12 +133,14 @@ def approval_audit(ledger, period, *, tz, as_of: datetime | None = None, units: 
     names = names or {}
     front_matter = front_matter or {}
     events = _events(ledger, period, as_of, units)
-    published = _published(ledger, {e[2] for e in events} | set(front_matter), period, as_of, units, tz)
+    published: dict[str, tuple] = {}
+    for e in events:
+        if e[2] not in published:
+            published[e[2]] = (_when(e[7], tz), e[8] or "", e[9] or e[2])
+    published.update(_published(ledger, set(front_matter) - set(published), period, as_of, units, tz))
     rows: list[AuditRow] = []
     console_versions = set()
-    for _id, at, post_id, kind, actor, version, detail in events:
-        if post_id not in published:
-            continue
+    for _id, at, post_id, kind, actor, version, detail, *_post in events:
         first, unit, title = published[post_id]
         d = _detail(detail)
         if kind == "approve":
