@@ -402,11 +402,16 @@ class Session:
         """Remember that this session's daemon finished a publishing tick now (``/healthz``)."""
         self.ledger.record_tick(self.owner, self.clock())
 
-    def health(self, now: datetime | None = None):
+    def health(self, now: datetime | None = None, *, brief: bool = False):
         """:class:`pipeline.health.Health` at ``now``, on a ledger connection of its own: the
-        health server asks from its thread while a tick may be using the session's."""
+        health server asks from its thread while a tick may be using the session's. ``brief``:
+        the last tick only, on the session's connection (a caller holding the session, as the
+        console's pages do; counting every row took most of the operations page's time)."""
         from pipeline import health
 
+        if brief:
+            return health.read(self.ledger, now or self.clock(), channels=tuple(self.cfg.channels),
+                               tick=self.cfg.daemon.tick, brief=True)
         lg = self.ledger_factory()
         try:
             return health.read(lg, now or self.clock(), channels=tuple(self.cfg.channels), tick=self.cfg.daemon.tick)

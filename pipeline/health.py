@@ -67,8 +67,14 @@ class Health:
                 "held_channels": list(self.held), "paused_channels": list(self.paused)}
 
 
-def read(ledger, now: datetime, *, channels: tuple[str, ...], tick: timedelta) -> Health:
-    """:class:`Health` from ``ledger`` at ``now``: three read-only statements and the kv values."""
+def read(ledger, now: datetime, *, channels: tuple[str, ...], tick: timedelta, brief: bool = False) -> Health:
+    """:class:`Health` from ``ledger`` at ``now``: three read-only statements and the kv values.
+    ``brief``: the last tick only (``ok``, ``last_tick``), without counting every row, for a page
+    that shows whether ``loa run`` is alive (the console's operations page)."""
+    if brief:
+        tick_at = ledger.last_tick()
+        return Health(now=now, stale_after=stale_after(tick), last_tick=_time(tick_at.get("at")) if tick_at else None,
+                      tick_owner=(tick_at or {}).get("owner"), channels=tuple(channels))
     counts = {(ch, state): n for ch, state, n in ledger.query(
         "SELECT channel, state, count(*) FROM publications GROUP BY channel, state")}
     states = ", ".join(f"'{s}'" for s in QUEUED)

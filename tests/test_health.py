@@ -161,3 +161,22 @@ def _other_address() -> str:
 def test_health_port_is_off_by_default(tmp_path, server):
     env = Env(tmp_path, server, {})
     assert env.cfg.daemon.health_port is None
+
+
+def test_brief_health_is_the_last_tick_without_counting_rows(ledger):
+    # the console's operations page asks whether loa run is alive; it does not count every row
+    from datetime import datetime, timedelta, timezone
+
+    from pipeline import health
+
+    now = datetime(2026, 3, 2, 8, 0, tzinfo=timezone.utc)
+    tick = timedelta(seconds=60)
+    assert health.read(ledger, now, channels=("portal",), tick=tick, brief=True).last_tick is None
+    ledger.record_tick("vm:1", now - timedelta(seconds=30))
+    full = health.read(ledger, now, channels=("portal",), tick=tick)
+    brief = health.read(ledger, now, channels=("portal",), tick=tick, brief=True)
+    assert (brief.ok, brief.last_tick, brief.tick_owner, brief.stale_after) == \
+        (full.ok, full.last_tick, full.tick_owner, full.stale_after) == (True, now - timedelta(seconds=30), "vm:1", 3 * tick + timedelta(seconds=30))
+    later = now + 4 * tick
+    assert not health.read(ledger, later, channels=("portal",), tick=tick, brief=True).ok
+    assert not health.read(ledger, later, channels=("portal",), tick=tick).ok

@@ -17,7 +17,7 @@ from pipeline.web.views import lang_of, loa_session, render
 def _page(request, notice: str | None = None, error: str | None = None, status: int = 200):
     s, lang = loa_session(request), lang_of(request)
     st = s.status(lang=lang)
-    health = s.health()
+    health = s.health(brief=True)  # whether loa run is alive: its last tick, not every row counted
     tz = s.cfg.tz
     return render(request, "ops.html", {
         "status": st, "notice": notice, "error": error, "channels": list(s.cfg.channels),
