@@ -155,6 +155,14 @@ def test_activity_form_writes_the_file_reports_read(repo):
     assert problems == [] and sorted((a.count, a.place) for a in acts) == [(1, ""), (3, "Đường Trần Phú")]
 
 
+def test_a_calendar_date_out_of_range_is_ignored():
+    from pipeline.web.routes_calendar import day_of
+
+    assert day_of("2024-03-25") == date(2024, 3, 25)
+    for value in ("9999-12-31", "0001-01-01", "2024-02-30", "abc", "", None, "２０２４-01-01"):
+        assert day_of(value) is None, value
+
+
 def test_calendar_windows():
     start, end, days = cal.window("month", date(2024, 2, 14), VN)
     assert days[0] == date(2024, 1, 29) and days[-1] == date(2024, 3, 3) and len(days) % 7 == 0

@@ -22,11 +22,14 @@ PER_DAY = 8
 
 
 def day_of(value: str | None) -> date | None:
-    """``YYYY-MM-DD`` from a query string, or ``None`` (anything else is ignored, not an error)."""
+    """``YYYY-MM-DD`` from a query string, or ``None`` (anything else is ignored, not an error).
+    Years 1000-8999 only: a window around 0001-01-01 or 9999-12-31 runs off the calendar's range
+    (``OverflowError``, which was a 500)."""
     try:
-        return date.fromisoformat(value) if value and len(value) == 10 else None
+        day = date.fromisoformat(value) if value and len(value) == 10 else None
     except ValueError:
         return None
+    return day if day and 1000 <= day.year <= 8999 else None
 
 
 def choices(cfg) -> dict[str, list[tuple[str, str]]]:
