@@ -30,6 +30,9 @@ SKIP = "skip"            # record as skipped now (stale)
 DOUBT = "in_doubt"       # a claim expired without a result: reconcile
 INFLIGHT = "inflight"    # another worker holds a live claim
 DONE = "done"            # nothing to do
+#: HELD reasons that are not "held for a person": counted elsewhere (failed, in doubt) or nothing
+#: to do (a draft, a channel switched off). `loa status` lists and `loa publish` counts the others.
+NOT_WAITING_FOR_A_PERSON = ("draft", "failed", "in_doubt", "channel-disabled")
 
 
 @dataclass(frozen=True, slots=True)  # slots: a daemon keeps one per (post, channel) between ticks

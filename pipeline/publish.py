@@ -238,7 +238,7 @@ class Engine:
                  dry_run: bool = False) -> PassResult:
         """Record what the plan skips, then send what it says is due (``renderer()`` is asked
         only when there is something to send)."""
-        result = PassResult(dry_run=dry_run, next_wakeup=p.next_wakeup(), held=len(p.of(planmod.HELD)))
+        result = PassResult(dry_run=dry_run, next_wakeup=p.next_wakeup(), held=sum(d.reason not in planmod.NOT_WAITING_FOR_A_PERSON for d in p.of(planmod.HELD)))
         missing, skips, work = _missing_rows(p), p.of(planmod.SKIP), p.of(planmod.DUE, planmod.DOUBT)
         commit = git_commit(self.cfg.root) if (missing or skips or work) and not dry_run else None
         if missing and not dry_run:

@@ -69,7 +69,7 @@ def build_status(cfg, p: planmod.Plan, now: datetime, *, days: int, problems: li
             upcoming.append(item(d))
         elif d.kind == planmod.DUE:
             due.append(dict(item(d), action=d.action))
-        elif d.kind == planmod.HELD and d.reason not in ("draft", "failed", "in_doubt", "channel-disabled"):
+        elif d.kind == planmod.HELD and d.reason not in planmod.NOT_WAITING_FOR_A_PERSON:
             shown = item(d)
             if d.reason == "check-errors":
                 shown["problems"] = errors.get(d.post.relpath, [])

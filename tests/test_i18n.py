@@ -483,3 +483,19 @@ def test_backup_and_restore_refusals_speak_vietnamese_by_default(tmp_path, monke
     assert "loa: exists.db không phải sổ cái SQLite dùng được" in capsys.readouterr().err
     assert main(["restore", "nothing.db"]) == 1
     assert "loa: nothing.db: không có tệp này" in capsys.readouterr().err
+
+
+def test_publish_counts_as_held_what_loa_status_lists_as_held(tmp_path, monkeypatch, capsys):
+    """The sample's social channels are switched off: its 2024 pass said "bị giữ 59" while loa status
+    listed one post held (awaiting the board); both now count the posts that wait for a person."""
+    import json
+    import re
+
+    make_repo(tmp_path, sample_content=True)
+    monkeypatch.chdir(tmp_path)
+    assert main(["publish", "--dry-run", "--now", "2024-12-31 23:00"]) == 0
+    said = capsys.readouterr()
+    held = int(re.search(r"bị giữ (\d+)", said.out + said.err).group(1))
+    assert main(["status", "--now", "2024-12-31 23:00", "--format", "json"]) == 0
+    listed = json.loads(capsys.readouterr().out)["held"]
+    assert held == len(listed) and held < 10, (held, listed)
