@@ -34,7 +34,7 @@ from typing import Callable, Mapping
 from pipeline import paths
 from pipeline import plan as planmod
 from pipeline.content import PostCache
-from pipeline.errors import LedgerUnavailable, UsageError
+from pipeline.errors import LedgerError, LedgerUnavailable, UsageError
 from pipeline.messages import Detail  # a user error is its English text (logs) and its code (loa speaks vi/en)
 from pipeline.ledger import open_ledger
 from pipeline.models import Post, Problem, Severity
@@ -108,6 +108,11 @@ class Session:
         self._content_read: tuple[float, Content] | None = None
         self._shown: tuple | None = None  # (now, (content revision, ledger rev), plan): _shown_plan
         self._post_problems: dict[tuple, tuple[Problem, ...]] = {}
+        self._templates_sig: tuple[tuple, str] | None = None  # (stat signatures, checkcache.templates_signature)
+        self._unstored: set[tuple] = set()  # _version of own problems handed over, not yet in the ledger
+        #: Whether :meth:`check` reads and writes the ledger's problem cache (pipeline/checkcache.py):
+        #: set by :meth:`open`, whose ledger is migrated; ``loa check`` and ``loa approve`` open none.
+        self.check_cache = False
         self._announced: set[tuple[str, str]] = set()  # (file, version) held for errors, logged once
         #: ``factory(channel, ledger) -> Publisher``; ``None``: the channel type's registered class
         self.publisher_factory = publisher_factory
@@ -117,6 +122,7 @@ class Session:
         """A session on ``cfg``'s ledger, migrated to the current schema."""
         session = cls(cfg, **kw)
         session.ledger.migrate()
+        session.check_cache = True
         return session
 
     # -- resources ------------------------------------------------------------------------
@@ -201,12 +207,10 @@ class Session:
         content_dir, real = self.cfg.content_dir.resolve(), paths.RealPaths()  # for this pass's links
         kept: dict[tuple, dict[str, tuple[Problem, ...]]] = {}
         for post in content.posts:
-            k = _version(post, templates)
-            parts = kept[k] = dict(self._post_problems.get(k, {}))
-            if "own" not in parts:
-                parts["own"] = tuple(checks.post_problems(post, self.cfg, renderer))
-            if text and "text" not in parts:
-                parts["text"] = tuple(checks.check_text(post, self.cfg))
+            kept[_version(post, templates)] = dict(self._post_problems.get(_version(post, templates), {}))
+        self._stored_problems(content, kept, templates, text)
+        for post in content.posts:
+            parts = kept[_version(post, templates)]
             problems.extend(parts["own"])
             problems.extend(parts.get("text", ()) if text else ())
             problems.extend(checks.check_links(post, self.cfg.content_dir, resolved=content_dir, real=real))
@@ -217,11 +221,62 @@ class Session:
         self._checked = (key, checked)
         return checked
 
+    def _stored_problems(self, content: Content, kept: dict, templates, text: bool) -> None:
+        """Fill ``kept`` (``_version`` -> part -> problems) for every post: from memory, else from
+        the ledger's problem cache (pipeline/checkcache.py), else by checking; what was not read
+        from the ledger is written to it in one transaction. A ledger that cannot be reached or
+        written only costs the checking."""
+        from pipeline import checkcache, checks
+
+        if self._templates_sig is None or self._templates_sig[0] != templates:
+            self._templates_sig = (templates, checkcache.templates_signature(self.cfg.templates_dirs))
+        keys = checkcache.Keys(self.cfg, self._templates_sig[1], content.posts)
+        wanted = ("own", "text") if text else ("own",)
+        missing = {(k, part): keys.key(post, part) if self.check_cache else None for post in content.posts
+                   for k in [_version(post, templates)] for part in wanted if part not in kept[k]}
+        stored: dict[str, str] = {}
+        if any(missing.values()):
+            try:
+                stored = self.ledger.cached_problems(v for v in missing.values() if v)
+            except LedgerError as exc:
+                self._cache_failed(exc)
+        renderer, fresh = self.renderer(content), {}
+        for post in content.posts if self._unstored and self.check_cache else ():
+            k = _version(post, templates)
+            if k in self._unstored and "own" in kept[k]:
+                fresh[keys.key(post, "own")] = checkcache.encode(kept[k]["own"])
+        self._unstored.clear()
+        for post in content.posts:
+            k = _version(post, templates)
+            for part in wanted:
+                if (k, part) not in missing:
+                    continue
+                found = checkcache.decode(stored[missing[k, part]]) if missing[k, part] in stored else None
+                if found is None:
+                    found = tuple(checks.post_problems(post, self.cfg, renderer) if part == "own"
+                                  else checks.check_text(post, self.cfg))
+                    fresh[missing[k, part]] = checkcache.encode(found)
+                kept[k][part] = found
+        fresh = {key: v for key, v in fresh.items() if key and v is not None}
+        if fresh:
+            try:
+                self.ledger.cache_problems(fresh, self.clock())
+            except LedgerError as exc:
+                self._cache_failed(exc)
+
+    def _cache_failed(self, exc: Exception) -> None:
+        """The problem cache could not be read or written: the posts are checked (or kept in
+        memory only); the publish gate does not depend on the cache."""
+        log.warning("The ledger's problem cache is not used this time: %s", exc)
+        if isinstance(exc, LedgerUnavailable):
+            self._drop_ledger()
+
     def remember_problems(self, post: Post, problems: list[Problem]) -> None:
         """``checks.post_problems`` of ``post`` computed elsewhere with this session's templates
         (the preview's workers compute it beside the renderings they make anyway)."""
         k = _version(post, self._renderer_key[0] if self._renderer_key else None)
         self._post_problems.setdefault(k, {})["own"] = tuple(problems)
+        self._unstored.add(k)
         self._checked = None
 
     def ledger_revision(self) -> int | None:

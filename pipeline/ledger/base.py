@@ -27,7 +27,7 @@ import abc
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Callable, Collection, ContextManager, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Collection, ContextManager, Iterable, Mapping, Sequence
 
 from pipeline.errors import LedgerError
 
@@ -44,7 +44,9 @@ ERROR_KINDS = ("transient", "permanent", "auth", "bug")
 EVENT_KINDS = ("claim", "send", "success", "failure", "update", "retract", "skip", "pause", "resume",
                "resolve", "in_doubt", "retry", "release", "claim_lost",
                # the web console (issue 18): accounts, sign-in, and the board's decisions
-               "user", "login", "login_failed", "logout", "approve", "send_back")
+               "user", "login", "login_failed", "logout", "approve", "send_back",
+               # an offline activity recorded from the console's form (detail: the file written)
+               "activity")
 #: Post metadata copied into the row by ``ensure``/``claim``/``skip`` (``meta`` mapping keys).
 META_KEYS = ("title", "unit", "type", "author", "path", "git_commit", "topics", "publish_at")
 
@@ -631,3 +633,16 @@ class Ledger(abc.ABC):
     @abc.abstractmethod
     def login_failures(self, account: str, ip: str, since: datetime) -> tuple[int, int]:
         """Failed sign-ins since ``since``: for ``account`` (after its last success), from ``ip``."""
+
+    # -- the per-post problem cache (pipeline/checkcache.py) -------------------------------------
+
+    @abc.abstractmethod
+    def cached_problems(self, keys: Iterable[str]) -> dict[str, str]:
+        """The stored entries of those ``keys`` that have one (``key -> stored problems``), read
+        in bounded batches; never an error for a key that is absent."""
+
+    @abc.abstractmethod
+    def cache_problems(self, entries: Mapping[str, str], now: datetime, *, keep: int = 100_000) -> int:
+        """Store ``entries`` (``key -> stored problems``; a key already stored gets the new value)
+        in one transaction, then delete the entries written longest ago beyond ``keep``; return
+        how many were deleted. Does not change the ledger's revision."""
