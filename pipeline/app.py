@@ -818,8 +818,11 @@ class Session:
         ``(relative path, [])`` or ``(None, problems)`` and writes nothing then."""
         from pipeline import activities
 
-        return activities.write_activity(self.cfg.content_dir, values, set(self.cfg.units), tz=self.cfg.tz,
-                                         actor=actor)
+        rel, problems = activities.write_activity(self.cfg.content_dir, values, set(self.cfg.units), tz=self.cfg.tz,
+                                                  actor=actor)
+        if rel is not None:  # every console action is an event with the person (the file says who, too)
+            self.ledger.add_event("activity", actor=actor, detail={"path": f"content/{rel}"}, now=self.clock())
+        return rel, problems
 
     # -- telling people (loa run) ----------------------------------------------------------
     def notify(self, now: datetime | None = None, *, reports: list[Path] | tuple = (), transports=None):

@@ -148,6 +148,9 @@ def test_activity_form_writes_the_file_reports_read(repo):
         bad, problems = s.add_activity({"date": "2024-02-30", "unit": "../../etc", "kind": "x", "count": "0"}, actor="lan")
         assert bad is None and {p[2] for p in problems} == {"activity.date", "activity.unit", "activity.kind",
                                                              "activity.count"}
+        # each one written is an event with the person; the refused one is not
+        recorded = [(e.actor, e.detail["path"]) for e in s.ledger.events(kinds=("activity",))]
+        assert sorted(recorded) == sorted([("lan", "content/" + rel), ("lan", "content/" + again)])
     with session(repo) as s:
         listed, unreadable = s.activities()
         assert len(listed) == 2 and unreadable == []
