@@ -368,6 +368,10 @@ def test_a_unit_report_written_after_the_merger_is_headed_by_the_body_that_exist
     assert issuer(cfg, today, "phuong-11")["name_lines"] == ["ỦY BAN NHÂN DÂN", "PHƯỜNG PHƯỚC THẮNG"]
     assert issuer(cfg, then, "phuong-11")["name_lines"] == ["ỦY BAN NHÂN DÂN THÀNH PHỐ VŨNG TÀU", "Phường 11"]
     assert issuer(cfg, today, "phuong-thang-tam")["name_lines"] == ["ỦY BAN NHÂN DÂN", "PHƯỜNG VŨNG TÀU"]
+    # the city's office was dissolved with no successor: the organisation of the report's date writes it
+    office = issuer(cfg, today, "ubnd")
+    assert office["name_lines"] == ["ỦY BAN NHÂN DÂN", "PHƯỜNG VŨNG TÀU"] and not office.get("unit_header")
+    assert issuer(cfg, then, "ubnd")["name_lines"] == ["ỦY BAN NHÂN DÂN THÀNH PHỐ VŨNG TÀU", "Văn phòng HĐND và UBND thành phố"]
     for unit in cfg.units:  # no report written today carries the city that no longer exists
         head = " ".join(issuer(cfg, today, unit)["name_lines"]).upper()
         assert "THÀNH PHỐ VŨNG TÀU" not in head, unit

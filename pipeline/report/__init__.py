@@ -131,6 +131,9 @@ def issuer(config, day: date, unit: str | None = None) -> dict[str, Any]:
            "number_symbol": (org.number_symbol if org and org.number_symbol else r.number_symbol) or "BC-UBND",
            "date": day}
     u = _in_force(config.units, config.units.get(unit) if unit else None, day)
+    if u is not None and not u.in_force(day) and day >= (u.valid_to or day):
+        # dissolved with no successor (a city's office after 1/7/2025): the organisation of that day writes it
+        u = None
     if u is not None:
         parent = getattr(u, "parent", None) or " ".join(name_lines)
         if getattr(u, "name_lines", ()):

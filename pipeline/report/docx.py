@@ -129,6 +129,9 @@ def _header(doc, ctx) -> None:
     left, right = table.cell(0, 0), table.cell(0, 1)
     first = True
     lines = ctx["org_lines"]
+    # Decree 30 sets the agency's name at 12-13 pt: 12 when a line would not fit the column at 13
+    # ("PHƯỜNG PHƯỚC THẮNG" broke over two lines), 13 otherwise
+    size = 12 if any(len(line) > 17 for i, line in enumerate(lines) if not (ctx["org"].get("unit_header") and i == 0)) else 13
     for i, line in enumerate(lines):
         p = _cell_paragraph(left) if first else left.add_paragraph()
         first = False
@@ -136,7 +139,7 @@ def _header(doc, ctx) -> None:
         p.paragraph_format.space_after = docx.shared.Pt(0)
         # Decree 30: a unit's parent body (cơ quan chủ quản) above it in regular type, the unit in bold
         parent = ctx["org"].get("unit_header") and i == 0 and len(lines) > 1
-        _run(p, line.upper(), 13, bold=not parent)
+        _run(p, line.upper(), size, bold=not parent)
     _rule(left, 22, LEFT_COL_MM)
     p = _cell_paragraph(right)
     p.alignment = docx.enum.text.WD_ALIGN_PARAGRAPH.CENTER
