@@ -556,7 +556,7 @@ def written(ledger, tmp_path_factory):
 def test_json_shape_and_numbers(written):
     report, files, exp = written
     data = json.loads(files["json"].read_text("utf-8"))
-    assert list(data) == ["period", "totals", "units", "activities", "grassroots", "items"]
+    assert list(data) == ["period", "totals", "units", "activities", "grassroots", "audit", "items"]
     assert data["period"] == {"key": "2024-Q1", "start": "2023-12-15T00:00:00+07:00",
                               "end": "2024-03-15T00:00:00+07:00"}
     assert list(data["totals"]) == ["items", "by_channel", "by_unit", "by_type", "by_topic", "retracted",
