@@ -47,12 +47,19 @@ class Finding:
         return self.status == FIX
 
     def text(self, lang: str) -> str:
-        return text(self.code, lang, **{k: localized(v, lang) for k, v in self.args.items()})
+        return text(self.code, lang, **{k: _said(v, lang) for k, v in self.args.items()})
 
     def fix(self, lang: str) -> str | None:
         if not self.needs_fixing:
             return None
-        return text(self.code + ".fix", lang, **{k: localized(v, lang) for k, v in self.args.items()})
+        return text(self.code + ".fix", lang, **{k: _said(v, lang) for k, v in self.args.items()})
+
+
+def _said(value: Any, lang: str) -> str:
+    """An argument in ``lang``: a catalogue Detail localized, a tuple of them joined with "; "."""
+    if isinstance(value, tuple):
+        return "; ".join(localized(v, lang) for v in value)
+    return localized(value, lang)
 
 
 # -- config and secrets ---------------------------------------------------------------------------
@@ -225,7 +232,7 @@ def channels(reports: list, tz: Any) -> list[Finding]:
         if r.health is None:
             out.append(Finding("channel", SKIP, "doctor.channel-disabled", {"channel": r.name}))
             continue
-        detail = "; ".join(r.health.messages)
+        detail = tuple(r.health.messages)  # each line localized when shown (Finding.text)
         out.append(Finding("channel", OK if r.health.ok else FIX,
                            "doctor.channel-ok" if r.health.ok else "doctor.channel-problem",
                            {"channel": r.name, "detail": detail}))

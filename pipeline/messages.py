@@ -308,6 +308,34 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "loudspeaker.report-none": ("Chưa có bản tin nào được phát trên loa trong kỳ.", "No bulletin went out on the loudspeakers in the period."),
     "loudspeaker.preview-script": ("Kịch bản đọc trên loa (khoảng {seconds} giây)", "Script read on the loudspeakers (about {seconds} seconds)"),
     "loudspeaker.preview-audio": ("Nghe thử", "Listen"),
+    "loudspeaker.writes-to": ("giao bản tin vào {path}", "writes bulletins to {path}"),
+    "loudspeaker.cannot-write": ("không ghi được vào {path}: {reason}", "cannot write to {path}: {reason}"),
+    "loudspeaker.engine": ("bộ đọc {engine}: {state}", "speech engine {engine}: {state}"),
+    "loudspeaker.engine-ready": ("sẵn sàng", "ready"),
+    "loudspeaker.opening": ("lời mở đầu: {text}", "opening formula: {text}"),
+    "loudspeaker.bad-formula": ("{reason} ({hint})", "{reason} ({hint})"),
+    "loudspeaker.push-answers": ("{url} có trả lời", "{url} answers"),
+    # the static portal (publishers/static_site.py: loa channels check, loa doctor, loa publish, loa check)
+    "site.writes-to": ("ghi cổng thông tin thành trang tĩnh vào {path}", "writes the portal as a static site to {path}"),
+    "site.cannot-write": ("không ghi được vào {path}: {reason}", "cannot write to {path}: {reason}"),
+    "site.no-emblem": ("không có tệp biểu trưng {path}: phần đầu trang chỉ hiện tên", "the emblem {path} is not there: the header shows the name alone"),
+    "site.footer-lacks": ("chân trang thiếu thông tin cổng thông tin điện tử của cơ quan nhà nước phải có: {missing} "
+                          "(tùy chọn của [channels.{channel}], docs/configuration.md)",
+                          "the footer lacks what a government portal must show: {missing} "
+                          "(options of [channels.{channel}], docs/configuration.md)"),
+    "site.page-taken": ("{path} đã là trang của bài {other}, bài {post} không dùng được địa chỉ này",
+                        "{path} is already the page of {other}; {post} cannot take it"),
+    "site.page-taken.fix": ("đổi slug của một trong hai bài (front matter: slug)", "give one of the two posts another slug (front matter: slug)"),
+    "site.address-was": ("{path} từng là địa chỉ của bài {owner} trước khi bài đó đổi địa chỉ, và các liên kết đã chia sẻ khi ấy "
+                         "vẫn dẫn tới đó (địa chỉ không bao giờ đổi chủ): bài {post} không được lấy địa chỉ này",
+                         "{path} was the address of {owner} before it moved, and links shared then still lead there "
+                         "(an address never changes hands): {post} cannot take it"),
+    "site.address-was.fix": ("đổi slug của bài {post} (front matter: slug), rồi chạy lại loa publish",
+                             "change the slug of {post} (front matter: slug), then run loa publish again"),
+    "site.address-was.check": ("kênh {channel}: {path} từng là địa chỉ của bài {owner} trước khi bài đó đổi địa chỉ; bài này sẽ bị từ chối khi đăng. "
+                               "Đổi slug trong front matter",
+                               "channel {channel}: {path} was the address of {owner} before it moved; this post would be refused when published. "
+                               "Change the slug in the front matter"),
     # the report's approval annex (pipeline/report/audit.py, docs/reports.md)
     "report.audit.title": ("Phụ lục: Nhật ký phê duyệt tin, bài", "Annex: approval log of the posts"),
     "report.audit.intro": ("Các lần Ban biên tập phê duyệt hoặc trả lại tin, bài được đăng trong kỳ.",
@@ -363,6 +391,24 @@ def said(exc: BaseException, lang: str) -> str:
     as it is (the CLI's error boundary and the console's pages show the same words)."""
     detail = exc.args[0] if len(exc.args) == 1 and isinstance(exc.args[0], str) else str(exc)
     return localized(detail, lang)
+
+
+def as_data(value):
+    """A Detail as JSON data (``{"code", "args"}``, nested Details too), so that a message kept in the
+    ledger can be shown later in either language (:func:`from_data`); anything else as it is."""
+    if isinstance(value, Detail):
+        return {"code": value.code, "args": {k: as_data(v) for k, v in value.args.items()}}
+    return value if value is None or isinstance(value, (str, int, float)) else str(value)
+
+
+def from_data(data, fallback: str | None) -> str | None:
+    """The Detail :func:`as_data` kept, or ``fallback`` (its English text) when it cannot be rebuilt:
+    a code this version does not know, or arguments that are not a table."""
+    _load_contributions()
+    if not (isinstance(data, dict) and data.get("code") in CATALOGUE and isinstance(data.get("args"), dict)):
+        return fallback
+    args = {k: from_data(v, None) if isinstance(v, dict) else v for k, v in data["args"].items()}
+    return Detail(data["code"], **{k: "" if v is None else v for k, v in args.items()})
 
 
 def register(messages: dict[str, tuple[str, str]]) -> None:

@@ -32,7 +32,7 @@ from pipeline import secrets
 from pipeline.errors import LedgerError, PublishError, RenderError, TransientPublishError
 from pipeline.ledger import Hold, post_meta
 from pipeline.ledger.base import ClaimLost
-from pipeline.messages import Detail  # a line is its English text (logs) and its catalogue code (loa publish)
+from pipeline.messages import Detail, as_data  # a line is its English text (logs) and its catalogue code (loa publish)
 from pipeline.models import PublishResult
 
 log = logging.getLogger(__name__)
@@ -76,8 +76,11 @@ def is_throttle(exc: PublishError) -> bool:
 def error_text(exc: PublishError) -> str:
     """What the ledger keeps of a vendor error: the vendor's words and what to do (JSON), every
     field through the one redaction point (:mod:`pipeline.secrets`), before it is encoded."""
-    return json.dumps(secrets.redact_data({"reason": exc.reason, "vendor": exc.vendor_message, "hint": exc.hint,
-                                           "status": exc.status, "code": exc.code}), ensure_ascii=False)
+    data = {"reason": exc.reason, "vendor": exc.vendor_message, "hint": exc.hint, "status": exc.status, "code": exc.code}
+    codes = {k: as_data(v) for k, v in (("reason", exc.reason), ("hint", exc.hint)) if isinstance(v, Detail)}
+    if codes:  # a catalogue message: loa status shows it in the reader's language (status._err)
+        data["codes"] = codes
+    return json.dumps(secrets.redact_data(data), ensure_ascii=False)
 
 
 @dataclass(frozen=True)

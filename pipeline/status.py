@@ -42,9 +42,17 @@ def _err(text: str | None) -> dict:
         return {}
     try:
         data = json.loads(text)
-        return data if isinstance(data, dict) else {"reason": text}
     except ValueError:
         return {"reason": text}
+    if not isinstance(data, dict):
+        return {"reason": text}
+    from pipeline.messages import from_data
+
+    codes = data.pop("codes", None)
+    for k, v in (codes.items() if isinstance(codes, dict) else ()):
+        if k in ("reason", "hint"):  # a catalogue message (publish.error_text), shown in the reader's language
+            data[k] = from_data(v, data.get(k))
+    return data
 
 
 def build_status(cfg, p: planmod.Plan, now: datetime, *, days: int, problems: list, holds: dict, pauses: list,

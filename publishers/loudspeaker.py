@@ -32,7 +32,7 @@ from typing import Any, Mapping
 
 from pipeline import bulletin
 from pipeline.errors import PermanentPublishError, PublisherAuthError
-from pipeline.messages import localized, text
+from pipeline.messages import Detail, localized, text
 from pipeline.models import PublishResult, Rendering
 from pipeline.paths import inside, write_atomic
 from publishers import http, speech
@@ -351,23 +351,23 @@ class LoudspeakerPublisher(Publisher):
             probe = self.drop / ".loa-write-test"
             probe.write_text("")
             probe.unlink()
-            lines.append(f"writes bulletins to {self.drop}")
+            lines.append(Detail("loudspeaker.writes-to", path=str(self.drop)))  # Details: localized by loa doctor/channels check
         except OSError as exc:
             ok = False
-            lines.append(f"cannot write to {self.drop}: {exc.strerror}")
+            lines.append(Detail("loudspeaker.cannot-write", path=str(self.drop), reason=exc.strerror or ""))
         problem = self.engine.available()
-        lines.append(f"speech engine {self.opts['engine']}: " + (problem or "ready"))
+        lines.append(Detail("loudspeaker.engine", engine=self.opts["engine"], state=problem or Detail("loudspeaker.engine-ready")))
         for station in list(self.stations.values())[:1]:  # the formulas, as a bulletin at its first slot would have them
             first = datetime.combine(datetime.now(self.tz).date(), station.slots[0], self.tz) if station.slots else None
             try:
                 opening, _closing = self._formulas(station, {"slot": first, "priority": "normal"})
-                lines.append(f"opening formula: {opening}")
+                lines.append(Detail("loudspeaker.opening", text=opening))
             except PermanentPublishError as exc:
                 ok = False
-                lines.append(f"{exc.reason} ({exc.hint})")
+                lines.append(Detail("loudspeaker.bad-formula", reason=exc.reason, hint=exc.hint or ""))
         if self.push:
             self._call("GET", self.push, None, params={"key": "loa-channel-check"})
-            lines.append(f"{self.push} answers")
+            lines.append(Detail("loudspeaker.push-answers", url=self.push))
         return ChannelHealth(self.name, ok, tuple(lines))
 
     def close(self) -> None:

@@ -190,7 +190,9 @@ class SiteStore:
 
     def set_aside(self, stamp: str) -> Path | None:
         """Rename the manifest and the journal to ``<name>.<stamp>``; the manifest's new name, or
-        ``None`` when there was neither."""
+        ``None`` when there was neither. The old addresses they record stay claimed: a new
+        manifest holds them alone (no article), so that no post rewritten after this takes one."""
+        kept = self.salvage_redirects()
         first = None
         for name in (MANIFEST, JOURNAL):
             path = self._file(name)
@@ -199,7 +201,46 @@ class SiteStore:
                 os.replace(path, aside)
                 first = first or aside
         self._sig = None
+        if kept:
+            self.articles, self.redirects, self.by_path, self.by_topic = {}, kept, {}, {}
+            self.compact()
         return first
+
+    def salvage_redirects(self) -> dict[str, str]:
+        """The old addresses (path -> post id) the manifest and the journal record, read as far as
+        they can be: from a damaged manifest, its ``redirects`` table when that is still JSON; from
+        a damaged journal, each line that is. A file that is not JSON at all gives nothing (the
+        redirect pages stay online; their addresses are then no longer claimed, docs/configuration.md)."""
+        self._sig = None
+        try:
+            return dict(self.load().redirects)
+        except StoreProblem:
+            pass
+        out: dict[str, str] = {}
+        try:
+            table = json.loads(self._file(MANIFEST).read_text(encoding="utf-8")).get("redirects")
+            out.update({p: o for p, o in table.items() if _redirect_problem(p) is None and isinstance(o, str)})
+        except (OSError, ValueError, AttributeError):  # no file, not JSON, not a table
+            pass
+        try:
+            lines = self._file(JOURNAL).read_bytes().splitlines()
+        except OSError:
+            lines = []
+        for line in lines:
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if record_problem(record) is not None or record.get("indexed"):
+                continue
+            pid = record.get("put") or record["del"]
+            if "put" in record:
+                out.pop(record["entry"]["path"], None)
+            else:
+                out = {p: o for p, o in out.items() if o != pid}
+            if record.get("redirect"):
+                out[record["redirect"]] = pid
+        return out
 
 
 def _entry_problem(pid, a) -> str | None:

@@ -36,6 +36,7 @@ from html import escape
 from pathlib import Path
 
 from pipeline.errors import PermanentPublishError
+from pipeline.messages import Detail
 from pipeline.models import PublishResult, Rendering
 from pipeline.paths import inside, plain_name
 from publishers import portal_pages as pages
@@ -66,20 +67,14 @@ def strip_controls(text: str) -> str:
 
 
 def _check_email(value):
-    from pipeline.messages import Detail
-
     return None if _EMAIL.fullmatch(value) else Detail("config.bad-email", value=repr(value))
 
 
 def _check_phone(value):
-    from pipeline.messages import Detail
-
     return None if _PHONE.fullmatch(value) else Detail("config.bad-phone", value=repr(value))
 
 
 def _check_emblem(value):
-    from pipeline.messages import Detail
-
     ok = _EMBLEM.fullmatch(value) and ".." not in value.split("/") and not value.startswith("/")
     return None if ok else Detail("config.bad-emblem", value=repr(value))
 
@@ -227,15 +222,15 @@ class StaticSitePublisher(Publisher):
             os.close(fd)
             os.unlink(probe)
         except OSError as exc:
-            return ChannelHealth(self.name, False, (f"cannot write to {self.out}: {exc.strerror}",))
+            return ChannelHealth(self.name, False, (Detail("site.cannot-write", path=str(self.out), reason=exc.strerror or ""),))
         try:
             self._load()
         except PermanentPublishError as exc:
             return ChannelHealth(self.name, False, (exc.reason, exc.hint))
-        lines = [f"writes the portal as a static site to {self.out}"]
+        lines = [Detail("site.writes-to", path=str(self.out))]  # catalogue Details: loa doctor/channels check localize them
         emblem = self.opts.get("emblem") or ""
         if emblem and not emblem.startswith("https://") and not (self.root / emblem).is_file():
-            lines.append(f"the emblem {self.root / emblem} is not there: the header shows the name alone")
+            lines.append(Detail("site.no-emblem", path=str(self.root / emblem)))
         pattern = getattr(self.site, "article_url", None)
         if pattern and pattern != ARTICLE_URL:  # the one address rule: the social posts must link to these pages
             return ChannelHealth(self.name, False, (
@@ -243,8 +238,7 @@ class StaticSitePublisher(Publisher):
                 "the links in social posts would lead nowhere", "remove article_url from [site] in config.toml"))
         missing = [label for key, label in LEGAL.items() if key != "licence" and not self.opts.get(key)]
         if missing:
-            lines.append(f"the footer lacks what a government portal must show: {', '.join(missing)} "
-                         f"(options of [channels.{self.name}], docs/configuration.md)")
+            lines.append(Detail("site.footer-lacks", missing=", ".join(missing), channel=self.name))
         return ChannelHealth(self.name, True, tuple(lines))
 
     # -- writing an article ---------------------------------------------------------------
@@ -282,12 +276,12 @@ class StaticSitePublisher(Publisher):
         """Two posts never share an address, nor does a post take one that was another's."""
         other = store.by_path.get(path)
         if other is not None and other != pid:
-            raise PermanentPublishError(self.name, pid, f"{path} is already the page of {other}",
-                                        hint="give one of the two posts another slug")
+            raise PermanentPublishError(self.name, pid, Detail("site.page-taken", path=path, other=other, post=pid),
+                                        hint=Detail("site.page-taken.fix"))
         owner = store.redirects.get(path)
         if owner is not None and owner != pid:
-            raise PermanentPublishError(self.name, pid, f"{path} was the address of {owner} before it moved, and links "
-                                        "shared then still lead there", hint="give this post another slug")
+            raise PermanentPublishError(self.name, pid, Detail("site.address-was", path=path, owner=owner, post=pid),
+                                        hint=Detail("site.address-was.fix", post=pid))
 
     def _write(self, store: SiteStore, r: Rendering) -> PublishResult:
         # every name and path is checked before the first file is touched

@@ -200,6 +200,56 @@ def test_an_address_that_moved_is_never_taken_by_another_post(pub):
     assert "refresh" not in (pub.out / "news/cu.html").read_text() and "refresh" in (pub.out / "news/moi.html").read_text()
 
 
+def test_a_moved_address_stays_claimed_across_loa_site_rebuild_and_its_refusal_speaks_vietnamese(tmp_path, monkeypatch, capsys):
+    """Through loa: a post moves (news/cu.html becomes a redirect), `loa site rebuild` writes the
+    site again, and a new post asking for news/cu.html is still refused, by `loa publish` and
+    `loa status` in Vietnamese, naming both posts, the address and the fix."""
+    from pipeline.cli import main
+
+    config = small_config(["portal"]) + '\n[channels.portal]\ntype = "static_site"\n'
+    root = make_repo(tmp_path, {"news/a.md": post(id="20240301-aaaaaa", title="Bài A", slug="cu", publish_at="2024-03-01 08:00")},
+                     config=config)
+    monkeypatch.chdir(root)
+    assert main(["publish", "--now", "2024-03-25 09:00"]) == 0
+    (root / "content/news/a.md").write_text(post(id="20240301-aaaaaa", title="Bài A", slug="moi", publish_at="2024-03-01 08:00"))
+    assert main(["publish", "--now", "2024-03-25 10:00"]) == 0
+    assert "refresh" in (root / "site/news/cu.html").read_text()
+    assert main(["site", "rebuild"]) == 0
+    store = SiteStore(lambda rel: root / "site" / rel, None).load()
+    assert store.redirects == {"news/cu.html": "20240301-aaaaaa"} and set(store.articles) == {"20240301-aaaaaa"}
+    (root / "content/news/b.md").write_text(post(id="20240325-bbbbbb", title="Bài B", slug="cu", publish_at="2024-03-25 08:00"))
+    capsys.readouterr()
+    assert main(["publish", "--now", "2024-03-25 11:00"]) == 1
+    out = capsys.readouterr().out
+    assert "news/cu.html từng là địa chỉ của bài 20240301-aaaaaa" in out and "bài 20240325-bbbbbb không được lấy" in out, out
+    assert "refresh" in (root / "site/news/cu.html").read_text()  # the shared link still leads to Bài A
+    assert main(["status", "--now", "2024-03-25 11:05"]) in (0, 1)
+    out = capsys.readouterr().out
+    assert "từng là địa chỉ của bài 20240301-aaaaaa" in out and "đổi slug của bài 20240325-bbbbbb" in out, out
+    assert "was the address" not in out
+    assert main(["--lang", "en", "status", "--now", "2024-03-25 11:05"]) in (0, 1)
+    assert "change the slug of 20240325-bbbbbb" in capsys.readouterr().out
+
+
+def test_rebuild_keeps_the_old_addresses_a_damaged_manifest_still_lists(tmp_path):
+    """A manifest refused for one article (the channel held) still gives its redirects to the
+    rebuild, and the journal's readable lines add theirs; a manifest that is not JSON gives none."""
+    site = tmp_path / "site"
+    site.mkdir()
+    store = SiteStore(lambda rel: site / rel, lambda path, text: path.write_text(text))
+    (site / ".loa-site.json").write_text(json.dumps({"articles": {"x": {"path": "../thoat.html", "title": "x"}},
+                                                     "redirects": {"news/cu.html": "a", "../sai.html": "b"}}))
+    entry = {"path": "news/moi.html", "title": "B", "type": "news"}
+    (site / JOURNAL).write_text(json.dumps({"put": "b", "entry": entry, "redirect": "news/b-cu.html"}) + "\n{ cut\n")
+    assert store.set_aside("20240325-090000") == site / ".loa-site.json.20240325-090000"
+    assert json.loads((site / ".loa-site.json").read_text()) == {
+        "articles": {}, "redirects": {"news/cu.html": "a", "news/b-cu.html": "b"}}
+    assert not (site / JOURNAL).exists() and store.load().redirects == {"news/cu.html": "a", "news/b-cu.html": "b"}
+    (site / ".loa-site.json").write_text("{ not json")
+    store.set_aside("20240325-100000")
+    assert not (site / ".loa-site.json").exists()
+
+
 # -- retracted images -------------------------------------------------------------------------------------
 def test_a_retracted_articles_image_goes_unless_another_article_shows_it(pub, tmp_path):
     img = tmp_path / "anh.jpg"
