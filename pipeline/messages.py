@@ -319,7 +319,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "site.writes-to": ("ghi cổng thông tin thành trang tĩnh vào {path}", "writes the portal as a static site to {path}"),
     "site.cannot-write": ("không ghi được vào {path}: {reason}", "cannot write to {path}: {reason}"),
     "site.no-emblem": ("không có tệp biểu trưng {path}: phần đầu trang chỉ hiện tên", "the emblem {path} is not there: the header shows the name alone"),
-    "site.footer-lacks": ("chân trang thiếu thông tin cổng thông tin điện tử của cơ quan nhà nước phải có: {missing} "
+    "site.footer-lacks": ("chân trang thiếu những mục cổng thông tin điện tử của cơ quan nhà nước phải có: {missing} "
                           "(tùy chọn của [channels.{channel}], docs/configuration.md)",
                           "the footer lacks what a government portal must show: {missing} "
                           "(options of [channels.{channel}], docs/configuration.md)"),

@@ -350,6 +350,28 @@ def test_footer_options_are_checked():
     assert "email" in text and "phone" in text and "emblem" in text
 
 
+def test_the_portal_and_loudspeaker_check_lines_speak_the_readers_language(tmp_path, monkeypatch, capsys):
+    """`loa channels check` and `loa doctor` show the static site's and the loudspeaker's detail
+    lines from the catalogue: Vietnamese by default, English with --lang en."""
+    from pipeline.cli import main
+    from tests.test_loudspeaker import config
+
+    monkeypatch.chdir(make_repo(tmp_path, {}, config=config()))
+    english = ("writes the portal", "footer lacks", "writes bulletins", "speech engine", "opening formula", "ready")
+    main(["channels", "check"])
+    out = capsys.readouterr().out
+    assert "ghi cổng thông tin thành trang tĩnh vào" in out and "chân trang thiếu" in out, out
+    assert "giao bản tin vào" in out and "bộ đọc none" in out and "lời mở đầu:" in out, out
+    assert not [w for w in english if w in out], out
+    main(["doctor", "--git-timeout", "1"])
+    out = capsys.readouterr().out
+    assert "ghi cổng thông tin thành trang tĩnh vào" in out and "giao bản tin vào" in out, out
+    assert not [w for w in english if w in out], out
+    main(["--lang", "en", "channels", "check"])
+    out = capsys.readouterr().out
+    assert all(w in out for w in english[:5]), out
+
+
 def test_channels_check_refuses_an_article_url_the_site_does_not_write(tmp_path):
     site = SimpleNamespace(root=tmp_path, base_url="https://cong.example.vn", site_name="Cổng",
                            article_url="{base_url}/{year}/{slug}.html")
