@@ -98,6 +98,7 @@ class Session:
         self._plan_reuse: planmod.Plan | None = None
         self._estimates: dict[tuple[str, str, str], float] = {}  # loudspeaker reading times (_estimator)
         self._histories: dict[str, tuple] = {}  # loudspeaker channel -> (ledger rev, its broadcast rows)
+        self._keepers: dict[str, object] = {}  # channel -> publisher whose old addresses check reads (_with_addresses)
         self._checked: tuple[tuple, Checked] | None = None
         self._calendar_index: tuple[tuple, object] | None = None  # (key, calendar.TimeIndex)
         #: Seconds for which :meth:`content` trusts its last look at the files without looking again
@@ -202,7 +203,7 @@ class Session:
         templates = self._renderer_key[0]
         key = (content.revision, templates, text)
         if self._checked is not None and self._checked[0] == key:
-            return self._checked[1]
+            return self._with_addresses(self._checked[1], content)
         problems = list(content.problems)
         content_dir, real = self.cfg.content_dir.resolve(), paths.RealPaths()  # for this pass's links
         kept: dict[tuple, dict[str, tuple[Problem, ...]]] = {}
@@ -219,7 +220,37 @@ class Session:
         self._post_problems = kept
         checked = Checked(problems, frozenset(p.path for p in problems if p.severity is Severity.ERROR))
         self._checked = (key, checked)
-        return checked
+        return self._with_addresses(checked, content)
+
+    def _with_addresses(self, checked: Checked, content: Content) -> Checked:
+        """``checked`` with an error for each post asking for an address a channel keeps for
+        another post (``Publisher.address_conflicts``: the static site's old addresses, which the
+        publish would refuse). Read at every check, outside the cache: the site changes when a
+        pass publishes, not when the content does; a site that cannot be read is left to
+        ``loa channels check``."""
+        import publishers
+        from pipeline.errors import LoaError
+
+        found, files = [], None
+        for ch in self.cfg.channels.values():
+            if not ch.enabled or not getattr(publishers.get(ch.type), "keeps_addresses", False):
+                continue
+            if ch.name not in self._keepers:
+                self._keepers[ch.name] = publishers.get(ch.type)(ch.name, ch.options, env=self.env, site=self.cfg)
+            try:
+                conflicts = self._keepers[ch.name].address_conflicts(content.posts)
+            except (LoaError, OSError):
+                continue
+            for post, path, owner in conflicts:
+                files = files or {p.id: p.relpath for p in content.posts}
+                line = post.line_of("slug") if "slug" in post.lines else post.line_of("title")
+                found.append(Problem(post.relpath, line, 1, Severity.ERROR, "post.address-was-another", {
+                    "channel": ch.name, "path": path, "owner": owner,
+                    "owner_file": f" ({files[owner]})" if owner in files else ""}))
+        if not found:
+            return checked
+        problems = sorted(checked.problems + found, key=lambda p: (p.path, p.line, p.col, p.code))
+        return Checked(problems, checked.blocked | {p.path for p in found})
 
     def _stored_problems(self, content: Content, kept: dict, templates, text: bool) -> None:
         """Fill ``kept`` (``_version`` -> part -> problems) for every post: from memory, else from

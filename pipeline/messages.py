@@ -332,10 +332,12 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                          "(an address never changes hands): {post} cannot take it"),
     "site.address-was.fix": ("đổi slug của bài {post} (front matter: slug), rồi chạy lại loa publish",
                              "change the slug of {post} (front matter: slug), then run loa publish again"),
-    "site.address-was.check": ("kênh {channel}: {path} từng là địa chỉ của bài {owner} trước khi bài đó đổi địa chỉ; bài này sẽ bị từ chối khi đăng. "
-                               "Đổi slug trong front matter",
-                               "channel {channel}: {path} was the address of {owner} before it moved; this post would be refused when published. "
-                               "Change the slug in the front matter"),
+    "post.address-was-another": ("trang của bài này trên kênh {channel} sẽ là {path}, nhưng địa chỉ đó từng là của bài {owner}{owner_file} "
+                                 "trước khi bài ấy đổi địa chỉ, và các liên kết đã chia sẻ vẫn dẫn tới bài ấy: bài này sẽ bị từ chối khi đăng. "
+                                 "Đổi slug trong front matter (slug: ...)",
+                                 "this post's page on channel {channel} would be {path}, but that address was {owner}'s{owner_file} "
+                                 "before it moved, and links shared then still lead there: this post would be refused when published. "
+                                 "Change the slug in the front matter (slug: ...)"),
     # the report's approval annex (pipeline/report/audit.py, docs/reports.md)
     "report.audit.title": ("Phụ lục: Nhật ký phê duyệt tin, bài", "Annex: approval log of the posts"),
     "report.audit.intro": ("Các lần Ban biên tập phê duyệt hoặc trả lại tin, bài được đăng trong kỳ.",

@@ -208,6 +208,7 @@ class Publisher:
     can_retract: ClassVar[bool] = True
     social: ClassVar[bool] = True
     lookup_note: ClassVar[str] = ""
+    keeps_addresses: ClassVar[bool] = False  # address_conflicts() reads something (loa check asks only these)
 
     def __init__(self, name: str, options: Mapping[str, Any], *, env: Mapping[str, str] | None = None,
                  state: StateStore | None = None, site: Any = None, clock: Clock | None = None,
@@ -281,6 +282,13 @@ class Publisher:
             return self._check()
         except PublishError as exc:
             return ChannelHealth(self.name, False, (exc.reason,) + ((exc.hint,) if exc.hint else ()))
+
+    def address_conflicts(self, posts) -> list[tuple]:
+        """``(post, address, owner)`` for each of ``posts`` whose address this channel keeps for
+        another post (the static site's old addresses), read from the channel's own records without
+        writing anything: ``loa check`` shows them before publishing refuses them. None here;
+        a class that overrides it sets ``keeps_addresses``."""
+        return []
 
     def prefetch(self, renderings) -> None:
         """Optional: prepare a batch of sends (e.g. one lookup request for many items). No-op here."""

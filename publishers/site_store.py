@@ -51,6 +51,7 @@ class SiteStore:
         self.by_topic: dict[str, list[str]] = {}  # topic -> post ids, oldest first (related posts)
         self._sig: tuple | None = None
         self._journal_lines = 0
+        self._old: tuple | None = None  # (signature, old addresses): old_addresses()
 
     # -- reading ------------------------------------------------------------------------------
     def _signature(self) -> tuple:
@@ -192,7 +193,7 @@ class SiteStore:
         """Rename the manifest and the journal to ``<name>.<stamp>``; the manifest's new name, or
         ``None`` when there was neither. The old addresses they record stay claimed: a new
         manifest holds them alone (no article), so that no post rewritten after this takes one."""
-        kept = self.salvage_redirects()
+        kept = self.old_addresses()
         first = None
         for name in (MANIFEST, JOURNAL):
             path = self._file(name)
@@ -206,16 +207,19 @@ class SiteStore:
             self.compact()
         return first
 
-    def salvage_redirects(self) -> dict[str, str]:
-        """The old addresses (path -> post id) the manifest and the journal record, read as far as
+    def old_addresses(self) -> dict[str, str]:
+        """The old addresses (path -> post id) the manifest and the journal record, read without
+        a lock and without writing (``loa check`` reads them while a pass may append), as far as
         they can be: from a damaged manifest, its ``redirects`` table when that is still JSON; from
         a damaged journal, each line that is. A file that is not JSON at all gives nothing (the
-        redirect pages stay online; their addresses are then no longer claimed, docs/configuration.md)."""
-        self._sig = None
-        try:
-            return dict(self.load().redirects)
-        except StoreProblem:
-            pass
+        redirect pages stay online; their addresses are then no longer claimed, docs/configuration.md).
+        Kept until the files change."""
+        sig = self._signature()
+        if self._old is None or self._old[0] != sig:
+            self._old = (sig, self._read_old_addresses())
+        return dict(self._old[1])
+
+    def _read_old_addresses(self) -> dict[str, str]:
         out: dict[str, str] = {}
         try:
             table = json.loads(self._file(MANIFEST).read_text(encoding="utf-8")).get("redirects")
@@ -233,7 +237,7 @@ class SiteStore:
                 continue
             if record_problem(record) is not None or record.get("indexed"):
                 continue
-            pid = record.get("put") or record["del"]
+            pid = record["put"] if "put" in record else record["del"]
             if "put" in record:
                 out.pop(record["entry"]["path"], None)
             else:

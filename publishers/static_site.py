@@ -105,6 +105,7 @@ class StaticSitePublisher(Publisher):
     )
     can_lookup = True
     social = False
+    keeps_addresses = True  # an old address stays another post's (address_conflicts, loa check)
     lookup_note = "looks the article up in the site's manifest (.loa-site.json and .loa-site.journal)"
 
     def __init__(self, name, options, **kw):
@@ -248,7 +249,22 @@ class StaticSitePublisher(Publisher):
             raise PermanentPublishError(self.name, r.post_id, f"type {kind!r} is the name of a folder of the site "
                                         f"({', '.join(sorted(RESERVED))}): its pages would overwrite the indexes",
                                         hint="rename the type in config.toml")
-        return f"{kind}/{self._name(r, 'slug', r.extra.get('slug') or r.post_id)}.html"
+        return page_path(kind, self._name(r, 'slug', r.extra.get('slug') or r.post_id))
+
+    def address_conflicts(self, posts) -> list[tuple]:
+        """``(post, path, owner)`` for each post sent here whose page would be at an address that
+        was another post's before it moved (the refusal of ``_claimed``), read from the manifest
+        and the journal without a lock and without writing: ``loa check`` says it before the pass."""
+        claimed = self.store.old_addresses()
+        if not claimed:
+            return []
+        out = []
+        for post in posts:
+            path = page_path(post.type or "bai-viet", post.slug or post.id)
+            owner = claimed.get(path)
+            if owner is not None and owner != post.id and self.name in post.channels:
+                out.append((post, path, owner))
+        return out
 
     def _url(self, path: str) -> str:
         return f"{self.base_url}/{path}" if self.base_url else path
@@ -458,6 +474,12 @@ class StaticSitePublisher(Publisher):
         return (f'<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="vi">'
                 f"<title>{escape(self.site_name)}</title><id>{escape(base)}/</id><link href=\"{escape(base)}/\"/>"
                 f"<link rel=\"self\" href=\"{escape(base)}/feed.xml\"/><updated>{escape(now)}</updated>{entries}</feed>\n")
+
+
+def page_path(kind: str, slug: str) -> str:
+    """The page of an article of type ``kind`` (a folder) and ``slug``, relative to the site: the
+    one address rule (``ARTICLE_URL``)."""
+    return f"{kind}/{slug}.html"
 
 
 def _replace_img_src(body: str, src: str) -> str:

@@ -200,10 +200,10 @@ def test_an_address_that_moved_is_never_taken_by_another_post(pub):
     assert "refresh" not in (pub.out / "news/cu.html").read_text() and "refresh" in (pub.out / "news/moi.html").read_text()
 
 
-def test_a_moved_address_stays_claimed_across_loa_site_rebuild_and_its_refusal_speaks_vietnamese(tmp_path, monkeypatch, capsys):
+def test_a_moved_address_stays_claimed_across_loa_site_rebuild_and_loa_check_says_so(tmp_path, monkeypatch, capsys):
     """Through loa: a post moves (news/cu.html becomes a redirect), `loa site rebuild` writes the
-    site again, and a new post asking for news/cu.html is still refused, by `loa publish` and
-    `loa status` in Vietnamese, naming both posts, the address and the fix."""
+    site again, and a new post asking for news/cu.html is a `loa check` error (naming both files,
+    the address and the fix) that holds it: the shared link still leads to the first post."""
     from pipeline.cli import main
 
     config = small_config(["portal"]) + '\n[channels.portal]\ntype = "static_site"\n'
@@ -219,16 +219,37 @@ def test_a_moved_address_stays_claimed_across_loa_site_rebuild_and_its_refusal_s
     assert store.redirects == {"news/cu.html": "20240301-aaaaaa"} and set(store.articles) == {"20240301-aaaaaa"}
     (root / "content/news/b.md").write_text(post(id="20240325-bbbbbb", title="Bài B", slug="cu", publish_at="2024-03-25 08:00"))
     capsys.readouterr()
-    assert main(["publish", "--now", "2024-03-25 11:00"]) == 1
+    assert main(["check"]) != 0
     out = capsys.readouterr().out
-    assert "news/cu.html từng là địa chỉ của bài 20240301-aaaaaa" in out and "bài 20240325-bbbbbb không được lấy" in out, out
-    assert "refresh" in (root / "site/news/cu.html").read_text()  # the shared link still leads to Bài A
-    assert main(["status", "--now", "2024-03-25 11:05"]) in (0, 1)
-    out = capsys.readouterr().out
-    assert "từng là địa chỉ của bài 20240301-aaaaaa" in out and "đổi slug của bài 20240325-bbbbbb" in out, out
-    assert "was the address" not in out
-    assert main(["--lang", "en", "status", "--now", "2024-03-25 11:05"]) in (0, 1)
-    assert "change the slug of 20240325-bbbbbb" in capsys.readouterr().out
+    line = next(x for x in out.splitlines() if "post.address-was-another" in x)
+    assert "content/news/b.md" in line and "news/cu.html" in line and "20240301-aaaaaa (content/news/a.md)" in line, out
+    assert "Đổi slug" in line
+    assert main(["publish", "--now", "2024-03-25 11:00"]) in (0, 1)
+    assert "refresh" in (root / "site/news/cu.html").read_text()  # held by the check: the shared link still leads to Bài A
+    (root / "content/news/b.md").write_text(post(id="20240325-bbbbbb", title="Bài B", slug="cu-2", publish_at="2024-03-25 08:00"))
+    assert main(["check"]) == 0
+
+
+def test_the_publish_time_refusal_is_a_catalogue_message_loa_status_shows_in_either_language(pub):
+    from pipeline.messages import localized
+    from pipeline.publish import error_text
+    from pipeline.status import _err
+
+    first = pub.publish(rendering("20240301-aaaaaa", slug="cu"), key="k0")
+    pub.update(rendering("20240301-aaaaaa", slug="moi", version="v2"), first)
+    with pytest.raises(PermanentPublishError) as e:
+        pub.publish(rendering("20240302-bbbbbb", slug="cu"), key="k1")
+    kept = _err(error_text(e.value))  # as the ledger keeps it, as loa status reads it
+    for reason, hint in ((e.value.reason, e.value.hint), (kept["reason"], kept["hint"])):
+        assert localized(reason, "vi") == ("news/cu.html từng là địa chỉ của bài 20240301-aaaaaa trước khi bài đó đổi địa chỉ, và các "
+                                           "liên kết đã chia sẻ khi ấy vẫn dẫn tới đó (địa chỉ không bao giờ đổi chủ): bài "
+                                           "20240302-bbbbbb không được lấy địa chỉ này")
+        assert localized(hint, "vi") == "đổi slug của bài 20240302-bbbbbb (front matter: slug), rồi chạy lại loa publish"
+        assert localized(hint, "en") == "change the slug of 20240302-bbbbbb (front matter: slug), then run loa publish again"
+    assert pub.address_conflicts([SimpleNamespace(id="20240302-bbbbbb", type="news", slug="cu", channels=("portal",)),
+                                  SimpleNamespace(id="20240301-aaaaaa", type="news", slug="cu", channels=("portal",)),
+                                  SimpleNamespace(id="20240303-cccccc", type="news", slug="cu", channels=("facebook",))]) == [
+        (SimpleNamespace(id="20240302-bbbbbb", type="news", slug="cu", channels=("portal",)), "news/cu.html", "20240301-aaaaaa")]
 
 
 def test_rebuild_keeps_the_old_addresses_a_damaged_manifest_still_lists(tmp_path):
