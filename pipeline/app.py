@@ -427,6 +427,9 @@ class Session:
         self._known_channel(only_channel)
         now = now or self.clock()
         content = self.content()
+        if only_post and not any(post.id == only_post for post in content.posts) and not any(
+                self.ledger.get(only_post, name) for name in ([only_channel] if only_channel else self.cfg.channels)):
+            raise UsageError(Detail("publish.unknown-post", post=only_post))  # a mistyped id is said, not a silent pass
         p = self.plan(now, only_channel=only_channel, only_post=only_post, content=content)
         self._announce_blocked(p, content)
         try:

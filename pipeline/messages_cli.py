@@ -294,6 +294,8 @@ OUTPUT: dict[str, tuple[str, str]] = {
     "resolve.done": ("{post} trên {channel}: {state}", "{post} on {channel}: {state}"),
     "retry.unknown": ("sổ cái không có bài {post}; xem mã bài bằng `loa log` hoặc `loa status`",
                       "the ledger has no item {post}; see the ids with `loa log` or `loa status`"),
+    "publish.unknown-post": ("không có bài {post} trong thư mục nội dung hay sổ cái; xem mã bài bằng `loa status` hoặc `loa log`",
+                             "no post {post} in the content or the ledger; see the ids with `loa status` or `loa log`"),
     "resolve.unknown": ("sổ cái không có bài {post} trên kênh {channel}; xem mã bài và kênh của các bài chưa rõ bằng `loa status`",
                         "the ledger has no item {post} on {channel}; `loa status` lists the items in doubt with their ids"),
     "resolve.not-in-doubt": ("{post} trên {channel} không ở trạng thái chưa rõ (trạng thái {state}); không có gì để xác nhận",

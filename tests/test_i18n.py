@@ -454,6 +454,15 @@ def test_retrying_an_unknown_post_says_so_in_the_users_language(tmp_path, monkey
     assert main(["retry"]) == 0 and "0 bài sẽ được gửi lại" in capsys.readouterr().out  # no id: every failed item
 
 
+def test_publishing_an_unknown_post_says_so_and_fails(tmp_path, monkeypatch, capsys):
+    make_repo(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    assert main(["publish", "--post", "nope"]) == 2  # it published nothing and said nothing
+    assert "loa: không có bài nope trong thư mục nội dung hay sổ cái" in capsys.readouterr().err
+    assert main(["--lang", "en", "publish", "--dry-run", "--post", "nope"]) == 2
+    assert "loa: no post nope in the content or the ledger" in capsys.readouterr().err
+
+
 def test_channels_check_of_an_unknown_channel_is_refused(tmp_path, monkeypatch, capsys):
     make_repo(tmp_path)
     monkeypatch.chdir(tmp_path)
