@@ -1016,15 +1016,24 @@ class Session:
         return path
 
     def write_report(self, key: str, formats: list[str], out_dir: Path | None = None, *, unit: str | None = None,
-                     as_of: datetime | None = None, now: datetime | None = None):
-        """Write the report of ``key`` in each format; returns (report, paths written)."""
+                     as_of: datetime | None = None, now: datetime | None = None, failed: list | None = None):
+        """Write the report of ``key`` in each format; returns (report, paths written). With a
+        ``failed`` list, a format that cannot be written (PDF without LibreOffice) is appended to it
+        as ``(format, error)`` and the other formats are still written; without one, it is raised."""
         from pipeline.report import report_path, write_report
 
         out_dir = out_dir or self.cfg.report.out_dir
         paths_ = [report_path(out_dir, key, fmt, unit=unit) for fmt in formats]  # refused before any work
         rep = self.report(key, unit=unit, as_of=as_of, now=now)
-        return rep, [write_report(rep, fmt, path, templates_dir=self.cfg.root / "templates")
-                     for fmt, path in zip(formats, paths_)]
+        written = []
+        for fmt, path in zip(formats, paths_):
+            try:
+                written.append(write_report(rep, fmt, path, templates_dir=self.cfg.root / "templates"))
+            except UsageError as exc:
+                if failed is None:
+                    raise
+                failed.append((fmt, exc))
+        return rep, written
 
     def write_due_reports(self, now: datetime | None = None) -> list[Path]:
         """The morning after a cut-off: write every period that ended at today's midnight (site

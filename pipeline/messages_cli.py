@@ -369,6 +369,7 @@ OUTPUT: dict[str, tuple[str, str]] = {
                                  "note: no narrative {file} (assessment, shortcomings, plans, proposals) yet; `loa report --period {period} --draft-narrative` writes a draft"),
     "report.pdf-no-soffice": ("xuất PDF cần LibreOffice (lệnh soffice) nhưng máy này chưa có; cài bằng: sudo apt-get install -y libreoffice-writer (hoặc chọn --format docx)",
                               "PDF output needs LibreOffice (the soffice command), which is not installed; install it with: sudo apt-get install -y libreoffice-writer (or use --format docx)"),
+    "report.format-not-written": ("báo cáo dạng {format} KHÔNG được ghi: {reason}", "the {format} report was NOT written: {reason}"),
     "report.pdf-failed": ("LibreOffice không chuyển được báo cáo sang PDF: {reason}", "LibreOffice could not convert the report to PDF: {reason}"),
     "help.report.draft-narrative": ("viết bản nháp phần đánh giá (narrative/<kỳ>.md) từ số liệu rồi dừng", "write a draft of the narrative (narrative/<period>.md) from the figures, then stop"),
     "report.force-without-draft": ("--force chỉ dùng cùng --draft-narrative (báo cáo không bao giờ bị ghi đè ngoài ý muốn)",

@@ -294,6 +294,16 @@ def test_pdf_without_libreoffice_says_how_to_install_it(repo, monkeypatch, capsy
     assert not (repo[0] / "elsewhere" / "2024-Q1.pdf").exists()
 
 
+def test_pdf_without_libreoffice_does_not_stop_the_other_formats(repo, monkeypatch, capsys):
+    monkeypatch.setenv("LOA_SOFFICE", "/nonexistent/soffice")
+    assert loa(repo, monkeypatch, "report", "--period", "2024-Q1", "--format", "pdf", "--format", "docx",
+               "--out", "elsewhere") == 1  # it wrote neither file
+    out, err = capsys.readouterr()
+    assert (repo[0] / "elsewhere" / "2024-Q1.docx").is_file() and "2024-Q1.docx" in out
+    assert not (repo[0] / "elsewhere" / "2024-Q1.pdf").exists()
+    assert "loa: báo cáo dạng pdf KHÔNG được ghi: xuất PDF cần LibreOffice" in err, err
+
+
 def test_old_config_without_dates_keeps_its_organisation(tmp_path):
     text = (ROOT / "config.toml").read_text("utf-8")
     start = text.index("valid_to = 2025-06-30\n\n# From 1/7/2025")

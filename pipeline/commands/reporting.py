@@ -13,7 +13,7 @@ from pipeline.errors import UsageError
 @verb("report", "help.report")
 def report(args) -> int:
     from pipeline.content import parse_time
-    from pipeline.messages import text as msg
+    from pipeline.messages import said, text as msg
     from pipeline.report import FORMATS, ON_REQUEST
 
     cfg = load(args)
@@ -37,12 +37,15 @@ def report(args) -> int:
             return 0
         narrative = s.narrative_path(args.period, unit=args.unit)
         now = parse_now(args.now, cfg, lang=lang)
+        failed: list = []  # a format that cannot be written (PDF without LibreOffice) does not stop the others
         try:
             rep, written = s.write_report(args.period, formats, Path(args.out) if args.out else None, unit=args.unit,
-                                          as_of=as_of, now=now)
+                                          as_of=as_of, now=now, failed=failed)
         except OSError as exc:  # --out names a file, a folder without permission, a full disk: said, not a traceback
             raise UsageError(msg("report.cannot-write", lang, path=exc.filename or args.out or "reports/",
                                  reason=exc.strerror or exc)) from None
+    if failed and not written:
+        raise failed[0][1]  # nothing written (--format pdf alone): the error as it was
     for path in written:
         print(rel(path, cfg))
     if rep.totals.items == 0:
@@ -51,7 +54,9 @@ def report(args) -> int:
     elif not rep.narrative and set(formats) & {"docx", "pdf", "html", "md"}:
         print(msg("report.narrative-missing", lang, file=rel(narrative, cfg),
                   period=rep.period.key + (f" --unit {args.unit}" if args.unit else "")), file=sys.stderr)
-    return 0
+    for fmt, exc in failed:
+        print("loa: " + msg("report.format-not-written", lang, format=fmt, reason=said(exc, lang)), file=sys.stderr)
+    return 1 if failed else 0
 
 
 def _conf(sp):
