@@ -240,8 +240,10 @@ class Publisher:
         if not value:
             from pipeline.errors import PublisherAuthError
 
-            raise PublisherAuthError(self.name, None, f"environment variable {var or option} is not set",
-                                     hint=f"set {var or option} in the service environment")
+            from pipeline.messages import Detail  # catalogue lines: loa channels check/doctor show them in vi or en
+
+            raise PublisherAuthError(self.name, None, Detail("channel.env-missing", var=var or option),
+                                     hint=Detail("channel.env-missing.fix", var=var or option))
         secrets.register(value)
         return value
 
@@ -310,7 +312,9 @@ class Publisher:
         raise NotImplementedError
 
     def _check(self) -> ChannelHealth:
-        return ChannelHealth(self.name, True, ("no check available for this channel type",))
+        from pipeline.messages import Detail
+
+        return ChannelHealth(self.name, True, (Detail("channel.no-check"),))
 
     # -- invariants ---------------------------------------------------------------------------
     def _check_rendering(self, rendering: Rendering) -> None:

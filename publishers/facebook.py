@@ -34,6 +34,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from pipeline.errors import PermanentPublishError, PublishError, PublisherAuthError, TransientPublishError
+from pipeline.messages import Detail
 from pipeline.models import PublishResult, Rendering
 from publishers.base import ChannelHealth, OptionSpec, Publisher, http_url
 from publishers.http import (DEFAULT_TIMEOUT, classify_status, new_session, protect_secret, raise_for, redact,
@@ -330,7 +331,7 @@ class FacebookPublisher(Publisher):
         identity = f"{me.get('name')} ({me.get('id')})"
         if str(me.get("id")) != self.page_id:
             ok = False
-            messages.append(f"the token belongs to {identity}, not to page {self.page_id}: use a Page token")
+            messages.append(Detail("facebook.wrong-page", identity=identity, page=self.page_id))  # Details: loa speaks vi/en
         else:
             self._call("GET", f"{self.page_id}/feed", None, params={"fields": "id", "limit": "1"})
         expires_at = None
@@ -343,20 +344,20 @@ class FacebookPublisher(Publisher):
                               app_token=app_token).get("data") or {}
             if not info.get("is_valid", False):
                 ok = False
-                messages.append("Facebook says the token is not valid: "
-                                + redact(str((info.get("error") or {}).get("message", "")), self._token()))
+                messages.append(Detail("facebook.token-invalid",
+                                       reason=redact(str((info.get("error") or {}).get("message", "")), self._token())))
             missing = [s for s in REQUIRED_SCOPES if s not in (info.get("scopes") or [])]
             if missing:
                 ok = False
-                messages.append("the token lacks the permission(s) " + ", ".join(missing))
+                messages.append(Detail("facebook.lacks-permissions", missing=", ".join(missing)))
             exp = int(info.get("expires_at") or 0)
             expires_at = datetime.fromtimestamp(exp, timezone.utc) if exp else None
-            messages.append(f"token expires {expires_at.isoformat()}" if expires_at else "token does not expire")
+            messages.append(Detail("facebook.token-expires", when=expires_at.isoformat()) if expires_at
+                            else Detail("facebook.token-never-expires"))
         else:
-            messages.append("permissions and expiry not checked: Facebook tells them only to an app token "
-                            "(set app_id and app_secret_env to have them checked)")
+            messages.append(Detail("facebook.not-debugged"))
         if ok:
-            messages.insert(0, f"can publish to {identity}" if debugged else f"the token works for {identity}")
+            messages.insert(0, Detail("facebook.can-publish" if debugged else "facebook.token-works", identity=identity))
         return ChannelHealth(self.name, ok, tuple(messages), expires_at, identity)
 
     def close(self) -> None:

@@ -91,17 +91,18 @@ def translate(channel: str, post_id: str | None) -> Iterator[None]:
     """Turn ``requests`` transport exceptions into transient publish errors."""
     import requests
 
+    from pipeline.messages import Detail  # catalogue lines: loa channels check, doctor and status speak vi/en
+
     try:
         yield
     except requests.ConnectTimeout as exc:
-        raise TransientPublishError(channel, post_id, "could not connect to the server in time",
-                                    vendor_message=type(exc).__name__,
-                                    hint="Loa retries by itself; check the address and the network") from None
+        raise TransientPublishError(channel, post_id, Detail("http.connect-timeout"),
+                                    vendor_message=type(exc).__name__, hint=Detail("http.retries-check-network")) from None
     except requests.Timeout as exc:
         # the request went out: the vendor may have done the work before we stopped waiting
-        raise TransientPublishError(channel, post_id, "the server did not answer in time",
+        raise TransientPublishError(channel, post_id, Detail("http.no-answer"),
                                     vendor_message=type(exc).__name__, maybe_sent=True,
-                                    hint="Loa retries by itself; if it lasts, check the server") from None
+                                    hint=Detail("http.retries-check-server")) from None
     except (requests.exceptions.InvalidHeader, requests.exceptions.InvalidURL) as exc:
         # refused before anything left: a credential with a line break or a bad address is the
         # configuration's fault, and retrying it (as "maybe sent") only repeats the refusal
@@ -112,9 +113,9 @@ def translate(channel: str, post_id: str | None) -> Iterator[None]:
     except requests.ConnectionError as exc:
         refused = _connect_failure(exc)
         raise TransientPublishError(channel, post_id,
-                                    "could not connect to the server" if refused else "the connection was lost before the answer",
+                                    Detail("http.cannot-connect" if refused else "http.connection-lost"),
                                     vendor_message=_safe(exc), maybe_sent=not refused,
-                                    hint="Loa retries by itself; check the address and the network") from None
+                                    hint=Detail("http.retries-check-network")) from None
     except requests.RequestException as exc:
         raise TransientPublishError(channel, post_id, "HTTP request failed",
                                     vendor_message=_safe(exc), maybe_sent=True) from None

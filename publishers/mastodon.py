@@ -39,6 +39,7 @@ from typing import Any, Mapping
 
 from pipeline.errors import (InDoubtPublishError, PermanentPublishError, PublisherAuthError, PublishError,
                              TransientPublishError)
+from pipeline.messages import Detail
 from pipeline.models import PublishResult, Rendering
 from publishers.base import ChannelHealth, OptionSpec, Publisher, http_url
 from publishers.http import DEFAULT_TIMEOUT, classify_status, new_session, raise_for, redact, translate
@@ -374,14 +375,13 @@ class MastodonPublisher(Publisher):
         except PublisherAuthError as exc:
             if exc.status != 403:
                 raise
-            messages.append("the token is valid; this instance tells its scopes only to a token with `read`")
+            messages.append(Detail("mastodon.scopes-unknown"))  # Details: loa channels check/doctor speak vi/en
         if isinstance(app.get("scopes"), list):
             scopes = {str(x) for x in app["scopes"]}
             missing = [s for s in REQUIRED_SCOPES if s not in scopes and "write" not in scopes]
             if missing:
                 ok = False
-                messages.append("the app lacks the scope(s) " + ", ".join(missing)
-                                + ": create a token with write:statuses write:media")
+                messages.append(Detail("mastodon.lacks-scopes", missing=", ".join(missing)))
         _, inst = self._request("GET", "/api/v2/instance", "general", None)
         domain = inst.get("domain") or self.base.split("//")[-1]
         acct = None
@@ -389,13 +389,14 @@ class MastodonPublisher(Publisher):
             _, me = self._request("GET", "/api/v1/accounts/verify_credentials", "general", None)
             acct = me.get("acct")
         identity = f"@{acct}@{domain}" if acct else f"app {app.get('name') or '?'} on {domain}"
-        messages.insert(0, f"Mastodon account {identity}" if acct else f"Mastodon token of {identity}")
+        messages.insert(0, Detail("mastodon.account", identity=identity) if acct
+                        else Detail("mastodon.token-of", app=str(app.get("name") or "?"), domain=domain))
         conf = (inst.get("configuration") or {}).get("statuses") or {}
         limit = conf.get("max_characters")
         if limit is not None and int(limit) != self.limits["text"]:
-            messages.append(f"this instance allows {limit} characters; Loa renders for {self.limits['text']}")
+            messages.append(Detail("mastodon.max-characters", limit=limit, renders=self.limits["text"]))
         if conf.get("characters_reserved_per_url", 23) != 23:
-            messages.append(f"this instance counts URLs as {conf['characters_reserved_per_url']} characters, not 23")
+            messages.append(Detail("mastodon.url-characters", count=conf["characters_reserved_per_url"]))
         return ChannelHealth(self.name, ok, tuple(messages), identity=identity)
 
 

@@ -30,6 +30,7 @@ from html.parser import HTMLParser
 from typing import Any
 
 from pipeline.errors import PermanentPublishError, PublishError, PublisherAuthError, TransientPublishError
+from pipeline.messages import Detail
 from pipeline.models import PublishResult, Rendering
 from pipeline.plaintext import start_number, table_lines
 from publishers.base import ChannelHealth, OptionSpec, Publisher, http_url
@@ -282,12 +283,12 @@ class TelegramPublisher(Publisher):
         identity = f"@{me.get('username')} in {title}"
         if member.get("status") == "creator" or (member.get("status") == "administrator"
                                                   and member.get("can_post_messages", True)):
-            msgs = [f"can post to {title} as @{me.get('username')}"]
+            msgs = [Detail("telegram.can-post", title=title, user=str(me.get("username")))]  # Details: loa speaks vi/en
             if member.get("status") == "administrator" and not member.get("can_delete_messages", False):
-                msgs.append("the bot may not delete messages: retractions will have to be done by hand")
+                msgs.append(Detail("telegram.cannot-delete"))
             return ChannelHealth(self.name, True, tuple(msgs), None, identity)
-        return ChannelHealth(self.name, False, (f"@{me.get('username')} is not an administrator of {title} allowed "
-                                                "to post; add it in the channel's settings",), None, identity)
+        return ChannelHealth(self.name, False, (Detail("telegram.not-admin", user=str(me.get("username")), title=title),),
+                             None, identity)
 
     def close(self) -> None:
         self.session.close()

@@ -14,6 +14,7 @@ Contract Loa expects from the receiving service (documented in docs/channels.md)
 from __future__ import annotations
 
 from pipeline.errors import PublisherAuthError
+from pipeline.messages import Detail
 from pipeline.models import PublishResult, Rendering
 from publishers import http
 from publishers.base import ChannelHealth, OptionSpec, Publisher, http_url
@@ -85,4 +86,4 @@ class WebhookPublisher(Publisher):
 
     def _check(self):
         self._call("GET", self.url, None, params={"key": "loa-channel-check"})
-        return ChannelHealth(self.name, True, (f"{self.url} answers",))
+        return ChannelHealth(self.name, True, (Detail("webhook.answers", url=self.url),))

@@ -276,12 +276,11 @@ class WordPressPublisher(Publisher):
         caps = me.get("capabilities") or {}
         roles = ", ".join(me.get("roles") or ()) or "no role"
         identity = f"{me.get('name')} ({me.get('username')}, {roles})"
-        messages = [f"signed in to {self.rest.base} as {identity} with an application password "
-                    f"(REST form {self.rest.form})"]
+        messages = [Detail("wordpress.signed-in", base=self.rest.base, identity=identity, form=self.rest.form)]
         missing = [(cap, why) for cap, why in NEEDED_CAPS if not caps.get(cap)]
         for cap, why in missing:
-            messages.append(f"{me.get('username')} ({roles}) cannot {why}: capability {cap} is missing; "
-                            "give the user the Editor role")
+            messages.append(Detail("wordpress.lacks-capability", user=str(me.get("username")), roles=roles,
+                                   why=Detail(f"wordpress.cap.{cap}"), cap=cap))  # Details: loa speaks vi/en
         self._forget_marker()
         try:
             self._ensure_marker(None)

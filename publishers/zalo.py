@@ -59,6 +59,7 @@ from typing import Any, Mapping
 from urllib.parse import quote, urljoin, urlsplit
 
 from pipeline.errors import PermanentPublishError, PublisherAuthError, TransientPublishError
+from pipeline.messages import Detail
 from pipeline.models import PublishResult, Rendering
 from publishers.base import ChannelHealth, OptionSpec, Publisher, http_url
 from publishers.http import DEFAULT_TIMEOUT, classify_status, new_session, raise_for, redact, translate
@@ -568,15 +569,15 @@ class ZaloPublisher(Publisher):
     def _check(self) -> ChannelHealth:
         data = self._api("GET", "/v2.0/oa/getoa", None)
         name = str(data.get("name") or data.get("oa_id") or "?")
-        messages = [f"Zalo OA {name} ({data.get('oa_id', '?')})"]
+        messages = [Detail("zalo.oa", name=name, oa_id=str(data.get("oa_id", "?")))]  # Details: loa speaks vi/en
         access = self._load("access")
         if access.get("expires_at"):
-            messages.append(f"access token valid until {access['expires_at']} (renewed automatically)")
+            messages.append(Detail("zalo.access-until", when=str(access["expires_at"])))
         refresh = self._load("refresh")
         expires_at = None
         if refresh.get("issued_at"):
             expires_at = datetime.fromisoformat(refresh["issued_at"]) + timedelta(days=int(self.opts["refresh_valid_days"]))
-            messages.append(f"refresh token renewed at {refresh['issued_at']}; it lapses if unused until {expires_at.isoformat()}")
+            messages.append(Detail("zalo.refresh-lapses", issued=str(refresh["issued_at"]), when=expires_at.isoformat()))
         return ChannelHealth(self.name, True, tuple(messages), expires_at=expires_at, identity=name)
 
 

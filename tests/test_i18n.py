@@ -463,6 +463,86 @@ def test_publishing_an_unknown_post_says_so_and_fails(tmp_path, monkeypatch, cap
     assert "loa: no post nope in the content or the ledger" in capsys.readouterr().err
 
 
+CHANNELS = """
+[channels.facebook]
+type = "facebook"
+page_id = "123456789"
+token_env = "LOA_TEST_NO_FB"
+[channels.zalo]
+type = "zalo"
+token_env = "LOA_TEST_NO_ZALO"
+refresh_token_env = "LOA_TEST_NO_ZALO_REFRESH"
+app_id = "0000000000000000000"
+app_secret_env = "LOA_TEST_NO_ZALO_SECRET"
+[channels.telegram]
+type = "telegram"
+chat_id = "@ubnd"
+token_env = "LOA_TEST_NO_TG"
+[channels.mastodon]
+type = "mastodon"
+instance_url = "https://mastodon.example"
+token_env = "LOA_TEST_NO_MASTODON"
+[channels.wp]
+type = "wordpress"
+url = "http://127.0.0.1:{closed}"
+username = "loa"
+password_env = "LOA_TEST_NO_WP"
+[channels.hook]
+type = "webhook"
+url = "{hook}/items"
+[channels.down]
+type = "webhook"
+url = "http://127.0.0.1:{closed}/items"
+"""
+
+
+def test_every_channel_types_check_lines_speak_the_readers_language(tmp_path, monkeypatch, capsys):
+    """`loa channels check` and `loa doctor`: the social channels without their secret, WordPress and
+    a webhook that cannot be reached, a webhook that answers: no detail line stays English in vi."""
+    import socket
+
+    from tests.repo import small_config
+    from tests.servers.webhook import WebhookServer
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = sock.getsockname()[1]  # nothing listens there once the socket is closed
+    for var in ("LOA_SERVER_CONFIG", "LOA_TEST_NO_FB", "LOA_TEST_NO_ZALO_REFRESH", "LOA_TEST_NO_TG", "LOA_TEST_NO_MASTODON"):
+        monkeypatch.delenv(var, raising=False)
+    names = ["facebook", "zalo", "telegram", "mastodon", "wp", "hook", "down"]
+    with WebhookServer() as hook:
+        url = hook.url
+        make_repo(tmp_path, config=small_config(names) + CHANNELS.format(closed=closed, hook=url))
+        monkeypatch.chdir(tmp_path)
+        main(["channels", "check"])
+        vi = capsys.readouterr().out.splitlines()
+        main(["--lang", "en", "channels", "check"])
+        en = capsys.readouterr().out.splitlines()
+        main(["doctor", "--git-timeout", "1"])
+        doctor = capsys.readouterr().out
+    assert len(vi) == len(en) and len(vi) > 2 * len(names), (vi, en)
+    details = [(v, e) for v, e in zip(vi, en) if e.startswith("  ")]
+    assert len(details) >= len(names) and all(v != e for v, e in details), details  # each line in Vietnamese
+    assert "biến môi trường LOA_TEST_NO_FB chưa được đặt" in vi[1 + vi.index("facebook (facebook): CÓ VẤN ĐỀ")]
+    assert "  environment variable LOA_TEST_NO_TG is not set" in en
+    assert f"  {url}/items có trả lời" in vi and f"  {url}/items answers" in en
+    assert vi.count("  không kết nối được tới máy chủ") == 2 and "  could not connect to the server" in en
+    assert "biến môi trường LOA_TEST_NO_FB chưa được đặt" in doctor and "không kết nối được tới máy chủ" in doctor, doctor
+    assert not [e.strip() for _v, e in details if e.strip() in doctor], doctor
+
+
+def test_a_channel_type_without_its_own_check_says_so_in_the_catalogue():
+    from pipeline.messages import localized
+    from publishers.base import Publisher
+
+    class Bare(Publisher):
+        type = "bare"
+
+    line, = Bare._check(type("P", (), {"name": "bare"})()).messages
+    assert line == "no check available for this channel type"
+    assert localized(line, "vi") == "loại kênh này chưa có cách kiểm tra"
+
+
 def test_channels_check_of_an_unknown_channel_is_refused(tmp_path, monkeypatch, capsys):
     make_repo(tmp_path)
     monkeypatch.chdir(tmp_path)
