@@ -34,7 +34,7 @@ from typing import Callable, Mapping
 from pipeline import paths
 from pipeline import plan as planmod
 from pipeline.content import PostCache
-from pipeline.errors import LedgerError, LedgerUnavailable, UsageError
+from pipeline.errors import LedgerError, LedgerUnavailable, PublishError, UsageError
 from pipeline.messages import Detail  # a user error is its English text (logs) and its code (loa speaks vi/en)
 from pipeline.ledger import open_ledger
 from pipeline.models import Post, Problem, Severity
@@ -539,7 +539,14 @@ class Session:
             if not ch.enabled:
                 out.append(ChannelReport(name, ch.type, None, []))
                 continue
-            pub = (self.publisher_factory or self.publisher)(ch, self.ledger)
+            try:
+                pub = (self.publisher_factory or self.publisher)(ch, self.ledger)
+            except PublishError as exc:  # a secret read when it is made (a webhook's token): this channel's line only
+                from publishers.base import ChannelHealth
+
+                lines = (exc.reason,) + ((exc.hint,) if exc.hint else ())
+                out.append(ChannelReport(name, ch.type, ChannelHealth(name, False, lines), []))
+                continue
             try:
                 health = pub.check()
             finally:

@@ -493,6 +493,10 @@ url = "{hook}/items"
 [channels.down]
 type = "webhook"
 url = "http://127.0.0.1:{closed}/items"
+[channels.secret]
+type = "webhook"
+url = "http://127.0.0.1:{closed}/items"
+token_env = "LOA_TEST_NO_HOOK"
 """
 
 
@@ -507,9 +511,9 @@ def test_every_channel_types_check_lines_speak_the_readers_language(tmp_path, mo
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         closed = sock.getsockname()[1]  # nothing listens there once the socket is closed
-    for var in ("LOA_SERVER_CONFIG", "LOA_TEST_NO_FB", "LOA_TEST_NO_ZALO_REFRESH", "LOA_TEST_NO_TG", "LOA_TEST_NO_MASTODON"):
+    for var in ("LOA_SERVER_CONFIG", "LOA_TEST_NO_FB", "LOA_TEST_NO_HOOK", "LOA_TEST_NO_ZALO_REFRESH", "LOA_TEST_NO_TG", "LOA_TEST_NO_MASTODON"):
         monkeypatch.delenv(var, raising=False)
-    names = ["facebook", "zalo", "telegram", "mastodon", "wp", "hook", "down"]
+    names = ["facebook", "zalo", "telegram", "mastodon", "wp", "hook", "down", "secret"]
     with WebhookServer() as hook:
         url = hook.url
         make_repo(tmp_path, config=small_config(names) + CHANNELS.format(closed=closed, hook=url))
@@ -525,6 +529,7 @@ def test_every_channel_types_check_lines_speak_the_readers_language(tmp_path, mo
     assert len(details) >= len(names) and all(v != e for v, e in details), details  # each line in Vietnamese
     assert "biến môi trường LOA_TEST_NO_FB chưa được đặt" in vi[1 + vi.index("facebook (facebook): CÓ VẤN ĐỀ")]
     assert "  environment variable LOA_TEST_NO_TG is not set" in en
+    assert "  biến môi trường LOA_TEST_NO_HOOK chưa được đặt" in vi  # read when the webhook is made: it ended the whole check
     assert f"  {url}/items có trả lời" in vi and f"  {url}/items answers" in en
     assert vi.count("  không kết nối được tới máy chủ") == 2 and "  could not connect to the server" in en
     assert "biến môi trường LOA_TEST_NO_FB chưa được đặt" in doctor and "không kết nối được tới máy chủ" in doctor, doctor
