@@ -10,6 +10,7 @@ from __future__ import annotations
 import string
 
 from pipeline import messages_cli as _cli
+from pipeline import messages_vendor as _vendor
 
 CATALOGUE: dict[str, tuple[str, str]] = {
     # files
@@ -411,6 +412,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "report.audit.at-unknown": ("không ghi nhận", "not recorded"),
 }
 CATALOGUE.update(_cli.MESSAGES)  # the loa command's words: --help, output, argparse (messages_cli.py)
+CATALOGUE.update(_vendor.MESSAGES)  # a vendor's refusal (messages_vendor.py)
 
 
 class Detail(str):

@@ -46,14 +46,7 @@ AUTH_CODES = {102, 104, 190, 2500}
 TRANSIENT_CODES = {1, 2, 4, 17, 32, 341, 613, 80001}
 THROTTLE_CODES = {4, 17, 32, 341, 613, 80001}
 REQUIRED_SCOPES = ("pages_manage_posts", "pages_read_engagement")
-TOKEN_HINTS = {
-    458: "the Loa app was removed from the Page or the account",
-    459: "Facebook wants the account owner to log in and pass a security checkpoint",
-    460: "the account password was changed, which invalidated the token",
-    463: "the token has expired",
-    464: "the account behind the token is not confirmed",
-    467: "the token is no longer valid (logged out or revoked)",
-}
+TOKEN_HINTS = (458, 459, 460, 463, 464, 467)  # error subcodes that say why a token is refused (facebook.token.* in messages_vendor.py)
 
 
 _protect = protect_secret  # tokens out of urllib3's debug lines (shared in publishers.http)
@@ -204,11 +197,10 @@ class FacebookPublisher(Publisher):
         label = f"{code}/{sub}" if sub else str(code)
         kw = dict(vendor_message=words, status=status, code=label)
         if code in AUTH_CODES:
-            what = TOKEN_HINTS.get(int(sub or 0), "the token is not valid")
-            raise PublisherAuthError(
-                self.name, post_id, f"Facebook refused the Page token: {what}",
-                hint=f"create a new long-lived Page access token for page {self.page_id} and put it in "
-                     f"{self.opts['token_env']}; Loa holds this channel until then", **kw)
+            what = Detail(f"facebook.token.{int(sub or 0)}" if int(sub or 0) in TOKEN_HINTS else "facebook.token.invalid")
+            raise PublisherAuthError(  # catalogue Details: loa publish, status and channels check say it in vi/en
+                self.name, post_id, Detail("facebook.refused-token", what=what),
+                hint=Detail("facebook.refused-token.fix", page=self.page_id, env=self.opts["token_env"]), **kw)
         if code in TRANSIENT_CODES:
             throttled = code in THROTTLE_CODES
             retry_after = regain * 60.0 if regain else (float(self.opts["usage_backoff"]) if throttled else None)
@@ -224,24 +216,19 @@ class FacebookPublisher(Publisher):
                 hint="nothing to do: Loa looks for the post before sending it again" if doubt
                 else "nothing to do: Loa retries by itself later", **kw)
         if code == 368:
-            reason, hint = ("Facebook has temporarily blocked posting on this Page for a policy reason",
-                            "check Page quality in Meta Business Suite; Loa will not retry this post by itself")
+            reason, hint = Detail("facebook.blocked"), Detail("facebook.blocked.fix")
         elif code == 506:
-            reason, hint = ("Facebook refused the post as a duplicate of the previous one",
-                            "the same text is already the Page's latest post: check the Page before sending again")
+            reason, hint = Detail("facebook.duplicate"), Detail("facebook.duplicate.fix")
         elif code == 10 or 200 <= code <= 299:
-            reason, hint = ("Facebook refused: the app or token lacks a permission for this action",
-                            "the token needs pages_manage_posts and pages_read_engagement, and an app may only "
-                            "edit posts it made itself")
+            reason, hint = Detail("facebook.no-permission"), Detail("facebook.no-permission.fix")
         elif code == 100:
-            reason, hint = ("Facebook refused a parameter of the post",
-                            "check the post's link and text; the vendor's words say which parameter")
+            reason, hint = Detail("facebook.bad-parameter"), Detail("facebook.bad-parameter.fix")
         else:
             cls = TransientPublishError if status >= 500 else PermanentPublishError
             if cls is TransientPublishError and create:
                 kw["maybe_sent"] = True
-            raise_for(cls, self.name, post_id, f"Facebook refused the call (error {label})",
-                      hint="read the vendor's message; loa retry sends it again once fixed", **kw)
+            raise_for(cls, self.name, post_id, Detail("facebook.refused-call", label=label),
+                      hint=Detail("vendor.read-message.retry"), **kw)
         raise PermanentPublishError(self.name, post_id, reason, hint=hint, **kw)
 
     # -- hooks ----------------------------------------------------------------------------

@@ -1,0 +1,128 @@
+"""A vendor's refusal in the reader's language (issue 17), part of the one catalogue
+(:mod:`pipeline.messages` merges it in): the reasons and hints that the Facebook, Zalo, Telegram,
+Mastodon, WordPress and webhook publishers raise when the vendor says no. The vendor's own words
+stay an argument ({message}, {what} of Facebook's token codes aside), untranslated: they are what a
+staff member quotes to the vendor's support. Each English text is the one these errors always had,
+so logs, ``str()`` and the ledger's English read the same.
+
+Kept apart from :mod:`pipeline.messages` only so neither file grows past a readable size; every
+code starts with its channel type.
+"""
+
+from __future__ import annotations
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    # Facebook (publishers/facebook.py)
+    "facebook.refused-token": ("Facebook từ chối mã truy cập của Trang: {what}", "Facebook refused the Page token: {what}"),
+    "facebook.refused-token.fix": ("tạo mã truy cập Trang dài hạn mới cho trang {page} và đặt vào {env}; Loa giữ kênh này lại đến khi đó",
+                                   "create a new long-lived Page access token for page {page} and put it in {env}; "
+                                   "Loa holds this channel until then"),
+    "facebook.token.458": ("ứng dụng Loa đã bị gỡ khỏi Trang hoặc tài khoản", "the Loa app was removed from the Page or the account"),
+    "facebook.token.459": ("Facebook yêu cầu chủ tài khoản đăng nhập và qua bước kiểm tra bảo mật",
+                           "Facebook wants the account owner to log in and pass a security checkpoint"),
+    "facebook.token.460": ("mật khẩu tài khoản đã đổi nên mã truy cập mất hiệu lực",
+                           "the account password was changed, which invalidated the token"),
+    "facebook.token.463": ("mã truy cập đã hết hạn", "the token has expired"),
+    "facebook.token.464": ("tài khoản đứng sau mã truy cập chưa được xác nhận", "the account behind the token is not confirmed"),
+    "facebook.token.467": ("mã truy cập không còn hiệu lực (đã đăng xuất hoặc bị thu hồi)", "the token is no longer valid (logged out or revoked)"),
+    "facebook.token.invalid": ("mã truy cập không hợp lệ", "the token is not valid"),
+    "facebook.blocked": ("Facebook tạm chặn đăng bài trên Trang này vì lý do chính sách",
+                         "Facebook has temporarily blocked posting on this Page for a policy reason"),
+    "facebook.blocked.fix": ("xem chất lượng Trang trong Meta Business Suite; Loa sẽ không tự thử lại bài này",
+                             "check Page quality in Meta Business Suite; Loa will not retry this post by itself"),
+    "facebook.duplicate": ("Facebook từ chối bài vì trùng với bài ngay trước", "Facebook refused the post as a duplicate of the previous one"),
+    "facebook.duplicate.fix": ("nội dung này đã là bài mới nhất của Trang: xem Trang trước khi gửi lại",
+                               "the same text is already the Page's latest post: check the Page before sending again"),
+    "facebook.no-permission": ("Facebook từ chối: ứng dụng hoặc mã truy cập thiếu quyền cho thao tác này",
+                               "Facebook refused: the app or token lacks a permission for this action"),
+    "facebook.no-permission.fix": ("mã truy cập cần quyền pages_manage_posts và pages_read_engagement, và ứng dụng chỉ sửa được "
+                                   "bài do chính nó đăng",
+                                   "the token needs pages_manage_posts and pages_read_engagement, and an app may only "
+                                   "edit posts it made itself"),
+    "facebook.bad-parameter": ("Facebook từ chối một tham số của bài", "Facebook refused a parameter of the post"),
+    "facebook.bad-parameter.fix": ("kiểm tra liên kết và nội dung bài; lời của Facebook cho biết tham số nào",
+                                   "check the post's link and text; the vendor's words say which parameter"),
+    "facebook.refused-call": ("Facebook từ chối lệnh gọi (lỗi {label})", "Facebook refused the call (error {label})"),
+    "vendor.read-message.retry": ("đọc lời của nhà cung cấp; loa retry gửi lại sau khi đã sửa",
+                                  "read the vendor's message; loa retry sends it again once fixed"),
+    "vendor.read-message": ("đọc lời của nhà cung cấp", "read the vendor's message"),
+    # Zalo (publishers/zalo.py)
+    "zalo.refresh-refused": ("Zalo từ chối cấp lại mã truy cập", "Zalo refused to refresh the access token"),
+    "zalo.token-refused": ("Zalo vẫn từ chối mã truy cập sau khi đã cấp lại: {message}",
+                           "Zalo refused the access token even after a refresh: {message}"),
+    "zalo.reauthorize": ("cấp quyền lại cho tài khoản OA trong trang dành cho nhà phát triển của Zalo, đặt mã làm mới mới "
+                         "vào {var} rồi chạy `loa channels check`",
+                         "authorize the Official Account again in the Zalo developer console, put the new refresh "
+                         "token in {var} and run `loa channels check`"),
+    "zalo.refused": ("Zalo từ chối {call}: {message} (lỗi {code})", "Zalo refused {call}: {message} (error {code})"),
+    # Telegram (publishers/telegram.py)
+    "telegram.bad-token": ("Telegram không chấp nhận mã của bot", "Telegram does not accept the bot token"),
+    "telegram.bad-token.fix": ("lấy mã từ @BotFather và đặt vào {env}", "get the token from @BotFather and put it in {env}"),
+    "telegram.cannot-post": ("bot không đăng được vào {chat}", "the bot cannot post to {chat}"),
+    "telegram.cannot-post.fix": ("kiểm tra chat_id, và thêm bot vào kênh làm quản trị viên được đăng, sửa và xóa tin; "
+                                 "Loa giữ kênh này lại đến khi đó",
+                                 "check chat_id, and add the bot to the channel as an administrator allowed to post, "
+                                 "edit and delete messages; Loa holds this channel until then"),
+    "telegram.bad-html": ("Telegram từ chối HTML của tin", "Telegram refused the message's HTML"),
+    "telegram.bad-html.fix": ("văn bản đã soạn có thẻ Telegram không nhận: xem phần riêng cho telegram của bài hoặc báo lỗi soạn bài",
+                              "the rendered text has markup Telegram does not accept: check the post's telegram "
+                              "override or report a rendering bug"),
+    "telegram.too-long": ("tin quá dài đối với Telegram", "the message is too long for Telegram"),
+    "telegram.too-long.fix": ("rút gọn nội dung hoặc thêm phần riêng social.telegram", "shorten the text or add a social.telegram override"),
+    "telegram.not-editable": ("tin trên Telegram không còn sửa được", "the Telegram message can no longer be edited"),
+    "telegram.not-editable.fix": ("tin đã bị xóa hoặc quá cũ; sửa bằng tay hoặc gỡ rồi đăng lại",
+                                  "it was deleted or is too old; edit it by hand or retract and publish again"),
+    "telegram.not-deletable": ("Telegram không cho bot xóa tin này (đã quá 48 giờ?)",
+                               "Telegram does not let the bot delete this message (older than 48 hours?)"),
+    "telegram.not-deletable.fix": ("xóa tin bằng tay trong kênh Telegram", "delete it by hand in the Telegram channel"),
+    "telegram.unknown-address": ("Telegram không biết địa chỉ này", "Telegram does not know this address"),
+    "telegram.unknown-address.fix": ("kiểm tra api_base của kênh này", "check api_base for this channel"),
+    "telegram.refused": ("Telegram từ chối tin", "Telegram refused the message"),
+    # Mastodon (publishers/mastodon.py)
+    "mastodon.token-refused": ("Mastodon từ chối mã truy cập: {message}", "Mastodon refused the access token: {message}"),
+    "mastodon.token-refused.fix": ("tạo mã truy cập mới có phạm vi quyền write:statuses write:media, đặt vào {env} rồi chạy "
+                                   "`loa channels check`",
+                                   "create a new access token with scopes write:statuses write:media, "
+                                   "put it in {env} and run `loa channels check`"),
+    "mastodon.refused": ("Mastodon từ chối: {message}", "Mastodon refused it: {message}"),
+    "mastodon.http": ("Mastodon trả lời HTTP {status}: {message}", "Mastodon answered HTTP {status}: {message}"),
+    # a webhook (publishers/webhook.py)
+    "webhook.http": ("webhook trả lời HTTP {status}", "the webhook answered HTTP {status}"),
+    "webhook.check-token": ("kiểm tra mã truy cập", "check the token"),
+    # WordPress (publishers/wordpress_rest.py); {what} is what Loa asked (wordpress.do.*)
+    "wordpress.refused-user": ("WordPress không cho {user} {what}: {message} [{code}]",
+                               "WordPress refused to let {user} {what}: {message} [{code}]"),
+    "wordpress.refused-user.401": ("WordPress không cho {user} {what}: {message} [{code}] (WordPress coi Loa là chưa đăng nhập)",
+                                   "WordPress refused to let {user} {what}: {message} [{code}] (it treated Loa as not logged in)"),
+    "wordpress.refused": ("WordPress từ chối {what}: {message} [{code}]", "WordPress refused to {what}: {message} [{code}]"),
+    "wordpress.role-hint": ("kiểm tra channels.{name}.username, mật khẩu ứng dụng trong ${env} (WordPress: Users -> Profile -> "
+                            "Application Passwords) và vai trò của người dùng: Editor làm được mọi việc Loa cần; Author không tạo "
+                            "được chuyên mục; Contributor không đăng được bài",
+                            "check channels.{name}.username, the application password in ${env} (WordPress: Users -> Profile -> "
+                            "Application Passwords) and the user's role: Editor can do everything Loa needs; Author cannot create "
+                            "categories; Contributor cannot publish"),
+    "wordpress.silent-401": ("WordPress cũng trả lời 'chưa đăng nhập' khi nó lặng lẽ bỏ qua thông tin đăng nhập: khi mật khẩu "
+                             "ứng dụng sai, khi trên trang chưa từng tạo mật khẩu ứng dụng, hoặc qua http thường tới một trang "
+                             "có môi trường không phải 'local'. {hint}",
+                             "WordPress answers 'not logged in' also when it ignored the credentials without saying so: when the "
+                             "application password is wrong, when none was ever created on the site, or over plain http to a site "
+                             "whose environment is not 'local'. {hint}"),
+    "wordpress.closed-rest": ("một plugin đóng REST API với các yêu cầu WordPress không coi là đã đăng nhập; Loa đăng nhập "
+                              "bằng mật khẩu ứng dụng, vậy là WordPress không chấp nhận mật khẩu đó: {hint}",
+                              "a plugin closes the REST API to requests WordPress does not count as logged in; Loa signs "
+                              "in with an application password, so WordPress did not accept it: {hint}"),
+    "wordpress.do.read its own profile": ("đọc hồ sơ của chính mình", "read its own profile"),
+    "wordpress.do.create the article": ("tạo bài", "create the article"),
+    "wordpress.do.update the article": ("cập nhật bài", "update the article"),
+    "wordpress.do.retract the article": ("gỡ bài", "retract the article"),
+    "wordpress.do.upload the image": ("tải ảnh lên", "upload the image"),
+    "wordpress.do.look the image up": ("tìm ảnh", "look the image up"),
+    "wordpress.do.look the article up": ("tìm bài", "look the article up"),
+    "wordpress.do.look the article up by its slug": ("tìm bài theo slug", "look the article up by its slug"),
+    "wordpress.do.look articles up": ("tìm các bài", "look articles up"),
+    "wordpress.do.look articles up by their slugs": ("tìm các bài theo slug", "look articles up by their slugs"),
+    "wordpress.do.describe its articles": ("đọc mô tả kiểu bài", "describe its articles"),
+    "wordpress.do.find a category": ("tìm chuyên mục", "find a category"),
+    "wordpress.do.set the article's category and tags": ("đặt chuyên mục và thẻ của bài", "set the article's category and tags"),
+    "wordpress.do.set the image's alt text": ("đặt văn bản thay thế của ảnh", "set the image's alt text"),
+}
