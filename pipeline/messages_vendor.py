@@ -54,7 +54,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
                          "vào {var} rồi chạy `loa channels check`",
                          "authorize the Official Account again in the Zalo developer console, put the new refresh "
                          "token in {var} and run `loa channels check`"),
-    "zalo.refused": ("Zalo từ chối {call}: {message} (lỗi {code})", "Zalo refused {call}: {message} (error {code})"),
+    "zalo.refused": ("Zalo từ chối {call}: {message} (lỗi {error})", "Zalo refused {call}: {message} (error {error})"),
     # Telegram (publishers/telegram.py)
     "telegram.bad-token": ("Telegram không chấp nhận mã của bot", "Telegram does not accept the bot token"),
     "telegram.bad-token.fix": ("lấy mã từ @BotFather và đặt vào {env}", "get the token from @BotFather and put it in {env}"),
@@ -90,11 +90,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "webhook.http": ("webhook trả lời HTTP {status}", "the webhook answered HTTP {status}"),
     "webhook.check-token": ("kiểm tra mã truy cập", "check the token"),
     # WordPress (publishers/wordpress_rest.py); {what} is what Loa asked (wordpress.do.*)
-    "wordpress.refused-user": ("WordPress không cho {user} {what}: {message} [{code}]",
-                               "WordPress refused to let {user} {what}: {message} [{code}]"),
-    "wordpress.refused-user.401": ("WordPress không cho {user} {what}: {message} [{code}] (WordPress coi Loa là chưa đăng nhập)",
-                                   "WordPress refused to let {user} {what}: {message} [{code}] (it treated Loa as not logged in)"),
-    "wordpress.refused": ("WordPress từ chối {what}: {message} [{code}]", "WordPress refused to {what}: {message} [{code}]"),
+    "wordpress.refused-user": ("WordPress không cho {user} {what}: {message} [{error}]",
+                               "WordPress refused to let {user} {what}: {message} [{error}]"),
+    "wordpress.refused-user.401": ("WordPress không cho {user} {what}: {message} [{error}] (WordPress coi Loa là chưa đăng nhập)",
+                                   "WordPress refused to let {user} {what}: {message} [{error}] (it treated Loa as not logged in)"),
+    "wordpress.refused": ("WordPress từ chối {what}: {message} [{error}]", "WordPress refused to {what}: {message} [{error}]"),
     "wordpress.role-hint": ("kiểm tra channels.{name}.username, mật khẩu ứng dụng trong ${env} (WordPress: Users -> Profile -> "
                             "Application Passwords) và vai trò của người dùng: Editor làm được mọi việc Loa cần; Author không tạo "
                             "được chuyên mục; Contributor không đăng được bài",

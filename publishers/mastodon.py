@@ -199,14 +199,13 @@ class MastodonPublisher(Publisher):
                                         retry_after=max((reset - self.clock()).total_seconds(), 1.0),
                                         vendor_message=msg, status=status, throttle=True)
         if status in (401, 403):
-            raise PublisherAuthError(self.name, post_id, f"Mastodon refused the access token: {msg}",
+            raise PublisherAuthError(self.name, post_id, Detail("mastodon.token-refused", message=msg),  # vi/en when shown
                                      vendor_message=msg, status=status,
-                                     hint=f"create a new access token with scopes write:statuses write:media, "
-                                          f"put it in {self.opts['token_env']} and run `loa channels check`")
+                                     hint=Detail("mastodon.token-refused.fix", env=self.opts["token_env"]))
         if status == 422:
-            raise PermanentPublishError(self.name, post_id, f"Mastodon refused it: {msg}", vendor_message=msg,
+            raise PermanentPublishError(self.name, post_id, Detail("mastodon.refused", message=msg), vendor_message=msg,
                                         status=status)
-        raise_for(classify_status(status), self.name, post_id, f"Mastodon answered HTTP {status}: {msg}",
+        raise_for(classify_status(status), self.name, post_id, Detail("mastodon.http", status=status, message=msg),
                   vendor_message=msg, status=status)
         raise AssertionError("unreachable")
 

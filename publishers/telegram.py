@@ -167,14 +167,13 @@ class TelegramPublisher(Publisher):
                                          retry_after=retry, hint="nothing to do: Loa waits exactly as Telegram asks",
                                          throttle=True, **kw)
         if code == 401:
-            return PublisherAuthError(self.name, post_id, "Telegram does not accept the bot token",
-                                      hint=f"get the token from @BotFather and put it in {self.opts['token_env']}",
+            return PublisherAuthError(self.name, post_id, Detail("telegram.bad-token"),  # Details: vi/en when shown
+                                      hint=Detail("telegram.bad-token.fix", env=self.opts["token_env"]),
                                       **kw)
         if code == 403 or "need administrator rights" in low or "chat not found" in low:
             return PublisherAuthError(
-                self.name, post_id, f"the bot cannot post to {self.chat_id}",
-                hint="check chat_id, and add the bot to the channel as an administrator allowed to post, "
-                     "edit and delete messages; Loa holds this channel until then", **kw)
+                self.name, post_id, Detail("telegram.cannot-post", chat=self.chat_id),
+                hint=Detail("telegram.cannot-post.fix"), **kw)
         if code >= 500:
             if method in CREATE_METHODS:  # the gateway may have passed the message on before failing
                 return TransientPublishError(self.name, post_id, "Telegram had a temporary problem",
@@ -185,22 +184,17 @@ class TelegramPublisher(Publisher):
             return TransientPublishError(self.name, post_id, "Telegram had a temporary problem",
                                          hint="nothing to do: Loa retries by itself", **kw)
         if "can't parse entities" in low:
-            reason, hint = ("Telegram refused the message's HTML",
-                            "the rendered text has markup Telegram does not accept: check the post's telegram "
-                            "override or report a rendering bug")
+            reason, hint = Detail("telegram.bad-html"), Detail("telegram.bad-html.fix")
         elif "too long" in low:
-            reason, hint = ("the message is too long for Telegram",
-                            "shorten the text or add a social.telegram override")
+            reason, hint = Detail("telegram.too-long"), Detail("telegram.too-long.fix")
         elif "to edit not found" in low or "can't be edited" in low:
-            reason, hint = ("the Telegram message can no longer be edited",
-                            "it was deleted or is too old; edit it by hand or retract and publish again")
+            reason, hint = Detail("telegram.not-editable"), Detail("telegram.not-editable.fix")
         elif "can't be deleted" in low:
-            reason, hint = ("Telegram does not let the bot delete this message (older than 48 hours?)",
-                            "delete it by hand in the Telegram channel")
+            reason, hint = Detail("telegram.not-deletable"), Detail("telegram.not-deletable.fix")
         elif code == 404:
-            reason, hint = ("Telegram does not know this address", "check api_base for this channel")
+            reason, hint = Detail("telegram.unknown-address"), Detail("telegram.unknown-address.fix")
         else:
-            reason, hint = ("Telegram refused the message", "read the vendor's message")
+            reason, hint = Detail("telegram.refused"), Detail("vendor.read-message")
         return PermanentPublishError(self.name, post_id, reason, hint=hint, **kw)
 
     # -- hooks ----------------------------------------------------------------------------

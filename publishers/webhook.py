@@ -49,10 +49,10 @@ class WebhookPublisher(Publisher):
         if resp.status_code >= 400:
             cls = http.classify_status(resp.status_code)
             text = resp.text[:300]
-            http.raise_for(cls, self.name, post_id, f"the webhook answered HTTP {resp.status_code}",
+            http.raise_for(cls, self.name, post_id, Detail("webhook.http", status=resp.status_code),  # vi/en when shown
                            vendor_message=text, status=resp.status_code,
                            retry_after=http.parse_retry_after(resp.headers.get("Retry-After"), self.clock()),
-                           hint=("check the token" if cls is PublisherAuthError else None))
+                           hint=(Detail("webhook.check-token") if cls is PublisherAuthError else None))
         return resp
 
     def _payload(self, r: Rendering) -> dict:

@@ -72,8 +72,7 @@ _LOCAL_REFRESH = threading.Lock()
 #: Zalo's follower quotas count calendar days and months in Vietnam.
 VN = timezone(timedelta(hours=7))
 
-REAUTHORIZE = ("authorize the Official Account again in the Zalo developer console, put the new refresh "
-               "token in {var} and run `loa channels check`")
+REAUTHORIZE = "zalo.reauthorize"  # the catalogue's hint (messages_vendor.py): loa speaks it in vi or en
 
 
 class ZaloPublisher(Publisher):
@@ -202,7 +201,7 @@ class ZaloPublisher(Publisher):
     def _spend_refresh_token(self, post_id: str | None) -> str:
         refresh, seed = self._refresh_token()
         secret = self.secret("app_secret_env")
-        hint = REAUTHORIZE.format(var=self.opts["refresh_token_env"])
+        hint = Detail(REAUTHORIZE, var=self.opts["refresh_token_env"])
         with translate(self.name, post_id):
             resp = self.session.post(self.opts["oauth_base"].rstrip("/") + "/v4/oa/access_token",
                                      headers={"secret_key": secret},
@@ -215,7 +214,7 @@ class ZaloPublisher(Publisher):
         if resp.status_code != 200 or not body.get("access_token") or not body.get("refresh_token"):
             vendor = redact(f"{body.get('error_name') or ''}: {body.get('error_description') or body.get('message') or ''}",
                             refresh, secret)
-            raise PublisherAuthError(self.name, post_id, "Zalo refused to refresh the access token",
+            raise PublisherAuthError(self.name, post_id, Detail("zalo.refresh-refused"),
                                      vendor_message=vendor.strip(": "), hint=hint, code=str(body.get("error", "")),
                                      status=resp.status_code)
         self._held.update((body["access_token"], body["refresh_token"]))
@@ -261,14 +260,14 @@ class ZaloPublisher(Publisher):
     def _raise(self, code: int, message: str, post_id: str | None, path: str) -> None:
         message = redact(message, *self._secrets())
         if code in self.opts["token_error_codes"]:
-            raise PublisherAuthError(self.name, post_id, f"Zalo refused the access token even after a refresh: {message}",
+            raise PublisherAuthError(self.name, post_id, Detail("zalo.token-refused", message=message),
                                      vendor_message=message, code=str(code),
-                                     hint=REAUTHORIZE.format(var=self.opts["refresh_token_env"]))
+                                     hint=Detail(REAUTHORIZE, var=self.opts["refresh_token_env"]))
         if code in self.opts["processing_codes"]:
             raise TransientPublishError(self.name, post_id, f"Zalo is still processing: {message}",
                                         vendor_message=message, code=str(code),
                                         retry_after=float(self.opts["verify_interval"]), holds_channel=False)
-        raise PermanentPublishError(self.name, post_id, f"Zalo refused {path.rsplit('/', 1)[-1]}: {message} (error {code})",
+        raise PermanentPublishError(self.name, post_id, Detail("zalo.refused", call=path.rsplit('/', 1)[-1], message=message, error=code),
                                     vendor_message=message, code=str(code))
 
     # -- the article ---------------------------------------------------------------------------
