@@ -103,10 +103,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
                             "categories; Contributor cannot publish"),
     "wordpress.silent-401": ("WordPress cũng trả lời 'chưa đăng nhập' khi nó lặng lẽ bỏ qua thông tin đăng nhập: khi mật khẩu "
                              "ứng dụng sai, khi trên trang chưa từng tạo mật khẩu ứng dụng, hoặc qua http thường tới một trang "
-                             "có môi trường không phải 'local'. {hint}",
+                             "có môi trường không phải 'local'. Kiểm tra channels.{name}.username, mật khẩu ứng dụng trong ${env} (WordPress: Users -> "
+                             "Profile -> Application Passwords) và vai trò của người dùng: Editor làm được mọi việc Loa cần; "
+                             "Author không tạo được chuyên mục; Contributor không đăng được bài",
                              "WordPress answers 'not logged in' also when it ignored the credentials without saying so: when the "
                              "application password is wrong, when none was ever created on the site, or over plain http to a site "
-                             "whose environment is not 'local'. {hint}"),
+                             "whose environment is not 'local'. Check channels.{name}.username, the application password in ${env} (WordPress: "
+                             "Users -> Profile -> Application Passwords) and the user's role: Editor can do everything Loa needs; "
+                             "Author cannot create categories; Contributor cannot publish"),
     "wordpress.closed-rest": ("một plugin đóng REST API với các yêu cầu WordPress không coi là đã đăng nhập; Loa đăng nhập "
                               "bằng mật khẩu ứng dụng, vậy là WordPress không chấp nhận mật khẩu đó: {hint}",
                               "a plugin closes the REST API to requests WordPress does not count as logged in; Loa signs "

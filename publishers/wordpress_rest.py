@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pipeline.errors import PermanentPublishError, PublisherAuthError, TransientPublishError
+from pipeline.messages import CATALOGUE, Detail
 from publishers.base import StateStore
 from publishers.http import classify_status, new_session, parse_retry_after, raise_for, translate
 
@@ -40,12 +41,15 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 REST_FORMS = ("auto", "wp-json", "rest_route")
-ROLE_HINT = ("check channels.{name}.username, the application password in ${env} (WordPress: Users -> Profile -> "
-             "Application Passwords) and the user's role: Editor can do everything Loa needs; Author cannot create "
-             "categories; Contributor cannot publish")
-SILENT_401 = ("WordPress answers 'not logged in' also when it ignored the credentials without saying so: when the "
-              "application password is wrong, when none was ever created on the site, or over plain http to a site "
-              "whose environment is not 'local'")
+
+
+def _doing(what: str) -> str:
+    """What Loa asked WordPress to do, as a catalogue Detail when it is one of the fixed phrases
+    (wordpress.do.* in messages_vendor.py) so a refusal reads whole in Vietnamese; a phrase naming a
+    file or a slug stays as it is."""
+    return Detail("wordpress.do." + what) if "wordpress.do." + what in CATALOGUE else what
+
+
 # 5xx codes that a retry cannot cure.
 PERMANENT_5XX = {"rest_upload_unknown_error", "rest_upload_sideload_error", "rest_trash_not_supported"}
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -159,16 +163,15 @@ class WordPressREST:
         if not isinstance(body, dict) or "code" not in body:
             self._refuse_not_wordpress(resp, what, post_id, retry_after)
         code, message, status = _error_of(body, status)
-        if status in (401, 403):
-            hint = ROLE_HINT.format(name=self.channel, env=self._password_env or "password_env")
-            if status == 401:
-                hint = SILENT_401 + ". " + hint[0].upper() + hint[1:]
+        doing = _doing(what)
+        if status in (401, 403):  # catalogue Details (messages_vendor.py): loa shows them in vi or en
+            env = self._password_env or "password_env"
+            hint = Detail("wordpress.silent-401" if status == 401 else "wordpress.role-hint", name=self.channel, env=env)
             if code in CLOSED_REST and code not in ("rest_forbidden", "rest_not_logged_in"):
-                hint = ("a plugin closes the REST API to requests WordPress does not count as logged in; Loa signs "
-                        "in with an application password, so WordPress did not accept it: " + hint)
-            raise PublisherAuthError(self.channel, post_id, f"WordPress refused to let {self.username!r} {what}: "
-                                     f"{message} [{code}]" + (" (it treated Loa as not logged in)" if status == 401
-                                                              else ""),
+                hint = Detail("wordpress.closed-rest", hint=hint)
+            raise PublisherAuthError(self.channel, post_id,
+                                     Detail("wordpress.refused-user.401" if status == 401 else "wordpress.refused-user",
+                                            user=repr(self.username), what=doing, message=message, error=code),
                                      vendor_message=message, code=code, status=status,
                                      hint=hint)
         if (status == 429 or status >= 500) and code not in PERMANENT_5XX:
@@ -179,7 +182,7 @@ class WordPressREST:
             raise PermanentPublishError(self.channel, post_id, f"WordPress has no REST route to {what}: {message}",
                                         vendor_message=message, code=code, status=status,
                                         hint=f"check channels.{self.channel}.url and rest_form")
-        raise PermanentPublishError(self.channel, post_id, f"WordPress refused to {what}: {message} [{code}]",
+        raise PermanentPublishError(self.channel, post_id, Detail("wordpress.refused", what=doing, message=message, error=code),
                                     vendor_message=message, code=code, status=status)
 
     def _refuse_not_wordpress(self, resp: requests.Response, what: str, post_id: str | None,
