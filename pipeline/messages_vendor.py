@@ -12,6 +12,8 @@ code starts with its channel type.
 from __future__ import annotations
 
 MESSAGES: dict[str, tuple[str, str]] = {
+    # what follows a held channel's reason in loa publish (publish.py, pass.held)
+    "pass.held.hint": (" — {hint}", " — {hint}"),
     # Facebook (publishers/facebook.py)
     "facebook.refused-token": ("Facebook từ chối mã truy cập của Trang: {what}", "Facebook refused the Page token: {what}"),
     "facebook.refused-token.fix": ("tạo mã truy cập Trang dài hạn mới cho trang {page} và đặt vào {env}; Loa giữ kênh này lại đến khi đó",

@@ -77,10 +77,15 @@ def error_text(exc: PublishError) -> str:
     """What the ledger keeps of a vendor error: the vendor's words and what to do (JSON), every
     field through the one redaction point (:mod:`pipeline.secrets`), before it is encoded."""
     data = {"reason": exc.reason, "vendor": exc.vendor_message, "hint": exc.hint, "status": exc.status, "code": exc.code}
-    codes = {k: as_data(v) for k, v in (("reason", exc.reason), ("hint", exc.hint)) if isinstance(v, Detail)}
+    codes = _codes(exc)
     if codes:  # a catalogue message: loa status shows it in the reader's language (status._err)
         data["codes"] = codes
     return json.dumps(secrets.redact_data(data), ensure_ascii=False)
+
+
+def _codes(exc: PublishError) -> dict:
+    """The catalogue code and arguments of an error's reason and hint, when they are Details."""
+    return {k: as_data(v) for k, v in (("reason", exc.reason), ("hint", exc.hint)) if isinstance(v, Detail)}
 
 
 @dataclass(frozen=True)
@@ -489,9 +494,10 @@ class Engine:
 
     def _hold(self, ledger, channel, exc: PublishError, res: PassResult, post_id: str | None = None) -> None:
         """An authentication failure holds the whole channel: one loud message, no retry storm."""
-        ledger.hold(channel.name, Hold(*secrets.redact_data([exc.reason, exc.hint, exc.vendor_message])), self.clock())
+        words = secrets.redact_data([exc.reason, exc.hint, exc.vendor_message])
+        ledger.hold(channel.name, Hold(*words, codes=secrets.redact_data(_codes(exc)) or None), self.clock())
         res.count(Outcome.FAILED, Detail("pass.held", channel=channel.name, reason=exc.reason,
-                                         hint=f" — {exc.hint}" if exc.hint else ""),
+                                         hint=Detail("pass.held.hint", hint=exc.hint) if exc.hint else ""),
                   ("hold-channel", post_id or "-", channel.name, None))
         log.error("Channel %s held: %s", channel.name, exc.reason)
 

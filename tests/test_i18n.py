@@ -593,3 +593,73 @@ def test_publish_counts_as_held_what_loa_status_lists_as_held(tmp_path, monkeypa
     assert main(["status", "--now", "2024-12-31 23:00", "--format", "json"]) == 0
     listed = json.loads(capsys.readouterr().out)["held"]
     assert held == len(listed) and held < 10, (held, listed)
+
+
+# -- a vendor's refusal (issue 17): loa publish, loa status, loa channels check in vi and en ----------
+def _vendor_refusals():
+    from tests import test_social_engine as se
+
+    return [  # channel, fault, the English reason (unchanged), its Vietnamese words
+        ("facebook", se._fb_auth, "Facebook refused the Page token: the account password was changed, which invalidated "
+         "the token", "Facebook từ chối mã truy cập của Trang: mật khẩu tài khoản đã đổi nên mã truy cập mất hiệu lực"),
+        ("facebook", lambda w: w.fb.fail_next(368, match="/photos"),
+         "Facebook has temporarily blocked posting on this Page for a policy reason",
+         "Facebook tạm chặn đăng bài trên Trang này vì lý do chính sách"),
+        ("zalo", se._zalo_auth, "Zalo refused to refresh the access token", "Zalo từ chối cấp lại mã truy cập"),
+        ("zalo", lambda w: w.zalo.inject("/v2.0/article/create", status=200,
+                                         body={"error": -201, "message": "title allow 1 to 150 characters"}),
+         "Zalo refused create: title allow 1 to 150 characters (error -201)",
+         "Zalo từ chối create: title allow 1 to 150 characters (lỗi -201)"),
+        ("telegram", se._tg_auth, "the bot cannot post to @ubnd_loa", "bot không đăng được vào @ubnd_loa"),
+        ("telegram", lambda w: w.tg.fail_next(400, "Bad Request: can't parse entities: Unsupported start tag \"br\" at "
+                                                   "byte offset 12"),
+         "Telegram refused the message's HTML", "Telegram từ chối HTML của tin"),
+        ("mastodon", lambda w: w.masto.revoke(se.MASTO_TOKEN), "Mastodon refused the access token: The access token was "
+         "revoked", "Mastodon từ chối mã truy cập: The access token was revoked"),  # the vendor's words stay as said
+        ("mastodon", lambda w: setattr(w.masto, "max_characters", 100),
+         "Mastodon refused it: Validation failed: Text character limit of 100 exceeded",
+         "Mastodon từ chối: Validation failed: Text character limit of 100 exceeded"),
+    ]
+
+
+@pytest.mark.parametrize("case", range(8), ids=lambda i: ["facebook-auth", "facebook-policy", "zalo-auth", "zalo-refused",
+                                                          "telegram-auth", "telegram-html", "mastodon-auth",
+                                                          "mastodon-refused"][i])
+def test_a_vendors_refusal_speaks_the_readers_language(tmp_path, monkeypatch, capsys, case):
+    """Each social channel's local vendor stand-in refuses (its credential, or the post for good):
+    loa publish's line, loa status (from the ledger, later) and, for a credential, loa channels check
+    say it in Vietnamese, the vendor's own words untouched; --lang en shows the English unchanged."""
+    from tests.repo import approve
+    from tests.test_social_engine import World, item
+
+    channel, fault, en_reason, vi_reason = _vendor_refusals()[case]
+    said = {}
+    for lang in ("vi", "en"):  # one stand-in each: a refusal injected once is spent by the first publish
+        w = World(tmp_path / lang, {"news/a.md": item("a", channel)})
+        try:
+            for var, value in w.env.items():
+                monkeypatch.setenv(var, value)
+            monkeypatch.setenv("LOA_SERVER_CONFIG", approve({  # the IT officer approves the stand-ins' addresses
+                "facebook": {"api_base": w.fb.url, "token_env": "LOA_FB_TOKEN"},
+                "zalo": {"api_base": w.zalo.url, "oauth_base": w.zalo.url, "app_secret_env": "LOA_ZALO_SECRET",
+                         "refresh_token_env": "LOA_ZALO_REFRESH", "token_env": "LOA_ZALO_ACCESS"},
+                "telegram": {"api_base": w.tg.url, "token_env": "LOA_TG_TOKEN"},
+                "mastodon": {"instance_url": w.masto.url, "token_env": "LOA_MASTODON_TOKEN"}}))
+            fault(w)
+            opts = ["--lang", "en"] if lang == "en" else []
+            w.loa(*opts, "publish", "--now", "2024-03-25 08:00")
+            out = capsys.readouterr()
+            said[lang, "publish"] = out.out + out.err
+            w.loa(*opts, "status", "--now", "2024-03-25 08:00")
+            said[lang, "status"] = capsys.readouterr().out
+            if channel != "telegram" and case % 2 == 0:  # a refused credential: the check says it too
+                w.loa(*opts, "channels", "check", "--channel", channel)
+                said[lang, "check"] = capsys.readouterr().out
+        finally:
+            w.stop()
+    for what in ("publish", "status", "check"):
+        if ("vi", what) not in said:
+            continue
+        vi, en = said["vi", what], said["en", what]
+        assert en_reason in en, (what, en)
+        assert vi_reason in vi and en_reason not in vi, (what, vi)

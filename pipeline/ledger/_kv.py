@@ -52,7 +52,12 @@ def _hold_of(text: str, since: datetime | None) -> Hold:
     if data is None:  # not written by Loa's hold(): keep the words rather than lose the hold
         return Hold(text, None, None, since)
     message = data.get("message")
-    return Hold(message if isinstance(message, str) else text, data.get("hint"), data.get("vendor"), since)
+    from pipeline.messages import from_data  # a catalogue message comes back as one: shown in the reader's language
+
+    codes = data.get("codes") if isinstance(data.get("codes"), dict) else {}
+    message, hint = message if isinstance(message, str) else text, data.get("hint")
+    return Hold(from_data(codes.get("reason"), message), from_data(codes.get("hint"), hint), data.get("vendor"), since,
+                codes or None)
 
 
 def _until_of(key: str, text: str) -> datetime | None:
@@ -95,8 +100,10 @@ class KeyValue(SqlCore):
         return {channel: _hold_of(text, since) for channel, text, since in self._kv_scan(HOLD_PREFIX) if text}
 
     def hold(self, channel, hold, now):
-        self.kv_set(HOLD_PREFIX + channel, json.dumps(
-            {"message": hold.message, "hint": hold.hint, "vendor": hold.vendor}, ensure_ascii=False), now)
+        data = {"message": hold.message, "hint": hold.hint, "vendor": hold.vendor}
+        if hold.codes:  # catalogue messages: loa status shows them in the reader's language
+            data["codes"] = hold.codes
+        self.kv_set(HOLD_PREFIX + channel, json.dumps(data, ensure_ascii=False), now)
 
     def lift_hold(self, channel, now):
         now = aware(now)

@@ -168,13 +168,17 @@ class Hold:
 
     ``message`` is Loa's words, ``hint`` what to do, ``vendor`` the vendor's own words. ``since`` is
     when the hold was recorded (``None`` on a value not yet stored); :meth:`Ledger.hold` ignores it
-    and stamps ``now``.
+    and stamps ``now``. ``codes``: the catalogue code and arguments of ``message`` and ``hint``
+    (``{"reason": ..., "hint": ...}``, as ``publish.error_text`` keeps them) when they came from the
+    catalogue: the ledger gives ``message`` and ``hint`` back as catalogue Details, which every front
+    end shows in the reader's language.
     """
 
     message: str
     hint: str | None = None
     vendor: str | None = None
     since: datetime | None = None
+    codes: dict | None = None
 
 
 @dataclass(frozen=True)
