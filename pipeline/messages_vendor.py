@@ -14,6 +14,8 @@ from __future__ import annotations
 MESSAGES: dict[str, tuple[str, str]] = {
     # what follows a held channel's reason in loa publish (publish.py, pass.held)
     "pass.held.hint": (" — {hint}", " — {hint}"),
+    # a plan decision's reason for a post on a held channel (plan.py; status.reason_text shows it as reason.auth)
+    "plan.reason-auth": ("auth: {detail}", "auth: {detail}"),
     # Facebook (publishers/facebook.py)
     "facebook.refused-token": ("Facebook từ chối mã truy cập của Trang: {what}", "Facebook refused the Page token: {what}"),
     "facebook.refused-token.fix": ("tạo mã truy cập Trang dài hạn mới cho trang {page} và đặt vào {env}; Loa giữ kênh này lại đến khi đó",
@@ -118,6 +120,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
                               "a plugin closes the REST API to requests WordPress does not count as logged in; Loa signs "
                               "in with an application password, so WordPress did not accept it: {hint}"),
     "wordpress.do.read its own profile": ("đọc hồ sơ của chính mình", "read its own profile"),
+    "wordpress.do.read the REST index": ("đọc mục lục REST", "read the REST index"),
+    "wordpress.do.read the REST index (it is closed to anonymous requests)": (
+        "đọc mục lục REST (mục lục này đóng với yêu cầu ẩn danh)", "read the REST index (it is closed to anonymous requests)"),
+    "wordpress.do.answer the REST index": ("trả lời mục lục REST", "answer the REST index"),
     "wordpress.do.create the article": ("tạo bài", "create the article"),
     "wordpress.do.update the article": ("cập nhật bài", "update the article"),
     "wordpress.do.retract the article": ("gỡ bài", "retract the article"),

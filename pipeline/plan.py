@@ -211,7 +211,9 @@ class _Gates:
 
     def __call__(self, D, channel):
         if channel.name in self.holds:
-            return D(HELD, reason=f"auth: {self.holds[channel.name]}")
+            from pipeline.messages import Detail  # "auth: <the hold's words>", which keep their catalogue code
+
+            return D(HELD, reason=Detail("plan.reason-auth", detail=self.holds[channel.name]))
         p = self.paused.get(channel.name) or self.paused_all
         if p is not None:
             return D(HELD, reason=f"paused: {p.reason}")

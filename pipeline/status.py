@@ -11,9 +11,11 @@ from pipeline import plan as planmod
 def reason_text(reason: str, lang: str = "vi") -> str:
     """A plan decision's ``reason`` for people, from the catalogue (``reason.<code>``); a reason
     with a detail ("paused: Quốc tang") keeps it; one the catalogue lacks is shown as it is."""
-    from pipeline.messages import CATALOGUE, text
+    from pipeline.messages import CATALOGUE, Detail, localized, text
 
     code, _, detail = reason.partition(": ")
+    if isinstance(reason, Detail) and "detail" in reason.args:  # a held channel's words, in the reader's language
+        detail = localized(reason.args["detail"], lang)
     return text(f"reason.{code}", lang, detail=detail) if f"reason.{code}" in CATALOGUE else reason
 
 

@@ -663,3 +663,77 @@ def test_a_vendors_refusal_speaks_the_readers_language(tmp_path, monkeypatch, ca
         vi, en = said["vi", what], said["en", what]
         assert en_reason in en, (what, en)
         assert vi_reason in vi and en_reason not in vi, (what, vi)
+
+
+HOOK_AND_WP = """
+[channels.hook]
+type = "webhook"
+url = "{hook}/items"
+token_env = "LOA_TEST_HOOK_TOKEN"
+[channels.wp]
+type = "wordpress"
+url = "{wp}"
+username = "loa"
+password_env = "LOA_TEST_WP_PASSWORD"
+rest_form = "wp-json"
+"""
+
+
+@pytest.mark.parametrize("status,error,en_reason,vi_reason", [
+    (401, "rest_not_logged_in", "WordPress refused to let 'loa' read its own profile: You are not currently logged in. "
+     "[rest_not_logged_in] (it treated Loa as not logged in)", "WordPress không cho 'loa' đọc hồ sơ của chính mình: "
+     "You are not currently logged in. [rest_not_logged_in] (WordPress coi Loa là chưa đăng nhập)"),
+    (403, "rest_cannot_create", "WordPress refused to let 'loa' read its own profile: Sorry, you are not allowed to do "
+     "that. [rest_cannot_create]", "WordPress không cho 'loa' đọc hồ sơ của chính mình: Sorry, you are not allowed to "
+     "do that. [rest_cannot_create]"),
+])
+def test_wordpress_and_webhook_refusals_speak_the_readers_language(tmp_path, monkeypatch, capsys, status, error,
+                                                                     en_reason, vi_reason):
+    """A WordPress that refuses Loa's user (what WordPress answers, on a local stand-in) in loa channels
+    check and loa publish, and a webhook refusing the token then the item (loa publish, loa status):
+    Vietnamese by default, the vendor's words as said, the English unchanged with --lang en."""
+    from tests.repo import approve, post, small_config
+    from tests.servers.base import Response, VendorServer
+    from tests.servers.webhook import WebhookServer
+
+    message = {401: "You are not currently logged in.", 403: "Sorry, you are not allowed to do that."}[status]
+
+    class WordPress(VendorServer):  # the REST index, then every route answers as WordPress to a user it will not serve
+        def handle(self, req):
+            if req.path.rstrip("/") == "/wp-json":
+                return Response(200, {"name": "UBND Thành phố Loa", "home": self.url, "namespaces": ["wp/v2"],
+                                      "authentication": {"application-passwords": {}},
+                                      "timezone_string": "Asia/Ho_Chi_Minh", "gmt_offset": 7})
+            return Response(status, {"code": error, "message": message, "data": {"status": status}})
+
+    monkeypatch.setenv("LOA_TEST_HOOK_TOKEN", "hook-token-0123456789")
+    monkeypatch.setenv("LOA_TEST_WP_PASSWORD", "abcd efgh ijkl mnop qrst uvwx")
+    said = {}
+    with WordPress() as wp, WebhookServer() as hook:
+        monkeypatch.setenv("LOA_SERVER_CONFIG", approve({"hook": {"url": f"{hook.url}/items",
+                                                                   "token_env": "LOA_TEST_HOOK_TOKEN"},
+                                                          "wp": {"url": wp.url, "password_env": "LOA_TEST_WP_PASSWORD"}}))
+        for lang in ("vi", "en"):
+            root = make_repo(tmp_path / lang, {"news/a.md": post(id="a", title="Phường 1 cải cách hành chính")},
+                             config=small_config(["hook", "wp"]) + HOOK_AND_WP.format(hook=hook.url, wp=wp.url))
+            monkeypatch.chdir(root)
+            opts = ["--lang", "en"] if lang == "en" else []
+            main([*opts, "channels", "check", "--channel", "wp"])
+            said[lang, "check"] = capsys.readouterr().out
+            hook.inject("/items", status=status, body={"error": "token rejected"})
+            main([*opts, "publish", "--now", "2024-03-25 08:00"])
+            out = capsys.readouterr()
+            said[lang, "publish"] = out.out + out.err
+            main([*opts, "status", "--now", "2024-03-25 08:00"])
+            said[lang, "status"] = capsys.readouterr().out
+    hook_en = f"the webhook answered HTTP {status}"
+    assert en_reason in said["en", "check"] and vi_reason in said["vi", "check"], said
+    assert en_reason not in said["vi", "check"], said
+    for what in ("publish", "status"):  # what Loa asked first when publishing: an article looked up by its slug
+        vi, en = said["vi", what], said["en", what]
+        assert en_reason.replace("read its own profile", "look articles up by their slugs") in en, en
+        assert vi_reason.replace("đọc hồ sơ của chính mình", "tìm các bài theo slug") in vi and "refused" not in vi, vi
+    for what in ("publish", "status"):  # 401 and 403 hold the webhook: the hold's words, reason and hint
+        vi, en = said["vi", what], said["en", what]
+        assert f"{hook_en} — check the token" in en, en
+        assert f"webhook trả lời HTTP {status} — kiểm tra mã truy cập" in vi and hook_en not in vi, vi
