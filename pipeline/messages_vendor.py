@@ -50,6 +50,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "vendor.read-message.retry": ("đọc lời của nhà cung cấp; loa retry gửi lại sau khi đã sửa",
                                   "read the vendor's message; loa retry sends it again once fixed"),
     "vendor.read-message": ("đọc lời của nhà cung cấp", "read the vendor's message"),
+    "vendor.http-no-body": ("{vendor} trả lời HTTP {status} mà không có nội dung dùng được",
+                            "{vendor} answered HTTP {status} without a usable body"),
+    "http.failed": ("yêu cầu HTTP không thành", "HTTP request failed"),
     # Zalo (publishers/zalo.py)
     "zalo.refresh-refused": ("Zalo từ chối cấp lại mã truy cập", "Zalo refused to refresh the access token"),
     "zalo.token-refused": ("Zalo vẫn từ chối mã truy cập sau khi đã cấp lại: {message}",
@@ -58,6 +61,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
                          "vào {var} rồi chạy `loa channels check`",
                          "authorize the Official Account again in the Zalo developer console, put the new refresh "
                          "token in {var} and run `loa channels check`"),
+    "zalo.http": ("Zalo trả lời HTTP {status} cho {path}", "Zalo answered HTTP {status} to {path}"),
     "zalo.refused": ("Zalo từ chối {call}: {message} (lỗi {error})", "Zalo refused {call}: {message} (error {error})"),
     # Telegram (publishers/telegram.py)
     "telegram.bad-token": ("Telegram không chấp nhận mã của bot", "Telegram does not accept the bot token"),
@@ -99,6 +103,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "wordpress.refused-user.401": ("WordPress không cho {user} {what}: {message} [{error}] (WordPress coi Loa là chưa đăng nhập)",
                                    "WordPress refused to let {user} {what}: {message} [{error}] (it treated Loa as not logged in)"),
     "wordpress.refused": ("WordPress từ chối {what}: {message} [{error}]", "WordPress refused to {what}: {message} [{error}]"),
+    "wordpress.failed": ("WordPress không {what} được: {message} [{error}]", "WordPress failed to {what}: {message} [{error}]"),
+    "wordpress.failed.fix": ("Loa tự thử lại; nếu vẫn kéo dài, hãy xem nhật ký lỗi PHP của trang",
+                             "Loa retries by itself; if it lasts, look at the site's PHP error log"),
+    "wordpress.no-route": ("WordPress không có đường REST để {what}: {message}", "WordPress has no REST route to {what}: {message}"),
+    "wordpress.no-route.fix": ("kiểm tra channels.{name}.url và rest_form", "check channels.{name}.url and rest_form"),
     "wordpress.role-hint": ("kiểm tra channels.{name}.username, mật khẩu ứng dụng trong ${env} (WordPress: Users -> Profile -> "
                             "Application Passwords) và vai trò của người dùng: Editor làm được mọi việc Loa cần; Author không tạo "
                             "được chuyên mục; Contributor không đăng được bài",

@@ -145,7 +145,7 @@ class FacebookPublisher(Publisher):
         if resp.status_code >= 400 or not isinstance(body, dict):
             cls = classify_status(resp.status_code)
             kw = {"maybe_sent": True} if create and cls is TransientPublishError else {}
-            raise_for(cls, self.name, post_id, f"Facebook answered HTTP {resp.status_code} without a usable body",
+            raise_for(cls, self.name, post_id, Detail("vendor.http-no-body", vendor="Facebook", status=resp.status_code),
                       vendor_message=redact(resp.text[:300], token), status=resp.status_code, **kw)
         return body
 

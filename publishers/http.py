@@ -117,7 +117,7 @@ def translate(channel: str, post_id: str | None) -> Iterator[None]:
                                     vendor_message=_safe(exc), maybe_sent=not refused,
                                     hint=Detail("http.retries-check-network")) from None
     except requests.RequestException as exc:
-        raise TransientPublishError(channel, post_id, "HTTP request failed",
+        raise TransientPublishError(channel, post_id, Detail("http.failed"),
                                     vendor_message=_safe(exc), maybe_sent=True) from None
 
 

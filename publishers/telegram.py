@@ -134,7 +134,7 @@ class TelegramPublisher(Publisher):
         if not isinstance(body, dict):
             cls = classify_status(resp.status_code)
             doubt = {"maybe_sent": True} if cls is TransientPublishError and method in CREATE_METHODS else {}
-            raise_for(cls, self.name, post_id, f"Telegram answered HTTP {resp.status_code} without a usable body",
+            raise_for(cls, self.name, post_id, Detail("vendor.http-no-body", vendor="Telegram", status=resp.status_code),
                       vendor_message=redact(resp.text[:300], token), status=resp.status_code, **doubt)
         code = int(body.get("error_code") or resp.status_code)
         desc = redact(str(body.get("description") or ""), token)

@@ -175,13 +175,13 @@ class WordPressREST:
                                      vendor_message=message, code=code, status=status,
                                      hint=hint)
         if (status == 429 or status >= 500) and code not in PERMANENT_5XX:
-            raise TransientPublishError(self.channel, post_id, f"WordPress failed to {what}: {message} [{code}]",
+            raise TransientPublishError(self.channel, post_id, Detail("wordpress.failed", what=doing, message=message, error=code),
                                         vendor_message=message, code=code, status=status, retry_after=retry_after,
-                                        hint="Loa retries by itself; if it lasts, look at the site's PHP error log")
+                                        hint=Detail("wordpress.failed.fix"))
         if code == "rest_no_route":
-            raise PermanentPublishError(self.channel, post_id, f"WordPress has no REST route to {what}: {message}",
+            raise PermanentPublishError(self.channel, post_id, Detail("wordpress.no-route", what=doing, message=message),
                                         vendor_message=message, code=code, status=status,
-                                        hint=f"check channels.{self.channel}.url and rest_form")
+                                        hint=Detail("wordpress.no-route.fix", name=self.channel))
         raise PermanentPublishError(self.channel, post_id, Detail("wordpress.refused", what=doing, message=message, error=code),
                                     vendor_message=message, code=code, status=status)
 

@@ -241,7 +241,7 @@ class ZaloPublisher(Publisher):
             body = _json(resp)
             if resp.status_code != 200:
                 raise_for(classify_status(resp.status_code), self.name, post_id,
-                          f"Zalo answered HTTP {resp.status_code} to {path}",
+                          Detail("zalo.http", status=resp.status_code, path=path),
                           vendor_message=redact(str(body.get("message") or resp.reason), *self._secrets()),
                           status=resp.status_code)
             if "error" not in body:
