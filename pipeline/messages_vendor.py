@@ -108,6 +108,57 @@ MESSAGES: dict[str, tuple[str, str]] = {
                              "Loa retries by itself; if it lasts, look at the site's PHP error log"),
     "wordpress.no-route": ("WordPress không có đường REST để {what}: {message}", "WordPress has no REST route to {what}: {message}"),
     "wordpress.no-route.fix": ("kiểm tra channels.{name}.url và rest_form", "check channels.{name}.url and rest_form"),
+    "wordpress.firewall": ("tường lửa đứng trước WordPress ({waf})", "a firewall in front of WordPress ({waf})"),
+    "wordpress.web-server": ("máy chủ web hoặc proxy đứng trước WordPress", "the web server or a proxy in front of WordPress"),
+    "wordpress.not-wordpress": ("{who} không cho Loa {what} (HTTP {status} {why}, không phải câu trả lời của WordPress: "
+                                "chính WordPress chưa xét mật khẩu ứng dụng của Loa)",
+                                "{who} refused to let Loa {what} (HTTP {status} {why}, not an answer of WordPress: "
+                                "WordPress itself has not judged Loa's application password)"),
+    "wordpress.not-wordpress.fix": ("đề nghị người quản trị trang cho REST API (/wp-json/ hoặc ?rest_route=) đi qua với địa chỉ "
+                                    "Loa đăng từ đó, kèm tiêu đề Authorization; trang nó trả lời nằm trong lời của nhà cung cấp",
+                                    "ask whoever runs the site to let the REST API (/wp-json/ or ?rest_route=) through for the "
+                                    "address Loa publishes from, with its Authorization header; the page it answered is in "
+                                    "the vendor message"),
+    "wordpress.no-app-passwords": ("WordPress tại {base} không nhận mật khẩu ứng dụng ({why}); nó sẽ lặng lẽ bỏ qua thông tin "
+                                   "đăng nhập của Loa và mọi thao tác ghi sẽ thất bại với 401 'chưa đăng nhập'",
+                                   "WordPress at {base} does not accept application passwords ({why}); "
+                                   "it would ignore Loa's credentials silently and every write would fail with 401 'not logged in'"),
+    "wordpress.no-app-passwords.fix": ("dùng địa chỉ https:// của cổng thông tin trong channels.{name}.url (hoặc, với một bản "
+                                       "chạy thử trên máy, đặt WP_ENVIRONMENT_TYPE là 'local' trong wp-config.php)",
+                                       "use the https:// address of the portal in channels.{name}.url (or, for a local copy, "
+                                       "define WP_ENVIRONMENT_TYPE as 'local' in its wp-config.php)"),
+    "wordpress.why.plain-http": ("qua http thường WordPress 6.1 chỉ nhận khi môi trường của nó là 'local'",
+                                 "over plain http WordPress 6.1 accepts them only when its environment type is 'local'"),
+    "wordpress.why.home-http": ("địa chỉ của chính nó là {home}: WordPress tưởng mình được truy cập qua http thường, như khi "
+                                "đứng sau một proxy giải mã TLS mà không báo cho nó (đặt $_SERVER['HTTPS'] = 'on' trong "
+                                "wp-config.php khi X-Forwarded-Proto của proxy là https)",
+                                "its own address is {home}: WordPress believes it is reached over plain http, as behind a "
+                                "proxy that terminates TLS without telling it (set $_SERVER['HTTPS'] = 'on' in wp-config.php "
+                                "when the proxy's X-Forwarded-Proto is https)"),
+    "wordpress.why.turned-off": ("một plugin hoặc bộ lọc wp_is_application_passwords_available đã tắt chúng, hoặc WordPress "
+                                 "đứng sau một proxy giải mã TLS mà không báo cho nó yêu cầu là https (khi đó đặt "
+                                 "$_SERVER['HTTPS'] = 'on' trong wp-config.php khi X-Forwarded-Proto là https)",
+                                 "a plugin or the wp_is_application_passwords_available filter turned them off, or WordPress "
+                                 "sits behind a proxy that terminates TLS and does not tell it the request was https (then "
+                                 "set $_SERVER['HTTPS'] = 'on' in wp-config.php when X-Forwarded-Proto is https)"),
+    "wordpress.whose.other": ("Loa đã đăng bài đó cho một bài khác, {owner}", "Loa published it for another post, {owner}"),
+    "wordpress.whose.none": ("bài đó không do Loa đăng", "Loa did not publish it"),
+    "wordpress.slug-taken": ("slug {slug} trên WordPress đã thuộc về bài {id} ({state}, {link}); {whose}, nên Loa để nguyên "
+                             "bài đó và không đăng {post}",
+                             "the slug {slug} is already taken on WordPress by post {id} ({state}, {link}); {whose}, "
+                             "so Loa leaves it untouched and does not publish {post}"),
+    "wordpress.slug-taken.fix": ("đặt cho bài này một `slug:` khác trong front matter, hoặc đổi tên hay xóa bài kia trên "
+                                 "WordPress (xóa cả khỏi thùng rác), rồi chạy `loa retry`",
+                                 "give this post another `slug:` in its front matter, or rename or delete that article on "
+                                 "WordPress (emptying it from the trash too), then run `loa retry`"),
+    "wordpress.no-marker": ("WordPress tại {base} không giữ dấu của Loa ({marker}) trên bài ({seen}): thiếu dấu này Loa "
+                            "không phân biệt được bài của mình với bài của cán bộ, nên không đăng gì",
+                            "WordPress at {base} does not keep Loa's mark ({marker}) on articles "
+                            "({seen}): without it Loa cannot tell its own articles from the staff's, so it publishes nothing"),
+    "wordpress.no-marker.fix": ("cài {plugin} làm plugin bắt buộc (chép vào wp-content/mu-plugins/ trên trang), "
+                                "rồi chạy `loa channels check`",
+                                "install {plugin} as a must-use plugin (copy it to wp-content/mu-plugins/ on the site), "
+                                "then run `loa channels check`"),
     "wordpress.role-hint": ("kiểm tra channels.{name}.username, mật khẩu ứng dụng trong ${env} (WordPress: Users -> Profile -> "
                             "Application Passwords) và vai trò của người dùng: Editor làm được mọi việc Loa cần; Author không tạo "
                             "được chuyên mục; Contributor không đăng được bài",

@@ -233,22 +233,17 @@ class WordPressPublisher(Publisher):
 
     def _taken(self, rendering: Rendering, slug: str, post: Mapping[str, Any]) -> PermanentPublishError:
         owner = str((post.get("meta") or {}).get(MARKER) or "")
-        whose = f"Loa published it for another post, {owner}" if owner else "Loa did not publish it"
-        return PermanentPublishError(
+        whose = Detail("wordpress.whose.other", owner=owner) if owner else Detail("wordpress.whose.none")
+        return PermanentPublishError(  # catalogue Details (messages_vendor.py): shown in vi or en
             self.name, rendering.post_id,
-            f"the slug {slug!r} is already taken on WordPress by post {post.get('id')} ({post.get('status')}, "
-            f"{post.get('link')}); {whose}, so Loa leaves it untouched and does not publish {rendering.post_id}",
-            code="slug-taken",
-            hint="give this post another `slug:` in its front matter, or rename or delete that article on WordPress "
-                 "(emptying it from the trash too), then run `loa retry`")
+            Detail("wordpress.slug-taken", slug=repr(slug), id=post.get("id"), state=post.get("status"),
+                   link=post.get("link"), whose=whose, post=rendering.post_id),
+            code="slug-taken", hint=Detail("wordpress.slug-taken.fix"))
 
     def _no_marker(self, post_id: str | None, seen: str) -> PermanentPublishError:
         return PermanentPublishError(
-            self.name, post_id, f"WordPress at {self.rest.base} does not keep Loa's mark ({MARKER}) on articles "
-            f"({seen}): without it Loa cannot tell its own articles from the staff's, so it publishes nothing",
-            code="no-marker",
-            hint=f"install {MARKER_PLUGIN} as a must-use plugin (copy it to wp-content/mu-plugins/ on the site), "
-                 "then run `loa channels check`")
+            self.name, post_id, Detail("wordpress.no-marker", base=self.rest.base, marker=MARKER, seen=seen),
+            code="no-marker", hint=Detail("wordpress.no-marker.fix", plugin=MARKER_PLUGIN))
 
     def _ensure_marker(self, post_id: str | None) -> None:
         """Refuse to publish on a site that would drop Loa's mark silently (asked once per ``MARKER_TTL``)."""

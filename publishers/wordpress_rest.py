@@ -198,14 +198,11 @@ class WordPressREST:
                      "published twice; if it lasts, check that WordPress (PHP) runs behind the proxy")
         if status in (401, 403, 406, 429):
             waf = waf_of(resp)
-            who = f"a firewall in front of WordPress ({waf})" if waf else "the web server or a proxy in front of WordPress"
+            who = Detail("wordpress.firewall", waf=waf) if waf else Detail("wordpress.web-server")
             raise_for(TransientPublishError if status == 429 else PermanentPublishError, self.channel, post_id,
-                      f"{who} refused to let Loa {what} (HTTP {status} {resp.reason}, not an answer of WordPress: "
-                      "WordPress itself has not judged Loa's application password)", vendor_message=snippet,
-                      status=status, retry_after=retry_after, code="not-wordpress",
-                      hint="ask whoever runs the site to let the REST API (/wp-json/ or ?rest_route=) through for the "
-                           "address Loa publishes from, with its Authorization header; the page it answered is in "
-                           "the vendor message")
+                      Detail("wordpress.not-wordpress", who=who, what=_doing(what), status=status, why=resp.reason),
+                      vendor_message=snippet, status=status, retry_after=retry_after, code="not-wordpress",
+                      hint=Detail("wordpress.not-wordpress.fix"))
         raise_for(classify_status(status), self.channel, post_id,
                   f"WordPress's server answered HTTP {status} {resp.reason} without a WordPress error "
                   f"when trying to {what}", vendor_message=snippet, status=status, retry_after=retry_after)
@@ -221,21 +218,15 @@ class WordPressREST:
         scheme = urlsplit(self.base).scheme
         if "application-passwords" not in (index.get("authentication") or {}):
             home = str(index.get("home") or "")
-            if scheme == "http":
-                why = "over plain http WordPress 6.1 accepts them only when its environment type is 'local'"
+            if scheme == "http":  # catalogue Details (messages_vendor.py): shown in vi or en
+                why = Detail("wordpress.why.plain-http")
             elif home.startswith("http://"):
-                why = (f"its own address is {home}: WordPress believes it is reached over plain http, as behind a "
-                       "proxy that terminates TLS without telling it (set $_SERVER['HTTPS'] = 'on' in wp-config.php "
-                       "when the proxy's X-Forwarded-Proto is https)")
+                why = Detail("wordpress.why.home-http", home=home)
             else:
-                why = ("a plugin or the wp_is_application_passwords_available filter turned them off, or WordPress "
-                       "sits behind a proxy that terminates TLS and does not tell it the request was https (then "
-                       "set $_SERVER['HTTPS'] = 'on' in wp-config.php when X-Forwarded-Proto is https)")
+                why = Detail("wordpress.why.turned-off")
             raise PublisherAuthError(
-                self.channel, post_id, f"WordPress at {self.base} does not accept application passwords ({why}); "
-                "it would ignore Loa's credentials silently and every write would fail with 401 'not logged in'",
-                hint=f"use the https:// address of the portal in channels.{self.channel}.url (or, for a local copy, "
-                     "define WP_ENVIRONMENT_TYPE as 'local' in its wp-config.php)")
+                self.channel, post_id, Detail("wordpress.no-app-passwords", base=self.base, why=why),
+                hint=Detail("wordpress.no-app-passwords.fix", name=self.channel))
         if scheme == "http" and urlsplit(self.base).hostname not in LOOPBACK:
             log.warning("%s: %s is plain http: the application password travels unencrypted", self.channel, self.base)
         self.session.auth = (self.username, self._password())
