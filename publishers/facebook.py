@@ -121,9 +121,8 @@ class FacebookPublisher(Publisher):
         wait = (self._pause_until - self.clock()).total_seconds() if self._pause_until else 0.0
         if wait > 0:
             raise TransientPublishError(
-                self.name, post_id, f"Facebook usage for this Page is at {self._usage:.0f}% of its limit; "
-                "Loa pauses before the next call", retry_after=retry_seconds(wait), throttle=True,
-                hint="nothing to do: Loa spaces the calls out so that Facebook does not block the Page")
+                self.name, post_id, Detail("facebook.usage-pause", usage=f"{self._usage:.0f}"),
+                retry_after=retry_seconds(wait), throttle=True, hint=Detail("facebook.usage-pause.fix"))
         token = app_token or self._token()
         url = f"{str(self.opts['api_base']).rstrip('/')}/{self.opts['api_version']}/{path}"
         if app_token is None:  # an app token carries the secret itself: no proof with it
@@ -211,10 +210,9 @@ class FacebookPublisher(Publisher):
             doubt = create and not throttled
             raise TransientPublishError(
                 self.name, post_id,
-                "Facebook is limiting calls to this Page" if throttled else "Facebook had a temporary problem",
+                Detail("facebook.limiting" if throttled else "facebook.temporary"),
                 retry_after=retry_after, throttle=throttled, maybe_sent=doubt,
-                hint="nothing to do: Loa looks for the post before sending it again" if doubt
-                else "nothing to do: Loa retries by itself later", **kw)
+                hint=Detail("facebook.looks-first" if doubt else "vendor.retries-later"), **kw)
         if code == 368:
             reason, hint = Detail("facebook.blocked"), Detail("facebook.blocked.fix")
         elif code == 506:

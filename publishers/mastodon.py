@@ -156,7 +156,7 @@ class MastodonPublisher(Publisher):
                 log.info("Holding %s on %s for %.1f s: Mastodon's %s rate limit has %d request(s) left",
                          post_id or "a request", self.name, wait, b, remaining)
                 raise TransientPublishError(self.name, post_id,
-                                            f"Mastodon's rate limit is nearly used up; waiting {wait:.0f} s for it to reset",
+                                            Detail("mastodon.rate-limit", seconds=f"{wait:.0f}"),
                                             retry_after=wait, code="rate_limit", throttle=True)
 
     def _note_rate(self, bucket: str, resp: Any) -> None:
@@ -195,7 +195,7 @@ class MastodonPublisher(Publisher):
         msg = redact(str(body.get("error") or resp.reason or ""), token)
         if status == 429:
             reset = self._rate.get(bucket, (0, self.clock()))[1]
-            raise TransientPublishError(self.name, post_id, "Mastodon is throttling this account (Too many requests)",
+            raise TransientPublishError(self.name, post_id, Detail("mastodon.throttling"),
                                         retry_after=max((reset - self.clock()).total_seconds(), 1.0),
                                         vendor_message=msg, status=status, throttle=True)
         if status in (401, 403):
@@ -253,7 +253,7 @@ class MastodonPublisher(Publisher):
                 return True
             if n + 1 < attempts:
                 self.sleep(float(self.opts["media_poll_interval"]))
-        raise TransientPublishError(self.name, post_id, "Mastodon is still processing the image",
+        raise TransientPublishError(self.name, post_id, Detail("mastodon.processing"),
                                     retry_after=float(self.opts["media_poll_interval"]) * attempts, code="processing",
                                     holds_channel=False)
 
@@ -267,7 +267,7 @@ class MastodonPublisher(Publisher):
         except PublishError:
             return  # the refusal stands as it was
         if resp.status_code == 206:
-            raise TransientPublishError(self.name, post_id, "Mastodon is still processing the image",
+            raise TransientPublishError(self.name, post_id, Detail("mastodon.processing"),
                                         vendor_message=exc.vendor_message, status=422, code="processing",
                                         retry_after=float(self.opts["media_poll_interval"]),
                                         holds_channel=False) from None

@@ -103,8 +103,8 @@ class TelegramPublisher(Publisher):
         counted = method in SEND_METHODS
         wait = self._wait(counted)
         if wait > MAX_SLEEP:
-            raise TransientPublishError(self.name, post_id, "Telegram asked Loa to wait before sending to this chat",
-                                        retry_after=retry_seconds(wait), hint="nothing to do: Loa sends it after the wait",
+            raise TransientPublishError(self.name, post_id, Detail("telegram.wait"),
+                                        retry_after=retry_seconds(wait), hint=Detail("telegram.wait.fix"),
                                         throttle=True)
         if wait > 0:
             self.sleep(wait)
@@ -163,8 +163,8 @@ class TelegramPublisher(Publisher):
             retry = float(extra.get("retry_after") or 0) or None
             if retry:
                 self._blocked_until = self.clock() + timedelta(seconds=retry)
-            return TransientPublishError(self.name, post_id, "Telegram is limiting how fast Loa may post",
-                                         retry_after=retry, hint="nothing to do: Loa waits exactly as Telegram asks",
+            return TransientPublishError(self.name, post_id, Detail("telegram.limiting"),
+                                         retry_after=retry, hint=Detail("telegram.limiting.fix"),
                                          throttle=True, **kw)
         if code == 401:
             return PublisherAuthError(self.name, post_id, Detail("telegram.bad-token"),  # Details: vi/en when shown
@@ -176,13 +176,10 @@ class TelegramPublisher(Publisher):
                 hint=Detail("telegram.cannot-post.fix"), **kw)
         if code >= 500:
             if method in CREATE_METHODS:  # the gateway may have passed the message on before failing
-                return TransientPublishError(self.name, post_id, "Telegram had a temporary problem",
-                                             maybe_sent=True,
-                                             hint="Telegram cannot be asked whether it arrived: Loa holds it for "
-                                                  "`loa resolve` instead of sending it again",
-                                             **kw)
-            return TransientPublishError(self.name, post_id, "Telegram had a temporary problem",
-                                         hint="nothing to do: Loa retries by itself", **kw)
+                return TransientPublishError(self.name, post_id, Detail("telegram.temporary"), maybe_sent=True,
+                                             hint=Detail("telegram.temporary.in-doubt"), **kw)
+            return TransientPublishError(self.name, post_id, Detail("telegram.temporary"),
+                                         hint=Detail("vendor.retries"), **kw)
         if "can't parse entities" in low:
             reason, hint = Detail("telegram.bad-html"), Detail("telegram.bad-html.fix")
         elif "too long" in low:

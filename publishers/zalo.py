@@ -209,7 +209,7 @@ class ZaloPublisher(Publisher):
                                            "grant_type": "refresh_token"}, timeout=self.timeout)
         body = _json(resp)
         if resp.status_code >= 500 or resp.status_code == 429:
-            raise TransientPublishError(self.name, post_id, f"Zalo's token service answered HTTP {resp.status_code}",
+            raise TransientPublishError(self.name, post_id, Detail("zalo.token-service", status=resp.status_code),
                                         status=resp.status_code)
         if resp.status_code != 200 or not body.get("access_token") or not body.get("refresh_token"):
             vendor = redact(f"{body.get('error_name') or ''}: {body.get('error_description') or body.get('message') or ''}",
@@ -245,7 +245,7 @@ class ZaloPublisher(Publisher):
                           vendor_message=redact(str(body.get("message") or resp.reason), *self._secrets()),
                           status=resp.status_code)
             if "error" not in body:
-                raise TransientPublishError(self.name, post_id, f"Zalo's answer to {path} is not its usual envelope",
+                raise TransientPublishError(self.name, post_id, Detail("zalo.no-envelope", path=path),
                                             status=resp.status_code)
             code = _int(body["error"])
             if code == 0:
@@ -264,7 +264,7 @@ class ZaloPublisher(Publisher):
                                      vendor_message=message, code=str(code),
                                      hint=Detail(REAUTHORIZE, var=self.opts["refresh_token_env"]))
         if code in self.opts["processing_codes"]:
-            raise TransientPublishError(self.name, post_id, f"Zalo is still processing: {message}",
+            raise TransientPublishError(self.name, post_id, Detail("zalo.processing", message=message),
                                         vendor_message=message, code=str(code),
                                         retry_after=float(self.opts["verify_interval"]), holds_channel=False)
         raise PermanentPublishError(self.name, post_id, Detail("zalo.refused", call=path.rsplit('/', 1)[-1], message=message, error=code),
