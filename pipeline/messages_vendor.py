@@ -183,6 +183,23 @@ MESSAGES: dict[str, tuple[str, str]] = {
                                 "rồi chạy `loa channels check`",
                                 "install {plugin} as a must-use plugin (copy it to wp-content/mu-plugins/ on the site), "
                                 "then run `loa channels check`"),
+    "wordpress.proxy-answered": ("proxy đứng trước WordPress trả lời {status} {why} thay cho WordPress khi {what}",
+                                 "the proxy in front of WordPress answered {status} {why} instead of WordPress when trying to {what}"),
+    "wordpress.proxy-answered.fix": ("Loa tự thử lại và tìm bài theo slug trước, nên không bài nào bị đăng hai lần; nếu vẫn kéo "
+                                     "dài, hãy kiểm tra WordPress (PHP) có chạy sau proxy không",
+                                     "Loa retries by itself and looks the article up by its slug first, so nothing is "
+                                     "published twice; if it lasts, check that WordPress (PHP) runs behind the proxy"),
+    "wordpress.server-answered": ("máy chủ của WordPress trả lời HTTP {status} {why} mà không kèm lỗi của WordPress khi {what}",
+                                  "WordPress's server answered HTTP {status} {why} without a WordPress error when trying to {what}"),
+    "wordpress.no-rest": ("không tìm thấy WordPress REST API tại {base} (đã thử {tried})", "no WordPress REST API found at {base} (tried {tried})"),
+    "wordpress.no-rest.fix": ("kiểm tra channels.{name}.url; với rest_form = \"auto\" Loa thử /wp-json/ rồi /?rest_route=/",
+                              "check channels.{name}.url; with rest_form = \"auto\" Loa tries /wp-json/ then /?rest_route=/"),
+    "wordpress.closed-plain-http": ("WordPress tại {base} đóng REST API với yêu cầu ẩn danh ({message} [{error}]) và chạy http "
+                                    "thường: Loa không gửi mật khẩu ứng dụng khi không mã hóa",
+                                    "WordPress at {base} closes its REST API to anonymous requests ({message} [{error}]) and "
+                                    "is plain http: Loa does not send the application password unencrypted"),
+    "wordpress.use-https": ("dùng địa chỉ https:// của cổng thông tin trong channels.{name}.url",
+                            "use the https:// address of the portal in channels.{name}.url"),
     "wordpress.role-hint": ("kiểm tra channels.{name}.username, mật khẩu ứng dụng trong ${env} (WordPress: Users -> Profile -> "
                             "Application Passwords) và vai trò của người dùng: Editor làm được mọi việc Loa cần; Author không tạo "
                             "được chuyên mục; Contributor không đăng được bài",

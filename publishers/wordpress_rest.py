@@ -191,11 +191,8 @@ class WordPressREST:
         status, snippet = resp.status_code, text_of(resp.text)[:200]
         if status in (502, 503, 504):
             raise TransientPublishError(
-                self.channel, post_id, f"the proxy in front of WordPress answered {status} {resp.reason} "
-                f"instead of WordPress when trying to {what}", vendor_message=snippet, status=status,
-                retry_after=retry_after,
-                hint="Loa retries by itself and looks the article up by its slug first, so nothing is "
-                     "published twice; if it lasts, check that WordPress (PHP) runs behind the proxy")
+                self.channel, post_id, Detail("wordpress.proxy-answered", status=status, why=resp.reason, what=_doing(what)),
+                vendor_message=snippet, status=status, retry_after=retry_after, hint=Detail("wordpress.proxy-answered.fix"))
         if status in (401, 403, 406, 429):
             waf = waf_of(resp)
             who = Detail("wordpress.firewall", waf=waf) if waf else Detail("wordpress.web-server")
@@ -204,8 +201,7 @@ class WordPressREST:
                       vendor_message=snippet, status=status, retry_after=retry_after, code="not-wordpress",
                       hint=Detail("wordpress.not-wordpress.fix"))
         raise_for(classify_status(status), self.channel, post_id,
-                  f"WordPress's server answered HTTP {status} {resp.reason} without a WordPress error "
-                  f"when trying to {what}", vendor_message=snippet, status=status, retry_after=retry_after)
+                  Detail("wordpress.server-answered", status=status, why=resp.reason, what=_doing(what)), vendor_message=snippet, status=status, retry_after=retry_after)
 
     # -- discovery: which URL form, are application passwords honoured, which zone ----------
     def ensure_site(self, post_id: str | None = None, *, fresh: bool = False) -> str:
@@ -277,9 +273,8 @@ class WordPressREST:
             if isinstance(data, dict) and data.get("message"):  # e.g. a plugin that locks the REST API
                 tried[-1] += f" ({text_of(data['message'])})"
         raise PermanentPublishError(
-            self.channel, post_id, f"no WordPress REST API found at {self.base} (tried {'; '.join(tried)})",
-            hint=f"check channels.{self.channel}.url; with rest_form = \"auto\" Loa tries /wp-json/ then "
-                 "/?rest_route=/")
+            self.channel, post_id, Detail("wordpress.no-rest", base=self.base, tried="; ".join(tried)),
+            hint=Detail("wordpress.no-rest.fix", name=self.channel))
 
     def _closed_index(self, url: str, query: dict, refusal: dict, form: str, post_id: str | None) -> tuple[dict, str]:
         """The index of a site whose REST API refuses anonymous requests: asked again signed in,
@@ -288,9 +283,8 @@ class WordPressREST:
         code, message = str(refusal.get("code")), text_of(refusal.get("message"))
         if parts.scheme != "https" and parts.hostname not in LOOPBACK:
             raise PublisherAuthError(
-                self.channel, post_id, f"WordPress at {self.base} closes its REST API to anonymous requests "
-                f"({message} [{code}]) and is plain http: Loa does not send the application password unencrypted",
-                code=code, hint=f"use the https:// address of the portal in channels.{self.channel}.url")
+                self.channel, post_id, Detail("wordpress.closed-plain-http", base=self.base, message=message, error=code),
+                code=code, hint=Detail("wordpress.use-https", name=self.channel))
         with translate(self.channel, post_id):
             resp = self.session.get(url, params=query, timeout=self.timeout, auth=(self.username, self._password()))
         try:
