@@ -41,6 +41,27 @@ def _published(root) -> int:
         lg.close()
 
 
+def kill_then_finish(root, rnd, done, *, kills: int, pause: tuple[float, float]) -> int:
+    """Start the daemon and kill -9 it after a random pause, ``kills`` times, then let one daemon
+    run until ``done()`` (in-doubt leases expire after 3 s and are reconciled by lookup) and stop
+    it with SIGTERM, which must end it cleanly. Gives up after 120 s; returns the kills made."""
+    made, deadline = 0, time.monotonic() + 120
+    while (made < kills or not done()) and time.monotonic() < deadline:
+        proc = _daemon(root)
+        if made < kills:
+            time.sleep(rnd.uniform(*pause))
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            made += 1
+        else:
+            t_end = time.monotonic() + 60
+            while not done() and time.monotonic() < t_end:
+                time.sleep(0.5)
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=30) == 0, proc.stderr.read().decode()[-2000:]
+    return made
+
+
 def test_kill_9_at_random_points_never_loses_or_doubles(tmp_path):
     rnd = random.Random(20241225)
     when = (datetime.now(VN) - timedelta(hours=1)).strftime("%Y-%m-%d %H:%M")
@@ -50,22 +71,7 @@ def test_kill_9_at_random_points_never_loses_or_doubles(tmp_path):
         config = CONFIG.format(url=server.url, hook_extra="", extra="").replace(
             'lease = "2m"', 'lease = "3s"\ntick = "1s"\nworkers = 2')
         root = make_repo(tmp_path, posts, config=config)
-        kills = 0
-        deadline = time.monotonic() + 120
-        while _published(root) < 2 * N and time.monotonic() < deadline:
-            proc = _daemon(root)
-            if kills < 8:
-                time.sleep(rnd.uniform(0.4, 2.0))
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-                kills += 1
-            else:
-                # let it finish (in-doubt leases expire after 3 s and are reconciled by lookup)
-                t_end = time.monotonic() + 60
-                while _published(root) < 2 * N and time.monotonic() < t_end:
-                    time.sleep(0.5)
-                proc.send_signal(signal.SIGTERM)
-                assert proc.wait(timeout=30) == 0, proc.stderr.read().decode()[-2000:]
+        kills = kill_then_finish(root, rnd, lambda: _published(root) >= 2 * N, kills=8, pause=(0.4, 2.0))
         assert kills >= 5
         # every post exactly once on the webhook channel
         live = server.live()

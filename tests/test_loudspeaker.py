@@ -17,25 +17,15 @@ from pipeline.app import Session
 from pipeline.config import load_config
 from pipeline.errors import ConfigError
 from pipeline.ledger import open_ledger
-from tests.repo import make_repo, post
+from tests.repo import CONFIG_HEAD, make_repo, post
 from tests.servers.webhook import WebhookServer
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
-HEAD = """
-[site]
-name = "Cổng thử"
-base_url = "https://portal.example.gov.vn"
-[organization]
-name_lines = ["ỦY BAN NHÂN DÂN", "THÀNH PHỐ VŨNG TÀU"]
-place = "Vũng Tàu"
+HEAD = CONFIG_HEAD + """
 [[units]]
 id = "ubnd"
 name = "Văn phòng UBND"
 kind = "office"
-[[units]]
-id = "phuong-1"
-name = "Phường 1"
-kind = "ward"
 [[units]]
 id = "phuong-2"
 name = "Phường 2"

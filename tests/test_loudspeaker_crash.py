@@ -5,10 +5,7 @@ ledger agrees (the harness of tests/test_crash.py)."""
 from __future__ import annotations
 
 import json
-import os
 import random
-import signal
-import time
 from collections import Counter
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -16,7 +13,7 @@ from zoneinfo import ZoneInfo
 from pipeline.ledger import open_ledger
 from tests.repo import make_repo, post
 from tests.servers.webhook import WebhookServer
-from tests.test_crash import _daemon
+from tests.test_crash import kill_then_finish
 from tests.test_loudspeaker import HEAD
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -62,20 +59,7 @@ workers = 2
 retry_base = "1s"
 """
         root = make_repo(tmp_path, posts, config=config)
-        kills, deadline = 0, time.monotonic() + 120
-        while (kills < 6 or _published(root) < 2 * N) and time.monotonic() < deadline:
-            proc = _daemon(root)
-            if kills < 6:
-                time.sleep(rnd.uniform(0.5, 2.0))
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-                kills += 1
-            else:
-                t_end = time.monotonic() + 60
-                while _published(root) < 2 * N and time.monotonic() < t_end:
-                    time.sleep(0.5)
-                proc.send_signal(signal.SIGTERM)
-                assert proc.wait(timeout=30) == 0, proc.stderr.read().decode()[-2000:]
+        kills = kill_then_finish(root, rnd, lambda: _published(root) >= 2 * N, kills=6, pause=(0.5, 2.0))
         assert kills == 6
         twice = [k for k, n in Counter(i["post_id"] for i in server.items.values()).items() if n > 1]
         assert server.creates == 2 * N, f"{server.creates} pushes for {2 * N} items; twice: {twice}"
