@@ -180,3 +180,42 @@ def test_the_printed_annex_breaks_no_date_or_word(repo, tmp_path):
     assert len(re.findall(r"\b10/2/2024\b", annex)) == 5, annex  # A, B, C twice and D, each date whole
     assert re.search(r"\b1/2/2024\b", annex) and re.search(r"\b3/2/2024\b", annex), annex  # the times too
     assert "duyệ\n" not in annex.replace(" ", "") and len(re.findall(r"\bduyệt\b", annex)) >= 4, annex  # Phê duyệt
+
+
+def test_a_post_sent_only_to_the_loudspeaker_is_in_the_annex(tmp_path, ledger_url):
+    """A loudspeaker-only post has no ledger row of its own, only its broadcast items
+    (``<post>@<station>@<slot>``): its approval was missing from the annex. It counts from its first
+    broadcast: a guide repeated over the quarter's end is in the first quarter's annex only."""
+    from tests.test_loudspeaker import config as loudspeaker_config, news
+
+    text = loudspeaker_config().replace('channels = ["portal", "loudspeaker"]', 'channels = ["loudspeaker"]')
+    text = text.replace("require_approval = []", 'require_approval = ["loudspeaker"]')
+    web, cli = news(1, when="2024-03-10 07:00"), news(2, when="2024-03-10 07:00")
+    repeated = news(3, when="2024-03-14 07:00", type="guide")  # 2024-Q1 ends on 15/3 (decree 09)
+    root = make_repo(tmp_path / "repo", {"a.md": web, "b.md": cli, "c.md": repeated}, config=text)
+    cfg = dataclasses.replace(load_config(root / "config.toml", env={}), ledger_url=ledger_url)
+    ids = {name: re.search(r"^id: \"?([\w-]+)", body, re.M).group(1) for name, body in
+           (("web", web), ("cli", cli), ("repeated", repeated))}
+    clock = Clock(datetime(2024, 3, 1, 2, 0, tzinfo=timezone.utc))
+    with Session.open(cfg, clock=clock) as s:
+        s.approve(root / "content/a.md", "Lê Thị Mai", account="mai")
+        s.approve(root / "content/c.md", "Lê Thị Mai", account="mai")
+    assert main(["--config", str(root / "config.toml"), "approve", str(root / "content/b.md"), "--by", "Lê Thị Mai"]) == 0
+    with Session.open(cfg, clock=clock) as s:
+        for day in (10, 14, 15, 16):  # before each day's 17:30 slot
+            when = datetime(2024, 3, day, 10, 5, tzinfo=timezone.utc)
+            clock.at = when
+            s.publish(when)
+        items = [r.post_id for r in s.ledger.rows() if r.state == "published"]
+    assert {i.split("@")[0] for i in items} == set(ids.values()), items  # broadcast items only
+    assert not any(i in ids.values() for i in items)
+    assert any(i.startswith(ids["repeated"]) and "20240316" in i for i in items), items  # a repeat in Q2
+
+    def annex(period):
+        with Session.open(cfg) as s:
+            return [(r.post_id, r.frontend) for r in
+                    s.report(period, now=datetime(2024, 7, 2, 1, 0, tzinfo=timezone.utc)).audit]
+
+    assert sorted(annex("2024-Q1")) == sorted([(ids["web"], "console"), (ids["cli"], "cli"),
+                                              (ids["repeated"], "console")])
+    assert annex("2024-Q2") == []  # the repeat of a post first broadcast in Q1

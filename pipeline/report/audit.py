@@ -15,8 +15,13 @@ lists what was recorded. Like every figure, it covers posts first published in t
 unit filter applies to their ledger rows) and events before the period's end (and ``as_of``), so
 re-running the report gives the same console rows; a front-matter approval is the file's current one.
 
+A post sent only to the ward loudspeaker has no row of its own: its rows are its broadcast items
+(``<post>@<station>@<slot>``, :mod:`pipeline.bulletin`), and it counts from its first broadcast.
+
 Bounded by the approval events: the events are found through ``ix_events_kind_at`` (migration 4),
 each checked against the post's rows by primary key, never a pass over the period's publications.
+Only when an approved post has no row of its own are the period's broadcast items read (the pass
+the report's loudspeaker section makes, :mod:`pipeline.report.grassroots`).
 """
 
 from __future__ import annotations
@@ -26,7 +31,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterable, Mapping
 
-from pipeline.report.aggregate import _Where, _is_pg, _ts, _when
+from pipeline.bulletin import SEP, TYPE, parse_item_id
+from pipeline.report.aggregate import _Where, _is_pg, _rows, _ts, _when
 
 APPROVAL_EVENTS = ("approve", "send_back")
 CONSOLE, CLI = "console", "cli"
@@ -57,9 +63,10 @@ class AuditRow:
 
 
 def _events(ledger, period, as_of, units) -> list[tuple]:
-    """``approve`` and ``send_back`` events before the period's end (and ``as_of``) of posts first
-    published in the period (in ``units``), oldest first, each with its post's first publication in
-    the period, unit and title: ``(id, at, post_id, kind, actor, version, detail, first, unit, title)``.
+    """``approve`` and ``send_back`` events before the period's end (and ``as_of``), oldest first, each
+    with its post's first publication in the period (in ``units``), unit and title: ``(id, at, post_id,
+    kind, actor, version, detail, first, unit, title)``; ``first`` is ``None`` when the post has no
+    row of its own first published in the period (another period's post, or a loudspeaker-only one).
 
     One look at the post's rows per event, by primary key (PostgreSQL: a LATERAL aggregate; SQLite:
     correlated aggregates, its range hidden (+) from the planner, which would otherwise walk the
@@ -78,12 +85,12 @@ def _events(ledger, period, as_of, units) -> list[tuple]:
     if pg:
         sql = (f"SELECT {cols}, p.first, p.unit, p.title FROM events e CROSS JOIN LATERAL (SELECT "
                f"MIN(p.first_published_at) AS first, MIN(p.unit) AS unit, MIN(p.title) AS title FROM publications p "
-               f"WHERE p.post_id = e.post_id AND {w.sql}) p WHERE {where} AND p.first IS NOT NULL ORDER BY e.at, e.id")
+               f"WHERE p.post_id = e.post_id AND {w.sql}) p WHERE {where} ORDER BY e.at, e.id")
         return ledger.query(sql, w.params + params)
     one = f"FROM publications p WHERE p.post_id = e.post_id AND {w.sql}"
     sql = (f"SELECT * FROM (SELECT {cols}, (SELECT MIN(p.first_published_at) {one}) AS first, "
            f"(SELECT MIN(p.unit) {one}) AS unit, (SELECT MIN(p.title) {one}) AS title FROM events e WHERE {where}) "
-           f"WHERE first IS NOT NULL ORDER BY at, id")
+           f"ORDER BY at, id")
     return ledger.query(sql, w.params * 3 + params)
 
 
@@ -111,6 +118,42 @@ def _published(ledger, post_ids: Iterable[str], period, as_of, units, tz) -> dic
     return out
 
 
+def _broadcast_only(ledger, post_ids: set[str], period, as_of, units, tz) -> dict[str, tuple]:
+    """:func:`_published` for the posts among ``post_ids`` that went out only as loudspeaker
+    items: ``{post id: (first broadcast, unit, title)}`` when that first broadcast is in the period.
+
+    The period's broadcast items (in ``units``) name the candidates; a candidate whose items began
+    before the period (a repeat running over its start) is left out, found by one look at its
+    items before the period: its primary key's range on SQLite (binary order), ``LIKE`` on
+    PostgreSQL (whose order depends on the database's collation)."""
+    if not post_ids:
+        return {}
+    w = _Where(ledger, "first_published_at", period, as_of, units)
+    found: dict[str, tuple] = {}
+    sql = f"SELECT post_id, first_published_at, unit, title FROM publications WHERE {w.sql} AND channel_type = ?"
+    for item, first, unit, title in _rows(ledger, sql, [*w.params, TYPE]):
+        parsed = parse_item_id(item)
+        if parsed is None or parsed[0] not in post_ids:
+            continue
+        when = _when(first, tz)
+        if parsed[0] not in found or when < found[parsed[0]][0]:
+            found[parsed[0]] = (when, unit or "", title or parsed[0])
+    pg = _is_pg(ledger)
+    for post_id in sorted(found):
+        if pg:
+            escaped = post_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            match, params = "post_id LIKE ?", [f"{escaped}{SEP}%"]
+        else:  # '@' + 1 is 'A': the ids that start with "<post>@", by the primary key
+            match, params = "post_id > ? AND post_id < ?", [post_id + SEP, post_id + chr(ord(SEP) + 1)]
+        own = ledger.query("SELECT 1 FROM publications WHERE post_id = ? AND first_published_at IS NOT NULL LIMIT 1",
+                           [post_id])  # published on a channel of its own, in another period: counted there
+        earlier = list(own) or ledger.query(f"SELECT 1 FROM publications WHERE {match} AND channel_type = ? AND "
+                                            f"first_published_at < ? LIMIT 1", [*params, TYPE, _ts(ledger, period.start)])
+        if list(earlier):
+            del found[post_id]
+    return found
+
+
 def _detail(value) -> dict:
     if isinstance(value, dict):
         return value
@@ -135,12 +178,16 @@ def approval_audit(ledger, period, *, tz, as_of: datetime | None = None, units: 
     events = _events(ledger, period, as_of, units)
     published: dict[str, tuple] = {}
     for e in events:
-        if e[2] not in published:
+        if e[7] is not None and e[2] not in published:
             published[e[2]] = (_when(e[7], tz), e[8] or "", e[9] or e[2])
     published.update(_published(ledger, set(front_matter) - set(published), period, as_of, units, tz))
+    unseen = {e[2] for e in events} | set(front_matter)
+    published.update(_broadcast_only(ledger, unseen - set(published), period, as_of, units, tz))
     rows: list[AuditRow] = []
     console_versions = set()
     for _id, at, post_id, kind, actor, version, detail, *_post in events:
+        if post_id not in published:
+            continue  # not first published in the period
         first, unit, title = published[post_id]
         d = _detail(detail)
         if kind == "approve":
