@@ -301,8 +301,9 @@ class Engine:
                 if creates and hasattr(pub, "prefetch"):
                     try:
                         pub.prefetch(creates)
-                    except TransientPublishError:
-                        pass  # only a speed-up: each send looks its item up itself
+                    except PublishError as exc:  # only a speed-up: each send looks its item up itself,
+                        if exc.holds_channel and exc.outcome != "retry":  # and a refusal is recorded on it
+                            raise
             except PublishError as exc:
                 if exc.holds_channel and exc.outcome != "retry":
                     self._hold(ledger, channel, exc, res)

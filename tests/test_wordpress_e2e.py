@@ -187,3 +187,30 @@ def test_a_staff_article_holding_a_slug_is_left_alone_and_loa_status_says_so(rep
     main(["status", "--now", NOW, "--lang", "en"])
     status = capsys.readouterr().out
     assert f"already taken on WordPress by post {human['id']}" in status, status
+
+
+def test_a_refused_batch_lookup_leaves_each_article_to_its_own_request(repo, wordpress, monkeypatch, capsys):
+    """The look-up of many slugs at once before the creates is only a speed-up: WordPress (here a
+    plugin behind the proxy) refusing it with HTTP 400 left the channel for the pass, with no ledger
+    row (loa status said "due" and the refusal was lost), on every pass. Now each article asks on its
+    own, is published, and a refusal would be recorded on it."""
+    from tests.test_wordpress import Proxy
+
+    cfg = load_config(repo / "config.toml", env={})
+    post = next(p for p in read_all(cfg)[0] if p.path.name == "phuong-1-hoi-thi-tim-hieu-cchc-nam-2024.md")
+    refused = {"code": "rest_invalid_param", "message": "Invalid parameter(s): slug", "data": {"status": 400}}
+    with Proxy(wordpress.url) as proxy:
+        config = (repo / "config.toml").read_text(encoding="utf-8")
+        (repo / "config.toml").write_text(config.replace(f'url = "{wordpress.url}"', f'url = "{proxy.url}"'),
+                                          encoding="utf-8")
+        monkeypatch.setenv("LOA_SERVER_CONFIG", approve({"portal": {"url": proxy.url,
+                                                                    "password_env": "LOA_WORDPRESS_PASSWORD"}}))
+        for _ in range(3):
+            proxy.inject(lambda r: r.method == "GET" and r.query.get("_fields") == ["slug"], status=400, body=refused)
+        assert main(["--lang", "en", "publish", "--now", NOW, "--post", post.id]) == 0, capsys.readouterr()
+        assert any(r.query.get("_fields") == ["slug"] for r in proxy.calls("GET", "/wp/v2/posts"))  # it was refused
+    capsys.readouterr()
+    lg = open_ledger(None, repo)
+    row = lg.get(post.id, "portal")
+    lg.close()
+    assert row.state == "published" and [p["id"] for p in by_slug(wordpress, post.slug)] == [int(row.remote_id)]
