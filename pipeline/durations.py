@@ -27,3 +27,13 @@ def parse_duration(text: str) -> timedelta:
     except OverflowError:
         raise ValueError(f"duration too long: {text!r}") from None
 
+
+
+def vi_words(delta: timedelta) -> str:
+    """``delta`` as a Vietnamese reader says it, in its largest whole unit: "1 ngày", "36 giờ",
+    "90 phút", "45 giây" (English text shows a timedelta as Python writes it)."""
+    seconds = int(delta.total_seconds())
+    for size, word in ((86400, "ngày"), (3600, "giờ"), (60, "phút")):
+        if seconds and seconds % size == 0:
+            return f"{seconds // size} {word}"
+    return f"{seconds} giây"

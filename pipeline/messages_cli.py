@@ -430,6 +430,15 @@ REASONS: dict[str, tuple[str, str]] = {
     "reason.auth": ("kênh bị tạm giữ vì lỗi xác thực: {detail}", "channel held after an authentication failure: {detail}"),
     "reason.paused": ("tạm dừng: {detail}", "paused: {detail}"),
     "reason.blackout": ("khoảng ngừng đăng: {detail}", "blackout: {detail}"),
+    "reason.retracted": ("đã gỡ", "retracted"),
+    "reason.retracted-before-publishing": ("đã gỡ trước khi đăng", "retracted before it was published"),
+    "reason.skipped": ("đã bỏ qua vì quá hạn", "skipped as too late"),
+    "reason.content changed": ("nội dung đã sửa, sẽ cập nhật", "the content changed: it is updated"),
+    "reason.retry after auth fix": ("thử lại sau khi đã sửa lỗi xác thực", "retried after the authentication was fixed"),
+    "reason.content changed after a failure": ("nội dung đã sửa sau lần gửi lỗi, sẽ gửi lại",
+                                               "the content changed after a failure: it is sent again"),
+    "reason.claim expired without a result": ("lần gửi trước bị ngắt giữa chừng, chưa rõ kết quả; Loa kiểm tra lại trước khi gửi",
+                                              "an earlier send stopped without a result; Loa checks before sending again"),
 }
 
 #: loa status's headings and labels.

@@ -16,6 +16,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "pass.held.hint": (" — {hint}", " — {hint}"),
     # a plan decision's reason for a post on a held channel (plan.py; status.reason_text shows it as reason.auth)
     "plan.reason-auth": ("auth: {detail}", "auth: {detail}"),
+    # an item another worker is sending now (plan.py)
+    "plan.reason-sending": ("đang được {owner} gửi", "being sent by {owner}"),
+    # a post too late to be published on a channel with max_lateness (plan.py): skipped, not sent late
+    "plan.reason-stale": ("quá hạn: lẽ ra đăng lúc {due_vi}, nay đã trễ hơn {lateness_vi}",
+                          "stale: due {due_en}, more than {lateness_en} ago"),
     # Facebook (publishers/facebook.py)
     "facebook.refused-token": ("Facebook từ chối mã truy cập của Trang: {what}", "Facebook refused the Page token: {what}"),
     "facebook.refused-token.fix": ("tạo mã truy cập Trang dài hạn mới cho trang {page} và đặt vào {env}; Loa giữ kênh này lại đến khi đó",

@@ -241,7 +241,9 @@ def _decide(post: Post, channel, row, cfg, now: datetime, gate: "_Gates") -> Dec
     # claims in flight or lost
     if state == "claimed":
         if row.lease_until is not None and row.lease_until >= gate.leases_at:
-            return D(INFLIGHT, row.action, f"being sent by {row.claim_owner}")
+            from pipeline.messages import Detail  # "being sent by <owner>", in the reader's language when shown
+
+            return D(INFLIGHT, row.action, Detail("plan.reason-sending", owner=row.claim_owner))
         return gate.throttled(D, channel) or D(DOUBT, row.action, "claim expired without a result")
     if state == "in_doubt":
         return D(HELD, row.action, "in_doubt")
@@ -273,7 +275,7 @@ def _decide(post: Post, channel, row, cfg, now: datetime, gate: "_Gates") -> Dec
     if (state in (None, "pending") or _rescheduled(post, row)) and not published:
         late = now - post.publish_at
         if channel.max_lateness is not None and late > channel.max_lateness:
-            return D(SKIP, "create", f"stale: due {post.publish_at.isoformat()}, more than {channel.max_lateness} ago")
+            return D(SKIP, "create", _stale(post.publish_at, channel.max_lateness))
         return gate(D, channel) or D(DUE, "create", "rescheduled" if state == "skipped" else "")
     if state == "skipped":
         return D(DONE, reason="skipped")
@@ -341,3 +343,14 @@ def _apply_spacing(p: Plan, cfg, now: datetime, sent_today: Mapping[str, int], l
                 d = p.decisions[i]
                 p.decisions[i] = Decision(d.post, d.post_id, d.channel, WAITING, d.action,
                                           "spacing", next_at, d.row)
+
+
+def _stale(due: datetime, lateness: timedelta) -> str:
+    """A stale post's skip reason: "stale: due <ISO time>, more than <lateness> ago" in English, a
+    catalogue Detail so that loa publish, status and preview say it in the reader's language."""
+    from pipeline.durations import vi_words
+    from pipeline.messages import Detail
+    from pipeline.vndates import dmy, gio
+
+    return Detail("plan.reason-stale", due_en=due.isoformat(), lateness_en=str(lateness),
+                  due_vi=f"{gio(due)} {dmy(due)}", lateness_vi=vi_words(lateness))

@@ -32,6 +32,7 @@ Speed (figures in bench/README.md):
 
 from __future__ import annotations
 
+import functools
 import gc
 import hashlib
 import json
@@ -48,6 +49,7 @@ from pipeline import content as content_mod
 from pipeline import paths as paths_mod
 from pipeline import plan as planmod
 from pipeline import vndates
+from pipeline.status import reason_text
 
 if TYPE_CHECKING:  # Jinja2 and the renderer are imported only when a post needs rendering
     import jinja2
@@ -59,7 +61,7 @@ CACHE_NAME = ".loa-cache.json"  # every post's index row, keyed by file
 STAMP_NAME = ".loa-stamp.json"  # what a re-run needs to see that nothing changed
 INDEX_NAME = ".loa-index.html"  # the index page with GENERATED where its time goes
 GENERATED = "\x00generated\x00"  # stands for the index's time in the kept index page
-STAMP_VERSION = 4
+STAMP_VERSION = 5  # 5: a decision carries its reason in words
 _CODE_DIRS = (os.path.dirname(os.path.abspath(__file__)),
               os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "publishers"))
 _JOB: "_Job | None" = None  # built by the parent, inherited by forked workers
@@ -130,13 +132,26 @@ def decisions_by_post(the_plan: planmod.Plan) -> dict[str, list[planmod.Decision
     return grouped
 
 
-def shown(decisions: list[planmod.Decision]) -> dict:
+def shown(decisions: list[planmod.Decision], lang: str = "vi") -> dict:
     """What the index row and the page of a post show of its decisions: its state
     (:func:`pipeline.app.post_state`) and each channel's decision as ``[channel, kind, reason,
-    word]`` (word from :func:`pipeline.app.channel_state`). Nothing here decides: it names the
+    word, why]`` (word from :func:`pipeline.app.channel_state`; why: the reason in the catalogue's
+    words in ``lang``, :func:`pipeline.status.reason_text`). Nothing here decides: it names the
     plan's decisions. ``at`` is left out: spacing moves it with ``now`` while the decision stays."""
     return {"state": app.post_state(decisions),
-            "decisions": [[d.channel, d.kind, d.reason, app.channel_state(d)] for d in decisions]}
+            "decisions": [[d.channel, d.kind, d.reason, app.channel_state(d), _why(d.reason, lang)] for d in decisions]}
+
+
+def _why(reason: str, lang: str) -> str:
+    """``reason`` for people (:func:`pipeline.status.reason_text`); a plain reason's words once."""
+    if not reason:
+        return ""
+    if type(reason) is not str:  # a catalogue Detail: its words depend on its arguments, not its English
+        return reason_text(reason, lang)
+    return _plain_why(reason, lang)
+
+
+_plain_why = functools.lru_cache(maxsize=1024)(reason_text)  # few distinct reasons among many posts
 
 
 def valid_until(the_plan: planmod.Plan, cfg, now: datetime, pauses=()) -> datetime | None:
@@ -582,10 +597,10 @@ def _build(session, out: Path, stamp: dict, partial: bool, now: datetime, jobs: 
             if collecting:
                 gc.enable()
         decided = decisions_by_post(the_plan)
-        fill = [(row, shown(decided.get(row.get("id"), []))) for row in rows.values()]
+        fill = [(row, shown(decided.get(row.get("id"), []), cfg.language)) for row in rows.values()]
         patched = 0
         for f, row in kept.items():
-            now_shown = shown(decided.get(row.get("id"), []))
+            now_shown = shown(decided.get(row.get("id"), []), cfg.language)
             if "error" not in row and (row.get("state"), row.get("decisions")) != (now_shown["state"], now_shown["decisions"]):
                 fill.append((dict(row), now_shown))
                 patched += 1

@@ -10,13 +10,16 @@ from pipeline import plan as planmod
 
 def reason_text(reason: str, lang: str = "vi") -> str:
     """A plan decision's ``reason`` for people, from the catalogue (``reason.<code>``); a reason
-    with a detail ("paused: Quốc tang") keeps it; one the catalogue lacks is shown as it is."""
+    with a detail ("paused: Quốc tang") keeps it; a catalogue Detail is shown in ``lang``; any other
+    reason as it is."""
     from pipeline.messages import CATALOGUE, Detail, localized, text
 
     code, _, detail = reason.partition(": ")
     if isinstance(reason, Detail) and "detail" in reason.args:  # a held channel's words, in the reader's language
         detail = localized(reason.args["detail"], lang)
-    return text(f"reason.{code}", lang, detail=detail) if f"reason.{code}" in CATALOGUE else reason
+    if f"reason.{code}" in CATALOGUE:
+        return text(f"reason.{code}", lang, detail=detail)
+    return localized(reason, lang)  # a reason that is a catalogue Detail (a stale post's) in the reader's words
 
 
 def broadcast(post_id: str, cfg) -> dict | None:

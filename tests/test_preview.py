@@ -364,3 +364,26 @@ def test_the_index_counts_posts_by_their_state(portal_repo):
     assert "Đã lên lịch: 1" in text and "Bản nháp: 1" in text
     row = next(r for r in text.split("<tr>") if "Hội thi" in r)
     assert 'data-decision="held: channel-disabled"' in row and 'data-decision="due"' in row
+
+
+def test_a_decisions_reason_is_shown_in_the_catalogues_words(portal_repo):
+    """The rows and pages showed the plan's reason code (``channel-disabled``, a stale post's English
+    ``stale: due …``) where a staff member reads: now the catalogue's words, in the site's language;
+    the code stays in data-decision for tools."""
+    from pipeline import plan as planmod
+    from pipeline.preview import shown
+
+    run(portal_repo)
+    row = next(r for r in index(portal_repo).split("<tr>") if "Hội thi" in r)
+    assert 'data-decision="held: channel-disabled"' in row
+    assert "<small>kênh đang tắt</small>" in row and "<small>channel-disabled</small>" not in row, row
+    page = next((portal_repo / "out/posts").glob("*aaaaaa*.html")).read_text(encoding="utf-8")
+    assert 'data-decision="held: channel-disabled"' in page and "<small>kênh đang tắt</small>" in page, page
+
+    due = datetime(2024, 3, 25, 8, 0, tzinfo=VN)
+    stale = planmod.Decision(None, "a", "facebook", planmod.SKIP, "create", planmod._stale(due, timedelta(hours=24)))
+    paused = planmod.Decision(None, "a", "portal", planmod.HELD, "create", "paused: Quốc tang")
+    vi, en = shown([stale, paused], "vi")["decisions"], shown([stale, paused], "en")["decisions"]
+    assert [d[4] for d in vi] == ["quá hạn: lẽ ra đăng lúc 08:00 25/3/2024, nay đã trễ hơn 1 ngày", "tạm dừng: Quốc tang"]
+    assert [d[4] for d in en] == ["stale: due 2024-03-25T08:00:00+07:00, more than 1 day, 0:00:00 ago", "paused: Quốc tang"]
+    assert vi[0][2] == en[0][2] == "stale: due 2024-03-25T08:00:00+07:00, more than 1 day, 0:00:00 ago"  # the code
