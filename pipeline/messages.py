@@ -10,6 +10,7 @@ from __future__ import annotations
 import string
 
 from pipeline import messages_cli as _cli
+from pipeline import messages_publishers as _publishers
 from pipeline import messages_vendor as _vendor
 
 CATALOGUE: dict[str, tuple[str, str]] = {
@@ -413,6 +414,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
 }
 CATALOGUE.update(_cli.MESSAGES)  # the loa command's words: --help, output, argparse (messages_cli.py)
 CATALOGUE.update(_vendor.MESSAGES)  # a vendor's refusal (messages_vendor.py)
+CATALOGUE.update(_publishers.MESSAGES)  # a publisher's other errors: an image, a quota, a lost answer (messages_publishers.py)
 
 
 class Detail(str):

@@ -262,14 +262,14 @@ class Publisher:
     def update(self, rendering: Rendering, previous: PublishResult) -> PublishResult:
         """Replace the item ``previous`` with the new rendering (same remote item)."""
         if not self.can_update:
-            raise PermanentPublishError(self.name, rendering.post_id, "this channel does not allow edits")
+            raise PermanentPublishError(self.name, rendering.post_id, _words("publish.no-edits"))
         self._check_rendering(rendering)
         return self._check_result(self._update(rendering, previous))
 
     def retract(self, previous: PublishResult, reason: str) -> None:
         """Remove (or hide) the item ``previous`` at the vendor."""
         if not self.can_retract:
-            raise PermanentPublishError(self.name, None, "this channel does not allow removal")
+            raise PermanentPublishError(self.name, None, _words("publish.no-removal"))
         self._retract(previous, reason)
 
     def lookup(self, rendering: Rendering, key: str) -> PublishResult | None:
@@ -320,11 +320,24 @@ class Publisher:
     def _check_rendering(self, rendering: Rendering) -> None:
         if rendering.over_limit:
             raise PermanentPublishError(
-                self.name, rendering.post_id,
-                f"text is {rendering.length} characters, over the limit of {rendering.limit}",
-                hint="shorten the text or add a social.<channel> override; loa check shows this before the post is due")
+                self.name, rendering.post_id, _words("publish.over-limit", length=rendering.length, limit=rendering.limit),
+                hint=_words("publish.over-limit.fix"))
 
     def _check_result(self, result: PublishResult) -> PublishResult:
         if not isinstance(result, PublishResult) or not result.remote_id:
             raise TypeError(f"{type(self).__name__} returned {result!r} instead of a PublishResult with an id")
         return result
+
+
+def _words(code: str, **args) -> str:
+    """A catalogue Detail (pipeline/messages_publishers.py): its English text, shown in the reader's language."""
+    from pipeline.messages import Detail
+
+    return Detail(code, **args)
+
+
+def kind_words(kind: str) -> str:
+    """A rendering's kind (``text``, ``caption``) as the catalogue says it; another kind as it is."""
+    from pipeline.messages import CATALOGUE, Detail
+
+    return Detail(f"publish.kind.{kind}") if f"publish.kind.{kind}" in CATALOGUE else kind

@@ -36,7 +36,7 @@ from typing import Any
 from pipeline.errors import PermanentPublishError, PublishError, PublisherAuthError, TransientPublishError
 from pipeline.messages import Detail
 from pipeline.models import PublishResult, Rendering
-from publishers.base import ChannelHealth, OptionSpec, Publisher, http_url
+from publishers.base import ChannelHealth, OptionSpec, Publisher, http_url, kind_words
 from publishers.http import (DEFAULT_TIMEOUT, classify_status, new_session, protect_secret, raise_for, redact,
                              retry_seconds, translate)
 
@@ -233,13 +233,14 @@ class FacebookPublisher(Publisher):
     def _send(self, rendering: Rendering, key: str) -> PublishResult:
         if rendering.kind == "caption":
             if rendering.image_path is None:
-                raise PermanentPublishError(self.name, rendering.post_id, "a caption post has no image",
-                                            hint="this is a rendering bug: report it")
+                raise PermanentPublishError(self.name, rendering.post_id, Detail("publish.caption-no-image"),
+                                            hint=Detail("publish.rendering-bug"))
             try:
                 image = rendering.image_path.read_bytes()
             except OSError as exc:
-                raise PermanentPublishError(self.name, rendering.post_id, f"cannot read the image {rendering.image_path.name}",
-                                            vendor_message=exc.strerror, hint="check that the image file is committed") from None
+                raise PermanentPublishError(self.name, rendering.post_id,
+                                            Detail("publish.image-unreadable", name=rendering.image_path.name),
+                                            vendor_message=exc.strerror, hint=Detail("publish.image-committed")) from None
             ctype = mimetypes.guess_type(rendering.image_path.name)[0] or "application/octet-stream"
             body = self._call("POST", f"{self.page_id}/photos", rendering.post_id,
                               data={"caption": rendering.body, "published": "true"},
@@ -263,8 +264,9 @@ class FacebookPublisher(Publisher):
         kind = previous.extra.get("kind", "text")
         if kind != rendering.kind:
             raise PermanentPublishError(
-                self.name, rendering.post_id, f"the post was published as {kind} and is now {rendering.kind}",
-                hint="Facebook cannot add or remove a photo on a published post: retract it and publish again")
+                self.name, rendering.post_id,
+                Detail("facebook.kind-changed", was=kind_words(kind), now=kind_words(rendering.kind)),
+                hint=Detail("facebook.kind-changed.fix"))
         if (rendering.link or None) != (previous.extra.get("link") or None) and kind == "text":
             log.warning("Facebook cannot change the link of post %s; updating its text only", previous.remote_id)
         # the documented edit, for a photo post too: its caption is the post's message

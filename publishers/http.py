@@ -106,10 +106,8 @@ def translate(channel: str, post_id: str | None) -> Iterator[None]:
     except (requests.exceptions.InvalidHeader, requests.exceptions.InvalidURL) as exc:
         # refused before anything left: a credential with a line break or a bad address is the
         # configuration's fault, and retrying it (as "maybe sent") only repeats the refusal
-        raise PublisherAuthError(channel, post_id, "the request could not be built from the channel's settings",
-                                 vendor_message=_safe(exc),
-                                 hint="check the channel's address and that no credential variable holds a "
-                                      "line break or other control character") from None
+        raise PublisherAuthError(channel, post_id, Detail("http.bad-request"), vendor_message=_safe(exc),
+                                 hint=Detail("http.bad-request.fix")) from None
     except requests.ConnectionError as exc:
         refused = _connect_failure(exc)
         raise TransientPublishError(channel, post_id,

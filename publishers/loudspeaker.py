@@ -129,7 +129,7 @@ class LoudspeakerPublisher(Publisher):
     def _info(self, r: Rendering) -> dict:
         info = r.extra.get("loudspeaker")
         if not info or not info.get("station"):
-            raise PermanentPublishError(self.name, r.post_id, "not a broadcast item (no station or slot)")
+            raise PermanentPublishError(self.name, r.post_id, Detail("loudspeaker.not-an-item"))
         return dict(info)
 
     def _folder(self, station: str, r: Rendering) -> Path:
@@ -145,7 +145,8 @@ class LoudspeakerPublisher(Publisher):
         info = self._info(rendering)
         station = self.stations.get(info["station"])
         if station is None:
-            raise PermanentPublishError(self.name, rendering.post_id, f"station {info['station']!r} is no longer configured")
+            raise PermanentPublishError(self.name, rendering.post_id,
+                                        Detail("loudspeaker.station-gone", station=repr(info["station"])))
         self._formulas(station, info)  # a broken formula template fails the item before any file is written
         folder = self._folder(station.id, rendering)
         folder.mkdir(parents=True, exist_ok=True)
@@ -265,7 +266,8 @@ class LoudspeakerPublisher(Publisher):
                 words = env.get_template(self.opts[k]).render(ctx).strip()
             except jinja2.TemplateError as exc:  # the content repository's template: the item fails, named
                 raise PermanentPublishError(self.name, None, f"templates/{self.opts[k]}: {exc}"[:300],
-                                            hint=f"fix templates/{self.opts[k]} (channels.{self.name}.{k})") from None
+                                            hint=Detail("loudspeaker.formula-broken.fix", template=self.opts[k],
+                                                        channel=self.name, key=k)) from None
             # read aloud like the items: "lúc 17 giờ 30 phút" is "lúc mười bảy giờ ba mươi phút"
             out.append("\n".join(spoken.normalise(line, options) for line in words.splitlines()).strip())
         return out[0], out[1]
@@ -283,10 +285,10 @@ class LoudspeakerPublisher(Publisher):
             resp = self.session().request(method, url, timeout=(5.0, float(self.opts["timeout"])), **kw)
         if resp.status_code >= 400:
             cls = http.classify_status(resp.status_code)
-            http.raise_for(cls, self.name, post_id, f"the push system answered HTTP {resp.status_code}",
+            http.raise_for(cls, self.name, post_id, Detail("loudspeaker.push-http", status=resp.status_code),
                            vendor_message=resp.text[:300], status=resp.status_code,
                            retry_after=http.parse_retry_after(resp.headers.get("Retry-After"), self.clock()),
-                           hint="check push_token_env" if cls is PublisherAuthError else None)
+                           hint=Detail("loudspeaker.push-token") if cls is PublisherAuthError else None)
         return resp
 
     def _push(self, manifest: dict, key: str) -> PublishResult:

@@ -227,7 +227,7 @@ class MastodonPublisher(Publisher):
                                    data={"description": r.image_alt or ""})
         media_id = str(body.get("id") or "")
         if not media_id:
-            raise PermanentPublishError(self.name, r.post_id, "Mastodon accepted the image but gave no media id")
+            raise PermanentPublishError(self.name, r.post_id, Detail("mastodon.no-media-id"))
         rec.update(media_ids=[media_id], media_sha=sha, media_at=self.clock().isoformat())
         if resp.status_code == 202 or not body.get("url"):
             self._wait_media(media_id, r.post_id)
@@ -237,7 +237,8 @@ class MastodonPublisher(Publisher):
         try:
             return r.image_path.read_bytes()  # type: ignore[union-attr]
         except OSError as exc:
-            raise PermanentPublishError(self.name, r.post_id, f"cannot read the image {r.image_path}: {exc.strerror}")
+            raise PermanentPublishError(self.name, r.post_id,
+                                        Detail("publish.image-unreadable-why", name=str(r.image_path), why=exc.strerror))
 
     def _wait_media(self, media_id: str, post_id: str | None) -> bool:
         """Poll until the media is processed; ``False`` if Mastodon no longer has it unattached."""
@@ -282,11 +283,8 @@ class MastodonPublisher(Publisher):
             return PublishResult(rec["id"], rec.get("url"), _extra(rec))
         window = float(self.opts["idempotency_window"])
         if rec.get("state") == "sending" and self._age(rec["at"]) >= window:
-            raise InDoubtPublishError(
-                self.name, rendering.post_id,
-                f"an earlier attempt at {rec['at']} got no answer and Mastodon has forgotten its Idempotency-Key "
-                "since; Loa cannot tell whether that status was posted", code="in_doubt",
-                hint="look at the account: if the status is there, record it as published; if not, run `loa retry`")
+            raise InDoubtPublishError(self.name, rendering.post_id, Detail("mastodon.forgotten-key", at=rec["at"]),
+                                      code="in_doubt", hint=Detail("mastodon.forgotten-key.fix"))
         needed = 1 + int(self.opts["rate_reserve"]) + (2 if rendering.image_path else 0)
         self._gate("general", rendering.post_id, needed)
         self._gate("statuses", rendering.post_id, 1)  # the posting limiter: no upload for a status that must wait

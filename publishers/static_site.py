@@ -139,9 +139,8 @@ class StaticSitePublisher(Publisher):
         try:
             return inside(self.out, rel)
         except ValueError:
-            raise self._held(post_id, f"{rel} leads outside the site folder {self.out}",
-                             f"remove the link (or the file) {self.out / rel} that points elsewhere, then "
-                             f"loa retry --channel {self.name}") from None
+            raise self._held(post_id, Detail("site.outside", rel=rel, out=str(self.out)),
+                             Detail("site.outside.fix", path=str(self.out / rel), channel=self.name)) from None
 
     def _held(self, post_id: str | None, reason: str, hint: str) -> PermanentPublishError:
         exc = PermanentPublishError(self.name, post_id, reason, hint=hint)
@@ -152,8 +151,8 @@ class StaticSitePublisher(Publisher):
         """A front-matter value that becomes a file name, refused unless it is a plain name."""
         if not plain_name(value):
             raise PermanentPublishError(
-                self.name, r.post_id, f"{field} {value!r} cannot name a page of the site: only a-z, 0-9 and - are allowed",
-                hint=f"correct the {field} (front matter or config.toml); loa check shows the expected form")
+                self.name, r.post_id, Detail("site.bad-name", field=field, value=repr(value)),
+                hint=Detail("site.bad-name.fix", field=field))
         return value
 
     # -- manifest ------------------------------------------------------------------------
@@ -177,10 +176,8 @@ class StaticSitePublisher(Publisher):
             return self.store.load()
         except StoreProblem as exc:
             problem = str(exc)
-        raise self._held(None, f"the site's manifest {self._file(MANIFEST)} cannot be used ({problem}); publishing would "
-                               "rewrite every index with the new article alone and leave retracted pages online",
-                         f"restore {MANIFEST} and {JOURNAL} from a backup, or delete it to start the indexes afresh (with {JOURNAL}; "
-                         f"pages already written stay online but unlisted), then loa retry --channel {self.name}")
+        raise self._held(None, Detail("site.manifest-unusable", path=str(self._file(MANIFEST)), problem=problem),
+                         Detail("site.manifest-unusable.fix", manifest=MANIFEST, journal=JOURNAL, channel=self.name))
 
     def set_aside_manifest(self, stamp: str) -> Path | None:
         """Rename the manifest and its journal to ``<name>.<stamp>`` (kept for a person to look at),
@@ -246,9 +243,9 @@ class StaticSitePublisher(Publisher):
     def _path(self, r: Rendering) -> str:
         kind = self._name(r, "type", r.extra.get("type") or "bai-viet")
         if kind in RESERVED:
-            raise PermanentPublishError(self.name, r.post_id, f"type {kind!r} is the name of a folder of the site "
-                                        f"({', '.join(sorted(RESERVED))}): its pages would overwrite the indexes",
-                                        hint="rename the type in config.toml")
+            raise PermanentPublishError(self.name, r.post_id,
+                                        Detail("site.reserved-type", kind=repr(kind), reserved=", ".join(sorted(RESERVED))),
+                                        hint=Detail("site.reserved-type.fix"))
         return page_path(kind, self._name(r, 'slug', r.extra.get('slug') or r.post_id))
 
     def address_conflicts(self, posts) -> list[tuple]:
@@ -311,8 +308,7 @@ class StaticSitePublisher(Publisher):
         if r.image_path is not None:
             name, suffix = str(r.extra.get("image_hash") or ""), r.image_path.suffix.lower()
             if not (plain_name(name) and re.fullmatch(r"\.[a-z0-9]{1,8}", suffix)):
-                raise PermanentPublishError(self.name, r.post_id, f"image {r.image_path.name!r} cannot be copied "
-                                            "into the site: no content hash or an unusual extension")
+                raise PermanentPublishError(self.name, r.post_id, Detail("site.image-name", name=repr(r.image_path.name)))
             image = f"media/{name}{suffix}"
             media = self._file(image, r.post_id)
             body = _replace_img_src(body, os.path.relpath(media, page.parent))

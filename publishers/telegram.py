@@ -33,7 +33,7 @@ from pipeline.errors import PermanentPublishError, PublishError, PublisherAuthEr
 from pipeline.messages import Detail
 from pipeline.models import PublishResult, Rendering
 from pipeline.plaintext import start_number, table_lines
-from publishers.base import ChannelHealth, OptionSpec, Publisher, http_url
+from publishers.base import ChannelHealth, OptionSpec, Publisher, http_url, kind_words
 from publishers.http import (DEFAULT_TIMEOUT, classify_status, new_session, protect_secret, raise_for, redact,
                              retry_seconds, translate)
 
@@ -201,15 +201,15 @@ class TelegramPublisher(Publisher):
     def _send(self, rendering: Rendering, key: str) -> PublishResult:
         if rendering.kind == "caption":
             if rendering.image_path is None:
-                raise PermanentPublishError(self.name, rendering.post_id, "a caption post has no image",
-                                            hint="this is a rendering bug: report it")
+                raise PermanentPublishError(self.name, rendering.post_id, Detail("publish.caption-no-image"),
+                                            hint=Detail("publish.rendering-bug"))
             try:
                 image = rendering.image_path.read_bytes()
             except OSError as exc:
                 raise PermanentPublishError(self.name, rendering.post_id,
-                                            f"cannot read the image {rendering.image_path.name}",
+                                            Detail("publish.image-unreadable", name=rendering.image_path.name),
                                             vendor_message=exc.strerror,
-                                            hint="check that the image file is committed") from None
+                                            hint=Detail("publish.image-committed")) from None
             ctype = mimetypes.guess_type(rendering.image_path.name)[0] or "application/octet-stream"
             msg = self._call("sendPhoto", rendering.post_id, {**self._common(), "caption": rendering.body},
                              {"photo": (rendering.image_path.name, image, ctype)})
@@ -239,8 +239,9 @@ class TelegramPublisher(Publisher):
         kind = previous.extra.get("kind", "text")
         if kind != rendering.kind:
             raise PermanentPublishError(
-                self.name, rendering.post_id, f"the message was sent as {kind} and is now {rendering.kind}",
-                hint="a Telegram message cannot gain or lose its photo: retract it and publish again")
+                self.name, rendering.post_id,
+                Detail("telegram.kind-changed", was=kind_words(kind), now=kind_words(rendering.kind)),
+                hint=Detail("telegram.kind-changed.fix"))
         params = {"chat_id": previous.extra.get("chat_id", self.chat_id), "parse_mode": "HTML",
                   "message_id": int(previous.extra.get("message_id", previous.remote_id))}
         try:

@@ -296,8 +296,7 @@ class WordPressPublisher(Publisher):
     def _slug(self, rendering: Rendering) -> str:
         slug = rendering.extra.get("slug")
         if not slug:
-            raise PermanentPublishError(self.name, rendering.post_id, "the rendering has no slug; WordPress "
-                                        "articles are found again by their slug, so Loa does not publish without one")
+            raise PermanentPublishError(self.name, rendering.post_id, Detail("wordpress.no-slug"))
         return str(slug)
 
     def _payload(self, rendering: Rendering, previous: Mapping[str, Any]) -> tuple[dict, dict]:
@@ -340,8 +339,8 @@ class WordPressPublisher(Publisher):
         (created with ``label`` as its name when missing)."""
         target = (self.opts["category_map"] or {}).get(ptype, ptype)
         if isinstance(target, int):
-            return self.rest.category(target, f"use category {target} (channels.{self.name}.category_map.{ptype})",
-                                      post_id)
+            return self.rest.category(target, Detail("wordpress.do.use-category", target=target, channel=self.name,
+                                                     type=ptype), post_id)
         return self.rest.term_id("categories", str(target), label if target == ptype else str(target), post_id)
 
     # -- the article's content -----------------------------------------------------------------
@@ -389,8 +388,7 @@ class WordPressPublisher(Publisher):
                     continue
                 if needle.search(head):
                     return f.parent
-        raise PermanentPublishError(self.name, rendering.post_id, "the body has an image with a relative address, "
-                                    "but Loa could not find the post's folder to read it from")
+        raise PermanentPublishError(self.name, rendering.post_id, Detail("wordpress.no-folder"))
 
     def _body_image_path(self, rendering: Rendering, folder: Path, src: str) -> Path:
         path = Path(os.path.realpath(folder / src.split("?", 1)[0].split("#", 1)[0]))
@@ -398,11 +396,10 @@ class WordPressPublisher(Publisher):
         root = Path(os.path.realpath(root)) if root is not None else Path(os.path.realpath(folder))
         ctype = mimetypes.guess_type(path.name)[0] or ""
         if root not in path.parents:
-            raise PermanentPublishError(self.name, rendering.post_id, f"the body's image {src!r} is outside the "
-                                        "content folder; Loa does not upload it")
+            raise PermanentPublishError(self.name, rendering.post_id, Detail("wordpress.image-outside", src=repr(src)))
         if not ctype.startswith("image/") or ctype == "image/svg+xml":
-            raise PermanentPublishError(self.name, rendering.post_id, f"the body's image {src!r} is not an image "
-                                        "WordPress accepts", hint="use a .jpg, .png or .webp file")
+            raise PermanentPublishError(self.name, rendering.post_id, Detail("wordpress.image-type", src=repr(src)),
+                                        hint=Detail("wordpress.image-type.fix"))
         return path
 
     def _body_image(self, rendering: Rendering, path: Path, previous: Mapping[str, Any]) -> tuple[str, int, str]:
@@ -410,8 +407,8 @@ class WordPressPublisher(Publisher):
         try:
             data = path.read_bytes()
         except OSError as exc:
-            raise PermanentPublishError(self.name, rendering.post_id, f"cannot read the body's image {path.name}: "
-                                        f"{exc.strerror}") from None
+            raise PermanentPublishError(self.name, rendering.post_id,
+                                        Detail("wordpress.body-image-unreadable", name=path.name, why=exc.strerror)) from None
         sha = hashlib.sha256(data).hexdigest()
         known = self.rest._remembered("media")
         got = known.get(sha)
@@ -426,8 +423,8 @@ class WordPressPublisher(Publisher):
         else:
             media_id, url = self._upload(rendering, path, data, media_slug, "", "", with_url=True)
         if not url:
-            raise PermanentPublishError(self.name, rendering.post_id, f"WordPress gave no address for the image "
-                                        f"{path.name} (media {media_id})")
+            raise PermanentPublishError(self.name, rendering.post_id,
+                                        Detail("wordpress.image-no-address", name=path.name, id=media_id))
         known[sha] = [media_id, url]
         self.rest._remember("media", known)
         return sha, media_id, url
@@ -441,8 +438,8 @@ class WordPressPublisher(Publisher):
         try:
             data = path.read_bytes()
         except OSError as exc:
-            raise PermanentPublishError(self.name, rendering.post_id, f"cannot read the image {path}: "
-                                        f"{exc.strerror}") from None
+            raise PermanentPublishError(self.name, rendering.post_id,
+                                        Detail("publish.image-unreadable-why", name=str(path), why=exc.strerror)) from None
         sha = hashlib.sha256(data).hexdigest()
         alt = rendering.image_alt or ""
         caption = str(rendering.extra.get("image_caption") or "")
@@ -467,11 +464,11 @@ class WordPressPublisher(Publisher):
                 with_url: bool = False):
         ctype = mimetypes.guess_type(path.name)[0]
         if not ctype or not ctype.startswith("image/"):
-            raise PermanentPublishError(self.name, rendering.post_id, f"{path.name} is not an image WordPress accepts",
-                                        hint="use a .jpg, .png or .webp file")
+            raise PermanentPublishError(self.name, rendering.post_id, Detail("wordpress.not-image", name=path.name),
+                                        hint=Detail("wordpress.image-type.fix"))
         # Raw-body upload; the media slug carries the content hash so a lost answer is found again.
         filename = media_slug + (path.suffix.lower() or ".jpg")
-        resp = self.rest.call("POST", "/wp/v2/media", f"upload the image {path.name}", rendering.post_id,
+        resp = self.rest.call("POST", "/wp/v2/media", Detail("wordpress.do.upload-the-image", name=path.name), rendering.post_id,
                               params={"slug": media_slug, "title": rendering.title, "alt_text": alt, "caption": caption,
                                       "_fields": "id,source_url"},
                               data=data, headers={"Content-Type": ctype,

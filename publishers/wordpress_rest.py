@@ -46,7 +46,9 @@ REST_FORMS = ("auto", "wp-json", "rest_route")
 def _doing(what: str) -> str:
     """What Loa asked WordPress to do, as a catalogue Detail when it is one of the fixed phrases
     (wordpress.do.* in messages_vendor.py) so a refusal reads whole in Vietnamese; a phrase naming a
-    file or a slug stays as it is."""
+    file, a slug or a category is already a Detail (wordpress.do.* in messages_publishers.py)."""
+    if isinstance(what, Detail):
+        return what
     return Detail("wordpress.do." + what) if "wordpress.do." + what in CATALOGUE else what
 
 
@@ -142,10 +144,9 @@ class WordPressREST:
             return resp.json()
         except ValueError:
             raise PermanentPublishError(
-                self.channel, post_id, f"WordPress answered HTTP {resp.status_code} to {what} with something that is "
-                "not JSON", vendor_message=text_of(resp.text)[:200], status=resp.status_code,
-                hint="check channels.{}.url and rest_form: is a page or a proxy answering in WordPress's place?"
-                .format(self.channel)) from None
+                self.channel, post_id, Detail("wordpress.not-json", status=resp.status_code, what=_doing(what)),
+                vendor_message=text_of(resp.text)[:200], status=resp.status_code,
+                hint=Detail("wordpress.not-json.fix", channel=self.channel)) from None
 
     # -- error mapping ------------------------------------------------------------------------
     def refuse(self, resp: requests.Response, what: str, post_id: str | None) -> None:
@@ -332,20 +333,21 @@ class WordPressREST:
         self._terms_loaded = True
 
     def _find_or_create_term(self, taxonomy: str, slug: str, name: str, post_id: str | None) -> int:
-        noun = "category" if taxonomy == "categories" else "tag"
-        resp = self.call("GET", f"/wp/v2/{taxonomy}", f"look up the {noun} {slug!r}", post_id,
-                         params={"slug": slug, "_fields": "id,slug"})
-        items = self.json(resp, f"look up a {noun}", post_id)
+        noun = Detail("wordpress.noun.category" if taxonomy == "categories" else "wordpress.noun.tag")
+        resp = self.call("GET", f"/wp/v2/{taxonomy}", Detail("wordpress.do.look-up-the-term", noun=noun, slug=repr(slug)),
+                         post_id, params={"slug": slug, "_fields": "id,slug"})
+        items = self.json(resp, Detail("wordpress.do.look-up-a-term", noun=noun), post_id)
         if items:
             return int(items[0]["id"])
-        resp = self.call("POST", f"/wp/v2/{taxonomy}", f"create the {noun} {name!r}", post_id,
+        creating = Detail("wordpress.do.create-the-term", noun=noun, name=repr(name))
+        resp = self.call("POST", f"/wp/v2/{taxonomy}", creating, post_id,
                          params={"_fields": "id"}, json={"name": name, "slug": slug}, ok=(400,))
-        body = self.json(resp, f"create a {noun}", post_id)
+        body = self.json(resp, Detail("wordpress.do.create-a-term", noun=noun), post_id)
         if resp.status_code != 400:
             return int(body["id"])
         data = body.get("data") or {}
         if body.get("code") != "term_exists" or not data.get("term_id"):
-            self.refuse(resp, f"create the {noun} {name!r}", post_id)
+            self.refuse(resp, creating, post_id)
         # The name exists under another slug: reuse that term rather than fail.
         return int(data["term_id"])
 

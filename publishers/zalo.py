@@ -286,20 +286,20 @@ class ZaloPublisher(Publisher):
             raise PermanentPublishError(self.name, r.post_id, reason, hint=hint)
 
         if r.image_path is None:
-            refuse("a Zalo article needs a cover image and this post has none",
-                   "add an image to the post, or remove zalo from its channels")
+            refuse(Detail("zalo.needs-cover"), Detail("zalo.needs-cover.fix"))
         # The description is the post's summary, already cut by the renderer: it is shortened
         # here too (see _description); the title and the author are the reader's first words and
         # are reported instead.
         for label, value, limit in (("title", r.title, self.TITLE_MAX),
                                     ("author", str(r.extra.get("author") or ""), self.AUTHOR_MAX)):
             if len(value) > limit:
-                refuse(f"the {label} is {len(value)} characters; Zalo accepts at most {limit}",
-                       f"shorten the {label} or add a social.{self.name} override")
+                part = Detail(f"zalo.part.{label}")
+                refuse(Detail("zalo.too-long", part=part, length=len(value), limit=limit),
+                       Detail("zalo.too-long.fix", part=part, channel=self.name))
         if not str(r.extra.get("description") or "").strip():
-            refuse("a Zalo article needs a description and this post's summary is empty", "write a summary")
+            refuse(Detail("zalo.needs-description"), Detail("zalo.needs-description.fix"))
         if not r.body.strip():
-            refuse("a Zalo article needs a body and this post's text is empty", "write the post's text")
+            refuse(Detail("zalo.needs-body"), Detail("zalo.needs-body.fix"))
 
     def _description(self, r: Rendering) -> str:
         text = " ".join(str(r.extra.get("description") or "").split())
@@ -315,22 +315,21 @@ class ZaloPublisher(Publisher):
         try:
             data = r.image_path.read_bytes()  # type: ignore[union-attr]
         except OSError as exc:
-            raise PermanentPublishError(self.name, r.post_id, f"cannot read the cover image {r.image_path}: {exc.strerror}")
+            raise PermanentPublishError(self.name, r.post_id,
+                                        Detail("zalo.cover-unreadable", path=str(r.image_path), why=exc.strerror))
         if len(data) > int(self.opts["max_image_bytes"]):
             raise PermanentPublishError(self.name, r.post_id,
-                                        f"the cover image is {len(data)} bytes; Zalo accepts at most {self.opts['max_image_bytes']}",
-                                        hint="save a smaller JPEG or PNG (under 1 MB) as the post's image")
+                                        Detail("zalo.cover-too-big", size=len(data), limit=self.opts["max_image_bytes"]),
+                                        hint=Detail("zalo.cover-too-big.fix"))
         if not (data.startswith(b"\xff\xd8\xff") or data.startswith(b"\x89PNG\r\n\x1a\n")):
-            raise PermanentPublishError(self.name, r.post_id, "the cover image is not a JPEG or PNG; Zalo articles take "
-                                        "only those", hint="save the post's image as JPEG or PNG")
+            raise PermanentPublishError(self.name, r.post_id, Detail("zalo.cover-type"), hint=Detail("zalo.cover-type.fix"))
         sha = hashlib.sha256(data).hexdigest()
         base = str(self.opts["media_base_url"] or "")
         if not base:
             parts = urlsplit(r.link or "")
             if parts.scheme not in ("http", "https") or not parts.netloc:
-                raise PermanentPublishError(self.name, r.post_id,
-                                            "the cover must be a public URL and neither media_base_url nor the post's "
-                                            "portal link gives one", hint=f"set channels.{self.name}.media_base_url")
+                raise PermanentPublishError(self.name, r.post_id, Detail("zalo.cover-no-url"),
+                                            hint=Detail("zalo.cover-no-url.fix", channel=self.name))
             base = f"{parts.scheme}://{parts.netloc}/media/"
         suffix = r.image_path.suffix.lower()  # type: ignore[union-attr]
         if self.opts["media_names"] == "wordpress":  # as publishers/wordpress.py uploads it (docs/channels.md)
@@ -348,8 +347,8 @@ class ZaloPublisher(Publisher):
                 if isinstance(exc, PublisherAuthError) or _int(exc.code) not in self.opts["media_failed_codes"]:
                     raise
                 raise TransientPublishError(self.name, post_id,
-                                            f"Zalo could not fetch the cover image ({exc.vendor_message}); it must be "
-                                            "public on the portal. Loa tries again later", vendor_message=exc.vendor_message,
+                                            Detail("zalo.cover-unfetched", message=exc.vendor_message),
+                                            vendor_message=exc.vendor_message,
                                             code="media_failed", retry_after=float(self.opts["lookup_settle"]),
                                             holds_channel=False) from None
             except TransientPublishError as exc:
@@ -361,10 +360,8 @@ class ZaloPublisher(Publisher):
             article_id = data.get("id") or data.get("article_id")
             if article_id:
                 return str(article_id)
-            raise PermanentPublishError(self.name, post_id, "Zalo verified the article but gave no id")
-        raise TransientPublishError(self.name, post_id,
-                                    f"Zalo was still processing the article after {attempts} checks; the job is kept "
-                                    "and Loa will check it again instead of creating a second article",
+            raise PermanentPublishError(self.name, post_id, Detail("zalo.no-id"))
+        raise TransientPublishError(self.name, post_id, Detail("zalo.still-processing", attempts=attempts),
                                     retry_after=float(self.opts["verify_interval"]) * attempts, code="processing",
                                     holds_channel=False)
 
@@ -398,7 +395,7 @@ class ZaloPublisher(Publisher):
                 self._save("job." + key, job)
             raise
         if not data.get("token"):
-            raise PermanentPublishError(self.name, rendering.post_id, "Zalo accepted the article but gave no job token")
+            raise PermanentPublishError(self.name, rendering.post_id, Detail("zalo.no-token"))
         job["token"] = str(data["token"])
         self._save("job." + key, job)
         return self._finish(rendering, key, job)
@@ -420,9 +417,7 @@ class ZaloPublisher(Publisher):
             return PublishResult(found.remote_id, found.remote_url, _extra(job))
         age = (self.clock() - datetime.fromisoformat(job["at"])).total_seconds()
         if age < float(self.opts["lookup_settle"]):
-            raise TransientPublishError(self.name, r.post_id,
-                                        "an earlier create's answer was lost and Zalo does not list the article yet; "
-                                        "waiting before creating it again",
+            raise TransientPublishError(self.name, r.post_id, Detail("zalo.answer-lost"),
                                         retry_after=float(self.opts["lookup_settle"]) - age, code="in_doubt",
                                         holds_channel=False)
         return None
@@ -455,14 +450,13 @@ class ZaloPublisher(Publisher):
         today = [t for t in month if t.date() == now.date()]
         per_day, per_month = int(self.opts["broadcast_per_day"]), int(self.opts["broadcast_per_month"])
         if len(month) >= per_month:
-            until, why = _next_month(now), f"{len(month)} of {per_month} this month"
+            until, why = _next_month(now), Detail("zalo.quota-month", count=len(month), limit=per_month)
         elif len(today) >= per_day:
-            until, why = _next_day(now), f"{len(today)} of {per_day} today"
+            until, why = _next_day(now), Detail("zalo.quota-day", count=len(today), limit=per_day)
         else:
             return
-        raise TransientPublishError(self.name, post_id,
-                                    f"Zalo's broadcast quota is spent ({why}); the article and its notice wait "
-                                    f"until {until.isoformat()}", code="broadcast_quota", throttle=True,
+        raise TransientPublishError(self.name, post_id, Detail("zalo.quota-spent", why=why, **_until(until)),
+                                    code="broadcast_quota", throttle=True,
                                     retry_after=max((until - now).total_seconds(), 1.0))
 
     def _broadcast(self, r: Rendering, key: str, job: dict[str, Any]) -> None:
@@ -500,8 +494,8 @@ class ZaloPublisher(Publisher):
                 job.pop("broadcast")
                 self._save("job." + key, job)
                 until = _next_day(self.clock().astimezone(VN))
-                raise TransientPublishError(self.name, r.post_id, f"Zalo refused the broadcast for its quota: "
-                                            f"{exc.vendor_message}; Loa sends it after {until.isoformat()}",
+                raise TransientPublishError(self.name, r.post_id,
+                                            Detail("zalo.quota-refused", message=exc.vendor_message, **_until(until)),
                                             vendor_message=exc.vendor_message, code="broadcast_quota", throttle=True,
                                             retry_after=max((until - self.clock()).total_seconds(), 1.0)) from None
             if isinstance(exc, (PublisherAuthError, TransientPublishError)) or exc.code is None:
@@ -604,6 +598,13 @@ def _extra(job: dict[str, Any]) -> dict[str, Any]:
     if job.get("broadcast"):
         extra["broadcast"] = dict(job["broadcast"])
     return extra
+
+
+def _until(moment: datetime) -> dict[str, str]:
+    """A wait's end for a catalogue message: ISO in English (as it always was), the site's way in Vietnamese."""
+    from pipeline.vndates import dmy, gio
+
+    return {"until_en": moment.isoformat(), "until_vi": f"{gio(moment)} {dmy(moment)}"}
 
 
 def _next_day(now: datetime) -> datetime:

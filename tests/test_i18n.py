@@ -215,6 +215,93 @@ def test_the_scan_fails_on_each_kind_of_bypass_and_passes_clean_code():
     assert bypasses(SAMPLE_CLEAN.replace("out.append", "print"), verbs={"zap", "resolve"}) == []
 
 
+# -- the publishers' errors: what loa publish, loa status and loa channels check show ---------------
+
+PUBLISHERS = sorted([*(ROOT / "publishers").glob("*.py"), *(ROOT / "publishers/speech").glob("*.py")])
+#: The calls whose arguments become an error a staff member reads, and how many leading arguments
+#: are not words (a channel, a post id; raise_for's error class first). Any other ``*PublishError``
+#: counts as the first ones.
+ERROR_CALLS = {"PublisherAuthError": 2, "RenderError": 2, "raise_for": 3, "_held": 1, "refuse": 0}
+#: Their keywords that are not words for people (the vendor's own words are quoted as said).
+NOT_WORDS = {"vendor_message", "code", "status", "retry_after", "maybe_sent", "holds_channel", "throttle"}
+#: WordPress's REST client is told what Loa asks ("WordPress refused to <what>"): the argument's
+#: index. A fixed phrase is a catalogue entry (wordpress.do.<phrase>); a built one must be a Detail.
+WHAT_CALLS = {"call": 2, "json": 1, "category": 1}
+#: Variables that hold an error's words before it is raised.
+ERROR_VARIABLES = {"reason", "hint", "why"}
+#: Names that read the same in every language.
+VENDORS = {"Facebook", "Telegram", "Zalo", "Mastodon", "WordPress", "FPT"}
+
+
+def error_bypasses(source: str, filename: str = "<sample>") -> list[str]:
+    """``file:line: text`` of every error words in a publisher's ``source`` that bypass the catalogue."""
+    found = []
+
+    def check(node) -> None:
+        for lit in _literals(node):
+            if _is_language(lit.value, VENDORS) and f"wordpress.do.{lit.value}" not in CATALOGUE:
+                found.append(f"{filename}:{lit.lineno}: error words not from the catalogue: {lit.value[:90]!r}")
+
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call):
+            name = _call_name(node)
+            skip = ERROR_CALLS.get(name, 2 if name.endswith("PublishError") else None)
+            if skip is not None:
+                for arg in [*node.args[skip:], *(k.value for k in node.keywords if k.arg not in NOT_WORDS)]:
+                    check(arg)
+            elif name in WHAT_CALLS and len(node.args) > WHAT_CALLS[name]:
+                check(node.args[WHAT_CALLS[name]])
+        elif isinstance(node, ast.Assign):
+            for target in node.targets:
+                pairs = zip(target.elts, node.value.elts) if isinstance(target, ast.Tuple) and \
+                    isinstance(node.value, ast.Tuple) else [(target, node.value)]
+                for name, value in pairs:  # words written out, not what a call returns (getattr(e, "reason"))
+                    if isinstance(name, ast.Name) and name.id in ERROR_VARIABLES and \
+                            isinstance(value, (ast.Constant, ast.JoinedStr, ast.BinOp, ast.IfExp)):
+                        check(value)
+    return found
+
+
+@pytest.mark.parametrize("path", PUBLISHERS, ids=lambda p: p.name)
+def test_no_publisher_error_bypasses_the_catalogue(path):
+    found = error_bypasses(path.read_text(encoding="utf-8"), str(path.relative_to(ROOT)))
+    assert not found, "error words outside pipeline/messages*.py:\n" + "\n".join(found)
+
+
+#: What the publishers said in English whatever the reader's language, before issue 17's last part.
+PUBLISHER_BYPASSING = '''
+raise PermanentPublishError(self.name, rendering.post_id, "a caption post has no image",
+                            hint="this is a rendering bug: report it")
+raise PermanentPublishError(self.name, r.post_id, f"cannot read the image {r.image_path}: {exc.strerror}")
+refuse("a Zalo article needs a cover image and this post has none", "add an image to the post")
+until, why = _next_month(now), f"{len(month)} of {per_month} this month"
+raise TransientPublishError(self.name, post_id, f"Zalo's broadcast quota is spent ({why}); wait", code="quota")
+raise PermanentPublishError(self.name, rendering.post_id, f"the post was published as {kind} and is now {now}")
+resp = self.rest.call("POST", "/wp/v2/media", f"upload the image {path.name}", rendering.post_id)
+raise self._held(post_id, f"{rel} leads outside the site folder {self.out}", "remove the link, then loa retry")
+http.raise_for(cls, "fpt", None, f"FPT.AI answered HTTP {resp.status_code}", vendor_message=resp.text[:300])
+'''
+
+PUBLISHER_CLEAN = '''
+raise PermanentPublishError(self.name, rendering.post_id, Detail("publish.caption-no-image"),
+                            hint=Detail("publish.rendering-bug"), vendor_message="the vendor's words")
+raise PermanentPublishError("espeak-ng", None, Detail("speech.espeak-failed", detail=out.stderr.decode()[:300]))
+raise_for(cls, self.name, post_id, Detail("vendor.http-no-body", vendor="Facebook", status=resp.status_code))
+until, why = _next_month(now), Detail("zalo.quota-month", count=len(month), limit=per_month)
+resp = self.rest.call("GET", "/wp/v2/posts", "look articles up by their slugs", params={"slug": "a,b"})
+self.refuse(resp, "answer the REST index", post_id)
+raise NotImplementedError(f"{self.type} cannot look items up")
+'''
+
+
+def test_the_publisher_scan_fails_on_each_english_error_and_passes_catalogue_ones():
+    found = error_bypasses(PUBLISHER_BYPASSING)
+    lines = {int(f.split(":")[1]) for f in found}
+    assert lines == set(range(2, 12)), found  # every statement, and the hint on the line after the first
+    assert any("'this is a rendering bug: report it'" in f for f in found)  # a hint, too
+    assert error_bypasses(PUBLISHER_CLEAN) == []
+
+
 # -- --help, rendered -----------------------------------------------------------------------------
 
 #: English words that never belong in a Vietnamese help screen (commands, options, file names and
@@ -748,3 +835,46 @@ def test_wordpress_and_webhook_refusals_speak_the_readers_language(tmp_path, mon
             continue
         assert f"{hook_en} — check the token" in en, en
         assert f"webhook trả lời HTTP {status} — kiểm tra mã truy cập" in vi and hook_en not in vi, vi
+
+
+@pytest.mark.parametrize("channel, en_reason, vi_reason, vi_hint", [
+    ("facebook", "the post was published as text and is now caption", "bài đã đăng dạng chữ, nay là dạng ảnh kèm chú thích",
+     "Facebook không cho thêm hay bỏ ảnh của bài đã đăng: hãy gỡ bài rồi đăng lại"),
+    ("telegram", "the message was sent as text and is now caption", "tin đã gửi dạng chữ, nay là dạng ảnh kèm chú thích",
+     "tin Telegram không thêm hay bỏ được ảnh: hãy gỡ tin rồi đăng lại"),
+])
+def test_a_publishers_own_refusal_speaks_the_readers_language(tmp_path, monkeypatch, capsys, channel, en_reason,
+                                                                vi_reason, vi_hint):
+    """Not the vendor's refusal but the publisher's own (here: a photo added to a post already out,
+    which neither Facebook nor Telegram can edit in): it was English in loa publish and loa status
+    whatever the language; now Vietnamese by default, the English unchanged with --lang en."""
+    from tests.repo import approve
+    from tests.test_social_engine import World, item
+
+    said = {}
+    for lang in ("vi", "en"):
+        w = World(tmp_path / lang, {"news/a.md": item("a", channel, image=None)})
+        try:
+            for var, value in w.env.items():
+                monkeypatch.setenv(var, value)
+            monkeypatch.setenv("LOA_SERVER_CONFIG", approve({  # the IT officer approves the stand-ins' addresses
+                "facebook": {"api_base": w.fb.url, "token_env": "LOA_FB_TOKEN"},
+                "zalo": {"api_base": w.zalo.url, "oauth_base": w.zalo.url, "app_secret_env": "LOA_ZALO_SECRET",
+                         "refresh_token_env": "LOA_ZALO_REFRESH", "token_env": "LOA_ZALO_ACCESS"},
+                "telegram": {"api_base": w.tg.url, "token_env": "LOA_TG_TOKEN"},
+                "mastodon": {"instance_url": w.masto.url, "token_env": "LOA_MASTODON_TOKEN"}}))
+            assert w.loa("publish", "--now", "2024-03-25 08:00") == 0
+            w.write("news/a.md", item("a", channel))  # the same post, now with its photo
+            opts = ["--lang", "en"] if lang == "en" else []
+            w.loa(*opts, "publish", "--now", "2024-03-25 09:00")
+            out = capsys.readouterr()
+            said[lang, "publish"] = out.out + out.err
+            w.loa(*opts, "status", "--now", "2024-03-25 09:00")
+            said[lang, "status"] = capsys.readouterr().out
+        finally:
+            w.stop()
+    for what in ("publish", "status"):
+        vi, en = said["vi", what], said["en", what]
+        assert en_reason in en, (what, en)
+        assert vi_reason in vi and en_reason not in vi, (what, vi)
+    assert vi_hint in said["vi", "status"], said["vi", "status"]

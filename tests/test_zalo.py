@@ -682,6 +682,11 @@ def test_broadcast_monthly_quota_waits_for_the_first_of_next_month(server, env, 
     with pytest.raises(TransientPublishError) as exc:
         pub.publish(rendering(image, post_id="b", title="Tin thứ hai"), key="b")
     assert "1 of 1 this month" in exc.value.reason and exc.value.throttle
+    from pipeline.messages import localized  # the reader's words (issue 17): the wait's end as the site writes it
+
+    assert localized(exc.value.reason, "vi").startswith("đã hết lượt gửi thông báo tới người quan tâm của Zalo "
+                                                        "(đã gửi 1/1 lượt trong tháng này); bài viết và thông báo của nó "
+                                                        "chờ đến 00:00 1/"), localized(exc.value.reason, "vi")
 
 
 def test_zalo_quota_answer_after_the_article_is_a_wait_and_the_notice_follows(server, env, image):
@@ -690,6 +695,11 @@ def test_zalo_quota_answer_after_the_article_is_a_wait_and_the_notice_follows(se
     with pytest.raises(TransientPublishError) as exc:
         pub.publish(rendering(image), key="k1")
     assert exc.value.code == "broadcast_quota" and exc.value.throttle and exc.value.vendor_message == "Quota exceeded"
+    from pipeline.messages import localized
+
+    assert localized(exc.value.reason, "vi").startswith("Zalo từ chối gửi thông báo vì đã hết lượt: Quota exceeded; "
+                                                        "Loa gửi lại sau 00:00 ")
+    assert exc.value.reason.startswith("Zalo refused the broadcast for its quota: Quota exceeded; Loa sends it after 20")
     [art] = server.live_articles()
     result = pub.publish(rendering(image), key="k1")  # the article is not created again; the notice goes
     assert result.remote_id == art.id and len(server.broadcasts) == 1

@@ -50,10 +50,11 @@ class EspeakEngine(SpeechEngine):
             out = subprocess.run(cmd, input=text.encode("utf-8"), capture_output=True, timeout=600)
         except subprocess.TimeoutExpired:
             tmp.unlink(missing_ok=True)
-            raise PermanentPublishError("espeak-ng", None, "espeak-ng took more than 10 minutes") from None
+            raise PermanentPublishError("espeak-ng", None, Detail("speech.espeak-timeout")) from None
         if out.returncode != 0 or not tmp.exists():
             tmp.unlink(missing_ok=True)
-            raise PermanentPublishError("espeak-ng", None, f"espeak-ng failed: {out.stderr.decode(errors='replace')[:300]}")
+            raise PermanentPublishError("espeak-ng", None,
+                                        Detail("speech.espeak-failed", detail=out.stderr.decode(errors="replace")[:300]))
         os.replace(tmp, wav)
         if self.options.get("format") == "mp3":
             mp3 = to_mp3(wav)

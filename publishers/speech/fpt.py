@@ -87,14 +87,14 @@ class FptEngine(SpeechEngine):
             resp = session.post(url, data=piece.encode("utf-8"), headers=headers, timeout=(5.0, 60.0))
         if resp.status_code >= 400:
             cls = http.classify_status(resp.status_code)
-            http.raise_for(cls, "fpt", None, f"FPT.AI answered HTTP {resp.status_code}", vendor_message=resp.text[:300],
+            http.raise_for(cls, "fpt", None, Detail("speech.fpt-http", status=resp.status_code), vendor_message=resp.text[:300],
                            status=resp.status_code)
         try:
             data = resp.json()
         except ValueError:
-            raise TransientPublishError("fpt", None, "FPT.AI answered something that is not JSON") from None
+            raise TransientPublishError("fpt", None, Detail("speech.fpt-not-json")) from None
         if data.get("error") not in (0, "0") or not data.get("async"):
-            raise PermanentPublishError("fpt", None, f"FPT.AI refused the text (error {data.get('error')})",
+            raise PermanentPublishError("fpt", None, Detail("speech.fpt-refused", error=data.get("error")),
                                         vendor_message=str(data.get("message"))[:300])
         return self._poll(session, data["async"])
 
@@ -109,7 +109,7 @@ class FptEngine(SpeechEngine):
             if resp.status_code == 200 and resp.content:
                 return resp.content
             if resp.status_code not in (403, 404) or time.monotonic() > deadline:
-                raise TransientPublishError("fpt", None, f"the FPT.AI audio was not ready in time (HTTP {resp.status_code})",
+                raise TransientPublishError("fpt", None, Detail("speech.fpt-not-ready", status=resp.status_code),
                                             status=resp.status_code)
             sleep(wait)
 
