@@ -878,3 +878,20 @@ def test_a_publishers_own_refusal_speaks_the_readers_language(tmp_path, monkeypa
         assert en_reason in en, (what, en)
         assert vi_reason in vi and en_reason not in vi, (what, vi)
     assert vi_hint in said["vi", "status"], said["vi", "status"]
+
+
+def test_a_stale_posts_skip_speaks_the_readers_language(tmp_path, monkeypatch, capsys):
+    """A post too late for a channel with max_lateness is skipped: loa publish said "stale: due
+    2024-03-20T08:00:00+07:00, more than 1 day, 0:00:00 ago" in Vietnamese too."""
+    from tests.repo import post, small_config
+
+    hook = '\n[channels.hook]\ntype = "webhook"\nurl = "http://127.0.0.1:9/items"\nmax_lateness = "24h"\n'
+    make_repo(tmp_path, {"news/a.md": post(id="a", publish_at="2024-03-20 08:00")}, config=small_config(["hook"]) + hook)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("LOA_LANG", raising=False)
+    main(["publish", "--dry-run", "--now", "2024-03-25 08:00"])
+    vi = capsys.readouterr()
+    main(["--lang", "en", "publish", "--dry-run", "--now", "2024-03-25 08:00"])
+    en = capsys.readouterr()
+    assert "bỏ qua a hook: quá hạn: lẽ ra đăng lúc 08:00 20/3/2024, nay đã trễ hơn 1 ngày" in vi.out + vi.err, vi
+    assert "skip a hook: stale: due 2024-03-20T08:00:00+07:00, more than 1 day, 0:00:00 ago" in en.out + en.err, en
