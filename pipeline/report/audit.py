@@ -20,8 +20,8 @@ A post sent only to the ward loudspeaker has no row of its own: its rows are its
 
 Bounded by the approval events: the events are found through ``ix_events_kind_at`` (migration 4),
 each checked against the post's rows by primary key, never a pass over the period's publications.
-Only when an approved post has no row of its own are the period's broadcast items read (the pass
-the report's loudspeaker section makes, :mod:`pipeline.report.grassroots`).
+Only when an approved post has no row of its own are the period's broadcast items read, through
+the loudspeaker channels' own index ranges.
 """
 
 from __future__ import annotations
@@ -122,22 +122,31 @@ def _broadcast_only(ledger, post_ids: set[str], period, as_of, units, tz) -> dic
     """:func:`_published` for the posts among ``post_ids`` that went out only as loudspeaker
     items: ``{post id: (first broadcast, unit, title)}`` when that first broadcast is in the period.
 
-    The period's broadcast items (in ``units``) name the candidates; a candidate whose items began
-    before the period (a repeat running over its start) is left out, found by one look at its
-    items before the period: its primary key's range on SQLite (binary order), ``LIKE`` on
-    PostgreSQL (whose order depends on the database's collation)."""
+    The period's broadcast items (in ``units``) name the candidates: the loudspeaker channels are
+    found by a loose index scan of the channels (one seek each, as the report's comparison columns
+    walk them), and each one's items in the period by a range of its (channel, first_published_at)
+    index, never a read of the period's other rows. A candidate whose items began before the period
+    (a repeat running over its start) is left out, found by one look at its items before the period:
+    its primary key's range on SQLite (binary order), ``LIKE`` on PostgreSQL (whose order depends on
+    the database's collation) within the loudspeaker channels' rows before the period."""
     if not post_ids:
         return {}
+    channels = [c for (c,) in _rows(ledger, (
+        "WITH RECURSIVE k(v) AS (SELECT MIN(channel) FROM publications UNION ALL "
+        "SELECT (SELECT MIN(channel) FROM publications WHERE channel > k.v) FROM k WHERE k.v IS NOT NULL) "
+        "SELECT k.v FROM k WHERE k.v IS NOT NULL AND "
+        "(SELECT channel_type FROM publications WHERE channel = k.v LIMIT 1) = ?"), [TYPE])]
     w = _Where(ledger, "first_published_at", period, as_of, units)
     found: dict[str, tuple] = {}
-    sql = f"SELECT post_id, first_published_at, unit, title FROM publications WHERE {w.sql} AND channel_type = ?"
-    for item, first, unit, title in _rows(ledger, sql, [*w.params, TYPE]):
-        parsed = parse_item_id(item)
-        if parsed is None or parsed[0] not in post_ids:
-            continue
-        when = _when(first, tz)
-        if parsed[0] not in found or when < found[parsed[0]][0]:
-            found[parsed[0]] = (when, unit or "", title or parsed[0])
+    for channel in channels:
+        sql = f"SELECT post_id, first_published_at, unit, title FROM publications WHERE channel = ? AND {w.sql}"
+        for item, first, unit, title in _rows(ledger, sql, [channel, *w.params]):
+            parsed = parse_item_id(item)
+            if parsed is None or parsed[0] not in post_ids:
+                continue
+            when = _when(first, tz)
+            if parsed[0] not in found or when < found[parsed[0]][0]:
+                found[parsed[0]] = (when, unit or "", title or parsed[0])
     pg = _is_pg(ledger)
     for post_id in sorted(found):
         if pg:
@@ -147,8 +156,9 @@ def _broadcast_only(ledger, post_ids: set[str], period, as_of, units, tz) -> dic
             match, params = "post_id > ? AND post_id < ?", [post_id + SEP, post_id + chr(ord(SEP) + 1)]
         own = ledger.query("SELECT 1 FROM publications WHERE post_id = ? AND first_published_at IS NOT NULL LIMIT 1",
                            [post_id])  # published on a channel of its own, in another period: counted there
-        earlier = list(own) or ledger.query(f"SELECT 1 FROM publications WHERE {match} AND channel_type = ? AND "
-                                            f"first_published_at < ? LIMIT 1", [*params, TYPE, _ts(ledger, period.start)])
+        earlier = list(own) or ledger.query(
+            f"SELECT 1 FROM publications WHERE {match} AND channel IN ({', '.join('?' * len(channels))}) AND "
+            f"first_published_at < ? LIMIT 1", [*params, *channels, _ts(ledger, period.start)])
         if list(earlier):
             del found[post_id]
     return found
