@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import time
 from typing import TYPE_CHECKING
 
@@ -65,24 +66,58 @@ def plain_name(value: object) -> bool:
     return isinstance(value, str) and _PLAIN_NAME.fullmatch(value) is not None
 
 
-def inside(folder: str | os.PathLike, *parts: str | os.PathLike) -> Path:
+def inside(folder: str | os.PathLike, *parts: str | os.PathLike, real: "RealPaths | None" = None) -> Path:
     """``folder/parts...`` as a resolved path, checked to stay inside ``folder``.
 
     Raises ``ValueError`` when the path leaves ``folder`` (``..``, an absolute part, a symlink,
     in the folder or at the end, that points elsewhere; a NUL), or is ``folder`` itself. Call it
     right before every write, rename or deletion whose path is built from a value Loa does not
     control (front matter, config, a manifest kept in the site), and use the path it returns.
+
+    ``real`` (one per pass, as :class:`RealPaths` says) keeps the real path of ``folder`` itself:
+    the verdict does not depend on it (every part below ``folder`` is still looked at on every
+    call, so a link made in the site during the pass is caught); only a folder moved or replaced
+    by a link above the site during the pass makes the path returned the old spelling of the same
+    place. The parts below ``folder`` cost one ``lstat`` each when none is a link and none is
+    ``.``, ``..`` or empty, which resolves exactly as ``os.path.realpath`` does (it looks at the
+    same names); anything else takes ``os.path.realpath`` itself.
     """
     from pathlib import Path
 
     names = [os.fspath(p) for p in parts]
-    base = os.path.realpath(folder)
+    base = real.folder(os.fspath(folder)) if real is not None else os.path.realpath(folder)
     if any("\x00" in n for n in names):
         raise ValueError(f"a path inside {base} contains a NUL character: {names!r}")
-    target = os.path.realpath(os.path.join(base, *names))
+    target = _below(base, names)
     if not names or target == base or not target.startswith(base.rstrip(os.sep) + os.sep):
         raise ValueError(f"{os.path.join(*names) if names else '(nothing)'!r} leads outside {base}")
     return Path(target)
+
+
+def _below(base: str, names: list[str]) -> str:
+    """``os.path.realpath(os.path.join(base, *names))`` for a real ``base``: the names joined when
+    each is a plain part that is not a link (missing is fine: ``realpath`` keeps a missing name as
+    it is, and so does this), else ``realpath`` itself."""
+    full = os.path.join(base, *names) if names else base
+    if os.sep != "/" or not names or any(n.startswith("/") for n in names):
+        return os.path.realpath(full)
+    comps = "/".join(names).split("/")
+    if any(c in _ODD_PARTS for c in comps):
+        return os.path.realpath(full)
+    path = base.rstrip("/")
+    lstat, is_link = os.lstat, stat.S_ISLNK
+    for c in comps:
+        path = f"{path}/{c}"
+        try:
+            mode = lstat(path).st_mode
+        except OSError:  # missing, or not a folder: realpath (not strict) takes it as it is too
+            continue
+        if is_link(mode):
+            return os.path.realpath(full)
+    return path
+
+
+_ODD_PARTS = frozenset({"", ".", ".."})
 
 
 def templates_dirs(root: str | os.PathLike) -> list[str]:

@@ -38,7 +38,7 @@ from pathlib import Path
 from pipeline.errors import PermanentPublishError
 from pipeline.messages import Detail
 from pipeline.models import PublishResult, Rendering
-from pipeline.paths import inside, plain_name
+from pipeline.paths import RealPaths, inside, plain_name
 from publishers import portal_pages as pages
 from publishers.base import ChannelHealth, OptionSpec, Publisher
 from publishers.site_store import JOURNAL, MANIFEST, RESERVED, SiteStore, StoreProblem
@@ -112,6 +112,7 @@ class StaticSitePublisher(Publisher):
         super().__init__(name, options, **kw)
         self.root = Path(getattr(self.site, "root", None) or ".")
         self.out = (self.root / self.opts["out_dir"]).resolve()
+        self._real = RealPaths()  # the site folder's real path, for this pass (inside())
         self.base_url = getattr(self.site, "base_url", "") or ""
         self.site_name = getattr(self.site, "site_name", "") or "Loa"
         self.tz = getattr(self.site, "tz", timezone.utc)
@@ -137,7 +138,7 @@ class StaticSitePublisher(Publisher):
     def _file(self, rel: str, post_id: str | None = None) -> Path:
         """``out_dir/rel``, refused when it leads out of the site (a link in the site's folders)."""
         try:
-            return inside(self.out, rel)
+            return inside(self.out, rel, real=self._real)
         except ValueError:
             raise self._held(post_id, Detail("site.outside", rel=rel, out=str(self.out)),
                              Detail("site.outside.fix", path=str(self.out / rel), channel=self.name)) from None
