@@ -17,12 +17,13 @@ from __future__ import annotations
 import functools
 import hashlib
 import html
+import itertools
 import json
 import os
 import re
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import NamedTuple
 
 from pipeline.paths import templates_dirs
 from pipeline.vietnamese import fold
@@ -40,10 +41,10 @@ _WORD = re.compile(r"[0-9a-z]+")
 _TOKEN = re.compile(r"[^\W_]+")
 
 
-@dataclass(frozen=True)
-class Group:
+class Group(NamedTuple):
     """One list of articles: ``path`` of its front page (``chu-de/cchc.html``), its title, and
-    the hub it belongs to (``None`` for the home page)."""
+    the hub it belongs to (``None`` for the home page). A tuple: every article names its lists
+    each time the site's store reads it."""
 
     path: str
     title: str
@@ -55,40 +56,77 @@ class Group:
         return f"trang-{k}.html" if self.path == "index.html" else f"{stem}/trang-{k}.html"
 
 
+HOME = Group("index.html", "", None)
+
+
 def month_of(a: dict, tz) -> str | None:
     """``2024-03``: the month of the article's publication, in the site zone."""
     pub = a.get("publish_at")
-    if not pub:
-        return None
+    return _month(pub, tz) if pub else None
+
+
+@functools.lru_cache(maxsize=65536)
+def _month(pub: str, tz) -> str:
     when = datetime.fromisoformat(pub)
-    return (when.astimezone(tz) if tz and when.tzinfo else when).strftime("%Y-%m")
+    when = when.astimezone(tz) if tz and when.tzinfo else when
+    return f"{when.year}-{when.month:02d}"  # as strftime("%Y-%m") writes it (no padding of the year)
+
+
+def list_paths(a: dict, tz) -> list[str]:
+    """The front page of every list that shows article ``a``, the home page's first: the one rule
+    of which lists an article is on (:func:`groups_of` names them)."""
+    out = ["index.html"]
+    kind, unit, topics = a.get("type"), a.get("unit"), a.get("topics")
+    if kind:
+        out.append(f"loai/{kind}.html")
+    if unit:
+        out.append(f"don-vi/{unit}.html")
+    if topics:
+        out += [f"chu-de/{tid}.html" for tid in topics]
+    month = month_of(a, tz)
+    if month:
+        out.append(f"luu-tru/{month}.html")
+    return out
+
+
+def group_of(a: dict, path: str) -> Group:
+    """The list at ``path`` (one of :func:`list_paths`) as article ``a`` names it."""
+    hub, _, rest = path.partition("/")
+    if not rest:
+        return HOME
+    name = rest[:-len(".html")]
+    if hub == "loai":
+        title = a.get("type_label") or name
+    elif hub == "don-vi":
+        title = a.get("unit_name") or name
+    elif hub == "chu-de":
+        title = a["topics"][name]
+    else:
+        title = MONTHS.format(m=int(name[-2:]), y=name[:-3])
+    return tuple.__new__(Group, (path, title, hub))
 
 
 def groups_of(a: dict, tz) -> list[Group]:
     """Every list that shows article ``a``, its home page first."""
-    out = [Group("index.html", "", None)]
-    if a.get("type"):
-        out.append(Group(f"loai/{a['type']}.html", a.get("type_label") or a["type"], "loai"))
-    if a.get("unit"):
-        out.append(Group(f"don-vi/{a['unit']}.html", a.get("unit_name") or a["unit"], "don-vi"))
-    out += [Group(f"chu-de/{tid}.html", label, "chu-de") for tid, label in (a.get("topics") or {}).items()]
-    month = month_of(a, tz)
-    if month:
-        y, m = month.split("-")
-        out.append(Group(f"luu-tru/{month}.html", MONTHS.format(m=int(m), y=y), "luu-tru"))
-    return out
+    return [group_of(a, path) for path in list_paths(a, tz)]
 
 
-def pages_of(group: Group, items: list[dict]) -> list[tuple[str, list[dict], dict]]:
+def last_page(n: int) -> int:
+    """The number of the newest numbered page of a list of ``n`` articles (1 when it has none)."""
+    return max(1, -(-n // PER_PAGE))
+
+
+def pages_of(group: Group, items, numbered: range | None = None) -> list[tuple[str, list[dict], dict]]:
     """The pages of a list, as (path, articles newest first, navigation): the front page with the
-    newest twenty, then page 1..n with the twenty-by-twenty oldest first. ``items`` oldest first."""
+    newest twenty, then page 1..n with the twenty-by-twenty oldest first (only the numbers in
+    ``numbered``, when given: the pages a change can have reached). ``items`` oldest first."""
     n = len(items)
-    last = max(1, -(-n // PER_PAGE))
+    last = last_page(n)
     out = []
     older = (n - PER_PAGE - 1) // PER_PAGE + 1 if n > PER_PAGE else None
-    out.append((group.path, items[::-1][:PER_PAGE], {"older": group.page(older) if older else None, "newer": None}))
+    out.append((group.path, items[max(0, n - PER_PAGE):][::-1], {"older": group.page(older) if older else None, "newer": None}))
     if n > PER_PAGE:
-        for k in range(1, last + 1):
+        for k in range(1, last + 1) if numbered is None else range(max(1, numbered.start), min(last, numbered.stop - 1) + 1):
             chunk = items[(k - 1) * PER_PAGE:k * PER_PAGE]
             nav = {"older": group.page(k - 1) if k > 1 else None,
                    "newer": group.page(k + 1) if k < last else group.path, "number": k}
@@ -104,13 +142,11 @@ def page_key(items: list[dict], nav: dict, title: str) -> str:
 
 def search_words(*texts: str) -> str:
     """The folded words of ``texts`` (HTML tags dropped), each once, in order: what the search
-    page matches a folded query against, so ``thu tuc`` finds ``thủ tục`` and ``dang ky`` ``đăng ký``."""
-    seen: dict[str, None] = {}
-    for text in texts:
-        for token in _TOKEN.findall(html.unescape(_TAGS.sub(" ", text or "")).lower()):
-            for w in _folded(token):
-                seen.setdefault(w, None)
-    return " ".join(seen)
+    page matches a folded query against, so ``thu tuc`` finds ``thủ tục`` and ``dang ky`` ``đăng ký``.
+    Each token is folded once (a repeated token adds no new word, so dropping repeats first keeps the order)."""
+    plain = " ".join(html.unescape(_TAGS.sub(" ", text or "")) for text in texts).lower()
+    tokens = dict.fromkeys(_TOKEN.findall(plain))
+    return " ".join(dict.fromkeys(itertools.chain.from_iterable(map(_folded, tokens))))
 
 
 @functools.lru_cache(maxsize=65536)
@@ -156,9 +192,8 @@ class Layout:
 
     def card(self, a: dict) -> dict:
         """What a list shows of one article."""
-        pub = datetime.fromisoformat(a["publish_at"]) if a.get("publish_at") else None
-        return {**a, "date": f"{thu(pub, self.tz)}, {dmy(pub, self.tz)}" if pub else "",
-                "iso": pub.isoformat() if pub else ""}
+        date, iso = _dates(a["publish_at"], self.tz) if a.get("publish_at") else ("", "")
+        return {**a, "date": date, "iso": iso}
 
     def article(self, path: str, a: dict, body: str, related: list[dict]) -> str:
         crumbs = [("index.html", "Trang chủ")]
@@ -194,6 +229,14 @@ class Layout:
         href = os.path.relpath(target, os.path.dirname(path) or ".")
         return self.env.get_template("portal/site/redirect.html").render(
             **self._ctx(path, title=title, href=href, crumbs=[]))
+
+
+@functools.lru_cache(maxsize=65536)
+def _dates(publish_at: str, tz) -> tuple[str, str]:
+    """A card's date as shown (``Thứ hai, 25/03/2024``) and as ``datetime``: a list page shows
+    twenty cards, an article is on several lists, and many share a publication time."""
+    pub = datetime.fromisoformat(publish_at)
+    return f"{thu(pub, tz)}, {dmy(pub, tz)}", pub.isoformat()
 
 
 def asset(name: str, root) -> str:

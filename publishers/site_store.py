@@ -17,6 +17,7 @@ was never acknowledged.
 
 from __future__ import annotations
 
+import bisect
 import json
 import os
 import re
@@ -42,8 +43,14 @@ class SiteStore:
     them (``redirects``: path -> post id), kept in memory between calls and read again only when
     another process changed the files. ``file(rel)`` gives a checked path inside the site."""
 
-    def __init__(self, file: Callable[[str], Path], write: Callable[[Path, str], None]):
+    def __init__(self, file: Callable[[str], Path], write: Callable[[Path, str], None],
+                 lists_of: Callable[[dict], list] | None = None):
         self._file, self._write = file, write
+        self._lists_of = lists_of  # entry -> the paths of the lists that show it: the index below
+        #: list path -> its post ids, in the order of ``articles`` (the last one names the list)
+        self.lists: dict[str, dict[str, None]] = {}
+        self._sorted: dict[str, list[str]] = {}  # list path -> its post ids in order (members()); made when asked
+        self.place: dict[str, str] = {}  # post id -> where it stands in a list (place_of)
         self.articles: dict[str, dict] = {}
         self.redirects: dict[str, str] = {}
         self.pending: list[dict] = []  # changes since the indexes were last written
@@ -71,10 +78,11 @@ class SiteStore:
             return self
         base = self._read_manifest()
         self.articles, self.redirects = base["articles"], dict(base.get("redirects") or {})
-        self.pending, self._journal_lines, self.by_topic = [], 0, {}
+        self.pending, self._journal_lines, self.by_topic, self.lists, self._sorted, self.place = [], 0, {}, {}, {}, {}
         self.by_path = {a["path"]: pid for pid, a in self.articles.items()}
         for pid, a in self.articles.items():
             self._file_under_topics(pid, a)
+            self._list(pid, a)
         for record in self._read_journal():
             self._apply(record)
         self._sig = self._signature()
@@ -126,9 +134,11 @@ class SiteStore:
             old = self.articles.pop(pid, None)
             if old is not None and self.by_path.get(old["path"]) == pid:
                 del self.by_path[old["path"]]
+            self._unlist(pid, old)
             self.by_path[entry["path"]] = pid  # a new version goes to the end: the newest last
             self.articles[pid] = entry
             self._file_under_topics(pid, entry)
+            self._list(pid, entry)
             self.redirects.pop(entry["path"], None)
             if record.get("redirect"):
                 self.redirects[record["redirect"]] = pid
@@ -137,12 +147,53 @@ class SiteStore:
             old = self.articles.pop(pid, None)
             if old is not None and self.by_path.get(old["path"]) == pid:
                 del self.by_path[old["path"]]
+            self._unlist(pid, old)
             for path in [p for p, owner in self.redirects.items() if owner == pid]:
                 del self.redirects[path]
 
     def _file_under_topics(self, pid: str, a: dict) -> None:
         for tid in a.get("topics") or ():
             self.by_topic.setdefault(tid, []).append(pid)
+
+    def _list(self, pid: str, a: dict) -> None:
+        if self._lists_of is None:
+            return
+        place = self.place[pid] = place_of(a)
+        for path in self._lists_of(a):
+            members = self.lists.get(path)
+            if members is None:
+                members = self.lists[path] = {}
+            members[pid] = None
+            order = self._sorted.get(path)
+            if order is not None:
+                order.insert(bisect.bisect_left(order, place, key=self.place.__getitem__), pid)
+
+    def _unlist(self, pid: str, a: dict | None) -> None:
+        if self._lists_of is None or a is None:
+            return
+        for path in self._lists_of(a):
+            members = self.lists.get(path)
+            if members is None or pid not in members:
+                continue
+            del members[pid]
+            if not members:
+                del self.lists[path]
+            order = self._sorted.get(path)
+            if order is not None:
+                i = bisect.bisect_left(order, self.place[pid], key=self.place.__getitem__)
+                if i < len(order) and order[i] == pid:
+                    del order[i]
+                else:  # not where it should be: sorted again when next asked
+                    del self._sorted[path]
+        self.place.pop(pid, None)
+
+    def members(self, path: str) -> list[str]:
+        """The post ids of list ``path``, oldest first (by :func:`place_of`: the order of its
+        pages); kept in order from then on as articles come and go."""
+        order = self._sorted.get(path)
+        if order is None:
+            order = self._sorted[path] = sorted(self.lists.get(path, ()), key=self.place.__getitem__)
+        return order
 
     def related(self, pid: str, topics, n: int = 4) -> list[dict]:
         """Up to ``n`` articles sharing a topic with ``pid``, the latest published first."""
@@ -167,10 +218,13 @@ class SiteStore:
         try:
             os.write(fd, line.encode("utf-8"))
             os.fsync(fd)
+            st = os.fstat(fd)
         finally:
             os.close(fd)
         self._apply(record)
-        self._sig = self._signature()
+        # the journal as this line left it; the manifest as load() found it (the caller holds the lock)
+        journal = (st.st_ino, st.st_size, st.st_mtime_ns)
+        self._sig = (self._sig[0], journal) if self._sig is not None else self._signature()
 
     def mark_indexed(self) -> None:
         """The indexes now show every change: compact when the journal has grown, else mark it."""
@@ -203,7 +257,7 @@ class SiteStore:
                 first = first or aside
         self._sig = None
         if kept:
-            self.articles, self.redirects, self.by_path, self.by_topic = {}, kept, {}, {}
+            self.articles, self.redirects, self.by_path, self.by_topic, self.lists, self._sorted = {}, kept, {}, {}, {}, {}
             self.compact()
         return first
 
@@ -247,15 +301,27 @@ class SiteStore:
         return out
 
 
-def _entry_problem(pid, a) -> str | None:
+def place_of(a: dict) -> str:
+    """Where an article stands in a list, as one string: by publication, then page path (unique),
+    as the pair ``(publish_at, path)`` sorts (NUL sorts before every character of a date)."""
+    return f"{a.get('publish_at') or ''}\x00{a['path']}"
+
+
+def _entry_problem(pid, a, plain: set | None = None) -> str | None:
+    """Why entry ``a`` cannot be used, or ``None``. ``plain``: names already found plain (a
+    manifest names the same few types, units and topics thousands of times)."""
     if not isinstance(a, dict) or not isinstance(a.get("path"), str) or not PAGE_PATH.fullmatch(a["path"]):
         return f"article {pid!r} has no page path of the form type/slug.html"
     if a["path"].split("/", 1)[0] in RESERVED or not isinstance(a.get("title"), str):
         return f"article {pid!r} has a reserved folder or no title"
+    plain = set() if plain is None else plain
     topics = a.get("topics") or {}
-    if (not isinstance(topics, dict) or not all(plain_name(t) and isinstance(l, str) for t, l in topics.items())
-            or not all(a.get(k) is None or plain_name(a[k]) for k in ("type", "unit"))):
-        return f"article {pid!r} has a type, unit or topic that is not a plain name"
+    names = [*topics.items(), *((a.get(k), "") for k in ("type", "unit") if a.get(k) is not None)] \
+        if isinstance(topics, dict) else None
+    for name, label in names if names is not None else [(None, None)]:
+        if not isinstance(label, str) or not isinstance(name, str) or (name not in plain and not plain_name(name)):
+            return f"article {pid!r} has a type, unit or topic that is not a plain name"
+        plain.add(name)
     if a.get("image") is not None and not (isinstance(a["image"], str) and MEDIA_PATH.fullmatch(a["image"])):
         return f"article {pid!r} has an image that is not media/<name>.<ext>"
     return None
@@ -272,8 +338,9 @@ def manifest_problem(manifest) -> str | None:
     delete, so each is checked as a new article's would be."""
     if not isinstance(manifest, dict) or not isinstance(manifest.get("articles"), dict):
         return "no \"articles\" table"
+    plain: set[str] = set()
     for pid, a in manifest["articles"].items():
-        problem = _entry_problem(pid, a)
+        problem = _entry_problem(pid, a, plain)
         if problem:
             return problem
     redirects = manifest.get("redirects") or {}

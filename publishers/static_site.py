@@ -23,7 +23,9 @@ read also holds the channel: treated as empty, the next pass would rewrite every
 
 from __future__ import annotations
 
+import bisect
 import hashlib
+import heapq
 import json
 import logging
 import os
@@ -41,7 +43,7 @@ from pipeline.models import PublishResult, Rendering
 from pipeline.paths import RealPaths, inside, plain_name
 from publishers import portal_pages as pages
 from publishers.base import ChannelHealth, OptionSpec, Publisher
-from publishers.site_store import JOURNAL, MANIFEST, RESERVED, SiteStore, StoreProblem
+from publishers.site_store import JOURNAL, MANIFEST, RESERVED, SiteStore, StoreProblem, place_of
 
 __all__ = ["MANIFEST", "JOURNAL", "RESERVED", "StaticSitePublisher", "strip_controls"]
 
@@ -116,7 +118,7 @@ class StaticSitePublisher(Publisher):
         self.base_url = getattr(self.site, "base_url", "") or ""
         self.site_name = getattr(self.site, "site_name", "") or "Loa"
         self.tz = getattr(self.site, "tz", timezone.utc)
-        self.store = SiteStore(self._file, _atomic_write)
+        self.store = SiteStore(self._file, _atomic_write, lists_of=lambda a: pages.list_paths(a, self.tz))
         self._layout = None
         self._before: dict[str, str] = {}  # the page keys as the pass found them (close)
         self._inside: set[str] = set()  # list pages found inside the site during this pass
@@ -314,10 +316,10 @@ class StaticSitePublisher(Publisher):
             media = self._file(image, r.post_id)
             body = _replace_img_src(body, os.path.relpath(media, page.parent))
         entry = self._entry(r, path, image)
-        for group in pages.groups_of(entry, self.tz):  # a list the pass will write must be inside the site too
-            if group.path not in self._inside:  # checked again when close() writes it
-                self._file(group.path, r.post_id)
-                self._inside.add(group.path)
+        for gpath in pages.list_paths(entry, self.tz):  # a list the pass will write must be inside the site too
+            if gpath not in self._inside:  # checked again when close() writes it
+                self._file(gpath, r.post_id)
+                self._inside.add(gpath)
         unused = self._unused_image(store, r.post_id, old, image)
         html = self.layout.article(path, entry, body, store.related(r.post_id, entry["topics"]))
         words = pages.search_words(entry["title"], entry["summary"], r.body)
@@ -384,43 +386,85 @@ class StaticSitePublisher(Publisher):
     # Writing the lists touched by the pass takes these steps in order; split, it would only pass
     # the same five collections from function to function.
     def _write_lists(self, store: SiteStore, keys: dict) -> None:
-        members: dict[str, list] = {}
-        titles: dict[str, pages.Group] = {}
-        for a in store.articles.values():
-            for g in pages.groups_of(a, self.tz):
-                members.setdefault(g.path, []).append(a)
-                titles[g.path] = g
         touched: dict[str, pages.Group] = {}
-        months, changed = set(), {}
+        moved: dict[str, list[tuple]] = {}  # list -> where the changed versions stand in it, old and new
+        months, changed, was = set(), {}, {}
         for rec in store.pending:
+            pid = rec.get("put") or rec.get("del")
             for a in (rec.get("old"), rec.get("entry")):
                 if a:
                     for g in pages.groups_of(a, self.tz):
-                        touched.setdefault(g.path, titles.get(g.path, g))
+                        touched.setdefault(g.path, g)
+                        moved.setdefault(g.path, []).append(place_of(a))
                     months.add(pages.month_of(a, self.tz))
-            changed[rec.get("put") or rec.get("del")] = rec
+            if pid not in changed:  # the version the lists show: before the pass's first change
+                was[pid] = set(pages.list_paths(rec["old"], self.tz)) if rec.get("old") else set()
+            changed[pid] = rec
         if not keys.get("index.html"):
             touched["index.html"] = pages.Group("index.html", "", None)
+            moved.pop("index.html", None)  # every page of it
         for gpath, group in touched.items():
-            items = sorted(members.get(gpath, ()), key=lambda a: (a.get("publish_at") or "", a["path"]))
-            stem = gpath[:-len(".html")] + "/trang-" if gpath != "index.html" else "trang-"
-            for path in [p for p in keys if p == gpath or p.startswith(stem)]:
-                del keys[path]  # written again below, or removed
-            for path, shown, nav in pages.pages_of(group, items):
-                key = pages.page_key(shown, nav, group.title)
-                self._put(keys, path, key, lambda p=path, s=shown, n=nav: self.layout.listing(p, group, s, n))
+            members = store.lists.get(gpath) or {}
+            if members:  # the list's title: as the last article in the manifest names it
+                group = pages.group_of(store.articles[next(reversed(members))], gpath)
+            before = len(members) + sum((gpath in old) - (pid in members) for pid, old in was.items())
+            self._write_list(store, keys, group, moved.get(gpath), before)
         hubs = {g.hub for g in touched.values() if g.hub}
         for hub in sorted(hubs | ({h for h in pages.HUBS if f"{h}/index.html" not in keys})):
-            groups = sorted(((p, titles[p].title, len(m)) for p, m in members.items() if titles[p].hub == hub),
+            named = ((p, pages.group_of(store.articles[next(reversed(m))], p)) for p, m in store.lists.items()
+                     if p.startswith(hub + "/"))
+            groups = sorted(((p, g.title, len(store.lists[p])) for p, g in named),
                             key=lambda t: t[0], reverse=hub == "luu-tru")
             self._put(keys, f"{hub}/index.html", pages.page_key([], {"g": groups}, hub), lambda: self.layout.hub(hub, groups))
-        newest = sorted(store.articles.values(), key=lambda a: a.get("publish_at") or "", reverse=True)[:50]
+        newest = heapq.nlargest(50, store.articles.values(), key=lambda a: a.get("publish_at") or "")
         self._put(keys, "feed.xml", pages.page_key(newest, {}, "feed"), lambda: self._atom(newest))
-        self._write_search(store, keys, {m for m in months if m}, changed, members)
+        self._write_search(store, keys, {m for m in months if m}, changed)
 
-    def _write_search(self, store: SiteStore, keys: dict, months: set, changed: dict, members: dict) -> None:
+    def _write_list(self, store: SiteStore, keys: dict, group: pages.Group, moved: list | None, before: int) -> None:
+        """Write the pages of one list the pass touched: the front page and the numbered pages a
+        change can have reached. ``moved``: where the changed articles' versions stand (``None``:
+        every page); ``before``: how many articles the list had when its pages were last written.
+        Page ``k`` holds the ``k``-th twenty in time order, so the pages before the first changed
+        place keep their articles, and so do those after the last one when the count is the same;
+        those keep their keys (checked on one of them: a new title changes every page)."""
+        order = store.members(group.path)
+        items = [store.articles[pid] for pid in order]
+        n, last = len(order), pages.last_page(len(order))
+        numbered = range(1, last + 1)
+        if moved and n > pages.PER_PAGE:
+            lo, hi, place = min(moved), max(moved), store.place.__getitem__
+            first = bisect.bisect_left(order, lo, key=place) // pages.PER_PAGE + 1
+            if before != n:  # the places after the change moved: every later page, and the last one's links
+                numbered = range(min(first, pages.last_page(before), last), last + 1)
+            else:
+                end = max(bisect.bisect_right(order, hi, key=place) - 1, 0) // pages.PER_PAGE + 1
+                numbered = range(first, min(end, last) + 1)
+            numbered = self._kept_pages_check(keys, group, items, numbered, last)
+        stem = group.path[:-len(".html")] + "/trang-" if group.path != "index.html" else "trang-"
+        for path in [p for p in keys if p == group.path or p.startswith(stem)]:
+            k = path[len(stem):-len(".html")]
+            if path == group.path or not k.isdigit() or int(k) in numbered or int(k) > last:
+                del keys[path]  # written again below, or removed
+        for path, shown, nav in pages.pages_of(group, items, numbered):
+            key = pages.page_key(shown, nav, group.title)
+            self._put(keys, path, key, lambda p=path, s=shown, n=nav: self.layout.listing(p, group, s, n))
+
+    def _kept_pages_check(self, keys: dict, group: pages.Group, items: list, numbered: range, last: int) -> range:
+        """``numbered``, or every page of the list when one of the others is not as the keys say:
+        not written yet, or showing another title (the one next to ``numbered`` is made again to see)."""
+        if numbered.start == 1 and numbered.stop > last:
+            return numbered
+        if any(group.page(k) not in keys for k in range(1, last + 1) if k not in numbered):
+            return range(1, last + 1)
+        probe = numbered.start - 1 if numbered.start > 1 else numbered.stop
+        (_front, (path, shown, nav)) = pages.pages_of(group, items, range(probe, probe + 1))
+        return numbered if keys.get(path) == pages.page_key(shown, nav, group.title) else range(1, last + 1)
+
+    def _write_search(self, store: SiteStore, keys: dict, months: set, changed: dict) -> None:
         """The search shards of the months the pass touched (``tim-kiem/<yyyy-mm>.js``): the
         entries of changed articles replaced, the rest kept as they are."""
+        now_in = {pid: pages.month_of(store.articles[pid], self.tz) for pid, rec in changed.items()
+                  if "put" in rec and pid in store.articles}
         for month in sorted(months):
             rel = f"{pages.SEARCH_DIR}/{month}.js"
             try:
@@ -430,7 +474,7 @@ class StaticSitePublisher(Publisher):
             entries = [e for e in entries if e.get("p") not in changed]
             for pid, rec in changed.items():
                 a = store.articles.get(pid)
-                if "put" in rec and a is not None and pages.month_of(a, self.tz) == month:
+                if now_in.get(pid) == month:
                     card = self.layout.card(a)
                     entries.append({"p": pid, "u": a["path"], "t": a["title"], "s": a.get("summary") or "",
                                     "d": card["date"], "i": card["iso"], "w": rec.get("words") or ""})
@@ -438,7 +482,7 @@ class StaticSitePublisher(Publisher):
                 _atomic_write(self._file(rel), pages.shard_text(entries))
             else:
                 self._file(rel).unlink(missing_ok=True)
-        shards = sorted((p[len("luu-tru/"):-len(".html")] + ".js" for p in members if p.startswith("luu-tru/")), reverse=True)
+        shards = sorted((p[len("luu-tru/"):-len(".html")] + ".js" for p in store.lists if p.startswith("luu-tru/")), reverse=True)
         self._put(keys, f"{pages.SEARCH_DIR}/index.html", pages.page_key([], {"s": shards}, "search"),
                   lambda: self.layout.search(shards))
 
@@ -498,15 +542,23 @@ def _atomic_copy(src: Path, path: Path) -> None:
 
 
 def _atomic(path: Path, fill) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except FileNotFoundError:  # a new folder (a new type, topic, month): made only then, not for every page
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    done = False
     try:
         with os.fdopen(fd, "wb") as fh:
             fill(fh)
             fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; nginx must read the page
+            os.fchmod(fd, 0o644)  # mkstemp makes 0600; nginx must read the page
+            os.fsync(fd)
         os.replace(tmp, path)
+        done = True
     finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        if not done:
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
