@@ -57,15 +57,18 @@ class SiteStore:
         self.by_path: dict[str, str] = {}  # page -> post id
         self.by_topic: dict[str, list[str]] = {}  # topic -> post ids, oldest first (related posts)
         self._sig: tuple | None = None
+        self._stat_paths: tuple | None = None
         self._journal_lines = 0
         self._old: tuple | None = None  # (signature, old addresses): old_addresses()
 
     # -- reading ------------------------------------------------------------------------------
     def _signature(self) -> tuple:
+        if self._stat_paths is None:  # only looked at (stat), never written through: checked once
+            self._stat_paths = (self._file(MANIFEST), self._file(JOURNAL))
         out = []
-        for name in (MANIFEST, JOURNAL):
+        for path in self._stat_paths:
             try:
-                st = os.stat(self._file(name))
+                st = os.stat(path)
                 out.append((st.st_ino, st.st_size, st.st_mtime_ns))
             except FileNotFoundError:
                 out.append(None)
