@@ -89,10 +89,20 @@ def clean(html: str, *, tags: Iterable[str], attributes: dict, url_schemes: Iter
     """``html`` with only ``tags`` and ``attributes`` (nh3's form) left, comments removed, URLs
     limited to ``url_schemes``, and ``drop_with_content`` removed with their content. Adds nothing
     (no ``rel``). The article and the feed sanitisers are this call with their own lists."""
-    tags = set(tags)
-    return nh3.clean(html, tags=tags, clean_content_tags=set(drop_with_content) - tags,
-                     attributes={k: set(v) for k, v in attributes.items()}, url_schemes=set(url_schemes),
-                     link_rel=None, strip_comments=True, attribute_filter=attribute_filter)
+    tags = frozenset(tags)
+    return _cleaner(tags, frozenset((k, frozenset(v)) for k, v in attributes.items()), frozenset(url_schemes),
+                    attribute_filter, frozenset(drop_with_content) - tags).clean(html)
+
+
+@functools.lru_cache(maxsize=16)
+def _cleaner(tags: frozenset[str], attributes: frozenset, url_schemes: frozenset[str],
+             attribute_filter: Callable | None, drop: frozenset[str]) -> nh3.Cleaner:
+    """nh3's sanitiser for these options, kept: ``nh3.clean`` builds one at every call (its lists
+    turned into Rust sets), which cost as much as cleaning a post (``tests/test_htmlsafe.py``
+    compares the two)."""
+    return nh3.Cleaner(tags=set(tags), clean_content_tags=set(drop), attributes={k: set(v) for k, v in attributes},
+                       url_schemes=set(url_schemes), link_rel=None, strip_comments=True,
+                       attribute_filter=attribute_filter)
 
 
 def _article_filter(hosts: frozenset[str]) -> Callable[[str, str, str], str | None]:
