@@ -85,7 +85,7 @@ def posts(n: int, wards: int, rng: random.Random) -> list[Post]:
                         channels=("loudspeaker",), status="ready", summary="", body=body, body_line=8, slug=f"p{i}",
                         image=None, image_path=None, image_alt=None, image_hash=None, social=MappingProxyType({}),
                         approved_by=None, approved_hash=None, correction=None, correction_at=None, retracted=None,
-                        source_hash=f"h{i}", approval_hash="", lines=MappingProxyType({})))
+                        source_hash=f"h{i}", lines=MappingProxyType({})))
     return out
 
 

@@ -387,7 +387,6 @@ class _Reader:
             approved_hash=self.text_field("approved_hash") or None, correction=self.text_field("correction").strip() or None,
             correction_at=correction_at, retracted=self.text_field("retracted").strip() or None,
             source_hash="" if light else sha(data),
-            approval_hash="" if light else approval_hash(title, summary, body, image_hash),
             lines=MappingProxyType(lines), extra=MappingProxyType(extra) if extra else _EMPTY,
         )
 

@@ -48,8 +48,8 @@ class Problem:
 class Post:
     """A post as read from ``content/**/*.md``: front matter plus Markdown body.
 
-    ``source_hash`` identifies this version of the file (any byte changes it); ``approval_hash``
-    covers what the editorial board approves (title, summary, body, image bytes).
+    ``source_hash`` identifies this version of the file (any byte changes it); what the editorial
+    board approves is hashed by :func:`pipeline.approval.current_hash` when it is asked for.
     ``lines`` maps front-matter keys to their line numbers, for messages.
     """
 
@@ -80,7 +80,6 @@ class Post:
     correction_at: datetime | None
     retracted: str | None
     source_hash: str
-    approval_hash: str
     lines: Mapping[str, int]
     extra: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 

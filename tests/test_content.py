@@ -216,16 +216,18 @@ def test_image_checks(tmp_path):
     assert a.image_path.name == "ok.png" and a.image_hash
 
 
-def test_approval_hash_changes_with_title_summary_body_image_only(tmp_path):
+def test_approval_hash_changes_with_what_is_approved_only(tmp_path):
+    from pipeline.approval import current_hash
+
     cfg = load(tmp_path, {"news/a.md": post()})
     f = tmp_path / "content/news/a.md"
     p1, _ = read_post(f, cfg)
     f.write_text(f.read_text().replace("status: ready", "status: ready\napproved_by: X"))
     p2, _ = read_post(f, cfg)
-    assert p1.approval_hash == p2.approval_hash and p1.source_hash != p2.source_hash
+    assert current_hash(p1) == current_hash(p2) and p1.source_hash != p2.source_hash
     f.write_text(f.read_text().replace("năm 2024.", "năm 2024!"))
     p3, _ = read_post(f, cfg)
-    assert p3.approval_hash != p1.approval_hash
+    assert current_hash(p3) != current_hash(p1)
 
 
 def test_readme_and_activities_are_not_posts(tmp_path):
@@ -261,7 +263,7 @@ def test_light_read_is_the_full_read_without_image_summary_and_hashes(tmp_path):
         posts += 1
         summary = full.summary if "summary" in full.lines else ""
         assert light == dataclasses.replace(full, summary=summary, image_path=None, image_hash=None,
-                                            source_hash="", approval_hash=""), f
+                                            source_hash=""), f
     assert posts >= 21
 
 
