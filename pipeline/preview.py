@@ -35,6 +35,7 @@ from __future__ import annotations
 import functools
 import gc
 import hashlib
+import itertools
 import json
 import os
 import shutil
@@ -65,6 +66,8 @@ STAMP_VERSION = 5  # 5: a decision carries its reason in words
 _CODE_DIRS = (os.path.dirname(os.path.abspath(__file__)),
               os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "publishers"))
 _JOB: "_Job | None" = None  # built by the parent, inherited by forked workers
+_BARRIER = None  # the pool's workers meet there at the start of step 2 (_fill_chunk)
+BARRIER_TIMEOUT = 600  # seconds; a worker that died meanwhile breaks the barrier instead of hanging the run
 
 # (Vietnamese, English) for every word of app.POST_STATES and app.channel_state
 STATE_LABELS = {
@@ -295,6 +298,9 @@ class _Job:
     sigs: dict[str, int]  # file -> stat signature before reading
     copied: set[str] = field(default_factory=set)  # media/ files this process has seen in place
     filled: dict = field(default_factory=dict)  # a state or decision -> its HTML, made once per process
+    # rows rendered by this process in step 1, with their pages not yet written (see HELD_MAX)
+    held: dict[str, tuple[dict, bytes | None]] = field(default_factory=dict)
+    held_bytes: int = 0
 
 
 def _prepare(session, out: Path, content, posts: dict[str, Post], sigs: dict[str, int]) -> _Job:
@@ -338,6 +344,7 @@ def _mark(row: dict) -> str:
 
 
 CHUNK_MAX = 200  # posts per slice: within the renderer's Markdown cache (render.HTML_CACHE_SIZE)
+HELD_MAX = 48 << 20  # bytes of pages a process keeps from step 1 to step 2; the rest are written twice
 
 
 def _chunks(todo: list, jobs: int) -> list[list]:
@@ -385,33 +392,52 @@ def _render_chunk(paths: list[str]) -> list[dict]:
         if post is None:
             row["error"] = "; ".join(x.format(cfg.language) for x in problems) or "unusable"
             row["state"] = "error"
+            job.held[p] = (row, None)
         else:
             renderings, errors = next(rendered)
             pages.append((row, _page(job, post, problems, next(own), renderings, errors, row)))
         rows.append(row)
     for row, html in pages:
-        _write_page(os.path.join(job.out, row["page"]), html.encode("utf-8"))
+        page = html.encode("utf-8")
+        if job.held_bytes + len(page) <= HELD_MAX:  # filled and written once, in step 2
+            job.held[row["file"]] = (row, page)
+            job.held_bytes += len(page)
+        else:
+            _write_page(os.path.join(job.out, row["page"]), page)
+            job.held[row["file"]] = (row, None)
     return rows
 
 
-def _fill_chunk(items: list[tuple[dict, dict]]) -> tuple[list[dict], bytes]:
-    """Worker, second step: ``items`` are (row, :func:`shown` decisions). Fill the decisions into
-    each row and into the marked places of its page (read, replaced, written: nothing rendered),
-    render the index rows, and return the rows and their part of the parent's cache file
-    (``"file": {row}, ...`` in UTF-8: made here, in parallel, so that the parent only joins the
-    parts)."""
+def _fill_chunk(task: tuple[list[tuple[dict, dict]], dict | None, bool]) -> tuple[list[dict], bytes]:
+    """Worker, second step. ``task``: ``(items, decided, barrier)``; ``items`` are (row,
+    :func:`shown` decisions) of pages on disk; ``decided`` (file -> shown decisions, or ``None``)
+    is for the rows this process rendered in step 1 (:attr:`_Job.held`), all of which it fills
+    then. Fill the decisions into each row and into the marked places of its page (replaced and
+    written, nothing rendered; a page written in step 1 is read back), render the index rows, and
+    return the rows and their part of the parent's cache file (``"file": {row}, ...`` in UTF-8:
+    made here, in parallel, so that the parent only joins the parts). ``barrier``: wait for every
+    worker of the pool to hold a task of this step first, so that each gets exactly one, its own
+    held rows included."""
     job = _JOB
+    items, decided, barrier = task
+    if barrier:
+        _BARRIER.wait(BARRIER_TIMEOUT)
+    todo = [(row, decided[f], page) for f, (row, page) in job.held.items()] if decided is not None else []
+    if decided is not None:
+        job.held, job.held_bytes = {}, 0
+    todo += ((row, shown_, None) for row, shown_ in items)
     rows = []
-    for row, decided in items:
+    for row, decided_row, page in todo:
         rows.append(row)
         if "error" in row:
             row["html"] = job.row.render(r=_Item(row), labels=STATE_LABELS)
             continue
-        row.update(decided)
+        row.update(decided_row)
         path = os.path.join(job.out, row["page"])
-        with open(path, "rb") as fh:
-            page = fh.read()
-        _write_page(path, _fill(job, page, _mark(row), decided))
+        if page is None:
+            with open(path, "rb") as fh:
+                page = fh.read()
+        _write_page(path, _fill(job, page, _mark(row), decided_row))
         row["html"] = job.row.render(r=_Item(row), labels=STATE_LABELS)
     dumps = json.dumps
     return rows, ", ".join(
@@ -597,19 +623,30 @@ def _build(session, out: Path, stamp: dict, partial: bool, now: datetime, jobs: 
             if collecting:
                 gc.enable()
         decided = decisions_by_post(the_plan)
-        fill = [(row, shown(decided.get(row.get("id"), []), cfg.language)) for row in rows.values()]
-        patched = 0
+        held = {f: shown(decided.get(row.get("id"), []), cfg.language) for f, row in rows.items()}  # rendered in step 1
+        fill = []  # kept pages whose decisions changed
         for f, row in kept.items():
             now_shown = shown(decided.get(row.get("id"), []), cfg.language)
             if "error" not in row and (row.get("state"), row.get("decisions")) != (now_shown["state"], now_shown["decisions"]):
                 fill.append((dict(row), now_shown))
-                patched += 1
             else:
                 rows[f] = row
+        patched = len(fill)
+        if workers.pool is not None:  # step 1's rows are held by the workers: one task each, with a share of ``fill``
+            share = -(-len(fill) // workers.jobs)
+            steps = workers.map(_fill_chunk, [(fill[i * share:(i + 1) * share], held, True) for i in range(workers.jobs)],
+                                True)
+        else:  # held here: filled first, then ``fill`` (in workers forked afterwards, if large)
+            steps = itertools.chain([_fill_chunk(([], held, False))], workers.map(
+                _fill_chunk, [(chunk, None, False) for chunk in _chunks(fill, workers.jobs)], len(fill) > 200))
         parts: list[bytes] = []
-        for part, part_json in workers.map(_fill_chunk, _chunks(fill, workers.jobs), len(fill) > 200):
+        done: set[str] = set()
+        for part, part_json in steps:
             rows.update((r["file"], r) for r in part)
+            done.update(r["file"] for r in part)
             parts.append(part_json)
+        if not held.keys() <= done:  # a worker lost (and replaced by the pool) with the pages it held
+            raise RuntimeError(f"preview: {len(held.keys() - done)} rendered pages were not written")
     finally:
         workers.close()
         _JOB = None
@@ -621,8 +658,8 @@ def _build(session, out: Path, stamp: dict, partial: bool, now: datetime, jobs: 
     ordered = [rows[f] for f in files if f in rows] + [r for f, r in rows.items() if f not in listed]
     index = _index_html(cfg, ordered, env)
     write_text(out / "index.html", index.replace(GENERATED, generated(cfg, now)))
-    if fill or rows.keys() != old.keys() or cached.get("key") != stamp["key"]:  # else the cache file says all this
-        dumps, done = json.dumps, {row["file"] for row, _shown in fill}
+    if done or rows.keys() != old.keys() or cached.get("key") != stamp["key"]:  # else the cache file says all this
+        dumps = json.dumps
         parts += (f"{dumps(f, ensure_ascii=False)}: {dumps(r, ensure_ascii=False)}".encode("utf-8")
                   for f, r in rows.items() if f not in done)
         write_bytes(out / CACHE_NAME, _cache_pieces(dumps(stamp["key"]).encode(), [p for p in parts if p]))
@@ -661,8 +698,11 @@ class _Workers:
         if self.pool is None:
             import multiprocessing
 
+            global _BARRIER
             gc.freeze()  # the collector must not visit (and so copy) the parent's objects in each worker
-            self.pool = multiprocessing.get_context("fork").Pool(self.jobs)
+            context = multiprocessing.get_context("fork")
+            _BARRIER = context.Barrier(self.jobs)
+            self.pool = context.Pool(self.jobs)
         return self.pool.imap_unordered(fn, chunks)
 
     def close(self) -> None:

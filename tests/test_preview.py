@@ -200,6 +200,26 @@ def test_worker_processes_give_the_same_pages(tmp_path):
     assert _time_free(index(one)).replace(str(one), "") == _time_free(index(two)).replace(str(two), "")
 
 
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_pages_kept_for_the_decisions_or_written_twice_are_the_same(tmp_path, monkeypatch, jobs):
+    """A process keeps the pages it renders until the plan's decisions are filled in (one write),
+    up to preview.HELD_MAX bytes; beyond, a page is written, read back and filled (two writes).
+    Both give the same output, with workers or without."""
+    from pipeline import preview
+
+    posts = {f"news/p{i:02d}.md": post(id=f"p{i:02d}", title=f"Bài số {i}", channels=["portal", "mastodon"])
+             for i in range(50)}
+    posts["news/bad.md"] = "không có front matter\n"
+    kept, written = make_repo(tmp_path / "kept", posts), make_repo(tmp_path / "written", posts)
+    assert run(kept, jobs=jobs).rendered == 50
+    monkeypatch.setattr(preview, "HELD_MAX", 0)
+    assert run(written, jobs=jobs).rendered == 50
+    a, b = _output(kept), _output(written)
+    assert a.keys() == b.keys() and len(a) > 50
+    for name in a:
+        assert a[name].replace(str(kept), "") == b[name].replace(str(written), ""), name
+
+
 def test_each_post_is_rendered_once_for_the_pages_and_the_plan(tmp_path, monkeypatch):
     """Workers convert a whole slice before rendering its channels: the renderer's Markdown cache
     must hold a slice, or every post would be converted again for its channels. And the plan's
