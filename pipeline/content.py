@@ -25,7 +25,7 @@ import unicodedata
 from datetime import date, datetime, time
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 from zoneinfo import ZoneInfo
 
 from pipeline.frontmatter import RawFile, read_front_matter, split_front_matter
@@ -525,23 +525,30 @@ class PostCache:
         #: A hash of the (file, signature) pairs last read; ``""`` before the first read.
         self.revision = ""
 
-    def read_all(self, cfg, paths: Iterable[Path] | None = None) -> tuple[list[Post], list[Problem]]:
-        """:func:`read_all`'s answer, reading again only the files whose signature changed."""
+    def read_all(self, cfg, paths: Iterable[Path] | None = None, *,
+                 read_many: Callable[[list[str]], Iterable[tuple[Post | None, list[Problem]]]] | None = None,
+                 ) -> tuple[list[Post], list[Problem]]:
+        """:func:`read_all`'s answer, reading again only the files whose signature changed.
+        ``read_many(files)``: what :func:`read_post` gives for each of ``files``, in their order,
+        found elsewhere (``loa preview`` reads in its worker processes); by default, read here."""
         files = post_files(cfg.content_dir, list(paths) if paths else None, listing=self._listing)
         sigs = signatures(files)
         if sigs == self._sigs and files == self._files:
             return self._result
         reading = self._reading = Reading(cfg, earlier=self._reading)
         old = {f: i for i, f in enumerate(self._files)}
+        kept = [i if i is not None and self._sigs[i] == sig else None for f, sig in zip(files, sigs) for i in [old.get(f)]]
+        changed = [f for f, i in zip(files, kept) if i is None]
+        fresh = iter(read_many(changed) if read_many is not None and changed else
+                     (read_post(Path(f), cfg, reading=reading) for f in changed))
         posts: list[Post] = []
         problems: list[Problem] = []
         read = []
-        for f, sig in zip(files, sigs):
-            i = old.get(f)
-            if i is not None and self._sigs[i] == sig:
+        for i in kept:
+            if i is not None:
                 entry = self._read[i]
             else:
-                post, probs = read_post(Path(f), cfg, reading=reading)
+                post, probs = next(fresh)
                 entry = (post, probs or _NONE)  # most files have no problem: share one list
             read.append(entry)
             problems.extend(entry[1])
