@@ -20,12 +20,15 @@ is kept per class and attribute name (:meth:`Environment.is_safe_attribute`). Ji
 again at every access, through a dozen ``isinstance`` checks, which made up more than half of
 rendering a preview page or a social post's template; the verdict is the same each time, as
 ``tests/test_templating.py`` checks against Jinja's own on every kind of object it tells apart.
+Attribute access itself (:meth:`Environment.getattr`) then returns a value whose verdict is kept
+as safe without asking again.
 """
 
 from __future__ import annotations
 
 import abc
 import operator
+import types
 from pathlib import Path
 from typing import Any, Iterable, MutableMapping
 
@@ -37,6 +40,7 @@ from pipeline import vndates
 #: The longest string or list ``*`` may make in a template, and the largest exponent ``**`` takes.
 MAX_PRODUCT = 1_000_000
 MAX_EXPONENT = 1_000
+_METHODS = (types.MethodType, types.BuiltinMethodType)  # what Jinja's wrap_str_format looks at
 
 
 class Environment(ImmutableSandboxedEnvironment):
@@ -71,6 +75,22 @@ class Environment(ImmutableSandboxedEnvironment):
             if len(self._verdicts) < self.VERDICTS_MAX:
                 self._verdicts[key] = verdict
         return verdict
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        """Jinja's sandboxed ``obj.attribute``, with a fast path for a name whose verdict is kept
+        as safe: the value itself, unless it is a method (``str.format`` and ``format_map`` are
+        handed out wrapped in the sandbox's formatter: Jinja's way then) or missing (Jinja then
+        tries ``obj[attribute]``). The same answer as Jinja's, in half the calls: attribute
+        access is most of what a template does (``tests/test_templating.py``)."""
+        cls = type(obj)
+        if obj.__class__ is cls and self._verdicts.get((cls, attribute)) and abc.get_cache_token() == self._abc_token:
+            try:
+                value = getattr(obj, attribute)
+            except AttributeError:
+                return super().getattr(obj, attribute)
+            if not isinstance(value, _METHODS):
+                return value
+        return super().getattr(obj, attribute)
 
     def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
         return {**self.globals, **(d or {})}

@@ -88,6 +88,43 @@ def test_every_verdict_is_jinjas_asked_once_or_again():
         coroutine.close()
 
 
+def _outcome(f):
+    try:
+        return f("<b>")
+    except Exception as exc:  # noqa: BLE001 - format_map wants a mapping: the same refusal is the same outcome
+        return type(exc)
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, jinja2.Undefined) or isinstance(b, jinja2.Undefined):
+        return type(a) is type(b) and a._undefined_hint == b._undefined_hint and a._undefined_name == b._undefined_name
+    if hasattr(a, "__wrapped__") or hasattr(b, "__wrapped__"):  # str.format, wrapped by the sandbox's formatter
+        return getattr(a, "__wrapped__", a) == getattr(b, "__wrapped__", b) and hasattr(a, "__wrapped__") \
+            and hasattr(b, "__wrapped__") and _outcome(a) == _outcome(b)
+    return a is b or a == b
+
+
+def test_attribute_access_is_jinjas_asked_once_or_again():
+    """``env.getattr`` (what ``{{ obj.attr }}`` runs) answers as Jinja's sandbox does, the first
+    time (verdict worked out) and later (verdict kept): values, Jinja's refusals as undefined
+    values, the sandbox's wrapper around ``str.format``, and ``obj[attr]`` for a missing
+    attribute."""
+    ours, jinjas = environment([], "UTC", autoescape=True), ImmutableSandboxedEnvironment(undefined=jinja2.StrictUndefined)
+    objs, coroutine = _objects()
+    objs += [{"title": "d", "format": "f"}, markupsafe.Markup("{0}"), "{0}"]
+    try:
+        for _round in range(3):
+            for obj in objs:
+                for attr in ATTRS:
+                    assert _same(ours.getattr(obj, attr), jinjas.getattr(obj, attr)), (type(obj), attr)
+        assert (Plain, "title") in ours._verdicts  # the later rounds took the fast path
+        assert ours.getattr({"title": "d"}, "title") == "d" and ours.getattr(Plain(), "title") == "t"
+        assert isinstance(ours.getattr(Plain(), "_private"), jinja2.Undefined)
+        assert ours.getattr("{0}", "format")("<b>") == "<b>" and ours.getattr(markupsafe.Markup("{0}"), "format")("<b>") == "&lt;b&gt;"
+    finally:
+        coroutine.close()
+
+
 def test_a_class_registered_with_an_abc_later_gets_jinjas_new_verdict():
     ours = Environment()
     obj = LaterMutable()
