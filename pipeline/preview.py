@@ -37,7 +37,6 @@ import gc
 import copyreg
 import functools
 import hashlib
-import itertools
 import json
 import os
 import shutil
@@ -303,6 +302,7 @@ class _Job:
     # rows rendered by this process in step 1, with their pages not yet written (see HELD_MAX)
     held: dict[str, tuple[dict, bytes | None]] = field(default_factory=dict)
     held_bytes: int = 0
+    decided: dict = field(default_factory=dict)  # file -> shown decisions of the held rows (step 2)
 
 
 def _prepare(session, out: Path, content, posts: dict[str, Post], sigs: dict[str, int]) -> _Job:
@@ -410,23 +410,31 @@ def _render_chunk(paths: list[str]) -> list[dict]:
     return rows
 
 
-def _fill_chunk(task: tuple[list[tuple[dict, dict]], dict | None, bool]) -> tuple[list[dict], bytes]:
-    """Worker, second step. ``task``: ``(items, decided, barrier)``; ``items`` are (row,
-    :func:`shown` decisions) of pages on disk; ``decided`` (file -> shown decisions, or ``None``)
-    is for the rows this process rendered in step 1 (:attr:`_Job.held`), all of which it fills
-    then. Fill the decisions into each row and into the marked places of its page (replaced and
-    written, nothing rendered; a page written in step 1 is read back), render the index rows, and
-    return the rows and their part of the parent's cache file (``"file": {row}, ...`` in UTF-8:
-    made here, in parallel, so that the parent only joins the parts). ``barrier``: wait for every
-    worker of the pool to hold a task of this step first, so that each gets exactly one, its own
-    held rows included."""
+FILL_MAX = 400  # held rows a worker fills per task of step 2: what crosses back to the parent at once
+_INDEXED = ("file", "page", "publish_at", "title", "state", "html", "error")  # what the parent needs of a filled row
+
+
+def _fill_chunk(task: tuple[list[tuple[dict, dict]], dict | None, bool, int]) -> tuple[list[dict], bytes, int]:
+    """Worker, second step. ``task``: ``(items, decided, barrier, take)``. ``items`` are (row,
+    :func:`shown` decisions) of pages on disk; ``decided`` (file -> shown decisions) is for the
+    rows this process rendered in step 1 (:attr:`_Job.held`), given once; ``take``: how many of
+    those to fill now. Fill the decisions into each row and into the marked places of its page
+    (replaced and written, nothing rendered; a page written in step 1 is read back), render the
+    index rows, and return what the parent needs of the rows (:data:`_INDEXED`), their part of
+    the parent's cache file (``"file": {row}, ...`` in UTF-8: made here, in parallel, so that the
+    parent only joins the parts) and how many held rows are left. ``barrier``: wait for every
+    worker of the pool to hold a task of this round first, so that each gets exactly one."""
     job = _JOB
-    items, decided, barrier = task
+    items, decided, barrier, take = task
     if barrier:
         _BARRIER.wait(BARRIER_TIMEOUT)
-    todo = [(row, decided[f], page) for f, (row, page) in job.held.items()] if decided is not None else []
     if decided is not None:
-        job.held, job.held_bytes = {}, 0
+        job.decided = decided
+    todo = []
+    while job.held and len(todo) < take:
+        f, (row, page) = job.held.popitem()
+        job.held_bytes -= len(page or b"")
+        todo.append((row, job.decided[f], page))
     todo += ((row, shown_, None) for row, shown_ in items)
     rows = []
     for row, decided_row, page in todo:
@@ -442,8 +450,31 @@ def _fill_chunk(task: tuple[list[tuple[dict, dict]], dict | None, bool]) -> tupl
         _write_page(path, _fill(job, page, _mark(row), decided_row))
         row["html"] = job.row.render(r=_Item(row), labels=STATE_LABELS)
     dumps = json.dumps
-    return rows, ", ".join(
-        f"{dumps(r['file'], ensure_ascii=False)}: {dumps(r, ensure_ascii=False)}" for r in rows).encode("utf-8")
+    part = ", ".join(f"{dumps(r['file'], ensure_ascii=False)}: {dumps(r, ensure_ascii=False)}" for r in rows)
+    return [{k: r[k] for k in _INDEXED if k in r} for r in rows], part.encode("utf-8"), len(job.held)
+
+
+def _fill_steps(workers: _Workers, held: dict[str, dict], fill: list[tuple[dict, dict]]) -> Iterator[tuple]:
+    """Step 2's answers (:func:`_fill_chunk`): the rows rendered in step 1 (``held``: file -> shown
+    decisions) by the process that rendered them, and the kept pages of ``fill`` by any, in rounds
+    of at most :data:`FILL_MAX` rows a process."""
+    if workers.pool is None:  # step 1 ran here: its rows are held here
+        decided, left = held, True
+        while left:
+            rows, part, left = _fill_chunk(([], decided, False, FILL_MAX))
+            decided = None
+            yield rows, part, left
+        yield from workers.map(_fill_chunk, [(chunk, None, False, 0) for chunk in _chunks(fill, workers.jobs)],
+                               len(fill) > 200)
+        return
+    pending = [fill[i:i + FILL_MAX] for i in range(0, len(fill), FILL_MAX)]
+    decided, left = held, True
+    while left or pending:  # a round: one task for each worker, with a barrier
+        tasks = [(pending.pop() if pending else [], decided, True, FILL_MAX if left else 0) for _ in range(workers.jobs)]
+        decided, left = None, False
+        for answer in workers.map(_fill_chunk, tasks, True):
+            left = left or answer[2] > 0
+            yield answer
 
 
 class _Marks:
@@ -634,16 +665,9 @@ def _build(session, out: Path, stamp: dict, partial: bool, now: datetime, jobs: 
             else:
                 rows[f] = row
         patched = len(fill)
-        if workers.pool is not None:  # step 1's rows are held by the workers: one task each, with a share of ``fill``
-            share = -(-len(fill) // workers.jobs)
-            steps = workers.map(_fill_chunk, [(fill[i * share:(i + 1) * share], held, True) for i in range(workers.jobs)],
-                                True)
-        else:  # held here: filled first, then ``fill`` (in workers forked afterwards, if large)
-            steps = itertools.chain([_fill_chunk(([], held, False))], workers.map(
-                _fill_chunk, [(chunk, None, False) for chunk in _chunks(fill, workers.jobs)], len(fill) > 200))
         parts: list[bytes] = []
         done: set[str] = set()
-        for part, part_json in steps:
+        for part, part_json, _left in _fill_steps(workers, held, fill):
             rows.update((r["file"], r) for r in part)
             done.update(r["file"] for r in part)
             parts.append(part_json)

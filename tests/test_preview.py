@@ -224,8 +224,9 @@ def test_posts_read_by_worker_processes_are_those_read_here(repo, monkeypatch):
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_pages_kept_for_the_decisions_or_written_twice_are_the_same(tmp_path, monkeypatch, jobs):
     """A process keeps the pages it renders until the plan's decisions are filled in (one write),
-    up to preview.HELD_MAX bytes; beyond, a page is written, read back and filled (two writes).
-    Both give the same output, with workers or without."""
+    up to preview.HELD_MAX bytes; beyond, a page is written, read back and filled (two writes);
+    it fills them in rounds of preview.FILL_MAX rows. All give the same output, with workers or
+    without."""
     from pipeline import preview
 
     posts = {f"news/p{i:02d}.md": post(id=f"p{i:02d}", title=f"Bài số {i}", channels=["portal", "mastodon"])
@@ -233,7 +234,8 @@ def test_pages_kept_for_the_decisions_or_written_twice_are_the_same(tmp_path, mo
     posts["news/bad.md"] = "không có front matter\n"
     kept, written = make_repo(tmp_path / "kept", posts), make_repo(tmp_path / "written", posts)
     assert run(kept, jobs=jobs).rendered == 50
-    monkeypatch.setattr(preview, "HELD_MAX", 0)
+    monkeypatch.setattr(preview, "HELD_MAX", 20_000)  # a page or two held, the others written twice
+    monkeypatch.setattr(preview, "FILL_MAX", 7)  # and filled in several rounds
     assert run(written, jobs=jobs).rendered == 50
     a, b = _output(kept), _output(written)
     assert a.keys() == b.keys() and len(a) > 50
