@@ -305,18 +305,27 @@ class _Job:
     decided: dict = field(default_factory=dict)  # file -> shown decisions of the held rows (step 2)
 
 
-def _prepare(session, out: Path, content, posts: dict[str, Post], sigs: dict[str, int]) -> _Job:
-    from pipeline.templating import environment
-
+def _prepare(session, out: Path, content, posts: dict[str, Post], sigs: dict[str, int], warmed: dict) -> _Job:
     cfg = session.cfg
     renderer = session.renderer(content)
     renderer.load_templates(cfg.channels)
-    env = environment(cfg.templates_dirs, cfg.tz, autoescape=True)
+    page, row, states = warmed.get("templates") or _templates(cfg)
     problems: dict[str, list] = {}
     for x in content.problems:
         problems.setdefault(x.path, []).append(x)
-    return _Job(cfg, out, renderer, env.get_template("preview/post.html"), env.get_template("preview/index_row.html"),
-                env.get_template("preview/states.html").module, posts, problems, sigs)
+    return _Job(cfg, out, renderer, page, row, states, posts, problems, sigs)
+
+
+def _templates(cfg) -> tuple:
+    """The preview's page and index-row templates and its states' macros, compiled; and the
+    renderer's modules (Jinja2, Markdown and its extensions) imported on the way."""
+    from pipeline.render import new_markdown
+    from pipeline.templating import environment
+
+    new_markdown()
+    env = environment(cfg.templates_dirs, cfg.tz, autoescape=True)
+    return (env.get_template("preview/post.html"), env.get_template("preview/index_row.html"),
+            env.get_template("preview/states.html").module)
 
 
 def _own(problems: list[Problem]) -> list[list]:
@@ -410,7 +419,7 @@ def _render_chunk(paths: list[str]) -> list[dict]:
     return rows
 
 
-FILL_MAX = 400  # held rows a worker fills per task of step 2: what crosses back to the parent at once
+FILL_MAX = 1000  # held rows a worker fills per task of step 2: what crosses back to the parent at once
 _INDEXED = ("file", "page", "publish_at", "title", "state", "html", "error")  # what the parent needs of a filled row
 
 
@@ -618,7 +627,9 @@ def _build(session, out: Path, stamp: dict, partial: bool, now: datetime, jobs: 
     collecting = gc.isenabled()
     gc.disable()  # the posts live for the whole run: collections over the growing heap would free nothing
     try:  # every post, also for a partial run: the plan spaces all of a channel's posts
-        content = session.content(read_many=functools.partial(_read_many, cfg, jobs))
+        warmed: dict = {}  # made while worker processes read the posts, if they do
+        content = session.content(read_many=functools.partial(
+            _read_many, cfg, jobs, lambda: warmed.setdefault("templates", _templates(cfg))))
     finally:
         if collecting:
             gc.enable()
@@ -633,7 +644,7 @@ def _build(session, out: Path, stamp: dict, partial: bool, now: datetime, jobs: 
                 kept[f] = old[f]
             else:
                 todo.append(f)
-    _JOB = _prepare(session, out, content, posts, dict(zip(files, sigs)))  # also makes the session's renderer
+    _JOB = _prepare(session, out, content, posts, dict(zip(files, sigs)), warmed)  # also makes the session's renderer
     env = _JOB.page.environment
     workers = _Workers(jobs)
     try:
@@ -713,10 +724,10 @@ def _cache_pieces(key: bytes, parts: list[bytes]) -> Iterator[bytes]:
 READ_MIN = 300  # changed files from which worker processes read them (forking costs about as much as 30)
 
 
-def _read_many(cfg, jobs: int | None, files: list[str]) -> Iterator[tuple[Post | None, list[Problem]]]:
+def _read_many(cfg, jobs: int | None, meanwhile, files: list[str]) -> Iterator[tuple[Post | None, list[Problem]]]:
     """What ``content.read_post`` gives for each of ``files``, in their order (the session's
     ``read_many``): read by worker processes that hand back each post, forked before anything else
-    is in memory, when there are many; here otherwise."""
+    is in memory, when there are many, while this process calls ``meanwhile()``; here otherwise."""
     global _READ_CFG
     jobs = jobs or min(os.cpu_count() or 1, 8)
     if jobs <= 1 or len(files) < READ_MIN:
@@ -729,7 +740,9 @@ def _read_many(cfg, jobs: int | None, files: list[str]) -> Iterator[tuple[Post |
     _READ_CFG = cfg
     try:
         with multiprocessing.get_context("fork").Pool(jobs) as pool:
-            for part in pool.imap(_read_chunk, [files[i:i + size] for i in range(0, len(files), size)]):
+            parts = pool.imap(_read_chunk, [files[i:i + size] for i in range(0, len(files), size)])
+            meanwhile()
+            for part in parts:
                 yield from part
     finally:
         _READ_CFG = None

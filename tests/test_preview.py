@@ -214,9 +214,10 @@ def test_posts_read_by_worker_processes_are_those_read_here(repo, monkeypatch):
     cfg = load_config(repo / "config.toml", env={})
     here = content.PostCache().read_all(cfg)
     monkeypatch.setattr(preview, "READ_MIN", 2)
-    there = content.PostCache().read_all(cfg, read_many=functools.partial(preview._read_many, cfg, 2))
+    meanwhile = []
+    there = content.PostCache().read_all(cfg, read_many=functools.partial(preview._read_many, cfg, 2, lambda: meanwhile.append(1)))
     assert len(here[0]) == 12 and len(here[1]) >= 4
-    assert there == here
+    assert there == here and meanwhile == [1]
     assert [dict(p.lines) for p in there[0]] == [dict(p.lines) for p in here[0]]
     assert all(type(p.lines) is type(q.lines) for p, q in zip(there[0], here[0]))
 
