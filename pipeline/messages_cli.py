@@ -385,6 +385,8 @@ OUTPUT: dict[str, tuple[str, str]] = {
     # preview
     "preview.summary": ("Xem trước: {index} ({rendered} bài tạo mới, {reused} bài không đổi, {failed} bài lỗi)",
                         "Preview: {index} ({rendered} rendered, {reused} unchanged, {failed} unusable)"),
+    "preview.pages-lost": ("Xem trước: {n} trang đã tạo nhưng không ghi được (một tiến trình con đã dừng); hãy chạy lại",
+                           "Preview: {n} rendered pages were not written (a worker process stopped); run it again"),
     # check / check --fix
     "check.severity.error": ("lỗi", "error"), "check.severity.warning": ("cảnh báo", "warning"),
     "check.summary": ("Đã kiểm tra {posts} bài: {errors} lỗi, {warnings} cảnh báo", "{posts} posts checked: {errors} errors, {warnings} warnings"),

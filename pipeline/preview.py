@@ -683,7 +683,9 @@ def _build(session, out: Path, stamp: dict, partial: bool, now: datetime, jobs: 
             done.update(r["file"] for r in part)
             parts.append(part_json)
         if not held.keys() <= done:  # a worker lost (and replaced by the pool) with the pages it held
-            raise RuntimeError(f"preview: {len(held.keys() - done)} rendered pages were not written")
+            from pipeline.messages import text
+
+            raise RuntimeError(text("preview.pages-lost", cfg.language, n=len(held.keys() - done)))
     finally:
         workers.close()
         _JOB = None
