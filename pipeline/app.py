@@ -894,13 +894,13 @@ class Session:
     def _notices(self, nt, settings, lg, now: datetime, labels: dict) -> list:
         tz, out = self.cfg.tz, []
         for name, hold in sorted(lg.holds().items()):
-            out.append(nt.hold_notice(name, labels.get(name, name), hold, tz))
+            out.append(nt.hold_notice(name, labels.get(name, name), hold, tz, self.cfg.language))
         opened = lg.notices()
         for name, until in sorted(lg.throttles().items()):
             if until > now and (until - now > settings.vendor_wait or (opened.get(f"wait:{name}") or {}).get("state") == "open"):
                 out.append(nt.wait_notice(name, labels.get(name, name), until, tz))
         for row in lg.rows(states=("failed", "in_doubt")):
-            out.append(nt.item_notice(row, labels.get(row.channel, row.channel)))
+            out.append(nt.item_notice(row, labels.get(row.channel, row.channel), self.cfg.language))
         pull = self.content_pull()
         if pull and not pull.get("ok"):
             out.append(nt.pull_notice(pull, tz))

@@ -37,6 +37,8 @@ from typing import Any, Iterable, Mapping, Protocol, Sequence
 
 from pipeline import secrets
 from pipeline.errors import LedgerUnavailable
+from pipeline.messages import localized
+from pipeline.status import error_words
 
 log = logging.getLogger(__name__)
 
@@ -74,13 +76,14 @@ def _local(t: datetime | str | None, tz: tzinfo) -> str:
     return t.astimezone(tz).strftime("%H:%M ngày %d/%m/%Y")
 
 
-def hold_notice(channel: str, label: str, hold: Any, tz: tzinfo) -> Notice:
-    """A channel held (an authentication failure, a damaged site manifest): nothing goes out on it."""
-    todo = hold.hint or f"sửa khóa truy cập của kênh rồi chạy `loa retry --channel {channel}`"
+def hold_notice(channel: str, label: str, hold: Any, tz: tzinfo, lang: str = "vi") -> Notice:
+    """A channel held (an authentication failure, a damaged site manifest): nothing goes out on it.
+    The hold's words (catalogue Details) in ``lang``, the site's language; the vendor's as said."""
+    todo = localized(hold.hint, lang) if hold.hint else f"sửa khóa truy cập của kênh rồi chạy `loa retry --channel {channel}`"
     vendor = f"\nNhà cung cấp trả lời: {hold.vendor}" if hold.vendor else ""
     return Notice(
         f"hold:{channel}", "it", f"Kênh {label} đang bị tạm giữ, không bài nào được đăng lên kênh này",
-        f"Từ {_local(hold.since, tz)}, Loa tạm giữ kênh {label} ({channel}): {hold.message}{vendor}\n\n"
+        f"Từ {_local(hold.since, tz)}, Loa tạm giữ kênh {label} ({channel}): {localized(hold.message, lang)}{vendor}\n\n"
         f"Việc cần làm: {todo}. Sau đó kiểm tra bằng `loa channels check --channel {channel}`; "
         f"các bài đang chờ sẽ được đăng ở lượt kế tiếp.")
 
@@ -94,8 +97,9 @@ def wait_notice(channel: str, label: str, until: datetime, tz: tzinfo) -> Notice
         f"nếu bài gấp, đăng tay trên kênh rồi ghi lại bằng `loa resolve`. Xem `loa status`.")
 
 
-def item_notice(row: Any, label: str) -> Notice:
-    """A (post, channel) item failed for good, or its outcome is in doubt."""
+def item_notice(row: Any, label: str, lang: str = "vi") -> Notice:
+    """A (post, channel) item failed for good, or its outcome is in doubt. Its ``last_error`` (the
+    ledger's JSON: reason, vendor's words, what to do) in words, in ``lang`` (the site's language)."""
     title = row.title or row.post_id
     if row.state == "in_doubt":
         subject = f"Không rõ bài «{title}» đã lên kênh {label} hay chưa"
@@ -107,7 +111,7 @@ def item_notice(row: Any, label: str) -> Notice:
         todo = f"sửa nguyên nhân bên dưới rồi chạy `loa retry {row.post_id} --channel {row.channel}`"
     return Notice(f"item:{row.post_id}:{row.channel}:{row.state}", "it", subject,
                   f"Bài {row.post_id} ({title}) trên kênh {label} ({row.channel}): "
-                  f"{row.last_error or 'không có thông tin lỗi'}\n\nViệc cần làm: {todo}.")
+                  f"{error_words(row.last_error, lang) or 'không có thông tin lỗi'}\n\nViệc cần làm: {todo}.")
 
 
 def pull_notice(pull: Mapping[str, Any], tz: tzinfo) -> Notice:

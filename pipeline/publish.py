@@ -29,7 +29,7 @@ from typing import Callable, Mapping
 import publishers
 from pipeline import plan as planmod
 from pipeline import secrets
-from pipeline.errors import LedgerError, PublishError, RenderError, TransientPublishError
+from pipeline.errors import InDoubtPublishError, LedgerError, PublishError, RenderError, TransientPublishError
 from pipeline.ledger import Hold, post_meta
 from pipeline.ledger.base import ClaimLost
 from pipeline.messages import Detail, as_data  # a line is its English text (logs) and its catalogue code (loa publish)
@@ -417,7 +417,7 @@ class Engine:
         if is_throttle(exc):
             return self._throttled(ledger, channel, item, exc, res)
         if exc.outcome == "in_doubt":
-            ledger.mark_in_doubt(post_id, channel.name, owner=self.owner, reason=secrets.redact(exc.reason), now=now,
+            ledger.mark_in_doubt(post_id, channel.name, owner=self.owner, reason=error_text(exc), now=now,
                                  send=_sent(item))
             res.count(Outcome.IN_DOUBT, Detail("pass.in-doubt", post=post_id, channel=channel.name, reason=exc.reason),
                       ("in_doubt", post_id, channel.name, item.row.remote_url))
@@ -509,9 +509,9 @@ class Engine:
         if item.action in ("update", "retract"):
             return None  # redoing an edit or a removal is harmless: send again
         if not pub.can_lookup:
-            ledger.mark_in_doubt(post_id, channel.name, owner=self.owner,
-                                 reason=f"the result of a send was lost and {channel.type} cannot be asked; "
-                                        f"check the channel and run loa resolve", now=self.clock())
+            lost = InDoubtPublishError(channel.name, post_id, Detail("pass.result-lost", type=channel.type),
+                                       hint=Detail("pass.result-lost.fix"))
+            ledger.mark_in_doubt(post_id, channel.name, owner=self.owner, reason=error_text(lost), now=self.clock())
             ledger.set_maybe_sent(post_id, channel.name, None, self.clock())  # loa resolve decides now
             res.count(Outcome.IN_DOUBT, Detail("pass.in-doubt-resolve", post=post_id, channel=channel.name),
                       ("in_doubt", post_id, channel.name, None))

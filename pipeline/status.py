@@ -60,6 +60,21 @@ def _err(text: str | None) -> dict:
     return data
 
 
+def error_words(last_error: str | None, lang: str = "vi") -> str:
+    """A ledger row's ``last_error`` for people, in ``lang`` (a notification, the console's post
+    page): the reason in the catalogue's words (:func:`reason_text`), the vendor's own words quoted
+    as said, and what to do; "" when there is none. A bug's traceback is left to the logs."""
+    from pipeline.messages import localized, text as msg
+
+    e = _err(last_error)
+    words = [reason_text(e["reason"], lang)] if e.get("reason") else []
+    if e.get("vendor"):
+        words.append(f"{msg('status.vendor', lang)}: {e['vendor']}")
+    if e.get("hint"):
+        words.append(f"{msg('status.hint', lang)}: {localized(e['hint'], lang)}")
+    return "; ".join(words)
+
+
 def build_status(cfg, p: planmod.Plan, now: datetime, *, days: int, problems: list, holds: dict, pauses: list,
                  troubled: list, feeds: dict, lang: str | None = None, pull: dict | None = None) -> dict:
     """The status as data (``loa status --format json``), from the plan every front end shares and
@@ -222,5 +237,9 @@ def _troubled_lines(st: dict, lang: str, h, when, out: list[str]) -> None:
                    f"({msg('status.attempt', lang, attempts=x['attempts'], at=when(x['next_attempt_at']))})")
     h("status.in-doubt", len(st["in_doubt"]))
     for x in st["in_doubt"]:
-        out.append(f"  {x['channel']:9} {_title(x, lang, when)} — {localized(x['reason'], lang)}")
+        out.append(f"  {x['channel']:9} {_title(x, lang, when)} — {reason_text(x['reason'] or '', lang)}")
+        if x.get("vendor"):
+            out.append(f"      {msg('status.vendor', lang)}: {x['vendor']}")
+        if x.get("hint"):
+            out.append(f"      {msg('status.hint', lang)}: {localized(x['hint'], lang)}")
         out.append(f"      loa resolve {x['post']} {x['channel']} --published URL | --not-published")

@@ -895,3 +895,83 @@ def test_a_stale_posts_skip_speaks_the_readers_language(tmp_path, monkeypatch, c
     en = capsys.readouterr()
     assert "bỏ qua a hook: quá hạn: lẽ ra đăng lúc 08:00 20/3/2024, nay đã trễ hơn 1 ngày" in vi.out + vi.err, vi
     assert "skip a hook: stale: due 2024-03-20T08:00:00+07:00, more than 1 day, 0:00:00 ago" in en.out + en.err, en
+
+
+# -- what the ledger keeps of an item in doubt or failed, read later -------------------------------
+
+def _refused(tmp_path, error):
+    """A post sent to the test engine's webhook channel, which raises ``error``; the session after."""
+    from pipeline.app import Session
+    from tests.repo import post
+    from tests.servers.webhook import WebhookServer
+    from tests.test_engine import T0, Env
+
+    class Refusing:
+        can_lookup = False
+
+        def publish(self, rendering, key):
+            raise error
+
+        def close(self):
+            pass
+
+    with WebhookServer() as server:
+        env = Env(tmp_path, server, {"news/a.md": post(id="a")})
+        s = Session(env.cfg, env.ledger, owner="w", clock=lambda: T0, env={},
+                    publisher_factory=lambda ch, lg: Refusing() if ch.name == "hook" else Session.publisher(s, ch, lg))
+        s.publish(now=T0)
+    return s, T0
+
+
+def test_an_item_in_doubt_speaks_the_readers_language_in_status_and_the_console(tmp_path):
+    """Mastodon's forgotten Idempotency-Key ends an item in doubt: the ledger kept its English only,
+    so loa status and the console's operations page showed it in English in Vietnamese mode while
+    loa publish said it in Vietnamese. Now it is kept as a failed item's reason is (code and
+    arguments), and loa status, the console and a notification say it in the reader's language."""
+    from pipeline import notify
+    from pipeline.errors import InDoubtPublishError
+    from pipeline.messages import Detail
+    from pipeline.status import error_words, render_status
+
+    error = InDoubtPublishError("hook", "a", Detail("mastodon.forgotten-key", at="07:55"), code="in_doubt",
+                                hint=Detail("mastodon.forgotten-key.fix"))
+    s, now = _refused(tmp_path, error)
+    with s:
+        row = s.ledger.get("a", "hook")
+        said = {lang: render_status(s.status(now, lang=lang), s.cfg, lang) for lang in ("vi", "en")}
+        st = s.status(now, lang="vi")
+    assert row.state == "in_doubt"
+    vi_reason, en_reason = text("mastodon.forgotten-key", "vi", at="07:55"), str(error.reason)
+    vi_hint = text("mastodon.forgotten-key.fix", "vi")
+    assert vi_reason in said["vi"] and vi_hint in said["vi"] and en_reason not in said["vi"], said["vi"]
+    assert en_reason in said["en"] and text("mastodon.forgotten-key.fix", "en") in said["en"], said["en"]
+    assert st["in_doubt"][0]["reason"] == en_reason  # loa status --format json: the English (and the code kept)
+    for lang, words in (("vi", vi_reason), ("en", en_reason)):
+        assert words in error_words(row.last_error, lang)  # the console's post page
+        assert words in notify.item_notice(row, "Hook", lang).body
+    assert "{" not in notify.item_notice(row, "Hook", "vi").body  # not the ledger's JSON
+
+
+def test_the_console_shows_an_items_reason_in_the_readers_language(tmp_path):
+    """The operations page printed a failed item's reason as its English text (str() of the
+    catalogue Detail) whatever the reader's language; the post page printed the ledger's JSON."""
+    from pipeline.errors import PermanentPublishError
+    from pipeline.messages import Detail
+    from pipeline.web.app import create_app
+    from tests.web_console import Client, add_people, serve
+
+    error = PermanentPublishError("hook", "a", Detail("publish.caption-no-image"), hint=Detail("publish.rendering-bug"))
+    s, now = _refused(tmp_path, error)
+    s.close()
+    add_people(s.cfg, {"binh": ("it", "Đỗ Văn Bình")})
+    served = serve(create_app(s.cfg.path, secret_key="test-secret", secure_cookies=False, env={}, clock=lambda: now))
+    try:
+        client = Client(served.base).signed_in("binh")
+        said = {lang: client.get(f"/ops?lang={lang}").text + client.get(f"/posts/a?lang={lang}").text
+                for lang in ("vi", "en")}
+    finally:
+        served.stop()
+    for lang, other in (("vi", "en"), ("en", "vi")):
+        page = said[lang]
+        assert text("publish.caption-no-image", lang) in page and text("publish.rendering-bug", lang) in page, page
+        assert text("publish.caption-no-image", other) not in page and "&#34;codes&#34;" not in page, page

@@ -334,3 +334,30 @@ def test_a_ledger_unreachable_for_long_is_told_once_and_its_return_too(tmp_path,
     assert [x for x in smtp.subjects() if "Đã hết" in x] == ["[Loa] Đã hết: Sổ theo dõi (ledger) không truy cập được"]
     assert len(smtp.subjects()) == 2
     s.close()
+
+
+def test_a_failed_items_message_says_its_reason_in_words_not_the_ledgers_json(tmp_path, smtp):
+    """The IT officer's message about a failed item quoted ``last_error`` as stored: for a vendor's
+    refusal that is the ledger's JSON (reason, vendor, hint, codes). Now the reason in the site's
+    language, the vendor's own words as said, and what to do."""
+    from pipeline.errors import PermanentPublishError
+    from pipeline.messages import Detail, text
+    from pipeline.publish import error_text
+
+    root = make_repo(tmp_path / "repo", {"news/a.md": post(id="a")})
+    clock = Clock(T0)
+    s = session(root, server_file(smtp.port), clock)
+    lg = s.ledger
+    lg.ensure("a", "facebook", channel_type="facebook", meta={"title": "Bài a", "path": "news/a.md"}, now=T0)
+    lg.claim("a", "facebook", owner="w", action="create", version="v1", lease=timedelta(minutes=2), now=T0,
+             allowed_states=("pending",))
+    error = PermanentPublishError("facebook", "a", Detail("publish.caption-no-image"),
+                                  vendor_message="(#324) Requires upload file", hint=Detail("publish.rendering-bug"))
+    lg.record_failure("a", "facebook", owner="w", kind="permanent", message=error_text(error),
+                      next_attempt_at=None, now=T0)
+    assert [k for _, k, _ in s.notify().sent] == ["item:a:facebook:failed"]
+    body = text_of(smtp.to(IT)[0])
+    assert text("publish.caption-no-image", "vi") in body and text("publish.rendering-bug", "vi") in body, body
+    assert "(#324) Requires upload file" in body  # Facebook's own words, as said
+    assert '"codes"' not in body and str(error.reason) not in body, body
+    s.close()

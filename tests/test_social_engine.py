@@ -631,8 +631,8 @@ def test_a_crash_after_the_vendor_answered_never_makes_a_second_item(world, chan
     if channel == "telegram":  # the Bot API cannot read the channel: a person decides
         assert (r.in_doubt, r.sent, row.state) == (1, 0, "in_doubt")
         [doubt] = w.status(later)["in_doubt"]
-        assert doubt["reason"] == ("the result of a send was lost and telegram cannot be asked; "
-                                   "check the channel and run loa resolve")
+        assert (doubt["reason"], doubt["hint"]) == ("the result of a send was lost and telegram cannot be asked",
+                                                    "check the channel and run loa resolve")
         assert w.run(later + timedelta(hours=1)).sent == 0 and w.created(channel) == 1
         [(mid, _)] = w.live(channel).items()
         assert w.loa("resolve", "a", channel, "--published", f"https://t.me/ubnd_loa/{mid}", "--remote-id", mid) == 0

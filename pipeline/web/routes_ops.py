@@ -10,6 +10,8 @@ from urllib.parse import urlsplit
 
 from starlette.routing import Route
 
+from pipeline.messages import localized
+from pipeline.status import reason_text
 from pipeline.web import auth
 from pipeline.web.views import lang_of, loa_session, render
 
@@ -22,7 +24,10 @@ def _page(request, notice: str | None = None, error: str | None = None, status: 
     return render(request, "ops.html", {
         "status": st, "notice": notice, "error": error, "channels": list(s.cfg.channels),
         "last_tick": f"{health.last_tick.astimezone(tz):%d/%m/%Y %H:%M:%S}" if health.last_tick else None,
-        "daemon_ok": health.ok, "local": lambda iso: _local(iso, tz)}, status=status)
+        "daemon_ok": health.ok, "local": lambda iso: _local(iso, tz),
+        # an item's reason and what to do in the reader's language (the stored English is for logs)
+        "why": lambda reason: reason_text(reason, lang) if reason else "",
+        "said": lambda words: localized(words, lang) if words else ""}, status=status)
 
 
 def _local(iso: str | None, tz) -> str:

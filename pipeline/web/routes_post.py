@@ -7,7 +7,8 @@ from __future__ import annotations
 from starlette.responses import Response
 from starlette.routing import Route
 
-from pipeline.status import reason_text
+from pipeline.messages import localized
+from pipeline.status import error_words, reason_text
 from pipeline.web.auth import requires
 from pipeline.web.routes_calendar import READERS
 from pipeline.web.views import lang_of, loa_session, render
@@ -50,8 +51,9 @@ def post_page(request) -> Response:
         "type_label": cfg.types[page.post.type].label if page.post and page.post.type in cfg.types else None,
         "problems": [x.format(lang) for x in page.problems],
         "image_src": image_src(page.post, cfg.max_image_bytes),
-        "render_errors": [f"{e.channel}: {e.reason}" for e in page.render_errors],
+        "render_errors": [f"{e.channel}: {localized(e.reason, lang)}" for e in page.render_errors],
         "why": lambda reason: reason_text(reason, lang) if reason else "",
+        "error_words": lambda last_error: error_words(last_error, lang),
     })
 
 
