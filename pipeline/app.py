@@ -644,7 +644,7 @@ class Session:
         try:
             return found + doctor.channels(self.check_channels(), cfg.tz)
         except LoaError as e:
-            return found + [doctor.channels_unchecked(str(e))]
+            return found + [doctor.channels_unchecked(e)]
 
     def backup(self, path: Path) -> int:
         """``loa backup``: a consistent, verified copy of the ledger at the new file ``path`` (0600),

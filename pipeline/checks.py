@@ -13,6 +13,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Iterable
 
+from pipeline.messages import as_data
 from pipeline.models import Post, Problem, Severity
 from pipeline.paths import RealPaths
 
@@ -198,7 +199,8 @@ def check_renderings(post: Post, renderer: Renderer, rendered=None) -> list[Prob
     out: list[Problem] = []
     renderings, errors = rendered if rendered is not None else renderer.render_all(post)
     for err in errors:
-        out.append(_p(post, 1, "channel.render", channel=err.channel, detail=err.reason))
+        # the reason as data (the check cache is JSON), so loa check says it in the reader's language
+        out.append(_p(post, 1, "channel.render", channel=err.channel, detail=as_data(err.reason)))
     for r in renderings:
         line = post.line_of("social") if r.channel in post.social else post.line_of("summary") if "summary" in post.lines else post.line_of("title")
         if r.over_limit:

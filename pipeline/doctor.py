@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from pipeline import secrets
-from pipeline.messages import localized, register, text
+from pipeline.messages import Detail, localized, register, text
 
 OK, FIX, SKIP = "ok", "fix", "skip"
 #: Free space below this on the ledger's, the site's or the content's file system needs fixing.
@@ -53,6 +53,14 @@ class Finding:
         if not self.needs_fixing:
             return None
         return text(self.code + ".fix", lang, **{k: _said(v, lang) for k, v in self.args.items()})
+
+
+def _words(error: BaseException | str) -> str:
+    """What an error says, as a finding's argument: its catalogue Detail when it was raised with one
+    (shown in the reader's language by :func:`_said`), any other message as it is."""
+    if isinstance(error, str):
+        return error
+    return error.args[0] if len(error.args) == 1 and isinstance(error.args[0], str) else str(error)
 
 
 def _said(value: Any, lang: str) -> str:
@@ -104,7 +112,7 @@ def ledger_state(ledger: Any, latest: int) -> tuple[list[Finding], bool]:
     try:
         version = ledger.schema_version()
     except LedgerError as e:
-        return [Finding("ledger", FIX, "doctor.ledger-unreachable", {"where": where, "reason": str(e)})], False
+        return [Finding("ledger", FIX, "doctor.ledger-unreachable", {"where": where, "reason": _words(e)})], False
     if version < latest:
         return [Finding("ledger", FIX, "doctor.ledger-unmigrated",
                         {"where": where, "version": version, "latest": latest})], False
@@ -157,13 +165,14 @@ def git_remote(root: Path, *, timeout: float = GIT_TIMEOUT, run: Callable = subp
         return Finding("git", FIX, "doctor.git-missing", {})
     except subprocess.TimeoutExpired:
         return Finding("git", FIX, "doctor.git-unreachable",
-                       {"url": url, "reason": f"no answer within {timeout:g} s"})
+                       {"url": url, "reason": Detail("doctor.git-timeout", seconds=f"{timeout:g}")})
     if done.returncode == 0:
         return Finding("git", OK, "doctor.git-ok", {"url": url})
     lines = [line for line in done.stderr.splitlines() if line.strip()]
-    reason = lines[-1].strip() if lines else ("the remote has no branches" if done.returncode == 2
-                                              else f"git exited with {done.returncode}")
-    return Finding("git", FIX, "doctor.git-unreachable", {"url": url, "reason": secrets.redact(reason)[:300]})
+    # git's own last line is quoted as git said it; without one, Loa's words for the exit code
+    reason = secrets.redact(lines[-1].strip())[:300] if lines else (
+        Detail("doctor.git-no-branches") if done.returncode == 2 else Detail("doctor.git-exit", status=done.returncode))
+    return Finding("git", FIX, "doctor.git-unreachable", {"url": url, "reason": reason})
 
 
 # -- disk space and the clock ---------------------------------------------------------------------
@@ -215,7 +224,7 @@ def clock_offset(ledger: Any, *, limit: timedelta = CLOCK_LIMIT,
         (server,), = ledger.query("SELECT now()")
         after = now()
     except LedgerError as e:
-        return Finding("clock", SKIP, "doctor.clock-unknown", {"reason": str(e)})
+        return Finding("clock", SKIP, "doctor.clock-unknown", {"reason": _words(e)})
     offset = (before + (after - before) / 2 - server).total_seconds()
     args = {"offset": f"{offset:+.1f}", "limit": f"{limit.total_seconds():g}"}
     if abs(offset) > limit.total_seconds():
@@ -243,10 +252,10 @@ def channels(reports: list, tz: Any) -> list[Finding]:
     return out
 
 
-def channels_unchecked(reason: str | None) -> Finding:
-    if reason is None:
+def channels_unchecked(error: BaseException | str | None) -> Finding:
+    if error is None:
         return Finding("channel", SKIP, "doctor.channels-need-ledger", {})
-    return Finding("channel", FIX, "doctor.channels-failed", {"reason": reason})
+    return Finding("channel", FIX, "doctor.channels-failed", {"reason": _words(error)})
 
 
 register({
@@ -294,6 +303,9 @@ register({
     "doctor.git-missing": ("không tìm thấy lệnh git", "the git command is not installed"),
     "doctor.git-missing.fix": ("apt-get install git", "apt-get install git"),
     "doctor.git-unreachable": ("không truy cập được máy chủ git {url}: {reason}", "the git remote {url} cannot be reached: {reason}"),
+    "doctor.git-timeout": ("không có trả lời sau {seconds} giây", "no answer within {seconds} s"),
+    "doctor.git-no-branches": ("máy chủ git không có nhánh nào", "the remote has no branches"),
+    "doctor.git-exit": ("git kết thúc với mã {status}", "git exited with {status}"),
     "doctor.git-unreachable.fix": (
         "thử `git ls-remote origin` bằng người dùng của dịch vụ; kiểm tra mạng, địa chỉ (`git remote -v`) và khóa triển khai (deploy key)",
         "try `git ls-remote origin` as the service user; check the network, the address (`git remote -v`) and the deploy key"),

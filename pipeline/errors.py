@@ -58,7 +58,9 @@ class RenderError(LoaError):
         self.post_id = post_id
         self.channel = channel
         self.reason = reason
-        super().__init__(f"{post_id} on {channel}: {reason}")
+        from pipeline.messages import Detail  # late: the catalogue is not needed to import the errors
+
+        super().__init__(Detail("render.failed", post=post_id, channel=channel, reason=reason))
 
 
 class PublishError(LoaError):

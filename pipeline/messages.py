@@ -107,6 +107,14 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                            "text for {channel} is {length} characters, over the limit of {limit}; shorten the summary or write `social.{channel}`"),
     "channel.needs-image": ("kênh {channel} cần ảnh bìa; thêm `image` và `image_alt`, hoặc bỏ kênh {channel} khỏi `channels`",
                             "{channel} needs a cover image; add `image` and `image_alt`, or remove {channel} from `channels`"),
+    # why a post cannot be rendered for a channel (pipeline/render.py): the template engine's, the
+    # Markdown library's or Python's own words ({error}) are quoted as said
+    "render.failed": ("{post} trên {channel}: {reason}", "{post} on {channel}: {reason}"),
+    "render.type-unloadable": ("không nạp được loại kênh {type}: {error}", "channel type {type} cannot be loaded: {error}"),
+    "render.markdown": ("lỗi khi chuyển Markdown của bài: {error}", "markdown: {error}"),
+    "render.script": ("lỗi khi soạn bài đọc cho loa: {error}", "script: {error}"),
+    "render.template-missing": ("không tìm thấy mẫu trình bày {name}", "template not found: {name}"),
+    "render.template-error": ("mẫu trình bày bị lỗi: {error}", "template error: {error}"),
     "channel.render": ("không tạo được nội dung cho kênh {channel}: {detail}", "cannot render for {channel}: {detail}"),
     # approval
     "approval.missing": ("bài chưa được Ban biên tập duyệt cho kênh {channels}; bài sẽ chờ đến khi được duyệt (`loa approve {path} --by \"Tên\"`)",

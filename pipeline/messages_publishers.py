@@ -152,6 +152,22 @@ MESSAGES: dict[str, tuple[str, str]] = {
                                    "restore {manifest} and {journal} from a backup, or delete it to start the indexes afresh "
                                    "(with {journal}; pages already written stay online but unlisted), then loa retry "
                                    "--channel {channel}"),
+    # why the manifest or its journal cannot be used (publishers/site_store.py), quoted in site.manifest-unusable
+    "site.store.no-articles": ("không có bảng \"articles\"", "no \"articles\" table"),
+    "site.store.redirects-not-table": ("\"redirects\" không phải một bảng", "\"redirects\" is not a table"),
+    "site.store.line-not-json": ("dòng {n} của {journal} không phải JSON", "line {n} of {journal} is not JSON"),
+    "site.store.line": ("dòng {n} của {journal}: {problem}", "line {n} of {journal}: {problem}"),
+    "site.store.not-object": ("không phải một đối tượng JSON", "not an object"),
+    "site.store.no-operation": ("không có put, del hay indexed", "neither put, del nor indexed"),
+    "site.store.no-path": ("bài {pid} không có đường dẫn trang dạng loại/slug.html",
+                           "article {pid} has no page path of the form type/slug.html"),
+    "site.store.reserved-or-untitled": ("bài {pid} nằm trong một thư mục dành riêng hoặc không có tiêu đề",
+                                        "article {pid} has a reserved folder or no title"),
+    "site.store.not-plain-name": ("bài {pid} có loại bài, đơn vị hay chủ đề không phải tên đơn giản",
+                                  "article {pid} has a type, unit or topic that is not a plain name"),
+    "site.store.bad-image": ("bài {pid} có ảnh không nằm ở media/<tên>.<đuôi>", "article {pid} has an image that is not media/<name>.<ext>"),
+    "site.store.bad-redirect": ("địa chỉ chuyển hướng {path} không phải đường dẫn trang dạng loại/slug.html",
+                                "redirect {path} is not a page path of the form type/slug.html"),
     "site.bad-name": ("{field} {value} không dùng làm tên trang được: chỉ dùng a-z, 0-9 và -",
                       "{field} {value} cannot name a page of the site: only a-z, 0-9 and - are allowed"),
     "site.bad-name.fix": ("sửa {field} (trong phần đầu bài hoặc config.toml); loa check cho biết cách viết đúng",

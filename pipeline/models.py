@@ -31,9 +31,12 @@ class Problem:
     args: Mapping[str, Any] = field(default_factory=dict)
 
     def message(self, lang: str = "vi") -> str:
-        from pipeline.messages import text
+        from pipeline.messages import from_data, localized, text
 
-        return text(self.code, lang, **self.args)
+        args = self.args
+        if any(isinstance(v, dict) for v in args.values()):  # a catalogue Detail kept as data (messages.as_data)
+            args = {k: localized(from_data(v, None) or "", lang) if isinstance(v, dict) else v for k, v in args.items()}
+        return text(self.code, lang, **args)
 
     def format(self, lang: str = "vi") -> str:
         """``path:line:col: lỗi|cảnh báo: message [code]`` (``error|warning`` in English), as gcc

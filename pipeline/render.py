@@ -24,6 +24,7 @@ import publishers
 from pipeline import htmlsafe, markdown_fast, plaintext
 from pipeline.paths import RealPaths
 from pipeline.errors import RenderError
+from pipeline.messages import Detail
 from pipeline.models import Post, Rendering
 from pipeline.templating import environment
 
@@ -175,7 +176,7 @@ class Renderer:
             try:
                 cls = self._pub_cls[channel_type] = publishers.get(channel_type)
             except (ImportError, KeyError) as exc:
-                raise RenderError("-", channel_type, f"channel type {channel_type!r} cannot be loaded: {exc}") from None
+                raise RenderError("-", channel_type, Detail("render.type-unloadable", type=repr(channel_type), error=str(exc))) from None
         return cls
 
     def folder_for(self, channel) -> str:
@@ -263,20 +264,20 @@ class Renderer:
         except RenderError:
             raise
         except Exception as exc:  # noqa: BLE001 - Markdown on one hostile body fails for that post only
-            raise RenderError(post.id, channel_name, f"markdown: {type(exc).__name__}: {exc}"[:300]) from None
+            raise RenderError(post.id, channel_name, Detail("render.markdown", error=f"{type(exc).__name__}: {exc}"[:290])) from None
         ctx["kind"] = kind
         if hasattr(cls, "template_context"):  # the loudspeaker's script (publishers/loudspeaker.py)
             try:
                 ctx.update(cls.template_context(post, channel, self.cfg))
             except Exception as exc:  # noqa: BLE001 - one hostile body fails for that post only
-                raise RenderError(post.id, channel_name, f"script: {type(exc).__name__}: {exc}"[:300]) from None
+                raise RenderError(post.id, channel_name, Detail("render.script", error=f"{type(exc).__name__}: {exc}"[:292])) from None
         name = _template_name(family)
         try:
             body = self._template(f"{folder}/{name}").render(ctx).strip() + ("\n" if family == "portal" else "")
         except jinja2.TemplateNotFound as exc:
-            raise RenderError(post.id, channel_name, f"template not found: {exc.name}") from None
+            raise RenderError(post.id, channel_name, Detail("render.template-missing", name=exc.name)) from None
         except jinja2.TemplateError as exc:
-            raise RenderError(post.id, channel_name, f"template error: {exc}") from None
+            raise RenderError(post.id, channel_name, Detail("render.template-error", error=str(exc))) from None
         if family == "zalo":
             body = html_to_text(body)
         if family in ("facebook", "mastodon"):

@@ -24,6 +24,7 @@ import re
 from pathlib import Path
 from typing import Callable
 
+from pipeline.messages import Detail
 from pipeline.paths import plain_name
 
 MANIFEST = ".loa-site.json"
@@ -119,10 +120,10 @@ class SiteStore:
             try:
                 record = json.loads(line)
             except ValueError:
-                raise StoreProblem(f"line {n} of {JOURNAL} is not JSON") from None
+                raise StoreProblem(Detail("site.store.line-not-json", n=n, journal=JOURNAL)) from None
             problem = record_problem(record)
             if problem:
-                raise StoreProblem(f"line {n} of {JOURNAL}: {problem}")
+                raise StoreProblem(Detail("site.store.line", n=n, journal=JOURNAL, problem=problem))
             out.append(record)
         return out
 
@@ -314,25 +315,25 @@ def _entry_problem(pid, a, plain: set | None = None) -> str | None:
     """Why entry ``a`` cannot be used, or ``None``. ``plain``: names already found plain (a
     manifest names the same few types, units and topics thousands of times)."""
     if not isinstance(a, dict) or not isinstance(a.get("path"), str) or not PAGE_PATH.fullmatch(a["path"]):
-        return f"article {pid!r} has no page path of the form type/slug.html"
+        return Detail("site.store.no-path", pid=repr(pid))
     if a["path"].split("/", 1)[0] in RESERVED or not isinstance(a.get("title"), str):
-        return f"article {pid!r} has a reserved folder or no title"
+        return Detail("site.store.reserved-or-untitled", pid=repr(pid))
     plain = set() if plain is None else plain
     topics = a.get("topics") or {}
     names = [*topics.items(), *((a.get(k), "") for k in ("type", "unit") if a.get(k) is not None)] \
         if isinstance(topics, dict) else None
     for name, label in names if names is not None else [(None, None)]:
         if not isinstance(label, str) or not isinstance(name, str) or (name not in plain and not plain_name(name)):
-            return f"article {pid!r} has a type, unit or topic that is not a plain name"
+            return Detail("site.store.not-plain-name", pid=repr(pid))
         plain.add(name)
     if a.get("image") is not None and not (isinstance(a["image"], str) and MEDIA_PATH.fullmatch(a["image"])):
-        return f"article {pid!r} has an image that is not media/<name>.<ext>"
+        return Detail("site.store.bad-image", pid=repr(pid))
     return None
 
 
 def _redirect_problem(path) -> str | None:
     if not isinstance(path, str) or not PAGE_PATH.fullmatch(path) or path.split("/", 1)[0] in RESERVED:
-        return f"redirect {path!r} is not a page path of the form type/slug.html"
+        return Detail("site.store.bad-redirect", path=repr(path))
     return None
 
 
@@ -340,7 +341,7 @@ def manifest_problem(manifest) -> str | None:
     """Why ``manifest`` cannot be used, or ``None``. Its paths and names become files to write and
     delete, so each is checked as a new article's would be."""
     if not isinstance(manifest, dict) or not isinstance(manifest.get("articles"), dict):
-        return "no \"articles\" table"
+        return Detail("site.store.no-articles")
     plain: set[str] = set()
     for pid, a in manifest["articles"].items():
         problem = _entry_problem(pid, a, plain)
@@ -348,14 +349,14 @@ def manifest_problem(manifest) -> str | None:
             return problem
     redirects = manifest.get("redirects") or {}
     if not isinstance(redirects, dict):
-        return "\"redirects\" is not a table"
+        return Detail("site.store.redirects-not-table")
     return next((p for p in map(_redirect_problem, redirects) if p), None)
 
 
 def record_problem(record) -> str | None:
     """Why a journal line cannot be used, or ``None``."""
     if not isinstance(record, dict):
-        return "not an object"
+        return Detail("site.store.not-object")
     if record.get("indexed") is True:
         return None
     if isinstance(record.get("put"), str):
@@ -364,4 +365,4 @@ def record_problem(record) -> str | None:
                 or (record.get("redirect") is not None and _redirect_problem(record["redirect"])) or None)
     if isinstance(record.get("del"), str):
         return _entry_problem(record["del"], record.get("old")) or None
-    return "neither put, del nor indexed"
+    return Detail("site.store.no-operation")

@@ -178,7 +178,7 @@ class StaticSitePublisher(Publisher):
         try:
             return self.store.load()
         except StoreProblem as exc:
-            problem = str(exc)
+            problem = exc.args[0]  # a catalogue Detail, or the operating system's words
         raise self._held(None, Detail("site.manifest-unusable", path=str(self._file(MANIFEST)), problem=problem),
                          Detail("site.manifest-unusable.fix", manifest=MANIFEST, journal=JOURNAL, channel=self.name))
 

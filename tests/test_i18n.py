@@ -76,6 +76,9 @@ def _literals(node: ast.AST):
                 yield part
             elif isinstance(part, ast.FormattedValue):
                 yield from _literals(part.value)
+    elif isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Slice) and \
+            isinstance(node.value, (ast.Constant, ast.JoinedStr)):  # f"words: {exc}"[:300]: the words, cut
+        yield from _literals(node.value)
     elif isinstance(node, (ast.Subscript, ast.Compare)):  # x['title'], `code in CATALOGUE`: never shown
         return
     elif isinstance(node, ast.Dict):  # data (JSON), not a line: its keys are field names
@@ -83,7 +86,7 @@ def _literals(node: ast.AST):
             yield from _literals(value)
     elif isinstance(node, ast.Call):
         name = _call_name(node)
-        if name == "get":  # a dict's .get("key")
+        if name in ("get", "getattr"):  # a dict's .get("key"), getattr(exc, "strerror"): names, not words
             return
         if name in LOOKUPS:  # a catalogue lookup: its code is not words, but the values it is given may be
             for arg in [*node.args[2:], *(k.value for k in node.keywords)]:
@@ -218,17 +221,24 @@ def test_the_scan_fails_on_each_kind_of_bypass_and_passes_clean_code():
 # -- the publishers' errors: what loa publish, loa status and loa channels check show ---------------
 
 PUBLISHERS = sorted([*(ROOT / "publishers").glob("*.py"), *(ROOT / "publishers/speech").glob("*.py")])
+#: Outside the publishers, the code whose errors a staff member reads the same way: why a post cannot
+#: be rendered (loa check, loa publish, the preview), what the engine records of an item, loa doctor.
+ERROR_SOURCES = PUBLISHERS + [ROOT / "pipeline/render.py", ROOT / "pipeline/publish.py",
+                              ROOT / "pipeline/doctor.py", ROOT / "pipeline/report/text.py"]
 #: The calls whose arguments become an error a staff member reads, and how many leading arguments
 #: are not words (a channel, a post id; raise_for's error class first). Any other ``*PublishError``
 #: counts as the first ones.
-ERROR_CALLS = {"PublisherAuthError": 2, "RenderError": 2, "raise_for": 3, "_held": 1, "refuse": 0}
+ERROR_CALLS = {"PublisherAuthError": 2, "RenderError": 2, "raise_for": 3, "_held": 1, "refuse": 0, "StoreProblem": 0}
 #: Their keywords that are not words for people (the vendor's own words are quoted as said).
 NOT_WORDS = {"vendor_message", "code", "status", "retry_after", "maybe_sent", "holds_channel", "throttle"}
 #: WordPress's REST client is told what Loa asks ("WordPress refused to <what>"): the argument's
 #: index. A fixed phrase is a catalogue entry (wordpress.do.<phrase>); a built one must be a Detail.
 WHAT_CALLS = {"call": 2, "json": 1, "category": 1}
-#: Variables that hold an error's words before it is raised.
+#: Variables that hold an error's words before it is raised; also a call's keyword (the ledger's
+#: ``mark_in_doubt(reason=...)``) and a key of the arguments a message is given (``{"reason": ...}``).
 ERROR_VARIABLES = {"reason", "hint", "why"}
+#: Functions whose answer is why something cannot be used (the static site's ``manifest_problem``).
+PROBLEM_FUNCTIONS = re.compile(r"_problem$")
 #: Names that read the same in every language.
 VENDORS = {"Facebook", "Telegram", "Zalo", "Mastodon", "WordPress", "FPT"}
 
@@ -242,7 +252,8 @@ def error_bypasses(source: str, filename: str = "<sample>") -> list[str]:
             if _is_language(lit.value, VENDORS) and f"wordpress.do.{lit.value}" not in CATALOGUE:
                 found.append(f"{filename}:{lit.lineno}: error words not from the catalogue: {lit.value[:90]!r}")
 
-    for node in ast.walk(ast.parse(source)):
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
         if isinstance(node, ast.Call):
             name = _call_name(node)
             skip = ERROR_CALLS.get(name, 2 if name.endswith("PublishError") else None)
@@ -251,6 +262,18 @@ def error_bypasses(source: str, filename: str = "<sample>") -> list[str]:
                     check(arg)
             elif name in WHAT_CALLS and len(node.args) > WHAT_CALLS[name]:
                 check(node.args[WHAT_CALLS[name]])
+            elif name not in LOOKUPS:
+                for k in node.keywords:
+                    if k.arg in ERROR_VARIABLES:
+                        check(k.value)
+        elif isinstance(node, ast.Dict):
+            for key, value in zip(node.keys, node.values):
+                if isinstance(key, ast.Constant) and key.value in ERROR_VARIABLES:
+                    check(value)
+        elif isinstance(node, ast.FunctionDef) and PROBLEM_FUNCTIONS.search(node.name):
+            for ret in ast.walk(node):
+                if isinstance(ret, ast.Return) and ret.value is not None:
+                    check(ret.value)
         elif isinstance(node, ast.Assign):
             for target in node.targets:
                 pairs = zip(target.elts, node.value.elts) if isinstance(target, ast.Tuple) and \
@@ -262,7 +285,7 @@ def error_bypasses(source: str, filename: str = "<sample>") -> list[str]:
     return found
 
 
-@pytest.mark.parametrize("path", PUBLISHERS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", ERROR_SOURCES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_no_publisher_error_bypasses_the_catalogue(path):
     found = error_bypasses(path.read_text(encoding="utf-8"), str(path.relative_to(ROOT)))
     assert not found, "error words outside pipeline/messages*.py:\n" + "\n".join(found)
@@ -280,6 +303,13 @@ raise PermanentPublishError(self.name, rendering.post_id, f"the post was publish
 resp = self.rest.call("POST", "/wp/v2/media", f"upload the image {path.name}", rendering.post_id)
 raise self._held(post_id, f"{rel} leads outside the site folder {self.out}", "remove the link, then loa retry")
 http.raise_for(cls, "fpt", None, f"FPT.AI answered HTTP {resp.status_code}", vendor_message=resp.text[:300])
+raise RenderError(post.id, channel_name, f"template not found: {exc.name}") from None
+raise RenderError(post.id, channel_name, f"markdown: {type(exc).__name__}: {exc}"[:300]) from None
+ledger.mark_in_doubt(post_id, channel.name, owner=self.owner, reason=f"the result of a send was lost", now=now)
+raise StoreProblem(f"line {n} of {JOURNAL} is not JSON") from None
+return Finding("git", FIX, "doctor.git-unreachable", {"url": url, "reason": f"no answer within {timeout:g} s"})
+def _entry_problem(pid, a):
+    return "article has no page path"
 '''
 
 PUBLISHER_CLEAN = '''
@@ -291,13 +321,18 @@ until, why = _next_month(now), Detail("zalo.quota-month", count=len(month), limi
 resp = self.rest.call("GET", "/wp/v2/posts", "look articles up by their slugs", params={"slug": "a,b"})
 self.refuse(resp, "answer the REST index", post_id)
 raise NotImplementedError(f"{self.type} cannot look items up")
+raise RenderError(post.id, channel_name, Detail("render.template-missing", name=exc.name)) from None
+ledger.mark_in_doubt(post_id, channel.name, owner=self.owner, reason=error_text(exc), now=now)
+return Finding("git", FIX, "doctor.git-unreachable", {"url": url, "reason": Detail("doctor.git-timeout", seconds=s)})
+def manifest_problem(manifest):
+    return Detail("site.store.no-articles")
 '''
 
 
 def test_the_publisher_scan_fails_on_each_english_error_and_passes_catalogue_ones():
     found = error_bypasses(PUBLISHER_BYPASSING)
     lines = {int(f.split(":")[1]) for f in found}
-    assert lines == set(range(2, 12)), found  # every statement, and the hint on the line after the first
+    assert lines == set(range(2, 17)) | {18}, found  # every statement, and the hint on the line after the first
     assert any("'this is a rendering bug: report it'" in f for f in found)  # a hint, too
     assert error_bypasses(PUBLISHER_CLEAN) == []
 
@@ -975,3 +1010,74 @@ def test_the_console_shows_an_items_reason_in_the_readers_language(tmp_path):
         page = said[lang]
         assert text("publish.caption-no-image", lang) in page and text("publish.rendering-bug", lang) in page, page
         assert text("publish.caption-no-image", other) not in page and "&#34;codes&#34;" not in page, page
+
+
+# -- render errors, the site's manifest, loa doctor's git words -------------------------------------
+
+def test_a_render_error_speaks_the_readers_language_with_the_template_engines_words(tmp_path, monkeypatch, capsys):
+    """loa check said "không tạo được nội dung cho kênh telegram: template error: ..." (Loa's own
+    "template error" in English inside the Vietnamese line); Jinja's words stay as Jinja said them."""
+    from tests.repo import post
+
+    root = make_repo(tmp_path, {"news/a.md": post(id="a", channels=["portal", "telegram"])})
+    (root / "templates/telegram").mkdir(parents=True)
+    (root / "templates/telegram/post.html").write_text("<b>{{ post.title }</b>")
+    monkeypatch.chdir(root)
+    monkeypatch.delenv("LOA_LANG", raising=False)
+    said = {}
+    for lang in ("vi", "en"):
+        main([*(["--lang", "en"] if lang == "en" else []), "check"])
+        out = capsys.readouterr()
+        said[lang] = out.out + out.err
+    assert "mẫu trình bày bị lỗi: " in said["vi"] and "template error" not in said["vi"], said["vi"]
+    assert "template error: " in said["en"], said["en"]
+
+
+def test_the_sites_manifest_problem_speaks_the_readers_language(tmp_path):
+    """The static site quoted its manifest's problem in English inside the Vietnamese refusal."""
+    from types import SimpleNamespace
+
+    from pipeline.errors import PermanentPublishError
+    from pipeline.messages import localized
+    from publishers.static_site import StaticSitePublisher
+    from tests.test_static_site import MANIFEST, NOW, rendering
+
+    pub = StaticSitePublisher("portal", {}, site=SimpleNamespace(root=tmp_path, base_url="https://cong.example.vn",
+                                                                 site_name="Cổng TTĐT"), clock=lambda: NOW)
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / MANIFEST).write_text('{"articles": {"x": {"path": "a.html"}}}')
+    with pytest.raises(PermanentPublishError) as err:
+        pub.publish(rendering("20240302-bbbbbb", slug="hai"), key="k1")
+    vi, en = localized(err.value.reason, "vi"), localized(err.value.reason, "en")
+    assert "bài 'x' không có đường dẫn trang dạng loại/slug.html" in vi and "article" not in vi, vi
+    assert "article 'x' has no page path of the form type/slug.html" in en, en
+
+
+def test_doctors_words_for_git_are_the_readers_and_gits_own_are_quoted(tmp_path):
+    """loa doctor put Loa's own English ("no answer within 3 s", "git exited with 128") inside its
+    Vietnamese line; git's own last line is quoted as git said it."""
+    import subprocess
+
+    from pipeline import doctor
+
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    subprocess.run(["git", "remote", "add", "origin", "https://git.invalid/x.git"], cwd=tmp_path, check=True)
+
+    def answer(code, stderr=""):
+        def run(argv, **kw):
+            if "ls-remote" in argv:
+                return subprocess.CompletedProcess(argv, code, "", stderr)
+            return subprocess.run(argv, **kw)
+        return run
+
+    def slow(argv, **kw):
+        if "ls-remote" in argv:
+            raise subprocess.TimeoutExpired(argv, 3)
+        return subprocess.run(argv, **kw)
+
+    timeout = doctor.git_remote(tmp_path, timeout=3, run=slow)
+    assert "không có trả lời sau 3 giây" in timeout.text("vi") and "no answer within 3 s" in timeout.text("en")
+    bare = doctor.git_remote(tmp_path, run=answer(128))
+    assert "git kết thúc với mã 128" in bare.text("vi") and "git exited with 128" in bare.text("en")
+    said = doctor.git_remote(tmp_path, run=answer(128, "fatal: repository 'https://git.invalid/x.git/' not found\n"))
+    assert "fatal: repository 'https://git.invalid/x.git/' not found" in said.text("vi")  # git's words, as said

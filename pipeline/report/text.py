@@ -16,6 +16,7 @@ from typing import Any, Iterator
 import jinja2
 
 from pipeline.errors import RenderError
+from pipeline.messages import Detail
 from pipeline.vietnamese import each_text, strip_control
 from pipeline.report.model import (Item, Report, change_pct, date_header_vi, date_short_vi, format_change_vi,
                                    format_number_vi)
@@ -140,7 +141,7 @@ def render_template(report: Report, name: str, templates_dir=None, *, autoescape
     try:
         return env.get_template(name).render(**context(report, env), **extra)
     except jinja2.TemplateError as exc:  # an edited template: a message, not a traceback
-        raise RenderError(f"report {report.period.key}", name, f"template error: {exc}") from None
+        raise RenderError(f"report {report.period.key}", name, Detail("render.template-error", error=str(exc))) from None
 
 
 def write_md(report: Report, out_path: Path, templates_dir=None) -> None:
