@@ -51,6 +51,7 @@ from pipeline import content as content_mod
 from pipeline import paths as paths_mod
 from pipeline import plan as planmod
 from pipeline import vndates
+from pipeline.messages import localized
 from pipeline.status import reason_text
 
 if TYPE_CHECKING:  # Jinja2 and the renderer are imported only when a post needs rendering
@@ -70,14 +71,13 @@ _JOB: "_Job | None" = None  # built by the parent, inherited by forked workers
 _BARRIER = None  # the pool's workers meet there at the start of step 2 (_fill_chunk)
 BARRIER_TIMEOUT = 600  # seconds; a worker that died meanwhile breaks the barrier instead of hanging the run
 
-# (Vietnamese, English) for every word of app.POST_STATES and app.channel_state
-STATE_LABELS = {
-    "error": ("Lỗi", "Error"), "in-doubt": ("Chưa rõ đã đăng", "In doubt"), "failed": ("Gửi lỗi", "Failed"),
-    "held": ("Đang giữ lại", "Held"), "awaiting-approval": ("Chờ duyệt", "Awaiting approval"),
-    "due": ("Đến giờ đăng", "Due"), "waiting": ("Chờ lượt", "Waiting"), "scheduled": ("Đã lên lịch", "Scheduled"),
-    "published": ("Đã đăng", "Published"), "retracted": ("Đã gỡ", "Retracted"), "expired": ("Hết hạn", "Expired"),
-    "skipped": ("Bỏ qua", "Skipped"), "disabled": ("Kênh đang tắt", "Channel off"), "draft": ("Bản nháp", "Draft"),
-}
+@functools.lru_cache(maxsize=4)
+def state_labels(lang: str) -> dict[str, str]:
+    """Each state word's label (:data:`pipeline.app.POST_STATES`) in ``lang``, the site's language,
+    as the reasons beside it: the console's words (``page.state.*``), one list for both."""
+    from pipeline.messages import text
+
+    return {word: text(f"page.state.{word}", lang) for word in app.POST_STATES}
 
 
 @dataclass
@@ -449,7 +449,7 @@ def _fill_chunk(task: tuple[list[tuple[dict, dict]], dict | None, bool, int]) ->
     for row, decided_row, page in todo:
         rows.append(row)
         if "error" in row:
-            row["html"] = job.row.render(r=_Item(row), labels=STATE_LABELS)
+            row["html"] = job.row.render(r=_Item(row), labels=state_labels(job.cfg.language))
             continue
         row.update(decided_row)
         path = os.path.join(job.out, row["page"])
@@ -457,7 +457,7 @@ def _fill_chunk(task: tuple[list[tuple[dict, dict]], dict | None, bool, int]) ->
             with open(path, "rb") as fh:
                 page = fh.read()
         _write_page(path, _fill(job, page, _mark(row), decided_row))
-        row["html"] = job.row.render(r=_Item(row), labels=STATE_LABELS)
+        row["html"] = job.row.render(r=_Item(row), labels=state_labels(job.cfg.language))
     dumps = json.dumps
     part = ", ".join(f"{dumps(r['file'], ensure_ascii=False)}: {dumps(r, ensure_ascii=False)}" for r in rows)
     return [{k: r[k] for k in _INDEXED if k in r} for r in rows], part.encode("utf-8"), len(job.held)
@@ -524,9 +524,9 @@ def _filled(job: _Job, what) -> bytes:
         if what is None:
             html = b""
         elif isinstance(what, str):
-            html = str(job.states.state(what, STATE_LABELS)).encode("utf-8")
+            html = str(job.states.state(what, state_labels(job.cfg.language))).encode("utf-8")
         else:
-            html = str(job.states.decision(*what, STATE_LABELS)).encode("utf-8")
+            html = str(job.states.decision(*what, state_labels(job.cfg.language))).encode("utf-8")
         job.filled[key] = html
     return html
 
@@ -568,8 +568,9 @@ def _page(job: _Job, post, problems, own, renderings, errors, row: dict) -> str:
         "version": _version(post), "own": _own(own),
     })
     audio = {r.channel: _spoken(job, r) for r in renderings if r.channel_type == "loudspeaker"}
+    errors = [(e.channel, localized(e.reason, cfg.language)) for e in errors]  # the reason in the site's language
     return job.page.render(post=post, row=_Item(row), renderings=renderings, errors=errors, image=image,
-                           channels=cfg.channels, site={"name": cfg.site_name}, root="../", labels=STATE_LABELS,
+                           channels=cfg.channels, site={"name": cfg.site_name}, root="../", labels=state_labels(cfg.language),
                            marks=_Marks(_mark(row)), audio=audio)
 
 
@@ -823,10 +824,10 @@ def _index_html(cfg, rows: list[dict], env: jinja2.Environment | None = None) ->
 
     items = sorted(((r.get("publish_at") or "", r.get("title") or "", r["state"], r["html"]) for r in rows),
                    key=lambda i: (i[0], i[1]), reverse=True)
-    counts = {s: 0 for s in STATE_LABELS}
+    counts = {s: 0 for s in app.POST_STATES}
     for item in items:
         counts[item[2]] += 1
     env = env or environment(cfg.templates_dirs, cfg.tz, autoescape=True)
     return env.get_template("preview/index.html").render(
-        items=items, rows_html=[i[3] for i in items], labels=STATE_LABELS, site={"name": cfg.site_name},
+        items=items, rows_html=[i[3] for i in items], labels=state_labels(cfg.language), site={"name": cfg.site_name},
         generated=GENERATED, lang=cfg.language, counts=counts)

@@ -13,7 +13,7 @@ import pytest
 
 from pipeline import app
 from pipeline.config import load_config
-from pipeline.preview import STAMP_NAME, STATE_LABELS, build_preview, valid_until
+from pipeline.preview import STAMP_NAME, build_preview, state_labels, valid_until
 from tests.repo import PNG_1PX, ROOT, make_repo, post
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -389,9 +389,10 @@ def test_the_stamp_holds_only_while_no_decision_can_change(portal_repo):
         assert seen(session.plan(datetime(2024, 5, 1, 8, 0, tzinfo=VN))) != seen(base)
 
 
-def test_every_state_has_a_label():
-    assert set(STATE_LABELS) == set(app.POST_STATES)
-    assert all(len(label) == 2 and all(label) for label in STATE_LABELS.values())
+def test_every_state_has_a_label_in_each_language():
+    vi, en = state_labels("vi"), state_labels("en")
+    assert set(vi) == set(en) == set(app.POST_STATES)
+    assert all(vi.values()) and all(en.values()) and vi != en
 
 
 def test_the_index_counts_posts_by_their_state(portal_repo):
@@ -404,7 +405,7 @@ def test_the_index_counts_posts_by_their_state(portal_repo):
             decisions.setdefault(d.post_id, []).append(d)
         states = [app.post_state(ds) for ds in decisions.values()]
     for state in set(states):
-        assert f"{STATE_LABELS[state][0]}: {states.count(state)}" in text
+        assert f"{state_labels('vi')[state]}: {states.count(state)}" in text
     assert "Đã lên lịch: 1" in text and "Bản nháp: 1" in text
     row = next(r for r in text.split("<tr>") if "Hội thi" in r)
     assert 'data-decision="held: channel-disabled"' in row and 'data-decision="due"' in row
@@ -431,3 +432,16 @@ def test_a_decisions_reason_is_shown_in_the_catalogues_words(portal_repo):
     assert [d[4] for d in vi] == ["quá hạn: lẽ ra đăng lúc 08:00 25/3/2024, nay đã trễ hơn 1 ngày", "tạm dừng: Quốc tang"]
     assert [d[4] for d in en] == ["stale: due 2024-03-25T08:00:00+07:00, more than 1 day, 0:00:00 ago", "paused: Quốc tang"]
     assert vi[0][2] == en[0][2] == "stale: due 2024-03-25T08:00:00+07:00, more than 1 day, 0:00:00 ago"  # the code
+
+
+def test_the_state_labels_follow_the_sites_language_as_the_reasons_do(repo):
+    """The reasons beside a state followed the site's language; the state labels were always
+    Vietnamese ("Đã lên lịch" beside "channel off"). Both follow ``site.language`` now."""
+    config = repo / "config.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace('language = "vi"', 'language = "en"'), encoding="utf-8")
+    run(repo)
+    words = index(repo) + "".join(p.read_text(encoding="utf-8") for p in (repo / "out/posts").iterdir())
+    shown = re.findall(r'<span class="state state-([a-z-]+)">([^<:]*)', words)
+    assert {s for s, _ in shown} >= {"error", "awaiting-approval", "disabled"}, shown
+    assert all(label == state_labels("en")[state] for state, label in shown), shown
+    assert "Awaiting approval: 1" in index(repo)
