@@ -100,6 +100,10 @@ class Session:
         self._histories: dict[str, tuple] = {}  # loudspeaker channel -> (ledger rev, its broadcast rows)
         self._keepers: dict[str, object] = {}  # channel -> publisher whose old addresses check reads (_with_addresses)
         self._checked: tuple[tuple, Checked] | None = None
+        # links and duplicates across posts, kept between revisions: an edit rechecks what it touches
+        from pipeline import checks  # loaded already (pipeline.plan imports it)
+
+        self._link_index, self._duplicate_index = checks.LinkIndex(), checks.DuplicateIndex()
         self._calendar_index: tuple[tuple, object] | None = None  # (key, calendar.TimeIndex)
         #: Seconds for which :meth:`content` trusts its last look at the files without looking again
         #: (0: it looks every time, as the daemon and the commands need). The web console sets
@@ -206,7 +210,6 @@ class Session:
         if self._checked is not None and self._checked[0] == key:
             return self._with_addresses(self._checked[1], content)
         problems = list(content.problems)
-        content_dir, real = self.cfg.content_dir.resolve(), paths.RealPaths()  # for this pass's links
         kept: dict[tuple, dict[str, tuple[Problem, ...]]] = {}
         for post in content.posts:
             kept[_version(post, templates)] = dict(self._post_problems.get(_version(post, templates), {}))
@@ -215,8 +218,8 @@ class Session:
             parts = kept[_version(post, templates)]
             problems.extend(parts["own"])
             problems.extend(parts.get("text", ()) if text else ())
-            problems.extend(checks.check_links(post, self.cfg.content_dir, resolved=content_dir, real=real))
-        problems.extend(checks.check_duplicates(content.posts))
+        problems.extend(checks.check_site_links(content.posts, self.cfg.content_dir, index=self._link_index))
+        problems.extend(checks.check_duplicates(content.posts, index=self._duplicate_index))
         problems.sort(key=lambda p: (p.path, p.line, p.col, p.code))
         self._post_problems = kept
         checked = Checked(problems, frozenset(p.path for p in problems if p.severity is Severity.ERROR))

@@ -7,6 +7,7 @@ of single files) and adds what needs the configuration, the other posts, or the 
 from __future__ import annotations
 
 import difflib
+import os
 import re
 from collections import defaultdict
 from pathlib import Path
@@ -96,24 +97,38 @@ def is_approved(post: Post, cfg) -> bool:
     return approval.is_approved(post, cfg)
 
 
-def check_duplicates(posts: Iterable[Post]) -> list[Problem]:
-    out: list[Problem] = []
+def check_duplicates(posts: Iterable[Post], *, index: "SiteIndex | None" = None) -> list[Problem]:
+    """An error on every post sharing its id, or its (folded) slug, with another post. ``index``:
+    what the session kept from the last revision; only the groups of the posts that changed are
+    looked at again (tests/test_checks_incremental.py compares both ways)."""
+    if index is not None:
+        return index.duplicates(posts)
     by_id: dict[str, list[Post]] = defaultdict(list)
     by_slug: dict[str, list[Post]] = defaultdict(list)
-    from pipeline.vietnamese import fold
-
     for p in posts:
         by_id[p.id].append(p)
         if p.slug:
-            # an explicit slug may keep letters with diacritics: compare the folded forms
-            by_slug[fold(p.slug).replace(" ", "-")].append(p)
-    for group, code, key in ((by_id, "post.duplicate-id", "id"), (by_slug, "post.duplicate-slug", "slug")):
-        for value, ps in group.items():
-            if len(ps) < 2:
-                continue
-            for p in ps:
-                others = ", ".join(o.relpath for o in ps if o is not p)
-                out.append(_p(p, p.line_of(key) if key in p.lines else p.line_of("title"), code, value=value, other=others))
+            by_slug[_slug_key(p)].append(p)
+    return _duplicate_problems([("id", v, ps) for v, ps in by_id.items()] + [("slug", v, ps) for v, ps in by_slug.items()])
+
+
+def _slug_key(post: Post) -> str:
+    """An explicit slug may keep letters with diacritics: the folded forms are compared."""
+    from pipeline.vietnamese import fold
+
+    return fold(post.slug).replace(" ", "-")
+
+
+def _duplicate_problems(groups) -> list[Problem]:
+    """``groups``: (key, value, posts) in the order to report them, the posts in file order."""
+    out: list[Problem] = []
+    for key, value, ps in groups:
+        if len(ps) < 2:
+            continue
+        code = f"post.duplicate-{key}"
+        for p in ps:
+            others = ", ".join(o.relpath for o in ps if o is not p)
+            out.append(_p(p, p.line_of(key) if key in p.lines else p.line_of("title"), code, value=value, other=others))
     return out
 
 
@@ -169,12 +184,29 @@ def check_links(post: Post, content_dir: Path, *, resolved: Path | None = None,
     """Relative links in the body must lead to a file inside content/ (``resolved``: the content
     folder's real path, and ``real``: one :class:`pipeline.paths.RealPaths` for the pass, when the
     caller checks many posts, so that a folder's real path is looked up once, not per link)."""
-    out: list[Problem] = []
+    links = _relative_links(post)
+    if not links:
+        return []
+    root, real, folder = str(resolved or content_dir.resolve()), real or RealPaths(), str(post.path.parent)
+    return [_p(post, post.body_line + i, "post.broken-link", col=col, value=value)
+            for i, col, value, target in links if not _leads_inside(real, folder, target, root)[0]]
+
+
+def check_site_links(posts: Iterable[Post], content_dir: Path, *, index: "SiteIndex | None" = None) -> list[Problem]:
+    """:func:`check_links` of every post, in order. ``index``: what the session kept from the last
+    revision; only the links that a change can have broken or mended are resolved again (see
+    :class:`SiteIndex`; tests/test_checks_incremental.py compares both ways)."""
+    root, real = content_dir.resolve(), RealPaths()
+    if index is not None:
+        return index.links(posts, str(root), real)
+    return [p for post in posts for p in check_links(post, content_dir, resolved=root, real=real)]
+
+
+def _relative_links(post: Post) -> list[tuple[int, int, str, str]]:
+    """(line in the body, column, link as written, path part) of each relative Markdown link."""
+    out: list[tuple[int, int, str, str]] = []
     if "](" not in post.body:  # no Markdown link at all: nothing to resolve
         return out
-    root = resolved or content_dir.resolve()
-    real = real or RealPaths()
-    folder = str(post.path.parent)
     for i, line in enumerate(post.body.split("\n")):
         if "](" not in line:  # every _MD_LINK match holds one
             continue
@@ -182,15 +214,166 @@ def check_links(post: Post, content_dir: Path, *, resolved: Path | None = None,
             target = m.group(1).split("#", 1)[0]
             if not target or re.match(r"^[a-z][a-z0-9+.-]*:", target, re.I) or target.startswith(("/", "#")):
                 continue
-            try:  # ValueError: outside content/, or a NUL in the name
-                resolved = Path(real.join(folder, target))  # (post.path.parent / target).resolve()
-                resolved.relative_to(root)
-                ok = resolved.exists()
-            except ValueError:
-                ok = False
-            if not ok:
-                out.append(_p(post, post.body_line + i, "post.broken-link", col=m.start(1) + 1, value=m.group(1)))
+            out.append((i, m.start(1) + 1, m.group(1), target))
     return out
+
+
+def _leads_inside(real: RealPaths, folder: str, target: str, root: str) -> tuple[bool, str | None]:
+    """Whether ``target`` (relative to ``folder``) is a file inside ``root``, and the real path it
+    leads to (``None``: none, or outside)."""
+    try:  # ValueError: outside content/, or a NUL in the name
+        resolved = Path(real.join(folder, target))  # (post.path.parent / target).resolve()
+        resolved.relative_to(root)
+        return resolved.exists(), str(resolved)
+    except ValueError:
+        return False, None
+
+
+def _changes(kept: dict[str, Post], posts: Iterable[Post]) -> tuple[list[Post], list[str]]:
+    """The posts that are not the version in ``kept`` (relpath -> post), and the relpaths of
+    ``kept`` no longer among ``posts``. An unchanged file is the same object from one revision to
+    the next (:class:`pipeline.content.PostCache`), so identity tells a post changed."""
+    changed, n, get = [], 0, kept.get
+    for p in posts:
+        n += 1
+        if get(p.relpath) is not p:
+            changed.append(p)
+    if n - sum(1 for p in changed if p.relpath not in kept) == len(kept):
+        return changed, []
+    names = {p.relpath for p in posts}
+    return changed, [r for r in kept if r not in names]
+
+
+class DuplicateIndex:
+    """What :func:`check_duplicates` keeps between revisions: each post's id and folded slug and
+    the posts sharing each. Only the groups of posts that changed, came or went are updated."""
+
+    def __init__(self) -> None:
+        self._posts: dict[str, Post] = {}
+        self._keys: dict[str, tuple[tuple[str, str], ...]] = {}  # relpath -> its groups
+        self._groups: dict[tuple[str, str], dict[str, Post]] = {}  # ("id"|"slug", value) -> relpath -> post
+        self._dups: set[tuple[str, str]] = set()  # groups of two posts or more
+
+    def duplicates(self, posts: Iterable[Post]) -> list[Problem]:
+        posts = posts if isinstance(posts, list) else list(posts)
+        changed, gone = _changes(self._posts, posts)
+        for rel in gone + [p.relpath for p in changed if p.relpath in self._posts]:
+            del self._posts[rel]
+            for k in self._keys.pop(rel):
+                group = self._groups[k]
+                del group[rel]
+                if len(group) < 2:
+                    self._dups.discard(k)
+                if not group:
+                    del self._groups[k]
+        for p in changed:
+            self._posts[p.relpath] = p
+            keys = self._keys[p.relpath] = (("id", p.id),) + ((("slug", _slug_key(p)),) if p.slug else ())
+            for k in keys:
+                group = self._groups.setdefault(k, {})
+                group[p.relpath] = p
+                if len(group) > 1:
+                    self._dups.add(k)
+        if not self._dups:
+            return []
+        pos = {p.relpath: i for i, p in enumerate(posts)}  # the full check's order: by first file, in file order
+        groups = [(k, sorted(self._groups[k].values(), key=lambda p: pos[p.relpath])) for k in self._dups]
+        groups.sort(key=lambda g: (g[0][0] != "id", pos[g[1][0].relpath]))
+        return _duplicate_problems([(k[0], k[1], ps) for k, ps in groups])
+
+
+class LinkIndex:
+    """What :func:`check_site_links` keeps between revisions of one session's content, so that an
+    edit costs the links it can change, not the site's.
+
+    Kept per post file: the post version last checked, the real path of its file, its relative
+    links, the real path each led to, and its broken-link problems. A new revision resolves again
+    the links of the posts that changed or came; those leading to a post file that came or went
+    (by real path); and, at every revision, every link of a post with a link whose answer does not
+    rest on the post files alone: a link to a file that is not a post, a broken link, a link
+    through a linked folder or file. A link kept is one that led, without a symbolic link on the
+    way, to a post's file, which is there as long as that post is listed (the listing does not
+    enter linked folders, so a folder replaced by a link takes its posts away). A new real path of
+    the content folder starts over.
+    """
+
+    def __init__(self) -> None:
+        self._root: str | None = None
+        self._posts: dict[str, Post] = {}
+        self._where: dict[str, str] = {}  # relpath -> real path of the post's file
+        self._count: dict[str, int] = {}  # real path -> posts whose file it is (a linked post file: 2)
+        self._links: dict[str, list] = {}  # relpath -> _relative_links of its post
+        self._kept: dict[str, frozenset[str]] = {}  # relpath -> the post files its steady links lead to
+        self._linkers: dict[str, set[str]] = {}  # real path of a post file -> relpaths with a steady link to it
+        self._unsteady: set[str] = set()  # relpaths resolved again at every revision
+        self._problems: dict[str, list[Problem]] = {}  # relpath -> broken links (only posts with some)
+
+    def links(self, posts: Iterable[Post], root: str, real: RealPaths) -> list[Problem]:
+        posts = posts if isinstance(posts, list) else list(posts)
+        if root != self._root:
+            self.__init__()
+            self._root = root
+        changed, gone = _changes(self._posts, posts)
+        before: dict[str, int] = {}  # real path -> posts there before this revision (of the paths touched)
+        for rel in gone + [p.relpath for p in changed if p.relpath in self._posts]:
+            self._forget(rel, before)
+        for p in changed:
+            where = real.join(str(p.path.parent), p.path.name)
+            before.setdefault(where, self._count.get(where, 0))
+            self._posts[p.relpath], self._where[p.relpath] = p, where
+            self._count[where] = self._count.get(where, 0) + 1
+            self._links[p.relpath] = _relative_links(p)
+        again = {p.relpath for p in changed} | self._unsteady
+        for where, n in before.items():
+            if (n > 0) != (self._count.get(where, 0) > 0):  # a post file came or went: links to it
+                again |= self._linkers.get(where, set())
+        for rel in again:
+            self._resolve(rel, real)
+        if not self._problems:
+            return []
+        return [x for p in posts if p.relpath in self._problems for x in self._problems[p.relpath]]
+
+    def _forget(self, rel: str, before: dict[str, int]) -> None:
+        del self._posts[rel], self._links[rel]
+        where = self._where.pop(rel)
+        before.setdefault(where, self._count[where])
+        self._count[where] -= 1
+        if not self._count[where]:
+            del self._count[where]
+        self._unlink(rel)
+        self._unsteady.discard(rel)
+        self._problems.pop(rel, None)
+
+    def _unlink(self, rel: str) -> None:
+        for target in self._kept.pop(rel, ()):
+            linkers = self._linkers[target]
+            linkers.discard(rel)
+            if not linkers:
+                del self._linkers[target]
+
+    def _resolve(self, rel: str, real: RealPaths) -> None:
+        """:func:`check_links` of one post, noting which of its links the next revision may keep."""
+        post = self._posts[rel]
+        folder = str(post.path.parent)
+        steady, unsteady, problems = [], False, []
+        for i, col, value, target in self._links[rel]:
+            ok, led = _leads_inside(real, folder, target, self._root)
+            if not ok:
+                problems.append(_p(post, post.body_line + i, "post.broken-link", col=col, value=value))
+            if ok and led in self._count and led == os.path.normpath(os.path.join(real.folder(folder), target)):
+                steady.append(led)
+            else:
+                unsteady = True
+        self._unlink(rel)
+        if steady:
+            self._kept[rel] = frozenset(steady)
+            for target in steady:
+                self._linkers.setdefault(target, set()).add(rel)
+        (self._unsteady.add if unsteady else self._unsteady.discard)(rel)
+        if problems:
+            self._problems[rel] = problems
+        else:
+            self._problems.pop(rel, None)
 
 
 def check_renderings(post: Post, renderer: Renderer, rendered=None) -> list[Problem]:
