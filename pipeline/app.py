@@ -329,7 +329,7 @@ class Session:
         try:
             rows = lg.snapshot()
             checked = self.check(content, text=False)
-            key = (content.revision, self._renderer_key[0], only_channel, only_post)
+            key = (only_channel, only_post)  # the plan keeps what still holds of the last one (plan.plan)
             reuse = self._plan_reuse if self._plan_key == key else None
             p = planmod.plan(content.posts, self.cfg, rows, now, pauses=lg.active_pauses(now),
                              holds={name: h.message for name, h in lg.holds().items()},

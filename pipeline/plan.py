@@ -58,6 +58,11 @@ class Plan:
     #: Ascending indices of the decisions that are not settled (see ``_SETTLED``): the only ones a
     #: later plan over the same posts and rows decides again.
     unsettled: list[int] = field(default_factory=list)
+    #: What a later plan needs to keep this one's settled verdicts (``reuse``): the posts and the
+    #: blocked files it was made from, and where each post's decisions start (relpath -> index).
+    posts: object = None
+    blocked: Collection[str] = frozenset()
+    starts: dict[str, int] | None = None
 
     def of(self, *kinds: str) -> list[Decision]:
         if self.live is None or DONE in kinds:
@@ -93,14 +98,14 @@ def active_blackout(cfg, channel: str, now: datetime):
     return None
 
 
-# Verdicts that depend only on the post, the row and the config (never on now, pauses, holds,
-# throttles or spacing): published at the current version, retracted, a draft, retracted before
-# publishing.
+# Verdicts that depend only on the post, the row, the config and whether the file is blocked
+# (never on now, pauses, holds, throttles or spacing): done because published at the current
+# version, retracted, a draft, retracted before publishing; held because the channel is switched off.
 _SETTLED = frozenset(("", "retracted", "draft", "retracted-before-publishing"))
 
 
 def _settled(d: Decision) -> bool:
-    return d.kind == DONE and d.reason in _SETTLED
+    return d.kind == DONE and d.reason in _SETTLED or d.kind == HELD and d.reason == "channel-disabled"
 
 
 def plan(posts: Iterable[Post], cfg, rows: Mapping[tuple[str, str], object], now: datetime, *,
@@ -121,32 +126,32 @@ def plan(posts: Iterable[Post], cfg, rows: Mapping[tuple[str, str], object], now
     ``leases_at``: the real time, against which claims' leases are judged (``now`` by default;
     ``loa publish --now`` moves only ``now``, while leases are always written in real time).
 
-    ``reuse``: a plan made by an earlier call *from the same posts, config and filters* (the
-    caller keys it on the content's revision). Its settled verdicts, which depend on the post and
-    the row only, are kept where the row is unchanged: when ``rows.rev`` is the rev that plan was
-    made from, only its unsettled pairs are decided again; otherwise every pair whose row compares
-    unequal too. The result is the plan a call without ``reuse`` makes (tests/test_plan.py
-    compares them).
+    ``reuse``: a plan made by an earlier call *with the same config and filters* (``only_channel``,
+    ``only_post``, ``composed``). Its settled verdicts, which depend on the post, the row and
+    whether the file is blocked only, are kept where they still hold: when the posts are the same
+    list, ``blocked`` the same and ``rows.rev`` the rev that plan was made from, only its unsettled
+    pairs are decided again; otherwise a pair is decided again unless its post is the same object
+    (its file unchanged: :class:`pipeline.content.PostCache`), not blocked, and its row the same.
+    The result is the plan a call without ``reuse`` makes (tests/test_plan.py compares them).
 
     ``composed``: ``posts`` are broadcast items (:func:`pipeline.bulletin.item_posts`) and only
     channels of a ``COMPOSED_TYPES`` type are decided; otherwise those channels are left out.
     """
     gates = _Gates(cfg, now, pauses, holds or {}, throttles or {}, blocked, leases_at or now)
     rev = getattr(rows, "rev", None)
-    prev = reuse.decisions if reuse is not None else None
-    same_rows = reuse is not None and rev is not None and reuse.rev == rev
-    if same_rows:  # nothing changed but the time: decide again only what time can change
-        out = _redecide(reuse, cfg, now, gates)
+    if reuse is not None and rev is not None and reuse.rev == rev and reuse.posts is posts and reuse.blocked == blocked:
+        out = _redecide(reuse, cfg, now, gates)  # nothing changed but the time: what time can change
         _apply_spacing(out, cfg, now, sent_today or {}, last_sent or {})
         return out
-    out = Plan(live=[], rev=rev)
-    seen = _decide_all(out, posts, cfg, rows, now, gates, prev, only_channel, only_post, composed)
-    # rows whose post file is gone: never treated as a retraction
+    out = Plan(live=[], rev=rev, posts=posts, blocked=blocked)
+    seen = _decide_all(out, posts, cfg, rows, now, gates, reuse, only_channel, only_post, composed)
+    # rows whose post file is gone: never treated as a retraction; in pair order, not the snapshot's
+    # (a long-lived ledger's snapshot keeps its rows in another order than a fresh one reads them)
     skip = {n for n, c in cfg.channels.items() if c.type in COMPOSED_TYPES}
-    for pair, row in (() if composed else rows.items()):
-        if pair in seen or (only_channel and pair[1] != only_channel) or (only_post and pair[0] != only_post):
-            continue
-        if pair[1] in skip:  # a broadcast of a past slot is not a post that is gone
+    gone = [(pair, row) for pair, row in (() if composed else rows.items())
+            if pair not in seen and pair[1] not in skip]  # a broadcast of a past slot is not a post that is gone
+    for pair, row in sorted(gone, key=lambda g: g[0]):
+        if (only_channel and pair[1] != only_channel) or (only_post and pair[0] != only_post):
             continue
         if getattr(row, "state", None) in ("published",):
             out.live.append(len(out.decisions))
@@ -156,15 +161,24 @@ def plan(posts: Iterable[Post], cfg, rows: Mapping[tuple[str, str], object], now
     return out
 
 
-def _decide_all(out: Plan, posts: Iterable[Post], cfg, rows, now: datetime, gates: "_Gates", prev: list | None,
+def _decide_all(out: Plan, posts: Iterable[Post], cfg, rows, now: datetime, gates: "_Gates", reuse: Plan | None,
                 only_channel: str | None, only_post: str | None, composed: bool = False) -> set[tuple[str, str]]:
-    """Every (post, channel) pair into ``out``, keeping ``prev``'s settled verdict where the pair's
-    row is unchanged; returns the pairs seen."""
-    decisions, live = out.decisions, out.live
+    """Every (post, channel) pair into ``out``; returns the pairs seen. A post that is the same
+    object in ``reuse`` and is not blocked keeps each of its settled verdicts whose row is
+    unchanged (the same object, or equal), without deciding it again: the daemon's plan after an
+    edit decides the edited post's pairs and those whose rows moved, not the site's."""
+    decisions, live, unsettled = out.decisions, out.live, out.unsettled
+    prev = reuse.decisions if reuse is not None and reuse.starts is not None else ()
+    starts = reuse.starts if prev else {}
+    out.starts = mine = {}
+    blocked, n_prev = gates.blocked, len(prev)
     seen: set[tuple[str, str]] = set()
     for post in posts:
         if only_post and post.id != only_post:
             continue
+        j = starts.get(post.relpath, n_prev)  # this post's first decision in ``prev``, if it is there
+        same = j < n_prev and prev[j].post is post and post.relpath not in blocked
+        mine[post.relpath] = len(decisions)
         for ch in post.channels:
             channel = cfg.channels.get(ch)
             if channel is None or (only_channel and ch != only_channel) or (channel.type in COMPOSED_TYPES) != composed:
@@ -174,27 +188,36 @@ def _decide_all(out: Plan, posts: Iterable[Post], cfg, rows, now: datetime, gate
             pair = (post.id, ch)
             seen.add(pair)
             row = rows.get(pair)
-            i = len(decisions)
-            d = prev[i] if prev is not None and i < len(prev) else None
-            if d is None or d.post_id != post.id or d.channel != ch or not _settled(d) or d.row != row:
-                d = _decide(post, channel, row, cfg, now, gates)
-                if d.kind != DONE:
-                    live.append(i)
-                if not _settled(d):
-                    out.unsettled.append(i)
+            if same and j < n_prev:
+                d = prev[j]
+                j += 1
+                if d.post is post and d.channel == ch and (d.row is row or d.row == row) and _settled(d):
+                    if d.kind != DONE:
+                        live.append(len(decisions))
+                    decisions.append(d)
+                    continue
+            d = _decide(post, channel, row, cfg, now, gates)
+            if d.kind != DONE:
+                live.append(len(decisions))
+            if not _settled(d):
+                unsettled.append(len(decisions))
             decisions.append(d)
     return seen
 
 
 def _redecide(reuse: Plan, cfg, now: datetime, gates: "_Gates") -> Plan:
     """``reuse`` with its unsettled pairs decided again (the posts and rows are the same)."""
-    out = Plan(list(reuse.decisions), [], reuse.rev, reuse.unsettled)
+    out = Plan(list(reuse.decisions), [], reuse.rev, reuse.unsettled, reuse.posts, reuse.blocked, reuse.starts)
     for i in reuse.unsettled:
         d = out.decisions[i]
         if d.post is not None:  # (a row whose file is gone depends on the row alone)
             d = out.decisions[i] = _decide(d.post, cfg.channels[d.channel], d.row, cfg, now, gates)
         if d.kind != DONE:
             out.live.append(i)
+    again = set(reuse.unsettled)
+    still = [i for i in reuse.live if i not in again]  # settled but not done (a channel switched off)
+    if still:
+        out.live = sorted(out.live + still)
     return out
 
 

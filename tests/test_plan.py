@@ -4,9 +4,13 @@ tested against a fresh session's plan over random passes, pauses, edits and time
 
 from __future__ import annotations
 
+import os
 import random
+import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
+
+import pytest
 
 from pipeline.app import Session
 from pipeline.config import load_config
@@ -133,3 +137,89 @@ def test_a_settled_pair_whose_row_changed_is_decided_again(tmp_path):
     reused = planmod.plan(posts, cfg, changed, now, reuse=first)
     assert reused.decisions == planmod.plan(posts, cfg, changed, now).decisions
     assert {(d.post_id, d.channel) for d in reused.of(planmod.DUE)} >= {(d.post_id, d.channel) for d in settled[:3]}
+
+
+CONFIG_MORE = CONFIG + """
+[channels.c]
+type = "webhook"
+url = "http://127.0.0.1:9/c"
+enabled = false
+[[blackouts]]
+start = 2024-03-26T00:00:00
+end = 2024-03-27T00:00:00
+reason = "Quốc tang"
+channels = ["a"]
+"""
+
+
+def _change_content(rng: random.Random, content, step: int) -> None:
+    """One change staff could make: an edit, a retraction, a post made draft, a check error made or
+    fixed, a rename, a deletion, a new post."""
+    files = sorted(content.rglob("*.md"))
+    path = rng.choice(files)
+    text = path.read_text(encoding="utf-8")
+    roll = rng.random()
+    if roll < 0.3:
+        path.write_text(text + f"\nSửa lần {step}.\n", encoding="utf-8")
+    elif roll < 0.4:
+        path.write_text(text.replace("status: ready", f"retracted: Gỡ lần {step}\nstatus: ready", 1), encoding="utf-8")
+    elif roll < 0.5:
+        path.write_text(text.replace("status: ready", "status: draft", 1), encoding="utf-8")
+    elif roll < 0.65:  # an unknown topic: an error, so the file is blocked; or fixed again
+        bad = "- khong-co-chu-de" in text
+        path.write_text(text.replace("- khong-co-chu-de", "- cchc") if bad else text.replace("- cchc", "- khong-co-chu-de", 1),
+                        encoding="utf-8")
+    elif roll < 0.72:  # another post's id: both files are blocked (the other one unchanged); or its own again
+        ids = sorted(f.stem for f in files if f.stem.startswith("p"))
+        path.write_text(re.sub(r"(?m)^id: .*$", f"id: {rng.choice(ids) if rng.random() < 0.7 else path.stem}", text, count=1),
+                        encoding="utf-8")
+    elif roll < 0.78:
+        path.rename(path.with_name(f"moi-{step}.md"))
+    elif roll < 0.85 and len(files) > 4:
+        path.unlink()
+    else:
+        at = T0 + timedelta(hours=rng.randint(-6, 40))
+        (content / f"news/them-{step}.md").write_text(post(id=f"them-{step}", title=f"Bài thêm {step}",
+                                                           publish_at=at.strftime("%Y-%m-%d %H:%M"), channels=["a", "b", "c"]),
+                                                      encoding="utf-8")
+
+
+@pytest.mark.parametrize("seed", [17, 18, 19])
+def test_a_long_lived_plan_over_changing_content_equals_a_fresh_one(tmp_path, seed, _reasons=set()):
+    """The plan kept between ticks while the content changes too (each changed post decided again,
+    the others' settled verdicts kept): a fresh session's plan, pair by pair, at every step; with
+    edits, retractions, drafts, check errors coming and going, renames, deletions, new posts,
+    passes that fail at random, pauses, a blackout, spacing and a channel switched off."""
+    rng = random.Random(seed)
+    root = make_repo(tmp_path, _posts(rng), config=CONFIG_MORE)
+    cfg = load_config(root / "config.toml", env={})
+    factory = lambda: open_ledger(None, root)  # noqa: E731
+    now = T0
+    kept = Session.open(cfg, ledger_factory=factory, env={}, publisher_factory=lambda ch, lg: Flaky(rng),
+                        clock=lambda: now)  # pauses start at the test's time
+    try:
+        for step in range(100):
+            now += timedelta(minutes=rng.choice([1, 7, 30, 90, 240]))
+            roll = rng.random()
+            if roll < 0.3:
+                kept.publish(now)
+            elif roll < 0.38:
+                kept.pause("a" if rng.random() < 0.5 else None, reason="thử", actor="it")
+            elif roll < 0.41:
+                kept.resume(None, actor="it")
+            else:
+                for _ in range(rng.choice([1, 1, 2])):
+                    _change_content(rng, root / "content", step)
+                    os.utime(root / "content/news", ns=(step * 10**9 + 10**18,) * 2)  # the folder's listing moves
+            for _ in range(rng.choice([1, 2])):
+                cached = kept.plan(now)
+                with Session(cfg, factory, env={}) as fresh:
+                    expected = fresh.plan(now)
+                assert cached.decisions == expected.decisions, (step, now)
+                assert cached.live == expected.live and sorted(cached.unsettled) == sorted(expected.unsettled)
+                assert cached.next_wakeup() == expected.next_wakeup()
+                _reasons.update(str(d.reason).split(":")[0] for d in cached.decisions)
+        if seed == 19:  # the three sequences together went through every kind of verdict
+            assert {"check-errors", "retracted", "draft", "channel-disabled", "paused", "spacing", "blackout"} <= _reasons
+    finally:
+        kept.close()
