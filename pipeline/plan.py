@@ -59,10 +59,12 @@ class Plan:
     #: later plan over the same posts and rows decides again.
     unsettled: list[int] = field(default_factory=list)
     #: What a later plan needs to keep this one's settled verdicts (``reuse``): the posts and the
-    #: blocked files it was made from, and where each post's decisions start (relpath -> index).
+    #: blocked files it was made from, each post's decisions (relpath -> (first, end) index) and
+    #: the (post id, channel) of each decision.
     posts: object = None
     blocked: Collection[str] = frozenset()
-    starts: dict[str, int] | None = None
+    spans: dict[str, tuple[int, int]] | None = None
+    pairs: list[tuple[str, str]] | None = None
 
     def of(self, *kinds: str) -> list[Decision]:
         if self.live is None or DONE in kinds:
@@ -164,50 +166,53 @@ def plan(posts: Iterable[Post], cfg, rows: Mapping[tuple[str, str], object], now
 def _decide_all(out: Plan, posts: Iterable[Post], cfg, rows, now: datetime, gates: "_Gates", reuse: Plan | None,
                 only_channel: str | None, only_post: str | None, composed: bool = False) -> set[tuple[str, str]]:
     """Every (post, channel) pair into ``out``; returns the pairs seen. A post that is the same
-    object in ``reuse`` and is not blocked keeps each of its settled verdicts whose row is
-    unchanged (the same object, or equal), without deciding it again: the daemon's plan after an
-    edit decides the edited post's pairs and those whose rows moved, not the site's."""
+    object in ``reuse`` (so the same channels pass the same filters) and is not blocked keeps
+    each of its settled verdicts whose row is unchanged (the same object, or equal), without
+    deciding it again: the daemon's plan after an edit decides the edited post's pairs and those
+    whose rows moved, not the site's."""
     decisions, live, unsettled = out.decisions, out.live, out.unsettled
-    prev = reuse.decisions if reuse is not None and reuse.starts is not None else ()
-    starts = reuse.starts if prev else {}
-    out.starts = mine = {}
-    blocked, n_prev = gates.blocked, len(prev)
-    seen: set[tuple[str, str]] = set()
+    usable = reuse is not None and reuse.spans is not None and reuse.pairs is not None
+    prev, prev_pairs, spans = (reuse.decisions, reuse.pairs, reuse.spans) if usable else ((), (), {})
+    out.spans, out.pairs = mine, pairs = {}, []
+    blocked = gates.blocked
     for post in posts:
         if only_post and post.id != only_post:
             continue
-        j = starts.get(post.relpath, n_prev)  # this post's first decision in ``prev``, if it is there
-        same = j < n_prev and prev[j].post is post and post.relpath not in blocked
-        mine[post.relpath] = len(decisions)
-        for ch in post.channels:
-            channel = cfg.channels.get(ch)
-            if channel is None or (only_channel and ch != only_channel) or (channel.type in COMPOSED_TYPES) != composed:
-                continue
-            if composed and post.extra.get("composed_for") != ch:  # an item is decided on its own channel only
-                continue
-            pair = (post.id, ch)
-            seen.add(pair)
-            row = rows.get(pair)
-            if same and j < n_prev:
-                d = prev[j]
-                j += 1
-                if d.post is post and d.channel == ch and (d.row is row or d.row == row) and _settled(d):
-                    if d.kind != DONE:
-                        live.append(len(decisions))
-                    decisions.append(d)
+        first, span = len(decisions), spans.get(post.relpath)
+        if span is not None and span[0] < span[1] and prev[span[0]].post is post and post.relpath not in blocked:
+            for m in range(*span):  # the same post: its channels are those of its earlier decisions
+                d, pair = prev[m], prev_pairs[m]
+                row = rows.get(pair)
+                if not ((d.row is row or d.row == row) and _settled(d)):
+                    d = _decide(post, cfg.channels[d.channel], row, cfg, now, gates)
+                    if not _settled(d):
+                        unsettled.append(len(decisions))
+                if d.kind != DONE:
+                    live.append(len(decisions))
+                decisions.append(d)
+                pairs.append(pair)
+        else:
+            for ch in post.channels:
+                channel = cfg.channels.get(ch)
+                if channel is None or (only_channel and ch != only_channel) or (channel.type in COMPOSED_TYPES) != composed:
                     continue
-            d = _decide(post, channel, row, cfg, now, gates)
-            if d.kind != DONE:
-                live.append(len(decisions))
-            if not _settled(d):
-                unsettled.append(len(decisions))
-            decisions.append(d)
-    return seen
+                if composed and post.extra.get("composed_for") != ch:  # an item is decided on its own channel only
+                    continue
+                pair = (post.id, ch)
+                d = _decide(post, channel, rows.get(pair), cfg, now, gates)
+                if d.kind != DONE:
+                    live.append(len(decisions))
+                if not _settled(d):
+                    unsettled.append(len(decisions))
+                decisions.append(d)
+                pairs.append(pair)
+        mine[post.relpath] = (first, len(decisions))
+    return set(pairs)
 
 
 def _redecide(reuse: Plan, cfg, now: datetime, gates: "_Gates") -> Plan:
     """``reuse`` with its unsettled pairs decided again (the posts and rows are the same)."""
-    out = Plan(list(reuse.decisions), [], reuse.rev, reuse.unsettled, reuse.posts, reuse.blocked, reuse.starts)
+    out = Plan(list(reuse.decisions), [], reuse.rev, reuse.unsettled, reuse.posts, reuse.blocked, reuse.spans, reuse.pairs)
     for i in reuse.unsettled:
         d = out.decisions[i]
         if d.post is not None:  # (a row whose file is gone depends on the row alone)
