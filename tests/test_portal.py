@@ -401,3 +401,19 @@ def test_channels_check_refuses_an_article_url_the_site_does_not_write(tmp_path)
     site.article_url = "{base_url}/{type}/{slug}.html"
     health = StaticSitePublisher("portal", {}, site=site).check()
     assert health.ok and any("footer lacks" in m for m in health.messages)
+
+
+def test_old_addresses_kept_while_the_journal_grows_equal_a_fresh_reading(pub):
+    """``old_addresses`` keeps the manifest's table while a pass only appends to the journal (a
+    daemon reads them at every tick): after moves, passes and compactions, a long-lived store
+    says what a fresh one reads."""
+    kept, made = pub.store, {}
+    moves = [("20240301-aaaaaa", "cu"), ("20240301-aaaaaa", "moi"), ("20240302-bbbbbb", "hai"), ("20240302-bbbbbb", "ba"),
+             ("20240301-aaaaaa", "cu"), ("20240303-cccccc", "bon")] * 12  # enough lines for compactions
+    for i, (pid, slug) in enumerate(moves):
+        r = rendering(pid, slug=f"{slug}-{i // 6}" if i % 3 else slug, version=f"v{i}")
+        made[pid] = pub.update(r, made[pid]) if pid in made else pub.publish(r, key=f"k{i}")
+        if i % 5 == 4:
+            pub.close()
+        assert kept.old_addresses() == SiteStore(kept._file, None).old_addresses(), i
+    assert json.loads((pub.out / ".loa-site.json").read_text())["redirects"]  # compacted: the manifest holds some
