@@ -75,18 +75,18 @@ class Daemon:
         """One line per item sent, updated, retracted, skipped, held, retried or failed, with its
         post id, channel, action and link as fields (``--log-format json``); an item held for a
         person is logged when it becomes held, not at every tick. Other lines of the pass as they are."""
-        held = set()
-        for item in result.items:
-            if item.action == "hold":
-                key = (item.post_id, item.channel, item.line)
-                held.add(key)
-                if key in self._held:
-                    continue
+        # one pass over the items in comprehensions: a site with channels switched off holds most
+        # of its (post, channel) pairs at every tick (74,000 items at 20,000 posts)
+        held = {(i.post_id, i.channel, i.line) for i in result.items if i.action == "hold"}
+        new = held - self._held
+        for item in result.items if new else [i for i in result.items if i.action != "hold"]:
+            if item.action == "hold" and (item.post_id, item.channel, item.line) not in new:
+                continue
             level = logging.WARNING if item.action in _LOUD else logging.INFO
             log.log(level, "%s", item.line, extra={"post_id": item.post_id, "channel": item.channel,
                                                    "action": item.action, "link": item.link})
         self._held = held
-        told = {item.line for item in result.items}
+        told = {item.line for item in result.items} if result.lines else set()
         for line in result.lines:
             if line not in told:
                 log.info("%s", line)
