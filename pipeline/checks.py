@@ -256,6 +256,13 @@ class DuplicateIndex:
 
     def duplicates(self, posts: Iterable[Post]) -> list[Problem]:
         posts = posts if isinstance(posts, list) else list(posts)
+        try:
+            return self._duplicates(posts)
+        except BaseException:  # half updated: start over next time rather than keep a wrong index
+            self.__init__()
+            raise
+
+    def _duplicates(self, posts: list[Post]) -> list[Problem]:
         changed, gone = _changes(self._posts, posts)
         for rel in gone + [p.relpath for p in changed if p.relpath in self._posts]:
             del self._posts[rel]
@@ -310,6 +317,13 @@ class LinkIndex:
 
     def links(self, posts: Iterable[Post], root: str, real: RealPaths) -> list[Problem]:
         posts = posts if isinstance(posts, list) else list(posts)
+        try:
+            return self._links_of(posts, root, real)
+        except BaseException:  # half updated: start over next time rather than keep a wrong index
+            self.__init__()
+            raise
+
+    def _links_of(self, posts: list[Post], root: str, real: RealPaths) -> list[Problem]:
         if root != self._root:
             self.__init__()
             self._root = root

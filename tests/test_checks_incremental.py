@@ -158,3 +158,22 @@ def test_a_fresh_list_of_the_same_posts_changes_nothing(tmp_path):
     assert first == again
     others, _problems = PostCache().read_all(cfg)  # other objects, the same files: all looked at again
     assert (checks.check_site_links(others, cfg.content_dir, index=links), checks.check_duplicates(others, index=dups)) == first
+
+
+def test_an_index_interrupted_halfway_starts_over(tmp_path, monkeypatch):
+    site = Site(tmp_path, 5)
+    cfg = load_config(site.root / "config.toml")
+    cache, links = PostCache(), checks.LinkIndex()
+    posts, _problems = cache.read_all(cfg)
+    checks.check_site_links(posts, cfg.content_dir, index=links)
+    for rel in site.posts():
+        site.write(rel)
+    posts, _problems = cache.read_all(cfg)
+    with monkeypatch.context() as m:
+        m.setattr(checks, "_relative_links", lambda post: 1 / 0)
+        with pytest.raises(ZeroDivisionError):
+            checks.check_site_links(posts, cfg.content_dir, index=links)
+    for _ in range(20):
+        assert checks.check_site_links(posts, cfg.content_dir, index=links) == checks.check_site_links(posts, cfg.content_dir)
+        site.step()
+        posts, _problems = cache.read_all(cfg)
