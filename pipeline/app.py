@@ -115,6 +115,9 @@ class Session:
         self._post_problems: dict[tuple, tuple[Problem, ...]] = {}
         self._templates_sig: tuple[tuple, str] | None = None  # (stat signatures, checkcache.templates_signature)
         self._unstored: set[tuple] = set()  # _version of own problems handed over, not yet in the ledger
+        #: During :meth:`publish` only: the renderings the publish gate made, kept for the send
+        #: (``None``: keep none). See :meth:`_keep_renderings`.
+        self._pass_renderings: _PassRenderings | None = None
         #: Whether :meth:`check` reads and writes the ledger's problem cache (pipeline/checkcache.py):
         #: set by :meth:`open`, whose ledger is migrated; ``loa check`` and ``loa approve`` open none.
         self.check_cache = False
@@ -287,9 +290,14 @@ class Session:
                 if (k, part) not in missing:
                     continue
                 found = checkcache.decode(stored[missing[k, part]]) if missing[k, part] in stored else None
-                if found is None:
-                    found = tuple(checks.post_problems(post, self.cfg, renderer) if part == "own"
-                                  else checks.check_text(post, self.cfg))
+                if found is None and part == "own":
+                    rendered = renderer.render_all(post)
+                    found = tuple(checks.post_problems(post, self.cfg, renderer, rendered))
+                    if self._pass_renderings is not None:  # the send takes them: each post rendered once a pass
+                        self._pass_renderings.keep(post, k, rendered[0])
+                    fresh[missing[k, part]] = checkcache.encode(found)
+                elif found is None:
+                    found = tuple(checks.check_text(post, self.cfg))
                     fresh[missing[k, part]] = checkcache.encode(found)
                 kept[k][part] = found
         fresh = {key: v for key, v in fresh.items() if key and v is not None}
@@ -434,13 +442,20 @@ class Session:
         if only_post and not any(post.id == only_post for post in content.posts) and not any(
                 self.ledger.get(only_post, name) for name in ([only_channel] if only_channel else self.cfg.channels)):
             raise UsageError(Detail("publish.unknown-post", post=only_post))  # a mistyped id is said, not a silent pass
-        p = self.plan(now, only_channel=only_channel, only_post=only_post, content=content)
-        self._announce_blocked(p, content)
+        kept = self._pass_renderings = _PassRenderings(
+            {only_channel} if only_channel else {n for n, ch in self.cfg.channels.items() if ch.enabled}, only_post)
         try:
-            return self.engine().run_pass(p, self.ledger, lambda: self.renderer(content), now=now, dry_run=dry_run)
+            p = self.plan(now, only_channel=only_channel, only_post=only_post, content=content)
+            self._pass_renderings = None
+            kept.only_for(p.of(planmod.DUE, planmod.DOUBT))
+            self._announce_blocked(p, content)
+            renderer = lambda: kept.renderer(self.renderer(content), self._renderer_key[0])  # noqa: E731
+            return self.engine().run_pass(p, self.ledger, renderer, now=now, dry_run=dry_run)
         except LedgerUnavailable:
             self._drop_ledger()
             raise
+        finally:
+            self._pass_renderings = None
 
     def replay(self, until: datetime, *, only_channel: str | None = None):
         """``loa publish --replay-until``: every post due by ``until`` published as of its own
@@ -1076,6 +1091,50 @@ class Session:
 def _version(post: Post, templates) -> tuple:
     """What a post's own problems depend on: its file's version, its image, the templates."""
     return (post.relpath, post.source_hash, post.image_hash, templates)
+
+
+class _PassRenderings:
+    """The renderings the publish gate made in one :meth:`Session.publish`, handed to the send so
+    that no post is rendered twice in a pass (the gate renders every channel of a post to check it
+    against the channels' limits; the send needs the same renderings of what is due).
+
+    Only the channels of the pass are kept (``only_post``: that post's), and after the plan only
+    its due and in-doubt items; the send takes each one out (:meth:`renderer`), so none outlives
+    its item. A rendering is kept under the post's version and the templates it was made with,
+    within one content revision (the pass's): it is what ``Renderer.render`` would give again,
+    and anything not kept is rendered as before (tests/test_engine.py compares the two)."""
+
+    def __init__(self, channels: set[str], only_post: str | None):
+        self.channels, self.only_post = channels, only_post
+        self.kept: dict[tuple, object] = {}
+
+    def keep(self, post: Post, version: tuple, renderings) -> None:
+        if post.status != "ready" or (self.only_post is not None and post.id != self.only_post):
+            return
+        for r in renderings:
+            if r.channel in self.channels:
+                self.kept[version, r.post_id, r.channel] = r
+
+    def only_for(self, decisions) -> None:
+        """Drop what the send will not ask for: the renderings of items not due or in doubt."""
+        wanted = {(d.post_id, d.channel) for d in decisions}
+        self.kept = {k: r for k, r in self.kept.items() if (r.post_id, r.channel) in wanted}
+
+    def renderer(self, renderer, templates) -> "_PassRenderer":
+        return _PassRenderer(renderer, templates, self.kept)
+
+
+class _PassRenderer:
+    """``render(post, channel)`` for the send: the gate's rendering when one was kept for this
+    post (its id: a loudspeaker's broadcast item is a post of its own) and version and templates
+    (taken out), else ``renderer.render``."""
+
+    def __init__(self, renderer, templates, kept: dict):
+        self._renderer, self._templates, self._kept = renderer, templates, kept
+
+    def render(self, post: Post, channel: str):
+        found = self._kept.pop((_version(post, self._templates), post.id, channel), None)
+        return found if found is not None else self._renderer.render(post, channel)
 
 
 @dataclass(frozen=True)

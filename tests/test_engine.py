@@ -466,3 +466,58 @@ def test_a_lease_below_thirty_seconds_is_a_config_error(tmp_path, server, monkey
         load_config(env.root / "config.toml", env={})
     (env.root / "config.toml").write_text(text.replace('lease = "10s"', 'lease = "30s"'))
     assert load_config(env.root / "config.toml", env={}).daemon.lease == timedelta(seconds=30)
+
+
+def test_a_pass_renders_each_post_once_and_sends_what_rendering_again_gives(tmp_path, server, monkeypatch):
+    """The send takes the renderings the publish gate made (app._PassRenderings): each (post,
+    channel) is rendered once in a pass, and what a channel receives equals a fresh render."""
+    from collections import Counter
+
+    import publishers.base
+    from pipeline.render import Renderer
+
+    env = Env(tmp_path, server, {
+        "news/a.md": post(id="a"),
+        "news/b.md": post(id="b", title="Phường 2 hướng dẫn nộp hồ sơ trực tuyến",
+                          body="Xem thêm [bài trước](a.md#cuoi) về hội thi.\n"),
+        "news/c.md": post(id="c", title="Lịch tiếp công dân tháng 4", publish_at="2024-04-02 08:00")})
+    calls: Counter = Counter()
+    sent: list = []
+    render, publish, update = Renderer.render, publishers.base.Publisher.publish, publishers.base.Publisher.update
+
+    def counting(self, p, channel):
+        calls[p.id, channel] += 1
+        return render(self, p, channel)
+
+    def recording(self, rendering, *, key):
+        sent.append(rendering)
+        return publish(self, rendering, key=key)
+
+    def recording_update(self, rendering, previous):
+        sent.append(rendering)
+        return update(self, rendering, previous)
+
+    monkeypatch.setattr(Renderer, "render", counting)
+    monkeypatch.setattr(publishers.base.Publisher, "publish", recording)
+    monkeypatch.setattr(publishers.base.Publisher, "update", recording_update)
+
+    def fresh(renderings):
+        s = Session(env.cfg, env.ledger, env={})
+        try:
+            content = s.content()
+            by_id = {p.id: p for p in content.posts}
+            return [render(s.renderer(content), by_id[r.post_id], r.channel) for r in renderings]
+        finally:
+            s.close()
+
+    r = env.run(T0)
+    assert r.sent == 4 and {(x.post_id, x.channel) for x in sent} == {(i, c) for i in "ab" for c in ("portal", "hook")}
+    assert set(calls.values()) == {1} and len(calls) == 6  # c, not due yet, is checked (rendered) but not sent
+    assert sent == fresh(sent)
+    assert 'href="https://' in next(x for x in sent if x.post_id == "b" and x.channel == "portal").body
+    calls.clear(), sent.clear()
+    env.write("news/a.md", post(id="a", body="Sáng 25/3, UBND Phường 1 tổ chức Hội thi (bản sửa).\n"))
+    r = env.run(T0 + timedelta(hours=1))  # an edit: its update goes out with the gate's renderings
+    assert r.updated == 2 and {(x.post_id, x.channel) for x in sent} == {("a", "portal"), ("a", "hook")}
+    assert set(calls.values()) == {1} and calls["a", "portal"] == 1  # a fresh session checks every post again
+    assert sent == fresh(sent)
