@@ -304,12 +304,15 @@ class Engine:
                 else:
                     res.count(Outcome.RETRY, Detail("pass.left", channel=name, reason=exc.reason))
                 return res
+            ahead = None  # (the item's claim,) when it was made with the previous item's success
             for i, (d, rendering) in enumerate(items):
                 items[i] = None  # the pass keeps no rendering past its item (memory over 20,000 posts)
-                if self.stop.is_set():
+                if self.stop.is_set() and not (ahead and ahead[0]):  # a claimed item is sent: it has begun
                     res.lines.append(Detail("pass.stopping", channel=name))
                     break
-                if not self._one(ledger, pub, channel, d, rendering, commit, res, beat):
+                go, ahead = self._one(ledger, pub, channel, d, rendering, commit, res, beat, ahead,
+                                      items[i + 1] if i + 1 < len(items) else None)
+                if not go:
                     break  # the channel is held (auth), or its vendor asked it to wait
         except LedgerError as exc:
             if not exc.exit_code == 75:  # LedgerUnavailable: this channel stops for this pass
@@ -322,21 +325,26 @@ class Engine:
             ledger.close()
         return res
 
-    def _one(self, ledger, pub, channel, d, rendering, commit, res: PassResult, beat: _Heartbeat | None = None) -> bool:
-        """Claim, send and record one item; False when the channel's other items must wait."""
-        item = self._claim(ledger, channel, d, rendering, commit)
+    def _one(self, ledger, pub, channel, d, rendering, commit, res: PassResult, beat: _Heartbeat | None = None,
+             claimed: tuple | None = None, following: tuple | None = None) -> tuple[bool, tuple | None]:
+        """Claim (unless ``claimed``: ``(item or None,)``, the claim made with the previous item's
+        success), send and record one item. Returns False when the channel's other items must wait,
+        and ``(item or None,)`` when the ``following`` (decision, rendering) was claimed with this
+        one's success (one commit for both, :meth:`_deliver`)."""
+        item = self._claim(ledger, channel, d, rendering, commit) if claimed is None else claimed[0]
         if item is None:
-            return True  # another worker has it
+            return True, None  # another worker has it
         if beat is not None:
             beat.watch(item.post.id)
+        ahead = None
         try:
             try:
                 if item.look_first:
                     if self._reconcile(ledger, pub, channel, item, res) is not None:
-                        return True
-                self._deliver(ledger, pub, channel, item, res)
+                        return True, None
+                ahead = self._deliver(ledger, pub, channel, item, res, following, commit)
             except PublishError as exc:
-                return self._failed(ledger, channel, item, exc, res)
+                return self._failed(ledger, channel, item, exc, res), None
             except LedgerError:
                 raise
             except Exception as exc:  # noqa: BLE001 - a bug: recorded with its traceback, never retried
@@ -346,7 +354,7 @@ class Engine:
         finally:
             if beat is not None:
                 beat.watch(None)
-        return True
+        return True, ahead
 
     def _lost(self, ledger, channel, item: _Item, exc: ClaimLost, res: PassResult) -> None:
         """Another worker took this claim over (its lease ran out): this item ends here for this
@@ -358,22 +366,30 @@ class Engine:
         res.count(Outcome.IN_DOUBT, Detail("pass.claim-lost", post=item.post.id, channel=channel.name))
 
     def _claim(self, ledger, channel, d, rendering, commit) -> _Item | None:
-        post, now = d.post, self.clock()
+        args, item = self._claiming(ledger, channel, d, rendering, commit)
+        row = ledger.claim(**args)
+        return item(row) if row is not None else None
+
+    def _claiming(self, ledger, channel, d, rendering, commit) -> tuple[dict, Callable]:
+        """The ledger's claim arguments for decision ``d``, and what makes its :class:`_Item` of the claimed row."""
+        post = d.post
         version = post.source_hash
         action = d.action or (d.row.action if d.row is not None else "create") or "create"
         key = idempotency_key(post.id, channel.name, version)
         takeover = d.kind == planmod.DOUBT
         look_first = takeover or (action == "create" and ledger.maybe_sent_key(post.id, channel.name) is not None)
-        meta = post_meta(post, git_commit=commit)
         # the 'send' event is written with the outcome, once a request has left (a throttle sends nothing)
-        row = ledger.claim(post.id, channel.name, owner=self.owner, action=action, version=version,
-                           lease=self.lease, now=now, allowed_states=("claimed",) if takeover else ALLOWED[action],
-                           meta=meta)
-        if row is None:
-            return None
-        return _Item(d, rendering, row, action, key, look_first)
+        args = dict(post_id=post.id, channel=channel.name, owner=self.owner, action=action, version=version,
+                    lease=self.lease, now=self.clock(), allowed_states=("claimed",) if takeover else ALLOWED[action],
+                    meta=post_meta(post, git_commit=commit))
+        return args, lambda row: _Item(d, rendering, row, action, key, look_first)
 
-    def _deliver(self, ledger, pub, channel, item: _Item, res: PassResult) -> None:
+    def _deliver(self, ledger, pub, channel, item: _Item, res: PassResult, following: tuple | None = None,
+                 commit: str | None = None) -> tuple | None:
+        """Send and record one item. When the channel has a ``following`` item and no stop was
+        asked, its claim goes into the same transaction as this success (one commit, one flush to
+        disk, instead of two: ``Ledger.record_success_and_claim``); returns ``(its item or None,)``
+        then, else ``None``."""
         post, action = item.post, item.action
         result = self._send(pub, item)
         extra = dict(result.extra or {})
@@ -381,14 +397,38 @@ class Engine:
             extra["rendering_hash"] = item.rendering.hash
         if post.correction:
             extra["correction"] = post.correction
-        ledger.record_success(post.id, channel.name, owner=self.owner, remote_id=result.remote_id,
-                              remote_url=result.remote_url, version=post.source_hash, extra=extra, now=self.clock(),
-                              send=_sent(item))
-        if action == "create" and ledger.maybe_sent_key(post.id, channel.name):
+        success = dict(owner=self.owner, remote_id=result.remote_id, remote_url=result.remote_url,
+                       version=post.source_hash, extra=extra, now=self.clock(), send=_sent(item))
+        ahead = None
+        if following is not None and not self.stop.is_set():
+            ahead = self._record_and_claim(ledger, channel, post, success, following, commit)
+        else:
+            ledger.record_success(post.id, channel.name, **success)
+        # only this claim's owner sets a maybe-sent key (a failed send), so one read at the claim is enough
+        if action == "create" and item.look_first and ledger.maybe_sent_key(post.id, channel.name):
             ledger.set_maybe_sent(post.id, channel.name, None, self.clock())
         res.count(_DONE[action], Detail(f"pass.done-{action}", post=post.id, channel=channel.name,
                                         link=result.remote_url or result.remote_id),
                   (_ACTION[action], post.id, channel.name, result.remote_url or result.remote_id))
+        return ahead
+
+    def _record_and_claim(self, ledger, channel, post, success: dict, following: tuple, commit) -> tuple | None:
+        """``post``'s success and the claim of the ``following`` item in one transaction: ``(its
+        item or None,)``. ``ClaimLost`` (this item's claim was taken over) and ``LedgerUnavailable``
+        go up as from ``record_success``; another error of the pair (it may be the next item's: a
+        missing row) records this success alone, and the next item is claimed on its own turn."""
+        args, item = self._claiming(ledger, channel, *following, commit)
+        args["now"] = success["now"]
+        try:
+            _done, row = ledger.record_success_and_claim(post.id, channel.name, **success, claim=args)
+        except ClaimLost:
+            raise
+        except LedgerError as exc:
+            if exc.exit_code == 75:
+                raise
+            ledger.record_success(post.id, channel.name, **success)
+            return None
+        return (item(row) if row is not None else None,)
 
     @staticmethod
     def _send(pub, item: _Item) -> PublishResult:

@@ -249,6 +249,44 @@ def test_failures_retry_later_or_stop(ledger):
         ledger.record_failure("p1", "facebook", owner="w1", kind="oops", message="", next_attempt_at=None, now=NOW)
 
 
+def test_a_success_and_the_next_claim_commit_together_or_not_at_all(ledger):
+    """record_success_and_claim: the same rows and events as record_success then claim, in one
+    transaction; a lost claim or an error in either part leaves both rows as they were."""
+    for p in ("p1", "p2", "p3"):
+        add(ledger, p)
+    claim(ledger, "p1")
+    nxt = dict(post_id="p2", channel="facebook", action="create", version="v2", lease=LEASE, now=NOW,
+               allowed_states=("pending",), meta={"title": "Bài hai"})
+    done, claimed = ledger.record_success_and_claim(
+        "p1", "facebook", owner="w1", remote_id="fb-1", remote_url="https://example.invalid/fb-1", version="v1",
+        extra={"rendering_hash": "h1"}, now=NOW, send={"action": "create", "key": "k1"}, claim=nxt)
+    assert (done.state, done.remote_id, ledger.get("p1", "facebook").state) == ("published", "fb-1", "published")
+    assert (claimed.post_id, claimed.state, claimed.claim_owner, claimed.pending_version, claimed.title) == (
+        "p2", "claimed", "w1", "v2", "Bài hai")
+    assert [(e.kind, e.post_id) for e in ledger.events()] == [
+        ("claim", "p1"), ("send", "p1"), ("success", "p1"), ("claim", "p2")]
+    claim(ledger, "p3", owner="w2")  # held by another worker: the success is recorded, the claim is not made
+    done, claimed = ledger.record_success_and_claim(
+        "p2", "facebook", owner="w1", remote_id="fb-2", remote_url=None, version="v2", extra=None, now=NOW,
+        claim={**nxt, "post_id": "p3"})
+    assert (done.state, claimed, ledger.get("p3", "facebook").claim_owner) == ("published", None, "w2")
+    before = (ledger.get("p3", "facebook"), len(ledger.events()))
+    with pytest.raises(LedgerError, match="claim lost: w1 no longer holds p3"):  # the first part fails: neither
+        ledger.record_success_and_claim("p3", "facebook", owner="w1", remote_id="fb-3", remote_url=None,
+                                        version="v3", extra=None, now=NOW, claim={**nxt, "post_id": "p1",
+                                                                                  "allowed_states": ("published",)})
+    assert (ledger.get("p3", "facebook"), len(ledger.events())) == before
+    assert ledger.get("p1", "facebook").state == "published"
+    ledger.record_success("p3", "facebook", owner="w2", remote_id="fb-3", remote_url=None, version="v1",
+                          extra=None, now=NOW)
+    claim(ledger, "p1", owner="w2", states=("published",), action="update")
+    before = (ledger.get("p1", "facebook"), len(ledger.events()))
+    with pytest.raises(LedgerError, match="no ledger row for ghost"):  # the second part fails: neither
+        ledger.record_success_and_claim("p1", "facebook", owner="w2", remote_id="fb-1", remote_url=None,
+                                        version="v1", extra=None, now=NOW, claim={**nxt, "post_id": "ghost"})
+    assert (ledger.get("p1", "facebook"), len(ledger.events())) == before
+
+
 def test_release_gives_the_claim_back(ledger):
     add(ledger)
     claim(ledger)

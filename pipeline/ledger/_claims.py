@@ -12,7 +12,7 @@ worker that lost its claim can never overwrite the result of the worker that too
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from pipeline.errors import LedgerError
 from pipeline.ledger._sql import SELECT_PUBLICATIONS, SqlCore, Tx, aware, check_meta, check_states
@@ -28,6 +28,12 @@ class Claims(SqlCore):
 
     def claim(self, post_id, channel, *, owner, action, version, lease, now, allowed_states, meta=None,
               send: Mapping | None = None):
+        return self._run(self._claiming(post_id, channel, owner=owner, action=action, version=version, lease=lease,
+                                        now=now, allowed_states=allowed_states, meta=meta, send=send), write=True)
+
+    def _claiming(self, post_id, channel, *, owner, action, version, lease, now, allowed_states, meta=None,
+                  send: Mapping | None = None) -> Callable[[Tx], Publication | None]:
+        """The transaction's body of :meth:`claim`, its arguments checked."""
         now, wanted = aware(now), check_meta(meta)
         if action not in ACTIONS:
             raise ValueError(f"claim action {action!r}: expected one of {list(ACTIONS)}")
@@ -57,7 +63,7 @@ class Claims(SqlCore):
                 self._event(tx, "send", post_id=post_id, channel=channel, actor=owner, version=version,
                             detail=dict(send), now=now)
             return claimed
-        return self._run(body, write=True)
+        return body
 
     def _sent(self, tx: Tx, row: Publication, owner: str, send: Mapping | None, now) -> None:
         """The ``send`` event of a request that left, written with its outcome."""
@@ -80,6 +86,20 @@ class Claims(SqlCore):
         return self._run(body, write=True)
 
     def record_success(self, post_id, channel, *, owner, remote_id, remote_url, version, extra, now, send=None):
+        return self._run(self._succeeding(post_id, channel, owner=owner, remote_id=remote_id, remote_url=remote_url,
+                                          version=version, extra=extra, now=now, send=send), write=True)
+
+    def record_success_and_claim(self, post_id, channel, *, owner, remote_id, remote_url, version, extra, now,
+                                 send=None, claim: Mapping[str, Any]):
+        # both bodies are built (and their arguments checked) before the transaction starts
+        success = self._succeeding(post_id, channel, owner=owner, remote_id=remote_id, remote_url=remote_url,
+                                   version=version, extra=extra, now=now, send=send)
+        claiming = self._claiming(**{"owner": owner, **claim})
+        return self._run(lambda tx: (success(tx), claiming(tx)), write=True)
+
+    def _succeeding(self, post_id, channel, *, owner, remote_id, remote_url, version, extra, now,
+                    send=None) -> Callable[[Tx], Publication]:
+        """The transaction's body of :meth:`record_success`."""
         now = aware(now)
 
         def body(tx: Tx) -> Publication:
@@ -112,7 +132,7 @@ class Claims(SqlCore):
                         detail={"action": action, "remote_id": done.remote_id,
                                 "remote_url": done.remote_url, "attempts": row.attempts})
             return done
-        return self._run(body, write=True)
+        return body
 
     def record_failure(self, post_id, channel, *, owner, kind, message, next_attempt_at, now, send=None):
         now = aware(now)

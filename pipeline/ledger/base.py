@@ -342,6 +342,19 @@ class Ledger(abc.ABC):
         error fields are cleared. Appends ``success`` (create), ``update`` or ``retract``."""
 
     @abc.abstractmethod
+    def record_success_and_claim(self, post_id: str, channel: str, *, owner: str, remote_id: str | None,
+                                 remote_url: str | None, version: str | None,
+                                 extra: Mapping[str, Any] | None, now: datetime,
+                                 send: Mapping[str, Any] | None = None,
+                                 claim: Mapping[str, Any]) -> tuple[Publication, Publication | None]:
+        """:meth:`record_success` of one item, then :meth:`claim` of the next for the same
+        ``owner`` (``claim``: the claim's other arguments, ``post_id`` and ``channel`` included), in
+        one transaction: a worker going from one item to the next commits (a flush to disk) once
+        instead of twice. Both happen or neither (``ClaimLost`` for the first, or any error, leaves
+        the ledger as it was); every state a crash can leave is one that :meth:`record_success`
+        followed by :meth:`claim` passes through. Returns both results."""
+
+    @abc.abstractmethod
     def record_failure(self, post_id: str, channel: str, *, owner: str, kind: str, message: str,
                        next_attempt_at: datetime | None, now: datetime,
                        send: Mapping[str, Any] | None = None) -> Publication:
