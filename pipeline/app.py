@@ -25,10 +25,11 @@ import logging
 import os
 import threading
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta, timezone
 from pathlib import Path
 from time import monotonic
+from types import MappingProxyType
 from typing import Callable, Mapping
 
 from pipeline import paths
@@ -279,6 +280,9 @@ class Session:
             except LedgerError as exc:
                 self._cache_failed(exc)
         renderer, fresh = self.renderer(content), {}
+        decoded = {kp: checkcache.decode(stored[key]) for kp, key in missing.items() if key in stored}
+        own = self._own_problems([(k, post) for post in content.posts for k in [_version(post, templates)]
+                                  if (k, "own") in missing and decoded.get((k, "own")) is None], renderer)
         for post in content.posts if self._unstored and self.check_cache else ():
             k = _version(post, templates)
             if k in self._unstored and "own" in kept[k]:
@@ -289,15 +293,9 @@ class Session:
             for part in wanted:
                 if (k, part) not in missing:
                     continue
-                found = checkcache.decode(stored[missing[k, part]]) if missing[k, part] in stored else None
-                if found is None and part == "own":
-                    rendered = renderer.render_all(post)
-                    found = tuple(checks.post_problems(post, self.cfg, renderer, rendered))
-                    if self._pass_renderings is not None:  # the send takes them: each post rendered once a pass
-                        self._pass_renderings.keep(post, k, rendered[0])
-                    fresh[missing[k, part]] = checkcache.encode(found)
-                elif found is None:
-                    found = tuple(checks.check_text(post, self.cfg))
+                found = decoded.get((k, part))
+                if found is None:
+                    found = own[k] if part == "own" else tuple(checks.check_text(post, self.cfg))
                     fresh[missing[k, part]] = checkcache.encode(found)
                 kept[k][part] = found
         fresh = {key: v for key, v in fresh.items() if key and v is not None}
@@ -306,6 +304,37 @@ class Session:
                 self.ledger.cache_problems(fresh, self.clock())
             except LedgerError as exc:
                 self._cache_failed(exc)
+
+    def _own_problems(self, todo: list[tuple[tuple, Post]], renderer) -> dict[tuple, tuple[Problem, ...]]:
+        """``checks.post_problems`` of each ``(_version, post)`` of ``todo``, from the post's
+        renderings, which a publish keeps for its send (:class:`_PassRenderings`). On worker
+        processes (:mod:`pipeline.workers`, as ``loa preview`` renders) when the publish asked for
+        them (``jobs``) and the posts are many; the same function either way, on the same renderer."""
+        global _GATE
+        from pipeline import checks, workers
+
+        kept, out = self._pass_renderings, {}
+        pool = workers.Workers(kept.jobs if kept is not None else 1)
+        if pool.jobs <= 1 or len(todo) < GATE_WORKERS_FROM:
+            for k, post in todo:
+                rendered = renderer.render_all(post)
+                if kept is not None:  # the send takes them: each post rendered once a pass
+                    kept.keep(post, k, rendered[0])
+                out[k] = tuple(checks.post_problems(post, self.cfg, renderer, rendered))
+            return out
+        renderer.load_templates(self.cfg.channels)  # compiled once, before the fork
+        _GATE = _Gate(self.cfg, renderer, [post for _k, post in todo], kept)
+        try:
+            for part in pool.map(_gate_chunk, workers.chunks(list(range(len(todo))), pool.jobs, 200), True):
+                for i, found, renderings in part:
+                    k, post = todo[i]
+                    if kept is not None:
+                        kept.keep(post, k, [replace(r, extra=MappingProxyType(r.extra)) for r in renderings])
+                    out[k] = tuple(Problem(*x[:5], MappingProxyType(x[5])) for x in found)
+        finally:
+            pool.close()
+            _GATE = None
+        return out
 
     def _cache_failed(self, exc: Exception) -> None:
         """The problem cache could not be read or written: the posts are checked (or kept in
@@ -434,8 +463,10 @@ class Session:
         return self.engine().publisher(channel, ledger)
 
     def publish(self, now: datetime | None = None, *, dry_run: bool = False, only_channel: str | None = None,
-                only_post: str | None = None):
-        """One publishing pass (``loa publish``, one daemon tick): plan, then send what is due."""
+                only_post: str | None = None, jobs: int | None = 1):
+        """One publishing pass (``loa publish``, one daemon tick): plan, then send what is due.
+        ``jobs``: worker processes for checking many posts (``None``: one per core); forked, so
+        only for a process that runs no other thread (``loa publish``, not the daemon)."""
         self._known_channel(only_channel)
         now = now or self.clock()
         content = self.content()
@@ -443,7 +474,8 @@ class Session:
                 self.ledger.get(only_post, name) for name in ([only_channel] if only_channel else self.cfg.channels)):
             raise UsageError(Detail("publish.unknown-post", post=only_post))  # a mistyped id is said, not a silent pass
         kept = self._pass_renderings = _PassRenderings(
-            {only_channel} if only_channel else {n for n, ch in self.cfg.channels.items() if ch.enabled}, only_post)
+            {only_channel} if only_channel else {n for n, ch in self.cfg.channels.items() if ch.enabled}, only_post,
+            jobs)
         try:
             p = self.plan(now, only_channel=only_channel, only_post=only_post, content=content)
             self._pass_renderings = None
@@ -1093,6 +1125,37 @@ def _version(post: Post, templates) -> tuple:
     return (post.relpath, post.source_hash, post.image_hash, templates)
 
 
+GATE_WORKERS_FROM = 40  # posts to check from which a publish's gate forks workers (as loa preview does)
+_GATE: "_Gate | None" = None  # set by Session._own_problems before the fork, inherited by the workers
+
+
+@dataclass(frozen=True)
+class _Gate:
+    """What the gate's workers need: the posts to check, the session's renderer (its templates
+    compiled), and which renderings the pass keeps."""
+
+    cfg: object
+    renderer: object
+    posts: list
+    kept: "_PassRenderings | None"
+
+
+def _gate_chunk(indices: list[int]) -> list[tuple[int, list, list]]:
+    """Worker: for each post of ``_GATE.posts`` at ``indices``, its own problems
+    (``checks.post_problems`` from its renderings) as ``[path, line, col, severity, code, args]``
+    and the renderings the pass keeps, in forms that pickle (a mappingproxy does not)."""
+    from pipeline import checks
+
+    gate, out = _GATE, []
+    for i in indices:
+        post = gate.posts[i]
+        rendered = gate.renderer.render_all(post)
+        found = checks.post_problems(post, gate.cfg, gate.renderer, rendered)
+        keep = [replace(r, extra=dict(r.extra)) for r in rendered[0] if gate.kept is not None and gate.kept.wants(post, r)]
+        out.append((i, [[x.path, x.line, x.col, x.severity, x.code, dict(x.args)] for x in found], keep))
+    return out
+
+
 class _PassRenderings:
     """The renderings the publish gate made in one :meth:`Session.publish`, handed to the send so
     that no post is rendered twice in a pass (the gate renders every channel of a post to check it
@@ -1104,15 +1167,17 @@ class _PassRenderings:
     within one content revision (the pass's): it is what ``Renderer.render`` would give again,
     and anything not kept is rendered as before (tests/test_engine.py compares the two)."""
 
-    def __init__(self, channels: set[str], only_post: str | None):
-        self.channels, self.only_post = channels, only_post
+    def __init__(self, channels: set[str], only_post: str | None, jobs: int | None = 1):
+        self.channels, self.only_post, self.jobs = channels, only_post, jobs
         self.kept: dict[tuple, object] = {}
 
+    def wants(self, post: Post, rendering) -> bool:
+        return rendering.channel in self.channels and post.status == "ready" and (
+            self.only_post is None or post.id == self.only_post)
+
     def keep(self, post: Post, version: tuple, renderings) -> None:
-        if post.status != "ready" or (self.only_post is not None and post.id != self.only_post):
-            return
         for r in renderings:
-            if r.channel in self.channels:
+            if self.wants(post, r):
                 self.kept[version, r.post_id, r.channel] = r
 
     def only_for(self, decisions) -> None:

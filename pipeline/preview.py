@@ -51,6 +51,7 @@ from pipeline import content as content_mod
 from pipeline import paths as paths_mod
 from pipeline import plan as planmod
 from pipeline import vndates
+from pipeline import workers as workers_mod
 from pipeline.messages import localized
 from pipeline.status import reason_text
 
@@ -68,7 +69,6 @@ STAMP_VERSION = 5  # 5: a decision carries its reason in words
 _CODE_DIRS = (os.path.dirname(os.path.abspath(__file__)),
               os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "publishers"))
 _JOB: "_Job | None" = None  # built by the parent, inherited by forked workers
-_BARRIER = None  # the pool's workers meet there at the start of step 2 (_fill_chunk)
 BARRIER_TIMEOUT = 600  # seconds; a worker that died meanwhile breaks the barrier instead of hanging the run
 
 @functools.lru_cache(maxsize=4)
@@ -359,14 +359,8 @@ HELD_MAX = 48 << 20  # bytes of pages a process keeps from step 1 to step 2; the
 
 
 def _chunks(todo: list, jobs: int) -> list[list]:
-    """Consecutive slices, each a share of what is left (guided scheduling): large slices first for
-    few hand-overs, a few posts each at the end so that the workers finish together."""
-    out, i = [], 0
-    while i < len(todo):
-        size = max(8, min(CHUNK_MAX, (len(todo) - i) // (jobs * 3)))
-        out.append(todo[i:i + size])
-        i += size
-    return out
+    """Consecutive slices of at most :data:`CHUNK_MAX` posts (:func:`pipeline.workers.chunks`)."""
+    return workers_mod.chunks(todo, jobs, CHUNK_MAX)
 
 
 def _render_chunk(paths: list[str]) -> list[dict]:
@@ -436,7 +430,7 @@ def _fill_chunk(task: tuple[list[tuple[dict, dict]], dict | None, bool, int]) ->
     job = _JOB
     items, decided, barrier, take = task
     if barrier:
-        _BARRIER.wait(BARRIER_TIMEOUT)
+        workers_mod.BARRIER.wait(BARRIER_TIMEOUT)
     if decided is not None:
         job.decided = decided
     todo = []
@@ -463,7 +457,7 @@ def _fill_chunk(task: tuple[list[tuple[dict, dict]], dict | None, bool, int]) ->
     return [{k: r[k] for k in _INDEXED if k in r} for r in rows], part.encode("utf-8"), len(job.held)
 
 
-def _fill_steps(workers: _Workers, held: dict[str, dict], fill: list[tuple[dict, dict]]) -> Iterator[tuple]:
+def _fill_steps(workers: workers_mod.Workers, held: dict[str, dict], fill: list[tuple[dict, dict]]) -> Iterator[tuple]:
     """Step 2's answers (:func:`_fill_chunk`): the rows rendered in step 1 (``held``: file -> shown
     decisions) by the process that rendered them, and the kept pages of ``fill`` by any, in rounds
     of at most :data:`FILL_MAX` rows a process."""
@@ -647,7 +641,7 @@ def _build(session, out: Path, stamp: dict, partial: bool, now: datetime, jobs: 
                 todo.append(f)
     _JOB = _prepare(session, out, content, posts, dict(zip(files, sigs)), warmed)  # also makes the session's renderer
     env = _JOB.page.environment
-    workers = _Workers(jobs)
+    workers = workers_mod.Workers(jobs)
     try:
         again = set(todo)
         for f, row in old.items():  # problems kept with a row of the version read now (kept, or another file's)
@@ -767,35 +761,6 @@ def _proxy(items: dict) -> MappingProxyType:
 # A Post's and a Problem's mappings are read-only views, which pickle does not know: read posts
 # cross from _read_many's workers as the dicts they show, and come back as views of them.
 copyreg.pickle(MappingProxyType, lambda view: (_proxy, (dict(view),)))
-
-
-class _Workers:
-    """Worker processes forked on first need, after :data:`_JOB` is set, and kept for both steps
-    (rendering, then filling in the decisions). A step with little work runs in this process."""
-
-    def __init__(self, jobs: int | None):
-        self.jobs = jobs or min(os.cpu_count() or 1, 8)
-        self.pool = None
-
-    def map(self, fn, chunks: list, big: bool):
-        if self.jobs <= 1 or not big or not chunks:
-            return map(fn, chunks)
-        if self.pool is None:
-            import multiprocessing
-
-            global _BARRIER
-            gc.freeze()  # the collector must not visit (and so copy) the parent's objects in each worker
-            context = multiprocessing.get_context("fork")
-            _BARRIER = context.Barrier(self.jobs)
-            self.pool = context.Pool(self.jobs)
-        return self.pool.imap_unordered(fn, chunks)
-
-    def close(self) -> None:
-        if self.pool is not None:
-            self.pool.terminate()
-            self.pool.join()
-            self.pool = None
-            gc.unfreeze()  # a long-lived caller (tests, a server) gets its garbage collected again
 
 
 def _listdir(folder: Path) -> set[str]:

@@ -521,3 +521,43 @@ def test_a_pass_renders_each_post_once_and_sends_what_rendering_again_gives(tmp_
     assert r.updated == 2 and {(x.post_id, x.channel) for x in sent} == {("a", "portal"), ("a", "hook")}
     assert set(calls.values()) == {1} and calls["a", "portal"] == 1  # a fresh session checks every post again
     assert sent == fresh(sent)
+
+
+def test_the_gates_worker_processes_find_and_render_what_this_process_does(tmp_path, server, monkeypatch):
+    """``Session.publish(jobs=2)`` checks the posts on forked workers (pipeline/workers.py, as loa
+    preview renders): the problems, and the renderings the send takes, equal a check here."""
+    import publishers.base
+    from pipeline import app
+    from pipeline.render import Renderer
+
+    posts = {f"news/p{i}.md": post(id=f"p{i}", title=f"Phường {i} hướng dẫn nộp hồ sơ trực tuyến lần {i}",
+                                   body=f"Bước {i}: xem [bài đầu](p0.md).\n\n| a | b |\n|---|---|\n| {i} | x |\n")
+             for i in range(6)}
+    posts["news/bad.md"] = post(id="bad", title="Bài có chủ đề lạ", topics=["khong-co"])
+    env = Env(tmp_path, server, posts)
+    monkeypatch.setattr(app, "GATE_WORKERS_FROM", 2)
+    from pipeline import workers
+
+    forks, close = [], workers.Workers.close
+    monkeypatch.setattr(workers.Workers, "close", lambda self: (forks.append(self.pool is not None), close(self)))
+    sent: list = []
+    publish = publishers.base.Publisher.publish
+
+    def recording(self, rendering, *, key):
+        sent.append(rendering)
+        return publish(self, rendering, key=key)
+
+    monkeypatch.setattr(publishers.base.Publisher, "publish", recording)
+    here = Session(env.cfg, env.ledger, owner="test-worker", clock=lambda: T0, env={})
+    forked = Session(env.cfg, env.ledger, owner="test-worker", clock=lambda: T0, env={})
+    try:
+        expected = here.check(text=False)
+        assert any(p.code == "post.unknown-topic" for p in expected.problems)
+        r = forked.publish(now=T0, jobs=2)
+        assert forked.check(text=False) == expected and forks == [True]
+        assert r.sent == 12 and len(sent) == 12  # bad.md is held by its error
+        content = here.content()
+        by_id = {p.id: p for p in content.posts}
+        assert sent == [Renderer.render(here.renderer(content), by_id[x.post_id], x.channel) for x in sent]
+    finally:
+        here.close(), forked.close()

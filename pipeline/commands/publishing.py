@@ -49,7 +49,7 @@ def publish(args) -> int:
             raise UsageError(msg("publish.future-now", lang, value=repr(args.now)))
         # the session's clock stays real: --now moves only the plan's "now" (what is due)
         with session(args, cfg) as s:
-            result = s.publish(now, dry_run=args.dry_run, only_channel=args.channel, only_post=args.post)
+            result = s.publish(now, dry_run=args.dry_run, only_channel=args.channel, only_post=args.post, jobs=None)
             held = s.ledger.holds()
     held = {name: h for name, h in held.items() if not args.channel or name == args.channel}
     for line in result.lines:
