@@ -117,7 +117,7 @@ class Session:
         self._templates_sig: tuple[tuple, str] | None = None  # (stat signatures, checkcache.templates_signature)
         self._unstored: set[tuple] = set()  # _version of own problems handed over, not yet in the ledger
         #: During :meth:`publish` only: the renderings the publish gate made, kept for the send
-        #: (``None``: keep none). See :meth:`_keep_renderings`.
+        #: (``None``: keep none), :class:`_PassRenderings`.
         self._pass_renderings: _PassRenderings | None = None
         #: Whether :meth:`check` reads and writes the ledger's problem cache (pipeline/checkcache.py):
         #: set by :meth:`open`, whose ledger is migrated; ``loa check`` and ``loa approve`` open none.
