@@ -20,6 +20,7 @@ Caches have one owner, this session, and explicit keys:
 
 from __future__ import annotations
 
+import functools
 import getpass
 import logging
 import os
@@ -34,6 +35,7 @@ from typing import Callable, Mapping
 
 from pipeline import paths
 from pipeline import plan as planmod
+from pipeline import workers
 from pipeline.content import PostCache
 from pipeline.errors import LedgerError, LedgerUnavailable, PublishError, UsageError
 from pipeline.messages import Detail  # a user error is its English text (logs) and its code (loa speaks vi/en)
@@ -311,7 +313,7 @@ class Session:
         processes (:mod:`pipeline.workers`, as ``loa preview`` renders) when the publish asked for
         them (``jobs``) and the posts are many; the same function either way, on the same renderer."""
         global _GATE
-        from pipeline import checks, workers
+        from pipeline import checks
 
         kept, out = self._pass_renderings, {}
         pool = workers.Workers(kept.jobs if kept is not None else 1)
@@ -469,7 +471,7 @@ class Session:
         only for a process that runs no other thread (``loa publish``, not the daemon)."""
         self._known_channel(only_channel)
         now = now or self.clock()
-        content = self.content()
+        content = self.content(read_many=None if jobs == 1 else functools.partial(workers.read_many, self.cfg, jobs, None))
         if only_post and not any(post.id == only_post for post in content.posts) and not any(
                 self.ledger.get(only_post, name) for name in ([only_channel] if only_channel else self.cfg.channels)):
             raise UsageError(Detail("publish.unknown-post", post=only_post))  # a mistyped id is said, not a silent pass

@@ -34,8 +34,6 @@ from __future__ import annotations
 
 import functools
 import gc
-import copyreg
-import functools
 import hashlib
 import json
 import os
@@ -624,7 +622,7 @@ def _build(session, out: Path, stamp: dict, partial: bool, now: datetime, jobs: 
     try:  # every post, also for a partial run: the plan spaces all of a channel's posts
         warmed: dict = {}  # made while worker processes read the posts, if they do
         content = session.content(read_many=functools.partial(
-            _read_many, cfg, jobs, lambda: warmed.setdefault("templates", _templates(cfg))))
+            workers_mod.read_many, cfg, jobs, lambda: warmed.setdefault("templates", _templates(cfg))))
     finally:
         if collecting:
             gc.enable()
@@ -716,51 +714,6 @@ def _cache_pieces(key: bytes, parts: list[bytes]) -> Iterator[bytes]:
             yield b", "
         yield part
     yield b"}}"
-
-
-READ_MIN = 300  # changed files from which worker processes read them (forking costs about as much as 30)
-
-
-def _read_many(cfg, jobs: int | None, meanwhile, files: list[str]) -> Iterator[tuple[Post | None, list[Problem]]]:
-    """What ``content.read_post`` gives for each of ``files``, in their order (the session's
-    ``read_many``): read by worker processes that hand back each post, forked before anything else
-    is in memory, when there are many, while this process calls ``meanwhile()``; here otherwise."""
-    global _READ_CFG
-    jobs = jobs or min(os.cpu_count() or 1, 8)
-    if jobs <= 1 or len(files) < READ_MIN:
-        reading = content_mod.Reading(cfg)
-        yield from (content_mod.read_post(Path(f), cfg, reading=reading) for f in files)
-        return
-    import multiprocessing
-
-    size = max(50, min(250, len(files) // (jobs * 4)))
-    _READ_CFG = cfg
-    try:
-        with multiprocessing.get_context("fork").Pool(jobs) as pool:
-            parts = pool.imap(_read_chunk, [files[i:i + size] for i in range(0, len(files), size)])
-            meanwhile()
-            for part in parts:
-                yield from part
-    finally:
-        _READ_CFG = None
-
-
-_READ_CFG = None  # the configuration _read_many's workers read with, inherited through the fork
-
-
-def _read_chunk(files: list[str]) -> list[tuple[Post | None, list[Problem]]]:
-    """Worker of :func:`_read_many`: one reading pass over consecutive files."""
-    reading = content_mod.Reading(_READ_CFG)
-    return [content_mod.read_post(Path(f), _READ_CFG, reading=reading) for f in files]
-
-
-def _proxy(items: dict) -> MappingProxyType:
-    return MappingProxyType(items)
-
-
-# A Post's and a Problem's mappings are read-only views, which pickle does not know: read posts
-# cross from _read_many's workers as the dicts they show, and come back as views of them.
-copyreg.pickle(MappingProxyType, lambda view: (_proxy, (dict(view),)))
 
 
 def _listdir(folder: Path) -> set[str]:

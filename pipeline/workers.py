@@ -1,4 +1,5 @@
-"""Worker processes for work over many posts that is Python on one core (rendering and checking):
+"""Worker processes for work over many posts that is Python on one core (reading, rendering and
+checking): ``loa preview`` and ``loa publish`` read changed posts on them (:func:`read_many`),
 ``loa preview`` renders its pages on them, ``loa publish`` its gate's checks.
 
 The caller sets what the workers need in a module global before the first :meth:`Workers.map`
@@ -11,8 +12,12 @@ held in the child.
 
 from __future__ import annotations
 
+import copyreg
 import gc
 import os
+from pathlib import Path
+from types import MappingProxyType
+from typing import Callable, Iterator
 
 #: A barrier of the pool's processes, made with it (so the forked workers have it): a step that
 #: must hand each worker exactly one task of a round waits there first (``loa preview``'s step 2).
@@ -27,8 +32,8 @@ class Workers:
         self.jobs = jobs or min(os.cpu_count() or 1, 8)
         self.pool = None
 
-    def map(self, fn, chunks: list, big: bool):
-        """``fn`` over ``chunks``, in any order (``big``: worth the workers)."""
+    def map(self, fn, chunks: list, big: bool, *, ordered: bool = False):
+        """``fn`` over ``chunks``, in any order unless ``ordered`` (``big``: worth the workers)."""
         if self.jobs <= 1 or not big or not chunks:
             return map(fn, chunks)
         if self.pool is None:
@@ -39,7 +44,7 @@ class Workers:
             context = multiprocessing.get_context("fork")
             BARRIER = context.Barrier(self.jobs)
             self.pool = context.Pool(self.jobs)
-        return self.pool.imap_unordered(fn, chunks)
+        return (self.pool.imap if ordered else self.pool.imap_unordered)(fn, chunks)
 
     def close(self) -> None:
         if self.pool is not None:
@@ -59,3 +64,49 @@ def chunks(todo: list, jobs: int, most: int) -> list[list]:
         out.append(todo[i:i + size])
         i += size
     return out
+
+
+READ_MIN = 300  # changed files from which worker processes read them (forking costs about as much as 30)
+_READ_CFG = None  # the configuration read_many's workers read with, inherited through the fork
+
+
+def read_many(cfg, jobs: int | None, meanwhile: Callable[[], object] | None, files: list[str]) -> Iterator[tuple]:
+    """What ``content.read_post`` gives for each of ``files``, in their order (a session's
+    ``read_many``, ``functools.partial`` over the first three): read by worker processes forked
+    before anything else is in memory when there are many, while this process calls ``meanwhile()``;
+    here otherwise. For a process that runs no other thread (see the module's docstring)."""
+    global _READ_CFG
+    from pipeline import content as content_mod
+
+    pool = Workers(jobs)
+    if pool.jobs <= 1 or len(files) < READ_MIN:
+        reading = content_mod.Reading(cfg)
+        yield from (content_mod.read_post(Path(f), cfg, reading=reading) for f in files)
+        return
+    _READ_CFG = cfg
+    try:
+        parts = pool.map(_read_chunk, chunks(files, pool.jobs, 250), True, ordered=True)
+        if meanwhile is not None:
+            meanwhile()
+        for part in parts:
+            yield from part
+    finally:
+        pool.close()
+        _READ_CFG = None
+
+
+def _read_chunk(files: list[str]) -> list[tuple]:
+    """Worker of :func:`read_many`: one reading pass over consecutive files."""
+    from pipeline import content as content_mod
+
+    reading = content_mod.Reading(_READ_CFG)
+    return [content_mod.read_post(Path(f), _READ_CFG, reading=reading) for f in files]
+
+
+def _proxy(items: dict) -> MappingProxyType:
+    return MappingProxyType(items)
+
+
+# A Post's and a Problem's mappings are read-only views, which pickle does not know: read posts
+# cross from read_many's workers as the dicts they show, and come back as views of them.
+copyreg.pickle(MappingProxyType, lambda view: (_proxy, (dict(view),)))

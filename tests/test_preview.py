@@ -201,21 +201,21 @@ def test_worker_processes_give_the_same_pages(tmp_path):
 
 
 def test_posts_read_by_worker_processes_are_those_read_here(repo, monkeypatch):
-    """The preview reads many changed files in worker processes (``preview._read_many``), which
+    """The preview reads many changed files in worker processes (``workers.read_many``), which
     hand back each post and its problems: the same as reading them in this process, file by
     file, usable or not, with the problems in the same order."""
     import functools
 
-    from pipeline import content, preview
+    from pipeline import content, workers
 
     for i in range(12):
         (repo / f"content/news/x{i:02d}.md").write_text(post(id=f"x{i:02d}", title=f"Bài {i}", image="img/a.png")
                                                         if i % 4 else "---\nid: x\ntitle: [\n---\n", encoding="utf-8")
     cfg = load_config(repo / "config.toml", env={})
     here = content.PostCache().read_all(cfg)
-    monkeypatch.setattr(preview, "READ_MIN", 2)
+    monkeypatch.setattr(workers, "READ_MIN", 2)
     meanwhile = []
-    there = content.PostCache().read_all(cfg, read_many=functools.partial(preview._read_many, cfg, 2, lambda: meanwhile.append(1)))
+    there = content.PostCache().read_all(cfg, read_many=functools.partial(workers.read_many, cfg, 2, lambda: meanwhile.append(1)))
     assert len(here[0]) == 12 and len(here[1]) >= 4
     assert there == here and meanwhile == [1]
     assert [dict(p.lines) for p in there[0]] == [dict(p.lines) for p in here[0]]
