@@ -60,8 +60,19 @@ class SiteStore:
         self._sig: tuple | None = None
         self._stat_paths: tuple | None = None
         self._journal_lines = 0
+        self._journal_size = 0  # bytes of the journal read or written so far (load() reads on from there)
         self._old: tuple | None = None  # (signature, old addresses): old_addresses()
         self._old_table: tuple | None = None  # (the manifest's signature, its redirects): old_addresses()
+
+    def rebind(self, file: Callable[[str], Path], write: Callable[[Path, str], None]) -> "SiteStore":
+        """This store, handed to another publisher of the same site (a new pass in the same
+        process): its paths are checked by that publisher from now on."""
+        self._file, self._write, self._stat_paths = file, write, None
+        return self
+
+    def forget(self) -> None:
+        """Read everything again at the next load() (a change stopped halfway by an error)."""
+        self._sig = None
 
     # -- reading ------------------------------------------------------------------------------
     def _signature(self) -> tuple:
@@ -77,21 +88,37 @@ class SiteStore:
         return tuple(out)
 
     def load(self) -> "SiteStore":
-        """Read the files again if another process changed them. Raises :class:`StoreProblem`."""
+        """Read the files again if another process changed them: only the journal's new lines when
+        the manifest is the same and the journal only grew (another process appended), else all
+        of them. Raises :class:`StoreProblem`; a read that fails leaves the store to be read anew."""
         sig = self._signature()
         if sig == self._sig:
             return self
-        base = self._read_manifest()
-        self.articles, self.redirects = base["articles"], dict(base.get("redirects") or {})
-        self.pending, self._journal_lines, self.by_topic, self.lists, self._sorted, self.place = [], 0, {}, {}, {}, {}
-        self.by_path = {a["path"]: pid for pid, a in self.articles.items()}
-        for pid, a in self.articles.items():
-            self._file_under_topics(pid, a)
-            self._list(pid, a)
-        for record in self._read_journal():
+        old, self._sig = self._sig, None  # until read to the end: an error halfway means read all again
+        if not (old is not None and sig[0] == old[0] and sig[1] is not None
+                and (old[1] is None or (sig[1][0] == old[1][0] and sig[1][1] > self._journal_size))):
+            base = self._read_manifest()
+            self.articles, self.redirects = base["articles"], dict(base.get("redirects") or {})
+            self.pending, self._journal_lines, self._journal_size = [], 0, 0
+            self.by_topic, self.lists, self._sorted, self.place = {}, {}, {}, {}
+            self.by_path = {a["path"]: pid for pid, a in self.articles.items()}
+            for pid, a in self.articles.items():
+                self._file_under_topics(pid, a)
+                self._list(pid, a)
+        elif old[1] is None:  # a journal begun on the same manifest: every line of it is new
+            self._journal_size = 0
+        for record in self._read_journal(self._journal_size):
             self._apply(record)
-        self._sig = self._signature()
+        self._sig = self._read_signature()
         return self
+
+    def _read_signature(self) -> tuple:
+        """The signature, the journal's size as far as it was read: a line appended meanwhile by
+        another process (a read without the lock) is read by the next load()."""
+        sig = self._signature()
+        if sig[1] is not None and sig[1][1] != self._journal_size:
+            return (sig[0], (sig[1][0], self._journal_size, None))
+        return sig
 
     def _read_manifest(self) -> dict:
         path = self._file(MANIFEST)
@@ -106,18 +133,21 @@ class SiteStore:
             raise StoreProblem(problem)
         return manifest
 
-    def _read_journal(self) -> list[dict]:
+    def _read_journal(self, start: int = 0) -> list[dict]:
+        """The journal's lines from byte ``start`` on (where the last read ended)."""
         path = self._file(JOURNAL)
         try:
-            data = path.read_bytes()
+            with open(path, "rb") as fh:
+                fh.seek(start)
+                data = fh.read()
         except FileNotFoundError:
             return []
         good = data[:data.rfind(b"\n") + 1]
         if len(good) != len(data):  # a line cut by a crash: never acknowledged, dropped
             with open(path, "r+b") as fh:
-                fh.truncate(len(good))
+                fh.truncate(start + len(good))
         out = []
-        for n, line in enumerate(good.splitlines(), 1):
+        for n, line in enumerate(good.splitlines(), self._journal_lines + 1):
             try:
                 record = json.loads(line)
             except ValueError:
@@ -126,6 +156,7 @@ class SiteStore:
             if problem:
                 raise StoreProblem(Detail("site.store.line", n=n, journal=JOURNAL, problem=problem))
             out.append(record)
+        self._journal_size = start + len(good)
         return out
 
     def _apply(self, record: dict) -> None:
@@ -229,6 +260,7 @@ class SiteStore:
         self._apply(record)
         # the journal as this line left it; the manifest as load() found it (the caller holds the lock)
         journal = (st.st_ino, st.st_size, st.st_mtime_ns)
+        self._journal_size = st.st_size
         self._sig = (self._sig[0], journal) if self._sig is not None else self._signature()
 
     def mark_indexed(self) -> None:
@@ -245,7 +277,7 @@ class SiteStore:
         self._write(self._file(MANIFEST), json.dumps({"articles": self.articles, "redirects": self.redirects},
                                                      ensure_ascii=False, separators=(",", ":"), default=str))
         self._file(JOURNAL).unlink(missing_ok=True)
-        self.pending, self._journal_lines = [], 0
+        self.pending, self._journal_lines, self._journal_size = [], 0, 0
         self._sig = self._signature()
 
     def set_aside(self, stamp: str) -> Path | None:
