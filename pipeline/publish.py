@@ -258,7 +258,9 @@ class Engine:
             result.items.append(ItemOutcome("skip", d.post_id, d.channel, None, result.lines[-1]))
             if not dry_run:
                 ledger.skip(d.post_id, d.channel, reason=d.reason, now=now, meta=post_meta(d.post, git_commit=commit))
-        for d in p.of(planmod.HELD):  # not lines: `loa publish` counts them; the daemon logs each once
+        # not lines: `loa publish` counts them; the daemon logs each once. A pair held because its channel
+        # is switched off waits for no one (not counted either): no item, 74,000 at 20,000 posts every tick
+        for d in (d for d in p.of(planmod.HELD) if d.reason != "channel-disabled"):
             result.items.append(ItemOutcome("hold", d.post_id, d.channel, d.row.remote_url if d.row else None,
                                             f"held {d.post_id} on {d.channel}: {d.reason}"))
         if dry_run:

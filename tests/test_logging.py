@@ -157,6 +157,27 @@ def test_a_held_item_is_logged_when_it_becomes_held_not_at_every_tick(tmp_path, 
         "create a on portal: https://portal.example.gov.vn/news/phuong-1-to-chuc-hoi-thi-tim-hieu-cai-cach-hanh-chinh.html"]
 
 
+def test_a_pair_held_because_its_channel_is_switched_off_is_no_item(tmp_path, server):
+    """A switched-off channel holds every post on it at every tick: nothing for a person to do, so
+    neither counted as held nor an item the daemon logs (74,000 items a tick at 20,000 posts)."""
+    from pipeline.app import Session
+    from pipeline.config import load_config
+    from pipeline.ledger import open_ledger
+
+    config = CONFIG.format(url=server.url, hook="enabled = false")
+    root = make_repo(tmp_path, {"news/a.md": post(id="a", publish_at=due())}, config=config)
+    cfg = load_config(root / "config.toml", env={})
+    session = Session(cfg, lambda: open_ledger(None, root), owner="test", env={})
+    try:
+        session.ledger.migrate()
+        result = session.publish()
+        assert [d.reason for d in session.plan().of("held")] == ["channel-disabled"]  # the plan still says so
+    finally:
+        session.close()
+    assert result.held == 0 and result.sent == 1
+    assert [(i.action, i.channel) for i in result.items] == [("send", "portal")]
+
+
 def test_a_held_channel_is_one_warning_with_its_fields(tmp_path, server):
     root = repo(tmp_path, server, {"news/a.md": post(id="a", publish_at=due())})
     server.inject("/items", status=401, body={"error": "token expired"})
