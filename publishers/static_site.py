@@ -126,7 +126,7 @@ class StaticSitePublisher(Publisher):
         self.base_url = getattr(self.site, "base_url", "") or ""
         self.site_name = getattr(self.site, "site_name", "") or "Loa"
         self.tz = getattr(self.site, "tz", timezone.utc)
-        self._kept_as, self._store = (str(self.out), repr(self.tz)), None
+        self._kept_as, self._store, self._claims = (str(self.out), repr(self.tz)), None, None
         self._layout = None
         self._before: dict[str, str] = {}  # the page keys as the pass found them (close)
         self._inside: set[str] = set()  # list pages found inside the site during this pass
@@ -277,7 +277,9 @@ class StaticSitePublisher(Publisher):
         """``(post, path, owner)`` for each post sent here whose page would be at an address that
         was another post's before it moved (the refusal of ``_claimed``), read from the manifest
         and the journal without a lock and without writing: ``loa check`` says it before the pass."""
-        claimed = self.store.old_addresses()
+        if self._claims is None:  # its own: a session keeps this publisher, never closed, for its checks (_KEPT)
+            self._claims = SiteStore(self._file, None)
+        claimed = self._claims.old_addresses()
         if not claimed:
             return []
         out = []

@@ -142,3 +142,18 @@ def test_a_store_read_halfway_is_read_again(tmp_path):
         pub.store.load()
     journal.write_bytes(good)
     assert seen(pub.store.load()) == fresh(repo)
+
+
+def test_reading_the_old_addresses_leaves_the_kept_store_to_the_passes(tmp_path):
+    """A session keeps one publisher, never closed, whose old addresses ``loa check`` reads at
+    every tick: it must not take the store the passes keep."""
+    rng, made, version = random.Random(2), {}, [0]
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    pub = make(repo)
+    work(pub, rng, made, 5, version)
+    pub.close()
+    kept = static_site._KEPT[pub._kept_as]
+    checker = make(repo)
+    checker.address_conflicts([])
+    assert static_site._KEPT[pub._kept_as] is kept and make(repo).store is kept
