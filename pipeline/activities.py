@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 import yaml
 
 from pipeline.frontmatter import yaml_refusal
+from pipeline.messages_text import ACTIVITY_MESSAGES
 from pipeline.models import Activity
 
 log = logging.getLogger(__name__)
@@ -43,20 +44,7 @@ KINDS: dict[str, str] = {
 }
 REQUIRED = ("date", "unit", "kind", "count")
 
-MESSAGES: dict[str, tuple[str, str]] = {
-    "activity.yaml": ("Tệp hoạt động không đọc được như YAML: {error}",
-                      "Activity file is not valid YAML: {error}"),
-    "activity.missing": ("Thiếu khóa bắt buộc \"{key}\" (cần có: date, unit, kind, count)",
-                         "Missing required key \"{key}\" (required: date, unit, kind, count)"),
-    "activity.kind": ("Loại hoạt động \"{value}\" không hợp lệ; chọn một trong: {expected}",
-                      "Unknown activity kind \"{value}\"; expected one of: {expected}"),
-    "activity.count": ("Số lượng phải là số nguyên dương, nhận được: {value}",
-                       "count must be a positive whole number, got: {value}"),
-    "activity.unit": ("Đơn vị \"{value}\" không có trong config.toml",
-                      "Unit \"{value}\" is not in config.toml"),
-    "activity.date": ("Ngày \"{value}\" không hợp lệ; cần dạng YYYY-MM-DD, ví dụ 2024-03-15",
-                      "Invalid date \"{value}\"; expected YYYY-MM-DD, e.g. 2024-03-15"),
-}
+MESSAGES = ACTIVITY_MESSAGES  # the activity.* codes (messages_text.py)
 
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 

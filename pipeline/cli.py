@@ -106,10 +106,10 @@ def _run(parser, args) -> int:
 
 class _Terminal:
     """A text stream that shows C0/C1 control characters and bidirectional overrides as escapes
-    (``pipeline.vietnamese.escape_control``); tab, newline and CR LF pass."""
+    (``pipeline.controls.escape_control``); tab, newline and CR LF pass."""
 
     def __init__(self, stream):
-        from pipeline.vietnamese import escape_control
+        from pipeline.controls import escape_control
 
         self._stream, self._escape = stream, escape_control
 

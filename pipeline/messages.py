@@ -503,9 +503,10 @@ def _load_contributions() -> None:
     if _loaded:
         return
     _loaded = True
-    for mod in ("pipeline.vietnamese", "pipeline.activities", "pipeline.webtext", "pipeline.consoletext"):
+    for mod in ("pipeline.messages_text", "pipeline.webtext", "pipeline.consoletext"):
         try:
             m = __import__(mod, fromlist=["MESSAGES"])
         except ImportError:
             continue
-        CATALOGUE.update({k: v for k, v in getattr(m, "MESSAGES", {}).items() if k not in CATALOGUE})
+        for table in (getattr(m, "MESSAGES", {}), getattr(m, "ACTIVITY_MESSAGES", {})):
+            CATALOGUE.update({k: v for k, v in table.items() if k not in CATALOGUE})

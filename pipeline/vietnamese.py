@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from pipeline import legacy_tables as lt
+from pipeline.controls import CONTROL, control_chars, each_text, escape_control, strip_control  # noqa: F401 - re-exported
+from pipeline.messages_text import MESSAGES  # noqa: F401 - re-exported: the text.* codes
 
 __all__ = [
     "nfc", "fold", "Detection", "detect_bytes", "decode_bytes", "apply_tone_style",
@@ -29,49 +30,6 @@ STYLES = ("traditional", "modern")
 _WS = re.compile(r"\s+")
 # đ/Đ and the look-alike eth Ð/ð have no decomposition, so NFD alone leaves them.
 _D_MAP = str.maketrans({"đ": "d", "Đ": "d", "ð": "d", "Ð": "d"})
-
-
-#: Characters no text Loa reads or writes may carry: C0 controls but tab and newline, DEL, C1
-#: controls, and the bidirectional embeddings, overrides and isolates (U+202A-U+202E,
-#: U+2066-U+2069), which make a terminal, a page or a report show other text than is stored.
-CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-_CONTROL_OR_NEWLINE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-
-
-def control_chars(text: str) -> str:
-    """The :data:`CONTROL` characters of ``text`` as their code points, at most five, for a
-    message: ``"U+001B, U+202E"``; ``""`` when there is none."""
-    seen = dict.fromkeys(CONTROL.findall(text))
-    return ", ".join(f"U+{ord(c):04X}" for c in list(seen)[:5]) + (" …" if len(seen) > 5 else "")
-
-
-def _escaped(m: re.Match) -> str:
-    c = ord(m.group())
-    return f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}"
-
-
-def escape_control(text: str, *, newlines: bool = False) -> str:
-    """``text`` with every :data:`CONTROL` character shown as its escape (ESC as ``\\x1b``, RLO
-    as ``\\u202e``), for a terminal; ``newlines=True`` escapes line breaks too, so that one
-    message stays one line."""
-    return (_CONTROL_OR_NEWLINE if newlines else CONTROL).sub(_escaped, text)
-
-
-def each_text(fn, value):
-    """``value`` (JSON-like data: dicts, lists, strings) with ``fn`` applied to every string in it,
-    keys included."""
-    if isinstance(value, str):
-        return fn(value)
-    if isinstance(value, Mapping):
-        return {each_text(fn, k): each_text(fn, v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [each_text(fn, v) for v in value]
-    return value
-
-
-def strip_control(text: str) -> str:
-    """``text`` without its :data:`CONTROL` characters, for files Loa writes (reports)."""
-    return CONTROL.sub("", text)
 
 
 def nfc(text: str) -> str:
@@ -654,31 +612,3 @@ def fix_file_bytes(data: bytes, *, tone_style: str | None = None, protect=()) ->
     text = decode_bytes(data, found.encoding)
     fixed, changes = fix_text(text, tone_style=tone_style, protect=protect)
     return FixResult(fixed, found.encoding, changes)
-
-
-MESSAGES: dict[str, tuple[str, str]] = {
-    "text.not-nfc": (
-        "chữ có dấu ở dạng Unicode tổ hợp (dấu tách rời khỏi chữ): {words}; chạy `loa check --fix` để chuyển sang Unicode dựng sẵn (NFC)",
-        "accented letters in decomposed Unicode (marks stored apart from letters): {words}; run `loa check --fix` to convert to precomposed Unicode (NFC)"),
-    "text.tcvn3": (
-        "chữ gõ bằng bảng mã cũ TCVN3 (ABC, phông .VnTime) nên hiển thị sai: {words}; chạy `loa check --fix` để chuyển sang Unicode dựng sẵn (NFC)",
-        "text typed in the old TCVN3 (ABC, .VnTime font) encoding shows as garbage: {words}; run `loa check --fix` to convert it to Unicode (NFC)"),
-    "text.vni": (
-        "chữ gõ bằng bảng mã cũ VNI (phông VNI-Times) nên hiển thị sai: {words}; chạy `loa check --fix` để chuyển sang Unicode dựng sẵn (NFC)",
-        "text typed in the old VNI encoding (VNI-Times font) shows as garbage: {words}; run `loa check --fix` to convert it to Unicode (NFC)"),
-    "text.mojibake": (
-        "chữ bị lỗi phông (chữ UTF-8 bị đọc nhầm bảng mã Windows-1252): {words}; chạy `loa check --fix` để khôi phục",
-        "garbled letters (UTF-8 text read as Windows-1252): {words}; run `loa check --fix` to restore them"),
-    "text.tone-mixed": (
-        "dấu thanh không đặt theo cùng một kiểu: {words} khác kiểu “{style}” của bài; sửa tay cho thống nhất, hoặc chọn kiểu bỏ dấu trong cấu hình rồi chạy `loa check --fix` (câu trích dẫn trong ngoặc kép và tên riêng được giữ nguyên)",
-        "tone marks are not placed in one style: {words} differ from the “{style}” style of the post; make them consistent by hand, or choose the tone style in the configuration and run `loa check --fix` (quotations and proper names are kept as written)"),
-    "text.eth": (
-        "dùng nhầm chữ Ð/ð (eth của tiếng Iceland) thay cho Đ/đ tiếng Việt: {words}; chạy `loa check --fix` để thay bằng Đ/đ",
-        "the Icelandic letter Ð/ð (eth) is used instead of Vietnamese Đ/đ: {words}; run `loa check --fix` to replace it"),
-    "text.not-utf8": (
-        "tệp không lưu bằng Unicode UTF-8 mà bằng bảng mã {encoding}; chạy `loa check --fix` để chuyển sang UTF-8, Unicode dựng sẵn (NFC)",
-        "the file is not saved as UTF-8 but in the {encoding} encoding; run `loa check --fix` to convert it to UTF-8, precomposed Unicode (NFC)"),
-    "text.no-diacritics": (
-        "tiêu đề hoặc tóm tắt viết không dấu: “{words}”; hãy gõ lại có dấu tiếng Việt (bộ gõ Unikey/EVKey, bảng mã Unicode)",
-        "title or summary typed without Vietnamese diacritics: “{words}”; retype it with diacritics (Unikey/EVKey input method, Unicode charset)"),
-}

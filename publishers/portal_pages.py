@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import NamedTuple
 
 from pipeline.paths import templates_dirs
-from pipeline.vietnamese import fold
 from pipeline.vndates import dmy, thu
 
 PER_PAGE = 20
@@ -152,7 +151,11 @@ def search_words(*texts: str) -> str:
 @functools.lru_cache(maxsize=65536)
 def _folded(token: str) -> tuple[str, ...]:
     """The folded words of one token: a language has a few thousand syllables, so folding each
-    once (``pipeline.vietnamese.fold``, character by character) instead of every body is 10 x faster."""
+    once (``pipeline.vietnamese.fold``, character by character) instead of every body is 10 x faster.
+    Imported here, on a cache miss only: a re-run with nothing changed builds no page and need not
+    import the encoding tables."""
+    from pipeline.vietnamese import fold
+
     return tuple(_WORD.findall(fold(token)))
 
 

@@ -124,7 +124,7 @@ def emit_json(data) -> None:
     JSON stays valid and a terminal or a log shipper never receives one."""
     import json
 
-    from pipeline.vietnamese import each_text, escape_control
+    from pipeline.controls import each_text, escape_control
 
     json.dump(each_text(escape_control, data), sys.stdout, ensure_ascii=False, indent=2, default=str)
     sys.stdout.write("\n")

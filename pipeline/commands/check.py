@@ -7,7 +7,7 @@ import sys
 
 from pipeline.commands.base import emit_json, lang_of, load, post_paths, verb
 from pipeline.models import Severity
-from pipeline.vietnamese import escape_control
+from pipeline.controls import escape_control
 
 
 @verb("check", "help.check")

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from pipeline import content
-from pipeline.vietnamese import escape_control
+from pipeline.controls import escape_control
 
 
 def run_fix(cfg, args, lang: str) -> int:
