@@ -21,11 +21,9 @@ Caches have one owner, this session, and explicit keys:
 from __future__ import annotations
 
 import functools
-import getpass
 import logging
 import os
 import threading
-import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta, timezone
 from pathlib import Path
@@ -52,7 +50,11 @@ def utc_now() -> datetime:
 def actor_name(given: str | None = None, env: Mapping[str, str] | None = None) -> str:
     """Who acts, for the ledger's audit trail: the name given, else ``LOA_ACTOR``, else the login."""
     env = os.environ if env is None else env
-    return given or env.get("LOA_ACTOR") or getpass.getuser()
+    if given or env.get("LOA_ACTOR"):
+        return given or env["LOA_ACTOR"]
+    import getpass  # here: most commands name no actor, and a re-run of preview none
+
+    return getpass.getuser()
 
 
 @dataclass(frozen=True)
@@ -91,7 +93,8 @@ class Session:
         self.ledger_factory = ledger_factory or (lambda: open_ledger(cfg.ledger_url, cfg.root))
         self.clock = clock or utc_now
         self.env = os.environ if env is None else env
-        self.owner = owner or f"{os.uname().nodename}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        # 24 random bits, as uuid4().hex[:6] gave, without importing uuid (3 ms, and platform)
+        self.owner = owner or f"{os.uname().nodename}:{os.getpid()}:{os.urandom(3).hex()}"
         self.stop = threading.Event()  # set by the daemon on SIGTERM: no new item is started
         self._ledger = None
         self._posts = PostCache()

@@ -263,13 +263,14 @@ def _unchanged(out: Path, stamp: dict, now: datetime, time_text: str) -> list[tu
         pages = _listdir(out / "posts")
         if not all(page in pages for page in old["pages"]):
             return None
-        kept = (out / INDEX_NAME).read_text(encoding="utf-8")
+        kept = (out / INDEX_NAME).read_bytes()  # bytes: 2 MB at 2,000 posts need no decoding to get a time
         failed = [(f, err) for f, err in old["failed"]]
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    if kept.count(GENERATED) != 1:
+    marker = GENERATED.encode("utf-8")
+    if kept.count(marker) != 1:
         return None
-    write_text(out / "index.html", kept.replace(GENERATED, time_text))
+    write_bytes(out / "index.html", kept.replace(marker, time_text.encode("utf-8")))
     return failed
 
 
