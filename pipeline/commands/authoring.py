@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -60,6 +59,8 @@ def new(args) -> int:
 
 
 def _git_user(root: Path) -> str | None:
+    import subprocess  # here, not at the top: every command builds the parser that imports this module
+
     try:
         out = subprocess.run(["git", "config", "user.name"], cwd=root, capture_output=True, text=True, timeout=5)
         return out.stdout.strip() or None

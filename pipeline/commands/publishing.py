@@ -5,7 +5,6 @@ Each parses its options, calls the application layer (:class:`pipeline.app.Sessi
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 from datetime import datetime, timedelta, timezone
 
@@ -148,6 +147,8 @@ def log_(args) -> int:
     if args.format == "json":
         emit_json([rec(r, for_people=False) for r in rows])
     elif args.format == "csv":
+        import csv  # here, not at the top: every command builds the parser that imports this module
+
         from pipeline.report.text import csv_safe  # a title from a feed may start like a formula
 
         w = csv.writer(sys.stdout)

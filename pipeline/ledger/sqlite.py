@@ -6,7 +6,6 @@ import logging
 import os
 import re
 import shutil
-import socket
 import sqlite3
 import tempfile
 import time
@@ -171,7 +170,8 @@ class SQLiteLedger(SqlLedger):
                 f"(lock file {lock_path}); stop that daemon first, or use PostgreSQL to run several")
         try:
             os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{owner} (pid {os.getpid()} on {socket.gethostname()})\n".encode(), 0)
+            # the host as socket.gethostname() names it, without importing socket (3 ms on every command)
+            os.pwrite(fd, f"{owner} (pid {os.getpid()} on {os.uname().nodename})\n".encode(), 0)
             yield
         finally:
             os.ftruncate(fd, 0)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import wave
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +36,8 @@ def wav_seconds(path: Path) -> float:
 
 def mp3_seconds(path: Path) -> float | None:
     """Duration of an MP3 file as ``soxi``/``ffprobe`` measures it; ``None`` when neither is installed."""
+    import subprocess  # here: config validation imports this module on every command (4 ms)
+
     if shutil.which("soxi"):
         out = subprocess.run(["soxi", "-D", str(path)], capture_output=True, text=True, timeout=60)
         if out.returncode == 0 and out.stdout.strip():
@@ -59,6 +60,8 @@ def to_mp3(wav: Path) -> Path | None:
         cmd = ["ffmpeg", "-loglevel", "error", "-y", "-i", str(wav), "-f", "mp3", str(tmp)]
     else:
         return None
+    import subprocess
+
     if subprocess.run(cmd, capture_output=True, timeout=600).returncode != 0:
         tmp.unlink(missing_ok=True)
         return None
