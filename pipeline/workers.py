@@ -1,5 +1,5 @@
 """Worker processes for work over many posts that is Python on one core (reading, rendering and
-checking): ``loa preview`` and ``loa publish`` read changed posts on them (:func:`read_many`),
+checking): ``loa preview`` reads many changed posts on them (:func:`read_many`),
 ``loa preview`` renders its pages on them, ``loa publish`` its gate's checks.
 
 The caller sets what the workers need in a module global before the first :meth:`Workers.map`
