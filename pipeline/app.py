@@ -318,7 +318,7 @@ class Session:
         from pipeline import checks
 
         kept, out = self._pass_renderings, {}
-        pool = workers.Workers(kept.jobs if kept is not None else 1)
+        pool = workers.Workers(kept.jobs if kept is not None else 1, self.cfg.language)
         if pool.jobs <= 1 or len(todo) < GATE_WORKERS_FROM:
             for k, post in todo:
                 rendered = renderer.render_all(post)

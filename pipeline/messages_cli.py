@@ -390,6 +390,8 @@ OUTPUT: dict[str, tuple[str, str]] = {
                         "Preview: {index} ({rendered} rendered, {reused} unchanged, {failed} unusable)"),
     "preview.pages-lost": ("Xem trước: {n} trang đã tạo nhưng không ghi được (một tiến trình con đã dừng); hãy chạy lại",
                            "Preview: {n} rendered pages were not written (a worker process stopped); run it again"),
+    "workers.lost": ("Một tiến trình con đã dừng giữa chừng (bị kết thúc hoặc hết bộ nhớ); hãy chạy lại",
+                     "A worker process stopped midway (killed or out of memory); run it again"),
     # check / check --fix
     "check.severity.error": ("lỗi", "error"), "check.severity.warning": ("cảnh báo", "warning"),
     "check.summary": ("Đã kiểm tra {posts} bài: {errors} lỗi, {warnings} cảnh báo", "{posts} posts checked: {errors} errors, {warnings} warnings"),

@@ -28,9 +28,9 @@ class Workers:
     """Worker processes forked on first need and kept until :meth:`close` (one step after
     another may use them). A step with little work runs in this process."""
 
-    def __init__(self, jobs: int | None):
+    def __init__(self, jobs: int | None, lang: str = "vi"):
         self.jobs = jobs or min(os.cpu_count() or 1, 8)
-        self.pool = None
+        self.pool, self.lang = None, lang
 
     def map(self, fn, chunks: list, big: bool, *, ordered: bool = False):
         """``fn`` over ``chunks``, in any order unless ``ordered`` (``big``: worth the workers)."""
@@ -44,7 +44,25 @@ class Workers:
             context = multiprocessing.get_context("fork")
             BARRIER = context.Barrier(self.jobs)
             self.pool = context.Pool(self.jobs)
-        return (self.pool.imap if ordered else self.pool.imap_unordered)(fn, chunks)
+        return self._results((self.pool.imap if ordered else self.pool.imap_unordered)(fn, chunks))
+
+    def _results(self, results) -> Iterator:
+        """What ``results`` (the pool's iterator) gives. A worker that died (killed, out of memory)
+        takes its task with it and the pool replaces it without a word: the iterator would wait
+        for that task forever (``loa publish`` hung in its gate). That is raised instead."""
+        import multiprocessing
+
+        forked = list(self.pool._pool)  # the pool's own processes, which end only at close()
+        while True:
+            try:
+                yield results.next(timeout=1)
+            except StopIteration:
+                return
+            except multiprocessing.TimeoutError:
+                if any(p.exitcode is not None for p in forked):
+                    from pipeline.messages import text
+
+                    raise RuntimeError(text("workers.lost", self.lang)) from None
 
     def close(self) -> None:
         if self.pool is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import time
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -561,3 +562,23 @@ def test_the_gates_worker_processes_find_and_render_what_this_process_does(tmp_p
         assert sent == [Renderer.render(here.renderer(content), by_id[x.post_id], x.channel) for x in sent]
     finally:
         here.close(), forked.close()
+
+
+def _die_on_three(chunk):
+    if 3 in chunk:
+        os.kill(os.getpid(), signal.SIGKILL)  # as the kernel's out-of-memory killer does
+    return chunk
+
+
+def test_a_worker_that_dies_fails_the_gate_instead_of_hanging_it():
+    """The publish gate's (and preview's) worker pool: a worker killed midway takes its task with
+    it; multiprocessing.Pool replaces the worker silently and its iterator waited forever, so
+    loa publish hung before sending anything. It raises now."""
+    from pipeline import workers
+
+    pool = workers.Workers(2, "en")
+    try:
+        with pytest.raises(RuntimeError, match="worker process stopped"):
+            list(pool.map(_die_on_three, [[1], [2], [3], [4]], True))
+    finally:
+        pool.close()
