@@ -104,7 +104,7 @@ class Session:
         self._estimates: dict[tuple[str, str, str], float] = {}  # loudspeaker reading times (_estimator)
         self._histories: dict[str, tuple] = {}  # loudspeaker channel -> (ledger rev, its broadcast rows)
         self._keepers: dict[str, object] = {}  # channel -> publisher whose old addresses check reads (_with_addresses)
-        self._checked: tuple[tuple, Checked] | None = None
+        self._checked: tuple[tuple, Checked, list] | None = None
         # links and duplicates across posts, kept between revisions: an edit rechecks what it touches
         from pipeline import checks  # loaded already (pipeline.plan imports it)
 
@@ -215,7 +215,10 @@ class Session:
         renderer = self.renderer(content)
         templates = self._renderer_key[0]
         key = (content.revision, templates, text)
-        if self._checked is not None and self._checked[0] == key:
+        if self._checked is not None and self._checked[0] == key and (
+                # a link to a file that is not a post rests on a file the revision does not list:
+                # resolved again (LinkIndex: those links only) and the rest kept if they say the same
+                not self._link_index.unsteady() or self._site_links(content) == self._checked[2]):
             return self._with_addresses(self._checked[1], content)
         problems = list(content.problems)
         kept: dict[tuple, dict[str, tuple[Problem, ...]]] = {}
@@ -226,13 +229,19 @@ class Session:
             parts = kept[_version(post, templates)]
             problems.extend(parts["own"])
             problems.extend(parts.get("text", ()) if text else ())
-        problems.extend(checks.check_site_links(content.posts, self.cfg.content_dir, index=self._link_index))
+        links = self._site_links(content)
+        problems.extend(links)
         problems.extend(checks.check_duplicates(content.posts, index=self._duplicate_index))
         problems.sort(key=lambda p: (p.path, p.line, p.col, p.code))
         self._post_problems = kept
         checked = Checked(problems, frozenset(p.path for p in problems if p.severity is Severity.ERROR))
-        self._checked = (key, checked)
+        self._checked = (key, checked, links)
         return self._with_addresses(checked, content)
+
+    def _site_links(self, content: Content) -> list:
+        from pipeline import checks
+
+        return checks.check_site_links(content.posts, self.cfg.content_dir, index=self._link_index)
 
     def _with_addresses(self, checked: Checked, content: Content) -> Checked:
         """``checked`` with an error for each post asking for an address a channel keeps for

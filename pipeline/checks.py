@@ -315,6 +315,11 @@ class LinkIndex:
         self._unsteady: set[str] = set()  # relpaths resolved again at every revision
         self._problems: dict[str, list[Problem]] = {}  # relpath -> broken links (only posts with some)
 
+    def unsteady(self) -> bool:
+        """Whether some link's answer rests on more than the post files (it is resolved again at
+        every call, even for the same revision)."""
+        return bool(self._unsteady)
+
     def links(self, posts: Iterable[Post], root: str, real: RealPaths) -> list[Problem]:
         posts = posts if isinstance(posts, list) else list(posts)
         try:

@@ -177,3 +177,30 @@ def test_an_index_interrupted_halfway_starts_over(tmp_path, monkeypatch):
         assert checks.check_site_links(posts, cfg.content_dir, index=links) == checks.check_site_links(posts, cfg.content_dir)
         site.step()
         posts, _problems = cache.read_all(cfg)
+
+
+def test_a_long_lived_session_sees_a_linked_file_come_and_go(tmp_path):
+    """A link to a file that is not a post (an attachment) rests on a file the content revision
+    does not list: a session kept between the daemon's ticks must still see it come and go, as
+    a fresh session does, or a post stays held after staff add the missing file (and one whose
+    attachment was removed goes out)."""
+    from pipeline.app import Session
+    from pipeline.ledger import open_ledger
+
+    root = make_repo(tmp_path, {"2024/a.md": post(body="Xem [tệp](files/x.pdf).\n")})
+    cfg = load_config(root / "config.toml", env={})
+    pdf = root / "content/2024/files/x.pdf"
+
+    def fresh():
+        with Session(cfg, lambda: open_ledger(None, root), env={}) as s:
+            return s.check().problems
+
+    with Session(cfg, lambda: open_ledger(None, root), env={}) as kept:
+        assert "post.broken-link" in [p.code for p in kept.check().problems]
+        pdf.parent.mkdir(parents=True)
+        pdf.write_bytes(b"%PDF")
+        assert kept.check().problems == fresh()
+        assert "post.broken-link" not in [p.code for p in kept.check().problems]
+        pdf.unlink()
+        assert kept.check().problems == fresh()
+        assert "post.broken-link" in [p.code for p in kept.check().problems]
