@@ -109,7 +109,11 @@ class SiteStore:
             self._journal_size = 0
         for record in self._read_journal(self._journal_size):
             self._apply(record)
-        self._sig = self._read_signature()
+        after = self._read_signature()
+        # a manifest replaced while it was read (a compaction by a writer this reading, done
+        # without the lock, did not wait for): what was read may be the old manifest without the
+        # journal it went with; kept under the new signature it would never be read again
+        self._sig = after if after[0] == sig[0] else None
         return self
 
     def _read_signature(self) -> tuple:

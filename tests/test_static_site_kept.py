@@ -157,3 +157,34 @@ def test_reading_the_old_addresses_leaves_the_kept_store_to_the_passes(tmp_path)
     checker = make(repo)
     checker.address_conflicts([])
     assert static_site._KEPT[pub._kept_as] is kept and make(repo).store is kept
+
+
+def test_a_reading_overtaken_by_a_compaction_is_not_kept(tmp_path, monkeypatch):
+    """A lookup reads without the lock. When another process compacts between the manifest's
+    reading and the journal's, the store holds the old manifest without the journal's articles;
+    kept under the new files' signature, it would never be read again: the daemon's lookup would
+    not find an article on the site (and its next compaction would drop it from the manifest)."""
+    rng, repo = random.Random(7), tmp_path / "repo"
+    repo.mkdir()
+    other = make(repo)
+    first, second = rendering(rng, "20240301-000001", 1), rendering(rng, "20240301-000002", 2)
+    other.publish(first, key="k1")
+    other.close()  # the first pass's lists: a manifest with the first article
+    other = make(repo)
+    other.publish(second, key="k2")  # a line in the journal
+    manifest, raced = SiteStore._read_manifest, []
+
+    def read_manifest(self):
+        out = manifest(self)
+        if not raced:  # another process compacts right after this reading
+            raced.append(True)
+            with other._locked() as store:
+                store.compact()
+        return out
+
+    monkeypatch.setattr(SiteStore, "_read_manifest", read_manifest)
+    pub = make(repo)
+    pub._lookup(second, "k2")  # overtaken: may miss it, but must not keep what it read
+    assert raced
+    assert pub._lookup(second, "k2") is not None
+    assert seen(pub.store.load()) == fresh(repo)
