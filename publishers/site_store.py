@@ -87,10 +87,12 @@ class SiteStore:
                 out.append(None)
         return tuple(out)
 
-    def load(self) -> "SiteStore":
+    def load(self, locked: bool = True) -> "SiteStore":
         """Read the files again if another process changed them: only the journal's new lines when
         the manifest is the same and the journal only grew (another process appended), else all
-        of them. Raises :class:`StoreProblem`; a read that fails leaves the store to be read anew."""
+        of them. Raises :class:`StoreProblem`; a read that fails leaves the store to be read anew.
+        ``locked=False``: the caller does not hold the site's lock, so a last line without its end
+        may be one a pass is writing: it is left as it is (and read by a later load)."""
         sig = self._signature()
         if sig == self._sig:
             return self
@@ -107,7 +109,7 @@ class SiteStore:
                 self._list(pid, a)
         elif old[1] is None:  # a journal begun on the same manifest: every line of it is new
             self._journal_size = 0
-        for record in self._read_journal(self._journal_size):
+        for record in self._read_journal(self._journal_size, cut=locked):
             self._apply(record)
         after = self._read_signature()
         # a manifest replaced while it was read (a compaction by a writer this reading, done
@@ -137,8 +139,9 @@ class SiteStore:
             raise StoreProblem(problem)
         return manifest
 
-    def _read_journal(self, start: int = 0) -> list[dict]:
-        """The journal's lines from byte ``start`` on (where the last read ended)."""
+    def _read_journal(self, start: int = 0, cut: bool = True) -> list[dict]:
+        """The journal's lines from byte ``start`` on (where the last read ended); ``cut``: drop a
+        last line without its end from the file (only under the lock)."""
         path = self._file(JOURNAL)
         try:
             with open(path, "rb") as fh:
@@ -147,7 +150,7 @@ class SiteStore:
         except FileNotFoundError:
             return []
         good = data[:data.rfind(b"\n") + 1]
-        if len(good) != len(data):  # a line cut by a crash: never acknowledged, dropped
+        if len(good) != len(data) and cut:  # a line cut by a crash: never acknowledged, dropped
             with open(path, "r+b") as fh:
                 fh.truncate(start + len(good))
         out = []

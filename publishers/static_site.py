@@ -194,11 +194,11 @@ class StaticSitePublisher(Publisher):
         finally:
             os.close(fd)
 
-    def _load(self) -> SiteStore:
+    def _load(self, locked: bool = True) -> SiteStore:
         """The store, read again if another process changed it; a manifest or journal that cannot be
         read or holds a path out of the site raises an error that holds the channel."""
         try:
-            return self.store.load()
+            return self.store.load(locked)
         except StoreProblem as exc:
             problem = exc.args[0]  # a catalogue Detail, or the operating system's words
         raise self._held(None, Detail("site.manifest-unusable", path=str(self._file(MANIFEST)), problem=problem),
@@ -233,7 +233,7 @@ class StaticSitePublisher(Publisher):
                 f.unlink(missing_ok=True)
 
     def _lookup(self, rendering: Rendering, key: str) -> PublishResult | None:
-        art = self._load().articles.get(rendering.post_id)
+        art = self._load(locked=False).articles.get(rendering.post_id)
         if art and self._file(art["path"], rendering.post_id).exists():
             return PublishResult(rendering.post_id, self._url(art["path"]), {"path": art["path"], "version": art.get("version")})
         return None
@@ -247,7 +247,7 @@ class StaticSitePublisher(Publisher):
         except OSError as exc:
             return ChannelHealth(self.name, False, (Detail("site.cannot-write", path=str(self.out), reason=exc.strerror or ""),))
         try:
-            self._load()
+            self._load(locked=False)
         except PermanentPublishError as exc:
             return ChannelHealth(self.name, False, (exc.reason, exc.hint))
         lines = [Detail("site.writes-to", path=str(self.out))]  # catalogue Details: loa doctor/channels check localize them

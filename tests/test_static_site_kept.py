@@ -75,9 +75,9 @@ def test_a_kept_store_equals_a_fresh_reading(tmp_path, monkeypatch, seed):
         reads["all"] += 1
         return manifest(self)
 
-    def read_journal(self, start=0):
+    def read_journal(self, start=0, cut=True):
         reads["tail"] += start > 0
-        return journal(self, start)
+        return journal(self, start, cut)
 
     monkeypatch.setattr(SiteStore, "_read_manifest", read_manifest)
     monkeypatch.setattr(SiteStore, "_read_journal", read_journal)
@@ -188,3 +188,22 @@ def test_a_reading_overtaken_by_a_compaction_is_not_kept(tmp_path, monkeypatch):
     assert raced
     assert pub._lookup(second, "k2") is not None
     assert seen(pub.store.load()) == fresh(repo)
+
+
+def test_a_lookup_does_not_cut_the_line_a_locked_writer_is_writing(tmp_path):
+    """A lookup reads without the lock: a last line without its end may be one a pass is writing
+    right now (holding the lock), not one cut by a crash; cutting it would take the article
+    out of the journal the pass acknowledges."""
+    rng, repo = random.Random(8), tmp_path / "repo"
+    repo.mkdir()
+    writer = make(repo)
+    first = rendering(rng, "20240301-000001", 1)
+    writer.publish(first, key="k1")
+    journal = writer.out / static_site.JOURNAL
+    assert journal.exists()
+    with writer._locked():
+        with open(journal, "ab") as fh:
+            fh.write(b'{"put":"20240301-0000')  # the pass's line, half written
+        before = journal.read_bytes()
+        assert make(repo)._lookup(first, "k1") is not None
+        assert journal.read_bytes() == before
