@@ -744,6 +744,21 @@ def _vendor_refusals():
     ]
 
 
+def _use_stand_ins(w, monkeypatch) -> None:
+    """Point Loa at the social World ``w``'s local vendor stand-ins: their credentials in the
+    environment, their addresses approved as the IT officer does (LOA_SERVER_CONFIG)."""
+    from tests.repo import approve
+
+    for var, value in w.env.items():
+        monkeypatch.setenv(var, value)
+    monkeypatch.setenv("LOA_SERVER_CONFIG", approve({
+        "facebook": {"api_base": w.fb.url, "token_env": "LOA_FB_TOKEN"},
+        "zalo": {"api_base": w.zalo.url, "oauth_base": w.zalo.url, "app_secret_env": "LOA_ZALO_SECRET",
+                 "refresh_token_env": "LOA_ZALO_REFRESH", "token_env": "LOA_ZALO_ACCESS"},
+        "telegram": {"api_base": w.tg.url, "token_env": "LOA_TG_TOKEN"},
+        "mastodon": {"instance_url": w.masto.url, "token_env": "LOA_MASTODON_TOKEN"}}))
+
+
 @pytest.mark.parametrize("case", range(8), ids=lambda i: ["facebook-auth", "facebook-policy", "zalo-auth", "zalo-refused",
                                                           "telegram-auth", "telegram-html", "mastodon-auth",
                                                           "mastodon-refused"][i])
@@ -751,7 +766,6 @@ def test_a_vendors_refusal_speaks_the_readers_language(tmp_path, monkeypatch, ca
     """Each social channel's local vendor stand-in refuses (its credential, or the post for good):
     loa publish's line, loa status (from the ledger, later) and, for a credential, loa channels check
     say it in Vietnamese, the vendor's own words untouched; --lang en shows the English unchanged."""
-    from tests.repo import approve
     from tests.test_social_engine import World, item
 
     channel, fault, en_reason, vi_reason = _vendor_refusals()[case]
@@ -759,14 +773,7 @@ def test_a_vendors_refusal_speaks_the_readers_language(tmp_path, monkeypatch, ca
     for lang in ("vi", "en"):  # one stand-in each: a refusal injected once is spent by the first publish
         w = World(tmp_path / lang, {"news/a.md": item("a", channel)})
         try:
-            for var, value in w.env.items():
-                monkeypatch.setenv(var, value)
-            monkeypatch.setenv("LOA_SERVER_CONFIG", approve({  # the IT officer approves the stand-ins' addresses
-                "facebook": {"api_base": w.fb.url, "token_env": "LOA_FB_TOKEN"},
-                "zalo": {"api_base": w.zalo.url, "oauth_base": w.zalo.url, "app_secret_env": "LOA_ZALO_SECRET",
-                         "refresh_token_env": "LOA_ZALO_REFRESH", "token_env": "LOA_ZALO_ACCESS"},
-                "telegram": {"api_base": w.tg.url, "token_env": "LOA_TG_TOKEN"},
-                "mastodon": {"instance_url": w.masto.url, "token_env": "LOA_MASTODON_TOKEN"}}))
+            _use_stand_ins(w, monkeypatch)
             fault(w)
             opts = ["--lang", "en"] if lang == "en" else []
             w.loa(*opts, "publish", "--now", "2024-03-25 08:00")
@@ -883,21 +890,13 @@ def test_a_publishers_own_refusal_speaks_the_readers_language(tmp_path, monkeypa
     """Not the vendor's refusal but the publisher's own (here: a photo added to a post already out,
     which neither Facebook nor Telegram can edit in): it was English in loa publish and loa status
     whatever the language; now Vietnamese by default, the English unchanged with --lang en."""
-    from tests.repo import approve
     from tests.test_social_engine import World, item
 
     said = {}
     for lang in ("vi", "en"):
         w = World(tmp_path / lang, {"news/a.md": item("a", channel, image=None)})
         try:
-            for var, value in w.env.items():
-                monkeypatch.setenv(var, value)
-            monkeypatch.setenv("LOA_SERVER_CONFIG", approve({  # the IT officer approves the stand-ins' addresses
-                "facebook": {"api_base": w.fb.url, "token_env": "LOA_FB_TOKEN"},
-                "zalo": {"api_base": w.zalo.url, "oauth_base": w.zalo.url, "app_secret_env": "LOA_ZALO_SECRET",
-                         "refresh_token_env": "LOA_ZALO_REFRESH", "token_env": "LOA_ZALO_ACCESS"},
-                "telegram": {"api_base": w.tg.url, "token_env": "LOA_TG_TOKEN"},
-                "mastodon": {"instance_url": w.masto.url, "token_env": "LOA_MASTODON_TOKEN"}}))
+            _use_stand_ins(w, monkeypatch)
             assert w.loa("publish", "--now", "2024-03-25 08:00") == 0
             w.write("news/a.md", item("a", channel))  # the same post, now with its photo
             opts = ["--lang", "en"] if lang == "en" else []
