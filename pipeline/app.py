@@ -238,6 +238,28 @@ class Session:
         self._checked = (key, checked, links)
         return self._with_addresses(checked, content)
 
+    def check_across(self, content: Content) -> None:
+        """Do now the part of :meth:`check` that reads no post's own problems: every post's links
+        and ids against the others (kept in the session's indexes, which the check then only
+        brings up to date) and the signatures of the problem cache's keys. For a caller with an
+        idle moment before it checks: ``loa preview`` while its workers render."""
+        from pipeline import checkcache, checks
+
+        self._site_links(content)
+        checks.check_duplicates(content.posts, index=self._duplicate_index)
+        checkcache.code_signature()
+        self._templates_signature()
+
+    def _templates_signature(self) -> str:
+        """:func:`pipeline.checkcache.templates_signature` of the renderer's templates, kept while
+        their stat signatures stay the same."""
+        from pipeline import checkcache
+
+        templates = self._renderer_key[0] if self._renderer_key else None
+        if self._templates_sig is None or self._templates_sig[0] != templates:
+            self._templates_sig = (templates, checkcache.templates_signature(self.cfg.templates_dirs))
+        return self._templates_sig[1]
+
     def _site_links(self, content: Content) -> list:
         from pipeline import checks
 
@@ -280,9 +302,7 @@ class Session:
         written only costs the checking."""
         from pipeline import checkcache, checks
 
-        if self._templates_sig is None or self._templates_sig[0] != templates:
-            self._templates_sig = (templates, checkcache.templates_signature(self.cfg.templates_dirs))
-        keys = checkcache.Keys(self.cfg, self._templates_sig[1], content.posts)
+        keys = checkcache.Keys(self.cfg, self._templates_signature(), content.posts)
         wanted = ("own", "text") if text else ("own",)
         missing = {(k, part): keys.key(post, part) if self.check_cache else None for post in content.posts
                    for k in [_version(post, templates)] for part in wanted if part not in kept[k]}

@@ -648,7 +648,10 @@ def _build(session, out: Path, stamp: dict, partial: bool, now: datetime, jobs: 
             if post is not None and f not in again and isinstance(row.get("own"), list) and row.get("version") == _version(post):
                 session.remember_problems(post, _problems(post, row["own"]))
         rows: dict[str, dict] = {}
-        for part in workers.map(_render_chunk, _chunks(todo, workers.jobs), len(todo) > 40):
+        rendering = workers.map(_render_chunk, _chunks(todo, workers.jobs), len(todo) > 40)
+        if workers.pool is not None:  # while the workers render: what the plan's check can do without them
+            session.check_across(content)
+        for part in rendering:
             for row in part:
                 rows[row["file"]] = row
                 post = posts.get(row["file"])

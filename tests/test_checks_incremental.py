@@ -204,3 +204,30 @@ def test_a_long_lived_session_sees_a_linked_file_come_and_go(tmp_path):
         pdf.unlink()
         assert kept.check().problems == fresh()
         assert "post.broken-link" in [p.code for p in kept.check().problems]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_checking_across_first_leaves_the_check_as_it_was(tmp_path, monkeypatch, seed):
+    """``Session.check_across`` (``loa preview`` calls it while its workers render) does the
+    check's work across posts ahead of it: the check after it reads no post's links or slug
+    again, and finds, at every revision, what a fresh session's check finds."""
+    from pipeline.app import Session
+    from pipeline.ledger import open_ledger
+
+    def boom(post):
+        raise AssertionError(f"{post.relpath} looked at again")
+
+    site = Site(tmp_path, seed)
+    cfg = load_config(site.root / "config.toml", env={})
+    with Session(cfg, lambda: open_ledger(None, site.root), env={}) as early:
+        for _ in range(15):
+            content = early.content()
+            early.check_across(content)
+            with monkeypatch.context() as m:
+                m.setattr(checks, "_relative_links", boom)
+                m.setattr(checks, "_slug_key", boom)
+                got = early.check(content)
+            with Session(cfg, lambda: open_ledger(None, site.root), env={}) as fresh:
+                assert got == fresh.check()
+            for _ in range(site.rng.randrange(1, 3)):
+                site.step()
