@@ -317,7 +317,10 @@ def _prepare(session, out: Path, content, posts: dict[str, Post], sigs: dict[str
 
 def _templates(cfg) -> tuple:
     """The preview's page and index-row templates and its states' macros, compiled; and the
-    renderer's modules (Jinja2, Markdown and its extensions) imported on the way."""
+    renderer's modules (Jinja2, Markdown and its extensions) imported on the way, with those that
+    ``checks.post_problems`` imports on first use: made here, before the render step forks, the
+    workers inherit them instead of each importing them again."""
+    from pipeline import approval, scaffold, vietnamese  # noqa: F401 - for the workers' checks
     from pipeline.render import new_markdown
     from pipeline.templating import environment
 

@@ -445,3 +445,38 @@ def test_the_state_labels_follow_the_sites_language_as_the_reasons_do(repo):
     assert {s for s, _ in shown} >= {"error", "awaiting-approval", "disabled"}, shown
     assert all(label == state_labels("en")[state] for state, label in shown), shown
     assert "Awaiting approval: 1" in index(repo)
+
+
+def test_the_render_workers_import_nothing_the_parent_could_have(tmp_path):
+    """The render step's workers are forked after ``_templates`` (made while the posts are read):
+    what a worker then imports to render and check a post (``checks.post_problems`` imports its
+    modules on first use), each worker imports again, on the critical path of a cold preview.
+    In a fresh interpreter, rendering and checking posts after ``_templates`` imports nothing."""
+    import subprocess
+    import sys
+
+    make_repo(tmp_path, {
+        "news/img/a.png": PNG_1PX,
+        "news/a.md": post(image="img/a.png", image_alt="Ảnh", approved_by="Lê Thị Mai", approved_hash="0" * 8,
+                          body="Xem [bài b](b.md#muc). [Viết ở đây: nội dung]\n"),
+        "news/b.md": post(id="b", title="Bài thứ hai", slug="bai-thu-hai", channels=["mastodon", "zalo", "telegram"]),
+    })
+    script = f"""
+import sys
+from pipeline import app, checks, messages, preview
+from pipeline.config import load_config
+messages.text("preview.summary", "vi")  # the command line's help texts have loaded the catalogue by then
+cfg = load_config({str(tmp_path / "config.toml")!r}, env={{}})
+session = app.Session(cfg)
+content = session.content()
+preview._templates(cfg)
+renderer = session.renderer(content)
+renderer.load_templates(cfg.channels)
+before = set(sys.modules)
+for post in content.posts:
+    checks.post_problems(post, cfg, renderer, renderer.render_all(post))
+print(sorted(set(sys.modules) - before))
+"""
+    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)}, check=True).stdout
+    assert out.strip() == "[]"
