@@ -118,6 +118,7 @@ class Session:
         self._content_read: tuple[float, Content] | None = None
         self._shown: tuple | None = None  # (now, (content revision, ledger rev), plan): _shown_plan
         self._post_problems: dict[tuple, tuple[Problem, ...]] = {}
+        self._approvals: tuple[object, dict[tuple, bool]] | None = None  # (content revision, kept): _approved
         self._templates_sig: tuple[tuple, str] | None = None  # (stat signatures, checkcache.templates_signature)
         self._unstored: set[tuple] = set()  # _version of own problems handed over, not yet in the ledger
         #: During :meth:`publish` only: the renderings the publish gate made, kept for the send
@@ -249,6 +250,30 @@ class Session:
         checks.check_duplicates(content.posts, index=self._duplicate_index)
         checkcache.code_signature()
         self._templates_signature()
+        approved = self._approved(content)  # and the plan's approvals
+        for post in content.posts:
+            approved(post)
+
+    def _approved(self, content: Content) -> Callable[[Post], bool]:
+        """:func:`pipeline.checks.is_approved` for the plan of ``content``, kept per post version
+        (file, its hash and its image's: the verdict reads the post and this session's
+        configuration only) while the content revision lasts."""
+        from pipeline import checks
+
+        if self._approvals is None or self._approvals[0] != content.revision:
+            self._approvals = (content.revision, {})
+        kept, cfg = self._approvals[1], self.cfg
+
+        def approved(post: Post) -> bool:
+            if not post.source_hash:  # a post read without its hashes: not told apart from another version
+                return checks.is_approved(post, cfg)
+            key = (post.relpath, post.source_hash, post.image_hash)
+            verdict = kept.get(key)
+            if verdict is None:
+                verdict = kept[key] = checks.is_approved(post, cfg)
+            return verdict
+
+        return approved
 
     def _templates_signature(self) -> str:
         """:func:`pipeline.checkcache.templates_signature` of the renderer's templates, kept while
@@ -405,7 +430,7 @@ class Session:
                              holds={name: h.message for name, h in lg.holds().items()},
                              throttles=lg.throttles(), blocked=checked.blocked, sent_today=self._sent_today(lg, now),
                              last_sent=self._last_sent(lg), only_channel=only_channel, only_post=only_post,
-                             reuse=reuse, leases_at=self.clock())
+                             reuse=reuse, leases_at=self.clock(), approved=self._approved(content))
             self._plan_key, self._plan_reuse = key, p
             composed = self._composed_plan(content, rows, now, checked, lg, only_channel, only_post)
         except LedgerUnavailable:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
-from typing import Collection, Iterable, Mapping
+from typing import Callable, Collection, Iterable, Mapping
 
 from pipeline.checks import is_approved
 from pipeline.models import Post
@@ -115,7 +115,8 @@ def plan(posts: Iterable[Post], cfg, rows: Mapping[tuple[str, str], object], now
          throttles: Mapping[str, datetime] | None = None, blocked: Collection[str] = frozenset(),
          sent_today: Mapping[str, int] | None = None, last_sent: Mapping[str, datetime | None] | None = None,
          only_channel: str | None = None, only_post: str | None = None, reuse: Plan | None = None,
-         leases_at: datetime | None = None, composed: bool = False) -> Plan:
+         leases_at: datetime | None = None, composed: bool = False,
+         approved: Callable[[Post], bool] | None = None) -> Plan:
     """Decide, for every post and channel, what happens at ``now``. Pure: no I/O, no clock, and
     the arguments are not modified.
 
@@ -138,8 +139,12 @@ def plan(posts: Iterable[Post], cfg, rows: Mapping[tuple[str, str], object], now
 
     ``composed``: ``posts`` are broadcast items (:func:`pipeline.bulletin.item_posts`) and only
     channels of a ``COMPOSED_TYPES`` type are decided; otherwise those channels are left out.
+
+    ``approved(post)``: :func:`pipeline.checks.is_approved` of ``post`` with ``cfg`` (the default),
+    from wherever the caller keeps it (the session's, worked out ahead: tests/test_plan.py
+    compares the plans).
     """
-    gates = _Gates(cfg, now, pauses, holds or {}, throttles or {}, blocked, leases_at or now)
+    gates = _Gates(cfg, now, pauses, holds or {}, throttles or {}, blocked, leases_at or now, approved)
     rev = getattr(rows, "rev", None)
     if reuse is not None and rev is not None and reuse.rev == rev and reuse.posts is posts and reuse.blocked == blocked:
         out = _redecide(reuse, cfg, now, gates)  # nothing changed but the time: what time can change
@@ -231,9 +236,11 @@ class _Gates:
     requested wait, a blackout."""
 
     def __init__(self, cfg, now: datetime, pauses: Iterable[object], holds: Mapping[str, str],
-                 throttles: Mapping[str, datetime], blocked: Collection[str], leases_at: datetime):
+                 throttles: Mapping[str, datetime], blocked: Collection[str], leases_at: datetime,
+                 approved: Callable[[Post], bool] | None = None):
         self.cfg, self.now, self.holds, self.throttles, self.blocked = cfg, now, holds, throttles, blocked
         self.leases_at = leases_at
+        self.approved = approved or (lambda post: is_approved(post, cfg))
         self.paused_all = next((p for p in pauses if getattr(p, "channel", None) is None), None)
         self.paused = {p.channel: p for p in pauses if getattr(p, "channel", None)}
 
@@ -297,7 +304,7 @@ def _decide(post: Post, channel, row, cfg, now: datetime, gate: "_Gates") -> Dec
         return D(SCHEDULED, "create", at=post.publish_at)
     if post.expire_at is not None and post.expire_at <= now and not published:
         return D(HELD, reason="expired")
-    if channel.name in cfg.require_approval and not is_approved(post, cfg):
+    if channel.name in cfg.require_approval and not gate.approved(post):
         return D(HELD, "update" if published else "create", "awaiting-approval")
 
     if (state in (None, "pending") or _rescheduled(post, row)) and not published:

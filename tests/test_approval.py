@@ -314,3 +314,50 @@ def test_approval_messages_exist_in_both_languages():
 def test_approval_module_is_a_stage():
     src = Path(approval.__file__).read_text()
     assert "pipeline.app" not in src and "pipeline.commands" not in src
+
+
+def test_a_sessions_kept_approvals_follow_every_edit(tmp_path):
+    """The plan reads each post version's approval from the session (``Session._approved``,
+    worked out ahead by ``check_across`` while ``loa preview`` renders). A session kept over
+    edits that void the approval and approvals that renew it decides, at every step, as a
+    fresh session does (whose plan asks :func:`checks.is_approved` as it goes)."""
+    import os
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from pipeline.app import Session
+
+    cfg, f = _repo(tmp_path)
+    cfg = load_config(tmp_path / "config.toml", env={})
+    now = datetime(2024, 3, 26, 8, 0, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
+    clock = [1_700_000_000 * 10**9]
+
+    def write(text):
+        f.write_text(text, encoding="utf-8")
+        clock[0] += 10**9
+        os.utime(f, ns=(clock[0], clock[0]))
+
+    def verdicts(session, ahead):
+        content = session.content()
+        if ahead:
+            session.check_across(content)
+        return [(d.post_id, d.channel, d.kind, d.action, str(d.reason), d.at)
+                for d in session.plan(now, content=content).decisions]
+
+    def fresh():
+        with Session.open(cfg, env={}) as s:
+            return verdicts(s, False)
+
+    seen = set()
+    with Session.open(cfg, env={}) as kept:
+        for part, edit in EDITS:
+            _approve_in_place(cfg, f)
+            write(f.read_text(encoding="utf-8"))
+            got = verdicts(kept, True)
+            assert got == fresh()
+            seen.update(v[4] for v in got)
+            write(edit(f.read_text(encoding="utf-8")))  # voids the approval
+            got = verdicts(kept, part != "title")
+            assert got == fresh()
+            seen.update(v[4] for v in got)
+    assert "awaiting-approval" in seen and "" in seen  # held while void, due while approved
