@@ -14,6 +14,7 @@ import pytest
 
 from pipeline.errors import LedgerError, LedgerLocked
 from pipeline.ledger import EVENT_KINDS, Hold, Ledger, migrations
+from pipeline.ledger.base import ClaimLost
 
 SITE = ZoneInfo("Asia/Ho_Chi_Minh")
 NOW = datetime(2025, 3, 3, 8, 0, tzinfo=SITE)
@@ -285,6 +286,36 @@ def test_a_success_and_the_next_claim_commit_together_or_not_at_all(ledger):
         ledger.record_success_and_claim("p1", "facebook", owner="w2", remote_id="fb-1", remote_url=None,
                                         version="v1", extra=None, now=NOW, claim={**nxt, "post_id": "ghost"})
     assert (ledger.get("p1", "facebook"), len(ledger.events())) == before
+
+
+def test_a_groups_successes_and_the_next_groups_claims_commit_together_or_not_at_all(ledger):
+    """record_successes_and_claims (group commit): the rows and events of each record_success then
+    each claim, in one transaction; one lost claim among the successes leaves every row as it was."""
+    for p in ("p1", "p2", "p3", "p4", "p5"):
+        add(ledger, p)
+    claimed = ledger.record_successes_and_claims([], [dict(post_id=p, channel="facebook", owner="w1", action="create",
+                                                           version="v1", lease=LEASE, now=NOW,
+                                                           allowed_states=("pending",)) for p in ("p1", "p2")])
+    assert claimed[0] == [] and [(r.post_id, r.state, r.claim_owner) for r in claimed[1]] == [
+        ("p1", "claimed", "w1"), ("p2", "claimed", "w1")]
+
+    def success(p):
+        return dict(post_id=p, channel="facebook", owner="w1", remote_id=f"fb-{p}", remote_url=None, version="v1",
+                    extra=None, now=NOW, send={"action": "create", "key": f"k-{p}"})
+
+    def nxt(p):
+        return dict(post_id=p, channel="facebook", owner="w1", action="create", version="v1", lease=LEASE, now=NOW,
+                    allowed_states=("pending",))
+    claim(ledger, "p4", owner="w2")  # another worker's: not claimed, the rest is
+    done, rows = ledger.record_successes_and_claims([success("p1"), success("p2")], [nxt("p3"), nxt("p4")])
+    assert [(r.post_id, r.state) for r in done] == [("p1", "published"), ("p2", "published")]
+    assert (rows[0].post_id, rows[0].state, rows[1]) == ("p3", "claimed", None)
+    assert [(e.kind, e.post_id) for e in ledger.events()][-5:] == [
+        ("send", "p1"), ("success", "p1"), ("send", "p2"), ("success", "p2"), ("claim", "p3")]
+    before = ([ledger.get(p, "facebook") for p in ("p3", "p4", "p5")], len(ledger.events()))
+    with pytest.raises(ClaimLost, match="p4"):  # the second success is not w1's: nothing of the group is written
+        ledger.record_successes_and_claims([success("p3"), success("p4")], [nxt("p5")])
+    assert ([ledger.get(p, "facebook") for p in ("p3", "p4", "p5")], len(ledger.events())) == before
 
 
 def test_release_gives_the_claim_back(ledger):

@@ -12,7 +12,7 @@ worker that lost its claim can never overwrite the result of the worker that too
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 from pipeline.errors import LedgerError
 from pipeline.ledger._sql import SELECT_PUBLICATIONS, SqlCore, Tx, aware, check_meta, check_states
@@ -91,11 +91,17 @@ class Claims(SqlCore):
 
     def record_success_and_claim(self, post_id, channel, *, owner, remote_id, remote_url, version, extra, now,
                                  send=None, claim: Mapping[str, Any]):
-        # both bodies are built (and their arguments checked) before the transaction starts
-        success = self._succeeding(post_id, channel, owner=owner, remote_id=remote_id, remote_url=remote_url,
-                                   version=version, extra=extra, now=now, send=send)
-        claiming = self._claiming(**{"owner": owner, **claim})
-        return self._run(lambda tx: (success(tx), claiming(tx)), write=True)
+        success = dict(post_id=post_id, channel=channel, owner=owner, remote_id=remote_id, remote_url=remote_url,
+                       version=version, extra=extra, now=now, send=send)
+        (done,), (claimed,) = self.record_successes_and_claims([success], [{"owner": owner, **claim}])
+        return done, claimed
+
+    def record_successes_and_claims(self, successes: Sequence[Mapping[str, Any]],
+                                    claims: Sequence[Mapping[str, Any]]):
+        # every body is built (and its arguments checked) before the transaction starts
+        bodies = [self._succeeding(**s) for s in successes]
+        claiming = [self._claiming(**c) for c in claims]
+        return self._run(lambda tx: ([b(tx) for b in bodies], [c(tx) for c in claiming]), write=True)
 
     def _succeeding(self, post_id, channel, *, owner, remote_id, remote_url, version, extra, now,
                     send=None) -> Callable[[Tx], Publication]:

@@ -355,6 +355,19 @@ class Ledger(abc.ABC):
         followed by :meth:`claim` passes through. Returns both results."""
 
     @abc.abstractmethod
+    def record_successes_and_claims(self, successes: Sequence[Mapping[str, Any]],
+                                    claims: Sequence[Mapping[str, Any]]
+                                    ) -> tuple[list[Publication], list[Publication | None]]:
+        """:meth:`record_success` of each of ``successes`` (each its keyword arguments, ``post_id``
+        and ``channel`` included), then :meth:`claim` of each of ``claims`` (likewise), in ONE
+        transaction: a group commit (the engine records a whole group of a batching channel, and
+        claims the next group, with one flush to disk). All happen or none (``ClaimLost`` for any
+        success, or any error, leaves the ledger as it was); every state a crash can leave is one
+        that the single calls in that order pass through. Either list may be empty (``[]``,
+        ``claims``: the claims of a group alone). Returns both lists of results, in order.
+        :meth:`record_success_and_claim` is the case of one each."""
+
+    @abc.abstractmethod
     def record_failure(self, post_id: str, channel: str, *, owner: str, kind: str, message: str,
                        next_attempt_at: datetime | None, now: datetime,
                        send: Mapping[str, Any] | None = None) -> Publication:
