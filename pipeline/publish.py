@@ -179,38 +179,42 @@ class _Item:
 
 
 class _Heartbeat:
-    """One per channel worker: renews the lease of the item being sent every third of
-    ``daemon.lease``, so a slow vendor answer never lets another worker take a live send over."""
+    """One per channel worker: renews the leases of the items being sent (a group, for a
+    batching channel) every third of ``daemon.lease``, so a slow vendor answer never lets another
+    worker take a live send over."""
 
     def __init__(self, ledger, channel: str, owner: str, lease: timedelta, clock: Callable[[], datetime]):
         self.ledger, self.channel, self.owner, self.lease, self.clock = ledger, channel, owner, lease, clock
         self.interval = max(lease.total_seconds() / 3, 0.05)
-        self._item: str | None = None
+        self._items: tuple[str, ...] = ()
         self._lock = threading.Lock()
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"loa-lease-{channel}", daemon=True)
         self._thread.start()
 
-    def watch(self, post_id: str | None) -> None:
+    def watch(self, post_ids) -> None:
+        """Renew these items' leases from now on (``()``: none)."""
         with self._lock:
-            self._item = post_id
+            self._items = tuple(post_ids)
 
     def _run(self) -> None:
         while not self._done.wait(self.interval):
             with self._lock:
-                post_id = self._item
-            if post_id is None:
-                continue
-            try:
-                if not self.ledger.renew(post_id, self.channel, owner=self.owner, lease=self.lease, now=self.clock()):
-                    with self._lock:
-                        if self._item == post_id:
-                            log.warning("Lease of %s on %s could not be renewed: the claim was lost",
-                                        post_id, self.channel)
-            except LedgerError as exc:  # the next beat tries again
-                log.warning("Lease of %s on %s not renewed this time: %s", post_id, self.channel, exc)
-            except Exception:  # noqa: BLE001 - a heartbeat must never die silently mid-pass
-                log.exception("Lease heartbeat of %s on %s", post_id, self.channel)
+                items = self._items
+            for post_id in items:
+                self._renew(post_id)
+
+    def _renew(self, post_id: str) -> None:
+        try:
+            if not self.ledger.renew(post_id, self.channel, owner=self.owner, lease=self.lease, now=self.clock()):
+                with self._lock:
+                    if post_id in self._items:
+                        log.warning("Lease of %s on %s could not be renewed: the claim was lost",
+                                    post_id, self.channel)
+        except LedgerError as exc:  # the next beat tries again
+            log.warning("Lease of %s on %s not renewed this time: %s", post_id, self.channel, exc)
+        except Exception:  # noqa: BLE001 - a heartbeat must never die silently mid-pass
+            log.exception("Lease heartbeat of %s on %s", post_id, self.channel)
 
     def stop(self) -> None:
         self._done.set()
@@ -306,14 +310,16 @@ class Engine:
                 else:
                     res.count(Outcome.RETRY, Detail("pass.left", channel=name, reason=exc.reason))
                 return res
-            ahead = None  # (the item's claim,) when it was made with the previous item's success
-            for i, (d, rendering) in enumerate(items):
-                items[i] = None  # the pass keeps no rendering past its item (memory over 20,000 posts)
-                if self.stop.is_set() and not (ahead and ahead[0]):  # a claimed item is sent: it has begun
+            n = max(1, int(getattr(pub, "batch", 1) or 1))  # items sent before one durable point (group commit)
+            ahead = None  # the group's claims, when they were made with the previous group's successes
+            for start in range(0, len(items), n):
+                group = items[start:start + n]
+                items[start:start + n] = [None] * len(group)  # no rendering kept past its group (memory, 20,000 posts)
+                if self.stop.is_set() and not (ahead and any(ahead)):  # a claimed item is sent: it has begun
                     res.lines.append(Detail("pass.stopping", channel=name))
                     break
-                go, ahead = self._one(ledger, pub, channel, d, rendering, commit, res, beat, ahead,
-                                      items[i + 1] if i + 1 < len(items) else None)
+                go, ahead = self._group(ledger, pub, channel, group, commit, res, beat, ahead,
+                                        items[start + n:start + 2 * n])
                 if not go:
                     break  # the channel is held (auth), or its vendor asked it to wait
         except LedgerError as exc:
@@ -327,24 +333,42 @@ class Engine:
             ledger.close()
         return res
 
-    def _one(self, ledger, pub, channel, d, rendering, commit, res: PassResult, beat: _Heartbeat | None = None,
-             claimed: tuple | None = None, following: tuple | None = None) -> tuple[bool, tuple | None]:
-        """Claim (unless ``claimed``: ``(item or None,)``, the claim made with the previous item's
-        success), send and record one item. Returns False when the channel's other items must wait,
-        and ``(item or None,)`` when the ``following`` (decision, rendering) was claimed with this
-        one's success (one commit for both, :meth:`_deliver`)."""
-        item = self._claim(ledger, channel, d, rendering, commit) if claimed is None else claimed[0]
-        if item is None:
-            return True, None  # another worker has it
-        if beat is not None:
-            beat.watch(item.post.id)
-        ahead = None
+    def _group(self, ledger, pub, channel, group: list, commit, res: PassResult, beat: _Heartbeat,
+               claimed: list | None = None, following: list | None = None) -> tuple[bool, list | None]:
+        """Claim a group of ``pub.batch`` items (unless ``claimed``: their claims, made with the
+        previous group's successes), send each, then :meth:`_settle`: flush, record the successes
+        and claim the ``following`` group in one transaction. With a batch of 1 this is claim ->
+        send -> record with the next claim, item by item. Returns False when the channel's other
+        items must wait, and the following group's claims when they were made."""
+        items = self._claim_group(ledger, channel, group, commit) if claimed is None else claimed
+        live = [item for item in items if item is not None]  # None: another worker has it
+        if not live:
+            return True, None
+        beat.watch(item.post.id for item in live)
+        sent, go = [], True
+        try:
+            for k, item in enumerate(live):
+                go, done = self._attempt(ledger, pub, channel, item, res)
+                if done is not None:
+                    sent.append(done)
+                if not go:  # held, or asked to wait: the group's items not sent yet go back unsent
+                    self._release(ledger, channel, live[k + 1:])
+                    break
+            ok, ahead = self._settle(ledger, pub, channel, sent, following if go else None, commit, res)
+        finally:
+            beat.watch(())
+        return go and ok, ahead
+
+    def _attempt(self, ledger, pub, channel, item: _Item, res: PassResult) -> tuple[bool, tuple | None]:
+        """Send one claimed item (reconciled first when its result was lost): ``(go, (item,
+        result, success) or None)``; an error is recorded for this item alone, as its class says."""
         try:
             try:
                 if item.look_first:
                     if self._reconcile(ledger, pub, channel, item, res) is not None:
                         return True, None
-                ahead = self._deliver(ledger, pub, channel, item, res, following, commit)
+                result = self._send(pub, item)
+                return True, (item, result, self._success(item, result))
             except PublishError as exc:
                 return self._failed(ledger, channel, item, exc, res), None
             except LedgerError:
@@ -353,10 +377,98 @@ class Engine:
                 self._bug(ledger, channel, item, exc, res)
         except ClaimLost as exc:
             self._lost(ledger, channel, item, exc, res)
-        finally:
-            if beat is not None:
-                beat.watch(None)
-        return True, ahead
+        return True, None
+
+    def _success(self, item: _Item, result: PublishResult) -> dict:
+        """``record_success``'s arguments for a sent item."""
+        post = item.post
+        extra = dict(result.extra or {})
+        if item.rendering is not None:
+            extra["rendering_hash"] = item.rendering.hash
+        if post.correction:
+            extra["correction"] = post.correction
+        return dict(post_id=post.id, channel=item.row.channel, owner=self.owner, remote_id=result.remote_id,
+                    remote_url=result.remote_url, version=post.source_hash, extra=extra, now=self.clock(),
+                    send=_sent(item))
+
+    def _settle(self, ledger, pub, channel, sent: list, following: list | None, commit,
+                res: PassResult) -> tuple[bool, list | None]:
+        """The group's durable point: ``pub.flush()``, then every success of the group and the
+        claims of the ``following`` group (unless a stop was asked) in ONE ledger transaction.
+        A flush that fails records each send as a retry (sent again: the channel is one that
+        batches, where a second write is harmless). When the transaction fails (``ClaimLost``:
+        one item was taken over; or an error that may be a next item's, a missing row), each
+        success is recorded alone, so only a lost one is reported lost, and the next group is
+        claimed on its own turn. Returns (go, the following group's claims or ``None``)."""
+        if sent and hasattr(pub, "flush"):  # a stand-in that is no Publisher has none
+            try:
+                pub.flush()
+            except PublishError as exc:
+                go = True
+                for item, _result, _success in sent:
+                    go = self._guarded(ledger, channel, item, res, self._retry_later, exc) is not False and go
+                return go, None
+        claims, makers = [], []
+        for d, rendering in (following or []) if not self.stop.is_set() else []:
+            args, make = self._claiming(ledger, channel, d, rendering, commit)
+            if sent:
+                args["now"] = sent[-1][2]["now"]
+            claims.append(args)
+            makers.append(make)
+        if not sent and not claims:
+            return True, None
+        try:
+            _done, rows = ledger.record_successes_and_claims([s for *_, s in sent], claims)
+        except LedgerError as exc:
+            if exc.exit_code == 75 and not isinstance(exc, ClaimLost):
+                raise
+            for item, result, success in sent:
+                self._guarded(ledger, channel, item, res, self._recorded, result, success)
+            return True, None
+        except Exception:  # noqa: BLE001 - the group again item by item: a bug is its item's
+            for item, result, success in sent:
+                self._guarded(ledger, channel, item, res, self._recorded, result, success)
+            return True, None
+        for item, result, _success in sent:
+            self._guarded(ledger, channel, item, res, self._done, result)
+        return True, ([make(row) if row is not None else None for make, row in zip(makers, rows)] if claims else None)
+
+    def _guarded(self, ledger, channel, item: _Item, res: PassResult, step: Callable, *args):
+        """``step(ledger, channel, item, *args, res)`` for one item of a group; a lost claim or
+        a bug ends that item alone, as when it is sent."""
+        try:
+            try:
+                return step(ledger, channel, item, *args, res)
+            except LedgerError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - a bug: recorded with its traceback, never retried
+                self._bug(ledger, channel, item, exc, res)
+        except ClaimLost as exc:
+            self._lost(ledger, channel, item, exc, res)
+        return None
+
+    def _recorded(self, ledger, channel, item: _Item, result: PublishResult, success: dict, res: PassResult) -> None:
+        """One sent item's success, recorded alone."""
+        ledger.record_success(**success)
+        self._done(ledger, channel, item, result, res)
+
+    def _done(self, ledger, channel, item: _Item, result: PublishResult, res: PassResult) -> None:
+        """A recorded success: its maybe-sent mark goes, its line is counted."""
+        post, action = item.post, item.action
+        # only this claim's owner sets a maybe-sent key (a failed send), so one read at the claim is enough
+        if action == "create" and item.look_first and ledger.maybe_sent_key(post.id, channel.name):
+            ledger.set_maybe_sent(post.id, channel.name, None, self.clock())
+        res.count(_DONE[action], Detail(f"pass.done-{action}", post=post.id, channel=channel.name,
+                                        link=result.remote_url or result.remote_id),
+                  (_ACTION[action], post.id, channel.name, result.remote_url or result.remote_id))
+
+    def _release(self, ledger, channel, items: list) -> None:
+        """Give back claims of a group that were not sent (the channel was held mid-group)."""
+        for item in items:
+            try:
+                ledger.release(item.post.id, channel.name, owner=self.owner, now=self.clock())
+            except ClaimLost as exc:  # taken over meanwhile: the new owner has it
+                log.warning("Claim of %s on %s not given back: %s", item.post.id, channel.name, exc)
 
     def _lost(self, ledger, channel, item: _Item, exc: ClaimLost, res: PassResult) -> None:
         """Another worker took this claim over (its lease ran out): this item ends here for this
@@ -367,10 +479,11 @@ class Engine:
                          detail={"action": item.action, "key": item.key, "reason": str(exc)}, now=self.clock())
         res.count(Outcome.IN_DOUBT, Detail("pass.claim-lost", post=item.post.id, channel=channel.name))
 
-    def _claim(self, ledger, channel, d, rendering, commit) -> _Item | None:
-        args, item = self._claiming(ledger, channel, d, rendering, commit)
-        row = ledger.claim(**args)
-        return item(row) if row is not None else None
+    def _claim_group(self, ledger, channel, group: list, commit) -> list:
+        """Claim a group's items in one transaction: each its :class:`_Item`, or ``None`` (another worker has it)."""
+        made = [self._claiming(ledger, channel, d, rendering, commit) for d, rendering in group]
+        _done, rows = ledger.record_successes_and_claims([], [args for args, _make in made])
+        return [make(row) if row is not None else None for (_args, make), row in zip(made, rows)]
 
     def _claiming(self, ledger, channel, d, rendering, commit) -> tuple[dict, Callable]:
         """The ledger's claim arguments for decision ``d``, and what makes its :class:`_Item` of the claimed row."""
@@ -385,52 +498,6 @@ class Engine:
                     lease=self.lease, now=self.clock(), allowed_states=("claimed",) if takeover else ALLOWED[action],
                     meta=post_meta(post, git_commit=commit))
         return args, lambda row: _Item(d, rendering, row, action, key, look_first)
-
-    def _deliver(self, ledger, pub, channel, item: _Item, res: PassResult, following: tuple | None = None,
-                 commit: str | None = None) -> tuple | None:
-        """Send and record one item. When the channel has a ``following`` item and no stop was
-        asked, its claim goes into the same transaction as this success (one commit, one flush to
-        disk, instead of two: ``Ledger.record_success_and_claim``); returns ``(its item or None,)``
-        then, else ``None``."""
-        post, action = item.post, item.action
-        result = self._send(pub, item)
-        extra = dict(result.extra or {})
-        if item.rendering is not None:
-            extra["rendering_hash"] = item.rendering.hash
-        if post.correction:
-            extra["correction"] = post.correction
-        success = dict(owner=self.owner, remote_id=result.remote_id, remote_url=result.remote_url,
-                       version=post.source_hash, extra=extra, now=self.clock(), send=_sent(item))
-        ahead = None
-        if following is not None and not self.stop.is_set():
-            ahead = self._record_and_claim(ledger, channel, post, success, following, commit)
-        else:
-            ledger.record_success(post.id, channel.name, **success)
-        # only this claim's owner sets a maybe-sent key (a failed send), so one read at the claim is enough
-        if action == "create" and item.look_first and ledger.maybe_sent_key(post.id, channel.name):
-            ledger.set_maybe_sent(post.id, channel.name, None, self.clock())
-        res.count(_DONE[action], Detail(f"pass.done-{action}", post=post.id, channel=channel.name,
-                                        link=result.remote_url or result.remote_id),
-                  (_ACTION[action], post.id, channel.name, result.remote_url or result.remote_id))
-        return ahead
-
-    def _record_and_claim(self, ledger, channel, post, success: dict, following: tuple, commit) -> tuple | None:
-        """``post``'s success and the claim of the ``following`` item in one transaction: ``(its
-        item or None,)``. ``ClaimLost`` (this item's claim was taken over) and ``LedgerUnavailable``
-        go up as from ``record_success``; another error of the pair (it may be the next item's: a
-        missing row) records this success alone, and the next item is claimed on its own turn."""
-        args, item = self._claiming(ledger, channel, *following, commit)
-        args["now"] = success["now"]
-        try:
-            _done, row = ledger.record_success_and_claim(post.id, channel.name, **success, claim=args)
-        except ClaimLost:
-            raise
-        except LedgerError as exc:
-            if exc.exit_code == 75:
-                raise
-            ledger.record_success(post.id, channel.name, **success)
-            return None
-        return (item(row) if row is not None else None,)
 
     @staticmethod
     def _send(pub, item: _Item) -> PublishResult:

@@ -192,6 +192,9 @@ class Publisher:
     - ``can_lookup``: whether ``_lookup`` can find an item whose send result was lost.
     - ``can_update`` / ``can_retract``: whether the vendor allows edits / removal.
     - ``social``: social channels default to a 24 h ``max_lateness``; the portal to none.
+    - ``batch``: how many items the engine may send before it calls :meth:`flush` and records
+      their successes (group commit). 1 (every remote channel): each send is durable at the
+      vendor when it returns, and recorded at once.
 
     Constructor: ``name`` (the channel's name in ``config.toml``), ``options`` (resolved into
     ``self.opts``, see the module docstring), ``env`` (where ``*_env`` options are read),
@@ -209,6 +212,7 @@ class Publisher:
     social: ClassVar[bool] = True
     lookup_note: ClassVar[str] = ""
     keeps_addresses: ClassVar[bool] = False  # address_conflicts() reads something (loa check asks only these)
+    batch: ClassVar[int] = 1  # items sent before flush() makes them durable (group commit, pipeline/publish.py)
 
     def __init__(self, name: str, options: Mapping[str, Any], *, env: Mapping[str, str] | None = None,
                  state: StateStore | None = None, site: Any = None, clock: Clock | None = None,
@@ -294,6 +298,12 @@ class Publisher:
 
     def prefetch(self, renderings) -> None:
         """Optional: prepare a batch of sends (e.g. one lookup request for many items). No-op here."""
+
+    def flush(self) -> None:
+        """Make everything sent since the last flush durable; raise
+        :class:`pipeline.errors.PublishError` (retried) when it cannot. The engine records no
+        success of a group before this returns. Nothing here: a remote vendor holds what it
+        acknowledged."""
 
     def close(self) -> None:
         """Release connections. Called once at the end of a run."""
