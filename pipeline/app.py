@@ -725,6 +725,7 @@ class Session:
                     continue
                 pub.publish(renderer.render(post, ch.name), key=idempotency_key(post.id, ch.name, post.source_hash))
                 written.append(post.id)
+            pub.flush()  # the pages and their journal on disk (close() would only log a failure)
         finally:
             pub.close()
         # as loa retry --channel: the items that failed on the damaged site go again at the next pass

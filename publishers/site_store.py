@@ -1,14 +1,16 @@
 """The static site's record of what it published: a manifest (``.loa-site.json``) plus an
-append-only journal (``.loa-site.journal``, one JSON line per change, each flushed to disk before
-the publisher returns).
+append-only journal (``.loa-site.journal``, one JSON line per change).
 
 Why a journal: the site used to rewrite the whole manifest (and every index) for every article,
 so publishing n articles wrote O(n²) bytes (1,517 posts took 139 s). Now an article costs one
 appended line; the manifest is rewritten only when the journal has grown to a quarter of it
 (compaction), and the indexes are written once per publish pass from the changes the journal
 holds since its last ``{"indexed": true}`` marker, so a pass that crashed before writing them is
-caught up by the next one. Crash safety is unchanged: when ``publish()`` returns, the page and the
-journal line are on disk, so an item the ledger records as sent is always found by ``lookup``.
+caught up by the next one. Group commit: a pass sends a group of articles, then the publisher's
+``flush()`` makes their pages durable and only then writes their journal lines (kept in memory
+until then, :meth:`SiteStore.append` with ``durable=False``) with one fsync; the engine records
+the group's successes after that. So an item the ledger records as sent is on disk and found by
+``lookup``, and a journal line never names a page a power cut lost.
 
 Every path and name read back is checked as a new article's would be (the files they name are
 written and deleted); a journal whose last line was cut by a crash loses only that line, which
@@ -55,6 +57,9 @@ class SiteStore:
         self.articles: dict[str, dict] = {}
         self.redirects: dict[str, str] = {}
         self.pending: list[dict] = []  # changes since the indexes were last written
+        #: changes applied here whose journal lines are not written yet (write_journal(), at the
+        #: group's flush); applied again when the files are read anew
+        self.unwritten: list[dict] = []
         self.by_path: dict[str, str] = {}  # page -> post id
         self.by_topic: dict[str, list[str]] = {}  # topic -> post ids, oldest first (related posts)
         self._sig: tuple | None = None
@@ -97,8 +102,9 @@ class SiteStore:
         if sig == self._sig:
             return self
         old, self._sig = self._sig, None  # until read to the end: an error halfway means read all again
-        if not (old is not None and sig[0] == old[0] and sig[1] is not None
-                and (old[1] is None or (sig[1][0] == old[1][0] and sig[1][1] > self._journal_size))):
+        kept = (old is not None and sig[0] == old[0] and sig[1] is not None
+                and (old[1] is None or (sig[1][0] == old[1][0] and sig[1][1] > self._journal_size)))
+        if not kept:
             base = self._read_manifest()
             self.articles, self.redirects = base["articles"], dict(base.get("redirects") or {})
             self.pending, self._journal_lines, self._journal_size = [], 0, 0
@@ -111,6 +117,9 @@ class SiteStore:
             self._journal_size = 0
         for record in self._read_journal(self._journal_size, cut=locked):
             self._apply(record)
+        if not kept:  # read anew: this process's changes not yet in the journal come after it
+            for record in self.unwritten:
+                self._apply(record)
         after = self._read_signature()
         # a manifest replaced while it was read (a compaction by a writer this reading, done
         # without the lock, did not wait for): what was read may be the old manifest without the
@@ -251,21 +260,33 @@ class SiteStore:
         return list(out.values())[:n]
 
     # -- writing ------------------------------------------------------------------------------
-    def append(self, record: dict) -> None:
-        """Add one change, on disk (flushed) before this returns."""
+    def append(self, record: dict, durable: bool = True) -> None:
+        """Add one change: on disk (fsynced) before this returns, with every change not yet
+        written before it; ``durable=False``: in memory now, its line written by the next
+        :meth:`write_journal` (the caller holds the site's lock for both)."""
         problem = record_problem(record)
         if problem:
             raise StoreProblem(problem)
-        line = json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=str) + "\n"
+        self._apply(record)
+        self.unwritten.append(record)
+        if durable:
+            self.write_journal()
+
+    def write_journal(self) -> None:
+        """Append the lines of the changes not yet written, in one write and one fsync."""
+        if not self.unwritten:
+            return
+        data = "".join(json.dumps(r, ensure_ascii=False, separators=(",", ":"), default=str) + "\n"
+                       for r in self.unwritten).encode("utf-8")
         fd = os.open(self._file(JOURNAL), os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
         try:
-            os.write(fd, line.encode("utf-8"))
+            os.write(fd, data)
             os.fsync(fd)
             st = os.fstat(fd)
         finally:
             os.close(fd)
-        self._apply(record)
-        # the journal as this line left it; the manifest as load() found it (the caller holds the lock)
+        self.unwritten = []
+        # the journal as these lines left it; the manifest as load() found it (the caller holds the lock)
         journal = (st.st_ino, st.st_size, st.st_mtime_ns)
         self._journal_size = st.st_size
         self._sig = (self._sig[0], journal) if self._sig is not None else self._signature()
@@ -284,7 +305,7 @@ class SiteStore:
         self._write(self._file(MANIFEST), json.dumps({"articles": self.articles, "redirects": self.redirects},
                                                      ensure_ascii=False, separators=(",", ":"), default=str))
         self._file(JOURNAL).unlink(missing_ok=True)
-        self.pending, self._journal_lines, self._journal_size = [], 0, 0
+        self.pending, self._journal_lines, self._journal_size, self.unwritten = [], 0, 0, []
         self._sig = self._signature()
 
     def set_aside(self, stamp: str) -> Path | None:

@@ -199,6 +199,7 @@ def test_a_lookup_does_not_cut_the_line_a_locked_writer_is_writing(tmp_path):
     writer = make(repo)
     first = rendering(rng, "20240301-000001", 1)
     writer.publish(first, key="k1")
+    writer.flush()
     journal = writer.out / static_site.JOURNAL
     assert journal.exists()
     with writer._locked():
