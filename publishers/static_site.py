@@ -247,9 +247,14 @@ class StaticSitePublisher(Publisher):
 
     def _lookup(self, rendering: Rendering, key: str) -> PublishResult | None:
         art = self._load(locked=False).articles.get(rendering.post_id)
-        if art and _whole(self._file(art["path"], rendering.post_id)):
-            return PublishResult(rendering.post_id, self._url(art["path"]), {"path": art["path"], "version": art.get("version")})
-        return None  # absent, or cut by a power failure before its group's flush: written again
+        page = self._file(art["path"], rendering.post_id) if art else None
+        if page is None or not _whole(page):
+            return None  # absent, or cut by a power failure before its group's flush: written again
+        # found, the engine records it at once: the page and its journal line on disk first (a process
+        # killed before its group's flush, or a flush that failed, may have left them unflushed)
+        self._unsynced[0].update((page, self._file(JOURNAL)))
+        self.flush()
+        return PublishResult(rendering.post_id, self._url(art["path"]), {"path": art["path"], "version": art.get("version")})
 
     def flush(self) -> None:
         """Make the pages (redirects, images, removals) written since the last flush durable,

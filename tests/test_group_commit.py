@@ -270,3 +270,24 @@ def test_a_journal_line_is_written_after_the_pages_it_names(env, monkeypatch):
     monkeypatch.setattr(SiteStore, "write_journal", journal)
     session(env, T0).publish(T0, only_channel="portal")
     assert order[:2] == [("pages", [f"bai-{i:02d}.html" for i in range(4)]), ("journal", ids(0, 1, 2, 3))]
+
+
+def test_an_article_found_by_a_lookup_is_made_durable_before_it_is_reported(env, monkeypatch):
+    """The engine records a found item at once: its page and journal line must be on disk, also
+    when they were left unflushed (a flush that failed in this process, or a killed one's files)."""
+    from pipeline.models import Rendering
+
+    assert session(env, T0).publish(T0, only_channel="portal").sent == N
+    pub = StaticSitePublisher("portal", {}, site=env.cfg, clock=lambda: T0)
+    r = Rendering(post_id="20240325-new", channel="portal", channel_type="static_site", kind="article",
+                  title="Bài mới", body="<p>x</p>", length=1, limit=None, source_hash="v", hash="h",
+                  image_path=None, extra={"slug": "bai-moi", "type": "news"})
+    pub.publish(r, key="k")  # its group's flush did not happen
+    journal = env.root / "site" / static_site.JOURNAL
+    assert b"20240325-new" not in (journal.read_bytes() if journal.exists() else b"")
+    synced = []
+    real = static_site._make_durable
+    monkeypatch.setattr(static_site, "_make_durable", lambda root, files, folders: (
+        synced.extend(files), real(root, files, folders))[1])
+    assert pub.lookup(r, "k") is not None
+    assert env.root / "site/news/bai-moi.html" in synced and b"20240325-new" in journal.read_bytes()
