@@ -387,7 +387,9 @@ class StaticSitePublisher(Publisher):
         html = self.layout.article(path, entry, body, store.related(r.post_id, entry["topics"]))
         words = pages.search_words(entry["title"], entry["summary"], r.body)
 
-        if media is not None and not media.exists():
+        if media is not None and not _same_size(media, r.image_path):
+            # named by its hash: one there is this image, unless a power cut kept its name without its
+            # data (renamed unsynced, like the page, in a group whose flush did not run): copied again
             _atomic_copy(r.image_path, media, self._unsynced)
         _atomic_write(page, html, self._unsynced)
         if stale is not None:  # the old address keeps working: links to it were shared
@@ -683,6 +685,18 @@ def _make_durable(root: Path, files, folders) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def _same_size(path: Path, source: Path) -> bool:
+    """Whether ``path`` is there with ``source``'s size (an image left empty or cut is not)."""
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return False
+    try:
+        return size == source.stat().st_size
+    except OSError:  # no source to copy from: the one there is kept, as before
+        return True
 
 
 def _whole(page: Path) -> bool:

@@ -291,3 +291,31 @@ def test_an_article_found_by_a_lookup_is_made_durable_before_it_is_reported(env,
         synced.extend(files), real(root, files, folders))[1])
     assert pub.lookup(r, "k") is not None
     assert env.root / "site/news/bai-moi.html" in synced and b"20240325-new" in journal.read_bytes()
+
+
+def test_an_image_a_power_cut_left_empty_is_copied_again_when_its_article_is_sent_again(tmp_path):
+    """A new image is renamed into media/ unsynced, like its page; a power cut before the group's
+    flush can leave the name with no data (delayed allocation). The article is sent again (its
+    journal line never reached the disk): the image must be copied again, not trusted for being there."""
+    from types import MappingProxyType, SimpleNamespace
+
+    from pipeline.models import Rendering
+
+    img = tmp_path / "anh.jpg"
+    img.write_bytes(b"\xff\xd8" + b"jpeg" * 1000)
+    site = SimpleNamespace(root=tmp_path / "repo", base_url="https://cong.example.vn", site_name="Cổng TTĐT")
+    extra = {"slug": "bai-anh", "type": "news", "type_label": "Tin tức", "unit": "phuong-1", "unit_name": "Phường 1",
+             "topic_labels": {}, "summary": "Tóm tắt", "image_hash": "0123abcd"}
+    r = Rendering(post_id="20240325-anh", channel="portal", channel_type="static_site", kind="article", title="Ảnh",
+                  body="<p>x</p>", length=1, limit=None, source_hash="v", hash="h", image_path=img,
+                  extra=MappingProxyType(extra))
+    pub = StaticSitePublisher("portal", {}, site=site, clock=lambda: T0)
+    pub.publish(r, key="k")  # killed by the power cut before its group's flush
+    media = site.root / "site/media/0123abcd.jpg"
+    media.write_bytes(b"")  # what the disk kept of it
+    (site.root / "site/news/bai-anh.html").write_bytes(b"")
+    again = StaticSitePublisher("portal", {}, site=site, clock=lambda: T0)  # the next process
+    assert again.lookup(r, "k") is None  # never recorded: sent again
+    again.publish(r, key="k")
+    again.flush()
+    assert media.read_bytes() == img.read_bytes()
