@@ -404,10 +404,7 @@ class Engine:
             try:
                 pub.flush()
             except PublishError as exc:
-                go = True
-                for item, _result, _success in sent:
-                    go = self._guarded(ledger, channel, item, res, self._retry_later, exc) is not False and go
-                return go, None
+                return self._unflushed(ledger, channel, sent, exc, res), None
         claims, makers = [], []
         for d, rendering in (following or []) if not self.stop.is_set() else []:
             args, make = self._claiming(ledger, channel, d, rendering, commit)
@@ -432,6 +429,21 @@ class Engine:
         for item, result, _success in sent:
             self._guarded(ledger, channel, item, res, self._done, result)
         return True, ([make(row) if row is not None else None for make, row in zip(makers, rows)] if claims else None)
+
+    def _unflushed(self, ledger, channel, sent: list, exc: PublishError, res: PassResult) -> bool:
+        """A group's flush failed: no success of it is recorded; each send is recorded as a retry
+        that looks its item up first (written, maybe whole, not durable). A refusal that is no
+        retry (the site's manifest found unusable: it holds the channel) is recorded as that retry
+        too, never as the item's own failure, and holds the channel once. False: the channel waits."""
+        retry = exc if isinstance(exc, TransientPublishError) else TransientPublishError(
+            channel.name, None, exc.reason, hint=exc.hint, maybe_sent=True)
+        go = True
+        for item, _result, _success in sent:
+            go = self._guarded(ledger, channel, item, res, self._retry_later, retry) is not False and go
+        if exc.holds_channel and exc.outcome != "retry":
+            self._hold(ledger, channel, exc, res)
+            return False
+        return go
 
     def _guarded(self, ledger, channel, item: _Item, res: PassResult, step: Callable, *args):
         """``step(ledger, channel, item, *args, res)`` for one item of a group; a lost claim or

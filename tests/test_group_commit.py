@@ -319,3 +319,38 @@ def test_an_image_a_power_cut_left_empty_is_copied_again_when_its_article_is_sen
     again.publish(r, key="k")
     again.flush()
     assert media.read_bytes() == img.read_bytes()
+
+
+def test_a_manifest_found_unusable_at_the_flush_holds_the_channel_and_the_group_goes_again(env, monkeypatch):
+    """The flush reads the site's manifest again (under the site's lock) before it writes the
+    group's journal lines; found damaged (another process, a disk error), that holds the channel
+    (PermanentPublishError, as a send that meets it). The group's items were written but are not
+    durable, so none is recorded as sent, and none may be recorded as a bug (never retried): each
+    goes again, looked up first, once the site is repaired."""
+    real = StaticSitePublisher.flush
+    damaged = []
+
+    def flush(self):
+        if not damaged:
+            damaged.append(True)
+            (env.root / "site" / static_site.MANIFEST).write_text("{not json")
+        return real(self)
+    monkeypatch.setattr(StaticSitePublisher, "flush", flush)
+    r = session(env, T0).publish(T0, only_channel="portal")
+    rows = portal_rows(env)
+    assert (r.sent, r.bugs) == (0, 0), r.lines
+    assert not [p for p, row in rows.items() if row.error_kind == "bug"]
+    assert sorted(p for p, row in rows.items() if row.state == "retrying") == ids(0, 1, 2, 3)
+    lg = env.ledger()
+    try:
+        assert "portal" in lg.holds()  # held once, as a send that meets the damaged manifest is
+        (env.root / "site" / static_site.MANIFEST).unlink()  # what its hint says a person does
+        lg.lift_hold("portal", T0)
+    finally:
+        lg.close()
+    assert events(env, "success") == []
+    later = T0 + timedelta(hours=7)
+    r = session(env, later).publish(later, only_channel="portal")
+    assert r.settled + r.sent == N and r.exit_code == 0, r.lines
+    assert sorted(events(env, "success")) == ids(*range(N))  # one success each
+    assert sorted(articles(env)) == ids(*range(N))
