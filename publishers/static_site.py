@@ -247,6 +247,8 @@ class StaticSitePublisher(Publisher):
 
     def _lookup(self, rendering: Rendering, key: str) -> PublishResult | None:
         art = self._load(locked=False).articles.get(rendering.post_id)
+        if art and art.get("version") != rendering.source_hash:
+            return None  # another version's (the post was edited since it was written): written again
         page = self._file(art["path"], rendering.post_id) if art else None
         if page is None or not _whole(page):
             return None  # absent, or cut by a power failure before its group's flush: written again

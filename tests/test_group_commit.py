@@ -217,8 +217,9 @@ def test_a_lookup_does_not_trust_a_page_a_power_cut_left_cut(env):
     assert session(env, T0).publish(T0, only_channel="portal").sent == N
     pub = StaticSitePublisher("portal", {}, site=env.cfg, clock=lambda: T0)
     from pipeline.models import Rendering
+    version = articles(env)[ids(3)[0]]["version"]  # the version the site has
     r = Rendering(post_id=ids(3)[0], channel="portal", channel_type="static_site", kind="article", title="x",
-                  body="", length=0, limit=None, source_hash="v", hash="h", image_path=None, extra={})
+                  body="", length=0, limit=None, source_hash=version, hash="h", image_path=None, extra={})
     page = env.root / "site/news/bai-03.html"
     whole = page.read_bytes()
     assert pub.lookup(r, "k") is not None
@@ -354,3 +355,28 @@ def test_a_manifest_found_unusable_at_the_flush_holds_the_channel_and_the_group_
     assert r.settled + r.sent == N and r.exit_code == 0, r.lines
     assert sorted(events(env, "success")) == ids(*range(N))  # one success each
     assert sorted(articles(env)) == ids(*range(N))
+
+
+def test_a_post_edited_after_its_group_failed_to_flush_is_published_as_edited(env, monkeypatch):
+    """A group's flush fails: its articles are written (old version) and their items retry, looked
+    up first. The author edits one before the next pass: the lookup must not report the old
+    version's page as the new version's (the ledger would record the edit as published and the
+    portal would keep the old text): it is written again."""
+    real = static_site._make_durable
+    failed = []
+
+    def disk_trouble(root, files, folders):
+        if not failed:
+            failed.append(True)
+            raise OSError(28, "No space left on device")
+        return real(root, files, folders)
+    monkeypatch.setattr(static_site, "_make_durable", disk_trouble)
+    assert session(env, T0).publish(T0, only_channel="portal").transient == 4
+    env.write("news/p02.md", post(id="20240325-p02", slug="bai-02", title="Tiêu đề đã sửa sau khi đĩa đầy",
+                                  publish_at="2024-03-25 07:02"))
+    later = T0 + timedelta(hours=7)
+    r = session(env, later).publish(later, only_channel="portal")
+    assert r.exit_code == 0, r.lines
+    page = (env.root / "site/news/bai-02.html").read_text(encoding="utf-8")
+    assert "Tiêu đề đã sửa sau khi đĩa đầy" in page
+    assert articles(env)[ids(2)[0]]["title"] == "Tiêu đề đã sửa sau khi đĩa đầy"
