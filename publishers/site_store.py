@@ -115,11 +115,19 @@ class SiteStore:
                 self._list(pid, a)
         elif old[1] is None:  # a journal begun on the same manifest: every line of it is new
             self._journal_size = 0
-        for record in self._read_journal(self._journal_size, cut=locked):
+        read = self._read_journal(self._journal_size, cut=locked)
+        for record in read:
             self._apply(record)
-        if not kept:  # read anew: this process's changes not yet in the journal come after it
+        if kept:  # applied before what was read now: a post another process wrote since is its
+            touched = {_post_of(r) for r in read}
+            self.unwritten = [r for r in self.unwritten if _post_of(r) not in touched]
+        else:  # read anew: this process's changes not yet in the journal come after it, each
+            ours = []  # unless another process changed its post since (see _post_of)
             for record in self.unwritten:
-                self._apply(record)
+                if _same(self.articles.get(_post_of(record)), record.get("old")):
+                    self._apply(record)
+                    ours.append(record)
+            self.unwritten = ours
         after = self._read_signature()
         # a manifest replaced while it was read (a compaction by a writer this reading, done
         # without the lock, did not wait for): what was read may be the old manifest without the
@@ -369,6 +377,23 @@ class SiteStore:
             if record.get("redirect"):
                 out[record["redirect"]] = pid
         return out
+
+
+def _post_of(record: dict) -> str | None:
+    """The post a journal record changes (``None``: an ``indexed`` marker).
+
+    A line this process has not written yet (a group's flush that failed: the daemon keeps its
+    store, and the item is retried) is stale once another process wrote a line for the same post:
+    that one took the item over (its claim ran out, or it was given back as a retry) and sent it
+    again, maybe edited. Written after it, the stale line would take the site's record back."""
+    return record.get("put") or record.get("del")
+
+
+def _same(a: dict | None, b: dict | None) -> bool:
+    """Two manifest entries alike as the journal writes them (one may have been read from it)."""
+    def text(e):
+        return json.dumps(e, ensure_ascii=False, sort_keys=True, default=str)
+    return a is b or text(a) == text(b)
 
 
 def place_of(a: dict) -> str:

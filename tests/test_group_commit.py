@@ -380,3 +380,35 @@ def test_a_post_edited_after_its_group_failed_to_flush_is_published_as_edited(en
     page = (env.root / "site/news/bai-02.html").read_text(encoding="utf-8")
     assert "Tiêu đề đã sửa sau khi đĩa đầy" in page
     assert articles(env)[ids(2)[0]]["title"] == "Tiêu đề đã sửa sau khi đĩa đầy"
+
+
+@pytest.mark.parametrize("compacted", [False, True])
+def test_a_line_left_unwritten_by_a_failed_flush_never_overwrites_what_another_process_wrote_since(
+        tmp_path, monkeypatch, compacted):
+    """The daemon's flush fails: its kept store holds the article's line (its item retries). Then
+    another process (loa publish) sends the item again, edited (a new address), and records it. The
+    daemon's next flush must not append its stale line after that one: the site's record would go
+    back to the old version and address (lists, and a later retraction would remove the redirect
+    and leave the new page online)."""
+    from types import SimpleNamespace
+
+    from tests.test_static_site import NOW, rendering
+
+    site = SimpleNamespace(root=tmp_path / "repo", base_url="https://cong.example.vn", site_name="Cổng TTĐT")
+    daemon = StaticSitePublisher("portal", {}, site=site, clock=lambda: NOW)
+    daemon.publish(rendering(slug="cu", version="v1"), key="k1")
+    real = static_site._make_durable
+    monkeypatch.setattr(static_site, "_make_durable", lambda *a: (_ for _ in ()).throw(OSError(28, "full")))
+    with pytest.raises(TransientPublishError):
+        daemon.flush()
+    monkeypatch.setattr(static_site, "_make_durable", real)
+    other = StaticSitePublisher("portal", {}, site=site, clock=lambda: NOW)  # another process: its own store
+    other._store = SiteStore(other._file, static_site._atomic_write, lists_of=lambda a, tz=other.tz: [])
+    other.publish(rendering(slug="moi", version="v2"), key="k2")
+    other.flush()
+    if compacted:
+        with other._locked() as store:
+            store.compact()
+    daemon.flush()  # its next group, or its close()
+    entry = SiteStore(lambda rel: site.root / "site" / rel, None).load().articles["20240325-abc123"]
+    assert (entry["version"], entry["path"]) == ("v2", "news/moi.html")
