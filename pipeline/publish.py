@@ -172,6 +172,8 @@ class _Item:
     action: str
     key: str  # idempotency key
     look_first: bool  # a lost result: ask the vendor before anything is sent
+    #: the lost requests of a create, as (key, version) to look up: older versions first (see _lost_requests)
+    lost: tuple[tuple[str, str], ...] = ()
 
     @property
     def post(self):
@@ -504,12 +506,14 @@ class Engine:
         action = d.action or (d.row.action if d.row is not None else "create") or "create"
         key = idempotency_key(post.id, channel.name, version)
         takeover = d.kind == planmod.DOUBT
-        look_first = takeover or (action == "create" and ledger.maybe_sent_key(post.id, channel.name) is not None)
+        stored = ledger.maybe_sent_key(post.id, channel.name) if action == "create" else None
+        look_first = takeover or stored is not None
+        lost = _lost_requests(ledger, d, channel.name, version, stored) if look_first and action == "create" else ()
         # the 'send' event is written with the outcome, once a request has left (a throttle sends nothing)
         args = dict(post_id=post.id, channel=channel.name, owner=self.owner, action=action, version=version,
                     lease=self.lease, now=self.clock(), allowed_states=("claimed",) if takeover else ALLOWED[action],
                     meta=post_meta(post, git_commit=commit))
-        return args, lambda row: _Item(d, rendering, row, action, key, look_first)
+        return args, lambda row: _Item(d, rendering, row, action, key, look_first, lost)
 
     @staticmethod
     def _send(pub, item: _Item) -> PublishResult:
@@ -632,16 +636,22 @@ class Engine:
             res.count(Outcome.IN_DOUBT, Detail("pass.in-doubt-resolve", post=post_id, channel=channel.name),
                       ("in_doubt", post_id, channel.name, None))
             return Outcome.IN_DOUBT
-        found = pub.lookup(rendering, item.key)
-        if found is None:
+        for key, version in item.lost:  # each under the key it carried: the post may have been edited since
+            found = pub.lookup(rendering, key)
+            if found is not None:
+                break
+        else:
             res.lines.append(Detail("pass.absent", post=post_id, channel=channel.name))
             return None
         extra = dict(found.extra or {})
-        extra["rendering_hash"] = rendering.hash
-        # the vendor has it, so a request did leave (a worker that lost its result): its send, found
+        if version == row.pending_version:
+            extra["rendering_hash"] = rendering.hash
+        # the vendor has it, so a request did leave (a worker that lost its result): its send, found. Found
+        # under an older version's key, it shows that version: recorded at it, without this rendering's
+        # hash, so the plan updates it to the current one (plan._decide; _send skips no update then)
         ledger.record_success(post_id, channel.name, owner=self.owner, remote_id=found.remote_id,
-                              remote_url=found.remote_url, version=row.pending_version, extra=extra, now=self.clock(),
-                              send={**_sent(item), "found_by_lookup": True})
+                              remote_url=found.remote_url, version=version, extra=extra, now=self.clock(),
+                              send={**_sent(item), "key": key, "found_by_lookup": True})
         ledger.set_maybe_sent(post_id, channel.name, None, self.clock())
         res.count(Outcome.SETTLED, Detail("pass.settled", post=post_id, channel=channel.name,
                                           link=found.remote_url or found.remote_id),
@@ -662,6 +672,36 @@ def _prefetch(pub, items: list) -> None:
         except PublishError as exc:  # only a speed-up: each send looks its item up itself,
             if exc.holds_channel and exc.outcome != "retry":  # and a refusal is recorded on it
                 raise
+
+
+def _lost_requests(ledger, d, channel: str, version: str, stored: str | None) -> tuple[tuple[str, str], ...]:
+    """The requests of a create whose result was lost, as ``(key, version)``: the maybe-sent one
+    (``stored``, the key a failed request carried) and, for a takeover, the one the previous owner
+    claimed (the row's ``pending_version`` before this claim). Either may be of a version older
+    than ``version`` (the post edited since): it is looked up under its own key, and those of
+    older versions come first, so a vendor whose lookup ignores the key (by slug, by text) is
+    taken to show an older one, which costs at most an update, never a second send."""
+    post_id, row = d.post_id, d.row
+    lost: dict[str, str] = {}
+    if d.kind == planmod.DOUBT and row is not None and row.pending_version:
+        lost[idempotency_key(post_id, channel, row.pending_version)] = row.pending_version
+    if stored is not None and stored not in lost:
+        lost[stored] = _version_of(ledger, post_id, channel, stored, (version, getattr(row, "pending_version", None)))
+    lost = lost or {idempotency_key(post_id, channel, version): version}
+    return tuple(sorted(lost.items(), key=lambda kv: kv[1] == version))
+
+
+def _version_of(ledger, post_id: str, channel: str, key: str, likely: tuple) -> str:
+    """The version whose idempotency key is ``key``: one of the ``likely`` ones, else one a claim of
+    this pair was made at (the event log keeps every claim). ``""`` when none is (not a version: the
+    plan then updates the item, which is harmless)."""
+    for version in likely:
+        if version and idempotency_key(post_id, channel, version) == key:
+            return version
+    for event in reversed(ledger.events(post_id=post_id, channel=channel, kinds=("claim",))):
+        if event.version and idempotency_key(post_id, channel, event.version) == key:
+            return event.version
+    return ""
 
 
 def _sent(item: _Item) -> dict:

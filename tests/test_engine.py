@@ -239,6 +239,74 @@ def test_lost_answer_is_reconciled_not_resent(tmp_path, server):
     assert server.creates == 1 and env.row("a").state == "published"  # same key: the receiver returned the item
 
 
+def test_a_lost_answer_then_an_edit_is_found_under_the_lost_key_and_updated_not_sent_again(tmp_path, server):
+    env = Env(tmp_path, server, {"news/a.md": post(id="a")})
+    server.inject("/items", after=True, drop=True)  # created, then the answer is lost
+    env.run(T0)
+    assert server.creates == 1 and env.row("a").state == "retrying"
+    env.write("news/a.md", post(id="a", body="Nội dung đã sửa lỗi chính tả.\n"))  # edited before the retry
+    r = env.run(T0 + timedelta(minutes=5))
+    assert r.settled == 1 and server.creates == 1  # found under the key the lost request carried
+    row = env.row("a")
+    assert row.state == "published" and row.version != read_version(env, "a")  # the vendor shows the old version
+    r = env.run(T0 + timedelta(minutes=10))
+    assert r.updated == 1 and server.creates == 1
+    [item] = server.live()
+    assert "đã sửa lỗi chính tả" in item["body"]
+    row = env.row("a")
+    assert row.state == "published" and row.version == read_version(env, "a")
+    assert env.run(T0 + timedelta(hours=1)).sent == 0 and server.creates == 1 and len(server.live()) == 1
+    lg = env.ledger()
+    assert lg.maybe_sent_key("a", "hook") is None
+    assert [e.kind for e in lg.events(post_id="a", channel="hook", kinds=("success",))] == ["success"]
+    lg.close()
+
+
+def test_an_expired_claim_of_an_edited_post_is_found_under_the_previous_owners_key(tmp_path, server):
+    env = Env(tmp_path, server, {"news/a.md": post(id="a")})
+    from pipeline.publish import idempotency_key
+    old = read_version(env, "a")
+    lg = env.ledger()  # a worker claimed, sent, and died before recording
+    lg.ensure("a", "hook", channel_type="webhook", meta={"title": "a"}, now=T0)
+    lg.claim("a", "hook", owner="dead-worker", action="create", version=old, lease=timedelta(minutes=2),
+             now=T0, allowed_states=("pending",))
+    lg.close()
+    import requests
+    requests.post(f"{server.url}/items", json={"post_id": "a", "body": "old"},
+                  headers={"Idempotency-Key": idempotency_key("a", "hook", old)})
+    env.write("news/a.md", post(id="a", body="Nội dung đã sửa lỗi chính tả.\n"))  # edited meanwhile
+    r = env.run(T0 + timedelta(minutes=3))
+    assert r.settled == 1 and server.creates == 1 and env.row("a").version == old
+    r = env.run(T0 + timedelta(minutes=10))
+    assert r.updated == 1 and server.creates == 1
+    [item] = server.live()
+    assert "đã sửa lỗi chính tả" in item["body"] and env.row("a").version == read_version(env, "a")
+
+
+def test_the_version_of_a_lost_key_is_read_from_the_claims_when_the_row_no_longer_has_it(tmp_path, server):
+    from pipeline.publish import _version_of, idempotency_key
+    env = Env(tmp_path, server, {"news/a.md": post(id="a")})
+    lg = env.ledger()
+    lg.ensure("a", "hook", channel_type="webhook", meta={"title": "a"}, now=T0)
+    for k, v in enumerate(("v1", "v2", "v3")):  # each claim given back: only the last stays on the row
+        now = T0 + timedelta(minutes=k)
+        lg.claim("a", "hook", owner="w", action="create", version=v, lease=timedelta(minutes=2), now=now,
+                 allowed_states=("pending",))
+        lg.release("a", "hook", owner="w", now=now)
+    assert lg.get("a", "hook").pending_version == "v3"
+    for v in ("v1", "v2", "v3"):
+        assert _version_of(lg, "a", "hook", idempotency_key("a", "hook", v), ("v3",)) == v
+        assert _version_of(lg, "a", "hook", idempotency_key("a", "hook", v), ()) == v  # the same without a likely one
+    assert _version_of(lg, "a", "hook", "loa-unknown", ("v3",)) == ""  # none: not a version, so an update follows
+    lg.close()
+
+
+def read_version(env, post_id):
+    from pipeline.content import read_post
+    p, _ = read_post(env.root / f"content/news/{post_id}.md", env.cfg)
+    return p.source_hash
+
+
 def test_expired_claim_is_settled_by_lookup(tmp_path, server):
     env = Env(tmp_path, server, {"news/a.md": post(id="a")})
     # a worker claimed, sent, and died before recording

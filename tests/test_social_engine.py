@@ -646,6 +646,24 @@ def test_a_crash_after_the_vendor_answered_never_makes_a_second_item(world, chan
     assert w.created(channel) == 1 and len(w.live(channel)) == 1
 
 
+@pytest.mark.parametrize("crash", [_lose_answer, _die_after_answer], ids=["answer-lost", "worker-died"])
+@pytest.mark.parametrize("channel", ["mastodon", "zalo"])
+def test_a_post_edited_after_a_lost_answer_is_updated_not_sent_again(world, channel, crash):
+    # the next attempt asks under the key the lost request carried (the old version's), not the edited one's
+    w = world({"news/a.md": item("a", channel)})
+    later = crash(w, channel)
+    assert w.created(channel) == 1
+    w.write("news/a.md", item("a", channel).replace("giới thiệu", "đính chính lịch giới thiệu"))
+    r = w.run(later)
+    row = w.row("a", channel)
+    assert (r.settled, r.sent, row.state, w.created(channel)) == (1, 0, "published", 1)
+    r = w.run(later + timedelta(minutes=5))  # found at the old version: updated to the edited one
+    assert (r.updated, r.sent, w.created(channel)) == (1, 0, 1)
+    [(rid, text)] = w.live(channel).items()
+    assert rid == w.row("a", channel).remote_id and "đính chính lịch giới thiệu" in text
+    assert w.run(later + timedelta(hours=2)).updated == 0 and w.created(channel) == 1
+
+
 @pytest.mark.parametrize("channel", ["facebook", "telegram"])
 def test_a_vendor_error_after_the_item_was_made_never_makes_a_second_item(world, channel):
     # Facebook: code 2 / HTTP 500 after the photo was posted (arsduo/koala#699); Telegram: 502 after delivery
