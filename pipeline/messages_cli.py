@@ -284,6 +284,8 @@ OUTPUT: dict[str, tuple[str, str]] = {
                               "IN DOUBT {post} on {channel}: run `loa resolve {post} {channel} --published URL | --not-published`"),
     "pass.result-lost": ("không biết kết quả của lần gửi, và không hỏi được kênh {type} xem bài đã lên chưa",
                          "the result of a send was lost and {type} cannot be asked"),
+    "pass.result-edited": ("không biết kết quả của lần gửi, và bài đã được sửa từ đó: kênh {type} chỉ tìm được bài theo nội dung mới",
+                           "the result of a send was lost and the post was edited since: {type} can only be searched for the new text"),
     "pass.result-lost.fix": ("xem trên kênh bài đã có chưa rồi chạy `loa resolve`", "check the channel and run loa resolve"),
     "pass.absent": ("đã đối soát {post} trên {channel}: chưa có ở đó, đang gửi", "reconciled {post} on {channel}: not there, sending"),
     "pass.settled": ("đã đối soát {post} trên {channel}: đã đăng sẵn tại {link}", "reconciled {post} on {channel}: already published at {link}"),

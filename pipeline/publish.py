@@ -629,18 +629,15 @@ class Engine:
         if item.action in ("update", "retract"):
             return None  # redoing an edit or a removal is harmless: send again
         if not pub.can_lookup:
-            lost = InDoubtPublishError(channel.name, post_id, Detail("pass.result-lost", type=channel.type),
-                                       hint=Detail("pass.result-lost.fix"))
-            ledger.mark_in_doubt(post_id, channel.name, owner=self.owner, reason=error_text(lost), now=self.clock())
-            ledger.set_maybe_sent(post_id, channel.name, None, self.clock())  # loa resolve decides now
-            res.count(Outcome.IN_DOUBT, Detail("pass.in-doubt-resolve", post=post_id, channel=channel.name),
-                      ("in_doubt", post_id, channel.name, None))
-            return Outcome.IN_DOUBT
+            return self._for_a_person(ledger, channel, item, res, "pass.result-lost")
         for key, version in item.lost:  # each under the key it carried: the post may have been edited since
             found = pub.lookup(rendering, key)
             if found is not None:
                 break
         else:
+            if not getattr(pub, "lookup_finds_edited", True) and any(v != row.pending_version for _k, v in item.lost):
+                # searched for the new text only (Facebook): a lost send of the earlier version may be there
+                return self._for_a_person(ledger, channel, item, res, "pass.result-edited")
             res.lines.append(Detail("pass.absent", post=post_id, channel=channel.name))
             return None
         extra = dict(found.extra or {})
@@ -657,6 +654,18 @@ class Engine:
                                           link=found.remote_url or found.remote_id),
                   ("settle", post_id, channel.name, found.remote_url or found.remote_id))
         return Outcome.SETTLED
+
+    def _for_a_person(self, ledger, channel, item: _Item, res: PassResult, why: str) -> Outcome:
+        """A lost result the channel cannot settle (``why``: a catalogue code): held in doubt until a
+        person says with ``loa resolve`` whether the item is there; never sent again by itself."""
+        post_id = item.post.id
+        lost = InDoubtPublishError(channel.name, post_id, Detail(why, type=channel.type),
+                                   hint=Detail("pass.result-lost.fix"))
+        ledger.mark_in_doubt(post_id, channel.name, owner=self.owner, reason=error_text(lost), now=self.clock())
+        ledger.set_maybe_sent(post_id, channel.name, None, self.clock())  # loa resolve decides now
+        res.count(Outcome.IN_DOUBT, Detail("pass.in-doubt-resolve", post=post_id, channel=channel.name),
+                  ("in_doubt", post_id, channel.name, None))
+        return Outcome.IN_DOUBT
 
     def _backoff(self, attempts: int) -> float:
         base = self.retry_base * (2 ** max(0, attempts - 1))

@@ -190,6 +190,9 @@ class Publisher:
       ``{"text": 4096, "caption": 1024}``.
     - ``options``: the per-channel options accepted, as :class:`OptionSpec`.
     - ``can_lookup``: whether ``_lookup`` can find an item whose send result was lost.
+    - ``lookup_finds_edited``: whether it can also when the post was edited since the lost send
+      (it asks by the request's key, the slug or the address); False when it can only search for
+      the current text (Facebook): such an item is then held in doubt for a person, never sent again.
     - ``can_update`` / ``can_retract``: whether the vendor allows edits / removal.
     - ``social``: social channels default to a 24 h ``max_lateness``; the portal to none.
     - ``batch``: how many items the engine may send before it calls :meth:`flush` and records
@@ -207,6 +210,7 @@ class Publisher:
     limits: ClassVar[Mapping[str, int | None]] = {"text": None}
     options: ClassVar[tuple[OptionSpec, ...]] = ()
     can_lookup: ClassVar[bool] = False
+    lookup_finds_edited: ClassVar[bool] = True
     can_update: ClassVar[bool] = True
     can_retract: ClassVar[bool] = True
     social: ClassVar[bool] = True

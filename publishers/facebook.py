@@ -77,6 +77,7 @@ class FacebookPublisher(Publisher):
                    doc="how many of the Page's latest posts a lookup scans for a post whose answer was lost"),
     )
     can_lookup = True
+    lookup_finds_edited = False  # by the current text: a lost post of an earlier version is not found
     lookup_note = ("Facebook has no idempotency key. Loa looks for a post whose answer was lost among the Page's "
                    "latest posts (lookup_depth, default 50) with exactly the same text (and link); it finds it "
                    "if fewer than that many posts were made since, and it cannot tell our post from an identical "

@@ -664,6 +664,20 @@ def test_a_post_edited_after_a_lost_answer_is_updated_not_sent_again(world, chan
     assert w.run(later + timedelta(hours=2)).updated == 0 and w.created(channel) == 1
 
 
+@pytest.mark.parametrize("crash", [_lose_answer, _die_after_answer], ids=["answer-lost", "worker-died"])
+def test_facebook_holds_a_post_edited_after_a_lost_answer_for_a_person(world, crash):
+    # Facebook is searched by the post's text: the lost post carries the old text, the search the new one.
+    # Not found is no proof it is not there: held in doubt (loa resolve), never posted a second time
+    w = world({"news/a.md": item("a", "facebook")})
+    later = crash(w, "facebook")
+    assert w.created("facebook") == 1
+    w.write("news/a.md", item("a", "facebook").replace("giới thiệu", "đính chính lịch giới thiệu"))
+    r = w.run(later)
+    row = w.row("a", "facebook")
+    assert (r.in_doubt, r.sent, row.state, w.created("facebook")) == (1, 0, "in_doubt", 1)
+    assert w.run(later + timedelta(hours=2)).sent == 0 and w.created("facebook") == 1
+
+
 @pytest.mark.parametrize("channel", ["facebook", "telegram"])
 def test_a_vendor_error_after_the_item_was_made_never_makes_a_second_item(world, channel):
     # Facebook: code 2 / HTTP 500 after the photo was posted (arsduo/koala#699); Telegram: 502 after delivery
