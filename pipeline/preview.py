@@ -732,13 +732,15 @@ def _listdir(folder: Path) -> set[str]:
 
 class _Item(dict):
     """An index row whose keys templates read as attributes (``r.title``) without Jinja first
-    failing an attribute lookup on a dict, which costs an exception per field per row."""
+    failing an attribute lookup on a dict, which costs an exception per field per row. The dict
+    is its own ``__dict__``, so that Python's attribute lookup finds a key at once: a
+    ``__getattr__`` is only asked after that lookup failed, an exception inside Python per field
+    read. A key named like a dict method would hide the method; a row has none (``r.get`` and
+    ``r.items`` stay the dict's). The reference to itself is a cycle, left to the collector."""
 
-    def __getattr__(self, name: str):
-        try:
-            return self[name]
-        except KeyError:
-            raise AttributeError(name) from None
+    def __init__(self, row: dict):
+        super().__init__(row)
+        self.__dict__ = self
 
 
 def _index_html(cfg, rows: list[dict], env: jinja2.Environment | None = None) -> str:
