@@ -416,6 +416,7 @@ def _render_chunk(paths: list[str]) -> list[dict]:
 
 
 FILL_MAX = 1000  # held rows a worker fills per task of step 2: what crosses back to the parent at once
+FILL_SLACK = 1.5  # ... or all it holds, up to this many times FILL_MAX (see _fill_take)
 _INDEXED = ("file", "page", "publish_at", "title", "state", "html", "error")  # what the parent needs of a filled row
 
 
@@ -436,6 +437,7 @@ def _fill_chunk(task: tuple[list[tuple[dict, dict]], dict | None, bool, int]) ->
     if decided is not None:
         job.decided = decided
     todo = []
+    take = _fill_take(len(job.held), take)
     while job.held and len(todo) < take:
         f, (row, page) = job.held.popitem()
         job.held_bytes -= len(page or b"")
@@ -457,6 +459,15 @@ def _fill_chunk(task: tuple[list[tuple[dict, dict]], dict | None, bool, int]) ->
     dumps = json.dumps
     part = ", ".join(f"{dumps(r['file'], ensure_ascii=False)}: {dumps(r, ensure_ascii=False)}" for r in rows)
     return [{k: r[k] for k in _INDEXED if k in r} for r in rows], part.encode("utf-8"), len(job.held)
+
+
+def _fill_take(held: int, take: int) -> int:
+    """How many of its ``held`` rows a process fills in a round of step 2 that asks for ``take``:
+    all of them if they are at most :data:`FILL_SLACK` times ``take``. The workers render unequal
+    shares in step 1 (a slice goes to whichever is free), so at an even share near ``take`` one of
+    them holds a few rows more: a round for those alone would cost a barrier and the hand-over of
+    the last round's answer while the others wait. What a round hands back stays bounded."""
+    return held if held <= take * FILL_SLACK else take
 
 
 def _fill_steps(workers: workers_mod.Workers, held: dict[str, dict], fill: list[tuple[dict, dict]]) -> Iterator[tuple]:

@@ -244,6 +244,38 @@ def test_pages_kept_for_the_decisions_or_written_twice_are_the_same(tmp_path, mo
         assert a[name].replace(str(kept), "") == b[name].replace(str(written), ""), name
 
 
+def test_a_process_fills_a_few_rows_more_than_a_round_in_that_round(tmp_path, monkeypatch):
+    """Step 2 fills a process's held rows in rounds of preview.FILL_MAX, or all of them while they
+    are at most FILL_SLACK times that: workers render unequal shares, and a round for the few rows
+    beyond an even share would cost a barrier and a hand-over while the other workers wait."""
+    from pipeline import preview, workers
+
+    assert preview._fill_take(1135, 1000) == 1135 and preview._fill_take(1000, 1000) == 1000
+    assert preview._fill_take(int(1000 * preview.FILL_SLACK) + 1, 1000) == 1000 and preview._fill_take(5, 0) == 0
+    posts = {f"news/p{i:02d}.md": post(id=f"p{i:02d}", title=f"Bài số {i}", channels=["portal"]) for i in range(50)}
+    rounds = []
+    original = workers.Workers.map
+    monkeypatch.setattr(workers.Workers, "map", lambda self, fn, chunks, big, **kw: (
+        rounds.append(len(chunks)) if fn is preview._fill_chunk else None) or original(self, fn, chunks, big, **kw))
+    monkeypatch.setattr(preview, "FILL_MAX", 40)  # 50 rows: all in one round, even all in one worker
+    for jobs in (1, 2):
+        rounds.clear()
+        assert run(make_repo(tmp_path / f"one{jobs}", posts), jobs=jobs).rendered == 50
+        assert rounds == ([0] if jobs == 1 else [2]), jobs  # jobs 1: the held rows here, no kept page to fill
+    monkeypatch.setattr(preview, "FILL_MAX", 20)  # 50 rows in one process: 20, then the 30 left in one round
+    filled = []
+    fill_chunk = preview._fill_chunk
+
+    def counted(task):
+        answer = fill_chunk(task)
+        filled.append(len(answer[0]))
+        return answer
+
+    monkeypatch.setattr(preview, "_fill_chunk", counted)
+    assert run(make_repo(tmp_path / "two", posts), jobs=1).rendered == 50
+    assert filled == [20, 30]
+
+
 def test_each_post_is_rendered_once_for_the_pages_and_the_plan(tmp_path, monkeypatch):
     """Workers convert a whole slice before rendering its channels: the renderer's Markdown cache
     must hold a slice, or every post would be converted again for its channels. And the plan's
