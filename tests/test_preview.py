@@ -244,6 +244,20 @@ def test_pages_kept_for_the_decisions_or_written_twice_are_the_same(tmp_path, mo
         assert a[name].replace(str(kept), "") == b[name].replace(str(written), ""), name
 
 
+def test_no_key_of_a_row_hides_what_a_template_reads_of_a_dict(repo):
+    """A row reaches the templates as its own attributes (preview._Item): a key named like a dict
+    method (``items``, ``get``) would hide the method from a template that calls it."""
+    from pipeline.preview import CACHE_NAME, _Item
+
+    run(repo)
+    rows = json.loads((repo / "out" / CACHE_NAME).read_text(encoding="utf-8"))["rows"]
+    assert rows and all(not set(row) & set(dir(dict)) for row in rows.values())
+    item = _Item({"title": "T", "state": "due"})
+    assert (item.title, item.get("state"), sorted(item.items())) == ("T", "due", [("state", "due"), ("title", "T")])
+    with pytest.raises(AttributeError):
+        item.missing
+
+
 def test_a_process_fills_a_few_rows_more_than_a_round_in_that_round(tmp_path, monkeypatch):
     """Step 2 fills a process's held rows in rounds of preview.FILL_MAX, or all of them while they
     are at most FILL_SLACK times that: workers render unequal shares, and a round for the few rows
