@@ -78,18 +78,22 @@ class Environment(ImmutableSandboxedEnvironment):
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         """Jinja's sandboxed ``obj.attribute``, with a fast path for a name whose verdict is kept
-        as safe: the value itself, unless it is a method (``str.format`` and ``format_map`` are
-        handed out wrapped in the sandbox's formatter: Jinja's way then) or missing (Jinja then
-        tries ``obj[attribute]``). The same answer as Jinja's, in half the calls: attribute
-        access is most of what a template does (``tests/test_templating.py``)."""
+        as safe: the value itself, or for a method what Jinja's sandbox then hands out
+        (:meth:`wrap_str_format`: ``str.format`` and ``format_map`` wrapped in the sandbox's
+        formatter, any other method as it is); a missing attribute goes Jinja's way (which tries
+        ``obj[attribute]``). The same answer as Jinja's, in half the calls: attribute access is
+        most of what a template does, and a method (``marks.decision(...)`` of the preview page,
+        ``audio.get``) was looked up and judged a second time (``tests/test_templating.py``)."""
         cls = type(obj)
         if obj.__class__ is cls and self._verdicts.get((cls, attribute)) and abc.get_cache_token() == self._abc_token:
             try:
                 value = getattr(obj, attribute)
             except AttributeError:
                 return super().getattr(obj, attribute)
-            if not isinstance(value, _METHODS):
-                return value
+            if isinstance(value, _METHODS):
+                wrapped = self.wrap_str_format(value)
+                return value if wrapped is None else wrapped
+            return value
         return super().getattr(obj, attribute)
 
     def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
