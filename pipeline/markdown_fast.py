@@ -1,4 +1,4 @@
-"""Python-Markdown, the same HTML in less time: two of its steps skip work that cannot change it.
+"""Python-Markdown, the same HTML in less time: some of its steps skip work that cannot change it.
 
 **The inline step.** Python-Markdown tries each of its inline patterns (code, escapes, links,
 images, autolinks, line breaks, HTML, entities, emphasis) on every piece of text in the tree, one
@@ -18,6 +18,16 @@ it hands back unchanged; :class:`HtmlBlockPreprocessor` hands it back without th
 for ``{: ...}``; it changes an element only where that matches, which needs a ``{`` that the post's
 text would hold. :class:`AttrListTreeprocessor` does not walk the tree of a post without one.
 
+**The block parser.** For every block, Python-Markdown sorts its block processors into a new list
+and asks each in turn whether it takes the block, most of them by searching the whole block with a
+regular expression. A header needs a ``#``, a block quote a ``>``, a table a ``|``, a rule three
+``-``, ``_`` or ``*`` (up to two spaces apart), a Setext header a line break followed by ``=`` or
+``-``, a reference definition ``]:``. :class:`BlockParser` keeps the sorted list until the registry
+changes and does not ask a processor about a block without any of its strings: that processor's
+test would say no (the reference one's run would put the block back and return False). The strings
+are tied to the expression they were read from: a processor whose expression differs is always
+asked, as is any processor that is not one of those stock classes.
+
 The HTML is the same, byte for byte: ``tests/test_markdown_fast.py`` compares it with stock
 Python-Markdown on the sample posts, the benchmark corpus and random text made of Markdown's
 special characters.
@@ -28,8 +38,8 @@ from __future__ import annotations
 import functools
 import re
 
-from markdown import inlinepatterns, preprocessors, treeprocessors, util
-from markdown.extensions import attr_list
+from markdown import blockparser, blockprocessors, inlinepatterns, preprocessors, treeprocessors, util
+from markdown.extensions import attr_list, tables
 
 try:  # the parser behind re.compile; private, so its absence only turns the skipping off
     from re import _constants as _sre
@@ -158,6 +168,77 @@ class AttrListTreeprocessor(attr_list.AttrListTreeprocessor):
             super().run(doc)
 
 
+# Strings one of which a block must hold for a stock block processor to take it, with the
+# expression its test (for ``reference``: its run) searches, as that processor's class has it; a
+# processor whose expression differs (another Python-Markdown) gets no strings and is always tried.
+_HR = tuple(c + gap + c for c in "-_*" for gap in ("", " ", "  "))  # a rule repeats its character
+_BLOCK_NEEDLES = {
+    blockprocessors.HashHeaderProcessor: (
+        "RE", r'(?:^|\n)(?P<level>#{1,6})(?P<header>(?:\\.|[^\\#]|#+(?=[^#\n]))*?)#*(?:\n|$)', ("#",)),
+    # the second line of a Setext header is made of ``=`` or ``-``
+    blockprocessors.SetextHeaderProcessor: ("RE", r'^.*?\n(?:=+|-+)[ ]*(\n|$)', ("\n=", "\n-")),
+    blockprocessors.HRProcessor: (
+        "SEARCH_RE",
+        r'^[ ]{0,3}(?=(?P<atomicgroup>(-+[ ]{0,2}){3,}|(_+[ ]{0,2}){3,}|(\*+[ ]{0,2}){3,}))(?P=atomicgroup)[ ]*$', _HR),
+    blockprocessors.BlockQuoteProcessor: ("RE", r'(^|\n)[ ]{0,3}>[ ]?(.*)', (">",)),
+    # its test says yes to every block; its run puts back a block without a definition, returning False
+    blockprocessors.ReferenceProcessor: (
+        "RE", r'^[ ]{0,3}\[([^\[\]]*)\]:[ ]*(?:\n[ ]*)?([^\s]+)[ ]*(?:\n[ ]*)?((["\'])(.*)\4[ ]*|\((.*)\)[ ]*)?$',
+        ("]:",)),
+}
+
+
+def block_needles(processor) -> tuple[str, ...] | None:
+    """Strings one of which a block holds wherever the stock ``processor`` takes it (``None``: no
+    such strings known, the processor is always tried). A table's first row has a ``|``: without
+    one, its test splits the row into a single cell and has no border, which is no table."""
+    if type(processor) is tables.TableProcessor:
+        return ("|",)
+    known = _BLOCK_NEEDLES.get(type(processor))
+    if known is None:
+        return None
+    attr, source, needles = known
+    compiled = getattr(processor, attr, None)
+    return needles if isinstance(compiled, re.Pattern) and compiled.pattern == source else None
+
+
+class BlockParser(blockparser.BlockParser):
+    """The stock block parser, with ``parseBlocks`` reading its processors' order once (Python-
+    Markdown sorts them into a new list for every block), until the registry changes, and not
+    asking a processor about a block that lacks every string of its :func:`block_needles`, whose
+    test would say no (``reference``: whose run would put the block back and return False)."""
+
+    _loa_registry = None
+    _loa_count = -1
+    _loa_processors: list = []
+
+    def _loa_order(self) -> list:
+        registry = self.blockprocessors
+        # register() marks the registry unsorted and deregister() shortens it: either rebuilds
+        self._loa_processors = [(p, block_needles(p)) for p in registry]  # iterating sorts it
+        self._loa_registry, self._loa_count = registry, len(registry)
+        return self._loa_processors
+
+    def parseBlocks(self, parent, blocks) -> None:  # noqa: N802 - Python-Markdown's name
+        while blocks:
+            registry = self.blockprocessors
+            if registry is self._loa_registry and registry._is_sorted and len(registry) == self._loa_count:
+                processors = self._loa_processors
+            else:
+                processors = self._loa_order()
+            for processor, needles in processors:
+                block = blocks[0]  # a run that returns False may have put back another block
+                if needles is not None:
+                    for needle in needles:
+                        if needle in block:
+                            break
+                    else:
+                        continue
+                if processor.test(parent, block):
+                    if processor.run(parent, blocks) is not False:
+                        break
+
+
 def install(md):
     """Put :class:`InlineProcessor`, :class:`HtmlBlockPreprocessor` and, with ``attr_list``,
     :class:`AttrListTreeprocessor` in place of ``md``'s stock ones (same names and priorities). A
@@ -173,6 +254,11 @@ def install(md):
         pre.register(HtmlBlockPreprocessor(md), "html_block", _priority(pre, "html_block"))
     if "attr_list" in tree and type(tree["attr_list"]) is attr_list.AttrListTreeprocessor:
         tree.register(AttrListTreeprocessor(md), "attr_list", _priority(tree, "attr_list"))
+    # the processors hold the parser (its state, its parseBlocks) and call it: the same object
+    # takes the subclass rather than being replaced by a new one
+    if (type(md.parser) is blockparser.BlockParser and isinstance(getattr(md.parser, "blockprocessors", None), util.Registry)
+            and hasattr(md.parser.blockprocessors, "_is_sorted")):
+        md.parser.__class__ = BlockParser
     return md
 
 

@@ -4,6 +4,7 @@ sample posts, on the benchmark corpus and on random text made of Markdown's spec
 from __future__ import annotations
 
 import re
+import xml.etree.ElementTree as etree
 from pathlib import Path
 
 import markdown
@@ -195,3 +196,94 @@ def test_attribute_lists_still_apply():
     html = LOA.reset().convert(text)
     assert '<h1 class="lon" id="muc">' in html and '<p class="doan">' in html and 'class="ngoai"' in html
     _same("Không có ngoặc nhọn nào: \\{: .x} vẫn như cũ\n")
+
+
+def test_the_block_parser_is_the_fast_one():
+    assert isinstance(LOA.parser, markdown_fast.BlockParser)
+    assert type(STOCK.parser) is markdown.blockparser.BlockParser
+
+
+def test_every_block_processor_with_a_known_expression_is_read():
+    """The strings come with the expression they were read from; a Python-Markdown release that
+    changes one shows here (its processor is then always tried, which is slower, not wrong)."""
+    found = {item.name: markdown_fast.block_needles(LOA.parser.blockprocessors[item.name])
+             for item in LOA.parser.blockprocessors._priority}
+    assert found["hashheader"] == ("#",)
+    assert found["setextheader"] == ("\n=", "\n-")
+    assert set(found["hr"]) >= {"--", "**", "__", "- -", "*  *"}
+    assert found["quote"] == (">",)
+    assert found["reference"] == ("]:",)
+    assert found["table"] == ("|",)
+    assert {k for k, v in found.items() if v is None} == {"empty", "indent", "code", "olist", "ulist", "paragraph"}
+
+
+# the characters of Markdown's blocks, to build blocks that come near each processor's needles
+_BLOCK_PIECES = st.sampled_from([
+    "#", "##", "-", "--", "=", "==", "*", "_", " ", "  ", "   ", "\t", ">", "|", ":", "[", "]", "]:", "(", ")",
+    "\n", "a", "ư", "1.", "\\", "`", "'", '"', "http://a.b", "x", "|-", "-|", "a|b",
+])
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(_BLOCK_PIECES, max_size=30).map("".join))
+def test_a_block_without_the_needles_is_refused(block):
+    """Where the fast parser does not ask a processor, the processor would have said no."""
+    md = markdown.Markdown(extensions=markdown_extensions())
+    parent = etree.Element("div")
+    for processor in md.parser.blockprocessors:
+        needles = markdown_fast.block_needles(processor)
+        if needles is None or any(n in block for n in needles):
+            continue
+        if isinstance(processor, markdown.blockprocessors.ReferenceProcessor):
+            blocks = [block, "next"]
+            assert processor.run(parent, blocks) is False and blocks == [block, "next"]
+        else:
+            assert not processor.test(parent, block), (type(processor).__name__, block)
+    assert len(parent) == 0 and not md.references
+
+
+# whole lines of Markdown's blocks: headers, rules, quotes, tables, lists, references, code
+_BLOCK_LINES = st.sampled_from([
+    "# T", "## T #", "T", "Việt", "===", "---", "- - -", "* * *", "___", "-", "> q", ">", "| a | b |", "|---|---|",
+    "a | b", "--- | ---", "|:-:|", "* i", "- i", "1. i", "3. i", "    code", "\tcode", "[r]: http://a.b", "[r]: <u> 'x'",
+    "[r]", "[t][r]", "![i][r]", "```", "~~~", "{: .c }", "", "", "a  ", "|", "#", "]:", "\\#", "\\|", "`|`",
+])
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(_BLOCK_LINES, max_size=25).map("\n".join))
+def test_same_html_on_random_blocks(text):
+    _same(text)
+
+
+def test_a_block_processor_added_between_runs_is_tried():
+    md = _loa()
+    assert md.reset().convert("%% a") == "<p>%% a</p>"
+
+    class Percent(markdown.blockprocessors.BlockProcessor):
+        def test(self, parent, block):
+            return block.startswith("%%")
+
+        def run(self, parent, blocks):
+            etree.SubElement(parent, "hr").tail = blocks.pop(0)
+
+    md.parser.blockprocessors.register(Percent(md.parser), "percent", 95)
+    assert md.reset().convert("%% a") == "<hr>%% a" == STOCK_WITH(Percent).reset().convert("%% a")
+    md.parser.blockprocessors.deregister("percent")
+    assert md.reset().convert("%% a") == "<p>%% a</p>"
+
+
+def STOCK_WITH(processor_class):  # noqa: N802
+    md = _stock()
+    md.parser.blockprocessors.register(processor_class(md.parser), "percent", 95)
+    return md
+
+
+def test_install_leaves_a_replaced_block_parser_alone():
+    md = _stock()
+
+    class Mine(markdown.blockparser.BlockParser):
+        pass
+
+    md.parser.__class__ = Mine
+    assert type(markdown_fast.install(md).parser) is Mine
