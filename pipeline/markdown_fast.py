@@ -8,7 +8,10 @@ given string (a backtick, ``[``, ``<``, ``&``, ``*``, ``_``, two spaces and a ne
 :class:`InlineProcessor` reads those strings off each pattern's compiled regular expression once,
 and skips the pattern on a text without any of them, which is exactly what Python-Markdown would do
 after searching it in vain. A pattern whose start cannot be read (a third party's, or one that
-overrides how its expression is fetched) is always tried, as Python-Markdown does.
+overrides how its expression is fetched) is always tried, as Python-Markdown does. The four
+reference patterns (``[text][id]``, ``[id]`` and their images) replace a match only when its id is
+among the post's reference definitions, which are all read before this step: in a post without
+any, they are not tried at all (they would parse every ``[...]`` and leave it as it is).
 
 **The raw HTML step.** Before parsing blocks, Python-Markdown runs an HTML parser over the whole
 post to set raw HTML aside. A post without ``<`` and ``&`` gives that parser nothing but text, which
@@ -110,6 +113,16 @@ def pattern_starts(pattern) -> frozenset[str] | None:
     return match_starts(compiled.pattern, compiled.flags)
 
 
+# The reference link and image patterns (``[text][id]``, ``[id]``, ``![alt][id]``, ``![id]``): their
+# handleMatch leaves a match whose id is not among ``md.references`` as it is (``None`` for a node),
+# so in a post without reference definitions they find nothing to replace, however many ``[`` it has.
+_REFERENCE_PATTERNS = frozenset({
+    inlinepatterns.ReferenceInlineProcessor, inlinepatterns.ShortReferenceInlineProcessor,
+    inlinepatterns.ImageReferenceInlineProcessor, inlinepatterns.ShortImageReferenceInlineProcessor,
+})
+_NOWHERE: frozenset[str] = frozenset()  # the starts of a pattern that is never tried
+
+
 class InlineProcessor(treeprocessors.InlineProcessor):
     """The stock inline tree processor, with ``__handleInline`` trying only the patterns whose
     beginning the text holds. Python-Markdown's own loop, otherwise: the same order, the same
@@ -121,7 +134,11 @@ class InlineProcessor(treeprocessors.InlineProcessor):
         patterns = list(self.inlinePatterns)
         if patterns != self._loa_seen:  # the same objects: an identity check each
             self._loa_seen = patterns
-            self._loa_patterns = [(p, pattern_starts(p)) for p in patterns]
+            self._loa_read = [(p, pattern_starts(p)) for p in patterns]
+            self._loa_unreferenced = [(p, _NOWHERE if type(p) in _REFERENCE_PATTERNS else starts)
+                                      for p, starts in self._loa_read]
+        # references are defined while the blocks are parsed, before this step
+        self._loa_patterns = self._loa_read if self.md.references else self._loa_unreferenced
         return super().run(tree, ancestors)
 
     def _InlineProcessor__handleInline(self, data: str, patternIndex: int = 0) -> str:  # noqa: N802, N803

@@ -287,3 +287,16 @@ def test_install_leaves_a_replaced_block_parser_alone():
 
     md.parser.__class__ = Mine
     assert type(markdown_fast.install(md).parser) is Mine
+
+
+def test_reference_links_without_and_with_definitions():
+    """Without reference definitions the reference patterns are not tried (they would leave every
+    ``[...]`` as it is); with one, they are."""
+    text = "[a][r] [r] ![i][r] ![r] [b][] [c] [d](e.md) [f] [g]\n"
+    _same(text)
+    assert "<a" not in LOA.reset().convert(text.replace("[d](e.md)", ""))
+    defined = text + "\n[r]: http://x.vn 'T'\n[c]: <c.md>\n"
+    _same(defined)
+    html = LOA.reset().convert(defined)
+    assert '<a href="http://x.vn" title="T">a</a>' in html and '<img alt="i" src="http://x.vn" title="T">' in html
+    assert '<a href="c.md">c</a>' in html
