@@ -11,7 +11,15 @@ after searching it in vain. A pattern whose start cannot be read (a third party'
 overrides how its expression is fetched) is always tried, as Python-Markdown does. The four
 reference patterns (``[text][id]``, ``[id]`` and their images) replace a match only when its id is
 among the post's reference definitions, which are all read before this step: in a post without
-any, they are not tried at all (they would parse every ``[...]`` and leave it as it is).
+any, they are not tried at all (they would parse every ``[...]`` and leave it as it is). A text in
+which no pattern left a placeholder is attached to the tree as Python-Markdown's placeholder loop
+would, in one step.
+
+**The line breaks and unescape steps.** The step that puts line breaks between blocks asks
+``md.is_block_level`` (which lowercases the tag and scans a list) up to three times per element;
+:class:`PrettifyTreeprocessor` asks once per tag and run, the answer depending on the tag alone. The
+step that puts back escaped characters runs a regular expression over every text, tail and attribute
+value; one without ``STX`` holds no escape, and :class:`UnescapeTreeprocessor` leaves it as it is.
 
 **The raw HTML step.** Before parsing blocks, Python-Markdown runs an HTML parser over the whole
 post to set raw HTML aside. A post without ``<`` and ``&`` gives that parser nothing but text, which
@@ -164,6 +172,72 @@ class InlineProcessor(treeprocessors.InlineProcessor):
         return data
 
 
+    def _InlineProcessor__processPlaceholders(self, data, parent, isText=True):  # noqa: N802, N803
+        if not data or self._InlineProcessor__placeholder_prefix in data:
+            return super()._InlineProcessor__processPlaceholders(data, parent, isText)
+        # a text without placeholders: what Python-Markdown's loop does with it in one turn
+        text = data[0:]
+        if isinstance(data, util.AtomicString):
+            text = util.AtomicString(text)
+        if isText:
+            parent.text = parent.text + text if parent.text else text
+        else:
+            parent.tail = parent.tail + text if parent.tail else text
+        return []
+
+
+class PrettifyTreeprocessor(treeprocessors.PrettifyTreeprocessor):
+    """The stock step that puts line breaks between blocks, asking ``md.is_block_level`` once per
+    tag in a run rather than up to three times per element (it lowercases the tag and scans a
+    list each time); the answer depends on the tag alone, and nothing changes the list meanwhile."""
+
+    def run(self, root) -> None:
+        self._loa_block_level = {}
+        return super().run(root)
+
+    def _loa_is_block_level(self, tag) -> bool:
+        try:
+            return self._loa_block_level[tag]
+        except KeyError:
+            level = self._loa_block_level[tag] = self.md.is_block_level(tag)
+            return level
+        except TypeError:  # a tag that is no dictionary key
+            return self.md.is_block_level(tag)
+
+    def _prettifyETree(self, elem) -> None:  # noqa: N802 - Python-Markdown's name
+        """Python-Markdown's own, with the cached answers."""
+        i = "\n"
+        is_block_level = self._loa_is_block_level
+        if is_block_level(elem.tag) and elem.tag not in ['code', 'pre']:
+            if (not elem.text or not elem.text.strip()) \
+                    and len(elem) and is_block_level(elem[0].tag):
+                elem.text = i
+            for e in elem:
+                if is_block_level(e.tag):
+                    self._prettifyETree(e)
+        if not elem.tail or not elem.tail.strip():
+            elem.tail = i
+
+
+class UnescapeTreeprocessor(treeprocessors.UnescapeTreeprocessor):
+    """The stock step that puts back escaped characters, leaving alone a text or attribute value
+    without ``STX``, which its expression needs (if it is a plain ``str``: the stock step hands back
+    any other as ``str``)."""
+
+    def run(self, root) -> None:
+        stx, unescape = util.STX, self.unescape
+        for elem in root.iter():
+            text = elem.text
+            if text and (stx in text or type(text) is not str) and not elem.tag == 'code':
+                elem.text = unescape(text)
+            tail = elem.tail
+            if tail and (stx in tail or type(tail) is not str):
+                elem.tail = unescape(tail)
+            for key, value in elem.items():
+                if value is not None and (type(value) is not str or stx in value):  # None: a bare attribute
+                    elem.set(key, unescape(value))
+
+
 class HtmlBlockPreprocessor(preprocessors.HtmlBlockPreprocessor):
     """The stock raw HTML step, skipped for a text without ``<`` and ``&``: the only characters on
     which its parser (``convert_charrefs=False``) does anything but hand the text back."""
@@ -269,6 +343,11 @@ def install(md):
     pre = md.preprocessors
     if "html_block" in pre and type(pre["html_block"]) is preprocessors.HtmlBlockPreprocessor:
         pre.register(HtmlBlockPreprocessor(md), "html_block", _priority(pre, "html_block"))
+    if "prettify" in tree and type(tree["prettify"]) is treeprocessors.PrettifyTreeprocessor:
+        tree.register(PrettifyTreeprocessor(md), "prettify", _priority(tree, "prettify"))
+    if ("unescape" in tree and type(tree["unescape"]) is treeprocessors.UnescapeTreeprocessor
+            and tree["unescape"].RE.pattern == "%s(\\d+)%s" % (util.STX, util.ETX)):
+        tree.register(UnescapeTreeprocessor(md), "unescape", _priority(tree, "unescape"))
     if "attr_list" in tree and type(tree["attr_list"]) is attr_list.AttrListTreeprocessor:
         tree.register(AttrListTreeprocessor(md), "attr_list", _priority(tree, "attr_list"))
     # the processors hold the parser (its state, its parseBlocks) and call it: the same object

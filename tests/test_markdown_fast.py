@@ -29,6 +29,8 @@ def _loa() -> markdown.Markdown:
     assert isinstance(md.treeprocessors["inline"], markdown_fast.InlineProcessor)
     assert isinstance(md.preprocessors["html_block"], markdown_fast.HtmlBlockPreprocessor)
     assert isinstance(md.treeprocessors["attr_list"], markdown_fast.AttrListTreeprocessor)
+    assert isinstance(md.treeprocessors["prettify"], markdown_fast.PrettifyTreeprocessor)
+    assert isinstance(md.treeprocessors["unescape"], markdown_fast.UnescapeTreeprocessor)
     return md
 
 
@@ -300,3 +302,46 @@ def test_reference_links_without_and_with_definitions():
     html = LOA.reset().convert(defined)
     assert '<a href="http://x.vn" title="T">a</a>' in html and '<img alt="i" src="http://x.vn" title="T">' in html
     assert '<a href="c.md">c</a>' in html
+
+
+def test_escapes_and_line_breaks_between_blocks():
+    text = ("![\\[x](y.md) [\\*z](\\_.md \"\\t\") \\*a\\* \\[b\\] `\\*c` **\\_d**  \ne\n\n> \\# f\n>\n> * g\\!\n\n"
+            "| h | \\| |\n|---|---|\n| `\\`` | i |\n\n    \\*code\n\n<div>\\*</div>\n")
+    _same(text)
+    html = LOA.reset().convert(text)
+    assert '<img alt="[x" src="y.md"> <a href="_.md" title="\\t">*z</a> ' in html
+    assert "*a* [b] <code>\\*c</code> <strong>_d</strong><br>\ne</p>" in html
+    assert "<pre><code>\\*code\n</code></pre>" in html
+
+
+def test_the_tree_steps_give_the_stock_tree():
+    """The line breaks step and the unescape step change the same texts the same way, tag by tag,
+    on a tree with odd tags (a comment, a tag that is no dictionary key) and atomic texts."""
+    from markdown import treeprocessors, util
+
+    def tree():
+        root = etree.Element("div")
+        p = etree.SubElement(root, "P")
+        p.text = util.AtomicString("x\x0242\x03y")
+        p.tail = util.AtomicString("t")
+        etree.SubElement(root, "span").text = util.AtomicString("s")
+        code = etree.SubElement(root, "code")
+        code.text = "\x0242\x03"
+        code.tail = "\x0243\x03"
+        code.set("title", "a\x0242\x03")
+        code.set("class", util.AtomicString("c"))
+        code.set("id", "plain")
+        etree.SubElement(root, etree.Comment).text = "c"
+        odd = etree.SubElement(root, "blockquote")
+        odd.append(etree.Element("ul"))
+        weird = etree.SubElement(odd, "x")
+        weird.tag = ["li"]  # unhashable: asked each time, as Python-Markdown does
+        weird.text = "plain"
+        return root
+
+    for name, stock in (("prettify", treeprocessors.PrettifyTreeprocessor), ("unescape", treeprocessors.UnescapeTreeprocessor)):
+        a, b = tree(), tree()
+        LOA.treeprocessors[name].run(a)
+        stock(STOCK).run(b)
+        assert [(e.tag, e.text, type(e.text), e.tail, type(e.tail), [(k, v, type(v)) for k, v in e.items()]) for e in a.iter()] == \
+            [(e.tag, e.text, type(e.text), e.tail, type(e.tail), [(k, v, type(v)) for k, v in e.items()]) for e in b.iter()], name
