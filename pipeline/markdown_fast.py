@@ -13,7 +13,8 @@ reference patterns (``[text][id]``, ``[id]`` and their images) replace a match o
 among the post's reference definitions, which are all read before this step: in a post without
 any, they are not tried at all (they would parse every ``[...]`` and leave it as it is). A text in
 which no pattern left a placeholder is attached to the tree as Python-Markdown's placeholder loop
-would, in one step.
+would, in one step. Most texts hold none of the patterns' strings at all: one look for a
+character of each (the line break of ``"  \n"``) tells that before the patterns are taken in turn.
 
 **The line breaks and unescape steps.** The step that puts line breaks between blocks asks
 ``md.is_block_level`` (which lowercases the tag and scans a list) up to three times per element;
@@ -131,6 +132,15 @@ _REFERENCE_PATTERNS = frozenset({
 _NOWHERE: frozenset[str] = frozenset()  # the starts of a pattern that is never tried
 
 
+def _gates(patterns: list) -> tuple[str, ...] | None:
+    """Characters one of which a text holds wherever one of ``patterns`` may match: the last of
+    each start string (a line break, rather than the spaces before it), ``None`` when a pattern may
+    begin anywhere."""
+    if any(starts is None for _p, starts in patterns):
+        return None
+    return tuple(sorted({s[-1] for _p, starts in patterns for s in starts}))
+
+
 class InlineProcessor(treeprocessors.InlineProcessor):
     """The stock inline tree processor, with ``__handleInline`` trying only the patterns whose
     beginning the text holds. Python-Markdown's own loop, otherwise: the same order, the same
@@ -145,13 +155,25 @@ class InlineProcessor(treeprocessors.InlineProcessor):
             self._loa_read = [(p, pattern_starts(p)) for p in patterns]
             self._loa_unreferenced = [(p, _NOWHERE if type(p) in _REFERENCE_PATTERNS else starts)
                                       for p, starts in self._loa_read]
+            self._loa_read_gates = _gates(self._loa_read)
+            self._loa_unreferenced_gates = _gates(self._loa_unreferenced)
         # references are defined while the blocks are parsed, before this step
-        self._loa_patterns = self._loa_read if self.md.references else self._loa_unreferenced
+        if self.md.references:
+            self._loa_patterns, self._loa_gates = self._loa_read, self._loa_read_gates
+        else:
+            self._loa_patterns, self._loa_gates = self._loa_unreferenced, self._loa_unreferenced_gates
         return super().run(tree, ancestors)
 
     def _InlineProcessor__handleInline(self, data: str, patternIndex: int = 0) -> str:  # noqa: N802, N803
         if isinstance(data, util.AtomicString):
             return data
+        gates = self._loa_gates
+        if gates is not None:  # most texts hold none of them: one look for all the patterns
+            for gate in gates:
+                if gate in data:
+                    break
+            else:
+                return data
         apply = self._InlineProcessor__applyPattern
         patterns = self._loa_patterns
         count = len(patterns)

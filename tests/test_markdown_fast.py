@@ -75,6 +75,9 @@ def test_every_default_pattern_is_read():
     assert found["linebreak"] == {"  \n"}
     assert found["em_strong"] >= {"*"}
     assert all(v is not None for k, v in found.items() if k != "not_strong"), found
+    patterns = [(None, starts) for starts in found.values()]
+    assert markdown_fast._gates(patterns) == ("\n", "&", "*", "<", "[", "\\", "_", "`")  # not the spaces of "  \n"
+    assert markdown_fast._gates(patterns + [(None, None)]) is None
 
 
 def test_a_pattern_that_cannot_be_read_is_always_tried():
