@@ -22,6 +22,12 @@ character of each (the line break of ``"  \n"``) tells that before the patterns 
 step that puts back escaped characters runs a regular expression over every text, tail and attribute
 value; one without ``STX`` holds no escape, and :class:`UnescapeTreeprocessor` leaves it as it is.
 
+**The whitespace and fenced code steps.** Two steps search the whole post with an expression that
+cannot use a literal start and so is tried at every position: the first step, for lines of spaces
+alone (which need a space before a line break), and the ``fenced_code`` extension, for a fence
+(three backticks or tildes). :class:`NormalizeWhitespace` and :class:`FencedBlockSkip` search only a
+post that holds those strings; another is what the stock step gives after searching in vain.
+
 **The raw HTML step.** Before parsing blocks, Python-Markdown runs an HTML parser over the whole
 post to set raw HTML aside. A post without ``<`` and ``&`` gives that parser nothing but text, which
 it hands back unchanged; :class:`HtmlBlockPreprocessor` hands it back without the parser.
@@ -49,6 +55,7 @@ from __future__ import annotations
 
 import functools
 import re
+import sys
 
 from markdown import blockparser, blockprocessors, inlinepatterns, preprocessors, treeprocessors, util
 from markdown.extensions import attr_list, tables
@@ -260,6 +267,40 @@ class UnescapeTreeprocessor(treeprocessors.UnescapeTreeprocessor):
                     elem.set(key, unescape(value))
 
 
+class NormalizeWhitespace(preprocessors.NormalizeWhitespace):
+    """The stock first step, whose last expression (spaces alone on a line, after a line break)
+    searches the whole post from every position; a post without a space before a line break has no
+    such line, and is handed on without the search."""
+
+    def run(self, lines: list[str]) -> list[str]:
+        """Python-Markdown's own, with the search skipped where it cannot match."""
+        source = '\n'.join(lines)
+        source = source.replace(util.STX, "").replace(util.ETX, "")
+        source = source.replace("\r\n", "\n").replace("\r", "\n") + "\n\n"
+        source = source.expandtabs(self.md.tab_length)
+        if " \n" in source:
+            source = re.sub(r'(?<=\n) +\n', '\n', source)
+        return source.split('\n')
+
+
+class FencedBlockSkip:
+    """Mixed into the ``fenced_code`` extension's step, which searches the whole post for a fence, a
+    line opening with three backticks or tildes: a post without ``````` and ``~~~`` is handed on as
+    it is (what the stock step returns after searching in vain). A mixin, made into a subclass only
+    once the extension is loaded: its module is imported without Pygments (``pipeline.render``)."""
+
+    def run(self, lines: list[str]) -> list[str]:
+        text = "\n".join(lines)
+        if ("`" in text and "```" in text) or ("~" in text and "~~~" in text):  # one character first: cheaper
+            return super().run(lines)
+        return text.split("\n")
+
+
+@functools.lru_cache(maxsize=None)
+def _fenced_block_preprocessor(base: type) -> type:
+    return type("FencedBlockPreprocessor", (FencedBlockSkip, base), {"__module__": __name__})
+
+
 class HtmlBlockPreprocessor(preprocessors.HtmlBlockPreprocessor):
     """The stock raw HTML step, skipped for a text without ``<`` and ``&``: the only characters on
     which its parser (``convert_charrefs=False``) does anything but hand the text back."""
@@ -363,6 +404,14 @@ def install(md):
             and hasattr(base, "_InlineProcessor__handleInline") and hasattr(base, "_InlineProcessor__applyPattern")):
         tree.register(InlineProcessor(md), "inline", _priority(tree, "inline"))
     pre = md.preprocessors
+    if "normalize_whitespace" in pre and type(pre["normalize_whitespace"]) is preprocessors.NormalizeWhitespace:
+        pre.register(NormalizeWhitespace(md), "normalize_whitespace", _priority(pre, "normalize_whitespace"))
+    fenced = pre["fenced_code_block"] if "fenced_code_block" in pre else None
+    stock_fenced = getattr(sys.modules.get("markdown.extensions.fenced_code"), "FencedBlockPreprocessor", None)
+    if (stock_fenced is not None and type(fenced) is stock_fenced
+            and fenced.FENCED_BLOCK_RE.pattern.lstrip().startswith("(?P<fence>^(?:~{3,}|`{3,}))")):
+        pre.register(_fenced_block_preprocessor(stock_fenced)(md, fenced.config), "fenced_code_block",
+                     _priority(pre, "fenced_code_block"))
     if "html_block" in pre and type(pre["html_block"]) is preprocessors.HtmlBlockPreprocessor:
         pre.register(HtmlBlockPreprocessor(md), "html_block", _priority(pre, "html_block"))
     if "prettify" in tree and type(tree["prettify"]) is treeprocessors.PrettifyTreeprocessor:

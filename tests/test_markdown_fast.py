@@ -30,6 +30,8 @@ def _loa() -> markdown.Markdown:
     assert isinstance(md.preprocessors["html_block"], markdown_fast.HtmlBlockPreprocessor)
     assert isinstance(md.treeprocessors["attr_list"], markdown_fast.AttrListTreeprocessor)
     assert isinstance(md.treeprocessors["prettify"], markdown_fast.PrettifyTreeprocessor)
+    assert isinstance(md.preprocessors["normalize_whitespace"], markdown_fast.NormalizeWhitespace)
+    assert isinstance(md.preprocessors["fenced_code_block"], markdown_fast.FencedBlockSkip)
     assert isinstance(md.treeprocessors["unescape"], markdown_fast.UnescapeTreeprocessor)
     return md
 
@@ -348,3 +350,26 @@ def test_the_tree_steps_give_the_stock_tree():
         stock(STOCK).run(b)
         assert [(e.tag, e.text, type(e.text), e.tail, type(e.tail), [(k, v, type(v)) for k, v in e.items()]) for e in a.iter()] == \
             [(e.tag, e.text, type(e.text), e.tail, type(e.tail), [(k, v, type(v)) for k, v in e.items()]) for e in b.iter()], name
+
+
+# spaces, tabs, line ends and fences, where the whitespace and fenced code steps skip their search
+_SPACES = st.sampled_from([" ", "  ", "\t", "\n", "\n\n", "\r", "\r\n", " \n", "a", "ư", "`", "``", "```", "~", "~~~",
+                           "````", "{.py}", "python", "\x02", "\x03", "    ", "> ", "* ", "1. ", "#"])
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(_SPACES, max_size=40).map("".join))
+def test_same_html_on_random_whitespace_and_fences(text):
+    _same(text)
+    lines = text.split("\n")
+    for name in ("normalize_whitespace", "fenced_code_block"):
+        LOA.reset(), STOCK.reset()
+        assert LOA.preprocessors[name].run(lines) == STOCK.preprocessors[name].run(lines), name
+
+
+def test_fenced_code_still_applies():
+    text = "a\n\n```python\nx = 1 \n\n   \ny\n```\n\n~~~~\n<b>\n~~~~\n\n  \t \nb\n"
+    _same(text)
+    html = LOA.reset().convert(text)
+    assert '<pre><code class="language-python">x = 1 \n\n\ny\n</code></pre>' in html
+    assert "<pre><code>&lt;b&gt;\n</code></pre>" in html
