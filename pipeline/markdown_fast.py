@@ -15,6 +15,9 @@ any, they are not tried at all (they would parse every ``[...]`` and leave it as
 which no pattern left a placeholder is attached to the tree as Python-Markdown's placeholder loop
 would, in one step. Most texts hold none of the patterns' strings at all: one look for a
 character of each (the line break of ``"  \n"``) tells that before the patterns are taken in turn.
+The link and image patterns find a link's text and address by walking them a character at a time;
+:class:`LinkParsing` finds the common ones (no nested ``[``, no title, no parentheses in the
+address) with one search each, where the walk would stop, and leaves any other to the walk.
 
 **The line breaks and unescape steps.** The step that puts line breaks between blocks asks
 ``md.is_block_level`` (which lowercases the tag and scans a list) up to three times per element;
@@ -137,6 +140,41 @@ _REFERENCE_PATTERNS = frozenset({
     inlinepatterns.ImageReferenceInlineProcessor, inlinepatterns.ShortImageReferenceInlineProcessor,
 })
 _NOWHERE: frozenset[str] = frozenset()  # the starts of a pattern that is never tried
+
+
+_BRACKETS = re.compile(r"[\[\]]")
+_LINK_STOPS = re.compile(r"""[()'"]""")
+
+
+class LinkParsing:
+    """Mixed into the stock link and image patterns, whose ``getText`` and ``getLink`` walk the
+    text of a link and its address one character at a time in Python. The common case, a text
+    without nested ``[`` and an address without a title or parentheses, is found with one search
+    each: the text ends at the first ``]`` before any ``[``, the address at the first ``)`` before
+    any ``(`` or quote, as the walk would find them. Any other case takes the walk."""
+
+    def getText(self, data: str, index: int) -> tuple[str, int, bool]:  # noqa: N802 - Python-Markdown's name
+        bracket = _BRACKETS.search(data, index)
+        if bracket is not None and bracket.group() == "]":
+            end = bracket.start()
+            return data[index:end], end + 1, True
+        return super().getText(data, index)
+
+    def getLink(self, data: str, index: int) -> tuple[str, str | None, int, bool]:  # noqa: N802
+        m = self.RE_LINK.match(data, pos=index)
+        if m and not m.group(1):  # no <address>: the walk from the end of the match
+            stop = _LINK_STOPS.search(data, m.end())
+            if stop is not None and stop.group() == ")":
+                return self.unescape(data[m.end():stop.start()]).strip(), None, stop.end(), True
+        return super().getLink(data, index)
+
+
+class LinkInlineProcessor(LinkParsing, inlinepatterns.LinkInlineProcessor):
+    """The stock ``[text](address)`` pattern with :class:`LinkParsing`."""
+
+
+class ImageInlineProcessor(LinkParsing, inlinepatterns.ImageInlineProcessor):
+    """The stock ``![alt](address)`` pattern with :class:`LinkParsing`."""
 
 
 def _gates(patterns: list) -> tuple[str, ...] | None:
@@ -403,6 +441,11 @@ def install(md):
     if ("inline" in tree and type(tree["inline"]) is base
             and hasattr(base, "_InlineProcessor__handleInline") and hasattr(base, "_InlineProcessor__applyPattern")):
         tree.register(InlineProcessor(md), "inline", _priority(tree, "inline"))
+    # the pattern objects keep their own state and place; only their class changes
+    for name, stock, fast in (("link", inlinepatterns.LinkInlineProcessor, LinkInlineProcessor),
+                              ("image_link", inlinepatterns.ImageInlineProcessor, ImageInlineProcessor)):
+        if name in md.inlinePatterns and type(md.inlinePatterns[name]) is stock:
+            md.inlinePatterns[name].__class__ = fast
     pre = md.preprocessors
     if "normalize_whitespace" in pre and type(pre["normalize_whitespace"]) is preprocessors.NormalizeWhitespace:
         pre.register(NormalizeWhitespace(md), "normalize_whitespace", _priority(pre, "normalize_whitespace"))

@@ -31,6 +31,8 @@ def _loa() -> markdown.Markdown:
     assert isinstance(md.treeprocessors["attr_list"], markdown_fast.AttrListTreeprocessor)
     assert isinstance(md.treeprocessors["prettify"], markdown_fast.PrettifyTreeprocessor)
     assert isinstance(md.preprocessors["normalize_whitespace"], markdown_fast.NormalizeWhitespace)
+    assert isinstance(md.inlinePatterns["link"], markdown_fast.LinkParsing)
+    assert isinstance(md.inlinePatterns["image_link"], markdown_fast.LinkParsing)
     assert isinstance(md.preprocessors["fenced_code_block"], markdown_fast.FencedBlockSkip)
     assert isinstance(md.treeprocessors["unescape"], markdown_fast.UnescapeTreeprocessor)
     return md
@@ -373,3 +375,26 @@ def test_fenced_code_still_applies():
     html = LOA.reset().convert(text)
     assert '<pre><code class="language-python">x = 1 \n\n\ny\n</code></pre>' in html
     assert "<pre><code>&lt;b&gt;\n</code></pre>" in html
+
+
+# the characters of links and images: brackets, parentheses, quotes, angle brackets, escapes
+_LINK_PIECES = st.sampled_from(["[", "]", "![", "(", ")", "'", '"', "<", ">", " ", "  ", "\n", "\\", "\\]", "\\)", "`",
+                                "a", "Việt", "x.md", "http://a.b/c", "#m", "*", "&amp;", "\x02", "\x03", "[r]: http://r.vn"])
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(_LINK_PIECES, max_size=30).map("".join))
+def test_same_html_on_random_links(text):
+    _same(text)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(_LINK_PIECES, max_size=20).map("".join), st.integers(0, 3))
+def test_link_text_and_address_as_the_walk_finds_them(data, index):
+    """getText and getLink give Python-Markdown's own result on any text, from any position."""
+    for name in ("link", "image_link"):
+        fast, stock = LOA.inlinePatterns[name], STOCK.inlinePatterns[name]
+        LOA.reset(), STOCK.reset()
+        assert fast.getText(data, index) == stock.getText(data, index)
+        assert fast.getLink(data, index) == stock.getLink(data, index)
+        assert fast.getLink("(" + data, index) == stock.getLink("(" + data, index)
