@@ -103,7 +103,7 @@ def floor_main(content: Path, loa_fast: bool = False) -> int:
 
     # instances, as Loa makes them: by name, Markdown would first scan every package's entry points
     md = markdown.Markdown(extensions=[TableExtension(), FencedCodeExtension(), AttrListExtension()])
-    if loa_fast:  # the same HTML with Loa's two faster steps (pipeline/markdown_fast.py), for comparison
+    if loa_fast:  # the same HTML with Loa's faster steps (pipeline/markdown_fast.py), for comparison
         from pipeline import markdown_fast
 
         markdown_fast.install(md)

@@ -51,7 +51,9 @@ asked, as is any processor that is not one of those stock classes.
 
 The HTML is the same, byte for byte: ``tests/test_markdown_fast.py`` compares it with stock
 Python-Markdown on the sample posts, the benchmark corpus and random text made of Markdown's
-special characters.
+special characters. Every step replaces only a stock one (the exact class), and all but the first
+inline skipping, the raw HTML and the attribute lists steps reproduce some of Python-Markdown's own
+code, so they are put in only with the version they were written from (:data:`SAME_CODE`).
 """
 
 from __future__ import annotations
@@ -60,8 +62,14 @@ import functools
 import re
 import sys
 
+import markdown
 from markdown import blockparser, blockprocessors, inlinepatterns, preprocessors, treeprocessors, util
 from markdown.extensions import attr_list, tables
+
+# Most steps reproduce what a stock method does (its loop, its return value after searching in
+# vain) as Python-Markdown 3.11 wrote it; with another version those are left out and its own
+# steps run (tests/test_markdown_fast.py then fails on the missing steps, for a look at the new code).
+SAME_CODE = tuple(getattr(markdown, "__version_info__", ())[:2]) == (3, 11)
 
 try:  # the parser behind re.compile; private, so its absence only turns the skipping off
     from re import _constants as _sre
@@ -198,7 +206,7 @@ class InlineProcessor(treeprocessors.InlineProcessor):
         if patterns != self._loa_seen:  # the same objects: an identity check each
             self._loa_seen = patterns
             self._loa_read = [(p, pattern_starts(p)) for p in patterns]
-            self._loa_unreferenced = [(p, _NOWHERE if type(p) in _REFERENCE_PATTERNS else starts)
+            self._loa_unreferenced = [(p, _NOWHERE if SAME_CODE and type(p) in _REFERENCE_PATTERNS else starts)
                                       for p, starts in self._loa_read]
             self._loa_read_gates = _gates(self._loa_read)
             self._loa_unreferenced_gates = _gates(self._loa_unreferenced)
@@ -240,7 +248,7 @@ class InlineProcessor(treeprocessors.InlineProcessor):
 
 
     def _InlineProcessor__processPlaceholders(self, data, parent, isText=True):  # noqa: N802, N803
-        if not data or self._InlineProcessor__placeholder_prefix in data:
+        if not SAME_CODE or not data or self._InlineProcessor__placeholder_prefix in data:
             return super()._InlineProcessor__processPlaceholders(data, parent, isText)
         # a text without placeholders: what Python-Markdown's loop does with it in one turn
         text = data[0:]
@@ -432,21 +440,28 @@ class BlockParser(blockparser.BlockParser):
 
 
 def install(md):
-    """Put :class:`InlineProcessor`, :class:`HtmlBlockPreprocessor` and, with ``attr_list``,
-    :class:`AttrListTreeprocessor` in place of ``md``'s stock ones (same names and priorities). A
-    step that is not the stock class, or a version of Python-Markdown without the hooks, is left as
+    """Put this module's steps in place of ``md``'s stock ones (same names and priorities; the link
+    and image patterns and the block parser keep their objects and take the subclass). A step that
+    is not the stock class, or a version of Python-Markdown without the hooks, or (all but the
+    inline, raw HTML and attribute lists steps) another version than :data:`SAME_CODE`'s, is left as
     it is. Returns ``md``."""
     tree = md.treeprocessors
     base = treeprocessors.InlineProcessor
     if ("inline" in tree and type(tree["inline"]) is base
             and hasattr(base, "_InlineProcessor__handleInline") and hasattr(base, "_InlineProcessor__applyPattern")):
         tree.register(InlineProcessor(md), "inline", _priority(tree, "inline"))
+    pre = md.preprocessors
+    if "html_block" in pre and type(pre["html_block"]) is preprocessors.HtmlBlockPreprocessor:
+        pre.register(HtmlBlockPreprocessor(md), "html_block", _priority(pre, "html_block"))
+    if "attr_list" in tree and type(tree["attr_list"]) is attr_list.AttrListTreeprocessor:
+        tree.register(AttrListTreeprocessor(md), "attr_list", _priority(tree, "attr_list"))
+    if not SAME_CODE:
+        return md
     # the pattern objects keep their own state and place; only their class changes
     for name, stock, fast in (("link", inlinepatterns.LinkInlineProcessor, LinkInlineProcessor),
                               ("image_link", inlinepatterns.ImageInlineProcessor, ImageInlineProcessor)):
         if name in md.inlinePatterns and type(md.inlinePatterns[name]) is stock:
             md.inlinePatterns[name].__class__ = fast
-    pre = md.preprocessors
     if "normalize_whitespace" in pre and type(pre["normalize_whitespace"]) is preprocessors.NormalizeWhitespace:
         pre.register(NormalizeWhitespace(md), "normalize_whitespace", _priority(pre, "normalize_whitespace"))
     fenced = pre["fenced_code_block"] if "fenced_code_block" in pre else None
@@ -455,15 +470,11 @@ def install(md):
             and fenced.FENCED_BLOCK_RE.pattern.lstrip().startswith("(?P<fence>^(?:~{3,}|`{3,}))")):
         pre.register(_fenced_block_preprocessor(stock_fenced)(md, fenced.config), "fenced_code_block",
                      _priority(pre, "fenced_code_block"))
-    if "html_block" in pre and type(pre["html_block"]) is preprocessors.HtmlBlockPreprocessor:
-        pre.register(HtmlBlockPreprocessor(md), "html_block", _priority(pre, "html_block"))
     if "prettify" in tree and type(tree["prettify"]) is treeprocessors.PrettifyTreeprocessor:
         tree.register(PrettifyTreeprocessor(md), "prettify", _priority(tree, "prettify"))
     if ("unescape" in tree and type(tree["unescape"]) is treeprocessors.UnescapeTreeprocessor
             and tree["unescape"].RE.pattern == "%s(\\d+)%s" % (util.STX, util.ETX)):
         tree.register(UnescapeTreeprocessor(md), "unescape", _priority(tree, "unescape"))
-    if "attr_list" in tree and type(tree["attr_list"]) is attr_list.AttrListTreeprocessor:
-        tree.register(AttrListTreeprocessor(md), "attr_list", _priority(tree, "attr_list"))
     # the processors hold the parser (its state, its parseBlocks) and call it: the same object
     # takes the subclass rather than being replaced by a new one
     if (type(md.parser) is blockparser.BlockParser and isinstance(getattr(md.parser, "blockprocessors", None), util.Registry)

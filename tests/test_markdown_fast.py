@@ -398,3 +398,26 @@ def test_link_text_and_address_as_the_walk_finds_them(data, index):
         assert fast.getText(data, index) == stock.getText(data, index)
         assert fast.getLink(data, index) == stock.getLink(data, index)
         assert fast.getLink("(" + data, index) == stock.getLink("(" + data, index)
+
+
+def test_another_python_markdown_keeps_the_steps_that_copy_its_code(monkeypatch):
+    """With another Python-Markdown version than the one whose code the steps reproduce, those steps
+    stay stock (and the inline step tries the reference patterns); the HTML is the same."""
+    monkeypatch.setattr(markdown_fast, "SAME_CODE", False)
+    md = markdown_fast.install(_stock())
+    assert type(md.parser) is markdown.blockparser.BlockParser
+    for registry, name in ((md.preprocessors, "normalize_whitespace"), (md.preprocessors, "fenced_code_block"),
+                           (md.treeprocessors, "prettify"), (md.treeprocessors, "unescape"),
+                           (md.inlinePatterns, "link"), (md.inlinePatterns, "image_link")):
+        assert type(registry[name]) is type(STOCK_REGISTRIES[name]), name
+    assert isinstance(md.treeprocessors["inline"], markdown_fast.InlineProcessor)
+    for text in ("[a][r] [b](c.md)\n\n[r]: http://r.vn\n", "[a][r] [b](c.md) \\* ```\n\nx\n\n```\n", "# T\n\n> q\n"):
+        assert md.reset().convert(text) == STOCK.reset().convert(text)
+    md.reset().convert("[a][r]")
+    assert md.treeprocessors["inline"]._loa_patterns == md.treeprocessors["inline"]._loa_read
+
+
+STOCK_REGISTRIES = {name: registry[name] for registry, name in (
+    (STOCK.preprocessors, "normalize_whitespace"), (STOCK.preprocessors, "fenced_code_block"),
+    (STOCK.treeprocessors, "prettify"), (STOCK.treeprocessors, "unescape"),
+    (STOCK.inlinePatterns, "link"), (STOCK.inlinePatterns, "image_link"))}
