@@ -2,8 +2,8 @@
 
 **The inline step.** Python-Markdown tries each of its inline patterns (code, escapes, links,
 images, autolinks, line breaks, HTML, entities, emphasis) on every piece of text in the tree, one
-call and one regular expression search per pattern and piece, most of which find nothing: on Loa's
-posts that is 40 % of a conversion. Every default pattern can only match where the text holds a
+call and one regular expression search per pattern and piece, most of which find nothing, which
+was the largest part of a conversion of Loa's posts. Every default pattern can only match where the text holds a
 given string (a backtick, ``[``, ``<``, ``&``, ``*``, ``_``, two spaces and a newline...).
 :class:`InlineProcessor` reads those strings off each pattern's compiled regular expression once,
 and skips the pattern on a text without any of them, which is exactly what Python-Markdown would do
