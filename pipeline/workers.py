@@ -44,6 +44,7 @@ class Workers:
             context = multiprocessing.get_context("fork")
             BARRIER = context.Barrier(self.jobs)
             self.pool = context.Pool(self.jobs)
+            _widen(self.pool)
         return self._results((self.pool.imap if ordered else self.pool.imap_unordered)(fn, chunks))
 
     def _results(self, results) -> Iterator:
@@ -70,6 +71,25 @@ class Workers:
             self.pool.join()
             self.pool = None
             gc.unfreeze()  # a long-lived caller (tests, a server) gets its garbage collected again
+
+
+RESULT_PIPE = 1 << 20  # bytes the pipe of the workers' answers holds (Linux's default upper limit)
+
+
+def _widen(pool) -> None:
+    """Let the pipe that carries the workers' answers hold :data:`RESULT_PIPE` bytes (Linux; 64 KB
+    by default). An answer is up to a megabyte (250 posts read): through a small pipe, the worker
+    waits for the parent's result thread to take it piece by piece, and that thread waits for the
+    interpreter lock while the parent works (the preview compiles its templates during the read),
+    so the workers stood idle between their tasks. ``_outqueue`` is the pool's own and not
+    documented: without it, or where the size cannot be set, the pipe stays as it is (slower,
+    the same answers)."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(pool._outqueue._writer.fileno(), fcntl.F_SETPIPE_SZ, RESULT_PIPE)
+    except (ImportError, AttributeError, OSError):
+        pass
 
 
 def chunks(todo: list, jobs: int, most: int) -> list[list]:

@@ -650,3 +650,28 @@ def test_a_worker_that_dies_fails_the_gate_instead_of_hanging_it():
             list(pool.map(_die_on_three, [[1], [2], [3], [4]], True))
     finally:
         pool.close()
+
+
+def test_the_workers_answers_go_through_a_wide_pipe():
+    """An answer of the workers (a read chunk of posts) is larger than a default pipe: the pool's
+    answer pipe is widened so that a worker hands it over at once instead of waiting for the
+    parent piece by piece (Linux). The answers are the same either way."""
+    fcntl = pytest.importorskip("fcntl")
+    from pipeline import workers
+
+    with open("/proc/sys/fs/pipe-max-size") as fh:
+        if not hasattr(fcntl, "F_GETPIPE_SZ") or int(fh.read()) < workers.RESULT_PIPE:
+            pytest.skip("pipes cannot be widened so far here")
+
+    pool = workers.Workers(2, "en")
+    try:
+        big = list(pool.map(_echo_big, [[1], [2], [3]], True, ordered=True))
+        size = fcntl.fcntl(pool.pool._outqueue._writer.fileno(), fcntl.F_GETPIPE_SZ)
+    finally:
+        pool.close()
+    assert big == [_echo_big([1]), _echo_big([2]), _echo_big([3])]
+    assert size == workers.RESULT_PIPE
+
+
+def _echo_big(items):
+    return [items[0]] * 300_000  # about 600 KB pickled: more than a default pipe holds
