@@ -7,8 +7,9 @@ not trusted with the server. Every environment Loa builds is an
 and call Loa's filters, but cannot reach Python's internals (``cycler.__init__.__globals__``,
 ``''.__class__.__mro__``), call unsafe methods, or change the lists and dicts it is handed; trying
 raises :class:`jinja2.sandbox.SecurityError`, a ``jinja2.TemplateError`` that the renderer reports as
-a problem of that post on that channel. ``*`` and ``**`` are capped, so a template cannot ask for a
-string or a number of gigabytes either (see docs/security.md).
+a problem of that post on that channel. ``*`` and ``**`` are capped, so that neither makes a string
+or a number of gigabytes; other ways to a very large string remain (a format width, ``center``), as
+docs/security.md says under what the sandbox does not stop.
 
 One difference from a plain ``jinja2.Environment``: a template's globals are one flat dict.
 Jinja keeps them as a ``ChainMap`` over the environment's globals, which every render copies key
