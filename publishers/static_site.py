@@ -27,8 +27,6 @@ read also holds the channel: treated as empty, the next pass would rewrite every
 from __future__ import annotations
 
 import bisect
-import ctypes
-import ctypes.util
 import hashlib
 import heapq
 import json
@@ -653,6 +651,9 @@ def _atomic(path: Path, fill, unsynced: tuple[set, set] | None = None) -> None:
 
 def _libc_syncfs():
     """Linux ``syncfs(2)`` through the C library, or ``None`` (another system, or no such call)."""
+    import ctypes
+    import ctypes.util
+
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
         call = libc.syncfs
@@ -662,17 +663,25 @@ def _libc_syncfs():
     return call
 
 
-_SYNCFS = _libc_syncfs()
+# Looked up at the first flush, not when the module is imported: every ``loa`` command imports
+# the publishers, and finding the C library (ctypes, and ``ldconfig`` run as a child process)
+# was a fixed cost of each, a preview's or a ``loa status``'s too.
+_SYNCFS = False
 
 
 def _make_durable(root: Path, files, folders) -> None:
     """Make ``files`` and the entries of ``folders`` (renames, removals) durable at once: Linux
     ``syncfs(2)`` on the site's file system, one commit of its journal for the whole group; where
     there is none, an fsync of each file that is still there, then of each folder. Raises OSError."""
+    global _SYNCFS
+    if _SYNCFS is False:
+        _SYNCFS = _libc_syncfs()
     if _SYNCFS is not None:
         fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
         try:
             if _SYNCFS(fd) != 0:
+                import ctypes
+
                 err = ctypes.get_errno()
                 raise OSError(err, os.strerror(err))
         finally:
