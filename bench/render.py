@@ -94,7 +94,7 @@ def out_dir(tmp: Path, tool: str, i: int) -> Path:
 def floor_main(content: Path, loa_fast: bool = False) -> int:
     import markdown
 
-    from pipeline.content import split_front_matter
+    from pipeline.frontmatter import split_front_matter
 
     bodies = [split_front_matter(p.read_text(encoding="utf-8")).body for p in sorted(content.rglob("*.md"))]
     from markdown.extensions.attr_list import AttrListExtension

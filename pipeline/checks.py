@@ -6,7 +6,6 @@ of single files) and adds what needs the configuration, the other posts, or the 
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 from collections import defaultdict
@@ -38,6 +37,7 @@ def check_post(post: Post, cfg) -> list[Problem]:
         out.append(_p(post, L("type"), "post.unknown-type", value=post.type, choices=", ".join(cfg.types)))
     unit = cfg.units.get(post.unit)
     if post.unit and unit is None:
+        import difflib  # a hint for a mistake only: not loaded by a run without one
         hint = difflib.get_close_matches(post.unit, list(cfg.units), n=1)
         out.append(_p(post, L("unit"), "post.unknown-unit", value=post.unit,
                       hint_vi=f"; có phải `{hint[0]}`?" if hint else "", hint_en=f"; did you mean `{hint[0]}`?" if hint else ""))

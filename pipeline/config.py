@@ -7,7 +7,6 @@ what was received; an unknown key is a warning with a "did you mean" suggestion.
 
 from __future__ import annotations
 
-import difflib
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -392,6 +391,7 @@ def _channel(name: str, ch: dict, errors: list, warnings: list, env: Mapping[str
             spec = known.get(opt)
             if spec is None:
                 if not any(w in opt.lower() for w in SECRET_WORDS):
+                    import difflib  # a hint for a mistake only: not loaded by a run without one
                     hint = difflib.get_close_matches(opt, list(known) + list(common), n=1)
                     warnings.append((f"{key}.{opt}", _unknown_key(hint)))
                 continue
@@ -467,6 +467,7 @@ def _unknown_key(hint: list[str]) -> Detail:
 
 
 def _one_of(choices, value: Any, *, suggest: bool = False) -> Detail:
+    import difflib  # a hint for a mistake only: not loaded by a run without one
     hint = difflib.get_close_matches(str(value), [str(c) for c in choices], n=1) if suggest else []
     return Detail("config.expected-one-of", choices=", ".join(map(str, choices)), value=repr(value),
                   hint_en=f"; did you mean {hint[0]!r}?" if hint else "", hint_vi=f"; có phải ý bạn là {hint[0]!r}?" if hint else "")
@@ -492,6 +493,7 @@ class _Validator:
             if sec.open_keys is not None:  # a mapping of user-chosen names: validate each value
                 out[name] = self.value(sec.open_keys, value, dotted)
                 continue
+            import difflib  # a hint for a mistake only: not loaded by a run without one
             hint = difflib.get_close_matches(name, list(known), n=1)
             self.warnings.append((dotted, _unknown_key(hint)))
         for k in sec.keys:

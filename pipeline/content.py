@@ -13,7 +13,6 @@ should make one and pass it.
 
 from __future__ import annotations
 
-import difflib
 import functools
 import logging
 import os
@@ -25,20 +24,22 @@ import unicodedata
 from datetime import date, datetime, time
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 from zoneinfo import ZoneInfo
 
-from pipeline.frontmatter import RawFile, read_front_matter, split_front_matter
 from pipeline.hashes import approval_hash, sha
 from pipeline.images import Images
 from pipeline.models import Post, Problem, Severity
 from pipeline.paths import Listing, RealPaths, post_files, real_join, signatures
 
+if TYPE_CHECKING:
+    from pipeline.frontmatter import RawFile
+
 # Names other modules import from here; they live where a reader looks for them now.
 __all__ = [
-    "FIELDS", "REQUIRED", "STATUSES", "SLUG_MAX", "PostCache", "RawFile", "Reading", "approval_hash",
+    "FIELDS", "REQUIRED", "STATUSES", "SLUG_MAX", "PostCache", "Reading", "approval_hash",
     "first_paragraph", "iter_post_files", "too_deep", "MAX_BODY_DEPTH", "make_slug", "new_id", "parse_time", "read_all", "read_post", "real_join",
-    "relpath", "sha", "split_front_matter",
+    "relpath", "sha",
 ]
 
 FIELDS = (
@@ -267,6 +268,10 @@ class _Reader:
         self.problems.append(Problem(self.rel, line, col, severity, code, MappingProxyType(args)))
 
     def read(self) -> tuple[Post | None, list[Problem]]:
+        # here, not at the top: a command that reads no post (a re-run of preview with nothing
+        # changed) never loads the front-matter parser
+        from pipeline.frontmatter import read_front_matter, split_front_matter
+
         data = self._load()
         text = None if data is None else self._decode(data)
         if text is None:
@@ -395,6 +400,7 @@ class _Reader:
         meta, lines = self.meta, self.lines
         for k in meta:
             if k not in FIELDS:
+                import difflib  # a hint for a mistake only: not loaded by a run without one
                 hint = difflib.get_close_matches(str(k), FIELDS, n=1)
                 self.p(self.line(k), "front.unknown-key", Severity.WARNING, key=k,
                        hint_vi=f"; có phải ý bạn là `{hint[0]}`?" if hint else "",

@@ -122,6 +122,7 @@ def read_many(cfg, jobs: int | None, meanwhile: Callable[[], object] | None, fil
         yield from (content_mod.read_post(Path(f), cfg, reading=reading) for f in files)
         return
     _READ_CFG = cfg
+    from pipeline import frontmatter  # noqa: F401 - content loads it on first read: here, before the fork, for all workers
     try:
         parts = pool.map(_read_chunk, chunks(files, pool.jobs, 250), True, ordered=True)
         if meanwhile is not None:

@@ -123,7 +123,7 @@ def _split_by_lines(text):  # the plain definition split_front_matter must agree
 @given(st.lists(st.sampled_from(["---", "--- ", "...", "a: b", "", " ", "\t---", "----", "x", "---\r", "\u00a0---"]),
                 max_size=8).map("\n".join) | st.text(alphabet="-.\n ax\r", max_size=30))
 def test_split_front_matter_is_the_line_by_line_definition(text):
-    from pipeline.content import split_front_matter
+    from pipeline.frontmatter import split_front_matter
 
     raw = split_front_matter(text)
     assert (None if raw is None else (raw.front, raw.body, raw.body_line)) == _split_by_lines(text)
