@@ -6,6 +6,7 @@ of single files) and adds what needs the configuration, the other posts, or the 
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections import defaultdict
@@ -20,7 +21,10 @@ from pipeline.paths import RealPaths
 if TYPE_CHECKING:  # only annotations: importing the renderer pulls in Jinja2 and Markdown (~30 ms a command)
     from pipeline.render import Renderer
 
-_MD_LINK = re.compile(r"(?<!!)\[[^\]]*\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
+
+@functools.cache  # compiled on first use: a command that checks no post never needs it
+def _md_link() -> re.Pattern:
+    return re.compile(r"(?<!!)\[[^\]]*\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
 
 
 def _p(post: Post, line: int, code: str, severity=Severity.ERROR, col: int = 1, **args) -> Problem:
@@ -134,24 +138,29 @@ def _duplicate_problems(groups) -> list[Problem]:
 
 # What can make the sanitiser remove something: raw HTML (``<``), an attribute list (``{``), or a
 # URL scheme other than http(s), mailto and tel. A body with none of them needs no conversion.
-_MAY_LOSE = re.compile(r"[<{]|(?<![\w+.-])(?!(?:https?|mailto|tel):)[a-z][a-z0-9+.-]*:(?=\S)", re.I)
+@functools.cache  # compiled on first use, as _md_link
+def _may_lose() -> re.Pattern:
+    return re.compile(r"[<{]|(?<![\w+.-])(?!(?:https?|mailto|tel):)[a-z][a-z0-9+.-]*:(?=\S)", re.I)
+
+
 _CONVERTER: list = []  # one Markdown converter per process, made on first use
 
 
 def may_lose(body: str, *, fast: bool = True) -> bool:
-    """Whether ``_MAY_LOSE`` matches ``body`` (``fast=False``: just that search; the tests compare
+    """Whether :func:`_may_lose`'s pattern matches ``body`` (``fast=False``: just that search; the tests compare
     the two). The search tries its three branches at every character of the body; without ``<``
     or ``{``, a match can only be a scheme's letters just before a ``:``, so the fast way looks only
     at each ``:``, from the start of the run of letters, digits and ``+.-`` before it (a superset
     of the scheme's characters, also under ``re.I``), with the same pattern: the same answer."""
+    pattern = _may_lose()
     if not fast or "<" in body or "{" in body:
-        return _MAY_LOSE.search(body) is not None
+        return pattern.search(body) is not None
     i = body.find(":")
     while i != -1:
         lo = i
         while lo and (body[lo - 1].isalnum() or body[lo - 1] in "+.-"):
             lo -= 1
-        if lo < i and _MAY_LOSE.search(body, lo, i + 2):  # the lookbehind still sees body[lo - 1]
+        if lo < i and pattern.search(body, lo, i + 2):  # the lookbehind still sees body[lo - 1]
             return True
         i = body.find(":", i + 1)
     return False
@@ -208,9 +217,9 @@ def _relative_links(post: Post) -> list[tuple[int, int, str, str]]:
     if "](" not in post.body:  # no Markdown link at all: nothing to resolve
         return out
     for i, line in enumerate(post.body.split("\n")):
-        if "](" not in line:  # every _MD_LINK match holds one
+        if "](" not in line:  # every link match holds one
             continue
-        for m in _MD_LINK.finditer(line):
+        for m in _md_link().finditer(line):
             target = m.group(1).split("#", 1)[0]
             if not target or re.match(r"^[a-z][a-z0-9+.-]*:", target, re.I) or target.startswith(("/", "#")):
                 continue

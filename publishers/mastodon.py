@@ -28,6 +28,7 @@ refusal transient.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -47,8 +48,6 @@ from publishers.http import DEFAULT_TIMEOUT, classify_status, new_session, raise
 log = logging.getLogger(__name__)
 
 VISIBILITIES = ("public", "unlisted", "private", "direct")
-URL_RE = re.compile(r"(?<![\w/])https?://[^\s<>\"]+[^\s<>\".,:;!?'\")\]]")
-REMOTE_MENTION_RE = re.compile(r"(?<![\w/])@([a-z0-9_]+(?:[a-z0-9_.-]+[a-z0-9_])?)@[\w.-]+\w", re.I)
 REQUIRED_SCOPES = ("write:statuses", "write:media")
 
 
@@ -65,12 +64,23 @@ def _extends(ch: str) -> bool:
 # other than the zero-width joiners and controls. NFC Vietnamese text is made of nothing else, so
 # it is counted with len() instead of a loop over every character. tests/test_mastodon.py checks
 # each character of these ranges against the loop.
-_SIMPLE_TEXT = re.compile("[\t\n\x20-\x7e\xa0-\u02ff\u1e00-\u1eff\u2010-\u2027\u2030-\u205e]*")
+# Compiled on first use, as the two patterns of MastodonPublisher.measure: every command validates
+# a mastodon channel's options, but only publishing counts characters.
+@functools.cache
+def _simple_text() -> re.Pattern:
+    return re.compile("[\t\n\x20-\x7e\xa0-\u02ff\u1e00-\u1eff\u2010-\u2027\u2030-\u205e]*")
+
+
+@functools.cache
+def _counted_as_written() -> tuple[re.Pattern, re.Pattern]:
+    """The URLs (each counted as 23 characters) and the remote mentions (counted as ``@user``)."""
+    return (re.compile(r"(?<![\w/])https?://[^\s<>\"]+[^\s<>\".,:;!?'\")\]]"),
+            re.compile(r"(?<![\w/])@([a-z0-9_]+(?:[a-z0-9_.-]+[a-z0-9_])?)@[\w.-]+\w", re.I))
 
 
 def graphemes(text: str) -> int:
     """Approximate extended grapheme clusters: marks, ZWJ sequences and flag pairs count once."""
-    if _SIMPLE_TEXT.fullmatch(text):
+    if _simple_text().fullmatch(text):
         return len(text)
     n, joined, open_flag, prev = 0, False, False, ""
     for ch in text:
@@ -128,8 +138,9 @@ class MastodonPublisher(Publisher):
     @classmethod
     def measure(cls, text: str) -> int:
         """Characters as Mastodon counts them: URLs 23, ``@user@domain`` as ``@user``, grapheme clusters."""
-        text = URL_RE.sub("x" * 23, text)
-        text = REMOTE_MENTION_RE.sub(lambda m: "@" + m.group(1), text)
+        url, remote_mention = _counted_as_written()
+        text = url.sub("x" * 23, text)
+        text = remote_mention.sub(lambda m: "@" + m.group(1), text)
         return graphemes(text)
 
     def close(self) -> None:
