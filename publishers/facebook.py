@@ -29,7 +29,6 @@ import hashlib
 import hmac
 import json
 import logging
-import mimetypes
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -242,6 +241,7 @@ class FacebookPublisher(Publisher):
                 raise PermanentPublishError(self.name, rendering.post_id,
                                             Detail("publish.image-unreadable", name=rendering.image_path.name),
                                             vendor_message=exc.strerror, hint=Detail("publish.image-committed")) from None
+            import mimetypes  # here: only a post with an image needs it, and every command imports this module
             ctype = mimetypes.guess_type(rendering.image_path.name)[0] or "application/octet-stream"
             body = self._call("POST", f"{self.page_id}/photos", rendering.post_id,
                               data={"caption": rendering.body, "published": "true"},

@@ -32,7 +32,6 @@ import functools
 import hashlib
 import json
 import logging
-import mimetypes
 import re
 import unicodedata
 from datetime import datetime
@@ -232,6 +231,7 @@ class MastodonPublisher(Publisher):
             # A resend under the same key needs no check: Mastodon answers it before looking at media.
             if rec.get("state") == "sending" or self._wait_media(rec["media_ids"][0], r.post_id):
                 return list(rec["media_ids"]), sha
+        import mimetypes  # here: only a post with an image needs it, and every command imports this module
         mime = mimetypes.guess_type(r.image_path.name)[0] or "application/octet-stream"
         resp, body = self._request("POST", "/api/v2/media", "media", r.post_id,
                                    files={"file": (r.image_path.name, data, mime)},

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import html
 import logging
-import mimetypes
 import re
 from datetime import datetime, timedelta
 from html.parser import HTMLParser
@@ -210,6 +209,7 @@ class TelegramPublisher(Publisher):
                                             Detail("publish.image-unreadable", name=rendering.image_path.name),
                                             vendor_message=exc.strerror,
                                             hint=Detail("publish.image-committed")) from None
+            import mimetypes  # here: only a post with an image needs it, and every command imports this module
             ctype = mimetypes.guess_type(rendering.image_path.name)[0] or "application/octet-stream"
             msg = self._call("sendPhoto", rendering.post_id, {**self._common(), "caption": rendering.body},
                              {"photo": (rendering.image_path.name, image, ctype)})
