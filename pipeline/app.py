@@ -121,6 +121,9 @@ class Session:
         self._approvals: tuple[object, dict[tuple, bool]] | None = None  # (content revision, kept): _approved
         self._templates_sig: tuple[tuple, str] | None = None  # (stat signatures, checkcache.templates_signature)
         self._unstored: set[tuple] = set()  # _version of own problems handed over, not yet in the ledger
+        #: Whether :meth:`check` writes first what :meth:`remember_problems` was handed; off, the
+        #: caller calls :meth:`store_remembered` (``loa preview``: while its workers fill pages).
+        self.store_at_check = True
         #: During :meth:`publish` only: the renderings the publish gate made, kept for the send
         #: (``None``: keep none), :class:`_PassRenderings`.
         self._pass_renderings: _PassRenderings | None = None
@@ -341,11 +344,8 @@ class Session:
         decoded = {kp: checkcache.decode(stored[key]) for kp, key in missing.items() if key in stored}
         own = self._own_problems([(k, post) for post in content.posts for k in [_version(post, templates)]
                                   if (k, "own") in missing and decoded.get((k, "own")) is None], renderer)
-        for post in content.posts if self._unstored and self.check_cache else ():
-            k = _version(post, templates)
-            if k in self._unstored and "own" in kept[k]:
-                fresh[keys.key(post, "own")] = checkcache.encode(kept[k]["own"])
-        self._unstored.clear()
+        if self.store_at_check:
+            self.store_remembered(content)
         for post in content.posts:
             k = _version(post, templates)
             for part in wanted:
@@ -356,6 +356,31 @@ class Session:
                     found = own[k] if part == "own" else tuple(checks.check_text(post, self.cfg))
                     fresh[missing[k, part]] = checkcache.encode(found)
                 kept[k][part] = found
+        self._cache_problems(fresh)
+
+    def store_remembered(self, content: Content) -> None:
+        """Write to the ledger's problem cache, in one transaction, the own problems handed over
+        by :meth:`remember_problems` and not written yet (a check does it first, unless
+        :attr:`store_at_check` is off)."""
+        from pipeline import checkcache
+
+        if not self._unstored:
+            return
+        fresh = {}
+        if self.check_cache:
+            templates = self._renderer_key[0] if self._renderer_key else None
+            keys = checkcache.Keys(self.cfg, self._templates_signature(), content.posts)
+            for post in content.posts:
+                k = _version(post, templates)
+                own = self._post_problems.get(k, {}).get("own")
+                if k in self._unstored and own is not None:
+                    fresh[keys.key(post, "own")] = checkcache.encode(own)
+        self._unstored.clear()
+        self._cache_problems(fresh)
+
+    def _cache_problems(self, fresh: dict[str | None, str | None]) -> None:
+        """Write ``fresh`` (key -> stored form; an entry without either is left out) to the
+        ledger's problem cache in one transaction, if any."""
         fresh = {key: v for key, v in fresh.items() if key and v is not None}
         if fresh:
             try:

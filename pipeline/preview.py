@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Iterable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 from pipeline import app
 from pipeline import content as content_mod
@@ -470,11 +470,14 @@ def _fill_take(held: int, take: int) -> int:
     return held if held <= take * FILL_SLACK else take
 
 
-def _fill_steps(workers: workers_mod.Workers, held: dict[str, dict], fill: list[tuple[dict, dict]]) -> Iterator[tuple]:
+def _fill_steps(workers: workers_mod.Workers, held: dict[str, dict], fill: list[tuple[dict, dict]],
+                meanwhile: Callable[[], object]) -> Iterator[tuple]:
     """Step 2's answers (:func:`_fill_chunk`): the rows rendered in step 1 (``held``: file -> shown
     decisions) by the process that rendered them, and the kept pages of ``fill`` by any, in rounds
-    of at most :data:`FILL_MAX` rows a process."""
+    of at most :data:`FILL_MAX` rows a process. ``meanwhile()`` is called once, while the workers
+    fill their first round (or first, when there are none)."""
     if workers.pool is None:  # step 1 ran here: its rows are held here
+        meanwhile()
         decided, left = held, True
         while left:
             rows, part, left = _fill_chunk(([], decided, False, FILL_MAX))
@@ -487,10 +490,16 @@ def _fill_steps(workers: workers_mod.Workers, held: dict[str, dict], fill: list[
     decided, left = held, True
     while left or pending:  # a round: one task for each worker, with a barrier
         tasks = [(pending.pop() if pending else [], decided, True, FILL_MAX if left else 0) for _ in range(workers.jobs)]
+        answers = workers.map(_fill_chunk, tasks, True)
+        if meanwhile is not None:
+            meanwhile()
+            meanwhile = None
         decided, left = None, False
-        for answer in workers.map(_fill_chunk, tasks, True):
+        for answer in answers:
             left = left or answer[2] > 0
             yield answer
+    if meanwhile is not None:  # no round at all
+        meanwhile()
 
 
 class _Marks:
@@ -662,6 +671,7 @@ def _build(session, out: Path, stamp: dict, partial: bool, now: datetime, jobs: 
             if post is not None and f not in again and isinstance(row.get("own"), list) and row.get("version") == _version(post):
                 session.remember_problems(post, _problems(post, row["own"]))
         rows: dict[str, dict] = {}
+        session.store_at_check = False  # the problems handed over below: see the fill step
         rendering = workers.map(_render_chunk, _chunks(todo, workers.jobs), len(todo) > 40)
         if workers.pool is not None:  # while the workers render: what the plan's check can do without them
             session.check_across(content)
@@ -689,7 +699,8 @@ def _build(session, out: Path, stamp: dict, partial: bool, now: datetime, jobs: 
         patched = len(fill)
         parts: list[bytes] = []
         done: set[str] = set()
-        for part, part_json, _left in _fill_steps(workers, held, fill):
+        # the problem cache in the ledger is written while the workers fill pages (meanwhile)
+        for part, part_json, _left in _fill_steps(workers, held, fill, functools.partial(session.store_remembered, content)):
             rows.update((r["file"], r) for r in part)
             done.update(r["file"] for r in part)
             parts.append(part_json)

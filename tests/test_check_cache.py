@@ -272,6 +272,42 @@ def test_problems_handed_over_by_the_preview_are_stored(small, ledger_url, compu
     assert {part for part, _ in computed} == {"text"}  # the own problems came from the ledger
 
 
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_preview_stores_its_problems_while_the_pages_are_filled(tmp_path, ledger_url, computed, monkeypatch, jobs):
+    """The preview writes the problems its workers found while they fill the pages, not in the
+    plan before (the workers would wait for it): a later process finds them all in the ledger.
+    ``jobs=2``: the worker processes' path (enough posts for them), ``jobs=1``: this process's."""
+    from pipeline import preview
+
+    site = make_repo(tmp_path / "site", {**_posts(), **{f"news/2027/bai-{i}.md": post(
+        id=f"20270201-bai{i:03d}", title=f"Bài số {i}", body=f"Nội dung bài số {i}.\n") for i in range(45)}})
+    (site / "content/news/2027/anh.png").write_bytes(PNG_1PX)
+    filling, writes = [], []
+    fill_steps = preview._fill_steps
+
+    def counted_fill_steps(*args):
+        filling.append(True)
+        yield from fill_steps(*args)
+
+    monkeypatch.setattr(preview, "_fill_steps", counted_fill_steps)
+    with _open(site, ledger_url) as s:
+        store = type(s.ledger).cache_problems
+
+        def counted_store(ledger, entries, *a, **kw):
+            writes.append((bool(filling), len(entries)))
+            return store(ledger, entries, *a, **kw)
+
+        monkeypatch.setattr(type(s.ledger), "cache_problems", counted_store)
+        result = preview.build_preview(s, site / "out", now=NOW, jobs=jobs)
+    assert result.rendered == 50
+    # checked here (counted) or by the worker processes (their counts stay there)
+    assert len([rel for part, rel in computed if part == "own"]) == (50 if jobs == 1 else 0)
+    assert writes == [(True, result.rendered)]  # one transaction, once the fill had begun
+    computed.clear()
+    _checked_with_cache(site, ledger_url, text=False)
+    assert computed == []  # every post's own problems came from the ledger
+
+
 def test_loa_check_without_a_ledger_stores_nothing(small, computed):
     _from_scratch(small)
     assert not (small / "var" / "loa.db").exists()
