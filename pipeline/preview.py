@@ -647,6 +647,8 @@ def _build(session, out: Path, stamp: dict, partial: bool, now: datetime, jobs: 
         warmed: dict = {}  # made while worker processes read the posts, if they do
         content = session.content(read_many=functools.partial(
             workers_mod.read_many, cfg, jobs, lambda: warmed.setdefault("templates", _templates(cfg))))
+        # nor would any later collection: they leave the collector's generations until the run ends
+        gc.freeze()
     finally:
         if collecting:
             gc.enable()
@@ -710,6 +712,7 @@ def _build(session, out: Path, stamp: dict, partial: bool, now: datetime, jobs: 
             raise RuntimeError(text("preview.pages-lost", cfg.language, n=len(held.keys() - done)))
     finally:
         workers.close()
+        gc.unfreeze()
         _JOB = None
     reused = sum(1 for r in kept.values() if "error" not in r) - patched
     if partial:  # keep the rows of posts not asked for this time
