@@ -230,12 +230,12 @@ def _relative_links(post: Post) -> list[tuple[int, int, str, str]]:
 def _leads_inside(real: RealPaths, folder: str, target: str, root: str) -> tuple[bool, str | None]:
     """Whether ``target`` (relative to ``folder``) is a file inside ``root``, and the real path it
     leads to (``None``: none, or outside)."""
-    try:  # ValueError: outside content/, or a NUL in the name
-        resolved = Path(real.join(folder, target))  # (post.path.parent / target).resolve()
-        resolved.relative_to(root)
-        return resolved.exists(), str(resolved)
-    except ValueError:
+    resolved = real.join(folder, target)  # (post.path.parent / target).resolve(): absolute and normalized
+    if "\x00" in resolved:  # no file has such a name
         return False, None
+    if resolved != root and not resolved.startswith(root if root.endswith("/") else root + "/"):  # outside content/
+        return False, None
+    return os.path.exists(resolved), resolved
 
 
 def _changes(kept: dict[str, Post], posts: Iterable[Post]) -> tuple[list[Post], list[str]]:

@@ -133,3 +133,43 @@ def test_sample_content_has_no_errors(tmp_path, monkeypatch, capsys):
     data = json.loads(out)
     assert data["posts"] >= 12
     assert data["errors"] == 0, [p for p in data["problems"] if p["severity"] == "error"]
+
+
+def test_where_a_link_leads_is_what_pathlib_says(tmp_path):
+    """``checks._leads_inside`` compares strings; it answers as ``Path.resolve`` and
+    ``Path.relative_to`` do, on the paths that trip a string comparison: a sibling folder whose
+    name starts with the content folder's, ``..`` and ``.``, doubled slashes, the content folder
+    itself, links in and out, a NUL."""
+    import os
+    from pathlib import Path
+
+    from pipeline.checks import _leads_inside
+    from pipeline.paths import RealPaths
+
+    content = tmp_path / "content"
+    (content / "news" / "2024").mkdir(parents=True)
+    (content / "news" / "2024" / "a.md").write_text("a")
+    (tmp_path / "content2").mkdir()
+    (tmp_path / "content2" / "b.md").write_text("b")
+    (tmp_path / "outside.md").write_text("o")
+    os.symlink(tmp_path / "outside.md", content / "news" / "out.md")
+    os.symlink(content / "news" / "2024" / "a.md", tmp_path / "content2" / "in.md")
+    os.symlink(tmp_path / "content2", content / "news" / "linked")
+
+    def by_pathlib(folder: str, target: str) -> tuple[bool, str | None]:
+        try:
+            resolved = (Path(folder) / target).resolve()
+            resolved.relative_to(content.resolve())
+            return resolved.exists(), str(resolved)
+        except ValueError:
+            return False, None
+
+    folders = [str(content / "news" / "2024"), str(content / "news"), str(content)]
+    targets = ["a.md", "./a.md", "2024/a.md", "2024//a.md", "../2024/a.md", "../../content2/b.md",
+               "../../../content2/b.md", "../../content2/in.md", "out.md", "../out.md", "linked/b.md",
+               "linked/in.md", "../news/linked/../2024/a.md", "..", "../..", "../../..", ".", "missing.md",
+               "../../../content", "../../../content/", "../../../content2", "a.md\x00.md", "2024/"]
+    for folder in folders:
+        for target in targets:
+            assert _leads_inside(RealPaths(), folder, target, str(content.resolve())) == by_pathlib(folder, target), \
+                (folder, target)
