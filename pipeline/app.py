@@ -28,7 +28,7 @@ from datetime import datetime, time, timedelta, timezone
 from pathlib import Path
 from time import monotonic
 from types import MappingProxyType
-from typing import Callable, Mapping
+from typing import Callable, Collection, Mapping
 
 from pipeline import paths
 from pipeline import plan as planmod
@@ -242,20 +242,34 @@ class Session:
         self._checked = (key, checked, links)
         return self._with_addresses(checked, content)
 
-    def check_across(self, content: Content) -> None:
+    def check_across(self, content: Content, handed_over: Collection[str] = ()) -> None:
         """Do now the part of :meth:`check` that reads no post's own problems: every post's links
         and ids against the others (kept in the session's indexes, which the check then only
-        brings up to date) and the signatures of the problem cache's keys. For a caller with an
-        idle moment before it checks: ``loa preview`` while its workers render."""
+        brings up to date), the signatures of the problem cache's keys and the plan's approvals,
+        but those of the post files in ``handed_over`` (:meth:`remember_approval`). For a caller
+        with an idle moment before it checks: ``loa preview`` while its workers render."""
         from pipeline import checkcache, checks
 
         self._site_links(content)
         checks.check_duplicates(content.posts, index=self._duplicate_index)
         checkcache.code_signature()
         self._templates_signature()
-        approved = self._approved(content)  # and the plan's approvals
+        approved = self._approved(content)
         for post in content.posts:
-            approved(post)
+            if str(post.path) not in handed_over:
+                approved(post)
+
+    def remember_approval(self, content: Content, post: Post, verdict: bool) -> None:
+        """:func:`pipeline.checks.is_approved` of ``post`` (of ``content``) worked out elsewhere
+        with this session's configuration (the preview's workers, beside its checks)."""
+        if post.source_hash:
+            self._approvals_of(content)[(post.relpath, post.source_hash, post.image_hash)] = verdict
+
+    def _approvals_of(self, content: Content) -> dict[tuple, bool]:
+        """The verdicts kept for ``content``'s revision: post version -> approved."""
+        if self._approvals is None or self._approvals[0] != content.revision:
+            self._approvals = (content.revision, {})
+        return self._approvals[1]
 
     def _approved(self, content: Content) -> Callable[[Post], bool]:
         """:func:`pipeline.checks.is_approved` for the plan of ``content``, kept per post version
@@ -263,9 +277,7 @@ class Session:
         configuration only) while the content revision lasts."""
         from pipeline import checks
 
-        if self._approvals is None or self._approvals[0] != content.revision:
-            self._approvals = (content.revision, {})
-        kept, cfg = self._approvals[1], self.cfg
+        kept, cfg = self._approvals_of(content), self.cfg
 
         def approved(post: Post) -> bool:
             if not post.source_hash:  # a post read without its hashes: not told apart from another version

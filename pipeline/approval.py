@@ -36,9 +36,20 @@ def parts_of(post: Post) -> dict[str, str]:
                           social=post.social, channels=post.channels)
 
 
+#: The last post :func:`current_hash` hashed, and its hash: a post's checks and the verdict on its
+#: approval ask in turn (``loa preview``'s workers), and a post is immutable.
+_LAST_HASHED: tuple[Post, str] | None = None
+
+
 def current_hash(post: Post) -> str:
     """What ``approved_hash`` must be for ``post`` as it is now."""
-    return join_parts(parts_of(post))
+    global _LAST_HASHED
+    last = _LAST_HASHED
+    if last is not None and last[0] is post:
+        return last[1]
+    digest = join_parts(parts_of(post))
+    _LAST_HASHED = (post, digest)
+    return digest
 
 
 def changed_parts(post: Post) -> tuple[str, ...] | None:

@@ -365,11 +365,13 @@ def _chunks(todo: list, jobs: int) -> list[list]:
     return workers_mod.chunks(todo, jobs, CHUNK_MAX)
 
 
-def _render_chunk(paths: list[str]) -> list[dict]:
+def _render_chunk(paths: list[str]) -> tuple[list[dict], dict[str, bool]]:
     """Worker, first step: render a slice of posts for their channels, find each post's own
     problems in those renderings (``checks.post_problems``) and write its page with marked, empty
     places for the decisions (:func:`_fill_chunk` fills them after the plan); return the rows,
-    without state or decisions, each post's problems in ``own`` (:func:`_own`).
+    without state or decisions, each post's problems in ``own`` (:func:`_own`), and whether each
+    post is approved (``checks.is_approved``, for the plan: right after the checks, which hashed
+    the post already).
 
     One stage at a time over the whole slice (Markdown, channels, pages, files): done post by
     post, each stage pushed the others out of the CPU's caches."""
@@ -391,7 +393,11 @@ def _render_chunk(paths: list[str]) -> list[dict]:
     # in the order of ``read``'s usable posts
     rendered = [renderer.render_all(post) for post in posts]
     # the gate's problems from the same renderings: the plan then renders nothing again
-    own = iter([checks.post_problems(post, cfg, renderer, renderings=r) for post, r in zip(posts, rendered)])
+    own, approved = [], {}
+    for post, r in zip(posts, rendered):
+        own.append(checks.post_problems(post, cfg, renderer, renderings=r))
+        approved[str(post.path)] = checks.is_approved(post, cfg)
+    own = iter(own)
     rendered = iter(rendered)  # both in the order of ``read``'s usable posts
     rows, pages = [], []
     for p, post, problems in read:
@@ -412,7 +418,7 @@ def _render_chunk(paths: list[str]) -> list[dict]:
         else:
             _write_page(os.path.join(job.out, row["page"]), page)
             job.held[row["file"]] = (row, None)
-    return rows
+    return rows, approved
 
 
 FILL_MAX = 1000  # held rows a worker fills per task of step 2: what crosses back to the parent at once
@@ -676,13 +682,14 @@ def _build(session, out: Path, stamp: dict, partial: bool, now: datetime, jobs: 
         session.store_at_check = False  # the problems handed over below: see the fill step
         rendering = workers.map(_render_chunk, _chunks(todo, workers.jobs), len(todo) > 40)
         if workers.pool is not None:  # while the workers render: what the plan's check can do without them
-            session.check_across(content)
-        for part in rendering:
+            session.check_across(content, handed_over=again)
+        for part, approved in rendering:
             for row in part:
                 rows[row["file"]] = row
                 post = posts.get(row["file"])
                 if post is not None and "own" in row:
                     session.remember_problems(post, _problems(post, row["own"]))
+                    session.remember_approval(content, post, approved[row["file"]])
         gc.disable()
         try:
             the_plan = session.plan(now, content=content)  # every post's problems are known: nothing is rendered

@@ -361,3 +361,24 @@ def test_a_sessions_kept_approvals_follow_every_edit(tmp_path):
             assert got == fresh()
             seen.update(v[4] for v in got)
     assert "awaiting-approval" in seen and "" in seen  # held while void, due while approved
+
+
+def test_the_hash_is_worked_out_once_for_a_post_asked_about_twice(tmp_path, monkeypatch):
+    """``current_hash`` keeps the last post it hashed (the preview's workers check a post, then
+    ask whether it is approved): the same post object is hashed once; another post, even one read
+    from the same file, is hashed again and gets its own answer."""
+    cfg, f = _repo(tmp_path)
+    p = _approve_in_place(cfg, f)
+    monkeypatch.setattr(approval, "_LAST_HASHED", None)  # _approve_in_place asked about p already
+    hashed = []
+    parts_of = approval.parts_of
+    monkeypatch.setattr(approval, "parts_of", lambda post: hashed.append(post) or parts_of(post))
+    first = approval.current_hash(p)
+    assert approval.current_hash(p) == first and checks.is_approved(p, cfg) and len(hashed) == 1
+    f.write_text(f.read_text().replace("title: Phường 1 tổ chức", "title: Phường 1 tổ chức lại"))
+    edited = _read(cfg, f)
+    second = approval.current_hash(edited)
+    assert second != first and not checks.is_approved(edited, cfg)
+    again = _read(cfg, f)
+    assert again is not edited and approval.current_hash(again) == second
+    assert hashed == [p, edited, again]

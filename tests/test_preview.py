@@ -526,3 +526,36 @@ print(sorted(set(sys.modules) - before))
     out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True,
                          env={**os.environ, "PYTHONPATH": str(ROOT)}, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_the_workers_verdicts_on_approval_are_the_plans(tmp_path, monkeypatch):
+    """With worker processes, each post's approval is judged by the worker that checks it (the
+    parent judges none of them again) and the pages say what a preview in one process says:
+    approved posts due, the others awaiting approval, an approval voided by an edit too."""
+    from pipeline import approval, checks
+    from pipeline.content import read_post
+
+    n = 45  # over the preview's threshold for worker processes
+    make_repo(tmp_path, {f"news/p{i:02d}.md": post(id=f"20240301-p{i:04d}", title=f"Bài số {i}") for i in range(n)})
+    cfg = load_config(tmp_path / "config.toml", env={})
+    for i in range(0, n, 2):  # every other post approved by the board
+        f = tmp_path / f"content/news/p{i:02d}.md"
+        p, _ = read_post(f, cfg)
+        f.write_text(approval.set_front_keys(f.read_text(encoding="utf-8"), approval.approval_front(p, "Lê Thị Mai", cfg)),
+                     encoding="utf-8")
+    voided = tmp_path / "content/news/p00.md"
+    voided.write_text(voided.read_text(encoding="utf-8").replace("Bài số 0", "Bài số không"), encoding="utf-8")
+    outputs, judged = {}, []
+    for jobs in (1, 2):
+        is_approved = checks.is_approved
+        monkeypatch.setattr(checks, "is_approved", lambda post, cfg: judged.append(jobs) or is_approved(post, cfg))
+        with app.Session.open(load_config(tmp_path / "config.toml", env={})) as session:
+            assert build_preview(session, tmp_path / f"out{jobs}", now=APRIL, jobs=jobs).rendered == n
+        monkeypatch.undo()
+        outputs[jobs] = {name: (tmp_path / f"out{jobs}/posts" / name).read_text(encoding="utf-8")
+                         for name in sorted(os.listdir(tmp_path / f"out{jobs}/posts"))}
+    assert judged.count(1) == n and judged.count(2) == 0  # in this process with one job; in the workers with two
+    assert outputs[1] == outputs[2]
+    rows = json.loads((tmp_path / "out2/.loa-cache.json").read_text(encoding="utf-8"))["rows"]
+    states = sorted(r["state"] for r in rows.values())
+    assert states == sorted(["due"] * (n // 2) + ["awaiting-approval"] * (n - n // 2)), states
