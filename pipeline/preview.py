@@ -16,7 +16,9 @@ preview runs in two steps of one pool of worker processes, with the plan between
 2. the parent hands the problems to the session (:meth:`pipeline.app.Session.remember_problems`)
    and only then calls :meth:`pipeline.app.Session.plan`, which finds them all and renders nothing;
 3. the workers fill each page's marked places with the plan's decisions (a read and a write, no
-   rendering) and render the index rows.
+   rendering) and render the index rows, while the parent writes the problems to the ledger's
+   problem cache (:meth:`pipeline.app.Session.store_remembered`), which the plan's check would
+   otherwise have done first while the workers waited.
 
 Speed (figures in bench/README.md):
 - the parent reads the posts once; worker processes (one per core), forked after that, inherit the
