@@ -89,9 +89,18 @@ def clean(html: str, *, tags: Iterable[str], attributes: dict, url_schemes: Iter
     """``html`` with only ``tags`` and ``attributes`` (nh3's form) left, comments removed, URLs
     limited to ``url_schemes``, and ``drop_with_content`` removed with their content. Adds nothing
     (no ``rel``). The article and the feed sanitisers are this call with their own lists."""
+    return cleaner(tags=tags, attributes=attributes, url_schemes=url_schemes, attribute_filter=attribute_filter,
+                   drop_with_content=drop_with_content).clean(html)
+
+
+def cleaner(*, tags: Iterable[str], attributes: dict, url_schemes: Iterable[str] = LINK_SCHEMES,
+            attribute_filter: Callable[[str, str, str], str | None] | None = None,
+            drop_with_content: Iterable[str] = DROP_WITH_CONTENT) -> nh3.Cleaner:
+    """The sanitiser :func:`clean` uses for these options (kept: the same options give the same
+    one), for a caller that cleans many texts with one set of options."""
     tags = frozenset(tags)
     return _cleaner(tags, frozenset((k, frozenset(v)) for k, v in attributes.items()), frozenset(url_schemes),
-                    attribute_filter, frozenset(drop_with_content) - tags).clean(html)
+                    attribute_filter, frozenset(drop_with_content) - tags)
 
 
 @functools.lru_cache(maxsize=16)
@@ -134,11 +143,18 @@ def _article_options(hosts: frozenset[str]) -> tuple[frozenset[str], dict, Calla
     return tags, attributes, _article_filter(hosts)
 
 
+@functools.lru_cache(maxsize=8)
+def _article_cleaner(hosts: tuple[str, ...]) -> nh3.Cleaner:
+    """:func:`cleaner` of the article's options for ``iframe_hosts`` as given (the renderer cleans
+    every post with one list: the options are not made again for each)."""
+    tags, attributes, keep = _article_options(frozenset(h.lower() for h in hosts))
+    return cleaner(tags=tags, attributes=attributes, attribute_filter=keep)
+
+
 def clean_article(html: str, iframe_hosts: Iterable[str] = ()) -> str:
     """The article HTML every channel gets: ``html`` through the allow-list above; iframes only
     from ``iframe_hosts`` (lower-case host names, ``https`` only)."""
-    tags, attributes, keep = _article_options(frozenset(h.lower() for h in iframe_hosts))
-    return clean(html, tags=tags, attributes=attributes, attribute_filter=keep)
+    return _article_cleaner(tuple(iframe_hosts)).clean(html)
 
 
 # -- what will be removed ---------------------------------------------------------------------

@@ -214,3 +214,16 @@ def test_preview_shows_exactly_the_portal_article_html(tmp_path):
     assert "display: none" not in hostile_page and "<script>alert" not in hostile_page
     assert re.search(r'<div class="loa-body">\n<p>Ảnh bìa:</p>\n<p><img alt="Ảnh" src="images/a.png"></p>',
                      (tmp_path / "out" / page_name("cover-twice")).read_text(encoding="utf-8"))
+
+
+def test_the_article_sanitiser_is_made_once_per_list_of_hosts():
+    """The renderer cleans every post with the site's one list of iframe hosts: the options and
+    nh3's sanitiser are made for the first post only, and a list of hosts gives what the same
+    hosts in other letters give."""
+    htmlsafe._article_cleaner.cache_clear()
+    hosts = ["WWW.YouTube.com"]
+    for _ in range(3):
+        assert htmlsafe.clean_article('<iframe src="https://www.youtube.com/x"></iframe>', hosts) == \
+            '<iframe src="https://www.youtube.com/x"></iframe>'
+    assert htmlsafe._article_cleaner.cache_info().misses == 1
+    assert htmlsafe.clean_article('<p onclick="x()">a</p>', ("www.youtube.com",)) == "<p>a</p>"
