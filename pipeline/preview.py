@@ -660,21 +660,21 @@ def _build(session, out: Path, stamp: dict, partial: bool, now: datetime, jobs: 
     finally:
         if collecting:
             gc.enable()
-    posts = {str(p.path): p for p in content.posts}
-    cached = _load_cache(out / CACHE_NAME, stamp["key"])
-    old, pages = cached["rows"], _listdir(out / "posts")
-    kept: dict[str, dict] = {}
-    todo: list[str] = []
-    for f, sig in zip(files, sigs):
-        if sig != -1:
-            if _reusable(old.get(f), sig, pages, posts.get(f)):
-                kept[f] = old[f]
-            else:
-                todo.append(f)
-    _JOB = _prepare(session, out, content, posts, dict(zip(files, sigs)), warmed)  # also makes the session's renderer
-    env = _JOB.page.environment
-    workers = workers_mod.Workers(jobs)
-    try:
+    workers, storing = workers_mod.Workers(jobs), session.store_at_check
+    try:  # from here on, the finally unfreezes the collector and gives the session back as it was
+        posts = {str(p.path): p for p in content.posts}
+        cached = _load_cache(out / CACHE_NAME, stamp["key"])
+        old, pages = cached["rows"], _listdir(out / "posts")
+        kept: dict[str, dict] = {}
+        todo: list[str] = []
+        for f, sig in zip(files, sigs):
+            if sig != -1:
+                if _reusable(old.get(f), sig, pages, posts.get(f)):
+                    kept[f] = old[f]
+                else:
+                    todo.append(f)
+        _JOB = _prepare(session, out, content, posts, dict(zip(files, sigs)), warmed)  # also makes the session's renderer
+        env = _JOB.page.environment
         again = set(todo)
         for f, row in old.items():  # problems kept with a row of the version read now (kept, or another file's)
             post = posts.get(f)
@@ -722,6 +722,7 @@ def _build(session, out: Path, stamp: dict, partial: bool, now: datetime, jobs: 
     finally:
         workers.close()
         gc.unfreeze()
+        session.store_at_check = storing
         _JOB = None
     reused = sum(1 for r in kept.values() if "error" not in r) - patched
     if partial:  # keep the rows of posts not asked for this time

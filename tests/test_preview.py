@@ -3,12 +3,14 @@ what it must not trust."""
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import jinja2
 import pytest
 
 from pipeline import app
@@ -559,3 +561,35 @@ def test_the_workers_verdicts_on_approval_are_the_plans(tmp_path, monkeypatch):
     rows = json.loads((tmp_path / "out2/.loa-cache.json").read_text(encoding="utf-8"))["rows"]
     states = sorted(r["state"] for r in rows.values())
     assert states == sorted(["due"] * (n // 2) + ["awaiting-approval"] * (n - n // 2)), states
+
+
+@pytest.fixture
+def three(tmp_path):
+    make_repo(tmp_path, {f"news/p{i}.md": post(id=f"20240301-p{i:04d}", title=f"Bài {i}") for i in range(3)})
+    return tmp_path
+
+
+def test_a_preview_failing_on_its_templates_leaves_the_collector_unfrozen(three):
+    """The preview freezes the posts read out of the collector; a run that fails after the read (a
+    broken template in the content repository's own templates/) unfreezes them all the same."""
+    own = three / "templates/preview"
+    own.mkdir(parents=True)
+    (own / "post.html").write_text("{% if %}\n", encoding="utf-8")
+    cfg = load_config(three / "config.toml", env={})
+    assert gc.get_freeze_count() == 0
+    try:
+        with app.Session.open(cfg) as session, pytest.raises(jinja2.TemplateSyntaxError):
+            build_preview(session, three / "out", now=APRIL, jobs=1)
+        assert gc.get_freeze_count() == 0
+    finally:
+        gc.unfreeze()
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_preview_gives_its_session_back_storing_at_check(three, jobs):
+    """The preview writes the problems it hands over itself (store_at_check off while it runs);
+    the session comes back storing them at its next check."""
+    cfg = load_config(three / "config.toml", env={})
+    with app.Session.open(cfg) as session:
+        build_preview(session, three / "out", now=APRIL, jobs=jobs)
+        assert session.store_at_check is True
