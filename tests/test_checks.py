@@ -173,3 +173,12 @@ def test_where_a_link_leads_is_what_pathlib_says(tmp_path):
         for target in targets:
             assert _leads_inside(RealPaths(), folder, target, str(content.resolve())) == by_pathlib(folder, target), \
                 (folder, target)
+
+
+def test_a_link_to_a_name_too_long_for_the_system_is_a_broken_link(tmp_path, monkeypatch, capsys):
+    """A link whose file name the system refuses as too long (or a folder it may not enter) is a
+    broken link on its line, not an error that stops the check of every post."""
+    make_repo(tmp_path, {"news/2024/a.md": post(**ONLY_PORTAL, body="Xem [bài](" + "d" * 300 + ".md).\n")})
+    code, out, err = run(tmp_path, monkeypatch, capsys, "--lang", "en")
+    lines = (out + err).splitlines()
+    assert code == 1 and any( "[post.broken-link]" in l for l in lines), lines
