@@ -192,17 +192,28 @@ class Session:
 
     def renderer(self, content: Content | None = None):
         """The renderer for the current templates and content (see the module's docstring)."""
+        content = content or self.content()
+        self._templates_renderer()
+        if self._renderer_key[1] != content.revision:
+            self._renderer.use_posts(content.posts)
+            self._renderer_key = (self._renderer_key[0], content.revision)
+        return self._renderer
+
+    def prepare_renderer(self) -> None:
+        """Make the renderer for the current templates and compile every channel's template now,
+        before the posts are known (``loa preview`` does it while worker processes read them):
+        :meth:`renderer` then only hands it the posts."""
+        self._templates_renderer().load_templates(self.cfg.channels)
+
+    def _templates_renderer(self):
+        """The renderer kept while the templates (files and stat signatures) stay the same."""
         from pipeline.render import Renderer
 
-        content = content or self.content()
         files = [str(f) for d in self.cfg.templates_dirs for f in sorted(Path(d).rglob("*")) if f.is_file()]
         templates = (tuple(files), tuple(paths.signatures(files)))
         if self._renderer is None or self._renderer_key[0] != templates:
             self._renderer = Renderer(self.cfg)
             self._renderer_key = (templates, None)
-        if self._renderer_key[1] != content.revision:
-            self._renderer.use_posts(content.posts)
-            self._renderer_key = (templates, content.revision)
         return self._renderer
 
     def check(self, content: Content | None = None, *, text: bool = True) -> Checked:

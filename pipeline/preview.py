@@ -317,6 +317,13 @@ def _prepare(session, out: Path, content, posts: dict[str, Post], sigs: dict[str
     return _Job(cfg, out, renderer, page, row, states, posts, problems, sigs)
 
 
+def _warm(session, warmed: dict) -> None:
+    """While worker processes read the posts: the channels' templates compiled into the session's
+    renderer, and the preview's own (:func:`_templates`) into ``warmed``."""
+    session.prepare_renderer()
+    warmed["templates"] = _templates(session.cfg)
+
+
 def _templates(cfg) -> tuple:
     """The preview's page and index-row templates and its states' macros, compiled; and the
     renderer's modules (Jinja2, Markdown and its extensions) imported on the way, with those that
@@ -653,8 +660,8 @@ def _build(session, out: Path, stamp: dict, partial: bool, now: datetime, jobs: 
     gc.disable()  # the posts live for the whole run: collections over the growing heap would free nothing
     try:  # every post, also for a partial run: the plan spaces all of a channel's posts
         warmed: dict = {}  # made while worker processes read the posts, if they do
-        content = session.content(read_many=functools.partial(
-            workers_mod.read_many, cfg, jobs, lambda: warmed.setdefault("templates", _templates(cfg))))
+        content = session.content(read_many=functools.partial(workers_mod.read_many, cfg, jobs,
+                                                              functools.partial(_warm, session, warmed)))
         # nor would any later collection: they leave the collector's generations until the run ends
         gc.freeze()
     finally:

@@ -3,6 +3,7 @@ what it must not trust."""
 
 from __future__ import annotations
 
+import functools
 import gc
 import json
 import os
@@ -222,6 +223,49 @@ def test_posts_read_by_worker_processes_are_those_read_here(repo, monkeypatch):
     assert there == here and meanwhile == [1]
     assert [dict(p.lines) for p in there[0]] == [dict(p.lines) for p in here[0]]
     assert all(type(p.lines) is type(q.lines) for p, q in zip(there[0], here[0]))
+
+
+def test_the_channels_templates_are_compiled_while_workers_read(repo, monkeypatch):
+    """While worker processes read the posts, the parent compiles every channel's template into
+    the session's renderer (``Session.prepare_renderer``); the render step then uses that renderer
+    and compiles none again. The pages are those of a run without workers."""
+    from pipeline import render, workers
+
+    for i in range(12):
+        (repo / f"content/news/x{i:02d}.md").write_text(post(id=f"x{i:02d}", title=f"Bài {i}"), encoding="utf-8")
+    run(repo)
+    alone = _output(repo)
+    monkeypatch.setattr(workers, "READ_MIN", 2)
+    compiled, reading = [], []
+    real_template = render.Renderer._template
+
+    def template(self, name):
+        if name not in self._templates:
+            compiled.append((bool(reading), id(self), name))
+        return real_template(self, name)
+
+    monkeypatch.setattr(render.Renderer, "_template", template)
+    monkeypatch.setattr(workers, "read_many", functools.partial(_read_many_marked, reading, workers.read_many))
+    cfg = load_config(repo / "config.toml", env={})
+    with app.Session.open(cfg) as session:
+        build_preview(session, repo / "out2", None, now=APRIL, jobs=2)
+        used = id(session.renderer())
+    assert compiled and all(during for during, _r, _n in compiled), compiled  # none after the read
+    assert {r for _d, r, _n in compiled} == {used}
+    assert {n.split("/")[0] for _d, _r, n in compiled} >= {"portal", "mastodon"}
+    pages = {name: (repo / "out2/posts" / name).read_text(encoding="utf-8") for name in os.listdir(repo / "out2/posts")}
+    assert {n: v for n, v in alone.items() if n != "index.html"} == pages
+
+
+def _read_many_marked(reading: list, real, cfg, jobs, meanwhile, files):
+    """``workers.read_many`` whose ``meanwhile`` marks ``reading`` while it runs (the read is on)."""
+    def marked():
+        reading.append(1)
+        try:
+            return meanwhile()
+        finally:
+            reading.clear()
+    return real(cfg, jobs, marked, files)
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
