@@ -35,6 +35,7 @@ from pipeline import plan as planmod
 from pipeline import workers
 from pipeline.content import PostCache
 from pipeline.errors import LedgerError, LedgerUnavailable, PublishError, UsageError
+from pipeline.hashes import sha
 from pipeline.messages import Detail  # a user error is its English text (logs) and its code (loa speaks vi/en)
 from pipeline.ledger import open_ledger
 from pipeline.models import Post, Problem, Severity
@@ -210,7 +211,9 @@ class Session:
         from pipeline.render import Renderer
 
         files = [str(f) for d in self.cfg.templates_dirs for f in sorted(Path(d).rglob("*")) if f.is_file()]
-        templates = (tuple(files), tuple(paths.signatures(files)))
+        # a digest, not the listing itself: it goes into the key of every post's problems
+        # (_version), hashed at each lookup, and a tuple's hash is not kept
+        templates = sha(repr((files, paths.signatures(files))), 32)
         if self._renderer is None or self._renderer_key[0] != templates:
             self._renderer = Renderer(self.cfg)
             self._renderer_key = (templates, None)
