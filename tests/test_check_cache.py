@@ -332,3 +332,17 @@ def test_the_ledger_keeps_the_newest_entries(ledger):
     assert set(ledger.cached_problems("abcd")) == {"b", "c", "d"}
     ledger.cache_problems({"b": "[1]"}, later, keep=3)  # written again: replaced
     assert ledger.cached_problems(["b"]) == {"b": "[1]"}
+
+
+def test_no_problems_are_stored_as_the_general_path_stores_them():
+    """``encode`` answers an empty tuple at once (most posts have no problem): the text the JSON
+    path gives, which reads back equal."""
+    import json
+
+    assert checkcache.encode(()) == json.dumps([], ensure_ascii=False, sort_keys=True) == "[]"
+    assert checkcache.decode(checkcache.encode(())) == ()
+    from pipeline.models import Problem, Severity
+    from types import MappingProxyType
+
+    one = (Problem("a.md", 3, 1, Severity.ERROR, "front.missing", MappingProxyType({"key": "title"})),)
+    assert checkcache.decode(checkcache.encode(one)) == one
