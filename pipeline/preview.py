@@ -517,6 +517,14 @@ def _fill_steps(workers: workers_mod.Workers, held: dict[str, dict], fill: list[
         meanwhile()
 
 
+def _shared(held: dict[str, dict]) -> dict[str, dict]:
+    """``held`` with equal shown decisions as one object: every worker gets all of ``held`` in
+    step 2, and pickle sends an object it has sent already as a reference (a few distinct values
+    among thousands of posts). Nothing changes a row's decisions once filled in."""
+    same: dict[str, dict] = {}
+    return {f: same.setdefault(repr(value), value) for f, value in held.items()}
+
+
 class _Marks:
     """The marked, empty places of a page (``<!--loa:MARK:state--><!--/loa:MARK-->``), which
     :func:`_fill` fills with the plan's decisions."""
@@ -706,7 +714,7 @@ def _build(session, out: Path, stamp: dict, partial: bool, now: datetime, jobs: 
             if collecting:
                 gc.enable()
         decided = decisions_by_post(the_plan)
-        held = {f: shown(decided.get(row.get("id"), []), cfg.language) for f, row in rows.items()}  # rendered in step 1
+        held = _shared({f: shown(decided.get(row.get("id"), []), cfg.language) for f, row in rows.items()})  # rendered in step 1
         fill = []  # kept pages whose decisions changed
         for f, row in kept.items():
             now_shown = shown(decided.get(row.get("id"), []), cfg.language)

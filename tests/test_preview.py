@@ -637,3 +637,19 @@ def test_a_preview_gives_its_session_back_storing_at_check(three, jobs):
     with app.Session.open(cfg) as session:
         build_preview(session, three / "out", now=APRIL, jobs=jobs)
         assert session.store_at_check is True
+
+
+def test_equal_shown_decisions_cross_to_the_workers_once():
+    """Step 2 hands every worker the shown decisions of all held rows: equal ones are one object
+    (pickled once, then by reference), and the rows say what they said."""
+    import pickle
+
+    from pipeline.preview import _shared
+
+    a = {"state": "due", "decisions": [["portal", "due", "", "due", ""]]}
+    held = {f"f{i}": (dict(a, decisions=[list(d) for d in a["decisions"]]) if i % 2 else {"state": "held", "decisions": []})
+            for i in range(100)}
+    shared = _shared(held)
+    assert shared == held and list(shared) == list(held)
+    assert len({id(v) for v in shared.values()}) == 2
+    assert len(pickle.dumps(shared)) < len(pickle.dumps(held)) / 2
