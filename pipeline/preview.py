@@ -585,6 +585,8 @@ def _page(job: _Job, post, problems, own, renderings, errors, row: dict) -> str:
     """Fill the post's index row (all but its decisions) and return its preview page, with marked
     places for the decisions. ``problems``: those of reading the post; ``own``: its own
     (``checks.post_problems``), which the row keeps for the next run's plan."""
+    from markupsafe import Markup
+
     cfg, out = job.cfg, job.out
     image = None
     if post.image_path:
@@ -608,9 +610,16 @@ def _page(job: _Job, post, problems, own, renderings, errors, row: dict) -> str:
     })
     audio = {r.channel: _spoken(job, r) for r in renderings if r.channel_type == "loudspeaker"}
     errors = [(e.channel, localized(e.reason, cfg.language)) for e in errors]  # the reason in the site's language
+    marks = _Marks(_mark(row))
+    channels = cfg.channels
+    # what the page shows of each rendering, read here once: in the template, every ``r.x`` is a
+    # lookup of the sandbox and ``marks.decision(channel)`` a sandboxed call
+    sections = [(r, r.channel, r.channel_type, r.kind, r.length, r.limit, r.over_limit, r.body, r.image_alt, r.link,
+                 channels[r.channel].label, channels[r.channel].enabled, Markup(marks.decision(r.channel)))
+                for r in renderings]
     return job.page.render(post=post, row=_Item(row), renderings=renderings, errors=errors, image=image,
-                           channels=cfg.channels, site={"name": cfg.site_name}, root="../", labels=state_labels(cfg.language),
-                           marks=_Marks(_mark(row)), audio=audio)
+                           channels=channels, site={"name": cfg.site_name}, root="../", labels=state_labels(cfg.language),
+                           marks=marks, audio=audio, sections=sections)
 
 
 def _spoken(job: _Job, r) -> str | None:
