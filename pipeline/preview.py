@@ -294,12 +294,14 @@ class _Job:
     renderer: Renderer
     page: jinja2.Template
     row: jinja2.Template  # one row of the index
+    row_decisions: jinja2.Template  # the decisions cell of an index row
     states: object  # preview/states.html's macros: what fills a page's marked places
     posts: dict[str, Post]  # file -> post, as the parent read it
     problems: dict[str, list[Problem]]  # a post's relpath -> the problems of reading it
     sigs: dict[str, int]  # file -> stat signature before reading
     copied: set[str] = field(default_factory=set)  # media/ files this process has seen in place
     filled: dict = field(default_factory=dict)  # a state or decision -> its HTML, made once per process
+    cells: dict = field(default_factory=dict)  # an index row's decisions -> their HTML, made once per process
     # rows rendered by this process in step 1, with their pages not yet written (see HELD_MAX)
     held: dict[str, tuple[dict, bytes | None]] = field(default_factory=dict)
     held_bytes: int = 0
@@ -310,11 +312,11 @@ def _prepare(session, out: Path, content, posts: dict[str, Post], sigs: dict[str
     cfg = session.cfg
     renderer = session.renderer(content)
     renderer.load_templates(cfg.channels)
-    page, row, states = warmed.get("templates") or _templates(cfg)
+    page, row, row_decisions, states = warmed.get("templates") or _templates(cfg)
     problems: dict[str, list] = {}
     for x in content.problems:
         problems.setdefault(x.path, []).append(x)
-    return _Job(cfg, out, renderer, page, row, states, posts, problems, sigs)
+    return _Job(cfg, out, renderer, page, row, row_decisions, states, posts, problems, sigs)
 
 
 def _warm(session, warmed: dict) -> None:
@@ -325,7 +327,7 @@ def _warm(session, warmed: dict) -> None:
 
 
 def _templates(cfg) -> tuple:
-    """The preview's page and index-row templates and its states' macros, compiled; and the
+    """The preview's page, index-row and decisions-cell templates and its states' macros, compiled; and the
     renderer's modules (Jinja2, Markdown and its extensions) imported on the way, with those that
     ``checks.post_problems`` imports on first use: made here, before the render step forks, the
     workers inherit them instead of each importing them again."""
@@ -336,7 +338,7 @@ def _templates(cfg) -> tuple:
     new_markdown()
     env = environment(cfg.templates_dirs, cfg.tz, autoescape=True)
     return (env.get_template("preview/post.html"), env.get_template("preview/index_row.html"),
-            env.get_template("preview/states.html").module)
+            env.get_template("preview/index_decisions.html"), env.get_template("preview/states.html").module)
 
 
 def _own(problems: list[Problem]) -> list[list]:
@@ -459,10 +461,11 @@ def _fill_chunk(task: tuple[list[tuple[dict, dict]], dict | None, bool, int]) ->
         todo.append((row, job.decided[f], page))
     todo += ((row, shown_, None) for row, shown_ in items)
     rows = []
+    labels = state_labels(job.cfg.language)
     for row, decided_row, page in todo:
         rows.append(row)
         if "error" in row:
-            row["html"] = job.row.render(r=_Item(row), labels=state_labels(job.cfg.language))
+            row["html"] = job.row.render(r=_Item(row), labels=labels)
             continue
         row.update(decided_row)
         path = os.path.join(job.out, row["page"])
@@ -470,7 +473,7 @@ def _fill_chunk(task: tuple[list[tuple[dict, dict]], dict | None, bool, int]) ->
             with open(path, "rb") as fh:
                 page = fh.read()
         _write_page(path, _fill(job, page, _mark(row), decided_row))
-        row["html"] = job.row.render(r=_Item(row), labels=state_labels(job.cfg.language))
+        row["html"] = job.row.render(r=_Item(row), labels=labels, decisions_html=_cell(job, row["decisions"], labels))
     dumps = json.dumps
     part = ", ".join(f"{dumps(r['file'], ensure_ascii=False)}: {dumps(r, ensure_ascii=False)}" for r in rows)
     return [{k: r[k] for k in _INDEXED if k in r} for r in rows], part.encode("utf-8"), len(job.held)
@@ -567,6 +570,19 @@ def _filled(job: _Job, what) -> bytes:
         else:
             html = str(job.states.decision(*what, state_labels(job.cfg.language))).encode("utf-8")
         job.filled[key] = html
+    return html
+
+
+def _cell(job: _Job, decisions: list[list], labels: dict[str, str]):
+    """The HTML of an index row's decisions cell (preview/index_decisions.html), made once per
+    process for each distinct list: posts share a few (the same channels, mostly the same
+    decisions), and each decision shown costs a handful of escapes and sandboxed lookups."""
+    key = tuple(map(tuple, decisions))
+    html = job.cells.get(key)
+    if html is None:
+        from markupsafe import Markup
+
+        html = job.cells[key] = Markup(job.row_decisions.render(decisions=decisions, labels=labels))
     return html
 
 

@@ -503,6 +503,42 @@ def test_the_index_counts_posts_by_their_state(portal_repo):
     assert 'data-decision="held: channel-disabled"' in row and 'data-decision="due"' in row
 
 
+def test_an_index_rows_decisions_cell_made_once_is_the_one_its_template_makes(portal_repo):
+    """A process makes each distinct list of decisions' cell once (preview._cell): every row still
+    shows its own post's decisions, and a cell taken from what a process kept is the template's
+    rendering of that list, on many lists (random and hostile, equal ones told apart by nothing the
+    template reads)."""
+    import random
+    from types import SimpleNamespace
+
+    from pipeline.messages import Detail
+    from pipeline.preview import _cell
+    from pipeline.templating import environment
+
+    _publish(portal_repo, "b", "portal", APRIL - timedelta(days=1))
+    run(portal_repo)
+    text = index(portal_repo)
+    for name in os.listdir(portal_repo / "out/posts"):
+        page = (portal_repo / "out/posts" / name).read_text(encoding="utf-8")
+        row = next(r for r in text.split("<tr>") if f'href="posts/{name}"' in r)
+        found = r'class="decision" data-channel="([^"]+)" data-decision="([^"]*)"'
+        assert re.findall(found, row) == re.findall(found, page) != [], name
+
+    template = environment([ROOT / "templates"], VN, autoescape=True).get_template("preview/index_decisions.html")
+    labels = state_labels("vi")
+    job = SimpleNamespace(cells={}, row_decisions=template)
+    rnd = random.Random(7)
+    texts = ["", "channel-disabled", "<script>alert(1)</script>", 'a"b', "Quốc tang & lễ", "due"]
+    stale = Detail("plan.reason-stale", due_en="2024-03-25T08:00:00+07:00", lateness_en="1 day, 0:00:00",
+                   due_vi="08:00 25/3/2024", lateness_vi="1 ngày")
+    for _ in range(400):
+        decisions = [[rnd.choice(["portal", "facebook", "<x>", 'q"']), rnd.choice(["due", "held", "skip", "<&>"]),
+                      rnd.choice(texts + [stale, str(stale)]), rnd.choice(list(labels)), rnd.choice(texts)]
+                     for _ in range(rnd.randint(0, 5))]
+        assert _cell(job, decisions, labels) == template.render(decisions=decisions, labels=labels), decisions
+    assert 0 < len(job.cells) < 400
+
+
 def test_a_decisions_reason_is_shown_in_the_catalogues_words(portal_repo):
     """The rows and pages showed the plan's reason code (``channel-disabled``, a stale post's English
     ``stale: due …``) where a staff member reads: now the catalogue's words, in the site's language;
