@@ -576,7 +576,8 @@ def _filled(job: _Job, what) -> bytes:
 def _cell(job: _Job, decisions: list[list], labels: dict[str, str]):
     """The HTML of an index row's decisions cell (preview/index_decisions.html), made once per
     process for each distinct list: posts share a few (the same channels, mostly the same
-    decisions), and each decision shown costs a handful of escapes and sandboxed lookups."""
+    decisions), and each decision shown costs a handful of escapes and sandboxed lookups. ``labels``
+    is not in the key: a process shows one language (``state_labels`` of the site's)."""
     key = tuple(map(tuple, decisions))
     html = job.cells.get(key)
     if html is None:
