@@ -37,6 +37,8 @@ _START = re.compile(r'\bstart\s*=\s*"?\s*(-?\d{1,9})', re.I)
 class _Writer:
     """Receives tags and text in document order and writes the plain text."""
 
+    __slots__ = ("out", "pending", "line_start", "lists", "items", "skip", "table", "table_depth")
+
     def __init__(self) -> None:
         self.out: list[str] = []
         self.pending = 0          # the separator owed before the next text
@@ -69,8 +71,17 @@ class _Writer:
         self.line_start = False
 
     # -- events ---------------------------------------------------------------------------
+    # The most frequent events (text, <p>, </p>) are tested first and do _want/_block/_emit's
+    # work inline: a Python call per text node or tag is most of the conversion's cost.
     def start(self, tag: str, attrs: str | dict) -> None:
-        if tag in ("script", "style"):
+        if tag in BLOCK:
+            if self.table is not None:
+                self._table_start(tag)
+            elif not (self.items and self.line_start):  # <li><p>: the text stays on the marker's line
+                level = _LINE if self.items else _BLANK
+                if level > self.pending:
+                    self.pending = level
+        elif tag in ("script", "style"):
             self.skip += 1
         elif self.table is not None:
             self._table_start(tag)
@@ -84,11 +95,16 @@ class _Writer:
             self._item()
         elif tag == "br":
             self._want(_LINE)
-        elif tag in BLOCK and not (self.items and self.line_start):  # <li><p>: the text stays on the marker's line
-            self._block()
 
     def end(self, tag: str) -> None:
-        if tag in ("script", "style"):
+        if tag in BLOCK:
+            if self.table is not None:
+                self._table_end(tag)
+            else:
+                level = _LINE if self.items else _BLANK
+                if level > self.pending:
+                    self.pending = level
+        elif tag in ("script", "style"):
             self.skip = max(0, self.skip - 1)
         elif self.table is not None:
             self._table_end(tag)
@@ -99,8 +115,6 @@ class _Writer:
             self._want(_LINE if self.lists else _BLANK)
         elif tag == "li":
             self.items = max(0, min(self.items - 1, len(self.lists)))
-        elif tag in BLOCK:
-            self._block()
 
     def data(self, text: str) -> None:
         if self.skip:
@@ -110,22 +124,36 @@ class _Writer:
                 self.table[-1][-1][1].append(text)
             return
         if text.isspace():  # between tags: a space at most (a soft line break inside text stays one)
-            self._want(_SPACE)
+            if not self.pending:
+                self.pending = _SPACE
             return
-        for i, line in enumerate(text.split("\n") if "\n" in text else (text,)):
-            if i:
-                self._want(_LINE)
+        out = self.out
+        pending = self.pending
+        first = True
+        for line in text.split("\n") if "\n" in text else (text,):
+            if first:
+                first = False
+            elif pending < _LINE:
+                pending = _LINE
             if not line:
                 continue
             if "  " in line or "\t" in line or "\r" in line or "\f" in line or "\v" in line:  # cheaper than the sub
                 line = _WS.sub(" ", line)
-            if line[0] == " ":
-                self._want(_SPACE)
+            if line[0] == " " and not pending:
+                pending = _SPACE
             words = line.strip(" ")
-            if words:
-                self._emit(words)
-                if line[-1] == " ":
-                    self._want(_SPACE)
+            if words:  # _emit, inline
+                if out:
+                    if pending >= _LINE:
+                        out.append("\n\n" if pending == _BLANK else "\n")
+                        if self.items:
+                            out.append(INDENT * min(self.items, MAX_LEVELS))
+                    elif pending and not self.line_start:
+                        out.append(" ")
+                out.append(words)
+                self.line_start = False
+                pending = _SPACE if line[-1] == " " else 0
+        self.pending = pending
 
     def _item(self) -> None:
         if not self.lists:  # an <li> outside any list: an unordered item
@@ -237,40 +265,48 @@ class _Parser(HTMLParser):
 
 
 # Well-formed tags with double-quoted attributes only (what Markdown and Jinja's autoescape
-# produce), no comments, declarations, processing instructions, script or style.
+# produce). Anything else with a "<" (a comment, a declaration, a processing instruction, a stray
+# "<" or ">") is left in the text, where _read_fast finds it and gives the fragment to the parser.
 _FAST_TAG = re.compile(r'<(?:/([a-zA-Z][a-zA-Z0-9]*)\s*|([a-zA-Z][a-zA-Z0-9]*)'
                        r'((?:\s+[a-zA-Z_:][-a-zA-Z0-9_:.]*(?:\s*=\s*"[^"<>]*")?)*)\s*(/?))>')
-_SLOW_ONLY = re.compile(r"<[!?]|<\s*/?\s*(?:script|style)", re.I)
-#: Tags that change nothing in the text (:class:`_Writer` ignores them): the fast reading skips them.
-_INLINE = frozenset({"a", "strong", "em", "b", "i", "u", "s", "code", "span", "img", "sup", "sub", "mark", "small",
-                     "abbr", "cite", "q", "kbd", "del", "ins"})
+#: Per tag name, what the fast reading does with it: tags that change nothing in the text
+#: (:class:`_Writer` ignores them) are skipped; script and style need the parser (their content is
+#: not HTML); any other name goes to the writer.
+_SKIP, _PARSER = True, False
+_FAST_NAMES = dict.fromkeys(("a", "strong", "em", "b", "i", "u", "s", "code", "span", "img", "sup", "sub", "mark",
+                             "small", "abbr", "cite", "q", "kbd", "del", "ins"), _SKIP)
+_FAST_NAMES.update(script=_PARSER, style=_PARSER)
 
 
 def _read_fast(fragment: str, w: _Writer) -> bool:
-    """Feed ``w`` from the fast reading; ``False`` (nothing fed) when the fragment needs the parser."""
-    if _SLOW_ONLY.search(fragment):
-        return False
+    """Feed ``w`` from the fast reading; ``False`` when the fragment needs the parser (``w`` may have
+    been fed part of it then: the parser needs a new writer)."""
     pieces = _FAST_TAG.split(fragment)  # text, (end tag, start tag, attributes, "/"), text, ...
-    for data in pieces[::5]:
-        if "<" in data or ">" in data:
-            return False
-    unescape, on_data, on_start, on_end = html.unescape, w.data, w.start, w.end
-    for i in range(0, len(pieces) - 1, 5):
-        data = pieces[i]
+    # Each tag the expression read holds one "<" and one ">": any other is in the text.
+    tags = len(pieces) // 5
+    if fragment.count("<") != tags or fragment.count(">") != tags:
+        return False
+    unescape, on_data, on_start, on_end, names = html.unescape, w.data, w.start, w.end, _FAST_NAMES
+    it = iter(pieces)
+    for data, end_tag, tag, attrs, slash in zip(it, it, it, it, it):
         if data:
             on_data(unescape(data) if "&" in data else data)
-        end_tag, tag = pieces[i + 1], pieces[i + 2]
         if end_tag is not None:
             end_tag = end_tag.lower()
-            if end_tag not in _INLINE:
+            kind = names.get(end_tag)
+            if kind is None:
                 on_end(end_tag)
+            elif kind is _PARSER:
+                return False
             continue
         tag = tag.lower()
-        if tag in _INLINE:
+        kind = names.get(tag)
+        if kind is not None:
+            if kind is _PARSER:
+                return False
             continue
-        attrs = pieces[i + 3] or ""
-        on_start(tag, unescape(attrs) if "&" in attrs else attrs)
-        if pieces[i + 4]:  # <p/>: HTMLParser calls the start then the end handler
+        on_start(tag, (unescape(attrs) if "&" in attrs else attrs) if attrs else "")
+        if slash:  # <p/>: HTMLParser calls the start then the end handler
             on_end(tag)
     last = pieces[-1]
     if last:
@@ -283,7 +319,7 @@ def to_text(fragment: str, *, fast: bool = True) -> str:
     always takes the parser (the tests compare the two readings)."""
     w = _Writer()
     if not (fast and _read_fast(fragment, w)):
-        w = _Writer()
+        w = _Writer()  # the fast reading may have fed the first one
         p = _Parser(w)
         p.feed(fragment)
         p.close()
