@@ -58,6 +58,33 @@ def test_a_table_without_header_cells_and_a_one_column_table():
     assert to_text("<table><tr><th>Bước</th></tr><tr><td>Đăng nhập</td></tr></table>") == "Bước\nĐăng nhập"
 
 
+
+# White space as the writer reads it (both readings share the writer, so the tests comparing them
+# cannot see a change here): between tags a space at most, a line break inside text stays one,
+# white space other than ASCII kept inside text, list continuation lines indented.
+@pytest.mark.parametrize("fragment, text", [
+    ('<p>a</p> b', 'a\n\nb'),
+    ('<p>a</p>\n<p> b </p>\n', 'a\n\nb'),
+    ('x<strong>\n</strong>y', 'x y'),
+    ('x\ny', 'x\ny'),
+    ('x \n y', 'x\ny'),
+    ('a<b>\xa0</b>b', 'a b'),
+    ('a\xa0 b', 'a\xa0 b'),
+    ('a\t\t b\r\nc\x0cd\x0be', 'a b\nc d e'),
+    ('<h2>  Tiêu   đề  </h2>Đoạn', 'Tiêu đề\n\nĐoạn'),
+    ('<ul><li>a\nb</li><li> c</li></ul>d', '- a\n   b\n- c\n\nd'),
+    ('<ol><li><p>Bước</p><p>Ghi chú</p></li><li>hai<br>ba</li></ol>', '1. Bước\n   Ghi chú\n2. hai\n   ba'),
+    ('<ul><li>a<ul><li>b<ul><li>c\nd</li></ul></li></ul></li></ul>', '- a\n   - b\n      - c\n         d'),
+    ('<li>x</li>\n<li>y</li>', '- x\n- y'),
+    ('<p>a<br>\n b</p>', 'a\nb'),
+    ('<table><tr><td> a\n b </td><td>\xa0</td></tr></table> c', 'a b\n\nc'),
+    ('<ol start="2"><li>x</li></ol><p>y</p><ul><li>z</li></ul>', '2. x\n\ny\n\n- z'),
+    ('a&nbsp;&#9;b &amp; c', 'a\xa0 b & c'),
+])
+def test_white_space_lines_and_indentation(fragment, text):
+    assert to_text(fragment) == text
+    assert to_text(fragment, fast=False) == text
+
 def test_the_fast_reading_and_the_parser_agree_on_every_sample_guide():
     for path in GUIDES:
         html = md(path.read_text(encoding="utf-8").split("---", 2)[2])
