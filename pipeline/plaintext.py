@@ -202,6 +202,12 @@ class _Writer:
             self._emit(line)
         self._block()
 
+    def resume(self, other: _Writer) -> None:
+        """Take up where ``other`` (fed, outside any table) stopped; ``other`` is not changed."""
+        self.out = other.out[:]
+        self.pending, self.line_start, self.items, self.skip = other.pending, other.line_start, other.items, other.skip
+        self.lists = [frame[:] for frame in other.lists]
+
     def text(self) -> str:
         if self.table is not None:  # an unclosed table: written as if it were closed
             self.table_depth = 1
@@ -278,9 +284,22 @@ _FAST_NAMES = dict.fromkeys(("a", "strong", "em", "b", "i", "u", "s", "code", "s
 _FAST_NAMES.update(script=_PARSER, style=_PARSER)
 
 
+#: The last fragment read fast that ended with a tag, with its writer (never changed afterwards).
+#: Zalo's body is the article the Facebook template has just converted, then a paragraph: a
+#: fragment that begins with the last one takes up from a copy of its writer and reads only the
+#: rest. A match of _FAST_TAG ends at the first ">" after its "<", so the tag ending the last
+#: fragment ends a match in the longer one too: the rest splits as if it were alone.
+_last: tuple[str, _Writer] | None = None
+
+
 def _read_fast(fragment: str, w: _Writer) -> bool:
     """Feed ``w`` from the fast reading; ``False`` when the fragment needs the parser (``w`` may have
     been fed part of it then: the parser needs a new writer)."""
+    global _last
+    whole, last = fragment, _last
+    if last is not None and fragment.startswith(last[0]):
+        w.resume(last[1])
+        fragment = fragment[len(last[0]):]
     pieces = _FAST_TAG.split(fragment)  # text, (end tag, start tag, attributes, "/"), text, ...
     # Each tag the expression read holds one "<" and one ">": any other is in the text.
     tags = len(pieces) // 5
@@ -308,9 +327,11 @@ def _read_fast(fragment: str, w: _Writer) -> bool:
         on_start(tag, (unescape(attrs) if "&" in attrs else attrs) if attrs else "")
         if slash:  # <p/>: HTMLParser calls the start then the end handler
             on_end(tag)
-    last = pieces[-1]
-    if last:
-        on_data(unescape(last) if "&" in last else last)
+    last_text = pieces[-1]
+    if last_text:
+        on_data(unescape(last_text) if "&" in last_text else last_text)
+    elif whole and w.table is None:
+        _last = (whole, w)
     return True
 
 

@@ -83,6 +83,38 @@ def test_fast_html_to_text_matches_the_parser(pieces, fragments):
         assert plaintext.to_text(fragment) == plaintext.to_text(fragment, fast=False), fragment
 
 
+
+# Hostile HTML for the plain-text conversion: every tag the writer knows, odd spellings the fast
+# reading must hand to the parser, entities, every kind of white space, Vietnamese text.
+HTML_PIECES = ["<p>", "</p>", "<P>", "</P >", "<p/>", "<h2>", "</h2>", "<div>", "</div>", "<br>", "<br/>", "<BR />",
+               "<ul>", "</ul>", "<ol>", "</ol>", '<ol start="3">', "<ol start='7'>", '<ol start=" -2">', "<OL START=4>",
+               "<li>", "</li>", "<LI>", "<table>", "</table>", "<tr>", "</tr>", "<td>", "</td>", "<th>", "</th>",
+               "<thead>", "</thead>", "<tbody>", "</tbody>", '<a href="x?a=1&amp;b=2">', "</a>", "<strong>", "</strong>",
+               "<em>", "</em>", '<img src="a.png" alt="x">', "<span class=x>", '<span title="a>b">', "<script>",
+               "</script>", "<style>", "</style>", "<SCRIPT>", "<scripts>", "</styles>", "<!-- c -->", "<!doctype html>",
+               "<?x?>", "<", ">", "< p>", "</ p>", "<p\n>", "<unknown>", "<blockquote>", "</blockquote>", "<pre>",
+               "</pre>", "<hr>", "<dl>", "<dt>", "<dd>", "<figure>", "<figcaption>",
+               '<iframe src="https://www.youtube.com/embed/x">', "</iframe>",
+               "Đăng ký khai sinh", "Phí: 8.000 đồng", "ạ", "x", " ", "  ", "\n", "\n\n", " \n ", "\t", "\r\n", "\x0c",
+               "\x0b", "\xa0", "\u2028", "\x1c", "\u3000", "&nbsp;", "&amp;", "&lt;", "&gt;", "&#9;", "&#10;", "&#32;",
+               "&#x1EA1;", "&bogus;", "&amp", "&"]
+html_soup = st.lists(st.one_of(st.sampled_from(HTML_PIECES), st.text(max_size=4)), max_size=30).map("".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(html_soup, html_soup, st.sampled_from(["", "</p>", "</li>", "</ul>", "</table>", "<br>", "</td>"]), st.booleans())
+def test_the_fast_plain_text_reading_and_its_taking_up_match_the_parser(a, b, end, clean):
+    """The fast reading (and, for a fragment that begins with the last one read, its taking up from
+    that one's writer) against HTMLParser, on hostile HTML and on what the sanitiser lets through."""
+    from pipeline import htmlsafe, plaintext
+
+    a += end  # the last fragment read must end with a tag to be taken up
+    if clean:
+        a, b = htmlsafe.clean_article(a), htmlsafe.clean_article(b)
+    # a + b + "x" does not end with a tag: a stays the last one, taken up twice
+    for fragment in (a, a + b + "x", a + b + "x", a + b, b, b + a + b, a, a):
+        assert plaintext.to_text(fragment) == plaintext.to_text(fragment, fast=False), fragment
+
 def test_a_nul_in_an_image_path_is_a_problem_not_a_crash(tmp_path):
     """A YAML escape can put a NUL in the image's path (a raw NUL makes the file binary); the system
     refuses such names with ValueError, not OSError: the reader takes it as a missing image."""
