@@ -65,25 +65,56 @@ def body(post_type: str, lang: str, content_lang: str = "vi") -> str:
     return "\n\n".join(blocks) + "\n"
 
 
-def _pattern() -> re.Pattern:
+def _pattern() -> tuple[re.Pattern, tuple[tuple[str, int], ...] | None]:
+    """The placeholder pattern, and its anchors: (character, offset) such that a match can start
+    at ``s`` only if the text has that character at ``s + offset`` for one of them (``None``: no
+    such anchors, every search is the plain one)."""
     markers = {CATALOGUE["scaffold.marker"][0], CATALOGUE["scaffold.marker"][1]}
     old = {CATALOGUE["new.placeholder"][0], CATALOGUE["new.placeholder"][1]}  # what `loa new` wrote before
     alternatives = [r"\[\s*" + re.escape(m) + r"\s*:[^\]\n]*\]?" for m in sorted(markers)]
     alternatives += [re.escape(t) for t in sorted(old)]
-    return re.compile("|".join(alternatives), re.I)
+    # a marker's match starts at its '['; an old text's holds its first ASCII punctuation at the same
+    # offset, as each of its characters matches one character (also under re.I), and punctuation
+    # only itself (the case-insensitive equivalents are letters and signs such as K and ſ)
+    anchors: set[tuple[str, int]] | None = {("[", 0)}
+    for t in old:
+        at = next((i for i, c in enumerate(t) if c.isascii() and not c.isalnum() and not c.isspace()), None)
+        if at is None:
+            anchors = None
+            break
+        anchors.add((t[at], at))
+    return re.compile("|".join(alternatives), re.I), tuple(sorted(anchors)) if anchors else None
 
 
-_PLACEHOLDER: list[re.Pattern] = []  # made on first use (the catalogue is complete by then)
+_PLACEHOLDER: list = []  # (pattern, anchors), made on first use (the catalogue is complete by then)
 
 
-def placeholders(markdown: str) -> list[tuple[int, int, str]]:
-    """Every placeholder left in ``markdown``: (line index from 0, column from 1, its text)."""
+def _holds(text: str, fast: bool) -> bool:
+    """Whether the placeholder pattern matches somewhere in ``text``. The search tries the
+    pattern at every character; the fast way (``fast``, with anchors) only where an anchor lets a
+    match start, with the same pattern: the same answer (tests/test_checks_fast.py compares)."""
+    pattern, anchors = _PLACEHOLDER[0]
+    if not fast or anchors is None:
+        return pattern.search(text) is not None
+    match, find = pattern.match, text.find
+    for c, offset in anchors:
+        i = find(c, offset)
+        while i != -1:
+            if match(text, i - offset):
+                return True
+            i = find(c, i + 1)
+    return False
+
+
+def placeholders(markdown: str, *, fast: bool = True) -> list[tuple[int, int, str]]:
+    """Every placeholder left in ``markdown``: (line index from 0, column from 1, its text).
+    ``fast=False``: look for one with the plain search (the tests compare the two)."""
     if not _PLACEHOLDER:
         _PLACEHOLDER.append(_pattern())
-    pattern = _PLACEHOLDER[0]
-    if not pattern.search(markdown):  # then in NFC, unless it is NFC already (the same search again)
+    pattern = _PLACEHOLDER[0][0]
+    if not _holds(markdown, fast):  # then in NFC, unless it is NFC already (the same search again)
         if markdown.isascii() or unicodedata.is_normalized("NFC", markdown) \
-                or not pattern.search(unicodedata.normalize("NFC", markdown)):
+                or not _holds(unicodedata.normalize("NFC", markdown), fast):
             return []
     out = []
     for i, line in enumerate(markdown.split("\n")):

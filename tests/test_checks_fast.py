@@ -47,3 +47,42 @@ def test_placeholders_are_found_in_nfd_text_and_nfc_text_is_searched_once():
     assert scaffold.placeholders(unicodedata.normalize("NFD", body)) == want  # found after NFC
     plain = "Đoạn đầu. Thủ tục cần những giấy tờ gì?\n"
     assert scaffold.placeholders(plain) == scaffold.placeholders(unicodedata.normalize("NFD", plain)) == []
+
+
+# what the placeholder pattern tells apart: its markers and the texts `loa new` wrote before, in
+# both cases, NFC and NFD, cut in pieces, with the brackets, colons, parentheses and line breaks
+# around them, and letters that re.I matches to ASCII ones (K ſ ı İ)
+_NFD_MARKER = "Vie\u0302\u0301t o\u031b\u0309 \u0111a\u0302y"
+PLACEHOLDER_PIECES = st.sampled_from([
+    "[", "]", "(", ")", ".", ":", " ", "\n", "\t", "a", "Đ", "ệ", "\u212a", "\u017f", "\u0131", "\u0130",
+    "Viết ở đây", "VIẾT Ở ĐÂY", "viết ở", " đây", _NFD_MARKER, "Write here", "WRITE HERE", "w\u0280ite here",
+    "Viết nội dung bài ở đây", "VIẾT NỘI DUNG BÀI Ở ĐÂY", "Write the post here", "wRITE THE POST HERE",
+    "(Markdown).", "(MARKDOWN).", "(Mar\u212adown).", "[Viết ở đây: ", "[ Write here : hint]", "](a.md)",
+    "Viết nội dung bài ở đây (Markdown).", "Write the post here (Markdown).", "[tại đây](http://x.vn)"])
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(PLACEHOLDER_PIECES, max_size=30).map("".join))
+@example("[Viết ở đây: giấy tờ]")
+@example("x" * 30 + "Write the post here (Markdown).")
+@example("Write the post here (Markdown).")
+@example("WRITE THE POST HERE (MAR\u212aDOWN).")
+@example("Viết nội dung bài ở đây (Markdown).")
+@example("[" + _NFD_MARKER + ": a]")
+@example("Xem [tại đây](a.md) (x). [Write here:")
+def test_placeholders_fast_is_the_search(body):
+    from pipeline import scaffold
+
+    assert scaffold.placeholders(body) == scaffold.placeholders(body, fast=False)
+
+
+def test_placeholder_anchors_cover_every_alternative():
+    from pipeline import scaffold
+
+    scaffold.placeholders("")
+    pattern, anchors = scaffold._PLACEHOLDER[0]
+    assert anchors is not None and ("[", 0) in anchors and len(anchors) == 3  # '[' and each old text's '('
+    for text in ("Viết nội dung bài ở đây (Markdown).", "Write the post here (Markdown).", "[Write here: a]"):
+        m = pattern.search("ab\n" + text)
+        assert m and any(m.string[m.start() + off:m.start() + off + 1] == c for c, off in anchors)
+
