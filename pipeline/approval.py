@@ -16,6 +16,7 @@ Nothing here writes a file or prints: :func:`approval_front` gives the keys to w
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -63,6 +64,7 @@ def changed_parts(post: Post) -> tuple[str, ...] | None:
 
 
 # -- who may approve ----------------------------------------------------------------------------
+@functools.lru_cache(maxsize=1024)  # a site has a few names (its board, its authors), asked for each post
 def _person(name: str | None) -> str:
     folded = " ".join(unicodedata.normalize("NFC", name or "").split()).casefold()
     return unicodedata.normalize("NFC", folded)
@@ -70,12 +72,16 @@ def _person(name: str | None) -> str:
 
 def same_person(a: str | None, b: str | None) -> bool:
     """True when two written names are one person's (NFC, whitespace collapsed, case folded)."""
-    return bool(_person(a)) and _person(a) == _person(b)
+    person = _person(a)
+    return bool(person) and person == _person(b)
 
 
 def board_name(name: str | None, board: Iterable[str]) -> str | None:
     """The board's own spelling of ``name`` when it names a member; ``None`` otherwise."""
-    return next((m for m in board if same_person(name, m)), None)
+    person = _person(name)
+    if not person:  # nobody: same_person says no to every member
+        return None
+    return next((m for m in board if _person(m) == person), None)
 
 
 def needs_approval(post: Post, cfg) -> tuple[str, ...]:

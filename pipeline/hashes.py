@@ -4,6 +4,7 @@ how one is made voids every stored one."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import unicodedata
@@ -44,10 +45,22 @@ def approval_parts(title: str, summary: str, body: str, image_hash: str | None, 
         "alt": _text(image_alt),
         "correction": _text(correction) + ("\x1f" + correction_at.isoformat() if correction_at else ""),
         "retraction": _text(retracted),
-        "social": json.dumps({str(k): _text(v) for k, v in sorted((social or {}).items())}, ensure_ascii=False),
+        # json.dumps gives "{}" for no texts
+        "social": json.dumps({str(k): _text(v) for k, v in sorted(social.items())}, ensure_ascii=False) if social else "{}",
         "channels": "\n".join(sorted(set(channels))),
     }
-    return {part: sha(f"{part}\x1f{values[part]}", _PART_DIGITS) for part in APPROVAL_PARTS}
+    return {part: (sha(f"{part}\x1f{values[part]}", _PART_DIGITS) if part in _OWN_PARTS
+                   else _shared_digest(f"{part}\x1f{values[part]}")) for part in APPROVAL_PARTS}
+
+
+#: The parts that are each post's own; the others are mostly the same from post to post (no
+#: correction, no social texts, the same channels, an image and its alt text used again).
+_OWN_PARTS = frozenset(("title", "summary", "body"))
+
+
+@functools.lru_cache(maxsize=1024)
+def _shared_digest(text: str) -> str:
+    return sha(text, _PART_DIGITS)
 
 
 def approval_hash(title: str, summary: str, body: str, image_hash: str | None, **rest) -> str:
