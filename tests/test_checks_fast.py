@@ -86,3 +86,44 @@ def test_placeholder_anchors_cover_every_alternative():
         m = pattern.search("ab\n" + text)
         assert m and any(m.string[m.start() + off:m.start() + off + 1] == c for c, off in anchors)
 
+
+def _bare_post(**fields):
+    from pathlib import Path
+    from types import MappingProxyType
+
+    from pipeline.models import Post
+
+    base = dict(path=Path("/x/content/news/a.md"), relpath="content/news/a.md", id="a", title="Tiêu đề", type="news",
+                unit="u", author="Lê Minh Tuấn", publish_at=None, expire_at=None, topics=(), channels=("portal",),
+                status="ready", summary="", body="Nội dung.\n", body_line=12, slug="a", image=None, image_path=None,
+                image_alt=None, image_hash=None, social=MappingProxyType({}), approved_by=None, approved_hash=None,
+                correction=None, correction_at=None, retracted=None, source_hash="0",
+                lines=MappingProxyType({"title": 3, "summary": 5, "image_alt": 7, "social": 8, "correction": 9}))
+    base.update(fields)
+    return Post(**base)
+
+
+# text around the control characters CONTROL finds (C0 but tab and newline, DEL, C1, bidi
+# embeddings, overrides and isolates) and their neighbours it leaves (tab, newline, U+00A0, U+202F, U+2065)
+CONTROL_TEXT = st.lists(st.sampled_from(["a", "ệ", "Đ", " ", "\n", "\t", "\r", "\x00", "\x08", "\x0b", "\x1b", "\x1f",
+                                         "\x7f", "\x85", "\x9f", "\xa0", "\u202a", "\u202e", "\u202f", "\u2065",
+                                         "\u2066", "\u2069", "\u2028", "[a](b.md)", "Viết ở đây"]), max_size=12).map("".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(title=CONTROL_TEXT, summary=CONTROL_TEXT, body=CONTROL_TEXT, alt=st.none() | CONTROL_TEXT,
+       correction=st.none() | CONTROL_TEXT, retracted=st.none() | CONTROL_TEXT,
+       social=st.dictionaries(st.sampled_from(["facebook", "zalo"]), CONTROL_TEXT, max_size=2),
+       summary_written=st.booleans())
+@example(title="", summary="\x1b", body="a", alt=None, correction=None, retracted=None, social={}, summary_written=False)
+@example(title="a", summary="", body="x\n\u202ey", alt=None, correction=None, retracted=None, social={"zalo": "\x7f"},
+         summary_written=True)
+def test_check_control_fast_is_the_field_by_field_search(title, summary, body, alt, correction, retracted, social,
+                                                         summary_written):
+    from types import MappingProxyType
+
+    lines = {"title": 3, "image_alt": 7, "social": 8, "correction": 9, **({"summary": 5} if summary_written else {})}
+    post = _bare_post(title=title, summary=summary, body=body, image_alt=alt, correction=correction, retracted=retracted,
+                      social=MappingProxyType(social), lines=MappingProxyType(lines))
+    assert checks.check_control(post) == checks.check_control(post, fast=False)
+
