@@ -118,9 +118,18 @@ def check_duplicates(posts: Iterable[Post], *, index: "SiteIndex | None" = None)
 
 def _slug_key(post: Post) -> str:
     """An explicit slug may keep letters with diacritics: the folded forms are compared."""
+    slug = post.slug
+    if _plain_slug().fullmatch(slug):  # what fold leaves as it is: most slugs (loa new makes them so)
+        return slug
     from pipeline.vietnamese import fold
 
-    return fold(post.slug).replace(" ", "-")
+    return fold(slug).replace(" ", "-")
+
+
+@functools.cache  # compiled on first use, as _md_link
+def _plain_slug() -> re.Pattern:
+    # lower-case ASCII letters, digits and hyphens: no case to fold, no mark to strip, no space to collapse
+    return re.compile(r"[a-z0-9-]+")
 
 
 def _duplicate_problems(groups) -> list[Problem]:
@@ -211,19 +220,70 @@ def check_site_links(posts: Iterable[Post], content_dir: Path, *, index: "SiteIn
     return [p for post in posts for p in check_links(post, content_dir, resolved=root, real=real)]
 
 
-def _relative_links(post: Post) -> list[tuple[int, int, str, str]]:
-    """(line in the body, column, link as written, path part) of each relative Markdown link."""
+@functools.cache  # compiled on first use, as _md_link
+def _scheme() -> re.Pattern:
+    return re.compile(r"^[a-z][a-z0-9+.-]*:", re.I)
+
+
+def _relative_links(post: Post, *, fast: bool = True) -> list[tuple[int, int, str, str]]:
+    """(line in the body, column, link as written, path part) of each relative Markdown link.
+    Links are matched line by line (a link's text may not run over a line break). The fast way
+    cuts out only the lines holding a ``](``, which every link holds, tries the pattern only at
+    each ``[`` of them, where a match starts (its lookbehind still sees the character before),
+    going on after each match as ``finditer`` does, and counts lines only to a line with a
+    relative link; ``fast=False``: ``finditer`` over every line (the tests compare the two)."""
     out: list[tuple[int, int, str, str]] = []
-    if "](" not in post.body:  # no Markdown link at all: nothing to resolve
+    body = post.body
+    at = _link_mark(body, 0)
+    if at == -1:  # no Markdown link at all: nothing to resolve
         return out
-    for i, line in enumerate(post.body.split("\n")):
-        if "](" not in line:  # every link match holds one
+    link = _md_link()
+    if not fast:
+        for i, line in enumerate(body.split("\n")):
+            if "](" in line:
+                out.extend((i, *x) for x in _relative(link.finditer(line)))
+        return out
+    i, start = 0, 0  # the line index of the body's offset `start`
+    while at != -1:
+        line_start = body.rfind("\n", 0, at) + 1
+        end = body.find("\n", at)
+        if end == -1:
+            end = len(body)
+        line, found = body[line_start:end], []
+        s = line.find("[")
+        while s != -1:
+            m = link.match(line, s)
+            if m is None:
+                s = line.find("[", s + 1)
+            else:
+                found.append(m)
+                s = line.find("[", m.end())
+        kept = _relative(found)
+        if kept:
+            i += body.count("\n", start, line_start)
+            start = line_start
+            out.extend((i, *x) for x in kept)
+        at = _link_mark(body, end)
+    return out
+
+
+def _link_mark(text: str, start: int) -> int:
+    """``text.find("](", start)``, as the ``]`` followed by a ``(``: finding one character is the
+    quick search in long non-ASCII text, and a body has few ``]``."""
+    at = text.find("]", start)
+    while at != -1 and text[at + 1:at + 2] != "(":
+        at = text.find("]", at + 1)
+    return at
+
+
+def _relative(matches: Iterable[re.Match]) -> list[tuple[int, str, str]]:
+    """(column, link as written, path part) of the relative links among the link ``matches`` of a line."""
+    scheme, out = _scheme(), []
+    for m in matches:
+        target = m.group(1).split("#", 1)[0]
+        if not target or scheme.match(target) or target.startswith(("/", "#")):
             continue
-        for m in _md_link().finditer(line):
-            target = m.group(1).split("#", 1)[0]
-            if not target or re.match(r"^[a-z][a-z0-9+.-]*:", target, re.I) or target.startswith(("/", "#")):
-                continue
-            out.append((i, m.start(1) + 1, m.group(1), target))
+        out.append((m.start(1) + 1, m.group(1), target))
     return out
 
 

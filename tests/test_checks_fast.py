@@ -127,3 +127,35 @@ def test_check_control_fast_is_the_field_by_field_search(title, summary, body, a
                       social=MappingProxyType(social), lines=MappingProxyType(lines))
     assert checks.check_control(post) == checks.check_control(post, fast=False)
 
+
+# Markdown links and what breaks them: images, titles, schemes, anchors, brackets over a line
+# break, lines without a link, Vietnamese text, control characters
+LINK_PIECES = st.sampled_from(["[a](b.md)", "[Hướng dẫn](../guide/c.md#muc)", "![ảnh](x.png)", "[x](https://a.vn)",
+                               "[x](/tuyet-doi.md)", "[x](#neo)", "[x](a.md \"tiêu đề\")", "[x](JavaScript:alert(1))",
+                               "[", "]", "(", ")", "](", "](c.md)", "!", " ", "\n", "\n\n", "\t", "\r", "\x1b", "\u202e",
+                               "a", "ệ", "Đ", "#", "/", ".md", "mailto:", "[x](tel:1)", "[a\nb](c.md)", "\"", "[đ](đ.md)"])
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(LINK_PIECES, max_size=30).map("".join))
+@example("[a](b.md)")
+@example("\n[a](b.md)\n")
+@example("x\n\n[a](b.md) [c](d.md)\n[e](f.md)")
+@example("](")
+@example("[a\n](b.md)")
+def test_relative_links_fast_is_the_line_by_line_search(body):
+    post = _bare_post(body=body)
+    assert checks._relative_links(post) == checks._relative_links(post, fast=False)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(["a", "z", "0", "9", "-", "_", " ", "\t", "\n", "\x1c", "A", "Đ", "đ", "ệ",
+                                 "e\u0301", "\u212a", "\u0130", "ß", "--", "hoà", "HÒA"]), min_size=1, max_size=12).map("".join))
+@example("cac-buoc-thuc-hien-2024")
+@example("a b")
+@example("ab\n")
+@example("Ab")
+def test_slug_key_fast_is_the_fold(slug):
+    from pipeline.vietnamese import fold
+
+    assert checks._slug_key(_bare_post(slug=slug)) == fold(slug).replace(" ", "-")
