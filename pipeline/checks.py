@@ -378,7 +378,7 @@ class LinkIndex:
         self._posts: dict[str, Post] = {}
         self._where: dict[str, str] = {}  # relpath -> real path of the post's file
         self._count: dict[str, int] = {}  # real path -> posts whose file it is (a linked post file: 2)
-        self._links: dict[str, list] = {}  # relpath -> _relative_links of its post
+        self._links: dict[str, tuple[str, list]] = {}  # relpath -> its post's folder, and _relative_links
         self._kept: dict[str, frozenset[str]] = {}  # relpath -> the post files its steady links lead to
         self._linkers: dict[str, set[str]] = {}  # real path of a post file -> relpaths with a steady link to it
         self._unsteady: set[str] = set()  # relpaths resolved again at every revision
@@ -406,11 +406,12 @@ class LinkIndex:
         for rel in gone + [p.relpath for p in changed if p.relpath in self._posts]:
             self._forget(rel, before)
         for p in changed:
-            where = real.join(str(p.path.parent), p.path.name)
+            folder = str(p.path.parent)
+            where = real.join(folder, p.path.name)
             before.setdefault(where, self._count.get(where, 0))
             self._posts[p.relpath], self._where[p.relpath] = p, where
             self._count[where] = self._count.get(where, 0) + 1
-            self._links[p.relpath] = _relative_links(p)
+            self._links[p.relpath] = folder, _relative_links(p)
         again = {p.relpath for p in changed} | self._unsteady
         for where, n in before.items():
             if (n > 0) != (self._count.get(where, 0) > 0):  # a post file came or went: links to it
@@ -442,9 +443,9 @@ class LinkIndex:
     def _resolve(self, rel: str, real: RealPaths) -> None:
         """:func:`check_links` of one post, noting which of its links the next revision may keep."""
         post = self._posts[rel]
-        folder = str(post.path.parent)
+        folder, links = self._links[rel]
         steady, unsteady, problems = [], False, []
-        for i, col, value, target in self._links[rel]:
+        for i, col, value, target in links:
             ok, led = _leads_inside(real, folder, target, self._root)
             if not ok:
                 problems.append(_p(post, post.body_line + i, "post.broken-link", col=col, value=value))
