@@ -107,7 +107,18 @@ def _bare_post(**fields):
 # embeddings, overrides and isolates) and their neighbours it leaves (tab, newline, U+00A0, U+202F, U+2065)
 CONTROL_TEXT = st.lists(st.sampled_from(["a", "ệ", "Đ", " ", "\n", "\t", "\r", "\x00", "\x08", "\x0b", "\x1b", "\x1f",
                                          "\x7f", "\x85", "\x9f", "\xa0", "\u202a", "\u202e", "\u202f", "\u2065",
-                                         "\u2066", "\u2069", "\u2028", "[a](b.md)", "Viết ở đây"]), max_size=12).map("".join)
+                                         "\u2066", "\u2069", "\u2028", "\u00ad", "\u200b", "\ufeff", "\u3000",
+                                         "[a](b.md)", "Viết ở đây"]), max_size=12).map("".join)
+
+
+def test_every_control_character_is_unprintable():
+    """check_control's fast way takes a printable text (line breaks and tabs aside) for one without any."""
+    import sys
+
+    from pipeline.controls import CONTROL
+
+    assert not any(chr(c).isprintable() for c in range(sys.maxunicode + 1) if CONTROL.match(chr(c)))
+    assert not CONTROL.match("\n") and not CONTROL.match("\t")
 
 
 @settings(max_examples=500, deadline=None)
