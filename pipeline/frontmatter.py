@@ -53,18 +53,22 @@ class RawFile:
 
 def split_front_matter(text: str) -> RawFile | None:
     """Front matter between a first line ``---`` and the next ``---`` (or ``...``) line, and the body
-    after it. Walks the front matter's lines only; the body is one slice, never split and joined."""
+    after it: the first line that, stripped (``str.strip``), is one of the two. One search for that
+    line; the body is one slice, never split and joined."""
     first = text.find("\n")
     if not text.startswith("---") or first < 0 or text[:first].strip() != "---":
         return None
-    pos, i = first + 1, 1  # start and number (0-based) of the line being looked at
-    while True:
-        nl = text.find("\n", pos)
-        if (text[pos:] if nl < 0 else text[pos:nl]).strip() in ("---", "..."):
-            return RawFile(text, text[first + 1:pos - 1], "" if nl < 0 else text[nl + 1:], i + 2)
-        if nl < 0:
-            return None
-        pos, i = nl + 1, i + 1
+    end = _CLOSING.search(text, first)
+    if end is None:
+        return None
+    pos = end.start() + 1  # where the closing line starts
+    nl = text.find("\n", pos)
+    return RawFile(text, text[first + 1:pos - 1], "" if nl < 0 else text[nl + 1:], text.count("\n", 0, pos) + 2)
+
+
+# A closing line with the newline before it: ``\s`` is what ``str.strip`` strips (``str.isspace``),
+# without the line's own end. The newline first lets the search skip to each line's start.
+_CLOSING = re.compile(r"\n[^\S\n]*(?:---|\.\.\.)[^\S\n]*(?:\n|\Z)")
 
 
 @dataclass(frozen=True)
@@ -168,14 +172,17 @@ def _node_lines(node) -> dict[str, int]:
 # nesting, comments, tabs, escapes, anchors, odd line breaks) makes it give up (None), and PyYAML,
 # which also reports errors, reads the text.
 _SIMPLE_LINE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*):(?: +(.*?))? *")
-_SIMPLE_FAST = re.compile(r'([A-Za-z_][A-Za-z0-9_]*): +(?:"([^"\\]*)"|([^\W_](?:(?!: |#)[^\t])*?(?<![ :]))|\[([^\]]*)\]) *')
 _SIMPLE_DQ = re.compile(r'"((?:[^"\\]|\\["\\])*)"')  # escapes: only \" and \\
 _DQ_ESCAPE = re.compile(r'\\(["\\])')
 _SIMPLE_SQ = re.compile(r"'([^']*)'")
 _SIMPLE_PLAIN = re.compile(r"[^\W_](?:(?!: |#)[^\t])*(?<![ :])")
 _SIMPLE_SEQ = re.compile(r"( *)- +(.+?) *")
 _SIMPLE_ITEM = re.compile(r' *(?:"([^"\\,\[\]{}]*)"|([^\W_][\w.-]*)) *')
-_NOT_SIMPLE = re.compile("[^\n\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]|[\x85\u2028\u2029]")
+# What YAML does not allow in a document (outside its printable set: controls, surrogates, U+FFFE,
+# U+FFFF), and the line breaks other than \n (\r, U+0085, U+2028, U+2029) and the tab, which the
+# plain path leaves to PyYAML. A class of what is refused, not of what is allowed: searching the
+# usual all-allowed text for it is far quicker. tests/test_content.py checks it code point by code point.
+_NOT_SIMPLE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
 _NO = object()  # "not a plain value": give up
 
 
@@ -198,16 +205,29 @@ def _read_plain(front: str) -> tuple[dict[str, Any], dict[str, int]] | None:
         if not line:
             continue
         key_line = n + 1
-        fast = _SIMPLE_FAST.fullmatch(line)  # the usual line, in one match: key: "text" | word | [words]
-        if fast is not None and _is_str(fast.group(1)):
-            key, dq, word, flow = fast.groups()
-            if dq is not None:
-                v = dq
-            elif word is not None:
-                v = word if _is_str(word) else _NO
-            else:
-                v = _flow_list(flow)
-        else:
+        # The usual line, with string methods (a regular expression costs more per character):
+        # ``key: "text"`` (no " or \ inside), ``key: word`` (a plain scalar as _SIMPLE_PLAIN takes
+        # it: no tab, no #, no ": ", not ending in ":"), ``key: [words]`` (no ] inside); spaces
+        # around the value. Anything else goes the general way below.
+        key, sep, value = line.partition(": ")
+        v: Any = _NO
+        if sep and key.isascii() and key.isidentifier():  # an ASCII identifier: [A-Za-z_][A-Za-z0-9_]*
+            value = value.strip(" ")
+            first = value[:1]
+            if first == '"':
+                inner = value[1:-1]
+                if len(value) > 1 and value[-1] == '"' and '"' not in inner and "\\" not in inner:
+                    v = inner
+            elif first == "[":
+                inner = value[1:-1]
+                if value[-1] == "]" and "]" not in inner:
+                    v = _flow_list(inner)
+            elif (first.isalnum() and value[-1] != ":" and "#" not in value and "\t" not in value
+                  and ": " not in value and _is_str(value)):  # isalnum: [^\W_]
+                v = value
+            if v is not _NO and not _is_str(key):
+                return None
+        if v is _NO:
             m = _SIMPLE_LINE.fullmatch(line)
             if m is None or not _is_str(m.group(1)):
                 return None
@@ -218,28 +238,35 @@ def _read_plain(front: str) -> tuple[dict[str, Any], dict[str, int]] | None:
                 v = _flow_list(value[1:-1]) if value[-1] == "]" else _NO
             else:
                 v = _scalar(value)
-        if v is _NO:
-            return None
+            if v is _NO:
+                return None
+        key = sys.intern(key)  # interned: 20,000 posts share one 'title'
         meta[key] = v
-        lines.setdefault(sys.intern(key), key_line)
+        lines.setdefault(key, key_line)
     return (meta, lines) if meta else None
 
 
 def _flow_list(inner: str) -> Any:
-    """``[a, "b c", d]`` without the brackets, or ``_NO``."""
+    """``[a, "b c", d]`` without the brackets (a new list), or ``_NO``."""
+    items = _flow_items(inner)
+    return _NO if items is None else list(items)
+
+
+@functools.lru_cache(maxsize=1024)  # channels and topics: the same few lists in every post
+def _flow_items(inner: str) -> tuple[str, ...] | None:
     items: list[str] = []
     if inner.strip():
         for item in inner.split(","):
             q = _SIMPLE_ITEM.fullmatch(item)
             if q is None:
-                return _NO
+                return None
             if q.group(1) is not None:
                 items.append(q.group(1))
             elif _is_str(q.group(2)):
                 items.append(q.group(2))
             else:
-                return _NO
-    return items
+                return None
+    return tuple(items)
 
 
 def _block_list(rows: list[str], n: int) -> tuple[Any, int]:
