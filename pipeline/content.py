@@ -49,6 +49,7 @@ FIELDS = (
     # written by `loa ingest` on drafts
     "source", "source_title", "source_link", "source_guid", "source_published", "source_image",
 )
+_FIELD_SET = frozenset(FIELDS)
 REQUIRED = ("id", "title", "type", "unit", "author", "status")
 STATUSES = ("draft", "ready")
 #: ``priority`` in front matter: the three levels of the grassroots information system (docs/loudspeaker.md)
@@ -58,10 +59,13 @@ SLUG_MAX = 80
 #: recursion: a few hundred levels raise RecursionError and deep indentation grows its time with
 #: the square of the depth, so a deeper body is refused when read and never reaches the renderer.
 MAX_BODY_DEPTH = 50
-_DEEP_CANDIDATE = re.compile(r"^[ \t>*+\-0-9.)]{%d}" % (MAX_BODY_DEPTH + 1), re.M)
+# a line's start (searched in "\n" + body: a newline first lets the search skip from line to line)
+_DEEP_CANDIDATE = re.compile(r"\n[ \t>*+\-0-9.)]{%d}" % (MAX_BODY_DEPTH + 1))
 _MARKER = re.compile(r">|[-+*](?=[ \t]|$)|[0-9]{1,9}[.)](?=[ \t]|$)")
 log = logging.getLogger(__name__)
 _SOURCE_FIELDS = ("source", "source_title", "source_link", "source_guid", "source_published", "source_image")
+_GROWN = 1 << 16  # bytes asked for at a time past the size the lstat gave
+_PATH = type(Path())  # what Path() makes here (PosixPath)
 _EMPTY: Any = MappingProxyType({})  # shared by the posts without social texts / source fields
 
 
@@ -89,19 +93,28 @@ def make_slug(title: str) -> str:
         # NFKD makes (from U+FF07 and the like): folding must not make any
         if folded.isascii() and folded.count("'") == text.count("'"):
             text = folded
-    return slugify(text, max_length=SLUG_MAX, word_boundary=True, save_order=True)
+    # python-slugify decodes HTML entities (&amp;, &#39;, &#x27;) in the text it has transliterated;
+    # ASCII stays as it is through that (NFKD, Unidecode), so ASCII without "&" has none to decode
+    entities = not text.isascii() or "&" in text
+    return slugify(text, entities=entities, decimal=entities, hexadecimal=entities, max_length=SLUG_MAX,
+                   word_boundary=True, save_order=True)
 
 
 @functools.cache
-def _fold_table() -> dict[int, str]:
+def _fold_table() -> list[int | str]:
     """Unidecode's own ASCII for the combining marks (U+0300-U+036F) and for ``đ`` / ``Đ``, from the
-    backend python-slugify picks: Unidecode when installed, else text-unidecode."""
+    backend python-slugify picks: Unidecode when installed, else text-unidecode. A list indexed by
+    code point (the others map to themselves; past its end, str.translate leaves a character as it
+    is): str.translate looks every character up, and a dict would raise KeyError for most of them."""
     try:
         from unidecode import unidecode
     except ModuleNotFoundError:
         from text_unidecode import unidecode
 
-    return {cp: unidecode(chr(cp)) for cp in [*range(0x300, 0x370), 0x110, 0x111]}
+    table: list[int | str] = list(range(0x370))
+    for cp in [*range(0x300, 0x370), 0x110, 0x111]:
+        table[cp] = unidecode(chr(cp))
+    return table
 
 
 _TIME_FORMS = (
@@ -167,7 +180,7 @@ def too_deep(body: str) -> tuple[int, int] | None:
     Python-Markdown honours is its business, and a line this deep in real code is unheard of. Such a
     line starts with more than ``MAX_BODY_DEPTH`` spaces, tabs, markers or digits, so a body
     without one costs a single regular-expression search."""
-    if _DEEP_CANDIDATE.search(body) is None:
+    if _DEEP_CANDIDATE.search("\n" + body) is None:
         return None
     for i, line in enumerate(body.split("\n")):
         depth = pos = 0
@@ -256,7 +269,7 @@ class _Reader:
 
     def __init__(self, path: Path, cfg, reading: Reading | None = None, light: bool = False):
         self.light = light
-        self.path = Path(path)
+        self.path = path if type(path) is _PATH else Path(path)  # a Path already (the usual call): not parsed again
         self.cfg = cfg
         self.reading = reading or Reading(cfg)
         self.rel = relpath(path, cfg)
@@ -297,7 +310,7 @@ class _Reader:
 
     def _load(self) -> bytes | None:
         """The file's bytes, or ``None`` and a problem. One lstat, one open: on a large content
-        folder the extra system calls of pathlib's way add up."""
+        folder the extra system calls of pathlib's (or a file object's) way add up."""
         cfg, name = self.cfg, str(self.path)
         try:
             st = os.lstat(name)
@@ -311,8 +324,16 @@ class _Reader:
             if size > cfg.max_file_bytes:
                 self.p(1, "file.too-big", size_kb=size // 1024, max_kb=cfg.max_file_bytes // 1024)
                 return None
-            with open(name, "rb", buffering=0) as fh:
-                return fh.read()
+            fd = os.open(name, os.O_RDONLY | getattr(os, "O_BINARY", 0))  # no file object: it costs more than the read
+            try:
+                data = os.read(fd, size + 1)
+                more = os.read(fd, _GROWN) if data else b""  # until end of file, also if it grew since the lstat
+                while more:
+                    data += more
+                    more = os.read(fd, _GROWN)
+                return data
+            finally:
+                os.close(fd)
         except OSError as exc:
             self.p(1, "file.unreadable", reason=exc.strerror or str(exc))
             return None
@@ -399,7 +420,7 @@ class _Reader:
         """Unknown keys (with a guess) and missing required ones; False when the post is unusable."""
         meta, lines = self.meta, self.lines
         for k in meta:
-            if k not in FIELDS:
+            if k not in _FIELD_SET:
                 import difflib  # a hint for a mistake only: not loaded by a run without one
                 hint = difflib.get_close_matches(str(k), FIELDS, n=1)
                 self.p(self.line(k), "front.unknown-key", Severity.WARNING, key=k,
@@ -415,6 +436,8 @@ class _Reader:
 
     def text_field(self, k: str) -> str:
         v = self.meta.get(k)
+        if type(v) is str:  # nearly always: what the general way below gives for a str
+            return sys.intern(v) if len(v) <= 40 else v
         if v is None:
             return ""
         if not isinstance(v, (str, int, float)) or isinstance(v, bool):
@@ -466,7 +489,8 @@ class _Reader:
 
     def _image(self, image: str) -> tuple[Path | None, str | None]:
         line = self.line("image")
-        path, digest, found = self.reading.images.check(str(self.path.parent), image, self.cfg.max_image_bytes)
+        # str(self.path.parent), without making the parent Path: the path is normalised ("." for no folder)
+        path, digest, found = self.reading.images.check(os.path.dirname(str(self.path)) or ".", image, self.cfg.max_image_bytes)
         for code, severity, args in found:
             self.problems.append(Problem(self.rel, line, 1, severity, code, args))
         return path, digest

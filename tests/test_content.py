@@ -99,6 +99,41 @@ def test_front_matter_plain_path_reads_as_pyyaml_does(parts):
     assert read_front_matter(front) == read_front_matter(front, plain=False)
 
 
+LINE_CHARS = 'ab1ưĐ_ :"\'\\#[]{},-.|>&*!%@`~\t?=<'
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(FRONT_KEYS) | st.text(alphabet="aZ_1 :-", min_size=1, max_size=4),
+                          st.sampled_from([": ", ":  ", ":", ": \t", " : "]),
+                          st.text(alphabet=LINE_CHARS, max_size=14)
+                          | st.text(alphabet=LINE_CHARS, max_size=12).map(lambda t: f'"{t}"')
+                          | st.text(alphabet=LINE_CHARS, max_size=12).map(lambda t: f"[{t}]"),
+                          st.sampled_from(["", " ", "  "])),
+                min_size=1, max_size=5))
+def test_front_matter_plain_lines_with_hostile_values_read_as_pyyaml_does(parts):
+    """The differential test of the plain path's string-method shortcut (quoted, word and flow
+    values) against PyYAML alone, over values made of the characters that decide the shape."""
+    front = "\n".join(f"{k}{sep}{v}{tail}" for k, sep, v, tail in parts)
+    assert read_front_matter(front) == read_front_matter(front, plain=False)
+
+
+def test_front_matter_plain_path_leaves_to_pyyaml_what_yaml_does_not_print():
+    """The plain path's refusal class, code point by code point: YAML's non-printable characters
+    (PyYAML's own class) and the tab and line breaks other than \\n."""
+    import re
+    import sys
+
+    import yaml.reader
+
+    from pipeline import frontmatter
+
+    non_printable = re.compile(yaml.reader.Reader.NON_PRINTABLE.pattern)
+    for cp in range(sys.maxunicode + 1):
+        c = chr(cp)
+        expected = bool(non_printable.match(c)) or c in "\t\r\x85\u2028\u2029"
+        assert bool(frontmatter._NOT_SIMPLE.match(c)) == expected, hex(cp)
+
+
 def test_front_matter_plain_path_takes_the_common_post():
     from pipeline import frontmatter
 
@@ -346,3 +381,16 @@ def test_real_paths_are_os_path_realpath(tmp_path):
         for rel in ("b/x.png", "../link/x.png", "file-link.png", "../a/./b/../b/x.png", "x.png", "../../a", "none/y.png", "", "."):
             want = os.path.realpath(os.path.join(folder, rel))
             assert real.join(str(folder), rel) == real_join(str(folder), rel) == want, (folder, rel)
+
+
+def test_an_image_is_looked_for_in_the_folder_path_parent_names():
+    """The reader names a post's folder with os.path.dirname (no parent Path made): the string
+    pathlib's ``parent`` gives, over many paths."""
+    import os
+    import random
+
+    rng = random.Random(7)
+    names = ["a.md", "a/b.md", "/a.md", "//a.md", "///a.md", "./a.md", "a//b.md", "../a.md", "ư/đ.md", ".", "/"]
+    names += ["".join(rng.choice("/a.ư ") for _ in range(rng.randrange(1, 10))) for _ in range(5000)]
+    for name in names:
+        assert (os.path.dirname(str(Path(name))) or ".") == str(Path(name).parent), name
