@@ -456,7 +456,7 @@ class _Reader:
         if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
             self.p(self.line(k), "front.type", key=k, expected="danh sách / list")
             return ()
-        return tuple(sys.intern(x) for x in v)
+        return tuple(map(sys.intern, v))
 
     def time_field(self, k: str) -> datetime | None:
         v = self.meta.get(k)
