@@ -177,16 +177,17 @@ class Session:
             self._ledger = None
 
     # -- the caches -----------------------------------------------------------------------
-    def content(self, paths_: list[Path] | None = None, *, read_many=None) -> Content:
+    def content(self, paths_: list[Path] | None = None, *, read_many=None, listed=None) -> Content:
         """Every post (or those under ``paths_``), read again only where a file changed.
-        ``read_many``: reads the changed files elsewhere (:meth:`pipeline.content.PostCache.read_all`)."""
+        ``read_many``: reads the changed files elsewhere; ``listed``: the post files and their
+        signatures, just made by the caller (:meth:`pipeline.content.PostCache.read_all`)."""
         if paths_ is not None:
             posts, problems = PostCache().read_all(self.cfg, paths_, read_many=read_many)
             return Content(posts, problems, ("paths", tuple(map(str, paths_))))
         if self.content_max_age > 0 and self._content_read is not None \
                 and monotonic() - self._content_read[0] < self.content_max_age:
             return self._content_read[1]
-        posts, problems = self._posts.read_all(self.cfg, read_many=read_many)
+        posts, problems = self._posts.read_all(self.cfg, read_many=read_many, listed=listed)
         content = Content(posts, problems, self._posts.revision)
         self._content_read = (monotonic(), content)
         return content

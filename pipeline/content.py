@@ -557,12 +557,17 @@ class PostCache:
 
     def read_all(self, cfg, paths: Iterable[Path] | None = None, *,
                  read_many: Callable[[list[str]], Iterable[tuple[Post | None, list[Problem]]]] | None = None,
-                 ) -> tuple[list[Post], list[Problem]]:
+                 listed: tuple[list[str], list[int]] | None = None) -> tuple[list[Post], list[Problem]]:
         """:func:`read_all`'s answer, reading again only the files whose signature changed.
         ``read_many(files)``: what :func:`read_post` gives for each of ``files``, in their order,
-        found elsewhere (``loa preview`` reads in its worker processes); by default, read here."""
-        files = post_files(cfg.content_dir, list(paths) if paths else None, listing=self._listing)
-        sigs = signatures(files)
+        found elsewhere (``loa preview`` reads in its worker processes); by default, read here.
+        ``listed``: :func:`post_files` of these ``paths`` and their :func:`signatures`, when the
+        caller has just made them (``loa preview`` does, for its stamp): not made twice."""
+        if listed is not None:
+            files, sigs = listed
+        else:
+            files = post_files(cfg.content_dir, list(paths) if paths else None, listing=self._listing)
+            sigs = signatures(files)
         if sigs == self._sigs and files == self._files:
             return self._result
         reading = self._reading = Reading(cfg, earlier=self._reading)

@@ -695,7 +695,8 @@ def _build(session, out: Path, stamp: dict, partial: bool, now: datetime, jobs: 
     try:  # every post, also for a partial run: the plan spaces all of a channel's posts
         warmed: dict = {}  # made while worker processes read the posts, if they do
         content = session.content(read_many=functools.partial(workers_mod.read_many, cfg, jobs,
-                                                              functools.partial(_warm, session, warmed)))
+                                                              functools.partial(_warm, session, warmed)),
+                                  listed=None if partial else (files, sigs))
         # nor would any later collection: they leave the collector's generations until the run ends
         gc.freeze()
     finally:

@@ -689,3 +689,27 @@ def test_equal_shown_decisions_cross_to_the_workers_once():
     assert shared == held and list(shared) == list(held)
     assert len({id(v) for v in shared.values()}) == 2
     assert len(pickle.dumps(shared)) < len(pickle.dumps(held)) / 2
+
+
+def test_a_full_run_lists_and_stats_the_post_files_once(repo, monkeypatch):
+    """The preview lists the post files and their signatures for its stamp, before reading; the
+    session's read takes that listing instead of making it again."""
+    from pipeline import content, paths
+
+    asked = []
+    real = paths.signatures
+
+    def signatures(files):
+        files = list(files)
+        asked.append(tuple(files))
+        return real(files)
+
+    monkeypatch.setattr(paths, "signatures", signatures)
+    monkeypatch.setattr(content, "signatures", signatures)
+    run(repo)
+    posts = tuple(paths.post_files(repo / "content"))
+    assert len(posts) == 4 and asked.count(posts) == 1
+    before = _output(repo)
+    (repo / "out/.loa-stamp.json").unlink()  # a second full run reads nothing again, and says the same
+    run(repo)
+    assert _output(repo) == before
