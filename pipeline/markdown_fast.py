@@ -15,13 +15,16 @@ any, they are not tried at all (they would parse every ``[...]`` and leave it as
 which no pattern left a placeholder is attached to the tree as Python-Markdown's placeholder loop
 would, in one step. Most texts hold none of the patterns' strings at all: one look for a
 character of each (the line break of ``"  \n"``) tells that before the patterns are taken in turn.
+Such a text, or tail, is left in place by :meth:`InlineProcessor.run` without the two steps (the
+patterns, the placeholders) that would hand it back as it is.
 The link and image patterns find a link's text and address by walking them a character at a time;
 :class:`LinkParsing` finds the common ones (no nested ``[``, no title, no parentheses in the
 address) with one search each, where the walk would stop, and leaves any other to the walk.
 
 **The line breaks and unescape steps.** The step that puts line breaks between blocks asks
 ``md.is_block_level`` (which lowercases the tag and scans a list) up to three times per element;
-:class:`PrettifyTreeprocessor` asks once per tag and run, the answer depending on the tag alone. The
+:class:`PrettifyTreeprocessor` asks once per tag, the answer depending on the tag and that list
+alone (kept while the list stays the same), and sets a childless block's tail without a call. The
 step that puts back escaped characters runs a regular expression over every text, tail and attribute
 value; one without ``STX`` holds no escape, and :class:`UnescapeTreeprocessor` leaves it as it is.
 
@@ -29,7 +32,10 @@ value; one without ``STX`` holds no escape, and :class:`UnescapeTreeprocessor` l
 cannot use a literal start and so is tried at every position: the first step, for lines of spaces
 alone (which need a space before a line break), and the ``fenced_code`` extension, for a fence
 (three backticks or tildes). :class:`NormalizeWhitespace` and :class:`FencedBlockSkip` search only a
-post that holds those strings; another is what the stock step gives after searching in vain.
+post that holds those strings; another is what the stock step gives after searching in vain. Each
+step before the block parser joins the lines into one text and splits it again: the first hands
+them on as :class:`_Lines`, which keep that text until changed in place, and the next ones (and the
+parser) read it rather than joining again.
 
 **The raw HTML step.** Before parsing blocks, Python-Markdown runs an HTML parser over the whole
 post to set raw HTML aside. A post without ``<`` and ``&`` gives that parser nothing but text, which
@@ -47,7 +53,17 @@ definition a ``]``. :class:`BlockParser` keeps the sorted list until the registr
 changes and does not ask a processor about a block without any of its strings: that processor's
 test would say no (the reference one's run would put the block back and return False). The strings
 are tied to the expression they were read from: a processor whose expression differs is always
-asked, as is any processor that is not one of those stock classes.
+asked, as is any processor that is not one of those stock classes. Some strings are a first look,
+and a finer one follows (:func:`block_refinement`): a rule's line begins with its character, a
+Setext header's second line with ``=`` or ``-``, a definition has ``]:``. The processors that look
+at the block's start (empty, indented, list) are not asked about a block that begins otherwise
+(:func:`block_leads`). The ``tables`` extension splits a row into cells by walking its backslashes,
+backticks and pipes; :class:`TableProcessor` splits a row without the first two at its pipes.
+
+**The serializer.** Python-Markdown writes the tree through a queue of the pieces still to write;
+:func:`to_html_string` writes the plain elements Markdown builds in one call each, and hands any
+other tree (a comment, a ``QName``, an element subclass, a text that is not a string...) to the
+stock serializer.
 
 The HTML is the same, byte for byte: ``tests/test_markdown_fast.py`` compares it with stock
 Python-Markdown on the sample posts, the benchmark corpus and random text made of Markdown's
@@ -61,9 +77,11 @@ from __future__ import annotations
 import functools
 import re
 import sys
+import xml.etree.ElementTree as etree
+from xml.etree.ElementTree import Element
 
 import markdown
-from markdown import blockparser, blockprocessors, inlinepatterns, preprocessors, treeprocessors, util
+from markdown import blockparser, blockprocessors, inlinepatterns, preprocessors, serializers, treeprocessors, util
 from markdown.extensions import attr_list, tables
 
 # Most steps reproduce what a stock method does (its loop, its return value after searching in
@@ -173,7 +191,10 @@ class LinkParsing:
         if m and not m.group(1):  # no <address>: the walk from the end of the match
             stop = _LINK_STOPS.search(data, m.end())
             if stop is not None and stop.group() == ")":
-                return self.unescape(data[m.end():stop.start()]).strip(), None, stop.end(), True
+                href = data[m.end():stop.start()]
+                if util.STX in href:  # a placeholder, which unescape's expression needs
+                    href = self.unescape(href)
+                return href.strip(), None, stop.end(), True
         return super().getLink(data, index)
 
 
@@ -215,7 +236,78 @@ class InlineProcessor(treeprocessors.InlineProcessor):
             self._loa_patterns, self._loa_gates = self._loa_read, self._loa_read_gates
         else:
             self._loa_patterns, self._loa_gates = self._loa_unreferenced, self._loa_unreferenced_gates
-        return super().run(tree, ancestors)
+        if not SAME_CODE or self._loa_gates is None:
+            return super().run(tree, ancestors)
+        return self._loa_run(tree, ancestors)
+
+    def _loa_run(self, tree, ancestors=None):
+        """Python-Markdown's own ``run``, leaving as they are the texts and tails that hold none of
+        the gates (and no ``STX``, which a placeholder begins with): ``__handleInline`` would hand
+        them back unchanged and ``__processPlaceholders`` put them back where they were, with
+        nothing to insert."""
+        handle = self._InlineProcessor__handleInline
+        place = self._InlineProcessor__processPlaceholders
+        gates = (*self._loa_gates, util.STX)
+        atomic = util.AtomicString
+        self.stashed_nodes = {}
+        tree_parents = [] if ancestors is None else ancestors[:]
+        self.parent_map = {c: p for p in tree.iter() for c in p}
+        stack = [(tree, tree_parents)]
+        self._InlineProcessor__build_ancestors(tree, tree_parents)
+
+        while stack:
+            currElement, parents = stack.pop(0)  # noqa: N806 - Python-Markdown's names
+
+            self.ancestors = parents
+            if currElement is not tree:
+                self.ancestors.append(currElement.tag.lower())
+
+            insertQueue = []  # noqa: N806
+            for child in currElement:
+                text = child.text
+                if text and not isinstance(text, atomic):
+                    for gate in gates:
+                        if gate in text:
+                            break
+                    else:
+                        text = None  # nothing to do: the stock steps give it back as it is
+                    if text is not None:
+                        self.ancestors.append(child.tag.lower())
+                        child.text = None
+                        lst = place(handle(text), child)
+                        for item in lst:
+                            self.parent_map[item[0]] = child
+                        stack += lst
+                        insertQueue.append((child, lst))
+                        self.ancestors.pop()
+                tail = child.tail
+                if tail:
+                    for gate in gates:
+                        if gate in tail:
+                            break
+                    else:
+                        tail = None
+                    if tail is not None:
+                        tail = handle(tail)
+                        dumby = etree.Element('d')
+                        child.tail = None
+                        tailResult = place(tail, dumby, False)  # noqa: N806
+                        if dumby.tail:
+                            child.tail = dumby.tail
+                        pos = list(currElement).index(child) + 1
+                        tailResult.reverse()
+                        for newChild in tailResult:  # noqa: N806
+                            self.parent_map[newChild[0]] = currElement
+                            currElement.insert(pos, newChild[0])
+                if len(child):
+                    self.parent_map[child] = currElement
+                    stack.append((child, self.ancestors[:]))
+
+            for element, lst in insertQueue:
+                for i, obj in enumerate(lst):
+                    newChild = obj[0]  # noqa: N806
+                    element.insert(i, newChild)
+        return tree
 
     def _InlineProcessor__handleInline(self, data: str, patternIndex: int = 0) -> str:  # noqa: N802, N803
         if isinstance(data, util.AtomicString):
@@ -263,11 +355,19 @@ class InlineProcessor(treeprocessors.InlineProcessor):
 
 class PrettifyTreeprocessor(treeprocessors.PrettifyTreeprocessor):
     """The stock step that puts line breaks between blocks, asking ``md.is_block_level`` once per
-    tag in a run rather than up to three times per element (it lowercases the tag and scans a
-    list each time); the answer depends on the tag alone, and nothing changes the list meanwhile."""
+    tag rather than up to three times per element (it lowercases the tag and scans a list each
+    time); the answer depends on the tag and on ``md.block_level_elements`` alone, so the answers
+    are kept from run to run while that list stays the same (and ``is_block_level`` is the stock one)."""
+
+    _loa_elements: list | None = None
 
     def run(self, root) -> None:
-        self._loa_block_level = {}
+        md = self.md
+        elements = md.block_level_elements
+        if (elements != self._loa_elements or "is_block_level" in vars(md)
+                or type(md).is_block_level is not markdown.Markdown.is_block_level):
+            self._loa_block_level = {}
+            self._loa_elements = list(elements) if isinstance(elements, list) else None
         return super().run(root)
 
     def _loa_is_block_level(self, tag) -> bool:
@@ -280,17 +380,31 @@ class PrettifyTreeprocessor(treeprocessors.PrettifyTreeprocessor):
             return self.md.is_block_level(tag)
 
     def _prettifyETree(self, elem) -> None:  # noqa: N802 - Python-Markdown's name
-        """Python-Markdown's own, with the cached answers."""
+        """Python-Markdown's own, with the kept answers; a block-level child without children
+        (most paragraphs, headers, items) gets in place what the call for it would do: its tail."""
         i = "\n"
         is_block_level = self._loa_is_block_level
-        if is_block_level(elem.tag) and elem.tag not in ['code', 'pre']:
-            if (not elem.text or not elem.text.strip()) \
+        levels = self._loa_block_level
+        tag = elem.tag
+        if is_block_level(tag) and tag not in ['code', 'pre']:
+            text = elem.text
+            if (not text or not text.strip()) \
                     and len(elem) and is_block_level(elem[0].tag):
                 elem.text = i
             for e in elem:
-                if is_block_level(e.tag):
-                    self._prettifyETree(e)
-        if not elem.tail or not elem.tail.strip():
+                tag = e.tag
+                level = levels.get(tag) if tag.__class__ is str else None
+                if level is None:
+                    level = is_block_level(tag)
+                if level:
+                    if len(e):
+                        self._prettifyETree(e)
+                    else:
+                        tail = e.tail
+                        if not tail or not tail.strip():
+                            e.tail = i
+        tail = elem.tail
+        if not tail or not tail.strip():
             elem.tail = i
 
 
@@ -313,20 +427,69 @@ class UnescapeTreeprocessor(treeprocessors.UnescapeTreeprocessor):
                     elem.set(key, unescape(value))
 
 
+class _Lines(list):
+    """The lines of a post as :class:`NormalizeWhitespace` hands them on, with the text they were
+    split from (``source``), which the next steps would otherwise join them into again. Any change
+    to the list in place forgets the text (``source`` is then ``None``)."""
+
+    __slots__ = ("source",)
+
+    def __init__(self, source: str) -> None:
+        super().__init__(source.split("\n"))
+        self.source: str | None = source
+
+
+def _forgetting(name: str):
+    method = getattr(list, name)
+
+    def changed(self, *args):
+        self.source = None
+        return method(self, *args)
+    changed.__name__ = name
+    return changed
+
+
+for _name in ("__setitem__", "__delitem__", "__iadd__", "__imul__", "append", "extend", "insert", "pop", "remove",
+              "clear", "sort", "reverse"):
+    setattr(_Lines, _name, _forgetting(_name))
+del _name
+
+
+def _joined(lines: list[str]) -> str:
+    """``"\\n".join(lines)``, kept from :class:`_Lines` where it is."""
+    if type(lines) is _Lines and lines.source is not None:
+        return lines.source
+    return "\n".join(lines)
+
+
+def _split(lines: list[str], text: str) -> list[str]:
+    """``text.split("\\n")`` for ``text`` joined from ``lines``: ``lines`` itself where it is the
+    :class:`_Lines` of that text."""
+    if type(lines) is _Lines and lines.source is text:
+        return lines
+    return text.split("\n")
+
+
 class NormalizeWhitespace(preprocessors.NormalizeWhitespace):
     """The stock first step, whose last expression (spaces alone on a line, after a line break)
     searches the whole post from every position; a post without a space before a line break has no
-    such line, and is handed on without the search."""
+    such line, and is handed on without the search. The replacements and the tab expansion are made
+    only in a post that holds what they replace (each copies the post otherwise), and the lines are
+    handed on as :class:`_Lines`, with their text."""
 
     def run(self, lines: list[str]) -> list[str]:
-        """Python-Markdown's own, with the search skipped where it cannot match."""
+        """Python-Markdown's own, with the searches skipped where they cannot match."""
         source = '\n'.join(lines)
-        source = source.replace(util.STX, "").replace(util.ETX, "")
-        source = source.replace("\r\n", "\n").replace("\r", "\n") + "\n\n"
-        source = source.expandtabs(self.md.tab_length)
+        if util.STX in source or util.ETX in source:
+            source = source.replace(util.STX, "").replace(util.ETX, "")
+        if "\r" in source:
+            source = source.replace("\r\n", "\n").replace("\r", "\n")
+        source += "\n\n"
+        if "\t" in source:
+            source = source.expandtabs(self.md.tab_length)
         if " \n" in source:
             source = re.sub(r'(?<=\n) +\n', '\n', source)
-        return source.split('\n')
+        return _Lines(source)
 
 
 class FencedBlockSkip:
@@ -336,10 +499,10 @@ class FencedBlockSkip:
     once the extension is loaded: its module is imported without Pygments (``pipeline.render``)."""
 
     def run(self, lines: list[str]) -> list[str]:
-        text = "\n".join(lines)
+        text = _joined(lines)
         if ("`" in text and "```" in text) or ("~" in text and "~~~" in text):  # one character first: cheaper
             return super().run(lines)
-        return text.split("\n")
+        return _split(lines, text)
 
 
 @functools.lru_cache(maxsize=None)
@@ -352,10 +515,10 @@ class HtmlBlockPreprocessor(preprocessors.HtmlBlockPreprocessor):
     which its parser (``convert_charrefs=False``) does anything but hand the text back."""
 
     def run(self, lines: list[str]) -> list[str]:
-        source = "\n".join(lines)
+        source = _joined(lines)
         if "<" in source or "&" in source:
             return super().run(lines)
-        return source.split("\n")  # what the stock step returns for text alone
+        return _split(lines, source)  # what the stock step returns for text alone
 
 
 class AttrListTreeprocessor(attr_list.AttrListTreeprocessor):
@@ -364,7 +527,7 @@ class AttrListTreeprocessor(attr_list.AttrListTreeprocessor):
     ``{`` has no ``{: ...}`` anywhere for the step to act on."""
 
     def run(self, doc) -> None:
-        if "{" in "\n".join(self.md.lines):
+        if "{" in _joined(self.md.lines):
             super().run(doc)
 
 
@@ -375,24 +538,113 @@ class AttrListTreeprocessor(attr_list.AttrListTreeprocessor):
 _BLOCK_NEEDLES = {
     blockprocessors.HashHeaderProcessor: (
         "RE", r'(?:^|\n)(?P<level>#{1,6})(?P<header>(?:\\.|[^\\#]|#+(?=[^#\n]))*?)#*(?:\n|$)', ("#",)),
-    # the second line of a Setext header is made of ``=`` or ``-``
-    blockprocessors.SetextHeaderProcessor: ("RE", r'^.*?\n(?:=+|-+)[ ]*(\n|$)', ("\n=", "\n-")),
+    # the second line of a Setext header is made of ``=`` or ``-`` (:func:`_may_be_setext`)
+    blockprocessors.SetextHeaderProcessor: ("RE", r'^.*?\n(?:=+|-+)[ ]*(\n|$)', ("\n",)),
     blockprocessors.HRProcessor: (
         "SEARCH_RE",
         r'^[ ]{0,3}(?=(?P<atomicgroup>(-+[ ]{0,2}){3,}|(_+[ ]{0,2}){3,}|(\*+[ ]{0,2}){3,}))(?P=atomicgroup)[ ]*$', ("-", "_", "*")),
     blockprocessors.BlockQuoteProcessor: ("RE", r'(^|\n)[ ]{0,3}>[ ]?(.*)', (">",)),
     # its test says yes to every block; its run puts back a block without a definition, returning False
+    # (a definition has ``]:``, :func:`_may_be_reference`)
     blockprocessors.ReferenceProcessor: (
         "RE", r'^[ ]{0,3}\[([^\[\]]*)\]:[ ]*(?:\n[ ]*)?([^\s]+)[ ]*(?:\n[ ]*)?((["\'])(.*)\4[ ]*|\((.*)\)[ ]*)?$',
         ("]",)),
 }
 
 
+def _may_be_rule(block: str) -> bool:
+    """Whether a line of ``block`` begins, after at most three spaces, with ``-``, ``_`` or ``*``,
+    as a rule's line does. The rule's expression is tried at every position of the block; most
+    blocks are one line, looked at here once."""
+    start = 0
+    while True:
+        head = block[start:start + 4].lstrip(" ")[:1]
+        if head and head in "-_*":
+            return True
+        start = block.find("\n", start) + 1
+        if not start:
+            return False
+
+
+def _may_be_setext(block: str) -> bool:
+    """Whether the second line of ``block`` begins with ``=`` or ``-``: the Setext expression is
+    matched at the block's start and its ``.*?`` does not cross a line break."""
+    second = block.find("\n") + 1
+    return 0 < second and block[second:second + 1] in ("=", "-")
+
+
+def _may_be_reference(block: str) -> bool:
+    return "]:" in block  # a two-character search, made only in a block that has a ``]``
+
+
+_REFINEMENTS = {
+    blockprocessors.HRProcessor: _may_be_rule,
+    blockprocessors.SetextHeaderProcessor: _may_be_setext,
+    blockprocessors.ReferenceProcessor: _may_be_reference,
+}
+
+
+def block_refinement(processor):
+    """A second, finer test of a block that holds one of :func:`block_needles`' strings (``None``:
+    none): ``False`` where the processor would refuse the block too."""
+    refine = _REFINEMENTS.get(type(processor))
+    if refine is None or block_needles(processor) is None:
+        return None
+    if refine is _may_be_setext and processor.RE.flags & re.DOTALL:  # its ``.`` would cross lines
+        return None
+    return refine
+
+
+_DECIMAL = "0"  # the first character of a block, when it is a decimal digit (what ``\d`` matches)
+
+
+def block_leads(processor) -> frozenset[str] | None:
+    """The first characters (``""`` for an empty block, ``"0"`` for any decimal digit) one of which
+    a block begins with wherever ``processor`` takes it, ``None`` when not known. The tests of these
+    stock processors look at the block's start: an empty block or a blank line, an indented one
+    (``tab_length`` spaces), a list item (up to ``tab_length - 1`` spaces, then a number and a dot,
+    or a bullet)."""
+    kind = type(processor)
+    tab = getattr(processor, "tab_length", None)
+    if type(tab) is not int or tab < 1 or kind.test is not _STOCK_TESTS.get(kind):
+        return None
+    if kind is blockprocessors.EmptyBlockProcessor:
+        return frozenset(("", "\n"))
+    if kind in (blockprocessors.ListIndentProcessor, blockprocessors.CodeBlockProcessor):
+        return frozenset(" ")
+    compiled = getattr(processor, "RE", None)
+    if not isinstance(compiled, re.Pattern) or compiled.flags & re.IGNORECASE:
+        return None
+    if issubclass(kind, blockprocessors.UListProcessor):
+        return frozenset(" *+-") if compiled.pattern == r'^[ ]{0,%d}[*+-][ ]+(.*)' % (tab - 1) else None
+    if compiled.pattern == r'^[ ]{0,%d}\d+\.[ ]+(.*)' % (tab - 1):
+        return frozenset((" ", _DECIMAL))
+    return None
+
+
+def _stock_tests() -> dict:
+    tests = {kind: kind.test for kind in (blockprocessors.EmptyBlockProcessor, blockprocessors.ListIndentProcessor,
+                                          blockprocessors.CodeBlockProcessor, blockprocessors.OListProcessor,
+                                          blockprocessors.UListProcessor)}
+    try:  # the sane_lists extension's lists keep the stock tests
+        from markdown.extensions import sane_lists
+    except ImportError:  # pragma: no cover
+        return tests
+    for kind, base in ((sane_lists.SaneOListProcessor, blockprocessors.OListProcessor),
+                       (sane_lists.SaneUListProcessor, blockprocessors.UListProcessor)):
+        if kind.test is base.test:
+            tests[kind] = base.test
+    return tests
+
+
+_STOCK_TESTS = _stock_tests()
+
+
 def block_needles(processor) -> tuple[str, ...] | None:
     """Strings one of which a block holds wherever the stock ``processor`` takes it (``None``: no
     such strings known, the processor is always tried). A table's first row has a ``|``: without
     one, its test splits the row into a single cell and has no border, which is no table."""
-    if type(processor) is tables.TableProcessor:
+    if type(processor) in (tables.TableProcessor, TableProcessor):
         return ("|",)
     known = _BLOCK_NEEDLES.get(type(processor))
     if known is None:
@@ -400,6 +652,20 @@ def block_needles(processor) -> tuple[str, ...] | None:
     attr, source, needles = known
     compiled = getattr(processor, attr, None)
     return needles if isinstance(compiled, re.Pattern) and compiled.pattern == source else None
+
+
+_TABLE_CODE_PIPES = r'(?:(\\\\)|(\\`+)|(`+)|(\\\|)|(\|))'
+
+
+class TableProcessor(tables.TableProcessor):
+    """The ``tables`` extension's processor, whose ``_split`` finds a row's cells by walking its
+    backslashes, backticks and pipes: a row without a backslash and a backtick has no escaped pipe
+    and no code span, every pipe parts two cells, and ``str.split`` finds them."""
+
+    def _split(self, row: str) -> list[str]:
+        if "`" not in row and "\\" not in row:
+            return row.split("|")
+        return super()._split(row)
 
 
 class BlockParser(blockparser.BlockParser):
@@ -415,9 +681,16 @@ class BlockParser(blockparser.BlockParser):
     def _loa_order(self) -> list:
         registry = self.blockprocessors
         # register() marks the registry unsorted and deregister() shortens it: either rebuilds
-        self._loa_processors = [(p, block_needles(p)) for p in registry]  # iterating sorts it
+        self._loa_processors = [(p, block_leads(p), block_needles(p), block_refinement(p))
+                                for p in registry]  # iterating sorts it
         self._loa_registry, self._loa_count = registry, len(registry)
         return self._loa_processors
+
+    def parseDocument(self, lines):  # noqa: N802 - Python-Markdown's name
+        """Python-Markdown's own, with the text of :class:`_Lines` rather than joining them again."""
+        self.root = etree.Element(self.md.doc_tag)
+        self.parseChunk(self.root, _joined(lines))
+        return etree.ElementTree(self.root)
 
     def parseBlocks(self, parent, blocks) -> None:  # noqa: N802 - Python-Markdown's name
         while blocks:
@@ -426,17 +699,122 @@ class BlockParser(blockparser.BlockParser):
                 processors = self._loa_processors
             else:
                 processors = self._loa_order()
-            for processor, needles in processors:
+            last = None
+            for processor, leads, needles, refine in processors:
                 block = blocks[0]  # a run that returns False may have put back another block
+                if leads is not None:
+                    if block is not last:
+                        last = block
+                        lead = block[:1]
+                        if lead.isdecimal():
+                            lead = _DECIMAL
+                    if lead not in leads:
+                        continue
                 if needles is not None:
                     for needle in needles:
                         if needle in block:
                             break
                     else:
                         continue
+                    if refine is not None and not refine(block):
+                        continue
                 if processor.test(parent, block):
                     if processor.run(parent, blocks) is not False:
                         break
+
+
+class _Unusual(Exception):
+    """An element, tag, text or attribute :func:`to_html_string` leaves to the stock serializer."""
+
+
+_TAGS: dict[str, tuple[str, str, str, bool]] = {}  # a tag: "<p", "<p>", its end tag ("" if none), raw text
+_TEXT_TYPES = (str, util.AtomicString)
+
+
+def to_html_string(element) -> str:
+    """Python-Markdown's HTML serializer (``serializers.to_html_string``), the same string: one
+    call per element rather than a queue of the pieces still to write, and the escaping function
+    called only on a text that holds a character it replaces. Anything else than the plain elements
+    Markdown builds (a comment, a processing instruction, a ``QName``, a ``None`` tag, an element
+    subclass, a text or attribute that is not a plain string) makes it hand the whole tree to the
+    stock serializer, which the tree is left unchanged for."""
+    parts: list[str] = []
+    try:
+        _serialize(parts.append, element)
+    except _Unusual:
+        return serializers.to_html_string(element)
+    return "".join(parts)
+
+
+def _serialize(write, el) -> None:
+    """Python-Markdown's ``_serialize_html`` for one element (``html`` format), recursively."""
+    if el.__class__ is not Element:
+        raise _Unusual
+    tag = el.tag
+    if tag.__class__ is not str:
+        raise _Unusual
+    known = _TAGS.get(tag)
+    if known is None:
+        known = _tag(tag)
+    start, opened, end, raw = known
+    items = el.items()
+    if items:
+        write(start)
+        write(_attributes(items))
+        write(">")
+    else:
+        write(opened)
+    text = el.text
+    if text:
+        if text.__class__ not in _TEXT_TYPES:
+            raise _Unusual
+        if raw:
+            write(text)
+        elif "&" in text or "<" in text or ">" in text:
+            write(serializers._escape_cdata(text))
+        else:
+            write(text)
+    for child in el:
+        _serialize(write, child)
+    if end:
+        write(end)
+    tail = el.tail
+    if tail:
+        if tail.__class__ not in _TEXT_TYPES:
+            raise _Unusual
+        if tail == "\n" or not ("&" in tail or "<" in tail or ">" in tail):  # "\n": most tails
+            write(tail)
+        else:
+            write(serializers._escape_cdata(tail))
+
+
+def _tag(tag: str) -> tuple[str, str, str, bool]:
+    low = tag.lower()
+    known = ("<" + tag, "<" + tag + ">", "" if low in serializers.HTML_EMPTY else "</" + tag + ">",
+             low in ("script", "style"))
+    if len(_TAGS) < 256:  # Markdown's tags are few; a document cannot add more than it has
+        _TAGS[tag] = known
+    return known
+
+
+def _attributes(items: list) -> str:
+    """The attributes as the stock serializer writes them for ``html``: in lexical order, valueless
+    ones bare, a boolean one (``checked="checked"``) by its name alone."""
+    for k, v in items:
+        if k.__class__ is not str or (v is not None and v.__class__ not in _TEXT_TYPES):
+            raise _Unusual
+    out = []
+    boolean = serializers.BOOLEAN_ATTRIBUTES["html"]
+    for k, v in sorted(items):
+        if v is None:
+            out.append(f" {k}")
+        else:
+            v = serializers._escape_attrib_html(v)
+            if k == v and k in boolean:
+                out.append(f" {v}")
+            else:
+                out.append(f' {k}="{v}"')
+    return "".join(out)
 
 
 def install(md):
@@ -480,6 +858,11 @@ def install(md):
     if (type(md.parser) is blockparser.BlockParser and isinstance(getattr(md.parser, "blockprocessors", None), util.Registry)
             and hasattr(md.parser.blockprocessors, "_is_sorted")):
         md.parser.__class__ = BlockParser
+    table = md.parser.blockprocessors["table"] if "table" in md.parser.blockprocessors else None
+    if type(table) is tables.TableProcessor and table.RE_CODE_PIPES.pattern == _TABLE_CODE_PIPES:
+        table.__class__ = TableProcessor
+    if md.serializer is serializers.to_html_string:
+        md.serializer = to_html_string
     return md
 
 
