@@ -668,6 +668,22 @@ class TableProcessor(tables.TableProcessor):
         return super()._split(row)
 
 
+class _Registry(util.Registry):
+    """The block processors' registry, counting its changes: the order :class:`BlockParser` read
+    stands until the next one (a registry that is sorted again, by a look-up, and as long as before
+    may hold other processors)."""
+
+    _loa_changes = 0
+
+    def register(self, item, name: str, priority: float) -> None:
+        self._loa_changes += 1
+        super().register(item, name, priority)
+
+    def deregister(self, name: str, strict: bool = True) -> None:
+        self._loa_changes += 1
+        super().deregister(name, strict)
+
+
 class BlockParser(blockparser.BlockParser):
     """The stock block parser, with ``parseBlocks`` reading its processors' order once (Python-
     Markdown sorts them into a new list for every block), until the registry changes, and not
@@ -675,15 +691,16 @@ class BlockParser(blockparser.BlockParser):
     test would say no (``reference``: whose run would put the block back and return False)."""
 
     _loa_registry = None
-    _loa_count = -1
+    _loa_changes = -1
     _loa_processors: list = []
 
     def _loa_order(self) -> list:
         registry = self.blockprocessors
-        # register() marks the registry unsorted and deregister() shortens it: either rebuilds
+        if type(registry) is util.Registry:  # from now on it counts its changes
+            registry.__class__ = _Registry
         self._loa_processors = [(p, block_leads(p), block_needles(p), block_refinement(p))
                                 for p in registry]  # iterating sorts it
-        self._loa_registry, self._loa_count = registry, len(registry)
+        self._loa_registry, self._loa_changes = registry, getattr(registry, "_loa_changes", -1)
         return self._loa_processors
 
     def parseDocument(self, lines):  # noqa: N802 - Python-Markdown's name
@@ -695,7 +712,7 @@ class BlockParser(blockparser.BlockParser):
     def parseBlocks(self, parent, blocks) -> None:  # noqa: N802 - Python-Markdown's name
         while blocks:
             registry = self.blockprocessors
-            if registry is self._loa_registry and registry._is_sorted and len(registry) == self._loa_count:
+            if registry is self._loa_registry and getattr(registry, "_loa_changes", -2) == self._loa_changes:
                 processors = self._loa_processors
             else:
                 processors = self._loa_order()

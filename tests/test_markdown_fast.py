@@ -326,6 +326,14 @@ def test_a_block_processor_added_between_runs_is_tried():
     assert md.reset().convert("%% a") == "<hr>%% a" == STOCK_WITH(Percent).reset().convert("%% a")
     md.parser.blockprocessors.deregister("percent")
     assert md.reset().convert("%% a") == "<p>%% a</p>"
+    # replaced under the same count, and the registry sorted again (a look-up by name) before the run
+    md.parser.blockprocessors.deregister("hr")
+    md.parser.blockprocessors.register(Percent(md.parser), "percent", 50)
+    assert md.parser.blockprocessors["percent"] is not None
+    assert md.reset().convert("%% a") == "<hr>%% a"
+    md.parser.blockprocessors.register(markdown.blockprocessors.HRProcessor(md.parser), "percent", 50)  # same name
+    md.parser.blockprocessors["percent"]
+    assert md.reset().convert("%% a\n\n---") == "<p>%% a</p>\n<hr>"
 
 
 def STOCK_WITH(processor_class):  # noqa: N802
