@@ -101,6 +101,8 @@ class Renderer:
         self._hashtags: dict[str, str] = {}
         self._last_parts: tuple[Post, tuple] | None = None
         self._last_extra: tuple[Post, MappingProxyType] | None = None
+        self._last_context: tuple[Post, dict] | None = None
+        self._plans: dict[str, _Plan] = {}
 
     def use_posts(self, posts: Iterable[Post]) -> None:
         """Render links between posts against these posts from now on. The article HTML made
@@ -117,7 +119,7 @@ class Renderer:
         self.posts_by_path, self.resolver = {}, resolver
         self._resolved.clear()
         self._html_cache.clear()
-        self._last_parts = self._last_extra = None
+        self._last_parts = self._last_extra = self._last_context = None
 
     def load_templates(self, channel_names: Iterable[str]) -> None:
         """Compile the templates of these channels now (before forking workers, so they share
@@ -210,14 +212,26 @@ class Renderer:
 
     # -- the stage ---------------------------------------------------------------------
     def context(self, post: Post, channel) -> dict:
+        """What the channel's template sees (a new dict: the renderer adds ``kind`` to it)."""
+        ctx = self._post_context(post).copy()
+        ctx["channel"] = channel
+        ctx["override"] = post.social.get(channel.name)
+        return ctx
+
+    def _post_context(self, post: Post) -> dict:
+        """The context without the channel, kept while the post's channels render. Its values are
+        shared by these renderings: the sandbox is immutable (no template can change a list or a
+        dict it is handed), and the renderer copies the dict itself before it adds to it."""
+        if self._last_context is not None and self._last_context[0] is post:
+            return self._last_context[1]
         cfg = self.cfg
         content_html = self.article_html(post)
         link, unit_name, type_label, topic_labels, hashtags = self._post_parts(post)
-        return {
+        ctx = {
             "post": post,
             "site": {"name": cfg.site_name, "base_url": cfg.base_url, "language": cfg.language},
             "org_lines": cfg.org_lines,
-            "channel": channel,
+            "channel": None,  # context() sets the channel's two, in this order of the keys
             "content_html": content_html,
             "summary": post.summary,
             "link": link,
@@ -225,9 +239,11 @@ class Renderer:
             "type_label": type_label,
             "topic_labels": list(topic_labels),
             "hashtags": hashtags,
-            "override": post.social.get(channel.name),
+            "override": None,
             "has_image": post.image_path is not None,
         }
+        self._last_context = (post, ctx)
+        return ctx
 
     def _post_parts(self, post: Post) -> tuple[str, str, str, tuple[str, ...], str]:
         """The parts of the context that depend on the post only, kept while its channels render."""
@@ -248,17 +264,26 @@ class Renderer:
         self._last_parts = (post, parts)
         return parts
 
-    def render(self, post: Post, channel_name: str) -> Rendering:
-        """One channel's rendering of one post; ``RenderError`` if the template fails."""
-        channel = self.cfg.channels[channel_name]
+    def _plan(self, post: Post, channel_name: str, channel) -> _Plan:
+        """What rendering on this channel needs besides the post, worked out once per channel."""
+        plan = self._plans.get(channel_name)
+        if plan is not None and plan.channel is channel:
+            return plan
         try:
             cls = self.publisher_class(channel.type)
             folder = self.folder_for(channel)
         except RenderError as exc:
             raise RenderError(post.id, channel_name, exc.reason) from None
-        family = cls.family
+        plan = self._plans[channel_name] = _Plan(channel, cls, folder)
+        return plan
+
+    def render(self, post: Post, channel_name: str) -> Rendering:
+        """One channel's rendering of one post; ``RenderError`` if the template fails."""
+        channel = self.cfg.channels[channel_name]
+        plan = self._plan(post, channel_name, channel)
+        cls = plan.cls
         has_image = post.image_path is not None
-        kind = "article" if family in ("portal", "zalo") else cls.kind_for(has_image)
+        kind = "article" if plan.article else cls.kind_for(has_image)
         try:
             ctx = self.context(post, channel)
         except RenderError:
@@ -266,25 +291,31 @@ class Renderer:
         except Exception as exc:  # noqa: BLE001 - Markdown on one hostile body fails for that post only
             raise RenderError(post.id, channel_name, Detail("render.markdown", error=f"{type(exc).__name__}: {exc}"[:290])) from None
         ctx["kind"] = kind
-        if hasattr(cls, "template_context"):  # the loudspeaker's script (publishers/loudspeaker.py)
+        if plan.has_template_context:  # the loudspeaker's script (publishers/loudspeaker.py)
             try:
                 ctx.update(cls.template_context(post, channel, self.cfg))
             except Exception as exc:  # noqa: BLE001 - one hostile body fails for that post only
                 raise RenderError(post.id, channel_name, Detail("render.script", error=f"{type(exc).__name__}: {exc}"[:292])) from None
-        name = _template_name(family)
         try:
-            body = self._template(f"{folder}/{name}").render(ctx).strip() + ("\n" if family == "portal" else "")
+            tpl = plan.template
+            if tpl is None:
+                tpl = plan.template = self._template(plan.template_name)
+            body = tpl.render(ctx).strip()
         except jinja2.TemplateNotFound as exc:
             raise RenderError(post.id, channel_name, Detail("render.template-missing", name=exc.name)) from None
         except jinja2.TemplateError as exc:
             raise RenderError(post.id, channel_name, Detail("render.template-error", error=str(exc))) from None
-        if family == "zalo":
+        family = plan.family
+        if family == "portal":
+            body += "\n"
+        elif family == "zalo":
             body = html_to_text(body)
-        if family in ("facebook", "mastodon"):
+        elif family in ("facebook", "mastodon"):
             body = _tidy_text(body)
-        limit = cls.limits.get(kind)
         length = cls.measure(body)
-        thash = self.template_hash(folder)
+        thash = plan.template_hash
+        if thash is None:
+            thash = plan.template_hash = self.template_hash(plan.folder)
         if self._last_extra is not None and self._last_extra[0] is post:
             extra = self._last_extra[1]  # the same for every channel of the post (read-only)
         else:
@@ -301,7 +332,7 @@ class Renderer:
             extra = MappingProxyType({**extra, "loudspeaker": ctx["loudspeaker"]})
         return Rendering(
             post_id=post.id, channel=channel_name, channel_type=channel.type, kind=kind, title=post.title,
-            body=body, length=length, limit=limit, source_hash=post.source_hash,
+            body=body, length=length, limit=cls.limits.get(kind), source_hash=post.source_hash,
             hash=hashlib.sha256(f"{post.source_hash}:{thash}:{body}".encode()).hexdigest()[:16],
             image_path=post.image_path, image_alt=post.image_alt, link=ctx["link"],
             extra=extra,
@@ -317,6 +348,22 @@ class Renderer:
             except RenderError as exc:
                 errors.append(exc)
         return out, errors
+
+
+class _Plan:
+    """A channel's publisher class, template folder and what follows from them, for render()."""
+
+    __slots__ = ("channel", "cls", "folder", "family", "article", "template_name", "has_template_context",
+                 "template", "template_hash")
+
+    def __init__(self, channel, cls: type, folder: str) -> None:
+        self.channel, self.cls, self.folder = channel, cls, folder
+        family = self.family = cls.family
+        self.template_name = f"{folder}/{_template_name(family)}"
+        self.article = family in ("portal", "zalo")  # one kind, "article", with or without an image
+        self.has_template_context = hasattr(cls, "template_context")
+        self.template: jinja2.Template | None = None  # loaded at the first rendering: a failure is that post's
+        self.template_hash: str | None = None
 
 
 def _template_name(family: str) -> str:
