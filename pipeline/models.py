@@ -90,6 +90,10 @@ class Post:
         return self.lines.get(key, 1)
 
 
+#: ``Rendering(extra=...)`` not given: a new empty read-only mapping, as the field's default_factory.
+_NEW_EMPTY: Any = object()
+
+
 @dataclass(frozen=True)
 class Activity:
     """An offline activity (billboard, poster, contest...) recorded under ``content/activities/``."""
@@ -103,7 +107,7 @@ class Activity:
     note: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Rendering:
     """What one channel will receive for one post.
 
@@ -127,6 +131,19 @@ class Rendering:
     image_alt: str | None = None
     link: str | None = None
     extra: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+
+    def __init__(self, post_id: str, channel: str, channel_type: str, kind: str, title: str, body: str,
+                 length: int, limit: int | None, source_hash: str, hash: str, image_path: Path | None = None,
+                 image_alt: str | None = None, link: str | None = None,
+                 extra: Mapping[str, Any] = _NEW_EMPTY) -> None:  # type: ignore[assignment]
+        """The ``__init__`` dataclass would write, fields in the same order with the same defaults
+        (``tests/test_render_plan.py`` compares them), in one write to the instance's dict: the
+        one dataclass writes for a frozen class calls ``object.__setattr__`` once per field, and
+        the renderer makes a Rendering for every post on every channel."""
+        self.__dict__.update(post_id=post_id, channel=channel, channel_type=channel_type, kind=kind, title=title,
+                             body=body, length=length, limit=limit, source_hash=source_hash, hash=hash,
+                             image_path=image_path, image_alt=image_alt, link=link,
+                             extra=MappingProxyType({}) if extra is _NEW_EMPTY else extra)
 
     @property
     def over_limit(self) -> bool:
