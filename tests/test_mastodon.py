@@ -6,6 +6,7 @@ import base64
 import hashlib
 import json
 import logging
+import re
 import threading
 import time
 import unicodedata
@@ -553,6 +554,35 @@ def test_simple_text_fast_path_counts_what_the_loop_counts():
     assert slow == len(chars)
     for outside in ("\r", "\u0301", "\u200d", "\ufe0f", "\U0001F1FB", "\x00"):
         assert not mastodon._simple_text().fullmatch("a" + outside)
+
+
+def test_url_pattern_matches_what_the_look_behind_first_form_matches():
+    """The URL pattern reads ``http`` before its look-behind (a faster search); on random and
+    hostile statuses it finds the same URLs as the plain form, and measure() counts the same."""
+    import random
+
+    from publishers import mastodon
+
+    plain = re.compile(r"(?<![\w/])https?://[^\s<>\"]+[^\s<>\".,:;!?'\")\]]")
+    mention = re.compile(r"(?<![\w/])@([a-z0-9_]+(?:[a-z0-9_.-]+[a-z0-9_])?)@[\w.-]+\w", re.I)
+    url, remote_mention = mastodon._counted_as_written()
+
+    def reference(text: str) -> int:
+        return mastodon.graphemes(mention.sub(lambda m: "@" + m.group(1), plain.sub("x" * 23, text)))
+
+    pieces = ["http", "https", "://", "http://", "https://", "httpS://", "HTTP://", "/", "_", "a", "9", "ệ", " ",
+              "\n", "\t", ".", ",", ":", ";", "!", "?", "'", '"', ")", "]", "<", ">", "@", "@user@host.vn", "x.vn",
+              "hhttp://", "/http://", "_https://", "đhttp://", "(http://", "ahttp", "\u00a0", "\u0301", "#", "%"]
+    rng = random.Random(1307)
+    texts = ["", "http://", "https://a", "http://a.", "xhttp://a.b", "/https://a.b", "http://http://a",
+             "https://a.b/c http://d.e", "Xem https://congdichvucong.gov.vn/p?x=1&y=2 nhé @an@mastodon.social",
+             "https://" * 50, "hhhhttp://a" * 20]
+    texts += ["".join(rng.choice(pieces) for _ in range(rng.randrange(1, 40))) for _ in range(5000)]
+    for text in texts:
+        assert [m.span() for m in url.finditer(text)] == [m.span() for m in plain.finditer(text)], text
+        assert url.sub("x" * 23, text) == plain.sub("x" * 23, text), text
+        assert MastodonPublisher.measure(text) == reference(text), text
+        assert remote_mention.pattern == mention.pattern
 
 
 def test_measure_counts_like_mastodon():
