@@ -282,6 +282,10 @@ _SKIP, _PARSER = True, False
 _FAST_NAMES = dict.fromkeys(("a", "strong", "em", "b", "i", "u", "s", "code", "span", "img", "sup", "sub", "mark",
                              "small", "abbr", "cite", "q", "kbd", "del", "ins"), _SKIP)
 _FAST_NAMES.update(script=_PARSER, style=_PARSER)
+#: Any other name that starts as these do goes to the parser too, as it always has (09305e4 searched
+#: the fragment for "<script"/"<style" in any case): the two readings differ on some attributes
+#: (``start=`` inside another attribute), so which fragments take the parser must not move.
+_PARSER_PREFIXES = ("script", "style")
 
 
 #: The last fragment read fast that ended with a tag, with its writer (never changed afterwards).
@@ -314,6 +318,8 @@ def _read_fast(fragment: str, w: _Writer) -> bool:
             end_tag = end_tag.lower()
             kind = names.get(end_tag)
             if kind is None:
+                if end_tag.startswith(_PARSER_PREFIXES):
+                    return False
                 on_end(end_tag)
             elif kind is _PARSER:
                 return False
@@ -324,6 +330,8 @@ def _read_fast(fragment: str, w: _Writer) -> bool:
             if kind is _PARSER:
                 return False
             continue
+        if tag.startswith(_PARSER_PREFIXES):
+            return False
         on_start(tag, (unescape(attrs) if "&" in attrs else attrs) if attrs else "")
         if slash:  # <p/>: HTMLParser calls the start then the end handler
             on_end(tag)
