@@ -278,14 +278,16 @@ _FAST_TAG = re.compile(r'<(?:/([a-zA-Z][a-zA-Z0-9]*)\s*|([a-zA-Z][a-zA-Z0-9]*)'
 #: Per tag name, what the fast reading does with it: tags that change nothing in the text
 #: (:class:`_Writer` ignores them) are skipped; script and style need the parser (their content is
 #: not HTML); any other name goes to the writer.
-_SKIP, _PARSER = True, False
+_SKIP, _PARSER, _WRITE = True, False, "write"
 _FAST_NAMES = dict.fromkeys(("a", "strong", "em", "b", "i", "u", "s", "code", "span", "img", "sup", "sub", "mark",
                              "small", "abbr", "cite", "q", "kbd", "del", "ins"), _SKIP)
 _FAST_NAMES.update(script=_PARSER, style=_PARSER)
 #: Any other name that starts as these do goes to the parser too, as it always has (09305e4 searched
 #: the fragment for "<script"/"<style" in any case): the two readings differ on some attributes
-#: (``start=`` inside another attribute), so which fragments take the parser must not move.
+#: (``start=`` inside another attribute), so which fragments take the parser must not move. The
+#: names the writer acts on are known not to, and need not be looked at.
 _PARSER_PREFIXES = ("script", "style")
+_FAST_NAMES.update(dict.fromkeys((*BLOCK, "table", "tr", "td", "th", "thead", "tbody", "tfoot", "ul", "ol", "li", "br"), _WRITE))
 
 
 #: The last fragment read fast that ended with a tag, with its writer (never changed afterwards).
@@ -317,20 +319,16 @@ def _read_fast(fragment: str, w: _Writer) -> bool:
         if end_tag is not None:
             end_tag = end_tag.lower()
             kind = names.get(end_tag)
-            if kind is None:
-                if end_tag.startswith(_PARSER_PREFIXES):
-                    return False
+            if kind is _WRITE or (kind is None and not end_tag.startswith(_PARSER_PREFIXES)):
                 on_end(end_tag)
-            elif kind is _PARSER:
+            elif kind is not _SKIP:
                 return False
             continue
         tag = tag.lower()
         kind = names.get(tag)
-        if kind is not None:
-            if kind is _PARSER:
-                return False
-            continue
-        if tag.startswith(_PARSER_PREFIXES):
+        if kind is not _WRITE and (kind is not None or tag.startswith(_PARSER_PREFIXES)):
+            if kind is _SKIP:
+                continue
             return False
         on_start(tag, (unescape(attrs) if "&" in attrs else attrs) if attrs else "")
         if slash:  # <p/>: HTMLParser calls the start then the end handler
