@@ -32,6 +32,7 @@ MAX_LEVELS = 6  # deeper lists are indented as the sixth level: hostile nesting 
 _SPACE, _LINE, _BLANK = 1, 2, 3  # separators waiting for the next text, weakest first
 _WS = re.compile(r"[ \t\r\f\v]+")
 _START = re.compile(r'\bstart\s*=\s*"?\s*(-?\d{1,9})', re.I)
+_OL_START = re.compile(r'\s*start="-?\d{1,9}"\s*', re.I)  # an <ol>'s attributes the fast reading takes (Markdown's)
 
 
 class _Writer:
@@ -330,7 +331,11 @@ def _read_fast(fragment: str, w: _Writer) -> bool:
             if kind is _SKIP:
                 continue
             return False
-        on_start(tag, (unescape(attrs) if "&" in attrs else attrs) if attrs else "")
+        if attrs:
+            attrs = unescape(attrs) if "&" in attrs else attrs
+            if tag == "ol" and not _OL_START.fullmatch(attrs):  # the parser reads which attribute is start
+                return False
+        on_start(tag, attrs)
         if slash:  # <p/>: HTMLParser calls the start then the end handler
             on_end(tag)
     last_text = pieces[-1]
