@@ -240,6 +240,8 @@ class InlineProcessor(treeprocessors.InlineProcessor):
             return super().run(tree, ancestors)
         return self._loa_run(tree, ancestors)
 
+    # Python-Markdown's InlineProcessor.run, kept in one piece and in its order, so that it can be
+    # read against the stock function line by line
     def _loa_run(self, tree, ancestors=None):
         """Python-Markdown's own ``run``, leaving as they are the texts and tails that hold none of
         the gates (and no ``STX``, which a placeholder begins with): ``__handleInline`` would hand
