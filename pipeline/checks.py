@@ -185,7 +185,12 @@ def check_html(post: Post, cfg) -> list[Problem]:
 
     if not _CONVERTER:
         _CONVERTER.append(new_markdown())
-    found = htmlsafe.removals(_CONVERTER[0].reset().convert(post.body), cfg.iframe_hosts)
+    try:
+        html = _CONVERTER[0].reset().convert(post.body)
+    except Exception:
+        _CONVERTER[0] = new_markdown()  # a convert stopped half-way spoils its instance: see Renderer.article_html
+        raise
+    found = htmlsafe.removals(html, cfg.iframe_hosts)
     out = []
     for i, r in htmlsafe.locate(post.body, found):
         line = post.body_line + i

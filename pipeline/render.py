@@ -146,7 +146,14 @@ class Renderer:
         cached = self._html_cache.get(post.source_hash)
         if cached is not None:
             return cached
-        out = self.md.reset().convert(post.body)
+        try:
+            out = self.md.reset().convert(post.body)
+        except Exception:
+            # Python-Markdown's reset() leaves behind what a convert stopped half-way had pushed on
+            # its parser's state (a RecursionError on a hostile body): every later post would come
+            # out wrong from this instance (the daemon's renderer lives for many ticks)
+            self.md = new_markdown()
+            raise
         out = _LINK.sub(lambda m: self._rewrite_link(post, m), out)
         out = htmlsafe.clean_article(out, self.cfg.iframe_hosts)  # the one allow-list, for every channel
         if len(self._html_cache) >= HTML_CACHE_SIZE:  # the channels of a post are rendered together

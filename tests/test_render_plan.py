@@ -138,3 +138,26 @@ def test_a_missing_template_fails_each_post_until_it_exists(tmp_path):
     folder.mkdir(parents=True)
     (folder / "post.html").write_text("<b>{{ post.title }}</b>", encoding="utf-8")
     assert renderer.render(post, "telegram").body == f"<b>{post.title}</b>"
+
+
+def test_a_body_that_stops_markdown_half_way_does_not_spoil_the_next_posts():
+    """A hostile body that makes Python-Markdown stop half-way (here a RecursionError) leaves its
+    parser's state behind, which reset() does not clear: the renderer, which lives for many ticks
+    in the daemon, starts again with a new converter, so the next posts come out as from a new
+    renderer. The same for the check that sees what the sanitiser removes."""
+    from pipeline import checks
+
+    cfg = load_config(ROOT / "config.toml", env={})
+    posts = _posts(cfg)
+    bomb = dataclasses.replace(posts[0], body="- " * 500 + "x", source_hash="bomb")
+    renderer = Renderer(cfg)
+    with pytest.raises(RenderError):
+        renderer.render(bomb, "portal")
+    for p in posts:
+        assert renderer.article_html(p) == Renderer(cfg).article_html(p), p.relpath
+    with pytest.raises(RecursionError):
+        checks.check_html(dataclasses.replace(bomb, body=bomb.body + "\n\n<b onclick=\"x()\">x</b>\n"), cfg)
+    good = dataclasses.replace(posts[0], body="Một <span onclick=\"x()\">đoạn</span>.\n\n- a\n- b\n")
+    found = checks.check_html(good, cfg)
+    checks._CONVERTER.clear()
+    assert found == checks.check_html(good, cfg) and found
