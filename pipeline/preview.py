@@ -537,7 +537,9 @@ class _Marks:
         self.state = f"<!--loa:{mark}:state--><!--/loa:{mark}-->"
 
     def decision(self, channel: str) -> str:
-        return f"<!--loa:{self.mark}:d:{channel}--><!--/loa:{self.mark}-->"
+        # the name in hex: a channel is named by a key of config.toml (content repository), and a
+        # name holding "-->" would end the comment and put the rest of it into the page as HTML
+        return f"<!--loa:{self.mark}:d:{channel.encode('utf-8').hex()}--><!--/loa:{self.mark}-->"
 
 
 def _fill(job: _Job, page: bytes, mark: str, decided: dict) -> bytes:
@@ -551,10 +553,18 @@ def _fill(job: _Job, page: bytes, mark: str, decided: dict) -> bytes:
         k = page.index(b"-->", j) + 3
         stop = page.index(end, k)
         name = page[j + len(start):k - 3].decode()
-        parts += (page[i:k], _filled(job, decided["state"] if name == "state" else by_channel.get(name[2:])), end)
+        parts += (page[i:k], _filled(job, decided["state"] if name == "state" else by_channel.get(_channel_of(name))), end)
         i = stop + len(end)
     parts.append(page[i:])
     return b"".join(parts)
+
+
+def _channel_of(name: str) -> str | None:
+    """The channel of a decision's marked place (``d:<name in hex>``, :meth:`_Marks.decision`)."""
+    try:
+        return bytes.fromhex(name[2:]).decode("utf-8")
+    except ValueError:  # not a place this version marked
+        return None
 
 
 def _filled(job: _Job, what) -> bytes:

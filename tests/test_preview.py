@@ -713,3 +713,23 @@ def test_a_full_run_lists_and_stats_the_post_files_once(repo, monkeypatch):
     (repo / "out/.loa-stamp.json").unlink()  # a second full run reads nothing again, and says the same
     run(repo)
     assert _output(repo) == before
+
+
+def test_a_channel_named_to_end_the_marked_place_stays_text(tmp_path):
+    """A channel is named by a key of config.toml, which the content repository writes: a name
+    holding "-->" ended the comment that marks the place of its decision, so the fill step read
+    another name and left that channel's decision out of the page (what followed the "-->" was
+    replaced, not shown). The name now stays inside the mark in hex, its decision is shown, and
+    the name appears only escaped."""
+    name = 'x--><script>alert(1)</script><!--'
+    root = make_repo(tmp_path, {"news/a.md": post(channels=["portal", name])}, config_extra=f"""
+        [channels.'{name}']
+        type = "mastodon"
+        enabled = false
+        """)
+    run(root)
+    page = (root / "out/posts/20240325-aaaaaa.html").read_text(encoding="utf-8")
+    assert "<script>alert(1)" not in page and "<script>alert(1)" not in index(root)
+    assert "&lt;script&gt;alert(1)" in page
+    assert page.count('<p class="decision" data-channel="') == 2
+    assert 'data-channel="x--&gt;&lt;script&gt;alert(1)&lt;/script&gt;&lt;!--"' in page
