@@ -304,10 +304,7 @@ class Renderer:
             except Exception as exc:  # noqa: BLE001 - one hostile body fails for that post only
                 raise RenderError(post.id, channel_name, Detail("render.script", error=f"{type(exc).__name__}: {exc}"[:292])) from None
         try:
-            tpl = plan.template
-            if tpl is None:
-                tpl = plan.template = self._template(plan.template_name)
-            body = tpl.render(ctx).strip()
+            body = self._template(plan.template_name).render(ctx).strip()
         except jinja2.TemplateNotFound as exc:
             raise RenderError(post.id, channel_name, Detail("render.template-missing", name=exc.name)) from None
         except jinja2.TemplateError as exc:
@@ -320,9 +317,7 @@ class Renderer:
         elif family in ("facebook", "mastodon"):
             body = _tidy_text(body)
         length = cls.measure(body)
-        thash = plan.template_hash
-        if thash is None:
-            thash = plan.template_hash = self.template_hash(plan.folder)
+        thash = self.template_hash(plan.folder)
         if self._last_extra is not None and self._last_extra[0] is post:
             extra = self._last_extra[1]  # the same for every channel of the post (read-only)
         else:
@@ -360,8 +355,7 @@ class Renderer:
 class _Plan:
     """A channel's publisher class, template folder and what follows from them, for render()."""
 
-    __slots__ = ("channel", "cls", "folder", "family", "article", "template_name", "has_template_context",
-                 "template", "template_hash")
+    __slots__ = ("channel", "cls", "folder", "family", "article", "template_name", "has_template_context")
 
     def __init__(self, channel, cls: type, folder: str) -> None:
         self.channel, self.cls, self.folder = channel, cls, folder
@@ -369,8 +363,6 @@ class _Plan:
         self.template_name = f"{folder}/{_template_name(family)}"
         self.article = family in ("portal", "zalo")  # one kind, "article", with or without an image
         self.has_template_context = hasattr(cls, "template_context")
-        self.template: jinja2.Template | None = None  # loaded at the first rendering: a failure is that post's
-        self.template_hash: str | None = None
 
 
 def _template_name(family: str) -> str:
